@@ -1,0 +1,3 @@
+from contextos.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``contextos`` command: argument parsing only; the work happens in the library."""

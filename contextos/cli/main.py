@@ -1,0 +1,35 @@
+"""The ``contextos`` entry point. Each command group lives in its own module and imports heavy
+libraries inside its functions, so that ``contextos --help`` stays fast."""
+
+from __future__ import annotations
+
+import typer
+
+from contextos.cli import assemble
+from contextos.version import __version__
+
+app = typer.Typer(
+    name="contextos",
+    help="Agentic context engineering: assemble, dispatch and trace what a model sees at each step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("assemble")(assemble.assemble)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"contextos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Agentic context engineering: assemble, dispatch and trace what a model sees at each step."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,48 @@
+"""Reading context items from JSONL files and budget sections from ``SOURCE=FLOOR:CAP[:WEIGHT]``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contextos.context.budget import Section
+from contextos.context.items import ContextItem
+from contextos.errors import BudgetError, InvalidItemError
+
+
+def read_items(path: Path) -> list[ContextItem]:
+    """Items from a JSONL file, one per line; a bad line raises ``InvalidItemError`` naming it."""
+    if not path.exists():
+        raise InvalidItemError(f"{path} does not exist; pass a JSONL file with one context item per line")
+    items = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidItemError(f"{path}:{n} is not valid JSON ({exc.msg}); each line must be one JSON object") from None
+            items.append(ContextItem.parse(data, where=f"{path}:{n}"))
+    return items
+
+
+def parse_sections(specs: list[str]) -> dict[str, Section]:
+    """``["tools=0:2000", "memory=200::1.5"]`` → sections; a malformed spec raises ``BudgetError``."""
+    sections = {}
+    for spec in specs:
+        name, _, limits = spec.partition("=")
+        parts = limits.split(":")
+        if not name or not limits or len(parts) > 3:
+            raise BudgetError(f"bad section {spec!r}; write SOURCE=FLOOR:CAP[:WEIGHT], e.g. tools=0:2000 or memory=200::1.5")
+        try:
+            floor = int(parts[0]) if parts[0] else 0
+            cap = int(parts[1]) if len(parts) > 1 and parts[1] else None
+            weight = float(parts[2]) if len(parts) > 2 and parts[2] else 1.0
+        except ValueError:
+            raise BudgetError(f"bad section {spec!r}: FLOOR and CAP must be integers, WEIGHT a number") from None
+        try:
+            sections[name] = Section(floor=floor, cap=cap, weight=weight)
+        except ValueError as exc:
+            raise BudgetError(f"bad section {spec!r}: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
+    return sections

@@ -1,0 +1,213 @@
+"""The Orchestrator: from registered sources to the exact request a model sees, under a budget."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from contextos.context.budget import Budget
+from contextos.context.items import (
+    AssembledContext,
+    ContextDecision,
+    ContextItem,
+    ContextUsage,
+    DecisionStatus,
+    SourceUsage,
+    Step,
+)
+from contextos.context.render import Renderer
+from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget, shingles
+from contextos.context.sources import Compressor, ContextSource
+from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
+
+
+class Orchestrator:
+    """Gathers candidates from sources, compresses, selects within the budget and renders.
+
+    ```python
+    orchestrator = Orchestrator([InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096))
+    assembled = orchestrator.build_sync(Step(input="What is 2 + 2?"))
+    assembled.messages  # [{"role": "system", ...}, {"role": "user", "content": "What is 2 + 2?"}]
+    ```
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[ContextSource],
+        budget: Budget,
+        *,
+        counter: TokenCounter | None = None,
+        compressors: Sequence[Compressor] = (),
+        renderer: Renderer | None = None,
+    ) -> None:
+        names = [s.name for s in sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"sources must have distinct names; {duplicates} appear more than once")
+        if sources:  # without sources, items come through assemble() and name their own sources
+            budget.check_sections(names)
+        self.sources = list(sources)
+        self.budget = budget
+        self.counter = counter or TiktokenCounter()
+        self.compressors = list(compressors)
+        self.renderer = renderer or Renderer()
+        self._costs: dict[tuple[str, str, str], int] = {}
+        self._shingles: dict[str, frozenset[int]] = {}
+
+    async def gather(self, step: Step) -> list[ContextItem]:
+        """Every source's candidates for ``step``, sources run concurrently."""
+
+        async def one(source: ContextSource) -> Sequence[ContextItem]:
+            try:
+                return await source.candidates(step)
+            except Exception as exc:  # a source's failure is reported with its name
+                raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from exc
+
+        results = await asyncio.gather(*(one(s) for s in self.sources))
+        return [item for items in results for item in items]
+
+    async def build(self, step: Step) -> AssembledContext:
+        """Assemble the context for ``step``."""
+        return await self.assemble(await self.gather(step), step)
+
+    def build_sync(self, step: Step) -> AssembledContext:
+        """``build`` for code that is not async."""
+        return asyncio.run(self.build(step))
+
+    async def assemble(self, items: Sequence[ContextItem], step: Step | None = None) -> AssembledContext:
+        """Compress, select and render given candidates (``build`` without the sources)."""
+        step = step or Step()
+        _check_unique(items)
+        originals = {item.id: item for item in items}
+        compressed = await self._compress(list(items), step)
+        candidates = [self._candidate(item) for item in compressed]
+        selection = select_within_budget(
+            candidates,
+            self.budget,
+            section_cost=lambda s: self.renderer.section_cost(s, self.counter),
+            base_cost=self.renderer.base_cost(),
+            truncate=self._truncate,
+        )
+        messages, tools = self._render_within_budget(selection, candidates)
+        return self._result(originals, candidates, selection, messages, tools)
+
+    # ---------------------------------------------------------------------------------------
+
+    async def _compress(self, items: list[ContextItem], step: Step) -> list[ContextItem]:
+        for compressor in self.compressors:
+            compressible = [i for i in items if i.compressible and not i.pinned]
+            if not compressible:
+                break
+            shorter = {i.id: i for i in await compressor.compress(compressible, step)}
+            unknown = sorted(set(shorter) - {i.id for i in compressible})
+            if unknown:
+                raise ConfigError(f"compressor {compressor.name!r} returned items it was not given: {unknown}")
+            items = [shorter.get(i.id, i) for i in items]
+        return items
+
+    def _candidate(self, item: ContextItem) -> Candidate:
+        key = (item.content_hash, item.source, item.role)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = self.renderer.item_cost(item, self.counter, self.counter.count(item.content))
+            self._costs[key] = cost
+        sh = self._shingles.get(item.content_hash)
+        if sh is None:
+            sh = self._shingles[item.content_hash] = shingles(item.content)
+        return Candidate(item, cost, sh)
+
+    def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:
+        """The longest prefix of the item's text (cut at a word) whose cost is at most ``max_cost``."""
+        text = candidate.item.content
+        lo, hi, best = 0, len(text), None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            cut = text[:mid].rsplit(" ", 1)[0] if mid < len(text) else text
+            short = self._candidate(candidate.item.with_content(cut + TRUNCATION_MARK))
+            if short.cost <= max_cost:
+                best, lo = short, mid + 1
+            else:
+                hi = mid - 1
+        return best if best is not None and best.item.content != TRUNCATION_MARK else None
+
+    def _render_within_budget(self, selection: Selection, candidates: list[Candidate]) -> tuple[list, list]:
+        """Render; if tokenizer merges across joins push the request over budget, drop and retry."""
+        by_id = {c.item.id: c for c in candidates}
+        while True:
+            messages, tools = self.renderer.render(selection.included)
+            actual = self.counter.count_request(messages, tools)
+            if actual <= self.budget.available:
+                selection.used = actual
+                return messages, tools
+            droppable = [
+                (o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
+                for i, o in selection.outcomes.items()
+                if o.item is not None and not o.item.pinned
+            ]
+            if not droppable:  # pinned alone fit by estimate but not as rendered
+                raise BudgetError(
+                    f"pinned items need {actual} tokens once rendered but the budget allows {self.budget.available}; "
+                    "raise the budget or shorten them"
+                )
+            _, _, victim = min(droppable)
+            group = selection.outcomes[victim].item.group
+            for item_id, outcome in list(selection.outcomes.items()):
+                if item_id == victim or (group is not None and outcome.item is not None and outcome.item.group == group):
+                    selection.outcomes[item_id] = Outcome(
+                        DecisionStatus.DROPPED, 0, f"over budget once rendered ({actual} > {self.budget.available} tokens)"
+                    )
+
+    def _result(
+        self,
+        originals: dict[str, ContextItem],
+        candidates: list[Candidate],
+        selection: Selection,
+        messages: list,
+        tools: list,
+    ) -> AssembledContext:
+        usage: dict[str, SourceUsage] = {}
+        decisions = []
+        for c in candidates:
+            original = originals[c.item.id]
+            before = c.cost if original is c.item else self._candidate(original).cost
+            outcome = selection.outcomes[c.item.id]
+            status, reason = outcome.status, outcome.reason
+            if original is not c.item:
+                if status is DecisionStatus.INCLUDED:
+                    status, reason = DecisionStatus.COMPRESSED, f"compressed from {before} to {c.cost} tokens; {reason}"
+                else:
+                    reason = f"compressed from {before} to {c.cost} tokens, then {reason}"
+            decisions.append(
+                ContextDecision(
+                    id=c.item.id, source=c.item.source, status=status, tokens_before=before,
+                    tokens_after=outcome.tokens_after, score=c.item.score, reason=reason,
+                )
+            )
+            u = usage.setdefault(c.item.source, SourceUsage())
+            u.offered += 1
+            u.offered_tokens += before
+            if outcome.item is not None:
+                u.kept += 1
+                u.kept_tokens += outcome.tokens_after
+        included = self.renderer.render_order(selection.included)
+        return AssembledContext(
+            messages=messages,
+            tools=tools,
+            decisions=decisions,
+            usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage),
+            items=included,
+        )
+
+
+def _check_unique(items: Sequence[ContextItem]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, ContextItem):
+            raise InvalidItemError(f"sources must return ContextItem objects, got {type(item).__name__}")
+        if item.id in seen:
+            raise InvalidItemError(
+                f"two candidate items share the id {item.id!r}; ids must be unique within a step "
+                "(prefix them with the source name)"
+            )
+        seen.add(item.id)
