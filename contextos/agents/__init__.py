@@ -1,0 +1,1 @@
+"""agents: filled in by its issue."""

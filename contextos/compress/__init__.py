@@ -1,0 +1,1 @@
+"""Compressors: filled in by the compression issue; the ``Compressor`` protocol is in ``contextos.context``."""

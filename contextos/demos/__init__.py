@@ -1,0 +1,1 @@
+"""demos: filled in by its issue."""

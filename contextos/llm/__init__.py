@@ -1,0 +1,1 @@
+"""llm: filled in by its issue."""

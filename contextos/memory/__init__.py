@@ -1,0 +1,1 @@
+"""memory: filled in by its issue."""
