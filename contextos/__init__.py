@@ -74,14 +74,23 @@ from contextos.errors import (
 from contextos.version import __version__
 
 # Public names whose modules import heavy dependencies: resolved on first attribute access.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Attempt": "contextos.llm",
+    "Completion": "contextos.llm",
+    "ModelClient": "contextos.llm",
+    "RetryPolicy": "contextos.llm",
+    "ToolCall": "contextos.llm",
+    "Usage": "contextos.llm",
+}
 
 __all__ = [
     "AgentError",
     "AllModelsFailedError",
     "AssembledContext",
+    "Attempt",
     "Budget",
     "BudgetError",
+    "Completion",
     "Compressor",
     "ConfigError",
     "ContextDecision",
@@ -99,6 +108,7 @@ __all__ = [
     "InvalidToolError",
     "MemoryStoreError",
     "ModelAuthenticationError",
+    "ModelClient",
     "ModelConnectionError",
     "ModelError",
     "ModelNotFoundError",
@@ -110,6 +120,7 @@ __all__ = [
     "RateLimitedError",
     "RecordNotFoundError",
     "Renderer",
+    "RetryPolicy",
     "Section",
     "ServerLaunchError",
     "SourceError",
@@ -121,9 +132,11 @@ __all__ = [
     "TokenCounter",
     "TokenizerError",
     "TokenizerWarning",
+    "ToolCall",
     "ToolError",
     "ToolNotFoundError",
     "TraceError",
+    "Usage",
     "__version__",
     "shared_prefix_tokens",
 ]
