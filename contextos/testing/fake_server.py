@@ -122,7 +122,10 @@ class FakeModelServer:
         """Bind a random port on 127.0.0.1 and serve in a background thread."""
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="FakeModelServer", daemon=True)
+        # A short poll interval makes stop() quick (the default waits up to 0.5 s).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeModelServer", daemon=True
+        )
         self._thread.start()
         return self
 
