@@ -38,7 +38,7 @@ GUARDED_RUN = textwrap.dedent(
 
     results = {}
     with FakeModelServer() as server:
-        server.enqueue(Reply.text("sync ok"), Reply.text("async ok"), Reply.text("stream ok"))
+        server.enqueue(Reply.text("sync ok"), Reply.text("async ok"), Reply.text("stream ok"), Reply.text("router ok"))
         client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=5)
         messages = [{"role": "user", "content": "hi"}]
         results["sync"] = client.complete(messages).content
@@ -48,6 +48,11 @@ GUARDED_RUN = textwrap.dedent(
             stream = client.astream(messages)
             results["stream"] = "".join([d async for d in stream])
             results["offline"] = (await ModelClient("offline/demo").acomplete(messages)).offline
+            import litellm
+
+            router = litellm.Router(model_list=[{"model_name": "m", "litellm_params": {
+                "model": "hosted_vllm/fake-model", "api_base": server.api_base}}], num_retries=0)
+            results["router"] = (await ModelClient.over_router(router, "m").acomplete(messages)).content
 
         asyncio.run(run())
         time.sleep(1.0)  # give any background fetch (litellm's cost map) time to try
@@ -68,7 +73,8 @@ def test_no_connection_leaves_the_machine() -> None:
     )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report["results"] == {"sync": "sync ok", "async": "async ok", "stream": "stream ok", "offline": True}
+    assert report["results"] == {"sync": "sync ok", "async": "async ok", "stream": "stream ok", "offline": True,
+                                 "router": "router ok"}
     assert report["leaks"] == []
     assert report["guard_caught"] == ["connect ('203.0.113.7', 80)"]
 
