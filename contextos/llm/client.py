@@ -263,7 +263,7 @@ class ModelClient:
             "reraise": True,
         }
 
-    def _run_attempt_start(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
+    def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
         return sum(1 for a in log.attempts if a.model == endpoint.model) + 1, time.perf_counter()
 
     def _failed(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException) -> ModelError:
@@ -279,7 +279,7 @@ class ModelClient:
 
     async def _aretrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
         async def attempt() -> Any:
-            number, t0 = self._run_attempt_start(endpoint, log)
+            number, t0 = self._next_attempt(endpoint, log)
             try:
                 result = await call()
             except asyncio.CancelledError:
@@ -299,7 +299,7 @@ class ModelClient:
 
     def _retrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
         def attempt() -> Any:
-            number, t0 = self._run_attempt_start(endpoint, log)
+            number, t0 = self._next_attempt(endpoint, log)
             try:
                 result = call()
             except Exception as exc:
