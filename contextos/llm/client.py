@@ -22,6 +22,7 @@ from contextos.llm.offline import is_offline_model
 from contextos.llm.parse import StreamAccumulator, message_parts
 from contextos.llm.retry import RetryPolicy, attempt_fields, is_retryable, to_model_error, tries_next_model
 from contextos.llm.runtime import load_litellm
+from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, Endpoint
 
 Messages = Sequence[dict[str, Any]]
@@ -226,7 +227,7 @@ class ModelClient:
         request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
         request["stream"] = True
         request.setdefault("stream_options", {"include_usage": True})
-        return CompletionStream(self, request)
+        return CompletionStream(lambda finish: self._stream_deltas(request, finish))
 
     # -- internals --------------------------------------------------------------------------
     def _request(self, messages: Messages, tools: Any, tool_choice: Any, response_format: Any, max_tokens: Any,
@@ -322,39 +323,14 @@ class ModelClient:
             offline=is_offline_model(endpoint.model), latency_s=time.perf_counter() - started, attempts=list(log.attempts),
         )
 
-    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
-        if len(errors) == 1:
-            return errors[0]
-        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
-        return AllModelsFailedError(f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts))
-
-
-class CompletionStream:
-    """An async iterator of text deltas from ``ModelClient.astream``; ``completion`` once it is exhausted."""
-
-    def __init__(self, client: ModelClient, request: dict[str, Any]) -> None:
-        self._client = client
-        self._request = request
-        self._completion: Completion | None = None
-
-    @property
-    def completion(self) -> Completion:
-        """The whole answer (text, tool calls, usage); available after the iteration ended."""
-        if self._completion is None:
-            raise RuntimeError("The stream has not been read to its end yet: iterate over it first.")
-        return self._completion
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._deltas()
-
-    async def _deltas(self) -> AsyncIterator[str]:
-        client = self._client
+    async def _stream_deltas(self, request: dict[str, Any], finish: Callable[[Completion], None]) -> AsyncIterator[str]:
+        client = self
         litellm = load_litellm()
         log = _AttemptLog(client.on_attempt)
         started = time.perf_counter()
         errors: list[ModelError] = []
         for endpoint in client.endpoints:
-            kwargs = client._kwargs(endpoint, self._request)
+            kwargs = client._kwargs(endpoint, request)
 
             async def open_stream(kwargs: dict[str, Any] = kwargs) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
@@ -383,9 +359,15 @@ class CompletionStream:
                             yield text
                 except Exception as exc:
                     raise to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=client.timeout) from exc
-            self._completion = client._completion(endpoint, accumulator.parts(), log, started)
+            finish(client._completion(endpoint, accumulator.parts(), log, started))
             return
         raise client._all_failed(errors, log)
+
+    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
+        if len(errors) == 1:
+            return errors[0]
+        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
+        return AllModelsFailedError(f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts))
 
 
 class _AttemptLog:
