@@ -88,6 +88,7 @@ class Orchestrator:
             section_cost=lambda s: self.renderer.section_cost(s, self.counter),
             base_cost=self.renderer.base_cost(),
             truncate=self._truncate,
+            measure=lambda chosen: self.counter.count_request(*self.renderer.render(chosen)),
         )
         messages, tools = self._render_within_budget(selection, candidates)
         return self._result(originals, candidates, selection, messages, tools)

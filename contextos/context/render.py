@@ -107,14 +107,19 @@ class Renderer:
         """Tokens a source's section adds once it holds at least one item (its heading or block)."""
         if source == "tools":
             return TOOLS_BLOCK_OVERHEAD
-        heading = self.heading(source)
-        if heading is None:
+        if source in MESSAGE_SOURCES:
             return 0
-        return counter.count(heading) + counter.count(SEPARATOR)
+        # A system-message section: its heading, and (counted once per section, so at worst
+        # over-counted) the system message's own overhead.
+        heading = self.heading(source)
+        cost = MESSAGE_OVERHEAD
+        if heading is not None:
+            cost += counter.count(heading) + counter.count(SEPARATOR)
+        return cost
 
     def base_cost(self) -> int:
-        """Tokens every request spends: the reply primer and the system message's overhead."""
-        return REPLY_PRIMER + MESSAGE_OVERHEAD
+        """Tokens every request spends, even an empty one: the reply primer."""
+        return REPLY_PRIMER
 
 
 def _within_source(item: ContextItem) -> tuple[int, int, str]:

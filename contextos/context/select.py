@@ -116,19 +116,28 @@ def select_within_budget(
     section_cost: Callable[[str], int],
     base_cost: int,
     truncate: Callable[[Candidate, int], Candidate | None] | None = None,
+    measure: Callable[[list[ContextItem]], int] | None = None,
 ) -> Selection:
     """Choose the candidates that fit ``budget``.
 
     ``section_cost(source)`` is the one-off cost of a source's section (its heading) once it holds
     an item, ``base_cost`` what every request spends. ``truncate(candidate, max_cost)`` may return a
-    shortened copy costing at most ``max_cost`` tokens, or None.
+    shortened copy costing at most ``max_cost`` tokens, or None. ``measure(items)`` gives the exact
+    tokens of a rendered request of ``items``; it settles whether pinned items fit when the
+    (deliberately conservative) estimate says they do not.
     """
+    if base_cost > budget.available:
+        raise BudgetError(
+            f"a budget of {budget.available} tokens is below the {base_cost} tokens any request spends; raise it"
+        )
     state = _State(budget, section_cost, base_cost)
     units = _units(candidates, budget)
 
     pinned = [u for u in units if u.pinned]
     for unit in pinned:
         state.take(unit, "pinned")
+    if state.used > budget.available and measure is not None:
+        state.used = measure([m.item for u in pinned for m in u.members])
     if state.used > budget.available:
         sizes = ", ".join(f"{m.item.id} ({m.cost} tokens)" for u in pinned for m in u.members)
         raise BudgetError(
