@@ -53,7 +53,7 @@ def test_bad_input_gets_a_clear_message(cli, tmp_path):
     good = write_items(tmp_path, ITEMS)
     negative = cli("assemble", "--items", str(good), "--budget", "-3")
     assert negative.returncode == 1 and "context_window must be positive" in negative.stderr
-    too_small = cli("assemble", "--items", str(good), "--budget", "20")
+    too_small = cli("assemble", "--items", str(good), "--budget", "12")
     assert too_small.returncode == 1 and "pinned items need" in too_small.stderr
 
 
