@@ -60,7 +60,7 @@ def test_partial_overlap_lowers_utility():
     shared = text(30)
     items = [
         item("first", content=shared + " " + text(10, 3), score=0.9),
-        item("overlapping", content=shared + " " + text(10, 11), score=0.8),
+        item("overlapping", content=shared + " " + text(10, 11), score=0.7),
         item("distinct", content=text(40, 13), score=0.6),
     ]
     # Room for two of the three: the distinct item beats the overlapping one despite its lower score.
@@ -74,7 +74,7 @@ def test_redundancy_penalty_can_be_switched_off():
     shared = text(30)
     items = [
         item("first", content=shared + " " + text(10, 3), score=0.9),
-        item("overlapping", content=shared + " " + text(10, 11), score=0.8),
+        item("overlapping", content=shared + " " + text(10, 11), score=0.7),
         item("distinct", content=text(40, 13), score=0.6),
     ]
     result = assemble(items, Budget(context_window=190, min_truncated_tokens=1000, redundancy_penalty=0.0))
