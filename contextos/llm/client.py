@@ -265,7 +265,8 @@ class ModelClient:
         }
 
     def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        return sum(1 for a in log.attempts if a.model == endpoint.model) + 1, time.perf_counter()
+        tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, endpoint.api_base))
+        return tried + 1, time.perf_counter()
 
     def _failed(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException) -> ModelError:
         error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
@@ -324,17 +325,16 @@ class ModelClient:
         )
 
     async def _stream_deltas(self, request: dict[str, Any], finish: Callable[[Completion], None]) -> AsyncIterator[str]:
-        client = self
         litellm = load_litellm()
-        log = _AttemptLog(client.on_attempt)
+        log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
         errors: list[ModelError] = []
-        for endpoint in client.endpoints:
-            kwargs = client._kwargs(endpoint, request)
+        for endpoint in self.endpoints:
+            kwargs = self._kwargs(endpoint, request)
 
             async def open_stream(kwargs: dict[str, Any] = kwargs) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
-                stream = await (client.router or litellm).acompletion(**kwargs)
+                stream = await (self.router or litellm).acompletion(**kwargs)
                 iterator = stream.__aiter__()
                 try:
                     first = await iterator.__anext__()
@@ -343,7 +343,7 @@ class ModelClient:
                 return iterator, first
 
             try:
-                iterator, first = await client._aretrying(endpoint, log, open_stream)
+                iterator, first = await self._aretrying(endpoint, log, open_stream)
             except ModelError as error:
                 errors.append(error)
                 if not tries_next_model(error):
@@ -358,10 +358,10 @@ class ModelClient:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    raise to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=client.timeout) from exc
-            finish(client._completion(endpoint, accumulator.parts(), log, started))
+                    raise to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout) from exc
+            finish(self._completion(endpoint, accumulator.parts(), log, started))
             return
-        raise client._all_failed(errors, log)
+        raise self._all_failed(errors, log)
 
     def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
         if len(errors) == 1:
