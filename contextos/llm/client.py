@@ -358,7 +358,11 @@ class ModelClient:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    raise to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout) from exc
+                    error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
+                    raise type(error)(
+                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
+                        model=endpoint.model,
+                    ) from exc
             finish(self._completion(endpoint, accumulator.parts(), log, started))
             return
         raise self._all_failed(errors, log)
