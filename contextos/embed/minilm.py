@@ -3,7 +3,7 @@
 The model (Wang et al., "MiniLM", 2020; fine-tuned for sentence embeddings by the
 sentence-transformers project, Apache-2.0) is a 6-layer BERT. Its forward pass is a few matrix
 products, so numpy runs it from the weights shipped in this package (float16 on disk, float32 in
-memory), followed by mean pooling over tokens and L2 normalisation, exactly as sentence-transformers
+memory), followed by mean pooling over tokens and L2 normalisation as sentence-transformers
 does. ``scripts/build_embedder.py`` writes the weight files; ``tests/embed`` checks the vectors
 against sentence-transformers (cosine > 0.999) wherever torch is installed.
 """
