@@ -74,7 +74,15 @@ from contextos.errors import (
 from contextos.version import __version__
 
 # Public names whose modules import heavy dependencies: resolved on first attribute access.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "CachedEmbedder": "contextos.embed",
+    "Embedder": "contextos.embed",
+    "EndpointEmbedder": "contextos.embed",
+    "HashingEmbedder": "contextos.embed",
+    "Hit": "contextos.store",
+    "VectorTable": "contextos.store",
+    "default_embedder": "contextos.embed",
+}
 
 __all__ = [
     "AgentError",
@@ -82,6 +90,7 @@ __all__ = [
     "AssembledContext",
     "Budget",
     "BudgetError",
+    "CachedEmbedder",
     "Compressor",
     "ConfigError",
     "ContextDecision",
@@ -92,7 +101,11 @@ __all__ = [
     "ContextWindowExceededError",
     "DecisionStatus",
     "DuplicateToolError",
+    "Embedder",
     "EmbeddingError",
+    "EndpointEmbedder",
+    "HashingEmbedder",
+    "Hit",
     "InputSource",
     "InstructionsSource",
     "InvalidItemError",
@@ -124,7 +137,9 @@ __all__ = [
     "ToolError",
     "ToolNotFoundError",
     "TraceError",
+    "VectorTable",
     "__version__",
+    "default_embedder",
     "shared_prefix_tokens",
 ]
 
