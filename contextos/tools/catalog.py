@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,12 +150,13 @@ class ToolCatalog:
         self._check_names(batch)
         return self._write(batch)
 
-    def upsert(self, tools: Iterable[Tool]) -> int:
+    def upsert(self, tools: Iterable[Tool], *, on_progress: Callable[[int], None] | None = None) -> int:
         """Add new tools and replace stored ones with the same id (what re-indexing a catalog does).
-        Unchanged tools are not embedded again."""
+        Unchanged tools are not embedded again. The whole batch is checked first, then written in
+        chunks, ``on_progress(n)`` called after each chunk of ``n`` tools."""
         batch = check_unique(tools, where="tools to index")
         self._check_names(batch)
-        return self._write(batch)
+        return self._write(batch, on_progress=on_progress)
 
     def remove(self, keys: Iterable[str]) -> int:
         """Remove tools by id or name; ``ToolNotFoundError`` (and nothing removed) if one is unknown."""
@@ -193,11 +194,17 @@ class ToolCatalog:
                         f"{self.location} already has; tool names must be unique"
                     )
 
-    def _write(self, batch: list[Tool]) -> int:
+    def _write(self, batch: list[Tool], *, on_progress: Callable[[int], None] | None = None) -> int:
         if not batch:
             return 0
-        previous = {t.id: t for t in self.get_many([t.id for t in batch])}
-        written = self.table.upsert([stored_row(t) for t in batch])
+        previous = {t.id: t for i in range(0, len(batch), _CHUNK) for t in self.get_many([t.id for t in batch[i : i + _CHUNK]])}
+        rows = [stored_row(t) for t in batch]
+        written = 0
+        step = _CHUNK if on_progress else len(rows)
+        for i in range(0, len(rows), step):
+            written += self.table.upsert(rows[i : i + step])
+            if on_progress:
+                on_progress(len(rows[i : i + step]))
         groups = {t.group for t in batch if t.group} | {t.group for t in previous.values() if t.group}
         self._refresh_groups(groups)
         return written
