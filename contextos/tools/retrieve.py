@@ -127,7 +127,9 @@ class CatalogRetriever(BaseToolRetriever):
         if len(rankings) == 1:
             fused = rankings[0]
         else:
-            fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i)) for r in rankings])
+            # Each query's own top k only: a tool that is middling for every capability must not
+            # outrank the best tool of one capability just by appearing in every list.
+            fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i))[:k] for r in rankings])
         best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
         tools = {t.id: t for t in self.catalog.get_many(best)}
         return [ToolHit(tool=tools[i], score=round(fused[i], 6)) for i in best if i in tools]
