@@ -157,10 +157,14 @@ class CatalogRetriever(BaseToolRetriever):
         weight = self.family_weight if use_families else 0.0
         total = len(tool_lists) * (1.0 + weight)
         family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
-        return {
-            i: (sum(lst.get(i, 0.0) for lst in tool_lists) + weight * family.get(family_of.get(i, ""), 0.0)) / total
-            for i in set().union(*tool_lists)
-        }
+        scores = {}
+        for i in set().union(*tool_lists):
+            own = sum(lst.get(i, 0.0) for lst in tool_lists)
+            group = family_of.get(i, "")
+            # A tool without a family is a family of one: its own score stands in for the family's,
+            # so that grouped tools do not outrank it just for having a family.
+            scores[i] = (own + weight * (family.get(group, 0.0) if group else own)) / total
+        return scores
 
 
 _POOL: ThreadPoolExecutor | None = None
