@@ -78,9 +78,9 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   (n={len(ms)})"
 
 
-def timed_search(catalog: ToolCatalog, texts: list[str], k: int = 10) -> list[float]:
-    retriever = catalog.retriever("hybrid")
-    retriever.retrieve([texts[0]], k)  # warm: first query loads index files
+def timed_search(catalog: ToolCatalog, texts: list[str], mode: str = "hybrid", k: int = 10, family: float = 0.5) -> list[float]:
+    retriever = catalog.retriever(mode, family_weight=family)
+    retriever.retrieve([texts[0]], k)  # warm: the first query loads index files
     times = []
     for text in texts:
         start = time.perf_counter()
@@ -169,19 +169,9 @@ def synthetic(args: argparse.Namespace, work: Path) -> None:
     print(f"\nsynthetic catalog: {n} tools in {catalog.groups.count()} families, {embedder.name}; "
           f"index build {build:.1f} s; indexes {catalog.table.indexes()}")
     print(f"search latency, {n} tools, hybrid + family, k=10, query vectors precomputed: {percentiles(timed_search(catalog, texts))}")
-    print(f"  BM25 only: {percentiles(_timed_mode(catalog, texts, 'fts'))}")
-    print(f"  dense only: {percentiles(_timed_mode(catalog, texts, 'dense'))}")
-
-
-def _timed_mode(catalog: ToolCatalog, texts: list[str], mode: str) -> list[float]:
-    retriever = catalog.retriever(mode)
-    retriever.retrieve([texts[0]], 10)
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        retriever.retrieve([text], 10)
-        times.append(time.perf_counter() - start)
-    return times
+    print(f"  hybrid, no family evidence: {percentiles(timed_search(catalog, texts, family=0.0))}")
+    print(f"  BM25 only + family: {percentiles(timed_search(catalog, texts, 'fts'))}")
+    print(f"  dense only + family: {percentiles(timed_search(catalog, texts, 'dense'))}")
 
 
 def main() -> None:
@@ -192,6 +182,7 @@ def main() -> None:
     parser.add_argument("--api-base", help="its server URL, ending in /v1")
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when piped to a file
     with tempfile.TemporaryDirectory(prefix="contextos-toolbench-") as tmp:
         work = Path(tmp)
         if not args.skip_quality:
