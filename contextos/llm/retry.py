@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import RetryCallState, wait_exponential_jitter
+from tenacity import RetryCallState
 
 from contextos.errors import (
     ContextWindowExceededError,
@@ -40,8 +41,8 @@ _CONNECTION_HINTS = (
 class RetryPolicy(BaseModel):
     """How a ``ModelClient`` retries one model before moving to the next fallback.
 
-    Waits grow exponentially with random jitter (``initial_wait_s * multiplier**n + U(0, jitter_s)``,
-    at most ``max_wait_s``); a server's ``Retry-After`` raises the wait to what it asked for,
+    Waits grow exponentially with random jitter (``min(initial_wait_s * multiplier**n, max_wait_s) +
+    U(0, jitter_s)`` before retry n+1); a server's ``Retry-After`` raises the wait to what it asked for,
     up to ``max_retry_after_s``.
 
     ```python
@@ -58,7 +59,7 @@ class RetryPolicy(BaseModel):
     multiplier: float = Field(2.0, ge=1)
     """Growth of the wait per retry."""
     max_wait_s: float = Field(20.0, ge=0)
-    """Upper bound of the backoff wait."""
+    """Upper bound of the backoff wait, before jitter."""
     jitter_s: float = Field(0.5, ge=0)
     """Random extra wait, uniform in [0, jitter_s], so that many clients do not retry in lockstep."""
     honour_retry_after: bool = True
@@ -73,9 +74,8 @@ class RetryPolicy(BaseModel):
 
     def wait_s(self, state: RetryCallState, retry_after_s: float | None) -> float:
         """Seconds to wait before the next attempt of ``state``."""
-        backoff = wait_exponential_jitter(
-            initial=self.initial_wait_s, max=self.max_wait_s, exp_base=self.multiplier, jitter=self.jitter_s
-        )(state)
+        exponent = max(state.attempt_number - 1, 0)
+        backoff = min(self.initial_wait_s * self.multiplier**exponent, self.max_wait_s) + random.uniform(0, self.jitter_s)
         if self.honour_retry_after and retry_after_s is not None:
             return max(backoff, min(retry_after_s, self.max_retry_after_s))
         return backoff
@@ -194,11 +194,6 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
     return ModelResponseError(f"{where}: the call failed ({name}): {message}", model=model)
 
 
-def describe_cause(exc: BaseException) -> str:
-    """The class name of the exception under a failure (litellm's, or the HTTP client's)."""
-    return type(exc).__name__
-
-
 def attempt_fields(exc: BaseException) -> dict[str, Any]:
     """What an ``Attempt`` records about a raw failure."""
-    return {"cause": describe_cause(exc), "status_code": status_code_of(exc), "retry_after_s": retry_after_of(exc)}
+    return {"cause": type(exc).__name__, "status_code": status_code_of(exc), "retry_after_s": retry_after_of(exc)}
