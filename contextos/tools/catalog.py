@@ -35,6 +35,7 @@ GROUPS_TABLE = "tool_groups"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[_\-/.:]+")
 _CHUNK = 500  # ids per SQL ``IN (...)`` filter
+_CACHE_SIZE = 4096  # tools kept in memory for retrieval
 
 
 def words(identifier: str) -> str:
@@ -82,6 +83,8 @@ class ToolCatalog:
         """The ``tool_groups`` table (one row per family of tools)."""
         self.location = location
         """Where the store is, for messages."""
+        self._cache: dict[str, Tool] = {}
+        self._cache_version: int | None = -1
 
     @classmethod
     def open(cls, db: str | Path, *, embedder: Embedder | None = None, create: bool = True) -> ToolCatalog:
@@ -121,7 +124,23 @@ class ToolCatalog:
 
     def get_many(self, ids: Sequence[str]) -> list[Tool]:
         """The tools with these ids, in that order (unknown ids are left out)."""
-        return [tool_from_stored(row) for row in self.table.get(ids)]
+        # Retrieval reads the same few tools again and again: keep them while the table's version
+        # (bumped by every write, from any process) stays the same.
+        version = self._version()
+        if version != self._cache_version:
+            self._cache.clear()
+            self._cache_version = version
+        missing = [i for i in dict.fromkeys(ids) if i not in self._cache]
+        if missing:
+            for row in self.table.get(missing):
+                self._cache[row["id"]] = tool_from_stored(row)
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+        return [self._cache[i] for i in ids if i in self._cache]
+
+    def _version(self) -> int | None:
+        native = getattr(self.table, "_table", None)
+        return None if native is None else native.version
 
     def _ids_where(self, where: str) -> list[str]:
         return [r["id"] for r in self._rows_where(where, ["id"])]

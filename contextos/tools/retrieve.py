@@ -147,8 +147,8 @@ class CatalogRetriever(BaseToolRetriever):
         if self.mode in ("fts", "hybrid") and text:
             queries.append(text)
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
-        jobs = [(table, q) for q in queries] + ([(groups, q) for q in queries] if use_families else [])
-        results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth), jobs))
+        jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
+        results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
         tool_lists = [_scaled(scores) for scores, _ in results[: len(queries)]]
         family_lists = [_scaled(scores) for scores, _ in results[len(queries) :]]
         family_of = {i: g for _, families in results[: len(queries)] for i, g in families.items()}
@@ -177,7 +177,7 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _search(table: VectorTable, query: str | np.ndarray, depth: int) -> tuple[dict[str, float], dict[str, str]]:
+def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> tuple[dict[str, float], dict[str, str]]:
     """Ids to scores (cosine for a vector, BM25 for text) and ids to families, of the top ``depth``.
 
     Only the id and family columns are read: materialising whole rows (descriptions, schemas)
@@ -188,7 +188,6 @@ def _search(table: VectorTable, query: str | np.ndarray, depth: int) -> tuple[di
     if native is None:
         hits = table.search_vector(query, depth) if isinstance(query, np.ndarray) else table.search(query, depth, mode="fts")
         return {h.id: h.score for h in hits}, {h.id: h.row.get("grp") or "" for h in hits}
-    columns = ["id", "grp"] if "grp" in native.schema.names else ["id"]
     if isinstance(query, np.ndarray):
         search = native.search(query, vector_column_name="vector").distance_type("cosine")
         rows = search.limit(depth).select([*columns, "_distance"]).to_list()
