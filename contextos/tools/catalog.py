@@ -130,13 +130,16 @@ class ToolCatalog:
         if version != self._cache_version:
             self._cache.clear()
             self._cache_version = version
-        missing = [i for i in dict.fromkeys(ids) if i not in self._cache]
-        if missing:
-            for row in self.table.get(missing):
-                self._cache[row["id"]] = tool_from_stored(row)
+        found = {i: self._cache[i] for i in ids if i in self._cache}
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        for start in range(0, len(missing), _CHUNK):
+            for row in self.table.get(missing[start : start + _CHUNK]):
+                found[row["id"]] = tool_from_stored(row)
+        if len(ids) <= _CACHE_SIZE // 16:  # retrieval-sized reads only; bulk reads would flush it
+            self._cache.update(found)
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
-        return [self._cache[i] for i in ids if i in self._cache]
+        return [found[i] for i in ids if i in found]
 
     def _version(self) -> int | None:
         native = getattr(self.table, "_table", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from contextos import DuplicateToolError, StoreError, ToolNotFoundError
@@ -134,3 +136,16 @@ def test_family_evidence_lifts_tools_of_a_matching_family(tmp_path):
     with_family = c.retriever("fts", family_weight=0.5).scores(query)
     assert without["a-library"] == pytest.approx(without["b-parcels"])
     assert with_family["b-parcels"] > with_family["a-library"]
+
+
+def test_bulk_reads_and_families_beyond_the_cache(tmp_path):
+    from contextos.embed import HashingEmbedder
+    from contextos.tools import catalog as catalog_module
+
+    c = ToolCatalog.open(tmp_path / "bulk", embedder=HashingEmbedder())
+    n = catalog_module._CACHE_SIZE + 500
+    c.upsert([Tool(id=f"t{i}", name=f"tool_{i}", description=f"does thing {i}", group=f"fam{i % 7}") for i in range(n)])
+    assert len(c.get_many([f"t{i}" for i in range(n)])) == n
+    assert c.groups.count() == 7
+    members = sum(len(json.loads(r["members"])) for r in c.groups.get([f"fam{i}" for i in range(7)]))
+    assert members == n
