@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from contextos.errors import ConfigError
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class RerankedRetriever(BaseToolRetriever):
 
     def __init__(self, inner: ToolRetriever, rerank: Reranker, *, depth: int = 3) -> None:
         if depth < 1:
-            raise ValueError("depth must be at least 1")
+            raise ConfigError("depth must be at least 1")
         self.inner = inner
         self.rerank = rerank
         self.depth = depth
@@ -111,9 +112,9 @@ class CatalogRetriever(BaseToolRetriever):
 
     def __init__(self, catalog: ToolCatalog, *, mode: SearchMode = "hybrid", family_weight: float = 0.5, depth: int = 100) -> None:
         if mode not in ("dense", "fts", "hybrid"):
-            raise ValueError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
+            raise ConfigError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
         if family_weight < 0 or depth < 1:
-            raise ValueError("family_weight must be >= 0 and depth >= 1")
+            raise ConfigError("family_weight must be >= 0 and depth >= 1")
         self.catalog = catalog
         self.mode: SearchMode = mode
         self.family_weight = family_weight

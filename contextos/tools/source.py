@@ -17,6 +17,7 @@ assembled.tools   # the schemas of the selected tools only
 from __future__ import annotations
 
 from contextos.context.items import ContextItem, Step
+from contextos.errors import ConfigError
 from contextos.tools.query import ToolQueryWriter, ToolRetrieval, find_tools
 from contextos.tools.retrieve import ToolRetriever
 
@@ -31,7 +32,7 @@ class ToolSource:
 
     def __init__(self, retriever: ToolRetriever, *, k: int = 5, writer: ToolQueryWriter | None = None) -> None:
         if k < 1:
-            raise ValueError("k must be at least 1")
+            raise ConfigError(f"k must be at least 1, got {k}")
         self.retriever = retriever
         self.k = k
         self.writer = writer

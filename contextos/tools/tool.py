@@ -122,11 +122,10 @@ class Tool(BaseModel):
 
     # Builders ---------------------------------------------------------------------------------
 
-    @classmethod
-    def create(cls, **fields: Any) -> Tool:
-        """``Tool(**fields)``, raising ``InvalidToolError`` (naming the tool) instead of a ValidationError."""
+    def __init__(self, **fields: Any) -> None:
+        """Validate a tool, raising ``InvalidToolError`` (naming the tool) instead of a ValidationError."""
         try:
-            return cls(**fields)
+            super().__init__(**fields)
         except ValidationError as exc:
             label = fields.get("original_name") or fields.get("name") or fields.get("id") or "?"
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'tool'}: {e['msg']}" for e in exc.errors())
@@ -140,7 +139,7 @@ class Tool(BaseModel):
             raise InvalidToolError(f"tool {id or '?'!r}: name must be non-empty text, got {name!r}")
         valid = valid_tool_name(name, key=id)
         original = None if valid == name else name
-        return cls.create(name=valid, original_name=original, id=id or valid, **fields)
+        return cls(name=valid, original_name=original, id=id or valid, **fields)
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
@@ -163,7 +162,7 @@ class Tool(BaseModel):
                 f"tool {fn.__name__!r}: its signature cannot be turned into a JSON Schema ({exc}); "
                 "annotate parameters with JSON-compatible types"
             ) from None
-        return cls.create(
+        return cls(
             name=name or fn.__name__, description=description if description is not None else summary,
             parameters=_strip_titles(schema), fn=fn,
         )
@@ -180,7 +179,7 @@ class Tool(BaseModel):
                 f"not an OpenAI function tool: {json.dumps(definition)[:120]}; "
                 'expected {"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}'
             )
-        return cls.create(
+        return cls(
             name=function["name"], description=function.get("description") or "",
             parameters=function.get("parameters") or dict(_EMPTY_PARAMETERS),
         )

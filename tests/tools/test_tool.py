@@ -76,7 +76,7 @@ def test_valid_names_are_kept(name):
 @pytest.mark.parametrize("name", ["", "has space", "dots.are.out", "x" * 65, "émoji👋"])
 def test_invalid_names_are_rejected_with_a_mapping_hint(name):
     with pytest.raises(InvalidToolError) as info:
-        Tool.create(name=name)
+        Tool(name=name)
     assert "name" in str(info.value)
 
 
@@ -94,11 +94,11 @@ def test_toolbench_names_map_deterministically_and_keep_the_original():
 
 def test_parameters_must_be_a_valid_object_schema():
     with pytest.raises(InvalidToolError, match="not valid JSON Schema"):
-        Tool.create(name="t", parameters={"type": "object", "properties": {"a": {"type": "strng"}}})
+        Tool(name="t", parameters={"type": "object", "properties": {"a": {"type": "strng"}}})
     with pytest.raises(InvalidToolError, match="object"):
-        Tool.create(name="t", parameters={"type": "string"})
+        Tool(name="t", parameters={"type": "string"})
     with pytest.raises(InvalidToolError, match="'t'"):
-        Tool.create(name="t", parameters={"type": "object", "required": "a"})
+        Tool(name="t", parameters={"type": "object", "required": "a"})
 
 
 def test_from_openai_accepts_wrapped_and_bare_definitions():
