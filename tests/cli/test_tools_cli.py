@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from tests.conftest import run_cli
 from tests.tools.conftest import ROWS, write_jsonl
 
 
-def test_index_then_search_table_and_json(cli, tmp_path):
-    catalog = write_jsonl(tmp_path / "tools.jsonl", ROWS)
-    db = tmp_path / "db"
-    done = cli("tools", "index", str(catalog), "--db", str(db))
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    """One catalog indexed through the CLI, shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("cli-tools")
+    done = run_cli("tools", "index", str(write_jsonl(folder / "tools.jsonl", ROWS)), "--db", str(folder / "db"))
     assert done.returncode == 0, done.stderr
-    assert "indexed 8 tools" in done.stdout
+    assert "indexed 8 tools" in done.stdout and "8/8" in done.stdout
+    return folder / "db"
+
+
+def test_index_then_search_table_and_json(cli, db):
     table = cli("tools", "search", "--db", str(db), "send a text message to my phone", "-k", "2")
     assert table.returncode == 0, table.stderr
     assert "send_sms" in table.stdout and "no query model configured" in table.stdout
@@ -23,10 +31,7 @@ def test_index_then_search_table_and_json(cli, tmp_path):
     assert result["queries"]["written_by_model"] is False
 
 
-def test_batch_search_writes_rankings(cli, tmp_path):
-    catalog = write_jsonl(tmp_path / "tools.jsonl", ROWS)
-    db = tmp_path / "db"
-    assert cli("tools", "index", str(catalog), "--db", str(db)).returncode == 0
+def test_batch_search_writes_rankings(cli, db, tmp_path):
     queries = write_jsonl(tmp_path / "q.jsonl", [{"id": "a", "query": "weather forecast"}, {"id": 2, "query": "find recipes with rice"}])
     out = tmp_path / "pred.jsonl"
     done = cli("tools", "search", "--db", str(db), "--queries", str(queries), "-k", "4", "--out", str(out), "--mode", "dense")
@@ -37,10 +42,7 @@ def test_batch_search_writes_rankings(cli, tmp_path):
     assert rows[0]["ranked"][0] in {"w1", "w2"} and rows[1]["ranked"][0] == "r1"
 
 
-def test_query_model_offline_is_reported_as_fallback(cli, tmp_path):
-    catalog = write_jsonl(tmp_path / "tools.jsonl", ROWS)
-    db = tmp_path / "db"
-    assert cli("tools", "index", str(catalog), "--db", str(db)).returncode == 0
+def test_query_model_offline_is_reported_as_fallback(cli, db):
     done = cli("tools", "search", "--db", str(db), "book a flight", "--query-model", "offline/demo", "--json")
     assert done.returncode == 0, done.stderr
     queries = json.loads(done.stdout)["queries"]
