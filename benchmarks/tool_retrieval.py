@@ -78,6 +78,14 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   (n={len(ms)})"
 
 
+def timed_build(folder: Path, tools: list[Tool], embedder) -> tuple[ToolCatalog, float]:
+    """A new catalog in ``folder`` holding ``tools``, and the seconds it took to build."""
+    start = time.perf_counter()
+    catalog = ToolCatalog.open(folder, embedder=embedder)
+    catalog.upsert(tools)
+    return catalog, time.perf_counter() - start
+
+
 def timed_search(catalog: ToolCatalog, texts: list[str], mode: str = "hybrid", k: int = 10, family: float = 0.5) -> list[float]:
     retriever = catalog.retriever(mode, family_weight=family)
     retriever.retrieve([texts[0]], k)  # warm: the first query loads index files
@@ -95,10 +103,7 @@ def quality(args: argparse.Namespace, work: Path) -> None:
     texts = [q["query"] for q in queries]
     tools = load_tools(data / "tools.jsonl")
     embedder = default_embedder()
-    start = time.perf_counter()
-    catalog = ToolCatalog.open(work / "toolret", embedder=embedder)
-    catalog.upsert(tools)
-    build = time.perf_counter() - start
+    catalog, build = timed_build(work / "toolret", tools, embedder)
     print(f"catalog: {len(tools)} tools, {catalog.groups.count()} families; index build {build:.1f} s "
           f"(embedder {embedder.name}, cold cache)")
     start = time.perf_counter()
@@ -162,10 +167,7 @@ def synthetic(args: argparse.Namespace, work: Path) -> None:
         ))
     texts = [" ".join(rng.sample(vocabulary, 12)) for _ in range(200)]
     embedder = PrecomputedQueries(HashingEmbedder(dimension=384), texts)
-    start = time.perf_counter()
-    catalog = ToolCatalog.open(work / "synthetic", embedder=embedder)
-    catalog.upsert(tools)
-    build = time.perf_counter() - start
+    catalog, build = timed_build(work / "synthetic", tools, embedder)
     print(f"\nsynthetic catalog: {n} tools in {catalog.groups.count()} families, {embedder.name}; "
           f"index build {build:.1f} s; indexes {catalog.table.indexes()}")
     print(f"search latency, {n} tools, hybrid + family, k=10, query vectors precomputed: {percentiles(timed_search(catalog, texts))}")
