@@ -149,3 +149,26 @@ def test_bulk_reads_and_families_beyond_the_cache(tmp_path):
     assert c.groups.count() == 7
     members = sum(len(json.loads(r["members"])) for r in c.groups.get([f"fam{i}" for i in range(7)]))
     assert members == n
+
+
+def test_real_toolret_catalog_beats_the_bm25_reference(tmp_path, shared_data):
+    """The real 2,490-tool catalog (HashingEmbedder for speed: BM25 and families do not use vectors)."""
+    from contextos.embed import HashingEmbedder
+
+    folder = shared_data / "toolret"
+    c = ToolCatalog.open(tmp_path / "toolret", embedder=HashingEmbedder())
+    c.upsert(load_tools(folder / "tools.jsonl"))
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
+    reference = json.loads((folder / "bm25_reference_dev.json").read_text())["bm25_name+description+params"]["Recall@5"]
+
+    def recall_at_5(retriever) -> float:
+        total = 0.0
+        for q in queries:
+            top = {h.tool.id for h in retriever.retrieve([q["query"]], 5)}
+            total += len(top & set(q["relevant"])) / len(q["relevant"])
+        return total / len(queries)
+
+    plain = recall_at_5(c.retriever("fts", family_weight=0.0))
+    with_family = recall_at_5(c.retriever("fts"))
+    assert plain >= reference - 0.01
+    assert with_family > plain and with_family > reference
