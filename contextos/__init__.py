@@ -77,6 +77,7 @@ from contextos.version import __version__
 _LAZY: dict[str, str] = {
     "Attempt": "contextos.llm",
     "CachedEmbedder": "contextos.embed",
+    "CatalogRetriever": "contextos.tools",
     "Completion": "contextos.llm",
     "Embedder": "contextos.embed",
     "EndpointEmbedder": "contextos.embed",
@@ -84,10 +85,18 @@ _LAZY: dict[str, str] = {
     "Hit": "contextos.store",
     "ModelClient": "contextos.llm",
     "RetryPolicy": "contextos.llm",
+    "Tool": "contextos.tools",
     "ToolCall": "contextos.llm",
+    "ToolCatalog": "contextos.tools",
+    "ToolHit": "contextos.tools",
+    "ToolQueryWriter": "contextos.tools",
+    "ToolRetriever": "contextos.tools",
+    "ToolSource": "contextos.tools",
     "Usage": "contextos.llm",
     "VectorTable": "contextos.store",
     "default_embedder": "contextos.embed",
+    "load_tools": "contextos.tools",
+    "tools_from_mcp": "contextos.tools",
 }
 
 __all__ = [
@@ -98,6 +107,7 @@ __all__ = [
     "Budget",
     "BudgetError",
     "CachedEmbedder",
+    "CatalogRetriever",
     "Completion",
     "Compressor",
     "ConfigError",
@@ -144,15 +154,23 @@ __all__ = [
     "TokenCounter",
     "TokenizerError",
     "TokenizerWarning",
+    "Tool",
     "ToolCall",
+    "ToolCatalog",
     "ToolError",
+    "ToolHit",
     "ToolNotFoundError",
+    "ToolQueryWriter",
+    "ToolRetriever",
+    "ToolSource",
     "TraceError",
     "Usage",
     "VectorTable",
     "__version__",
     "default_embedder",
+    "load_tools",
     "shared_prefix_tokens",
+    "tools_from_mcp",
 ]
 
 

@@ -1,0 +1,226 @@
+"""Finding the tools a request needs: the ``ToolRetriever`` protocol and its LanceDB implementation.
+
+``CatalogRetriever`` scores one query three ways and adds them up:
+
+- **BM25** over each tool's indexed text (name split into words, description, parameter names);
+- **dense**: cosine similarity of the query's embedding and the tool's;
+- **family evidence**: the same two scores for the tool's family (``Tool.group``: the API or MCP
+  server it is an endpoint of) over the family's text (all its members' names and descriptions).
+  A request usually names what it wants done in the family's vocabulary ("a captcha API") more
+  than in one endpoint's, and a multi-step request often needs several endpoints of one family.
+
+Each list of scores is min-max scaled over its top ``depth`` (absent = 0) before it is added, so
+that BM25's unbounded scores and cosine similarities weigh alike; rank fusion (RRF) throws away how
+far apart scores are, which matters here because one retriever is often much surer than the other.
+Several queries (one per capability a request needs, see ``ToolQueryWriter``) are fused by
+reciprocal rank, so that each capability gets its own tools into the top.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from contextos.errors import ConfigError
+from contextos.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from contextos.store import VectorTable
+    from contextos.tools.catalog import ToolCatalog
+
+SearchMode = Literal["dense", "fts", "hybrid"]
+RRF_K = 60
+"""Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): a list's item at rank r adds 1 / (RRF_K + r)."""
+
+
+class ToolHit(BaseModel):
+    """One retrieved tool and how well it matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool: Tool
+    """The tool."""
+    score: float
+    """Relevance in 0..1, higher is better (comparable within one retrieval only)."""
+
+
+Reranker = Callable[[Sequence[str], list[ToolHit]], Sequence[ToolHit]]
+"""``rerank(queries, hits) -> hits`` reordered (and possibly rescored or filtered)."""
+
+
+@runtime_checkable
+class ToolRetriever(Protocol):
+    """Finds the ``k`` tools that best serve ``queries`` (one per capability the step needs).
+
+    ```python
+    class Everything:
+        def retrieve(self, queries, k):
+            return [ToolHit(tool=t, score=1.0) for t in MY_TOOLS[:k]]
+    ```
+    """
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        """The best ``k`` tools for ``queries``, best first."""
+        ...
+
+
+class BaseToolRetriever(ABC):
+    """What contextos's retrievers share: composition with a reranker."""
+
+    @abstractmethod
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        """The best ``k`` tools for ``queries``, best first."""
+
+    def reranked(self, rerank: Reranker, *, depth: int = 3) -> RerankedRetriever:
+        """This retriever, with ``rerank`` reordering its top ``k * depth`` before the top ``k`` is kept.
+
+        ```python
+        retriever = catalog.retriever().reranked(lambda queries, hits: sorted(hits, key=my_score))
+        ```
+        """
+        return RerankedRetriever(self, rerank, depth=depth)
+
+
+class RerankedRetriever(BaseToolRetriever):
+    """A retriever whose candidates pass through a reranking function."""
+
+    def __init__(self, inner: ToolRetriever, rerank: Reranker, *, depth: int = 3) -> None:
+        if depth < 1:
+            raise ConfigError("depth must be at least 1")
+        self.inner = inner
+        self.rerank = rerank
+        self.depth = depth
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        hits = self.inner.retrieve(queries, k * self.depth)
+        return list(self.rerank(list(queries), hits))[:k]
+
+
+class CatalogRetriever(BaseToolRetriever):
+    """Retrieval over a ``ToolCatalog`` in LanceDB (see the module docstring for how it scores).
+
+    ``mode`` picks the matching: ``"fts"`` (BM25 only), ``"dense"`` (embeddings only) or
+    ``"hybrid"`` (both). ``family_weight`` is how much the family's score adds (0 turns it off);
+    ``depth`` how many candidates each search returns before fusion.
+    """
+
+    def __init__(self, catalog: ToolCatalog, *, mode: SearchMode = "hybrid", family_weight: float = 0.5, depth: int = 100) -> None:
+        if mode not in ("dense", "fts", "hybrid"):
+            raise ConfigError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
+        if family_weight < 0 or depth < 1:
+            raise ConfigError("family_weight must be >= 0 and depth >= 1")
+        self.catalog = catalog
+        self.mode: SearchMode = mode
+        self.family_weight = family_weight
+        self.depth = depth
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+        if not queries or k < 1:
+            return []
+        rankings = [self.scores(q) for q in queries]
+        if len(rankings) == 1:
+            fused = rankings[0]
+        else:
+            # Each query's own top k only: a tool that is middling for every capability must not
+            # outrank the best tool of one capability just by appearing in every list.
+            fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i))[:k] for r in rankings])
+        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        tools = {t.id: t for t in self.catalog.get_many(best)}
+        return [ToolHit(tool=tools[i], score=round(fused[i], 6)) for i in best if i in tools]
+
+    def scores(self, query: str) -> dict[str, float]:
+        """Tool id to score in 0..1 for one query, over the candidates the searches returned."""
+        table, groups = self.catalog.table, self.catalog.groups
+        use_families = self.family_weight > 0 and groups.count() > 0
+        queries: list[str | np.ndarray] = []
+        if self.mode in ("dense", "hybrid"):
+            from contextos.embed import embed_query
+
+            queries.append(embed_query(table.embedder, query))
+        text = fts_query(query)
+        if self.mode in ("fts", "hybrid") and text:
+            queries.append(text)
+        # The searches are independent and LanceDB runs them outside the GIL: run them together.
+        jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
+        results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
+        tool_lists = [_scaled(scores) for scores, _ in results[: len(queries)]]
+        family_lists = [_scaled(scores) for scores, _ in results[len(queries) :]]
+        family_of = {i: g for _, families in results[: len(queries)] for i, g in families.items()}
+        if not tool_lists:
+            return {}
+        weight = self.family_weight if use_families else 0.0
+        total = len(tool_lists) * (1.0 + weight)
+        family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
+        scores = {}
+        for i in set().union(*tool_lists):
+            own = sum(lst.get(i, 0.0) for lst in tool_lists)
+            group = family_of.get(i, "")
+            # A tool without a family is a family of one: its own score stands in for the family's,
+            # so that grouped tools do not outrank it just for having a family.
+            scores[i] = (own + weight * (family.get(group, 0.0) if group else own)) / total
+        return scores
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="contextos-tool-search")
+    return _POOL
+
+
+def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """Ids to scores (cosine for a vector, BM25 for text) and ids to families, of the top ``depth``.
+
+    Only the id and family columns are read: materialising whole rows (descriptions, schemas)
+    for 100 candidates costs more than the search itself. ``VectorTable.search`` returns whole
+    rows, so this asks the LanceDB table under it when it can.
+    """
+    native = getattr(table, "_table", None)
+    if native is None:
+        hits = table.search_vector(query, depth) if isinstance(query, np.ndarray) else table.search(query, depth, mode="fts")
+        return {h.id: h.score for h in hits}, {h.id: h.row.get("grp") or "" for h in hits}
+    if isinstance(query, np.ndarray):
+        search = native.search(query, vector_column_name="vector").distance_type("cosine")
+        rows = search.limit(depth).select([*columns, "_distance"]).to_list()
+        scores = {r["id"]: 1.0 - float(r["_distance"]) for r in rows}
+    else:
+        rows = native.search(query, query_type="fts", fts_columns="text").limit(depth).select([*columns, "_score"]).to_list()
+        scores = {r["id"]: float(r["_score"]) for r in rows}
+    return scores, {r["id"]: r.get("grp") or "" for r in rows}
+
+
+def fts_query(text: str) -> str:
+    """``text`` as a full-text query: words only (the query parser would read punctuation as syntax)."""
+    return " ".join(re.findall(r"\w+", text))
+
+
+def _scaled(scores: dict[str, float]) -> dict[str, float]:
+    """Min-max scaled to 0..1 (a single or all-equal list scores 1)."""
+    if not scores:
+        return {}
+    values = np.fromiter(scores.values(), dtype=float)
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 1e-12:
+        return {i: 1.0 for i in scores}
+    return {i: (s - lo) / (hi - lo) for i, s in scores.items()}
+
+
+def fuse_reciprocal_rank(rankings: Sequence[Sequence[str]], rrf_k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal-rank fusion of several rankings of ids, scaled so that an id ranked first
+    everywhere scores 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (rrf_k + rank)
+    top = len(rankings) / (rrf_k + 1)
+    return {i: s / top for i, s in scores.items()}
