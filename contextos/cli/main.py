@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble
+from contextos.cli import assemble, complete
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("assemble")(assemble.assemble)
+app.command("complete")(complete.complete)
 
 
 def _version(value: bool) -> None:
