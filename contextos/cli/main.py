@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from contextos.cli import assemble, complete
+from contextos.cli import memory as memory_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.command("assemble")(assemble.assemble)
 app.command("complete")(complete.complete)
+app.add_typer(memory_cli.app, name="memory")
 
 
 def _version(value: bool) -> None:
