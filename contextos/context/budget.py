@@ -7,7 +7,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from contextos.errors import BudgetError
 
 
-class Section(BaseModel):
+class _BudgetModel(BaseModel):
+    """Validation failures of budgets surface as ``BudgetError``, like every other budget problem."""
+
+    def __init__(self, **data: object) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+            raise BudgetError(f"invalid {type(self).__name__.lower()} ({problems})") from None
+
+
+class Section(_BudgetModel):
     """The share of the budget one source may take.
 
     ```python
@@ -31,7 +42,7 @@ class Section(BaseModel):
         return self
 
 
-class Budget(BaseModel):
+class Budget(_BudgetModel):
     """The token budget of one request.
 
     ```python
@@ -52,13 +63,6 @@ class Budget(BaseModel):
     min_truncated_tokens: int = Field(default=64, ge=1)
     """An item that does not fit whole is truncated into the space left only if at least this
     many of its tokens would remain; otherwise it is dropped."""
-
-    def __init__(self, **data: object) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'budget'}: {e['msg']}" for e in exc.errors())
-            raise BudgetError(f"invalid budget ({problems})") from None
 
     @model_validator(mode="after")
     def _is_possible(self) -> Budget:

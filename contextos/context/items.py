@@ -57,7 +57,8 @@ class ContextItem(BaseModel):
     compressible: bool = True
     """Whether compressors and truncation may shorten it."""
     group: str | None = None
-    """Items sharing a group are kept or dropped together (a tool call and its result)."""
+    """Items sharing a group are kept or dropped together (a tool call and its result); if one
+    of them is pinned, the whole group is."""
     position: int | None = None
     """Order within its source when rendered (a turn index); items without one follow, by id."""
     metadata: dict[str, Any] = Field(default_factory=dict)

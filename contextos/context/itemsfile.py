@@ -41,8 +41,5 @@ def parse_sections(specs: list[str]) -> dict[str, Section]:
             weight = float(parts[2]) if len(parts) > 2 and parts[2] else 1.0
         except ValueError:
             raise BudgetError(f"bad section {spec!r}: FLOOR and CAP must be integers, WEIGHT a number") from None
-        try:
-            sections[name] = Section(floor=floor, cap=cap, weight=weight)
-        except ValueError as exc:
-            raise BudgetError(f"bad section {spec!r}: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
+        sections[name] = Section(floor=floor, cap=cap, weight=weight)
     return sections

@@ -53,7 +53,8 @@ class Orchestrator:
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
         self._costs: dict[tuple[str, str, str], int] = {}
-        self._shingles: dict[str, frozenset[int]] = {}
+        self._shingles: dict[str, tuple[int, ...]] = {}
+        self._similarities: dict[tuple[str, str], float] = {}
 
     async def gather(self, step: Step) -> list[ContextItem]:
         """Every source's candidates for ``step``, sources run concurrently."""
@@ -88,6 +89,8 @@ class Orchestrator:
             section_cost=lambda s: self.renderer.section_cost(s, self.counter),
             base_cost=self.renderer.base_cost(),
             truncate=self._truncate,
+            measure=lambda chosen: self.counter.count_request(*self.renderer.render(chosen)),
+            similarity_cache=self._similarities,
         )
         messages, tools = self._render_within_budget(selection, candidates)
         return self._result(originals, candidates, selection, messages, tools)
@@ -143,7 +146,7 @@ class Orchestrator:
             droppable = [
                 (o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
                 for i, o in selection.outcomes.items()
-                if o.item is not None and not o.item.pinned
+                if o.item is not None and o.reason != "pinned"  # pinned directly or through its group
             ]
             if not droppable:  # pinned alone fit by estimate but not as rendered
                 raise BudgetError(
@@ -166,7 +169,7 @@ class Orchestrator:
         messages: list,
         tools: list,
     ) -> AssembledContext:
-        usage: dict[str, SourceUsage] = {}
+        counts: dict[str, list[int]] = {}  # source -> [offered, offered tokens, kept, kept tokens]
         decisions = []
         for c in candidates:
             original = originals[c.item.id]
@@ -184,12 +187,15 @@ class Orchestrator:
                     tokens_after=outcome.tokens_after, score=c.item.score, reason=reason,
                 )
             )
-            u = usage.setdefault(c.item.source, SourceUsage())
-            u.offered += 1
-            u.offered_tokens += before
+            n = counts.setdefault(c.item.source, [0, 0, 0, 0])
+            n[0] += 1
+            n[1] += before
             if outcome.item is not None:
-                u.kept += 1
-                u.kept_tokens += outcome.tokens_after
+                n[2] += 1
+                n[3] += outcome.tokens_after
+        usage = {
+            source: SourceUsage(offered=n[0], offered_tokens=n[1], kept=n[2], kept_tokens=n[3]) for source, n in counts.items()
+        }
         included = self.renderer.render_order(selection.included)
         return AssembledContext(
             messages=messages,
