@@ -194,8 +194,23 @@ class VectorMemory:
                 raise StoreError(f"write to memory table {self.table.name!r} failed: {exc}") from exc
 
     # ------------------------------------------------------------------ reading
+    def refresh(self) -> None:
+        """Move to the latest committed version, so reads see what other processes wrote since.
+
+        LanceDB keeps a table handle at the version it opened; every read here calls this first.
+        """
+        table = self.table._table
+        if table is None:
+            self.table = VectorTable.open(self.uri, self.table.name, embedder=self.table.embedder)
+            return
+        try:
+            table.checkout_latest()
+        except Exception as exc:
+            raise StoreError(f"cannot read the latest version of memory table {self.table.name!r}: {exc}") from exc
+
     def get(self, id: str) -> MemoryRecord:
         """The record ``id``; ``RecordNotFoundError`` when there is none."""
+        self.refresh()
         rows = self.table.get([id])
         if not rows:
             raise RecordNotFoundError(f"no memory record with id {id!r} in table {self.table.name!r}")
@@ -203,10 +218,12 @@ class VectorMemory:
 
     def get_many(self, ids: Iterable[str]) -> list[MemoryRecord]:
         """The records with these ids that exist, in the order asked."""
+        self.refresh()
         return [from_row(r) for r in self.table.get(list(ids))]
 
     def count(self, filters: Filters | None = None) -> int:
         """How many records match ``filters`` (all records without)."""
+        self.refresh()
         compiled = compile_filters(filters, self._has_free_field)
         if compiled.exact_in_sql:
             return self.table.count(compiled.where)
@@ -244,6 +261,7 @@ class VectorMemory:
             raise MemoryStoreError("search needs a non-empty query text")
         if k < 1:
             raise MemoryStoreError(f"k must be at least 1, got {k}")
+        self.refresh()
         compiled = compile_filters(filters, self._has_free_field)
         now = self.clock() if now is None else now
         with span("contextos.memory.search", {"contextos.memory.k": k, "contextos.memory.mode": self.mode}):

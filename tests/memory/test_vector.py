@@ -192,3 +192,13 @@ def test_two_processes_write_the_same_store(tmp_path):
     for prefix in ("a", "b"):
         assert len(m.get_many([f"{prefix}-{i}" for i in range(30)])) == 30
         assert m.count({"user": prefix}) == 30
+
+
+def test_a_long_lived_handle_sees_what_another_writer_committed(tmp_path):
+    reader = memory(tmp_path)  # opened before the table exists
+    writer = memory(tmp_path)
+    writer.add(MemoryRecord(id="w1", content="written by the other handle"))
+    assert reader.get("w1").content == "written by the other handle"
+    writer.add(MemoryRecord(id="w2", content="a second fact about lisbon hotels"))
+    assert reader.count() == 2
+    assert reader.search("lisbon hotels", 1)[0].record.id == "w2"
