@@ -112,24 +112,32 @@ class VectorMemory:
         assert self.dedup_threshold is not None
         vectors = self.table.embedder.embed([r.content for r in records])  # cached: upsert reuses them
         to_write: dict[str, MemoryRecord] = {}
-        batch: list[tuple[str, tuple, np.ndarray]] = []  # records of this batch kept so far
+        # Records of this batch kept so far, as a matrix, so each new one is compared in one product.
+        kept = np.zeros_like(vectors)
+        kept_ids: list[str] = []
+        kept_scopes: list[tuple] = []
         answers_ids: list[str] = []
         now = self.clock()
+        self.refresh()
         stored_rows = self.table.count() > 0
         for record, vector in zip(records, vectors):
             scope = (record.kind, record.metadata.user, record.metadata.session)
             twin: MemoryRecord | None = None
-            for twin_id, twin_scope, v in batch:
-                if twin_scope == scope and float(v @ vector) >= self.dedup_threshold:
-                    twin = to_write[twin_id]
-                    break
+            if kept_ids:
+                sims = kept[: len(kept_ids)] @ vector
+                for j in np.flatnonzero(sims >= self.dedup_threshold):
+                    if kept_scopes[j] == scope:
+                        twin = to_write[kept_ids[j]]
+                        break
             if twin is None and stored_rows:
                 for hit in self.table.search_vector(vector, 1, where=_scope_where(record)):
                     if hit.score >= self.dedup_threshold and hit.id != record.id:
                         twin = to_write.get(hit.id) or from_row(hit.row)
             if twin is None:
                 to_write[record.id] = record
-                batch.append((record.id, scope, vector))
+                kept[len(kept_ids)] = vector
+                kept_ids.append(record.id)
+                kept_scopes.append(scope)
                 answers_ids.append(record.id)
                 continue
             # Re-confirmed: the stored record is refreshed rather than stored twice.
