@@ -178,9 +178,13 @@ class VectorMemory:
         for item in items:
             if not item.content.strip():
                 continue  # a bare tool-call message: its calls are in the payload, nothing to search
-            meta = {k: v for k, v in item.metadata.items() if k in ("session", "user", "tags") or isinstance(v, (str, int, float, bool))}
+            meta = {k: v for k, v in item.metadata.items()
+                    if k not in ("created_at", "record_id") and (k == "tags" or isinstance(v, (str, int, float, bool)))}
             meta.update(role=item.role, position=item.position, group=item.group)
-            records.append(MemoryRecord(id=item.metadata.get("record_id", item.id), kind="turn", content=item.content,
+            # Turn ids restart with every window: make the record id unique to the session (or the text).
+            session = item.metadata.get("session")
+            record_id = item.metadata.get("record_id") or (f"{session}/{item.id}" if session else f"{item.id}-{item.content_hash[:12]}")
+            records.append(MemoryRecord(id=record_id, kind="turn", content=item.content,
                                         metadata={k: v for k, v in meta.items() if v is not None},
                                         created_at=item.metadata.get("created_at", self.clock())))
         return self.add_many(records, dedup=False) if records else []

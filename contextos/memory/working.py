@@ -9,6 +9,7 @@ being lost.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -129,7 +130,10 @@ class WorkingMemory:
             content = message.get("content") or ""
             if not isinstance(content, str):
                 raise MemoryStoreError("message content must be text (or None for a bare tool call)")
-            meta = {"session": self.session} if self.session else {}
+            # When it was said: long-term memory measures recency from here once the turn moves out.
+            meta: dict[str, Any] = {"created_at": time.time()}
+            if self.session:
+                meta["session"] = self.session
             item = ContextItem(id=f"turn-{position}", source="conversation", role=message["role"], content=content,
                                payload=payload or None, position=position, metadata=meta)
         if item.role == "tool" and not payload.get("tool_call_id"):

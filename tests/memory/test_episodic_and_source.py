@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from contextos import Budget, Orchestrator, Section, Step, TiktokenCounter
@@ -97,3 +99,4 @@ async def test_turns_leaving_the_window_land_in_long_term_memory(tmp_path):
     hits = store.search("passport number", k=1, filters={"session": "s1"})
     assert hits and "4471" in hits[0].record.content and hits[0].record.kind == "turn"
     assert hits[0].record.metadata.role == "user" and hits[0].record.metadata.free["position"] == 0
+    assert hits[0].record.id == "s1/turn-0" and hits[0].record.created_at < time.time()
