@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,9 @@ from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import MemoryStoreError, ModelResponseError
 from contextos.tracing.spans import span
+
+if TYPE_CHECKING:
+    from contextos.llm.protocol import ChatModel
 
 PROMPT = """You maintain the running summary of a conversation whose older turns no longer fit in the model's context.
 Fold the new turns into the summary. Keep facts, decisions, names, numbers, dates, open questions and
@@ -50,7 +53,7 @@ class SummaryMemory:
 
     def __init__(
         self,
-        model: Any,
+        model: ChatModel,
         *,
         max_tokens: int = 300,
         counter: TokenCounter | None = None,
@@ -59,7 +62,7 @@ class SummaryMemory:
         if max_tokens < 16:
             raise MemoryStoreError(f"max_tokens must be at least 16 for a useful summary, got {max_tokens}")
         self.model = model
-        """Anything with ``await acomplete(messages, max_tokens=...)`` returning a ``Completion`` (``ModelClient``)."""
+        """The model that writes the summary (``ModelClient``, or ``contextos.testing.ScriptedModel`` in tests)."""
         self.max_tokens = max_tokens
         self.counter = counter or TiktokenCounter()
         self.name = name
@@ -74,7 +77,8 @@ class SummaryMemory:
 
     async def absorb(self, items: Sequence[ContextItem]) -> Summary:
         """Fold ``items`` into the summary with one model call; returns the new summary."""
-        items = [i for i in items if i.content.strip() or (i.payload or {}).get("tool_calls")]
+        done = set(self.summary.ids)
+        items = [i for i in items if i.id not in done and (i.content.strip() or (i.payload or {}).get("tool_calls"))]
         if not items:
             return self.summary
         turns = "\n".join(_line(i) for i in items)

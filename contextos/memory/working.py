@@ -107,11 +107,17 @@ class WorkingMemory:
         if not self.evicted:
             return
         batch, self.evicted = self.evicted, []
-        for sink in self.sinks:
-            absorb = sink.absorb if hasattr(sink, "absorb") else sink
-            result = absorb(list(batch))
-            if inspect.isawaitable(result):
-                await result
+        try:
+            for sink in self.sinks:
+                absorb = sink.absorb if hasattr(sink, "absorb") else sink
+                result = absorb(list(batch))
+                if inspect.isawaitable(result):
+                    await result
+        except BaseException:
+            # Keep them for the next flush: the built-in sinks take a batch twice without harm
+            # (VectorMemory upserts by id, SummaryMemory skips turns it already covers).
+            self.evicted = batch + self.evicted
+            raise
 
     def _item(self, message: dict[str, Any] | ContextItem) -> ContextItem:
         position = self._next_position

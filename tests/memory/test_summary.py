@@ -55,3 +55,17 @@ async def test_empty_model_answer_is_an_error_and_keeps_the_old_summary(server):
     with pytest.raises(ModelResponseError, match="empty summary"):
         await window.add({"role": "user", "content": "a long message that does not fit in fifteen tokens at all, no way"})
     assert summary.text == "" and await summary.candidates(Step()) == []
+
+
+async def test_a_failed_summary_keeps_the_turns_for_the_next_flush(server):
+    client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=10)
+    summary = SummaryMemory(client, max_tokens=50, counter=COUNTER)
+    window = WorkingMemory(15, counter=COUNTER, sinks=[summary])
+    server.enqueue(Reply.text(""), Reply.text("The user wrote a long message."))
+    with pytest.raises(ModelResponseError):
+        await window.add({"role": "user", "content": "a long message that does not fit in fifteen tokens at all, no way"})
+    assert [i.position for i in window.evicted] == [0]
+    await window.flush()
+    assert window.evicted == [] and summary.summary.positions == [0]
+    await window.flush()  # nothing pending: no further model call
+    assert len(server.completion_requests()) == 2
