@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete
+from contextos.cli import assemble, complete, serve
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.command("assemble")(assemble.assemble)
 app.command("complete")(complete.complete)
+app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
 
 
 def _version(value: bool) -> None:
