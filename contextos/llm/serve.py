@@ -199,9 +199,9 @@ class VllmServer:
         """Check the install, start the subprocess and wait until ``/health`` answers 200."""
         if self.process is not None:
             raise ServerLaunchError("This server was already started; create a new VllmServer.")
-        self.install = find_vllm(self.python)
         if _port_in_use(self.host, self.port):
             raise ServerLaunchError(f"Port {self.port} on {self.host} is already in use: choose another with --port (0 picks a free one).")
+        self.install = find_vllm(self.python)
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = self.log.open("wb")
