@@ -261,3 +261,17 @@ def test_sigint_stops_the_server_frees_the_port_and_leaves_no_process(served: Se
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", served.port))  # raises if something still listens there
+
+
+def test_a_model_vllm_cannot_load_ends_serve_with_its_reason(cli, tmp_path) -> None:
+    python = vllm_python()
+    if python is None:
+        pytest.skip("no vLLM interpreter: set CONTEXTOS_VLLM_PYTHON or run scripts/test")
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    log = tmp_path / "vllm.log"
+    run = cli("serve", str(empty), "--port", "0", "--python", str(python), "--log", str(log), "--wait-timeout", "300", timeout=360)
+    assert run.returncode == 1
+    assert "vLLM exited with code 1 before it was ready" in run.stderr
+    assert "Invalid repository ID or local directory" in run.stderr  # vLLM's own reason, from the log's tail
+    assert run.stdout == ""
