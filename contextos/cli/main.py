@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete
+from contextos.cli import assemble, complete, serve
 from contextos.cli import memory as memory_cli
 from contextos.version import __version__
 
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("assemble")(assemble.assemble)
 app.command("complete")(complete.complete)
+app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
 app.add_typer(memory_cli.app, name="memory")
 
 
