@@ -98,9 +98,10 @@ class EpisodicMemory:
         weights: ScoringWeights | None = None,
         k: int = 3,
         successful_only: bool = True,
+        connect_options: dict[str, Any] | None = None,
     ) -> None:
         # Relevance to the task is what makes a demonstration useful; recency only breaks near-ties.
-        self.store = VectorMemory(uri, embedder=embedder, table=table, dedup_threshold=None,
+        self.store = VectorMemory(uri, embedder=embedder, table=table, dedup_threshold=None, connect_options=connect_options,
                                   weights=weights or ScoringWeights(recency=0.02, importance=0.0))
         self.k = k
         self.successful_only = successful_only

@@ -41,7 +41,8 @@ class VectorMemory:
 
     ``dedup_threshold``: a new record whose vector has at least this cosine similarity to a stored
     record of the same kind, user and session is merged into it (its ``updated_at`` and importance
-    refreshed) instead of stored twice; ``None`` turns this off.
+    refreshed) instead of stored twice; ``None`` turns this off. ``connect_options`` go to
+    ``lancedb.connect`` for a remote store (``api_key``, ``region``, ``storage_options``).
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class VectorMemory:
         dedup_threshold: float | None = 0.97,
         clock: Callable[[], float] = time.time,
         create: bool = True,
+        connect_options: dict[str, Any] | None = None,
     ) -> None:
         if embedder is None:
             from contextos.embed import default_embedder
@@ -63,13 +65,17 @@ class VectorMemory:
         if dedup_threshold is not None and not 0.0 < dedup_threshold <= 1.0:
             raise MemoryStoreError(f"dedup_threshold must be in (0, 1] or None, got {dedup_threshold}")
         self.uri = str(uri)
-        self.table = VectorTable.open(uri, table, embedder=embedder, create=create)
+        self._connect_options = connect_options
+        self.table = self._open(table, embedder, create)
         self._check_layout()
         self.weights = weights or ScoringWeights()
         self.mode: SearchMode = mode
         self.dedup_threshold = dedup_threshold
         self.clock = clock
         self._known_fields: set[str] = set()  # free metadata fields seen stored (fields are never forgotten)
+
+    def _open(self, name: str, embedder: Embedder, create: bool = True) -> VectorTable:
+        return VectorTable.open(self.uri, name, embedder=embedder, create=create, connect_options=self._connect_options)
 
     def _check_layout(self) -> None:
         columns = self.table.columns
@@ -199,7 +205,7 @@ class VectorMemory:
                 if attempt + 1 < _WRITE_ATTEMPTS and any(w in text for w in _CONFLICT_WORDS):
                     time.sleep(random.uniform(0.01, 0.05) * 2 ** min(attempt, 5))
                     # Reopen at the latest version, the one the other writer committed.
-                    self.table = VectorTable.open(self.uri, self.table.name, embedder=self.table.embedder)
+                    self.table = self._open(self.table.name, self.table.embedder)
                     continue
                 if isinstance(exc, (StoreError, MemoryStoreError)):
                     raise
@@ -213,7 +219,7 @@ class VectorMemory:
         """
         table = self.table._table
         if table is None:
-            self.table = VectorTable.open(self.uri, self.table.name, embedder=self.table.embedder)
+            self.table = self._open(self.table.name, self.table.embedder)
             return
         try:
             table.checkout_latest()
