@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete, tools
+from contextos.cli import assemble, complete, serve, tools
+from contextos.cli import memory as memory_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -18,6 +19,8 @@ app = typer.Typer(
 app.command("assemble")(assemble.assemble)
 app.add_typer(tools.app, name="tools")
 app.command("complete")(complete.complete)
+app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
+app.add_typer(memory_cli.app, name="memory")
 
 
 def _version(value: bool) -> None:
