@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble
+from contextos.cli import assemble, complete, tools
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -16,6 +16,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("assemble")(assemble.assemble)
+app.add_typer(tools.app, name="tools")
+app.command("complete")(complete.complete)
 
 
 def _version(value: bool) -> None:

@@ -1,1 +1,31 @@
-"""llm: filled in by its issue."""
+"""Model dispatch: ``ModelClient`` over litellm (vLLM-served models, any provider, or ``offline/...``).
+
+```python
+from contextos.llm import ModelClient
+
+client = ModelClient("hosted_vllm/Qwen/Qwen2.5-7B-Instruct", api_base="http://127.0.0.1:8000/v1")
+print(client.complete([{"role": "user", "content": "Hello"}]).content)
+```
+
+litellm itself is imported on the first call, never at import time.
+"""
+
+from __future__ import annotations
+
+from contextos.llm.client import CompletionStream, ModelClient
+from contextos.llm.config import ModelSettings, resolve_settings
+from contextos.llm.retry import RetryPolicy
+from contextos.llm.types import Attempt, Completion, Endpoint, ToolCall, Usage
+
+__all__ = [
+    "Attempt",
+    "Completion",
+    "CompletionStream",
+    "Endpoint",
+    "ModelClient",
+    "ModelSettings",
+    "RetryPolicy",
+    "ToolCall",
+    "Usage",
+    "resolve_settings",
+]

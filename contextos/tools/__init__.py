@@ -1,1 +1,40 @@
-"""tools: filled in by its issue."""
+"""tools: tool definitions, a LanceDB tool catalog, retrieval with LLM-written queries, and the
+``ToolSource`` that loads only the tools a step needs.
+
+- :class:`Tool` (``from_function``, ``from_openai``, :func:`tools_from_mcp`), :func:`load_tools`
+- :class:`ToolCatalog`: add / update / upsert / remove, persisted in LanceDB
+- :class:`ToolRetriever` (protocol), :class:`CatalogRetriever`, ``retriever.reranked(fn)``
+- :class:`ToolQueryWriter` (one query per capability, by a model), :func:`find_tools`
+- :class:`ToolSource`: a ``ContextSource`` proposing tool schemas per step
+"""
+
+from __future__ import annotations
+
+from contextos.tools.catalog import ToolCatalog, index_text
+from contextos.tools.load import load_tools, tool_from_row
+from contextos.tools.query import QUERY_PROMPT, ToolQueries, ToolQueryWriter, ToolRetrieval, find_tools, parse_queries
+from contextos.tools.retrieve import BaseToolRetriever, CatalogRetriever, RerankedRetriever, ToolHit, ToolRetriever
+from contextos.tools.source import ToolSource
+from contextos.tools.tool import Tool, tools_from_mcp, valid_tool_name
+
+__all__ = [
+    "QUERY_PROMPT",
+    "BaseToolRetriever",
+    "CatalogRetriever",
+    "RerankedRetriever",
+    "Tool",
+    "ToolCatalog",
+    "ToolHit",
+    "ToolQueries",
+    "ToolQueryWriter",
+    "ToolRetrieval",
+    "ToolRetriever",
+    "ToolSource",
+    "find_tools",
+    "index_text",
+    "load_tools",
+    "parse_queries",
+    "tool_from_row",
+    "tools_from_mcp",
+    "valid_tool_name",
+]

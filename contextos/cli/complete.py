@@ -1,0 +1,43 @@
+"""``contextos complete``: one completion through ``ModelClient``, the quickest check that a model server answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from contextos.cli.errors import reported_errors
+
+
+def complete(
+    prompt: str = typer.Argument(..., help="The user message to send."),
+    model: Optional[str] = typer.Option(None, "--model", help="litellm model string (default: CONTEXTOS_MODEL or the config file)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="Server URL ending in /v1 (default: CONTEXTOS_API_BASE)."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: CONTEXTOS_API_KEY)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per call (default: CONTEXTOS_TIMEOUT or 60)."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Most tokens to generate."),
+    system: Optional[str] = typer.Option(None, "--system", help="A system message to send first."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole Completion as JSON."),
+) -> None:
+    """Send PROMPT to the configured model and print its answer (non-zero exit with the reason on failure)."""
+    from contextos.llm import ModelClient
+
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    with reported_errors():
+        client = ModelClient.from_config(model, api_base=api_base, api_key=api_key, timeout=timeout)
+        completion = client.complete(messages, max_tokens=max_tokens)
+    if as_json:
+        typer.echo(json.dumps(completion.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return
+    if completion.content:
+        typer.echo(completion.content)
+    for call in completion.tool_calls:
+        typer.echo(f"tool call: {call.name}({call.raw_arguments})")
+    note = " offline backend, no model" if completion.offline else ""
+    typer.echo(
+        f"[{completion.model}{note}: {completion.usage.prompt_tokens} prompt + {completion.usage.completion_tokens} "
+        f"completion tokens ({completion.usage.cached_tokens} cached), {completion.latency_s:.2f} s, "
+        f"{len(completion.attempts)} attempt(s)]",
+        err=True,
+    )

@@ -1,0 +1,387 @@
+"""``ModelClient``: every model call of contextos, through litellm, with retries, fallbacks and attempt records.
+
+```python
+client = ModelClient("hosted_vllm/Qwen/Qwen2.5-7B-Instruct", api_base="http://127.0.0.1:8000/v1")
+completion = await client.acomplete([{"role": "user", "content": "Hello"}])
+print(completion.content, completion.usage.cached_tokens)
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from contextos.errors import AllModelsFailedError, ConfigError, ModelError, ModelRequestError
+from contextos.llm.offline import is_offline_model
+from contextos.llm.parse import StreamAccumulator, message_parts
+from contextos.llm.retry import RetryPolicy, attempt_fields, is_retryable, to_model_error, tries_next_model
+from contextos.llm.runtime import load_litellm
+from contextos.llm.types import Attempt, Completion, Endpoint
+
+Messages = Sequence[dict[str, Any]]
+AttemptHook = Callable[[Attempt], None]
+
+
+class ModelClient:
+    """Calls one model (and its fallbacks) through litellm.
+
+    Retryable failures (timeouts, connection errors, 429, 5xx) are retried per ``retry`` with
+    exponential backoff and jitter, honouring ``Retry-After``; a model that keeps failing hands
+    over to the next of ``fallbacks``. Requests that cannot succeed (bad request, context window
+    exceeded) raise their specific ``ModelError`` at once. ``on_attempt`` sees every call made.
+    ``default_params`` (e.g. ``temperature=0``, ``extra_body={...}``) go with every request.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        fallbacks: Sequence[str | Endpoint] = (),
+        on_attempt: AttemptHook | None = None,
+        **default_params: Any,
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError("ModelClient needs a model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct or offline/demo.")
+        if not timeout or timeout <= 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+        self.timeout = float(timeout)
+        """Seconds per call (litellm's own default is 6000 s, so it is always passed)."""
+        self.retry = retry or RetryPolicy()
+        """How each model is retried."""
+        self.on_attempt = on_attempt
+        """Called with every ``Attempt``, after it ends (a retried one once its wait is known)."""
+        self.default_params = default_params
+        """Extra litellm parameters sent with every request."""
+        self.endpoints: tuple[Endpoint, ...] = (
+            Endpoint(model=model, api_base=api_base, api_key=api_key),
+            *(Endpoint(model=f, api_base=api_base, api_key=api_key) if isinstance(f, str) else f for f in fallbacks),
+        )
+        """The model, then its fallbacks, in the order they are tried."""
+        for endpoint in self.endpoints:
+            if endpoint.model.startswith("hosted_vllm/") and not endpoint.api_base:
+                raise ConfigError(
+                    f"{endpoint.model} needs an api_base, the vLLM server's URL ending in /v1 "
+                    "(e.g. http://127.0.0.1:8000/v1): pass --api-base or set CONTEXTOS_API_BASE."
+                )
+
+    @classmethod
+    def from_config(
+        cls,
+        model: str | None = None,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        config_path: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ModelClient:
+        """A client from arguments, else ``CONTEXTOS_*`` environment variables, else the config file.
+
+        See ``contextos.llm.config`` for the file format. ``kwargs`` go to ``ModelClient``.
+        """
+        from contextos.llm.config import resolve_settings
+
+        settings = resolve_settings(
+            model=model, api_base=api_base, api_key=api_key, timeout=timeout, max_retries=max_retries,
+            config_path=config_path, env=env,
+        )
+        retry = kwargs.pop("retry", None) or RetryPolicy(max_attempts=settings.max_retries + 1)
+        kwargs.setdefault("fallbacks", settings.fallbacks)
+        return cls(settings.model, api_base=settings.api_base, api_key=settings.api_key, timeout=settings.timeout,
+                   retry=retry, **kwargs)
+
+    @property
+    def model(self) -> str:
+        """The primary model string."""
+        return self.endpoints[0].model
+
+    @property
+    def offline(self) -> bool:
+        """True when the primary model is the offline backend."""
+        return is_offline_model(self.model)
+
+    def __repr__(self) -> str:
+        fallbacks = f", fallbacks={[e.model for e in self.endpoints[1:]]}" if len(self.endpoints) > 1 else ""
+        return f"ModelClient({self.model!r}, api_base={self.endpoints[0].api_base!r}{fallbacks})"
+
+    # -- public calls -----------------------------------------------------------------------
+    async def acomplete(
+        self,
+        messages: Messages,
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        response_format: dict[str, Any] | type | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        **params: Any,
+    ) -> Completion:
+        """One completion: retried, falling back, parsed. Raises a ``ModelError`` subclass on failure."""
+        request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
+        litellm = load_litellm()
+        log = _AttemptLog(self.on_attempt)
+        started = time.perf_counter()
+        errors: list[ModelError] = []
+        for endpoint in self.endpoints:
+            kwargs = self._kwargs(endpoint, request)
+
+            async def call(kwargs: dict[str, Any] = kwargs) -> Any:
+                return await litellm.acompletion(**kwargs)
+
+            try:
+                response = await self._aretrying(endpoint, log, call)
+            except ModelError as error:
+                errors.append(error)
+                if not tries_next_model(error):
+                    raise error
+                continue
+            return self._completion(endpoint, message_parts(response, model=endpoint.model), log, started)
+        raise self._all_failed(errors, log)
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        response_format: dict[str, Any] | type | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        **params: Any,
+    ) -> Completion:
+        """The blocking twin of ``acomplete`` (for scripts and the CLI; agents use ``acomplete``)."""
+        request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
+        litellm = load_litellm()
+        log = _AttemptLog(self.on_attempt)
+        started = time.perf_counter()
+        errors: list[ModelError] = []
+        for endpoint in self.endpoints:
+            kwargs = self._kwargs(endpoint, request)
+            try:
+                response = self._retrying(endpoint, log, lambda kwargs=kwargs: litellm.completion(**kwargs))
+            except ModelError as error:
+                errors.append(error)
+                if not tries_next_model(error):
+                    raise error
+                continue
+            return self._completion(endpoint, message_parts(response, model=endpoint.model), log, started)
+        raise self._all_failed(errors, log)
+
+    def astream(
+        self,
+        messages: Messages,
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        response_format: dict[str, Any] | type | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        **params: Any,
+    ) -> CompletionStream:
+        """Stream text deltas; ``stream.completion`` holds the whole ``Completion`` once the stream ends.
+
+        ```python
+        stream = client.astream(messages)
+        async for delta in stream:
+            print(delta, end="")
+        print(stream.completion.usage)
+        ```
+        Opening the stream is retried and falls back like ``acomplete``; a failure after the first
+        chunk raises its ``ModelError`` (text already yielded cannot be taken back).
+        """
+        request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
+        request["stream"] = True
+        request.setdefault("stream_options", {"include_usage": True})
+        return CompletionStream(self, request)
+
+    # -- internals --------------------------------------------------------------------------
+    def _request(self, messages: Messages, tools: Any, tool_choice: Any, response_format: Any, max_tokens: Any,
+                 temperature: Any, params: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(messages, (str, bytes)) or not messages or not all(isinstance(m, dict) and m.get("role") for m in messages):
+            raise ModelRequestError(
+                "messages must be a non-empty list of chat messages such as [{'role': 'user', 'content': 'Hi'}].",
+                model=self.model,
+            )
+        request: dict[str, Any] = {**self.default_params, **params, "messages": list(messages)}
+        optional = {"tools": list(tools) if tools else None, "tool_choice": tool_choice, "response_format": response_format,
+                    "max_tokens": max_tokens, "temperature": temperature}
+        request.update({k: v for k, v in optional.items() if v is not None})
+        return request
+
+    def _kwargs(self, endpoint: Endpoint, request: dict[str, Any]) -> dict[str, Any]:
+        kwargs = {**request, "model": endpoint.model, "timeout": self.timeout}
+        if not is_offline_model(endpoint.model):
+            if endpoint.api_base:
+                kwargs["api_base"] = endpoint.api_base
+            if endpoint.api_key:
+                kwargs["api_key"] = endpoint.api_key
+        return kwargs
+
+    def _retry_args(self, endpoint: Endpoint, log: _AttemptLog) -> dict[str, Any]:
+        def wait(state: RetryCallState) -> float:
+            return self.retry.wait_s(state, log.last.retry_after_s if log.attempts else None)
+
+        return {
+            "stop": stop_after_attempt(self.retry.max_attempts),
+            "wait": wait,
+            "retry": retry_if_exception(is_retryable),
+            "before_sleep": lambda state: log.emit_last(wait_s=state.next_action.sleep if state.next_action else None),
+            "reraise": True,
+        }
+
+    def _run_attempt_start(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
+        return sum(1 for a in log.attempts if a.model == endpoint.model) + 1, time.perf_counter()
+
+    def _failed(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException) -> ModelError:
+        error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
+        error.attempts = number
+        log.record(Attempt(model=endpoint.model, api_base=endpoint.api_base, number=number, outcome=type(error).__name__,
+                           error=str(error), latency_s=time.perf_counter() - t0, **attempt_fields(exc)))
+        return error
+
+    def _succeeded(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float) -> None:
+        log.record(Attempt(model=endpoint.model, api_base=endpoint.api_base, number=number, outcome="ok",
+                           latency_s=time.perf_counter() - t0))
+
+    async def _aretrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
+        async def attempt() -> Any:
+            number, t0 = self._run_attempt_start(endpoint, log)
+            try:
+                result = await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                raise self._failed(endpoint, log, number, t0, exc) from exc
+            self._succeeded(endpoint, log, number, t0)
+            return result
+
+        try:
+            result = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
+        except ModelError:
+            log.emit_last()
+            raise
+        log.emit_last()
+        return result
+
+    def _retrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
+        def attempt() -> Any:
+            number, t0 = self._run_attempt_start(endpoint, log)
+            try:
+                result = call()
+            except Exception as exc:
+                raise self._failed(endpoint, log, number, t0, exc) from exc
+            self._succeeded(endpoint, log, number, t0)
+            return result
+
+        try:
+            result = Retrying(**self._retry_args(endpoint, log))(attempt)
+        except ModelError:
+            log.emit_last()
+            raise
+        log.emit_last()
+        return result
+
+    def _completion(self, endpoint: Endpoint, parts: tuple[Any, ...], log: _AttemptLog, started: float) -> Completion:
+        content, tool_calls, finish_reason, usage = parts
+        return Completion(
+            content=content, tool_calls=tool_calls, finish_reason=finish_reason, usage=usage, model=endpoint.model,
+            offline=is_offline_model(endpoint.model), latency_s=time.perf_counter() - started, attempts=list(log.attempts),
+        )
+
+    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
+        if len(errors) == 1:
+            return errors[0]
+        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
+        return AllModelsFailedError(f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts))
+
+
+class CompletionStream:
+    """An async iterator of text deltas from ``ModelClient.astream``; ``completion`` once it is exhausted."""
+
+    def __init__(self, client: ModelClient, request: dict[str, Any]) -> None:
+        self._client = client
+        self._request = request
+        self._completion: Completion | None = None
+
+    @property
+    def completion(self) -> Completion:
+        """The whole answer (text, tool calls, usage); available after the iteration ended."""
+        if self._completion is None:
+            raise RuntimeError("The stream has not been read to its end yet: iterate over it first.")
+        return self._completion
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._deltas()
+
+    async def _deltas(self) -> AsyncIterator[str]:
+        client = self._client
+        litellm = load_litellm()
+        log = _AttemptLog(client.on_attempt)
+        started = time.perf_counter()
+        errors: list[ModelError] = []
+        for endpoint in client.endpoints:
+            kwargs = client._kwargs(endpoint, self._request)
+
+            async def open_stream(kwargs: dict[str, Any] = kwargs) -> tuple[Any, Any]:
+                # The first chunk is read under the retry too: servers often fail only once the body starts.
+                stream = await litellm.acompletion(**kwargs)
+                iterator = stream.__aiter__()
+                try:
+                    first = await iterator.__anext__()
+                except StopAsyncIteration:
+                    first = None
+                return iterator, first
+
+            try:
+                iterator, first = await client._aretrying(endpoint, log, open_stream)
+            except ModelError as error:
+                errors.append(error)
+                if not tries_next_model(error):
+                    raise error
+                continue
+            accumulator = StreamAccumulator()
+            if first is not None:
+                if text := accumulator.add(first):
+                    yield text
+                try:
+                    async for chunk in iterator:
+                        if text := accumulator.add(chunk):
+                            yield text
+                except Exception as exc:
+                    raise to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=client.timeout) from exc
+            self._completion = client._completion(endpoint, accumulator.parts(), log, started)
+            return
+        raise client._all_failed(errors, log)
+
+
+class _AttemptLog:
+    """The attempts of one call, emitted to the hook once each is complete (its wait known)."""
+
+    def __init__(self, hook: AttemptHook | None) -> None:
+        self.hook = hook
+        self.attempts: list[Attempt] = []
+
+    @property
+    def last(self) -> Attempt:
+        return self.attempts[-1]
+
+    def record(self, attempt: Attempt) -> None:
+        self.attempts.append(attempt)
+
+    def emit_last(self, wait_s: float | None = None) -> None:
+        if wait_s is not None:
+            self.attempts[-1] = self.last.model_copy(update={"wait_s": wait_s})
+        if self.hook is not None and self.attempts:
+            self.hook(self.last)

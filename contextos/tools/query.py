@@ -1,0 +1,147 @@
+"""LLM-written retrieval queries for tools, and the retrieval step that uses them.
+
+Kachuee et al., "Improving Tool Retrieval by Leveraging Large Language Models for Query Generation"
+(COLING 2025 Industry, arXiv 2412.03573): instead of embedding the user's request as is, an LLM
+first writes what the tool to look for does, and that query is embedded and matched. We ship their
+zero-shot variant, asking for one query per capability the request needs, so that a multi-tool
+request retrieves each of its tools, and fuse the rankings by reciprocal rank.
+
+```python
+writer = ToolQueryWriter(ModelClient("hosted_vllm/Qwen/Qwen2.5-7B-Instruct", api_base=...))
+found = await find_tools("Book a table for two and text Ana the address", catalog.retriever(), k=5, writer=writer)
+found.queries          # ["reserve a table at a restaurant", "send an SMS message to a contact"]
+found.hits             # the fused top 5
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from contextos.errors import ModelError
+from contextos.tools.retrieve import ToolHit, ToolRetriever
+from contextos.tracing.spans import span
+
+if TYPE_CHECKING:
+    from contextos.llm import ModelClient
+
+QUERY_PROMPT = """\
+You help an assistant find the tools (API functions) it needs in a large catalog.
+Read the user's request and list each distinct capability the request needs a tool for.
+For each capability, write one short search query describing what such a tool does, in the words
+a tool's name and documentation would use (e.g. "get current weather forecast for a city").
+Do not answer the request. Do not invent tool names. Write at most {max_queries} queries.
+
+Reply with JSON only, in this form: {{"queries": ["...", "..."]}}
+
+User request:
+{request}"""
+"""The zero-shot prompt (Kachuee et al.) the writer sends: ``{request}`` and ``{max_queries}`` are filled in."""
+
+
+class ToolQueries(BaseModel):
+    """The retrieval queries for one request, and where they came from."""
+
+    queries: list[str]
+    """The queries to retrieve with, one per capability (the request itself when no model wrote them)."""
+    written_by_model: bool
+    """True when a model wrote ``queries``; False when they fell back to the request text."""
+    model: str | None = None
+    """The model asked, when one was."""
+    fallback_reason: str | None = None
+    """Why the request text was used instead of model-written queries (no model, an error, an unusable answer)."""
+
+
+class ToolRetrieval(BaseModel):
+    """The outcome of one tool retrieval."""
+
+    queries: ToolQueries
+    """The queries retrieved with."""
+    hits: list[ToolHit] = Field(default_factory=list)
+    """The tools found, best first."""
+
+
+class ToolQueryWriter:
+    """Asks ``client`` for one tool-retrieval query per capability a request needs.
+
+    With no client (or when the model fails or answers something unusable) the request text
+    itself is the one query, and ``ToolQueries.fallback_reason`` says why.
+    """
+
+    def __init__(self, client: ModelClient | None = None, *, max_queries: int = 5, max_tokens: int = 300, prompt: str = QUERY_PROMPT) -> None:
+        self.client = client
+        self.max_queries = max_queries
+        self.max_tokens = max_tokens
+        self.prompt = prompt
+
+    async def write(self, request: str) -> ToolQueries:
+        """The queries for ``request`` (never empty for a non-empty request)."""
+        request = request.strip()
+        if self.client is None:
+            return ToolQueries(queries=[request], written_by_model=False, fallback_reason="no query model configured")
+        messages = [{"role": "user", "content": self.prompt.format(request=request, max_queries=self.max_queries)}]
+        try:
+            completion = await self.client.acomplete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        except ModelError as exc:
+            return ToolQueries(queries=[request], written_by_model=False, model=self.client.model,
+                               fallback_reason=f"the query model failed: {type(exc).__name__}: {exc}")
+        queries = parse_queries(completion.content or "")[: self.max_queries]
+        if not queries:
+            shown = (completion.content or "")[:120]
+            return ToolQueries(queries=[request], written_by_model=False, model=self.client.model,
+                               fallback_reason=f"the query model's answer held no queries: {shown!r}")
+        return ToolQueries(queries=queries, written_by_model=True, model=self.client.model)
+
+
+def parse_queries(text: str) -> list[str]:
+    """The queries in a model's answer: ``{"queries": [...]}`` or a JSON list, possibly in a code
+    fence or among other text; failing that, a bulleted or numbered list. Duplicates dropped."""
+    found: list[str] = []
+    for candidate in _json_candidates(text):
+        try:
+            data: Any = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            data = next((v for k, v in data.items() if k.lower() in ("queries", "query", "search_queries")), None)
+        if isinstance(data, str):
+            data = [data]
+        if isinstance(data, list):
+            found = [q.strip() for q in data if isinstance(q, str) and q.strip()]
+            if found:
+                break
+    if not found:
+        found = [m.strip().strip('"') for m in re.findall(r"^\s*(?:[-*•]|\d+[.)])\s+(.+)$", text, flags=re.M)]
+    return [q for q in dict.fromkeys(found) if q]
+
+
+def _json_candidates(text: str) -> list[str]:
+    """Substrings that may be the JSON answer: fenced blocks, then the outermost {...} and [...]."""
+    out = re.findall(r"```(?:json)?\s*(.*?)```", text, flags=re.S)
+    for open_, close in (("{", "}"), ("[", "]")):
+        start, end = text.find(open_), text.rfind(close)
+        if 0 <= start < end:
+            out.append(text[start : end + 1])
+    out.append(text)
+    return out
+
+
+async def find_tools(request: str, retriever: ToolRetriever, k: int, *, writer: ToolQueryWriter | None = None) -> ToolRetrieval:
+    """Write the queries for ``request`` (through ``writer``, else the request itself), retrieve the
+    top ``k`` tools and record it all on a ``contextos.tool_retrieval`` span."""
+    with span("contextos.tool_retrieval", {"contextos.tool_retrieval.k": k}) as current:
+        queries = await (writer or ToolQueryWriter()).write(request)
+        current.set_attribute("contextos.tool_retrieval.queries", queries.queries)
+        current.set_attribute("contextos.tool_retrieval.llm_written", queries.written_by_model)
+        if queries.model:
+            current.set_attribute("contextos.tool_retrieval.query_model", queries.model)
+        if queries.fallback_reason:
+            current.set_attribute("contextos.tool_retrieval.fallback_reason", queries.fallback_reason)
+        hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
+        current.set_attribute("contextos.tool_retrieval.ranked_ids", [h.tool.id for h in hits])
+        return ToolRetrieval(queries=queries, hits=hits)

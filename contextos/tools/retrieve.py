@@ -1,0 +1,189 @@
+"""Finding the tools a request needs: the ``ToolRetriever`` protocol and its LanceDB implementation.
+
+``CatalogRetriever`` scores one query three ways and adds them up:
+
+- **BM25** over each tool's indexed text (name split into words, description, parameter names);
+- **dense**: cosine similarity of the query's embedding and the tool's;
+- **family evidence**: the same two scores for the tool's family (``Tool.group``: the API or MCP
+  server it is an endpoint of) over the family's text (all its members' names and descriptions).
+  A request usually names what it wants done in the family's vocabulary ("a captcha API") more
+  than in one endpoint's, and a multi-step request often needs several endpoints of one family.
+
+Each list of scores is min-max scaled over its top ``depth`` (absent = 0) before it is added, so
+that BM25's unbounded scores and cosine similarities weigh alike; rank fusion (RRF) throws away how
+far apart scores are, which matters here because one retriever is often much surer than the other.
+Several queries (one per capability a request needs, see ``ToolQueryWriter``) are fused by
+reciprocal rank, so that each capability gets its own tools into the top.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from contextos.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from contextos.tools.catalog import ToolCatalog
+
+SearchMode = Literal["dense", "fts", "hybrid"]
+RRF_K = 60
+"""Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): a list's item at rank r adds 1 / (RRF_K + r)."""
+
+
+class ToolHit(BaseModel):
+    """One retrieved tool and how well it matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool: Tool
+    """The tool."""
+    score: float
+    """Relevance in 0..1, higher is better (comparable within one retrieval only)."""
+
+
+Reranker = Callable[[Sequence[str], list[ToolHit]], Sequence[ToolHit]]
+"""``rerank(queries, hits) -> hits`` reordered (and possibly rescored or filtered)."""
+
+
+@runtime_checkable
+class ToolRetriever(Protocol):
+    """Finds the ``k`` tools that best serve ``queries`` (one per capability the step needs).
+
+    ```python
+    class Everything:
+        def retrieve(self, queries, k):
+            return [ToolHit(tool=t, score=1.0) for t in MY_TOOLS[:k]]
+    ```
+    """
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        """The best ``k`` tools for ``queries``, best first."""
+        ...
+
+
+class BaseToolRetriever(ABC):
+    """What contextos's retrievers share: composition with a reranker."""
+
+    @abstractmethod
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        """The best ``k`` tools for ``queries``, best first."""
+
+    def reranked(self, rerank: Reranker, *, depth: int = 3) -> RerankedRetriever:
+        """This retriever, with ``rerank`` reordering its top ``k * depth`` before the top ``k`` is kept.
+
+        ```python
+        retriever = catalog.retriever().reranked(lambda queries, hits: sorted(hits, key=my_score))
+        ```
+        """
+        return RerankedRetriever(self, rerank, depth=depth)
+
+
+class RerankedRetriever(BaseToolRetriever):
+    """A retriever whose candidates pass through a reranking function."""
+
+    def __init__(self, inner: ToolRetriever, rerank: Reranker, *, depth: int = 3) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        self.inner = inner
+        self.rerank = rerank
+        self.depth = depth
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        hits = self.inner.retrieve(queries, k * self.depth)
+        return list(self.rerank(list(queries), hits))[:k]
+
+
+class CatalogRetriever(BaseToolRetriever):
+    """Retrieval over a ``ToolCatalog`` in LanceDB (see the module docstring for how it scores).
+
+    ``mode`` picks the matching: ``"fts"`` (BM25 only), ``"dense"`` (embeddings only) or
+    ``"hybrid"`` (both). ``family_weight`` is how much the family's score adds (0 turns it off);
+    ``depth`` how many candidates each search returns before fusion.
+    """
+
+    def __init__(self, catalog: ToolCatalog, *, mode: SearchMode = "hybrid", family_weight: float = 0.5, depth: int = 100) -> None:
+        if mode not in ("dense", "fts", "hybrid"):
+            raise ValueError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
+        if family_weight < 0 or depth < 1:
+            raise ValueError("family_weight must be >= 0 and depth >= 1")
+        self.catalog = catalog
+        self.mode: SearchMode = mode
+        self.family_weight = family_weight
+        self.depth = depth
+
+    def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
+        queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+        if not queries or k < 1:
+            return []
+        rankings = [self.scores(q) for q in queries]
+        if len(rankings) == 1:
+            fused = rankings[0]
+        else:
+            fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i)) for r in rankings])
+        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        tools = {t.id: t for t in self.catalog.get_many(best)}
+        return [ToolHit(tool=tools[i], score=round(fused[i], 6)) for i in best if i in tools]
+
+    def scores(self, query: str) -> dict[str, float]:
+        """Tool id to score in 0..1 for one query, over the candidates the searches returned."""
+        table, groups = self.catalog.table, self.catalog.groups
+        tool_lists: list[dict[str, float]] = []
+        family_lists: list[dict[str, float]] = []
+        family_of: dict[str, str] = {}
+        use_families = self.family_weight > 0 and groups.count() > 0
+        if self.mode in ("dense", "hybrid"):
+            from contextos.embed import embed_query
+
+            vector = embed_query(table.embedder, query)
+            hits = table.search_vector(vector, self.depth)
+            tool_lists.append(_scaled({h.id: h.score for h in hits}))
+            family_of.update((h.id, h.row.get("grp") or "") for h in hits)
+            if use_families:
+                family_lists.append(_scaled({h.id: h.score for h in groups.search_vector(vector, self.depth)}))
+        if self.mode in ("fts", "hybrid"):
+            text = fts_query(query)
+            hits = table.search(text, self.depth, mode="fts") if text else []
+            tool_lists.append(_scaled({h.id: h.score for h in hits}))
+            family_of.update((h.id, h.row.get("grp") or "") for h in hits)
+            if use_families and text:
+                family_lists.append(_scaled({h.id: h.score for h in groups.search(text, self.depth, mode="fts")}))
+        weight = self.family_weight if use_families else 0.0
+        total = len(tool_lists) * (1.0 + weight)
+        family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
+        return {
+            i: (sum(lst.get(i, 0.0) for lst in tool_lists) + weight * family.get(family_of.get(i, ""), 0.0)) / total
+            for i in set().union(*tool_lists)
+        }
+
+
+def fts_query(text: str) -> str:
+    """``text`` as a full-text query: words only (the query parser would read punctuation as syntax)."""
+    return " ".join(re.findall(r"\w+", text))
+
+
+def _scaled(scores: dict[str, float]) -> dict[str, float]:
+    """Min-max scaled to 0..1 (a single or all-equal list scores 1)."""
+    if not scores:
+        return {}
+    values = np.fromiter(scores.values(), dtype=float)
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 1e-12:
+        return {i: 1.0 for i in scores}
+    return {i: (s - lo) / (hi - lo) for i, s in scores.items()}
+
+
+def fuse_reciprocal_rank(rankings: Sequence[Sequence[str]], rrf_k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal-rank fusion of several rankings of ids, scaled so that an id ranked first
+    everywhere scores 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (rrf_k + rank)
+    top = len(rankings) / (rrf_k + 1)
+    return {i: s / top for i, s in scores.items()}
