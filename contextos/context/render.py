@@ -15,6 +15,7 @@ from typing import Any
 from contextos.context.items import ContextItem
 from contextos.context.tokens import (
     MESSAGE_OVERHEAD,
+    count_message,
     REPLY_PRIMER,
     TOOL_OVERHEAD,
     TOOLS_BLOCK_OVERHEAD,
@@ -100,7 +101,7 @@ class Renderer:
         if item.source == "tools":
             return TOOL_OVERHEAD + counter.count(canonical_json(tool_schema(item)))
         if item.source in MESSAGE_SOURCES:
-            return MESSAGE_OVERHEAD + content_tokens + _message_extras(item, counter)
+            return count_message(counter, _message(item))
         return content_tokens + counter.count(SEPARATOR)
 
     def section_cost(self, source: str, counter: TokenCounter) -> int:
@@ -135,18 +136,6 @@ def _message(item: ContextItem) -> dict[str, Any]:
     if message.get("tool_calls") and not item.content:
         message["content"] = None
     return message
-
-
-def _message_extras(item: ContextItem, counter: TokenCounter) -> int:
-    payload = item.payload or {}
-    n = 0
-    if payload.get("name"):
-        n += counter.count(payload["name"]) + 1
-    if payload.get("tool_calls"):
-        n += counter.count(canonical_json(payload["tool_calls"]))
-    if payload.get("tool_call_id"):
-        n += counter.count(payload["tool_call_id"])
-    return n
 
 
 def prompt_text(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:

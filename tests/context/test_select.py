@@ -56,15 +56,18 @@ def test_near_duplicates_do_not_crowd_out_distinct_information():
     assert "near-duplicate of a" in result.decision("a-copy").reason
 
 
-def test_partial_overlap_lowers_utility():
+def overlapping_items():
     shared = text(30)
-    items = [
+    return [
         item("first", content=shared + " " + text(10, 3), score=0.9),
         item("overlapping", content=shared + " " + text(10, 11), score=0.7),
         item("distinct", content=text(40, 13), score=0.6),
     ]
+
+
+def test_partial_overlap_lowers_utility():
     # Room for two of the three: the distinct item beats the overlapping one despite its lower score.
-    result = assemble(items, Budget(context_window=190, min_truncated_tokens=1000))
+    result = assemble(overlapping_items(), Budget(context_window=190, min_truncated_tokens=1000))
     assert status(result, "first") == "included"
     assert status(result, "distinct") == "included"
     assert status(result, "overlapping") == "dropped"
