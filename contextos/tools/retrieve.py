@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
+    from contextos.store import VectorTable
     from contextos.tools.catalog import ToolCatalog
 
 SearchMode = Literal["dense", "fts", "hybrid"]
@@ -133,26 +135,23 @@ class CatalogRetriever(BaseToolRetriever):
     def scores(self, query: str) -> dict[str, float]:
         """Tool id to score in 0..1 for one query, over the candidates the searches returned."""
         table, groups = self.catalog.table, self.catalog.groups
-        tool_lists: list[dict[str, float]] = []
-        family_lists: list[dict[str, float]] = []
-        family_of: dict[str, str] = {}
         use_families = self.family_weight > 0 and groups.count() > 0
+        queries: list[str | np.ndarray] = []
         if self.mode in ("dense", "hybrid"):
             from contextos.embed import embed_query
 
-            vector = embed_query(table.embedder, query)
-            hits = table.search_vector(vector, self.depth)
-            tool_lists.append(_scaled({h.id: h.score for h in hits}))
-            family_of.update((h.id, h.row.get("grp") or "") for h in hits)
-            if use_families:
-                family_lists.append(_scaled({h.id: h.score for h in groups.search_vector(vector, self.depth)}))
-        if self.mode in ("fts", "hybrid"):
-            text = fts_query(query)
-            hits = table.search(text, self.depth, mode="fts") if text else []
-            tool_lists.append(_scaled({h.id: h.score for h in hits}))
-            family_of.update((h.id, h.row.get("grp") or "") for h in hits)
-            if use_families and text:
-                family_lists.append(_scaled({h.id: h.score for h in groups.search(text, self.depth, mode="fts")}))
+            queries.append(embed_query(table.embedder, query))
+        text = fts_query(query)
+        if self.mode in ("fts", "hybrid") and text:
+            queries.append(text)
+        # The searches are independent and LanceDB runs them outside the GIL: run them together.
+        jobs = [(table, q) for q in queries] + ([(groups, q) for q in queries] if use_families else [])
+        results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth), jobs))
+        tool_lists = [_scaled(scores) for scores, _ in results[: len(queries)]]
+        family_lists = [_scaled(scores) for scores, _ in results[len(queries) :]]
+        family_of = {i: g for _, families in results[: len(queries)] for i, g in families.items()}
+        if not tool_lists:
+            return {}
         weight = self.family_weight if use_families else 0.0
         total = len(tool_lists) * (1.0 + weight)
         family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
@@ -160,6 +159,38 @@ class CatalogRetriever(BaseToolRetriever):
             i: (sum(lst.get(i, 0.0) for lst in tool_lists) + weight * family.get(family_of.get(i, ""), 0.0)) / total
             for i in set().union(*tool_lists)
         }
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="contextos-tool-search")
+    return _POOL
+
+
+def _search(table: VectorTable, query: str | np.ndarray, depth: int) -> tuple[dict[str, float], dict[str, str]]:
+    """Ids to scores (cosine for a vector, BM25 for text) and ids to families, of the top ``depth``.
+
+    Only the id and family columns are read: materialising whole rows (descriptions, schemas)
+    for 100 candidates costs more than the search itself. ``VectorTable.search`` returns whole
+    rows, so this asks the LanceDB table under it when it can.
+    """
+    native = getattr(table, "_table", None)
+    if native is None:
+        hits = table.search_vector(query, depth) if isinstance(query, np.ndarray) else table.search(query, depth, mode="fts")
+        return {h.id: h.score for h in hits}, {h.id: h.row.get("grp") or "" for h in hits}
+    columns = ["id", "grp"] if "grp" in native.schema.names else ["id"]
+    if isinstance(query, np.ndarray):
+        search = native.search(query, vector_column_name="vector").distance_type("cosine")
+        rows = search.limit(depth).select([*columns, "_distance"]).to_list()
+        scores = {r["id"]: 1.0 - float(r["_distance"]) for r in rows}
+    else:
+        rows = native.search(query, query_type="fts", fts_columns="text").limit(depth).select([*columns, "_score"]).to_list()
+        scores = {r["id"]: float(r["_score"]) for r in rows}
+    return scores, {r["id"]: r.get("grp") or "" for r in rows}
 
 
 def fts_query(text: str) -> str:
