@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete, tools
+from contextos.cli import assemble, complete, tools, trace
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.command("assemble")(assemble.assemble)
 app.add_typer(tools.app, name="tools")
 app.command("complete")(complete.complete)
+app.add_typer(trace.app, name="trace")
 
 
 def _version(value: bool) -> None:
