@@ -224,7 +224,7 @@ class Agent:
                 conversation.append(completion.message())
             record = StepRecord(
                 index=step.index, context=assembled, completion=completion, tool_calls=completion.tool_calls,
-                tool_results=results, usage=completion.usage, duration_s=time.perf_counter() - started, model_s=model_s,
+                tool_results=results, usage=completion.usage, tool_retrieval=run_tools.last, duration_s=time.perf_counter() - started, model_s=model_s,
             )
             for hook in self.hooks:
                 await call_hook(hook.after_step, record)

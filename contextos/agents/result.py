@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from contextos.context.items import AssembledContext
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolResult
+from contextos.tools.query import ToolRetrieval
 
 StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff"]
 
@@ -29,6 +30,8 @@ class StepRecord(BaseModel):
     """Their results, in the same order."""
     usage: Usage = Field(default_factory=Usage)
     """Tokens of this step's model call."""
+    tool_retrieval: ToolRetrieval | None = None
+    """The catalog retrieval behind this step's tools (queries written, tools found); None without a catalog."""
     duration_s: float = 0.0
     """Seconds the whole step took."""
     model_s: float = 0.0

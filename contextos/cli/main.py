@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete, tools, trace
+from contextos.cli import assemble, complete, demo, tools, trace
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.command("assemble")(assemble.assemble)
 app.add_typer(tools.app, name="tools")
 app.command("complete")(complete.complete)
 app.add_typer(trace.app, name="trace")
+app.command("demo")(demo.demo)
 
 
 def _version(value: bool) -> None:
