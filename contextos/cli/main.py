@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from contextos.cli import assemble, complete, demo, tools, trace
+from contextos.cli import memory as memory_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app.add_typer(tools.app, name="tools")
 app.command("complete")(complete.complete)
 app.add_typer(trace.app, name="trace")
 app.command("demo")(demo.demo)
+app.add_typer(memory_cli.app, name="memory")
 
 
 def _version(value: bool) -> None:

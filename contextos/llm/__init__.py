@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from contextos.llm.client import CompletionStream, ModelClient
 from contextos.llm.config import ModelSettings, resolve_settings
+from contextos.llm.protocol import ChatModel, CompletionStreamLike
 from contextos.llm.retry import RetryPolicy
 from contextos.llm.types import Attempt, Completion, Endpoint, ToolCall, Usage
 
 __all__ = [
     "Attempt",
+    "ChatModel",
     "Completion",
     "CompletionStream",
+    "CompletionStreamLike",
     "Endpoint",
     "ModelClient",
     "ModelSettings",

@@ -67,6 +67,8 @@ class ModelClient:
             *(Endpoint(model=f, api_base=api_base, api_key=api_key) if isinstance(f, str) else f for f in fallbacks),
         )
         """The model, then its fallbacks, in the order they are tried."""
+        self.router: Any | None = None
+        """A ``litellm.Router`` the calls go through instead of ``litellm`` (see ``over_router``)."""
         for endpoint in self.endpoints:
             if endpoint.model.startswith("hosted_vllm/") and not endpoint.api_base:
                 raise ConfigError(
@@ -101,6 +103,26 @@ class ModelClient:
         kwargs.setdefault("fallbacks", settings.fallbacks)
         return cls(settings.model, api_base=settings.api_base, api_key=settings.api_key, timeout=settings.timeout,
                    retry=retry, **kwargs)
+
+    @classmethod
+    def over_router(cls, router: Any, model_group: str, **kwargs: Any) -> ModelClient:
+        """A client whose calls go through a ``litellm.Router`` (several vLLM replicas behind one name).
+
+        ```python
+        router = litellm.Router(model_list=[
+            {"model_name": "qwen", "litellm_params": {"model": "hosted_vllm/Qwen/Qwen2.5-7B-Instruct", "api_base": url}}
+            for url in ("http://gpu-0:8000/v1", "http://gpu-1:8000/v1")
+        ], num_retries=0)
+        client = ModelClient.over_router(router, "qwen")
+        ```
+        The router picks a replica per call (its deployments carry api_base and api_key); the client
+        still retries, falls back (``fallbacks`` name other model groups) and records attempts.
+        """
+        if kwargs.get("api_base") or kwargs.get("api_key"):
+            raise ConfigError("over_router: api_base and api_key belong in the router's deployments, not the client.")
+        client = cls(model_group, **kwargs)
+        client.router = router
+        return client
 
     @property
     def model(self) -> str:
@@ -138,7 +160,7 @@ class ModelClient:
             kwargs = self._kwargs(endpoint, request)
 
             async def call(kwargs: dict[str, Any] = kwargs) -> Any:
-                return await litellm.acompletion(**kwargs)
+                return await (self.router or litellm).acompletion(**kwargs)
 
             try:
                 response = await self._aretrying(endpoint, log, call)
@@ -170,7 +192,7 @@ class ModelClient:
         for endpoint in self.endpoints:
             kwargs = self._kwargs(endpoint, request)
             try:
-                response = self._retrying(endpoint, log, lambda kwargs=kwargs: litellm.completion(**kwargs))
+                response = self._retrying(endpoint, log, lambda kwargs=kwargs: (self.router or litellm).completion(**kwargs))
             except ModelError as error:
                 errors.append(error)
                 if not tries_next_model(error):
@@ -336,7 +358,7 @@ class CompletionStream:
 
             async def open_stream(kwargs: dict[str, Any] = kwargs) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
-                stream = await litellm.acompletion(**kwargs)
+                stream = await (client.router or litellm).acompletion(**kwargs)
                 iterator = stream.__aiter__()
                 try:
                     first = await iterator.__anext__()

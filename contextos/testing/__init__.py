@@ -1,11 +1,13 @@
-"""Test doubles for code built on contextos: a fake vLLM-compatible server with scripted replies and faults.
+"""Test doubles for code built on contextos: a fake vLLM-compatible server and a scripted in-process model.
 
 ```python
-from contextos.testing import Fault, FakeModelServer, Reply
+from contextos.testing import Fault, FakeModelServer, Reply, ScriptedModel
 
 with FakeModelServer() as server:
     server.enqueue(Fault.server_error(), Reply.text("ok"))
     client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base)
+
+model = ScriptedModel([Reply.tool_call("search", {"query": "x"}), "Done."])   # no HTTP at all
 ```
 """
 
@@ -13,5 +15,16 @@ from __future__ import annotations
 
 from contextos.testing.fake_server import FakeModelServer, RecordedRequest, prompt_words
 from contextos.testing.replies import FakeToolCall, Fault, Reply
+from contextos.testing.scripted import ScriptedModel, ScriptedRequest, ScriptedStream
 
-__all__ = ["FakeModelServer", "FakeToolCall", "Fault", "RecordedRequest", "Reply", "prompt_words"]
+__all__ = [
+    "FakeModelServer",
+    "FakeToolCall",
+    "Fault",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedModel",
+    "ScriptedRequest",
+    "ScriptedStream",
+    "prompt_words",
+]

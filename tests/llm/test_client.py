@@ -131,3 +131,30 @@ def test_completion_serialises_to_json(client: ModelClient) -> None:
     data = json.loads(client.complete(USER).model_dump_json())
     assert data["usage"]["cached_tokens"] == 0
     assert data["attempts"][0]["outcome"] == "ok"
+
+
+async def test_over_router_spreads_calls_over_replicas() -> None:
+    from contextos.llm.runtime import load_litellm
+
+    litellm = load_litellm()
+    with FakeModelServer() as first, FakeModelServer() as second:
+        router = litellm.Router(
+            model_list=[
+                {"model_name": "qwen", "litellm_params": {"model": "hosted_vllm/fake-model", "api_base": s.api_base}}
+                for s in (first, second)
+            ],
+            num_retries=0,
+        )
+        client = ModelClient.over_router(router, "qwen", timeout=5)
+        completions = await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}]) for i in range(30)))
+        stream = client.astream(USER)
+        assert "".join([d async for d in stream]).startswith("fake reply")
+        served = (len(first.completion_requests()), len(second.completion_requests()))
+    assert sum(served) == 31
+    assert min(served) > 0  # simple-shuffle over two replicas: both get some of 30 calls
+    assert {c.model for c in completions} == {"qwen"}
+
+
+def test_over_router_refuses_an_api_base() -> None:
+    with pytest.raises(ConfigError, match="router's deployments"):
+        ModelClient.over_router(object(), "qwen", api_base="http://127.0.0.1:8000/v1")

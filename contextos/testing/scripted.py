@@ -1,0 +1,168 @@
+"""``ScriptedModel``: a ``ChatModel`` that answers from a script, in process (no HTTP, no litellm).
+
+```python
+model = ScriptedModel([Reply.tool_call("get_weather", {"city": "Paris"}), Reply.text("Sunny in Paris.")])
+first = await model.acomplete([{"role": "user", "content": "Weather in Paris?"}], tools=[WEATHER])
+assert first.tool_calls[0].name == "get_weather"
+assert model.requests[0].tools == [WEATHER]
+```
+
+For tests of code that takes a ``ChatModel`` (an agent loop, a summariser) where the HTTP path
+does not matter; ``FakeModelServer`` tests that path. A ``Fault`` in the script raises the
+``ModelError`` a ``ModelClient`` would raise for it once its retries are spent.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from contextos.errors import (
+    ContextWindowExceededError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelNotFoundError,
+    ModelRequestError,
+    ModelResponseError,
+    ModelServerError,
+    ModelTimeoutError,
+    RateLimitedError,
+)
+from contextos.llm.types import Attempt, Completion, ToolCall, Usage
+from contextos.testing.fake_server import prompt_words
+from contextos.testing.replies import Fault, Reply
+
+Answer = Reply | Fault | str
+
+
+@dataclass
+class ScriptedRequest:
+    """One call a ``ScriptedModel`` received."""
+
+    messages: list[dict[str, Any]]
+    """The messages, as passed."""
+    tools: list[dict[str, Any]] | None = None
+    """The tools offered, if any."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Every other parameter (``max_tokens``, ``response_format``, ...), None values left out."""
+
+
+class ScriptedModel:
+    """A chat model whose answers come from a queue of ``Reply``/``Fault``/``str``, then ``responder``.
+
+    With both exhausted it echoes: ``"scripted reply to: <last user message>"``.
+    """
+
+    def __init__(self, script: Iterable[Answer] = (), *, responder: Callable[[ScriptedRequest], Answer] | None = None,
+                 model: str = "scripted") -> None:
+        self._model = model
+        self.responder = responder
+        """Called for each request once the script is used up."""
+        self.requests: list[ScriptedRequest] = []
+        """Every call received, in order."""
+        self._script: deque[Answer] = deque(script)
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> str:
+        """The name given (``scripted`` by default)."""
+        return self._model
+
+    def enqueue(self, *answers: Answer) -> None:
+        """Answer the next calls with these, in order."""
+        with self._lock:
+            self._script.extend(answers)
+
+    @property
+    def pending(self) -> int:
+        """Scripted answers not used yet."""
+        with self._lock:
+            return len(self._script)
+
+    async def acomplete(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
+                        **params: Any) -> Completion:
+        """The next scripted answer as a ``Completion`` (or its ``Fault`` raised)."""
+        return self.complete(messages, tools=tools, **params)
+
+    def complete(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
+                 **params: Any) -> Completion:
+        """The blocking twin of ``acomplete``."""
+        request = ScriptedRequest(list(messages), list(tools) if tools else None, {k: v for k, v in params.items() if v is not None})
+        with self._lock:
+            self.requests.append(request)
+            answer = self._script.popleft() if self._script else None
+        if answer is None:
+            answer = self.responder(request) if self.responder else Reply.text(f"scripted reply to: {_last_user_text(request)}")
+        if isinstance(answer, str):
+            answer = Reply.text(answer)
+        if isinstance(answer, Fault):
+            raise _error_for(answer, self._model)
+        return self._completion(request, answer)
+
+    def astream(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
+                **params: Any) -> ScriptedStream:
+        """Stream the next answer word by word; ``stream.completion`` once exhausted."""
+        return ScriptedStream(lambda: self.complete(messages, tools=tools, **params))
+
+    def _completion(self, request: ScriptedRequest, reply: Reply) -> Completion:
+        calls = [ToolCall.parse(c.id or f"call_scripted_{len(self.requests)}_{i}", c.name, c.arguments)
+                 for i, c in enumerate(reply.tool_calls)]
+        prompt = len(prompt_words(request.messages))
+        completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else max(1, len((reply.content or "").split()))
+        return Completion(
+            content=reply.content, tool_calls=calls, finish_reason=reply.finish_reason or ("tool_calls" if calls else "stop"),
+            usage=Usage(prompt_tokens=prompt, completion_tokens=completion_tokens, cached_tokens=reply.cached_tokens or 0),
+            model=self._model, attempts=[Attempt(model=self._model, number=1, outcome="ok", latency_s=0.0)],
+        )
+
+
+class ScriptedStream:
+    """The stream of a ``ScriptedModel`` answer: its words, then ``completion``."""
+
+    def __init__(self, produce: Callable[[], Completion]) -> None:
+        self._produce = produce
+        self._completion: Completion | None = None
+
+    @property
+    def completion(self) -> Completion:
+        """The whole answer; available after the iteration ended."""
+        if self._completion is None:
+            raise RuntimeError("The stream has not been read to its end yet: iterate over it first.")
+        return self._completion
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._deltas()
+
+    async def _deltas(self) -> AsyncIterator[str]:
+        completion = self._produce()
+        for piece in re.findall(r"\s*\S+", completion.content or ""):
+            yield piece
+        self._completion = completion
+
+
+_FAULT_ERRORS: dict[str, type[ModelError]] = {
+    "rate_limit": RateLimitedError, "server_error": ModelServerError, "unavailable": ModelServerError,
+    "delay": ModelTimeoutError, "reset": ModelConnectionError, "malformed_json": ModelResponseError,
+    "context_length": ContextWindowExceededError,
+}
+
+
+def _error_for(fault: Fault, model: str) -> ModelError:
+    if fault.kind == "status":
+        kind = {401: ModelAuthenticationError, 403: ModelAuthenticationError, 404: ModelNotFoundError}.get(fault.status)
+        error_class = kind or (ModelServerError if fault.status >= 500 else ModelRequestError)
+    else:
+        error_class = _FAULT_ERRORS[fault.kind]
+    return error_class(f"{model}: {fault.message or fault.kind} (scripted fault)", model=model)
+
+
+def _last_user_text(request: ScriptedRequest) -> str:
+    for message in reversed(request.messages):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return message["content"]
+    return ""
