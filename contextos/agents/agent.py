@@ -31,7 +31,7 @@ from contextos.agents.tools_source import RunTools
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
-from contextos.context.items import Step
+from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
@@ -152,7 +152,8 @@ class Agent:
         (with descriptions) this run may hand over to, offered as ``transfer_to_<name>`` tools.
         """
         conversation = conversation if conversation is not None else Conversation()
-        conversation.append({"role": "user", "content": task}, pinned=True)
+        await conversation.add(ContextItem(id=f"task-{uuid.uuid4().hex[:12]}", source="conversation", role="user",
+                                           content=task, pinned=True, compressible=False))
         handoff_tools = {_handoff_name(n): (n, d) for n, d in (handoffs or {}).items()}
         retrieval = ToolSource(self.catalog, k=self.tool_k, writer=self.query_writer) if self.catalog is not None else None
         run_tools = RunTools([*self.tools, *(_handoff_tool(t, n, d) for t, (n, d) in handoff_tools.items())], retrieval)
@@ -215,13 +216,11 @@ class Agent:
             results: list[ToolResult] = []
             handoff = None
             if completion.tool_calls:
-                group = f"calls-{step.run_id}-{step.index}"
-                conversation.append(completion.message(), group=group)
                 results, handoff = await self._run_tools(step, completion.tool_calls, run_tools, handoff_tools)
-                for result in results:
-                    conversation.append(result.message(), group=group)
+                # The call and its results go in together: the store groups them, never to be split.
+                await conversation.add(completion.message(), *(r.message() for r in results))
             elif completion.content is not None:
-                conversation.append(completion.message())
+                await conversation.add(completion.message())
             record = StepRecord(
                 index=step.index, context=assembled, completion=completion, tool_calls=completion.tool_calls,
                 tool_results=results, usage=completion.usage, tool_retrieval=run_tools.last, duration_s=time.perf_counter() - started, model_s=model_s,

@@ -1,30 +1,30 @@
 """The conversation an agent keeps between steps (and, when reused, between runs).
 
-A minimal working memory: turns appended in order, offered to the orchestrator as ``conversation``
-items. An assistant message that calls tools and the tool results answering it share one
-``ContextItem.group``, so selection keeps or drops them together: a call is never separated from
-its result. The user's requests are pinned. When the ``memory`` part's ``WorkingMemory`` is used
-instead, anything with ``append`` and ``candidates`` (``ConversationStore``) fits.
+``Conversation`` keeps every turn (the orchestrator's budget decides what goes in); the ``memory``
+part's ``WorkingMemory`` (a token-bounded window that hands old turns to summary or long-term
+memory) fits the same seam, ``ConversationStore``. Either way an assistant message that calls tools
+and the results answering it share one ``ContextItem.group``, so selection keeps or drops them
+together: a call is never separated from its result.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from contextos.context.items import ContextItem, Step
+from contextos.errors import MemoryStoreError
 
 
 @runtime_checkable
 class ConversationStore(Protocol):
-    """What an agent needs from its conversation memory: append turns, propose them as context."""
+    """What an agent needs from its conversation memory (``WorkingMemory`` and ``Conversation`` have it)."""
 
     name: str
 
-    def append(self, message: dict[str, Any], *, group: str | None = None, pinned: bool = False) -> None:
-        """Add one chat message (OpenAI shape); messages sharing ``group`` are kept or dropped together."""
+    async def add(self, *messages: dict[str, Any] | ContextItem) -> Any:
+        """Append chat messages (OpenAI shape) or ``conversation`` items, in order."""
         ...
 
     async def candidates(self, step: Step) -> Sequence[ContextItem]:
@@ -33,7 +33,7 @@ class ConversationStore(Protocol):
 
 
 class Conversation:
-    """Chat turns in order, proposed as ``conversation`` items (the latest scored highest).
+    """Every chat turn in order, proposed as ``conversation`` items (the latest scored highest).
 
     ```python
     chat = Conversation()
@@ -46,25 +46,50 @@ class Conversation:
 
     def __init__(self, messages: Sequence[dict[str, Any]] = ()) -> None:
         self._items: list[ContextItem] = []
+        self._call_groups: dict[str, str] = {}
         self._lock = threading.Lock()
-        for message in messages:
-            self.append(message)
+        self.add_nowait(*messages)
 
-    def append(self, message: dict[str, Any], *, group: str | None = None, pinned: bool = False) -> None:
-        role = message.get("role")
-        if role not in ("system", "user", "assistant", "tool"):
-            raise ValueError(f"a conversation message needs a role of system/user/assistant/tool, got {role!r}")
-        content = message.get("content")
-        text = content if isinstance(content, str) else "" if content is None else json.dumps(content)
-        payload = {k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)}
+    async def add(self, *messages: dict[str, Any] | ContextItem) -> None:
+        """Append messages (dicts in OpenAI chat shape, or ``conversation`` items, e.g. pinned ones)."""
+        self.add_nowait(*messages)
+
+    def add_nowait(self, *messages: dict[str, Any] | ContextItem) -> None:
+        """``add`` for code that is not async."""
         with self._lock:
-            n = len(self._items)
-            self._items.append(
-                ContextItem(
-                    id=f"turn-{n}", source=self.name, role=role, content=text, payload=payload or None,
-                    position=n, group=group, pinned=pinned, compressible=role != "tool" and not pinned,
-                )
-            )
+            for message in messages:
+                self._items.append(self._item(message, len(self._items)))
+
+    def _item(self, message: dict[str, Any] | ContextItem, n: int) -> ContextItem:
+        if isinstance(message, ContextItem):
+            item = message.model_copy(update={"id": f"turn-{n}", "source": self.name, "position": n})
+        else:
+            role = message.get("role") if isinstance(message, dict) else None
+            if role not in ("system", "user", "assistant", "tool"):
+                raise MemoryStoreError(f"a message needs a role of system, user, assistant or tool, got {message!r:.120}")
+            content = message.get("content") or ""
+            if not isinstance(content, str):
+                raise MemoryStoreError("message content must be text (or None for a bare tool call)")
+            payload = {k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)}
+            item = ContextItem(id=f"turn-{n}", source=self.name, role=role, content=content, payload=payload or None,
+                               position=n, compressible=role != "tool")
+        payload = item.payload or {}
+        if payload.get("tool_calls"):
+            group = item.group or f"calls-{n}"
+            self._call_groups.update({c["id"]: group for c in payload["tool_calls"] if c.get("id")})
+            item = item.model_copy(update={"group": group})
+        elif item.role == "tool":
+            group = self._call_groups.get(payload.get("tool_call_id", ""))
+            if group is None:
+                raise MemoryStoreError(f"tool result for unknown call {payload.get('tool_call_id')!r}: add the call first")
+            item = item.model_copy(update={"group": group})
+        return item
+
+    @property
+    def items(self) -> list[ContextItem]:
+        """Every turn as a context item."""
+        with self._lock:
+            return list(self._items)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -72,12 +97,6 @@ class Conversation:
         from contextos.context.render import Renderer
 
         return Renderer().render(self.items)[0]
-
-    @property
-    def items(self) -> list[ContextItem]:
-        """Every turn as a context item."""
-        with self._lock:
-            return list(self._items)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -211,3 +211,19 @@ def test_sources_may_not_take_the_agents_own_names(client):
 
     with pytest.raises(ConfigError, match="conversation"):
         Agent(client, sources=[StaticSource("conversation", [])])
+
+
+def test_working_memory_from_the_memory_part_is_a_conversation(server, client):
+    from contextos.memory import WorkingMemory
+
+    server.responder = tool_then_answer
+    window = WorkingMemory(2_000)
+    agent = Agent(client, tools=[get_weather])
+    agent.run("Weather in Oslo?", conversation=window)
+    agent.run("And tomorrow?", conversation=window)
+    roles = [i.role for i in window.items]
+    assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant", "tool", "assistant"]
+    groups = [i.group for i in window.items]
+    assert groups[1] == groups[2] is not None and groups[5] == groups[6] != groups[1]
+    third = server.completion_requests()[2].body["messages"]
+    assert [m["role"] for m in third][:6] == ["system", "user", "assistant", "tool", "assistant", "user"]
