@@ -152,7 +152,7 @@ class AgentGraph:
 
 def _handover(task: str, previous: str, result: RunResult, *, shared: bool) -> str:
     """The request the next agent receives."""
-    note = f"The agent {previous!r} handed this conversation over to you. The user's request: {task}"
+    note = f"The agent {previous} handed this conversation over to you. The user's request: {task}"
     if not shared and result.answer:
         note += f"\n{previous} said: {result.answer}"
     return note
