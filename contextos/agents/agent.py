@@ -33,7 +33,7 @@ from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
-from contextos.errors import ConfigError
+from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
@@ -133,8 +133,12 @@ class Agent:
 
     # -- public API ---------------------------------------------------------------------------
     def run(self, task: str, **options: Any) -> RunResult:
-        """``arun`` for code that is not async."""
-        return asyncio.run(self.arun(task, **options))
+        """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun(task, **options))
+        raise AgentError("Agent.run() was called inside a running event loop; use `await agent.arun(...)` there")
 
     async def arun(
         self,

@@ -227,3 +227,10 @@ def test_working_memory_from_the_memory_part_is_a_conversation(server, client):
     assert groups[1] == groups[2] is not None and groups[5] == groups[6] != groups[1]
     third = server.completion_requests()[2].body["messages"]
     assert [m["role"] for m in third][:6] == ["system", "user", "assistant", "tool", "assistant", "user"]
+
+
+async def test_run_inside_an_event_loop_points_to_arun(client):
+    from contextos import AgentError
+
+    with pytest.raises(AgentError, match="await agent.arun"):
+        Agent(client).run("hi")
