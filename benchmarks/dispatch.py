@@ -5,6 +5,7 @@ not share the client's interpreter lock. The difference of the per-call latencie
 ModelClient (litellm, retries, parsing, attempt records) adds to each call.
 
     python benchmarks/dispatch.py [--calls 300] [--concurrency 1 16 128]
+    python benchmarks/dispatch.py --profile [--calls 300]   # ModelClient's own time per call, under cProfile
 """
 
 from __future__ import annotations
@@ -115,9 +116,42 @@ async def main(calls: int, levels: list[int]) -> None:
         print(f"| {level} | " + " | ".join(f"{v:.0f}" for v in values) + " |")
 
 
+async def profile(calls: int) -> None:
+    """ModelClient's own CPU time per call: its ``acomplete`` minus the ``litellm.acompletion`` inside it."""
+    import cProfile
+    import pstats
+
+    from contextos.llm import ModelClient, RetryPolicy
+
+    process, api_base = start_server()
+    try:
+        client = ModelClient("hosted_vllm/fake-model", api_base=api_base, timeout=30, retry=RetryPolicy(max_attempts=1))
+        for _ in range(10):
+            await client.acomplete(MESSAGES)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(calls):
+            await client.acomplete(MESSAGES)
+        profiler.disable()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=10)
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (calls, primitive calls, tottime, cumtime, callers)
+
+    def cumulative(path_part: str, name: str) -> float:
+        return sum(v[3] for (file, _, function), v in stats.items() if path_part in file and function == name)
+
+    total = cumulative("contextos/llm/client.py", "acomplete")
+    # ``call`` is the closure in acomplete that awaits litellm's acompletion (with litellm's wrappers).
+    inner = cumulative("contextos/llm/client.py", "call")
+    print(f"{calls} sequential calls under cProfile: ModelClient.acomplete {total / calls * 1000:.2f} ms per call, "
+          f"litellm.acompletion inside it {inner / calls * 1000:.2f} ms, ModelClient's own {(total - inner) / calls * 1000:.2f} ms")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300, help="calls per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 128])
+    parser.add_argument("--profile", action="store_true", help="measure ModelClient's own time per call instead")
     args = parser.parse_args()
-    asyncio.run(main(args.calls, args.concurrency))
+    asyncio.run(profile(args.calls) if args.profile else main(args.calls, args.concurrency))

@@ -12,10 +12,11 @@ litellm itself is imported on the first call, never at import time.
 
 from __future__ import annotations
 
-from contextos.llm.client import CompletionStream, ModelClient
+from contextos.llm.client import ModelClient
 from contextos.llm.config import ModelSettings, resolve_settings
-from contextos.llm.protocol import ChatModel, CompletionStreamLike
+from contextos.llm.protocol import ChatModel
 from contextos.llm.retry import RetryPolicy
+from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, Endpoint, ToolCall, Usage
 
 __all__ = [
@@ -23,7 +24,6 @@ __all__ = [
     "ChatModel",
     "Completion",
     "CompletionStream",
-    "CompletionStreamLike",
     "Endpoint",
     "ModelClient",
     "ModelSettings",

@@ -22,6 +22,7 @@ from contextos.llm.offline import is_offline_model
 from contextos.llm.parse import StreamAccumulator, message_parts
 from contextos.llm.retry import RetryPolicy, attempt_fields, is_retryable, to_model_error, tries_next_model
 from contextos.llm.runtime import load_litellm
+from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, Endpoint
 
 Messages = Sequence[dict[str, Any]]
@@ -226,7 +227,7 @@ class ModelClient:
         request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
         request["stream"] = True
         request.setdefault("stream_options", {"include_usage": True})
-        return CompletionStream(self, request)
+        return CompletionStream(lambda finish: self._stream_deltas(request, finish))
 
     # -- internals --------------------------------------------------------------------------
     def _request(self, messages: Messages, tools: Any, tool_choice: Any, response_format: Any, max_tokens: Any,
@@ -263,8 +264,9 @@ class ModelClient:
             "reraise": True,
         }
 
-    def _run_attempt_start(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        return sum(1 for a in log.attempts if a.model == endpoint.model) + 1, time.perf_counter()
+    def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
+        tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, endpoint.api_base))
+        return tried + 1, time.perf_counter()
 
     def _failed(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException) -> ModelError:
         error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
@@ -279,7 +281,7 @@ class ModelClient:
 
     async def _aretrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
         async def attempt() -> Any:
-            number, t0 = self._run_attempt_start(endpoint, log)
+            number, t0 = self._next_attempt(endpoint, log)
             try:
                 result = await call()
             except asyncio.CancelledError:
@@ -299,7 +301,7 @@ class ModelClient:
 
     def _retrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
         def attempt() -> Any:
-            number, t0 = self._run_attempt_start(endpoint, log)
+            number, t0 = self._next_attempt(endpoint, log)
             try:
                 result = call()
             except Exception as exc:
@@ -322,43 +324,17 @@ class ModelClient:
             offline=is_offline_model(endpoint.model), latency_s=time.perf_counter() - started, attempts=list(log.attempts),
         )
 
-    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
-        if len(errors) == 1:
-            return errors[0]
-        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
-        return AllModelsFailedError(f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts))
-
-
-class CompletionStream:
-    """An async iterator of text deltas from ``ModelClient.astream``; ``completion`` once it is exhausted."""
-
-    def __init__(self, client: ModelClient, request: dict[str, Any]) -> None:
-        self._client = client
-        self._request = request
-        self._completion: Completion | None = None
-
-    @property
-    def completion(self) -> Completion:
-        """The whole answer (text, tool calls, usage); available after the iteration ended."""
-        if self._completion is None:
-            raise RuntimeError("The stream has not been read to its end yet: iterate over it first.")
-        return self._completion
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._deltas()
-
-    async def _deltas(self) -> AsyncIterator[str]:
-        client = self._client
+    async def _stream_deltas(self, request: dict[str, Any], finish: Callable[[Completion], None]) -> AsyncIterator[str]:
         litellm = load_litellm()
-        log = _AttemptLog(client.on_attempt)
+        log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
         errors: list[ModelError] = []
-        for endpoint in client.endpoints:
-            kwargs = client._kwargs(endpoint, self._request)
+        for endpoint in self.endpoints:
+            kwargs = self._kwargs(endpoint, request)
 
             async def open_stream(kwargs: dict[str, Any] = kwargs) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
-                stream = await (client.router or litellm).acompletion(**kwargs)
+                stream = await (self.router or litellm).acompletion(**kwargs)
                 iterator = stream.__aiter__()
                 try:
                     first = await iterator.__anext__()
@@ -367,7 +343,7 @@ class CompletionStream:
                 return iterator, first
 
             try:
-                iterator, first = await client._aretrying(endpoint, log, open_stream)
+                iterator, first = await self._aretrying(endpoint, log, open_stream)
             except ModelError as error:
                 errors.append(error)
                 if not tries_next_model(error):
@@ -382,10 +358,20 @@ class CompletionStream:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    raise to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=client.timeout) from exc
-            self._completion = client._completion(endpoint, accumulator.parts(), log, started)
+                    error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
+                    raise type(error)(
+                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
+                        model=endpoint.model,
+                    ) from exc
+            finish(self._completion(endpoint, accumulator.parts(), log, started))
             return
-        raise client._all_failed(errors, log)
+        raise self._all_failed(errors, log)
+
+    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
+        if len(errors) == 1:
+            return errors[0]
+        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
+        return AllModelsFailedError(f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts))
 
 
 class _AttemptLog:

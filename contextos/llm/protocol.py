@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Completion
-
-
-@runtime_checkable
-class CompletionStreamLike(Protocol):
-    """An async iterator of text deltas whose ``completion`` is the whole answer once it is exhausted."""
-
-    def __aiter__(self) -> AsyncIterator[str]: ...
-
-    @property
-    def completion(self) -> Completion: ...
 
 
 @runtime_checkable
@@ -37,4 +28,4 @@ class ChatModel(Protocol):
                  **params: Any) -> Completion: ...
 
     def astream(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                **params: Any) -> CompletionStreamLike: ...
+                **params: Any) -> CompletionStream: ...

@@ -194,11 +194,6 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
     return ModelResponseError(f"{where}: the call failed ({name}): {message}", model=model)
 
 
-def describe_cause(exc: BaseException) -> str:
-    """The class name of the exception under a failure (litellm's, or the HTTP client's)."""
-    return type(exc).__name__
-
-
 def attempt_fields(exc: BaseException) -> dict[str, Any]:
     """What an ``Attempt`` records about a raw failure."""
-    return {"cause": describe_cause(exc), "status_code": status_code_of(exc), "retry_after_s": retry_after_of(exc)}
+    return {"cause": type(exc).__name__, "status_code": status_code_of(exc), "retry_after_s": retry_after_of(exc)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from contextos.testing.fake_server import FakeModelServer, RecordedRequest, prompt_words
 from contextos.testing.replies import FakeToolCall, Fault, Reply
-from contextos.testing.scripted import ScriptedModel, ScriptedRequest, ScriptedStream
+from contextos.testing.scripted import ScriptedModel, ScriptedRequest
 
 __all__ = [
     "FakeModelServer",
@@ -25,6 +25,5 @@ __all__ = [
     "Reply",
     "ScriptedModel",
     "ScriptedRequest",
-    "ScriptedStream",
     "prompt_words",
 ]

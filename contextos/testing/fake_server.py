@@ -267,6 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, context_length_message(self.fake.context_window, len(words) + max_tokens), "BadRequestError")
             return
         answer = self.fake._next_answer(request)
+        if isinstance(answer, Fault) and answer.kind == "cut_stream" and request.body.get("stream"):
+            self._complete(request, answer.then or Reply.text(f"fake reply to: {request.last_user_text}"), words,
+                           cut_after=answer.after_chunks)
+            return
         if isinstance(answer, Fault):
             answer = self._fault(answer)
             if answer is None:
@@ -284,11 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return None
             return fault.then or Reply.text(f"fake reply after {fault.seconds}s")
-        if fault.kind == "reset":
-            # SO_LINGER with a zero timeout turns close() into a TCP RST.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
+        if fault.kind in ("reset", "cut_stream"):
+            self._reset()
             return None
         if fault.kind == "malformed_json":
             self._send(200, b'{"id": "chatcmpl-broken", "choices": [ {"message": ', "application/json")
@@ -297,7 +298,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(fault.status, fault.message, error_type, headers)
         return None
 
-    def _complete(self, request: RecordedRequest, reply: Reply, words: list[str]) -> None:
+    def _reset(self) -> None:
+        # SO_LINGER with a zero timeout turns close() into a TCP RST.
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def _complete(self, request: RecordedRequest, reply: Reply, words: list[str], cut_after: int | None = None) -> None:
         body = request.body or {}
         cached = self.fake._cached_tokens(words) if reply.cached_tokens is None else reply.cached_tokens
         completion_tokens = reply.completion_tokens
@@ -322,7 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         model = body.get("model")
         if body.get("stream"):
-            self._stream(ident, created, model, reply.content, tool_calls, finish, usage, body)
+            self._stream(ident, created, model, reply.content, tool_calls, finish, usage, body, cut_after)
             return
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if tool_calls:
@@ -340,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _stream(self, ident: str, created: int, model: Any, content: str | None, tool_calls: list[dict[str, Any]],
-                finish: str, usage: dict[str, Any], body: dict[str, Any]) -> None:
+                finish: str, usage: dict[str, Any], body: dict[str, Any], cut_after: int | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -354,7 +362,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         event({"role": "assistant", "content": ""})
         # Split like a tokenizer would: each word with its leading space is one delta.
-        for piece in re.findall(r"\s*\S+", content or ""):
+        for index, piece in enumerate(re.findall(r"\s*\S+", content or "")):
+            if cut_after is not None and index == cut_after:
+                self._reset()
+                return
             event({"content": piece})
         for index, call in enumerate(tool_calls):
             event({"tool_calls": [{"index": index, "id": call["id"], "type": "function",

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "rate_limit", "server_error", "unavailable", "delay", "reset", "malformed_json", "context_length", "status"
+    "rate_limit", "server_error", "unavailable", "delay", "reset", "malformed_json", "context_length", "status",
+    "cut_stream",
 ]
 
 
@@ -78,7 +79,9 @@ class Fault:
     seconds: float = 0.0
     """How long a ``delay`` fault waits before answering."""
     then: Reply | None = None
-    """What a ``delay`` fault answers after waiting (default: the server's default reply)."""
+    """What a ``delay`` fault answers after waiting, or a ``cut_stream`` fault starts to stream (default: the server's default reply)."""
+    after_chunks: int = 0
+    """How many content chunks a ``cut_stream`` fault sends before dropping the connection."""
     message: str = ""
     """The error message in the body."""
     headers: dict[str, str] = field(default_factory=dict)
@@ -108,6 +111,11 @@ class Fault:
     def reset(cls) -> Fault:
         """Drop the connection with a TCP reset before answering."""
         return cls("reset")
+
+    @classmethod
+    def cut_stream(cls, after_chunks: int = 2, then: Reply | None = None) -> Fault:
+        """Start streaming, then drop the connection after ``after_chunks`` content chunks (a plain request: a reset)."""
+        return cls("cut_stream", after_chunks=after_chunks, then=then)
 
     @classmethod
     def malformed_json(cls) -> Fault:

@@ -33,6 +33,7 @@ from contextos.errors import (
     ModelTimeoutError,
     RateLimitedError,
 )
+from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, ToolCall, Usage
 from contextos.testing.fake_server import prompt_words
 from contextos.testing.replies import Fault, Reply
@@ -105,9 +106,16 @@ class ScriptedModel:
         return self._completion(request, answer)
 
     def astream(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                **params: Any) -> ScriptedStream:
+                **params: Any) -> CompletionStream:
         """Stream the next answer word by word; ``stream.completion`` once exhausted."""
-        return ScriptedStream(lambda: self.complete(messages, tools=tools, **params))
+
+        async def deltas(finish: Callable[[Completion], None]) -> AsyncIterator[str]:
+            completion = self.complete(messages, tools=tools, **params)
+            for piece in re.findall(r"\s*\S+", completion.content or ""):
+                yield piece
+            finish(completion)
+
+        return CompletionStream(deltas)
 
     def _completion(self, request: ScriptedRequest, reply: Reply) -> Completion:
         calls = [ToolCall.parse(c.id or f"call_scripted_{len(self.requests)}_{i}", c.name, c.arguments)
@@ -119,30 +127,6 @@ class ScriptedModel:
             usage=Usage(prompt_tokens=prompt, completion_tokens=completion_tokens, cached_tokens=reply.cached_tokens or 0),
             model=self._model, attempts=[Attempt(model=self._model, number=1, outcome="ok", latency_s=0.0)],
         )
-
-
-class ScriptedStream:
-    """The stream of a ``ScriptedModel`` answer: its words, then ``completion``."""
-
-    def __init__(self, produce: Callable[[], Completion]) -> None:
-        self._produce = produce
-        self._completion: Completion | None = None
-
-    @property
-    def completion(self) -> Completion:
-        """The whole answer; available after the iteration ended."""
-        if self._completion is None:
-            raise RuntimeError("The stream has not been read to its end yet: iterate over it first.")
-        return self._completion
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._deltas()
-
-    async def _deltas(self) -> AsyncIterator[str]:
-        completion = self._produce()
-        for piece in re.findall(r"\s*\S+", completion.content or ""):
-            yield piece
-        self._completion = completion
 
 
 _FAULT_ERRORS: dict[str, type[ModelError]] = {

@@ -158,3 +158,9 @@ async def test_over_router_spreads_calls_over_replicas() -> None:
 def test_over_router_refuses_an_api_base() -> None:
     with pytest.raises(ConfigError, match="router's deployments"):
         ModelClient.over_router(object(), "qwen", api_base="http://127.0.0.1:8000/v1")
+
+
+async def test_vllm_guided_decoding_parameters_reach_the_server(client: ModelClient, server: FakeModelServer) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    await client.acomplete(USER, extra_body={"guided_json": schema})
+    assert server.completion_requests()[0].body["guided_json"] == schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contextos import ModelClient, ModelServerError
+from contextos import ModelClient, ModelConnectionError, ModelServerError
 from contextos.testing import FakeModelServer, Fault, Reply
 
 from .conftest import USER
@@ -66,3 +66,14 @@ async def test_a_stream_that_keeps_failing_raises(client: ModelClient, server: F
     with pytest.raises(ModelServerError):
         await _read(client.astream(USER))
     assert len(server.completion_requests()) == 3
+
+
+async def test_a_stream_cut_after_its_first_chunks_raises_without_retrying(client: ModelClient, server: FakeModelServer) -> None:
+    server.enqueue(Fault.cut_stream(after_chunks=2, then=Reply.text("one two three four")), Reply.text("unused"))
+    stream = client.astream(USER)
+    received: list[str] = []
+    with pytest.raises(ModelConnectionError, match="stream broke after 2 text chunks"):
+        async for delta in stream:
+            received.append(delta)
+    assert received == ["one", " two"]  # what was yielded cannot be taken back, so no retry
+    assert len(server.completion_requests()) == 1
