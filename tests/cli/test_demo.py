@@ -47,3 +47,29 @@ def test_simulated_response_is_labelled_and_follows_the_template():
     assert body["arguments"] == {"city": "Oslo"}
     assert set(body["response"]) == {"city", "temp", "days"} and isinstance(body["response"]["temp"], float)
     assert isinstance(body["response"]["days"][0]["day"], int)
+
+
+def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
+    from contextos.testing import FakeModelServer, Reply
+
+    def responder(request):
+        text = request.last_user_text
+        if text.startswith("You help an assistant find the tools"):
+            return Reply.text('{"queries": ["daily weather forecast for a city"]}')
+        if request.messages[-1]["role"] == "tool":
+            return Reply.text("Here is the (simulated) forecast.")
+        free = [t for t in request.body.get("tools", []) if not t["function"]["parameters"].get("required")]
+        return Reply.tool_call((free or request.body["tools"])[0]["function"]["name"], {})
+
+    small_catalog(tmp_path / "tools.jsonl")
+    with FakeModelServer(responder=responder) as server:
+        done = cli("demo", "--catalog", str(tmp_path / "tools.jsonl"), "--db", str(tmp_path / "db"),
+                   "--trace-dir", str(tmp_path / "traces"), "--request", "Will it rain in Oslo tomorrow?",
+                   "--model", "hosted_vllm/fake-model", "--api-base", server.api_base, timeout=600)
+        asked = server.completion_requests()
+    assert done.returncode == 0, done.stderr
+    assert "OFFLINE" not in done.stdout and "model: hosted_vllm/fake-model" in done.stdout
+    assert "retrieval queries, written by hosted_vllm/fake-model" in done.stdout
+    assert "• daily weather forecast for a city" in done.stdout
+    assert "answer (final_answer, 2 steps): Here is the (simulated) forecast." in done.stdout
+    assert len(asked) == 3  # the query writer once, then two agent steps
