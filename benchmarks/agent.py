@@ -101,7 +101,7 @@ async def fleet(n_agents: int) -> None:
           f"{len(steps) / wall:.1f} steps/s; step overhead p50 {ms(statistics.median(overheads))}, p95 {ms(pct(overheads, 0.95))}")
 
 
-async def prefix_share(catalog, steps: int) -> list[dict]:
+async def prefix_share(catalog, steps: int, tool_k: int = 8) -> list[dict]:
     """Every step calls a tool (the offline backend would answer after one), so the run has ``steps`` requests."""
     requests = []
 
@@ -112,7 +112,7 @@ async def prefix_share(catalog, steps: int) -> list[dict]:
 
     with FakeModelServer(responder=responder) as server:
         client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=60)
-        agent = demo_agent(client, catalog)
+        agent = demo_agent(client, catalog, tool_k=tool_k)
         agent.limits = RunLimits(max_steps=steps)
         agent.query_writer.client = None  # the fake model writes no queries; the request text is the query
         await agent.arun(DEMO_REQUESTS[0])
@@ -120,7 +120,7 @@ async def prefix_share(catalog, steps: int) -> list[dict]:
     shares = []
     for previous, current in zip(requests, requests[1:]):
         shares.append(shared_prefix_tokens(previous, current, counter) / shared_prefix_tokens(current, current, counter))
-    print(f"prefix share over a {len(requests)}-step run on the demo catalog: per step "
+    print(f"prefix share over a {len(requests)}-step run on the demo catalog ({tool_k} tools retrieved): per step "
           f"{', '.join(f'{s:.1%}' for s in shares)}; min {min(shares):.1%}, mean {statistics.mean(shares):.1%}")
     return requests
 
@@ -139,8 +139,12 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
     subprocess.run([python, str(ROOT / "contextos" / "testing" / "tiny_model.py"), str(model_dir)], check=True,
                    capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
     block = 32
-    args = ["--served-model-name", TINY_MODEL_NAME, "--max-model-len", "4096", "--block-size", str(block),
-            "--kv-cache-memory-bytes", str(256 << 20), "--enforce-eager", "--enable-prompt-tokens-details"]
+    # The tiny model's tokenizer, trained on a small corpus, spends many more tokens on this text than tiktoken
+    # (the ratio is printed below); its weights are random, so a context past its 4,096 positions is allowed.
+    os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"
+    args = ["--served-model-name", TINY_MODEL_NAME, "--max-model-len", "32768", "--block-size", str(block),
+            "--kv-cache-memory-bytes", str(256 << 20), "--enforce-eager", "--enable-prompt-tokens-details",
+            "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]  # tools in the request need a parser
     t0 = time.perf_counter()
     with VllmServer(str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900) as server:
         print(f"vLLM (CPU, tiny model, block size {block}) up in {time.perf_counter() - t0:.0f} s")
@@ -151,6 +155,9 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
             completion = await client.acomplete(body["messages"], tools=body.get("tools"), max_tokens=1)
             delta = read_prefix_cache_counters(server.api_base) - before
             rows.append((completion.usage.prompt_tokens, delta.queries, delta.hits, completion.usage.cached_tokens))
+    counter = TiktokenCounter()
+    ratio = statistics.mean(r[0] / shared_prefix_tokens(b, b, counter) for r, b in zip(rows, requests))
+    print(f"the tiny model's tokenizer uses {ratio:.1f}x the tokens tiktoken ({counter.encoding_name}) counts for the same requests")
     shares = [hits / queries for _, queries, hits, _ in rows[1:]]
     print("vLLM per request (prompt tokens, cache queries, cache hits, usage.cached_tokens): "
           + "; ".join(f"{p}, {q:.0f}, {h:.0f}, {c}" for p, q, h, c in rows))
