@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete, serve, tools, trace
+from contextos.cli import assemble, complete, demo, serve, tools, trace
 from contextos.cli import memory as memory_cli
 from contextos.version import __version__
 
@@ -19,9 +19,10 @@ app = typer.Typer(
 app.command("assemble")(assemble.assemble)
 app.add_typer(tools.app, name="tools")
 app.command("complete")(complete.complete)
-app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
-app.add_typer(memory_cli.app, name="memory")
 app.add_typer(trace.app, name="trace")
+app.command("demo")(demo.demo)
+app.add_typer(memory_cli.app, name="memory")
+app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
 
 
 def _version(value: bool) -> None:
