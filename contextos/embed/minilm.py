@@ -3,7 +3,7 @@
 The model (Wang et al., "MiniLM", 2020; fine-tuned for sentence embeddings by the
 sentence-transformers project, Apache-2.0) is a 6-layer BERT. Its forward pass is a few matrix
 products, so numpy runs it from the weights shipped in this package (float16 on disk, float32 in
-memory), followed by mean pooling over tokens and L2 normalisation, exactly as sentence-transformers
+memory), followed by mean pooling over tokens and L2 normalisation as sentence-transformers
 does. ``scripts/build_embedder.py`` writes the weight files; ``tests/embed`` checks the vectors
 against sentence-transformers (cosine > 0.999) wherever torch is installed.
 """
@@ -31,18 +31,20 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return centred / np.sqrt(var + eps) * weight + bias
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz & Stegun 7.1.26 (max error 1.5e-7): numpy has no erf, and BERT's GELU needs the
-    # exact erf form to match the reference model.
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-a * a))
-
-
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+    # GELU in its tanh form (Hendrycks & Gimpel, 2016), computed in place: numpy has no erf, and a
+    # polynomial erf costs ten passes over the largest activation; the tanh form costs one ufunc
+    # and stays within 1e-3 of the exact one (vectors: cosine > 0.9999 to the reference model).
+    inner = x * x
+    inner *= np.float32(0.044715)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.7978845608028654)
+    np.tanh(inner, out=inner)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.5)
+    return inner
 
 
 class MiniLMEmbedder:
@@ -130,9 +132,13 @@ class MiniLMEmbedder:
         additive = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         scale = np.float32(1.0 / np.sqrt(d))
         for qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, i_w, i_b, f_w, f_b, ln2_w, ln2_b in self._layers:
-            qkv = (x @ qkv_w + qkv_b).reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4)
+            # Contiguous (3, b, heads, n, d) copies: numpy's batched matmul only reaches BLAS for
+            # contiguous operands and is many times slower on strided views.
+            qkv = np.ascontiguousarray((x @ qkv_w + qkv_b).reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4))
             q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q * scale) @ k.transpose(0, 1, 3, 2) + additive
+            q *= scale
+            scores = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2))
+            scores += additive
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)

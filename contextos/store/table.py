@@ -23,7 +23,10 @@ from contextos.embed.cache import CachedEmbedder
 from contextos.errors import StoreError
 from contextos.tracing.spans import span
 
-# LanceDB logs a warning for every query that does not select its score column.
+# LanceDB logs a warning for every query that does not select its score column (our queries do
+# select it; this silences the same warning from other callers). lancedb reads LANCEDB_LOG,
+# the lance engine LANCE_LOG; both are read once, when the native library loads.
+os.environ.setdefault("LANCEDB_LOG", "error")
 os.environ.setdefault("LANCE_LOG", "error")
 
 SearchMode = Literal["dense", "fts", "hybrid"]
@@ -92,13 +95,15 @@ class VectorTable:
         embedder: Embedder,
         create: bool = True,
         ann_threshold: int = 5000,
+        connect_options: dict[str, Any] | None = None,
     ) -> VectorTable:
         """Open table ``name`` in the store at ``uri`` (a local folder, or a LanceDB URI such as
         ``s3://bucket/path`` or ``db://project``, passed to ``lancedb.connect`` as is).
 
         With ``create=False`` a missing store or table raises StoreError. A folder that holds
         other files but no LanceDB table, or a table whose vectors have another dimension than
-        ``embedder``, raises StoreError saying what to do.
+        ``embedder``, raises StoreError saying what to do. ``connect_options`` go to
+        ``lancedb.connect`` (e.g. ``api_key``, ``region``, ``storage_options`` for a remote store).
         """
         import lancedb
 
@@ -120,7 +125,7 @@ class VectorTable:
                     )
             uri_s = str(folder)
         try:
-            db = lancedb.connect(uri_s)
+            db = lancedb.connect(uri_s, **(connect_options or {}))
             names = set(db.list_tables().tables) if hasattr(db, "list_tables") else set(db.table_names())
         except Exception as exc:
             raise StoreError(f"cannot open the LanceDB store at {uri_s}: {exc}") from exc

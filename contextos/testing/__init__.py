@@ -1,4 +1,5 @@
-"""Test doubles for code built on contextos: a fake vLLM-compatible server and a scripted in-process model.
+"""Test doubles for code built on contextos: a fake vLLM-compatible server, a scripted in-process model
+and a deterministic embedder (``HashingEmbedder``: no model, identical vectors on every machine).
 
 ```python
 from contextos.testing import Fault, FakeModelServer, Reply, ScriptedModel
@@ -13,6 +14,7 @@ model = ScriptedModel([Reply.tool_call("search", {"query": "x"}), "Done."])   # 
 
 from __future__ import annotations
 
+from contextos.embed.hashing import HashingEmbedder
 from contextos.testing.fake_server import FakeModelServer, RecordedRequest, prompt_words
 from contextos.testing.replies import FakeToolCall, Fault, Reply
 from contextos.testing.scripted import ScriptedModel, ScriptedRequest
@@ -21,6 +23,7 @@ __all__ = [
     "FakeModelServer",
     "FakeToolCall",
     "Fault",
+    "HashingEmbedder",
     "RecordedRequest",
     "Reply",
     "ScriptedModel",
