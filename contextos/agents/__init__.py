@@ -1,1 +1,32 @@
-"""agents: filled in by its issue."""
+"""agents: the tool-calling loop on the orchestrator, and multi-agent graphs.
+
+- :class:`Agent` (``run`` / ``arun``) returning a :class:`RunResult` of :class:`StepRecord` s
+- :class:`RunLimits`: steps, tokens, cost
+- :class:`AgentHooks` and :class:`ToolDecision`: before/after a step, on the assembled context, on a tool call
+- :class:`Conversation`: the turns a run keeps (tool calls grouped with their results)
+- :class:`AgentGraph` (``contextos.agents.graph``): agents as nodes, handoffs along edges
+"""
+
+from __future__ import annotations
+
+from contextos.agents.agent import Agent, Cancellation, RunLimits
+from contextos.agents.conversation import Conversation, ConversationStore
+from contextos.agents.graph import AgentGraph, GraphResult, Router
+from contextos.agents.hooks import AgentHooks, ToolDecision
+from contextos.agents.result import RunResult, StepRecord, StopReason
+
+__all__ = [
+    "Agent",
+    "AgentGraph",
+    "AgentHooks",
+    "Cancellation",
+    "Conversation",
+    "ConversationStore",
+    "GraphResult",
+    "Router",
+    "RunLimits",
+    "RunResult",
+    "StepRecord",
+    "StopReason",
+    "ToolDecision",
+]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import typer
 
-from contextos.cli import assemble, complete, tools
+from contextos.cli import assemble, complete, demo, serve, tools, trace
+from contextos.cli import memory as memory_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -18,6 +19,10 @@ app = typer.Typer(
 app.command("assemble")(assemble.assemble)
 app.add_typer(tools.app, name="tools")
 app.command("complete")(complete.complete)
+app.add_typer(trace.app, name="trace")
+app.command("demo")(demo.demo)
+app.add_typer(memory_cli.app, name="memory")
+app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from opentelemetry import trace
+
 from contextos.context.budget import Budget
 from contextos.context.items import (
     AssembledContext,
@@ -20,6 +22,7 @@ from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Select
 from contextos.context.sources import Compressor, ContextSource
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
+from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
 
 
 class Orchestrator:
@@ -69,8 +72,11 @@ class Orchestrator:
         return [item for items in results for item in items]
 
     async def build(self, step: Step) -> AssembledContext:
-        """Assemble the context for ``step``."""
-        return await self.assemble(await self.gather(step), step)
+        """Assemble the context for ``step`` (one ``contextos.assemble`` span, gathering included)."""
+        with assembly_span(step) as span:
+            assembled = await self._assemble(await self.gather(step), step)
+            record_assembly(span, assembled)
+        return assembled
 
     def build_sync(self, step: Step) -> AssembledContext:
         """``build`` for code that is not async."""
@@ -79,6 +85,12 @@ class Orchestrator:
     async def assemble(self, items: Sequence[ContextItem], step: Step | None = None) -> AssembledContext:
         """Compress, select and render given candidates (``build`` without the sources)."""
         step = step or Step()
+        with assembly_span(step) as span:
+            assembled = await self._assemble(items, step)
+            record_assembly(span, assembled)
+        return assembled
+
+    async def _assemble(self, items: Sequence[ContextItem], step: Step) -> AssembledContext:
         _check_unique(items)
         originals = {item.id: item for item in items}
         compressed = await self._compress(list(items), step)
@@ -102,12 +114,22 @@ class Orchestrator:
             compressible = [i for i in items if i.compressible and not i.pinned]
             if not compressible:
                 break
-            shorter = {i.id: i for i in await compressor.compress(compressible, step)}
+            with compressor_span(compressor.name, tokens_in=self._tokens(compressible), items_in=len(compressible)) as span:
+                returned = await compressor.compress(compressible, step)
+                if span.is_recording():
+                    record_compression(span, tokens_out=self._tokens(returned), items_out=len(returned))
+            shorter = {i.id: i for i in returned}
             unknown = sorted(set(shorter) - {i.id for i in compressible})
             if unknown:
                 raise ConfigError(f"compressor {compressor.name!r} returned items it was not given: {unknown}")
             items = [shorter.get(i.id, i) for i in items]
         return items
+
+    def _tokens(self, items: Sequence[ContextItem]) -> int:
+        """Tokens ``items`` cost as rendered, only when a span will record them (costs are cached)."""
+        if not trace.get_current_span().is_recording():
+            return 0
+        return sum(self._candidate(i).cost for i in items)
 
     def _candidate(self, item: ContextItem) -> Candidate:
         key = (item.content_hash, item.source, item.role)

@@ -6,11 +6,13 @@
 - :class:`ToolRetriever` (protocol), :class:`CatalogRetriever`, ``retriever.reranked(fn)``
 - :class:`ToolQueryWriter` (one query per capability, by a model), :func:`find_tools`
 - :class:`ToolSource`: a ``ContextSource`` proposing tool schemas per step
+- :class:`ToolExecutor`: runs tool calls; failures become :class:`ToolResult` s the model reads
 """
 
 from __future__ import annotations
 
 from contextos.tools.catalog import ToolCatalog, index_text
+from contextos.tools.executor import ToolExecutor, ToolResult
 from contextos.tools.load import load_tools, tool_from_row
 from contextos.tools.query import QUERY_PROMPT, ToolQueries, ToolQueryWriter, ToolRetrieval, find_tools, parse_queries
 from contextos.tools.retrieve import BaseToolRetriever, CatalogRetriever, RerankedRetriever, ToolHit, ToolRetriever
@@ -24,10 +26,12 @@ __all__ = [
     "RerankedRetriever",
     "Tool",
     "ToolCatalog",
+    "ToolExecutor",
     "ToolHit",
     "ToolQueries",
     "ToolQueryWriter",
     "ToolRetrieval",
+    "ToolResult",
     "ToolRetriever",
     "ToolSource",
     "find_tools",

@@ -31,3 +31,9 @@ def span(name: str, attributes: dict[str, Any] | None = None) -> Iterator[trace.
     """
     with tracer().start_as_current_span(name, attributes=attributes) as current:
         yield current
+
+
+def capturing() -> bool:
+    """Whether some configured exporter records message content (so helpers bother to serialize it)."""
+    pipeline = getattr(trace.get_tracer_provider(), "_contextos_pipeline", None)
+    return pipeline is not None and pipeline.capture

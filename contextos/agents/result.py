@@ -1,0 +1,74 @@
+"""What an agent run returns: ``RunResult`` with one ``StepRecord`` per step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from contextos.context.items import AssembledContext
+from contextos.llm.types import Completion, ToolCall, Usage
+from contextos.tools.executor import ToolResult
+from contextos.tools.query import ToolRetrieval
+
+StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff"]
+
+
+class StepRecord(BaseModel):
+    """One step of a run: what the model saw, what it answered, which tools ran."""
+
+    index: int
+    """The step number within the run, from 0."""
+    context: AssembledContext
+    """What the model saw and why: messages, tools, one decision per candidate, token usage."""
+    completion: Completion
+    """The model's answer."""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    """The calls the model made (as made; a hook's edits show in ``tool_results[i].arguments``)."""
+    tool_results: list[ToolResult] = Field(default_factory=list)
+    """Their results, in the same order."""
+    usage: Usage = Field(default_factory=Usage)
+    """Tokens of this step's model call."""
+    tool_retrieval: ToolRetrieval | None = None
+    """The catalog retrieval behind this step's tools (queries written, tools found); None without a catalog."""
+    duration_s: float = 0.0
+    """Seconds the whole step took."""
+    model_s: float = 0.0
+    """Seconds of it spent waiting for the model; the rest is contextos (assembly, tools, tracing)."""
+
+    @property
+    def overhead_s(self) -> float:
+        """Seconds the step spent outside the model call."""
+        return max(self.duration_s - self.model_s, 0.0)
+
+
+class RunResult(BaseModel):
+    """The outcome of one agent run."""
+
+    agent: str
+    """The agent's name."""
+    answer: str | None
+    """The final answer (the last text the model wrote; None if it never wrote any)."""
+    steps: list[StepRecord] = Field(default_factory=list)
+    """Every step, in order."""
+    usage: Usage = Field(default_factory=Usage)
+    """Tokens of every model call in the run, added up."""
+    cost_usd: float = 0.0
+    """Estimated cost of those tokens at the run limits' prices (0 when no prices were given)."""
+    stop_reason: StopReason
+    """Why the run stopped."""
+    handoff: str | None = None
+    """The agent it handed off to, when ``stop_reason`` is ``handoff``."""
+    run_id: str
+    """The run's id: its trace id (32 hex digits) when tracing records, else a random one of the same form."""
+    traced: bool = False
+    """True when the run was recorded by a tracer (``contextos trace show <run_id>`` shows it)."""
+
+
+def add_usage(usages: Iterable[Usage]) -> Usage:
+    """The sum of several usages."""
+    p = c = k = 0
+    for u in usages:
+        p, c, k = p + u.prompt_tokens, c + u.completion_tokens, k + u.cached_tokens
+    return Usage(prompt_tokens=p, completion_tokens=c, cached_tokens=k)

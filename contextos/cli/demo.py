@@ -1,0 +1,117 @@
+"""``contextos demo``: index a catalog of thousands of tools and run an agent over it, step by step."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from contextos.cli.errors import reported_errors
+
+OFFLINE_MODEL = "offline/demo"
+
+
+def demo(
+    model: Optional[str] = typer.Option(None, "--model", help="A litellm model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct (default: $CONTEXTOS_MODEL, else the offline backend)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="The model server's URL ending in /v1 (default: $CONTEXTOS_API_BASE)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Where to keep the LanceDB index of the demo catalog (default: the user cache dir)."),
+    trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="The trace store folder (default: $CONTEXTOS_TRACE_DIR or the user data dir)."),
+    catalog_file: Optional[Path] = typer.Option(None, "--catalog", help="Index this tool catalog (JSONL, OpenAI or MCP JSON) instead of the built-in one."),
+    request: Optional[list[str]] = typer.Option(None, "--request", help="Run this request instead of the built-in ones (repeatable)."),
+) -> None:
+    """Index the built-in catalog of 2,490 ToolBench APIs and run an agent on a few requests, showing
+    at every step which tools were retrieved and kept, what the model did, and where the trace is."""
+    import asyncio
+
+    import platformdirs
+    from rich.console import Console
+
+    from contextos.agents.demo import DEMO_REQUESTS, demo_agent, demo_catalog_path
+    from contextos.llm import ModelClient
+    from contextos.tracing import configure_tracing
+
+    console = Console(highlight=False, soft_wrap=True)
+    with reported_errors():
+        model = model or os.environ.get("CONTEXTOS_MODEL")
+        api_base = api_base or os.environ.get("CONTEXTOS_API_BASE")
+        if model:
+            client = ModelClient.from_config(model, api_base=api_base)
+            console.print(f"model: [bold]{client.model}[/bold]" + (f" at {api_base}" if api_base else ""))
+        else:
+            client = ModelClient(OFFLINE_MODEL)
+            console.print(
+                "[bold yellow]No model configured: using the OFFLINE backend[/bold yellow] (offline/demo). It is not a "
+                "language model: it picks a tool by word overlap and quotes results. Set --model/CONTEXTOS_MODEL and "
+                "--api-base/CONTEXTOS_API_BASE to use a real model (e.g. a vLLM server)."
+            )
+        db = db or Path(platformdirs.user_cache_dir("contextos", appauthor=False)) / "demo-catalog"
+        catalog = _index(console, db, catalog_file)
+        tracing = configure_tracing(trace_dir=trace_dir) if trace_dir else configure_tracing()
+        agent = demo_agent(client, catalog)
+        origin = f"{catalog_file}" if catalog_file else f"{demo_catalog_path().name} (ToolBench, Apache-2.0)"
+        console.print(f"catalog: {len(catalog):,} tools from {origin}, indexed at {db}\n")
+        run_ids = []
+        for n, text in enumerate(request or DEMO_REQUESTS, 1):
+            console.rule(f"request {n}")
+            console.print(f"[bold]user:[/bold] {text}", markup=True)
+            result = asyncio.run(agent.arun(text))
+            _print_run(console, result)
+            run_ids.append(result.run_id)
+        tracing.force_flush()
+    store = tracing.store
+    console.rule("traces")
+    folder = store.folder if store is not None else None
+    for run_id in run_ids:
+        console.print(f"trace: {folder / (run_id + '.jsonl') if folder else run_id}")
+    where = f" --trace-dir {trace_dir}" if trace_dir else ""
+    console.print(f"show one with:  contextos trace show {run_ids[-1]}{where}")
+    console.print(f"one step's context:  contextos trace show {run_ids[-1]} --step 0{where}")
+
+
+def _index(console: Any, db: Path, source: Path | None) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from contextos.agents.demo import open_demo_catalog
+
+    columns = (TextColumn("indexing the demo catalog"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("tools", total=None, visible=False)
+
+        def start(total: int) -> None:
+            progress.update(task, total=total, visible=True)
+
+        catalog, built = open_demo_catalog(db, source=source, on_start=start, on_progress=lambda n: progress.advance(task, n))
+    if not built:
+        console.print(f"reusing the index at {db}")
+    return catalog
+
+
+def _print_run(console: Any, result: Any) -> None:
+    from rich.markup import escape
+
+    for step in result.steps:
+        console.print(f"\n[bold]step {step.index}[/bold]")
+        found = step.tool_retrieval
+        if found is not None and step.index == 0:
+            origin = (f"written by {found.queries.model}" if found.queries.written_by_model
+                      else f"the request itself ({found.queries.fallback_reason})")
+            console.print(f"  retrieval queries, {escape(origin)}:")
+            for q in found.queries.queries:
+                console.print(f"    • {escape(q)}")
+        tools = [d for d in step.context.decisions if d.source == "tools"]
+        kept = [d for d in tools if d.status.value != "dropped"]
+        labels = {h.tool.name: h.tool.label for h in (found.hits if found else [])}
+        console.print(f"  tools: retrieved {len(tools)}, kept {len(kept)} within the budget "
+                      f"({step.context.usage.request_tokens}/{step.context.usage.budget} tokens in the request)")
+        for d in tools:
+            mark = "kept   " if d.status.value != "dropped" else "dropped"
+            console.print(f"    {mark} {escape(labels.get(d.id, d.id))}  ({d.tokens_before} tokens; {escape(d.reason)})")
+        for call, res in zip(step.tool_calls, step.tool_results):
+            console.print(f"  model called [bold]{escape(labels.get(call.name, call.name))}[/bold]({escape(call.raw_arguments or '{}')})")
+            shown = res.content if len(res.content) <= 240 else res.content[:240] + " …"
+            console.print(f"    → {'ok' if res.ok else 'error'}: {escape(shown)}")
+        if not step.tool_calls and step.completion.content:
+            console.print("  model answered.")
+    console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {len(result.steps)} steps): {escape(result.answer or '(none)')}")

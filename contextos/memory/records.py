@@ -1,0 +1,142 @@
+"""What a memory holds (``MemoryRecord``) and the protocol every long-term store implements."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from contextos.errors import MemoryStoreError
+
+Filters = dict[str, Any]
+"""Exact-match metadata filters: ``{"user": "u1", "conv_id": "conv-26"}``. A list value matches any
+of its elements (for ``tags``: every listed tag must be present)."""
+
+
+class Provenance(BaseModel):
+    """Which run and step wrote a record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str | None = None
+    """The run that wrote it."""
+    step: int | None = Field(default=None, ge=0)
+    """The step within that run."""
+
+
+class MemoryMetadata(BaseModel):
+    """Who and what a record is about. Fields beyond the named ones are kept as free metadata.
+
+    ```python
+    MemoryMetadata(user="u1", session="s7", role="user", tags=["travel"], conv_id="conv-26")
+    ```
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    session: str | None = None
+    """The conversation / session it came from."""
+    user: str | None = None
+    """The user it belongs to (filters keep users apart)."""
+    role: str | None = None
+    """The chat role of the turn it came from, when it came from one."""
+    tags: list[str] = Field(default_factory=list)
+    """Free labels; a ``tags`` filter matches records carrying every listed tag."""
+
+    @property
+    def free(self) -> dict[str, Any]:
+        """The free fields (everything but session, user, role and tags)."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class MemoryRecord(BaseModel):
+    """One memory: a fact, a conversation turn, an episode, a summary.
+
+    ```python
+    MemoryRecord(id="m1", content="Alice moved to Berlin in May.", metadata={"user": "alice"}, importance=0.8)
+    ```
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    """Unique within a store."""
+    kind: str = "fact"
+    """What it is: ``fact``, ``turn``, ``episode``, ``summary``, or any other label."""
+    content: str
+    """The text that is embedded, searched and shown to the model."""
+    metadata: MemoryMetadata = Field(default_factory=MemoryMetadata)
+    """Session, user, role, tags and free fields."""
+    created_at: float = Field(default_factory=time.time)
+    """When the remembered thing happened or was first written (Unix seconds); recency counts from here."""
+    updated_at: float | None = None
+    """When it was last changed or re-confirmed (Unix seconds); None: never since creation."""
+    importance: float = Field(default=0.5, ge=0.0, le=1.0)
+    """How much it matters, 0..1, independent of any query."""
+    provenance: Provenance = Field(default_factory=Provenance)
+    """Which run and step wrote it."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            where = data.get("id") if isinstance(data.get("id"), str) else "record"
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors())
+            raise MemoryStoreError(f"invalid memory record {where!r} ({problems})") from None
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("content is empty; a memory needs text to be searched by")
+        return value
+
+    @property
+    def last_seen(self) -> float:
+        """``updated_at`` when set, else ``created_at``: the time recency is measured from."""
+        return self.updated_at if self.updated_at is not None else self.created_at
+
+
+class MemoryHit(BaseModel):
+    """One search result: the record and how its score was made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record: MemoryRecord
+    """The record found."""
+    score: float
+    """The combined score the results are ordered by (higher is better)."""
+    relevance: float
+    """Relevance to the query alone, 0..1."""
+    recency: float
+    """Recency, 0..1 (1: just now; halves every ``half_life``)."""
+
+
+@runtime_checkable
+class MemoryStore(Protocol):
+    """A long-term memory store: add, get, update, delete, search.
+
+    ``VectorMemory`` and ``EpisodicMemory`` implement it; so can a user's own store.
+    """
+
+    def add(self, record: MemoryRecord) -> MemoryRecord:
+        """Store ``record``; returns the record as stored (a near-duplicate may merge into an existing one)."""
+        ...
+
+    def get(self, id: str) -> MemoryRecord:
+        """The record ``id``; ``RecordNotFoundError`` when there is none."""
+        ...
+
+    def update(self, id: str, **changes: Any) -> MemoryRecord:
+        """Change fields of record ``id`` (content, metadata, importance, kind); returns the new record."""
+        ...
+
+    def delete(self, id: str) -> None:
+        """Remove record ``id``; ``RecordNotFoundError`` when there is none."""
+        ...
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> Sequence[MemoryHit]:
+        """The ``k`` best records for ``query`` among those matching ``filters``."""
+        ...

@@ -1,0 +1,194 @@
+"""``ToolExecutor``: runs the tool calls a model makes; every failure becomes a result the model reads.
+
+An agent must not crash because a model called a tool badly or a tool broke. An unknown tool name,
+arguments that are not JSON (``ToolCall.error``), arguments that fail the tool's JSON Schema, an
+exception inside the tool, a tool with no implementation, and a timeout each come back as a
+``ToolResult`` with ``ok=False`` whose ``content`` says what went wrong and how to retry, so the
+model can correct itself on the next step.
+
+```python
+executor = ToolExecutor([Tool.from_function(get_weather)], timeout_s=10)
+results = await executor.execute_all(completion.tool_calls)
+messages += [r.message() for r in results]
+```
+
+Sync callables run in a worker thread (so a slow one does not block the event loop and can be timed
+out; the thread itself cannot be killed and finishes in the background), async ones natively.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from contextos.errors import DuplicateToolError
+from contextos.llm.types import ToolCall
+from contextos.tools.tool import Tool
+
+ToolFailure = Literal["unknown_tool", "invalid_json", "invalid_arguments", "exception", "timeout", "no_implementation", "denied"]
+
+Fallback = Callable[[Tool, dict[str, Any]], Any | Awaitable[Any]]
+"""Runs tools that have no callable of their own (e.g. catalog entries): ``fallback(tool, arguments)``."""
+
+
+class ToolResult(BaseModel):
+    """The outcome of one tool call, as the model will read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    call_id: str
+    """The id of the call this answers."""
+    name: str
+    """The tool name the model called."""
+    content: str
+    """The text the model reads: the result serialised (JSON for non-strings), or the error."""
+    ok: bool = True
+    """False when the call failed; ``failure`` says how."""
+    failure: ToolFailure | None = None
+    """How it failed: unknown_tool, invalid_json, invalid_arguments, exception, timeout, no_implementation, denied."""
+    arguments: dict[str, Any] = {}
+    """The arguments the tool ran with (after any hook edited them)."""
+    truncated: bool = False
+    """True when ``content`` was cut at the executor's size limit."""
+    latency_s: float = 0.0
+    """Seconds the call took."""
+
+    def message(self) -> dict[str, Any]:
+        """The ``tool`` chat message that answers the call."""
+        return {"role": "tool", "tool_call_id": self.call_id, "name": self.name, "content": self.content}
+
+
+def error_result(call: ToolCall, failure: ToolFailure, text: str, *, latency_s: float = 0.0) -> ToolResult:
+    """A failed call's result: ``Error: <text>`` as the content the model reads."""
+    return ToolResult(call_id=call.id, name=call.name, content=f"Error: {text}", ok=False, failure=failure,
+                      arguments=call.arguments, latency_s=latency_s)
+
+
+def serialise(value: Any) -> str:
+    """A tool's return value as text: strings as they are, anything else as JSON (pydantic models dumped)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+class ToolExecutor:
+    """Runs tool calls with per-tool timeouts and a result size limit.
+
+    ``tools``: tools it can run by name (with a ``fn``). Tools offered for one step only (retrieved
+    from a catalog) are passed to ``execute`` as ``offered``; those without a callable run through
+    ``fallback`` when one is given, else come back as a ``no_implementation`` error.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        timeout_s: float = 30.0,
+        timeouts: Mapping[str, float] | None = None,
+        max_result_chars: int = 8_000,
+        fallback: Fallback | None = None,
+        validate: bool = True,
+    ) -> None:
+        if timeout_s <= 0 or max_result_chars < 100:
+            raise ValueError("timeout_s must be positive and max_result_chars at least 100")
+        self.tools: dict[str, Tool] = {}
+        """The tools it runs by name."""
+        self.timeout_s = timeout_s
+        """Seconds a call may take unless ``timeouts`` names its tool."""
+        self.timeouts = dict(timeouts or {})
+        """Per-tool timeouts in seconds, by tool name."""
+        self.max_result_chars = max_result_chars
+        """Results longer than this are cut, with a note saying so."""
+        self.fallback = fallback
+        """Runs tools without a callable of their own."""
+        self.validate = validate
+        """Check arguments against each tool's JSON Schema before running it."""
+        for tool in tools:
+            self.add(tool)
+
+    def add(self, tool: Tool | Callable[..., Any]) -> Tool:
+        """Register a tool (a plain function is wrapped with ``Tool.from_function``)."""
+        tool = tool if isinstance(tool, Tool) else Tool.from_function(tool)
+        if tool.name in self.tools and self.tools[tool.name] is not tool:
+            raise DuplicateToolError(f"the executor already has a tool named {tool.name!r}; tool names must be unique")
+        self.tools[tool.name] = tool
+        return tool
+
+    def lookup(self, name: str, offered: Mapping[str, Tool] | None = None) -> Tool | None:
+        """The tool a call names: a registered one first, then one offered this step."""
+        return self.tools.get(name) or (offered or {}).get(name)
+
+    async def execute(self, call: ToolCall, *, offered: Mapping[str, Tool] | None = None) -> ToolResult:
+        """Run one call; never raises for anything the model or the tool did wrong."""
+        started = time.perf_counter()
+        if call.error is not None:
+            return error_result(call, "invalid_json", f"{call.error}. Call {call.name} again with a JSON object as arguments.")
+        tool = self.lookup(call.name, offered)
+        if tool is None:
+            known = sorted({*self.tools, *(offered or {})})
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            return error_result(call, "unknown_tool", f"there is no tool named {call.name!r}. Available tools: {shown or 'none'}.")
+        if self.validate:
+            problem = _schema_problem(tool, call.arguments)
+            if problem:
+                return error_result(call, "invalid_arguments", f"invalid arguments for {call.name}: {problem}. Fix them and call it again.")
+        if tool.fn is None and self.fallback is None:
+            return error_result(call, "no_implementation", f"the tool {call.name!r} has no implementation here; answer without it.")
+        timeout = self.timeouts.get(tool.name, self.timeout_s)
+        try:
+            value = await asyncio.wait_for(self._run(tool, call.arguments), timeout)
+        except asyncio.TimeoutError:
+            return error_result(call, "timeout", f"{call.name} did not finish within {timeout:g} s.",
+                                latency_s=time.perf_counter() - started)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the tool's own failure is the model's information, not our crash
+            return error_result(call, "exception", f"{call.name} raised {type(exc).__name__}: {exc}",
+                                latency_s=time.perf_counter() - started)
+        text = serialise(value)
+        truncated = len(text) > self.max_result_chars
+        if truncated:
+            text = text[: self.max_result_chars] + f"\n[truncated: the result had {len(text):,} characters; showing the first {self.max_result_chars:,}]"
+        return ToolResult(call_id=call.id, name=call.name, content=text, arguments=call.arguments, truncated=truncated,
+                          latency_s=time.perf_counter() - started)
+
+    async def execute_all(self, calls: Iterable[ToolCall], *, offered: Mapping[str, Tool] | None = None) -> list[ToolResult]:
+        """Run calls concurrently; results in the order of the calls."""
+        return list(await asyncio.gather(*(self.execute(c, offered=offered) for c in calls)))
+
+    async def _run(self, tool: Tool, arguments: dict[str, Any]) -> Any:
+        if tool.fn is not None:
+            if inspect.iscoroutinefunction(tool.fn):
+                return await tool.fn(**arguments)
+            value = await asyncio.to_thread(tool.fn, **arguments)
+        else:
+            assert self.fallback is not None
+            if inspect.iscoroutinefunction(self.fallback):
+                return await self.fallback(tool, arguments)
+            value = await asyncio.to_thread(self.fallback, tool, arguments)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+
+def _schema_problem(tool: Tool, arguments: dict[str, Any]) -> str | None:
+    """The first way ``arguments`` break the tool's schema, in words; None when they fit."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(tool.parameters)
+    error = next(iter(sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message

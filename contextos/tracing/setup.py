@@ -1,0 +1,224 @@
+"""The one place that configures the OpenTelemetry SDK for contextos.
+
+```python
+tracing = configure_tracing()                 # local store on, content captured locally
+tracing = configure_tracing(otlp_endpoint="http://127.0.0.1:4318")   # and a collector, without content
+...
+tracing.shutdown()
+```
+
+``configure_tracing`` returns a ``Tracing`` handle. The only process-wide state is OpenTelemetry's
+own tracer provider; contextos hangs one span processor (a ``_Pipeline``) on it, which the current
+handle fills with its exporters. Calling ``configure_tracing`` again with the same settings returns
+the same handle; with other settings it shuts the old exporters down and installs the new ones.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from pydantic import BaseModel, ConfigDict, Field
+
+from contextos.errors import ConfigError
+from contextos.tracing.export import RedactingExporter
+from contextos.tracing.redact import Redactor
+from contextos.tracing.store import TraceStore, TraceStoreExporter
+
+TRACE_ENV = "CONTEXTOS_TRACE"
+OTLP_ENV = "CONTEXTOS_OTLP_ENDPOINT"
+
+
+class TracingConfig(BaseModel):
+    """How contextos records traces."""
+
+    model_config = ConfigDict(frozen=True)
+
+    store: bool = True
+    """Keep runs in the local trace store."""
+    trace_dir: Path | None = None
+    """The store's folder; default ``$CONTEXTOS_TRACE_DIR``, else ``<user data dir>/contextos/traces``."""
+    capture_content: bool = True
+    """Record prompts, completions, tool arguments and results in the local store."""
+    fsync: bool = False
+    """fsync the store after every span (survives a machine crash, not only a process kill)."""
+    otlp_endpoint: str | None = None
+    """Also export over OTLP/HTTP to this collector (e.g. ``http://127.0.0.1:4318``); needs ``contextos[otlp]``."""
+    otlp_headers: dict[str, str] = Field(default_factory=dict)
+    """HTTP headers for the collector (e.g. an API key for Langfuse)."""
+    otlp_capture_content: bool = False
+    """Send message content to the collector too (off: content stays on this machine)."""
+    otlp_timeout_s: float = 5.0
+    """Timeout of one OTLP export request."""
+    otlp_max_queue_size: int = 65536
+    """Spans queued for the collector before new ones are dropped (export never blocks the caller)."""
+    redact_patterns: tuple[str, ...] = ()
+    """Extra regular expressions whose matches are redacted, besides the built-in key and token patterns."""
+    service_name: str = "contextos"
+    """``service.name`` of the traces."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> TracingConfig:
+        """Settings from the environment: ``CONTEXTOS_TRACE=0`` turns the store off,
+        ``CONTEXTOS_OTLP_ENDPOINT`` adds a collector, ``CONTEXTOS_TRACE_DIR`` moves the store."""
+        values: dict[str, object] = {}
+        if os.environ.get(TRACE_ENV, "").strip().lower() in ("0", "off", "false", "no"):
+            values["store"] = False
+        if os.environ.get(OTLP_ENV):
+            values["otlp_endpoint"] = os.environ[OTLP_ENV]
+        return cls(**{**values, **overrides})
+
+
+class _Pipeline(SpanProcessor):
+    """The processor contextos adds to the tracer provider once; forwards to the current handle's."""
+
+    def __init__(self) -> None:
+        self.processors: tuple[SpanProcessor, ...] = ()
+        self.capture = False
+        self.handle: Tracing | None = None
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for p in self.processors:
+            p.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        for p in self.processors:
+            p.on_end(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return all(p.force_flush(timeout_millis) for p in self.processors)
+
+    def shutdown(self) -> None:
+        for p in self.processors:
+            p.shutdown()
+
+
+_lock = threading.Lock()
+
+
+def _pipeline(service_name: str) -> _Pipeline:
+    """The pipeline on the global tracer provider, installing a provider first if there is none."""
+    provider = trace.get_tracer_provider()
+    pipeline = getattr(provider, "_contextos_pipeline", None)
+    if pipeline is not None:
+        return pipeline
+    if not isinstance(provider, TracerProvider):
+        if type(provider).__name__ != "ProxyTracerProvider":
+            raise ConfigError(
+                f"the global tracer provider is a {type(provider).__name__}, not an SDK TracerProvider; "
+                "contextos can only add its exporters to an SDK provider"
+            )
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        trace.set_tracer_provider(provider)
+        provider = trace.get_tracer_provider()
+    pipeline = _Pipeline()
+    provider.add_span_processor(pipeline)
+    provider._contextos_pipeline = pipeline  # type: ignore[attr-defined]
+    return pipeline
+
+
+class Tracing:
+    """A configured tracing setup: its settings, its store, and the exporters it installed."""
+
+    def __init__(self, config: TracingConfig, pipeline: _Pipeline) -> None:
+        self.config = config
+        self._pipeline = pipeline
+        self.redactor = Redactor(config.redact_patterns)
+        self.store: TraceStore | None = TraceStore(config.trace_dir) if config.store else None
+        self._processors: list[SpanProcessor] = []
+        self._capture: list[bool] = []
+        self.active = True
+        if self.store is not None:  # synchronous: a span is on disk when it ends
+            exporter = TraceStoreExporter(self.store, fsync=config.fsync)
+            self._add(SimpleSpanProcessor(self._wrap(exporter, config.capture_content)), config.capture_content)
+        if config.otlp_endpoint:
+            self._add(
+                BatchSpanProcessor(
+                    self._wrap(_otlp_exporter(config), config.otlp_capture_content),
+                    max_queue_size=config.otlp_max_queue_size,
+                    export_timeout_millis=config.otlp_timeout_s * 1000,
+                ),
+                config.otlp_capture_content,
+            )
+
+    def _wrap(self, exporter: SpanExporter, capture: bool) -> RedactingExporter:
+        return RedactingExporter(exporter, self.redactor, capture_content=capture)
+
+    def _add(self, processor: SpanProcessor, capture: bool) -> None:
+        self._processors.append(processor)
+        self._capture.append(capture)
+        if self._pipeline.handle is self:
+            self._pipeline.processors = tuple(self._processors)
+            self._pipeline.capture = any(self._capture)
+
+    def add_exporter(self, exporter: SpanExporter, *, capture_content: bool = False, batch: bool = False) -> None:
+        """Send spans to ``exporter`` too (redacted; with content only if ``capture_content``).
+
+        ``batch=True`` exports from a background thread (for network exporters)."""
+        wrapped = self._wrap(exporter, capture_content)
+        processor = BatchSpanProcessor(wrapped) if batch else SimpleSpanProcessor(wrapped)
+        self._add(processor, capture_content)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export whatever is queued."""
+        return all(p.force_flush(timeout_millis) for p in self._processors)
+
+    def shutdown(self) -> None:
+        """Flush and close this setup's exporters; spans opened afterwards are not recorded."""
+        with _lock:
+            if not self.active:
+                return
+            self.active = False
+            if self._pipeline.handle is self:
+                self._pipeline.processors = ()
+                self._pipeline.capture = False
+                self._pipeline.handle = None
+        for p in self._processors:
+            p.shutdown()
+
+
+def configure_tracing(config: TracingConfig | None = None, **settings: object) -> Tracing:
+    """Set up tracing (``settings`` are ``TracingConfig`` fields) and return its handle.
+
+    Idempotent: the same settings give back the running handle."""
+    if config is None:
+        config = TracingConfig(**settings)  # type: ignore[arg-type]
+    elif settings:
+        config = config.model_copy(update=settings)
+    with _lock:
+        pipeline = _pipeline(config.service_name)
+        current = pipeline.handle
+        if current is not None and current.active and current.config == config:
+            return current
+        handle = Tracing(config, pipeline) if current is None else None
+    if handle is None:  # replace the running setup
+        current.shutdown()  # type: ignore[union-attr]
+        handle = Tracing(config, pipeline)
+    with _lock:
+        pipeline.handle = handle
+        pipeline.processors = tuple(handle._processors)
+        pipeline.capture = any(handle._capture)
+    return handle
+
+
+def _otlp_exporter(config: TracingConfig) -> SpanExporter:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError:
+        raise ConfigError(
+            "OTLP export needs the otlp extra: pip install 'contextos[otlp]' "
+            "(or leave otlp_endpoint / CONTEXTOS_OTLP_ENDPOINT unset)"
+        ) from None
+    endpoint = config.otlp_endpoint or ""
+    if not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"otlp_endpoint must be an http(s) URL such as http://127.0.0.1:4318, got {endpoint!r}")
+    if not endpoint.rstrip("/").endswith("/v1/traces"):
+        endpoint = endpoint.rstrip("/") + "/v1/traces"
+    return OTLPSpanExporter(endpoint=endpoint, headers=dict(config.otlp_headers), timeout=config.otlp_timeout_s)

@@ -1,0 +1,192 @@
+"""The local trace store: one append-only JSONL file per run, written span by span as spans end.
+
+Each finished span is one ``write()`` of one line to a file opened with ``O_APPEND``, so once
+``export`` returns the line is in the kernel: a process killed right after (even by SIGKILL) keeps
+every span that finished. ``fsync=True`` also survives a machine crash, at a cost per span.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from contextos.errors import TraceError
+from contextos.tracing.records import RunSummary, SpanRecord, summarize
+
+TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
+_RUN_FILE = re.compile(r"^[0-9a-f]{32}\.jsonl$")
+
+
+def default_trace_dir() -> Path:
+    """``$CONTEXTOS_TRACE_DIR``, else ``<user data dir>/contextos/traces``."""
+    env = os.environ.get(TRACE_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("contextos", appauthor=False)) / "traces"
+
+
+def span_record(span: ReadableSpan) -> dict[str, Any]:
+    """A finished SDK span as the JSON object the store writes."""
+    ctx = span.context
+    parent = span.parent
+    return {
+        "trace_id": format(ctx.trace_id, "032x"),
+        "span_id": format(ctx.span_id, "016x"),
+        "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+        "name": span.name,
+        "kind": span.kind.name,
+        "start_time": span.start_time,
+        "end_time": span.end_time,
+        "status": span.status.status_code.name,
+        "status_description": span.status.description,
+        "attributes": dict(span.attributes or {}),
+        "events": [
+            {"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events
+        ],
+        "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
+    }
+
+
+class TraceStore:
+    """A folder of runs, one ``<run_id>.jsonl`` each; readable while and after runs write to it.
+
+    ```python
+    store = TraceStore()                # default folder (see default_trace_dir)
+    run = store.runs()[0]               # newest first
+    for span in store.spans(run.run_id):
+        print(span.name, span.duration_ms)
+    ```
+    """
+
+    def __init__(self, folder: str | Path | None = None) -> None:
+        self.folder = Path(folder).expanduser() if folder is not None else default_trace_dir()
+
+    def path(self, run_id: str) -> Path:
+        """The file of run ``run_id``."""
+        return self.folder / f"{run_id}.jsonl"
+
+    def run_ids(self) -> list[str]:
+        """Every run id, newest file first."""
+        if not self.folder.is_dir():
+            return []
+        files = [p for p in self.folder.iterdir() if _RUN_FILE.match(p.name)]
+        files.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        return [p.stem for p in files]
+
+    def runs(self) -> list[RunSummary]:
+        """A summary of every run, newest first."""
+        out = []
+        for run_id in self.run_ids():
+            spans = self.spans(run_id)
+            if spans:
+                out.append(summarize(run_id, spans))
+        out.sort(key=lambda r: r.start_time, reverse=True)
+        return out
+
+    def resolve(self, ref: str) -> str:
+        """The run id ``ref`` names: ``last`` (the newest run), a full id or a unique prefix of one."""
+        ids = self.run_ids()
+        if not ids:
+            raise TraceError(f"no runs in {self.folder}; run something with tracing on, or pass --trace-dir")
+        if ref == "last":
+            return self.runs()[0].run_id
+        matches = [i for i in ids if i.startswith(ref.lower())]
+        if not matches:
+            raise TraceError(f"no run id starts with {ref!r} in {self.folder}; `contextos trace list` shows them")
+        if len(matches) > 1:
+            raise TraceError(f"{ref!r} matches {len(matches)} runs ({', '.join(m[:12] for m in matches[:5])}...); give more of the id")
+        return matches[0]
+
+    def spans(self, run_id: str) -> list[SpanRecord]:
+        """Every stored span of run ``run_id``, by start time. A torn last line (a kill mid-write) is skipped."""
+        path = self.path(run_id)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise TraceError(f"no run {run_id!r} in {self.folder}") from None
+        except OSError as exc:
+            raise TraceError(f"cannot read {path}: {exc}") from exc
+        records = []
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(SpanRecord.model_validate(json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                if number == len(lines):  # the last line, written when the process died
+                    break
+                raise TraceError(f"{path}:{number} is not a span record ({exc}); the file is damaged") from exc
+        records.sort(key=lambda s: (s.start_time, s.end_time))
+        return records
+
+    def summary(self, run_id: str) -> RunSummary:
+        """The summary of one run."""
+        spans = self.spans(run_id)
+        if not spans:
+            raise TraceError(f"run {run_id!r} has no finished spans yet")
+        return summarize(run_id, spans)
+
+
+class TraceStoreExporter(SpanExporter):
+    """Writes each span to its run's file in the store as soon as it is exported.
+
+    Use it behind a ``SimpleSpanProcessor`` (``configure_tracing`` does), so a span is on disk
+    when it ends.
+    """
+
+    def __init__(self, store: TraceStore, *, fsync: bool = False, max_open: int = 16) -> None:
+        self.store = store
+        self.fsync = fsync
+        self.max_open = max_open
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _fd(self, run_id: str) -> int:
+        fd = self._fds.get(run_id)
+        if fd is None:
+            if len(self._fds) >= self.max_open:  # oldest opened first
+                os.close(self._fds.pop(next(iter(self._fds))))
+            self.store.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.store.path(run_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fds[run_id] = fd
+        return fd
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._closed:
+            return SpanExportResult.FAILURE
+        with self._lock:
+            try:
+                for span in spans:
+                    record = span_record(span)
+                    line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+                    fd = self._fd(record["trace_id"])
+                    view = memoryview(line)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    if self.fsync:
+                        os.fsync(fd)
+            except OSError:
+                return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()

@@ -1,0 +1,78 @@
+"""Every example runs offline, as a user would run it (a real subprocess), and shows what it claims."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_example(name: str, *args: str, model_env: dict[str, str] | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("CONTEXTOS_MODEL", "CONTEXTOS_API_BASE")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(model_env or {})
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert ("offline backend" in done.stdout) is (model_env is None)
+    return done.stdout
+
+
+def test_tool_catalog_agent():
+    out = run_example("tool_catalog_agent", "--limit", "60")
+    assert "60 tools in the catalog (indexed now)" in out
+    assert "step 0: " in out and "calls: ['AI_Weather" in out and '"simulated": true' in out
+
+
+def test_rag_agent():
+    out = run_example("rag_agent")
+    assert "documents-vllm" in out and "answer: [offline]" in out
+
+
+def test_chat_agent_with_memory():
+    out = run_example("chat_agent_with_memory")
+    assert "moved to long-term memory" in out
+    assert "recalled for the last question: memory-" in out
+
+
+def test_handoff_graph():
+    out = run_example("handoff_graph")
+    assert "path: triage -> billing" in out
+    assert "Refund for order A-1001 issued" in out
+
+
+def test_handoff_graph_on_a_configured_model_server():
+    from contextos.testing import FakeModelServer, Reply
+
+    def responder(request):
+        names = [t["function"]["name"] for t in request.body.get("tools") or []]
+        if request.messages[-1]["role"] == "tool":
+            return Reply.text("Your refund is on its way.")
+        if "transfer_to_billing" in names:
+            return Reply.tool_call("transfer_to_billing", {})
+        return Reply.tool_call("issue_refund", {"order_id": "A-1001"})
+
+    with FakeModelServer(responder=responder) as server:
+        out = run_example("handoff_graph", model_env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model",
+                                                      "CONTEXTOS_API_BASE": server.api_base})
+        assert len(server.completion_requests()) == 3
+    assert "model: hosted_vllm/fake-model" in out and "path: triage -> billing" in out
+    assert "answer: Your refund is on its way." in out
+
+
+def test_inspect_trace():
+    out = run_example("inspect_trace")
+    assert "invoke_agent weather" in out and "execute_tool get_weather" in out
+    assert "tools         included  get_weather" in out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("[!_]*.py")))
+def test_every_example_has_a_header_and_a_test(path):
+    text = path.read_text()
+    assert text.startswith('"""') and "python examples/" in text.split('"""')[1]
+    assert f"test_{path.stem}" in Path(__file__).read_text()

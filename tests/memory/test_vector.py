@@ -1,0 +1,204 @@
+"""VectorMemory against real LanceDB in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from contextos.embed import HashingEmbedder
+from contextos.errors import MemoryStoreError, RecordNotFoundError, StoreError
+from contextos.memory import MemoryRecord, MemoryStore, ScoringWeights, VectorMemory
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY = 86400.0
+
+
+def memory(path, **kwargs) -> VectorMemory:
+    return VectorMemory(path, embedder=HashingEmbedder(dimension=256), **kwargs)
+
+
+def test_add_get_update_delete_roundtrip(tmp_path):
+    m = memory(tmp_path)
+    assert isinstance(m, MemoryStore)
+    r = MemoryRecord(id="m1", content="Alice moved to Berlin in May.", importance=0.8,
+                     metadata={"user": "alice", "session": "s1", "tags": ["home", "move"], "city": "Berlin"},
+                     provenance={"run_id": "run-1", "step": 3})
+    assert m.add(r) == r
+    got = m.get("m1")
+    assert got == r and got.metadata.free == {"city": "Berlin"} and got.provenance.step == 3
+    new = m.update("m1", content="Alice moved to Munich in June.", metadata={"city": "Munich"})
+    assert m.get("m1").content == "Alice moved to Munich in June." and new.metadata.free["city"] == "Munich"
+    assert new.metadata.user == "alice" and new.updated_at is not None
+    assert m.search("where did Alice move", k=1)[0].record.id == "m1"
+    m.delete("m1")
+    with pytest.raises(RecordNotFoundError, match="m1"):
+        m.get("m1")
+    with pytest.raises(RecordNotFoundError):
+        m.delete("m1")
+    with pytest.raises(RecordNotFoundError):
+        m.update("nope", importance=0.1)
+
+
+def test_bad_input_is_refused_and_nothing_is_written(tmp_path):
+    m = memory(tmp_path)
+    with pytest.raises(MemoryStoreError, match="content is empty"):
+        MemoryRecord(id="x", content="   ")
+    with pytest.raises(MemoryStoreError, match="importance"):
+        MemoryRecord(id="x", content="a", importance=3)
+    m.add(MemoryRecord(id="a", content="first fact", metadata={"user": "u"}))
+    with pytest.raises(MemoryStoreError, match="repeat"):
+        m.add_many([MemoryRecord(id="b", content="x y"), MemoryRecord(id="b", content="z w")])
+    with pytest.raises(MemoryStoreError, match="cannot update"):
+        m.update("a", colour="red")
+    assert m.count() == 1
+    with pytest.raises(MemoryStoreError, match="non-empty query"):
+        m.search("  ")
+
+
+def test_filters_per_user_session_tags_and_free_fields(tmp_path):
+    m = memory(tmp_path, dedup_threshold=None)
+    m.add_many([
+        MemoryRecord(id=f"r{i}", content=f"the project deadline is on day {i}",
+                     metadata={"user": f"u{i % 2}", "session": f"s{i % 3}", "tags": ["work"] if i % 2 else ["home_x"],
+                               "conv_id": f"conv-{i % 4}", "n": i, "quote": 'he said "hi"' if i == 5 else "no"})
+        for i in range(12)
+    ])
+    ids = lambda hits: {h.record.id for h in hits}  # noqa: E731
+    assert ids(m.search("deadline", 20, {"user": "u1"})) == {f"r{i}" for i in range(12) if i % 2}
+    assert ids(m.search("deadline", 20, {"user": "u0", "session": "s0"})) == {"r0", "r6"}
+    assert ids(m.search("deadline", 20, {"session": ["s1", "s2"]})) == {f"r{i}" for i in range(12) if i % 3}
+    assert ids(m.search("deadline", 20, {"tags": "work"})) == {f"r{i}" for i in range(12) if i % 2}
+    assert ids(m.search("deadline", 20, {"tags": "home_x"})) == {f"r{i}" for i in range(12) if not i % 2}
+    # Free fields match exactly: conv-1 is not conv-10, 1 is not 11, quotes survive.
+    assert ids(m.search("deadline", 20, {"conv_id": "conv-1"})) == {"r1", "r5", "r9"}
+    assert ids(m.search("deadline", 20, {"n": 1})) == {"r1"}
+    assert ids(m.search("deadline", 20, {"quote": 'he said "hi"'})) == {"r5"}
+    assert m.count({"conv_id": "conv-2"}) == 3
+    with pytest.raises(MemoryStoreError, match="no record in this store has a metadata field 'convid'"):
+        m.search("deadline", 5, {"convid": "conv-1"})
+    with pytest.raises(MemoryStoreError, match="takes strings"):
+        m.search("deadline", 5, {"user": 3})
+
+
+def test_recent_fact_overrules_older_one_when_recency_is_weighted(tmp_path):
+    now = 1_700_000_000.0
+    records = [
+        MemoryRecord(id="old", content="Alice lives in Paris, in a flat near the river.", created_at=now - 400 * DAY),
+        MemoryRecord(id="new", content="Alice lives in Berlin now.", created_at=now - 2 * DAY),
+    ]
+    plain = memory(tmp_path / "a", weights=ScoringWeights(recency=0.0, importance=0.0))
+    plain.add_many(records)
+    weighted = memory(tmp_path / "b", weights=ScoringWeights(recency=0.5, half_life_s=30 * DAY))
+    weighted.add_many(records)
+    query = "Alice lives in Paris flat river"  # lexically closer to the old fact
+    assert plain.search(query, 2, now=now)[0].record.id == "old"
+    top = weighted.search(query, 2, now=now)
+    assert top[0].record.id == "new" and top[0].recency > top[1].recency
+
+
+def test_near_duplicates_merge_on_write(tmp_path):
+    clock = iter(range(1000, 2000)).__next__
+    m = memory(tmp_path, clock=lambda: float(clock()))
+    first = m.add(MemoryRecord(id="a", content="The user prefers window seats on flights.", importance=0.3, metadata={"user": "u"}))
+    again = m.add(MemoryRecord(id="b", content="The user prefers window seats on flights!", importance=0.9, metadata={"user": "u"}))
+    assert again.id == "a" and again.importance == 0.9 and again.updated_at is not None
+    assert m.count() == 1 and first.updated_at is None
+    # Another user's identical fact is theirs, not a duplicate.
+    other = m.add(MemoryRecord(id="c", content="The user prefers window seats on flights.", metadata={"user": "v"}))
+    assert other.id == "c" and m.count() == 2
+    # Within one batch too.
+    out = m.add_many([MemoryRecord(id="d", content="Flight at 9 am", metadata={"user": "w"}),
+                      MemoryRecord(id="e", content="flight at 9 AM", metadata={"user": "w"})])
+    assert [r.id for r in out] == ["d", "d"] and m.count() == 3
+    assert m.add_many([MemoryRecord(id="f", content="flight at 9 am", metadata={"user": "w"})], dedup=False)[0].id == "f"
+    assert m.count() == 4
+
+
+def test_not_a_store_and_not_a_memory_table(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(StoreError, match="not a LanceDB store"):
+        memory(tmp_path)
+    with pytest.raises(StoreError, match="no store"):
+        memory(tmp_path / "missing", create=False)
+    from contextos.store import VectorTable
+
+    VectorTable.open(tmp_path / "db", "memory", embedder=HashingEmbedder(dimension=256)).upsert([{"id": "x", "text": "y"}])
+    with pytest.raises(StoreError, match="not a memory table"):
+        memory(tmp_path / "db")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from contextos.embed import HashingEmbedder
+    from contextos.memory import MemoryRecord, VectorMemory
+    path, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    m = VectorMemory(path, embedder=HashingEmbedder(dimension=256), dedup_threshold=None)
+    print("ready", flush=True)
+    for i in range(n):
+        r = m.add(MemoryRecord(id=f"{prefix}-{i}", content=f"{prefix} wrote fact {i} " + "word " * (i % 7),
+                               metadata={"user": prefix}))
+        print("ack", r.id, flush=True)
+    """
+)
+
+
+def _writer(tmp_path: Path, db: Path, prefix: str, n: int) -> subprocess.Popen:
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, str(script), str(db), prefix, str(n)], stdout=subprocess.PIPE, text=True, env=env)
+
+
+def test_killed_writer_loses_nothing_acknowledged(tmp_path):
+    db = tmp_path / "db"
+    proc = _writer(tmp_path, db, "k", 10_000)
+    acked: list[str] = []
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 60
+    while len(acked) < 25 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("ack "):
+            acked.append(line.split()[1])
+    time.sleep(0.013)  # land the kill somewhere inside a later write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    acked += [line.split()[1] for line in proc.stdout.read().splitlines() if line.startswith("ack ")]
+    assert proc.returncode == -signal.SIGKILL and len(acked) >= 25
+    m = memory(db)  # readable after the kill
+    stored = {r.id for r in m.get_many(acked)}
+    assert stored == set(acked)
+    assert m.count() >= len(acked)
+    assert m.search("wrote fact", 3, {"user": "k"})
+    m.add(MemoryRecord(id="after", content="written after the crash"))  # and writable
+    assert m.get("after").content == "written after the crash"
+
+
+def test_two_processes_write_the_same_store(tmp_path):
+    db = tmp_path / "db"
+    memory(db).add(MemoryRecord(id="seed", content="seed record"))
+    procs = [_writer(tmp_path, db, p, 30) for p in ("a", "b")]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    m = memory(db)
+    assert m.count() == 61
+    for prefix in ("a", "b"):
+        assert len(m.get_many([f"{prefix}-{i}" for i in range(30)])) == 30
+        assert m.count({"user": prefix}) == 30
+
+
+def test_a_long_lived_handle_sees_what_another_writer_committed(tmp_path):
+    reader = memory(tmp_path)  # opened before the table exists
+    writer = memory(tmp_path)
+    writer.add(MemoryRecord(id="w1", content="written by the other handle"))
+    assert reader.get("w1").content == "written by the other handle"
+    writer.add(MemoryRecord(id="w2", content="a second fact about lisbon hotels"))
+    assert reader.count() == 2
+    assert reader.search("lisbon hotels", 1)[0].record.id == "w2"

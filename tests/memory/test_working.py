@@ -1,0 +1,143 @@
+"""WorkingMemory: the window never exceeds its budget and never splits a tool call from its result."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contextos import Budget, ContextItem, Orchestrator, Step, TiktokenCounter
+from contextos.errors import BudgetError, MemoryStoreError
+from contextos.memory import WorkingMemory
+
+COUNTER = TiktokenCounter()
+WORDS = st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "tool", "result", "42"]), min_size=0, max_size=40)
+
+
+@st.composite
+def conversations(draw):
+    """A list of "events": plain messages and tool-call turns whose results may arrive interleaved later."""
+    events = []
+    pending: list[str] = []
+    n_calls = 0
+    for _ in range(draw(st.integers(1, 25))):
+        kind = draw(st.sampled_from(["user", "assistant", "call", "result"] if pending else ["user", "assistant", "call"]))
+        if kind in ("user", "assistant"):
+            events.append({"role": kind, "content": " ".join(draw(WORDS)) or "ok"})
+        elif kind == "call":
+            ids = [f"c{n_calls}-{i}" for i in range(draw(st.integers(1, 3)))]
+            n_calls += 1
+            calls = [{"id": i, "type": "function", "function": {"name": "lookup", "arguments": '{"q": "x"}'}} for i in ids]
+            events.append({"role": "assistant", "content": draw(st.sampled_from(["", "let me check"])), "tool_calls": calls})
+            pending.extend(ids)
+        else:
+            call_id = pending.pop(draw(st.integers(0, len(pending) - 1)))
+            events.append({"role": "tool", "tool_call_id": call_id, "content": " ".join(draw(WORDS)) or "done"})
+    return events
+
+
+def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved: list[ContextItem]) -> None:
+    items = window.items
+    assert window.tokens <= window.budget_tokens
+    assert sum(window.cost(i) for i in items) == window.tokens
+    # Nothing lost: every turn is in the window or was moved out, exactly once.
+    assert sorted(i.position for i in items + moved) == sorted(i.position for i in everything)
+    # The window is the latest turns: everything moved out is older than the window's oldest call block start.
+    in_window = {i.position for i in items}
+    by_group: dict[str, set[int]] = {}
+    for item in everything:
+        if item.group:
+            by_group.setdefault(item.group, set()).add(item.position)
+    for group, positions in by_group.items():
+        present = positions & in_window
+        assert not present or present == positions, f"group {group} split: {present} of {positions} in window"
+    # Every tool result in the window has its call in the window.
+    calls = {c["id"] for i in items for c in (i.payload or {}).get("tool_calls", [])}
+    for i in items:
+        if i.role == "tool":
+            assert i.payload["tool_call_id"] in calls
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=conversations(), budget=st.integers(20, 400))
+def test_window_never_exceeds_budget_nor_splits_calls(events, budget):
+    window = WorkingMemory(budget, counter=COUNTER)
+    moved: list[ContextItem] = []
+    for event in events:
+        moved.extend(window.add_nowait(event))
+        everything = window.items + moved
+        check_invariants(window, everything, moved)
+    # Blocks leave oldest first: every non-group item moved out is older than every non-group item kept.
+    kept = [i.position for i in window.items if i.group is None]
+    gone = [i.position for i in moved if i.group is None]
+    if kept and gone:
+        assert max(gone) < min(kept)
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=conversations(), budget=st.integers(20, 300), context=st.integers(200, 2000))
+def test_orchestrator_keeps_window_groups_whole(events, budget, context):
+    window = WorkingMemory(budget, counter=COUNTER)
+    window.add_nowait(*events)
+    orchestrator = Orchestrator([window], Budget(context_window=context), counter=COUNTER)
+    assembled = orchestrator.build_sync(Step())
+    assert assembled.usage.request_tokens <= context
+    ids = [m.get("tool_call_id") for m in assembled.messages if m["role"] == "tool"]
+    calls = {c["id"] for m in assembled.messages for c in m.get("tool_calls") or []}
+    assert set(ids) <= calls
+
+
+async def test_moved_turns_reach_sinks_in_order():
+    got: list[list[int]] = []
+
+    class Sink:
+        async def absorb(self, items):
+            got.append([i.position for i in items])
+
+    window = WorkingMemory(40, counter=COUNTER, sinks=[Sink(), lambda items: got.append(["sync", len(items)])])
+    for n in range(6):
+        await window.add({"role": "user", "content": f"message number {n} with a few more words in it"})
+    flat = [p for batch in got if batch and batch[0] != "sync" for p in batch]
+    assert flat == sorted(flat) and flat[0] == 0
+    assert len(flat) + len(window.items) == 6
+    assert window.tokens <= 40
+
+
+def test_late_result_of_moved_call_follows_it_out():
+    window = WorkingMemory(60, counter=COUNTER)
+    call = {"role": "assistant", "content": "", "tool_calls": [{"id": "k1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+    window.add_nowait(call)
+    moved = window.add_nowait({"role": "user", "content": "x " * 80})  # pushes the call (and this) out
+    assert any(i.payload and i.payload.get("tool_calls") for i in moved)
+    late = window.add_nowait({"role": "tool", "tool_call_id": "k1", "content": "result"})
+    assert [i.role for i in late] == ["tool"] and late[0].group == moved[0].group
+    assert all(i.role != "tool" for i in window.items)
+
+
+def test_bad_messages_are_refused():
+    window = WorkingMemory(100, counter=COUNTER)
+    with pytest.raises(MemoryStoreError, match="tool_call_id"):
+        window.add_nowait({"role": "tool", "content": "x"})
+    with pytest.raises(MemoryStoreError, match="unknown call"):
+        window.add_nowait({"role": "tool", "tool_call_id": "nope", "content": "x"})
+    with pytest.raises(MemoryStoreError, match="role"):
+        window.add_nowait({"role": "wizard", "content": "x"})
+    with pytest.raises(BudgetError):
+        WorkingMemory(0)
+
+
+def test_candidates_render_as_messages_with_tool_calls():
+    window = WorkingMemory(500, counter=COUNTER)
+    window.add_nowait(
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "w1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "w1", "content": "sunny"},
+    )
+    items = asyncio.run(window.candidates(Step()))
+    assert [i.position for i in items] == [0, 1, 2]
+    assert items[1].group == items[2].group is not None
+    assembled = Orchestrator([window], Budget(context_window=1000), counter=COUNTER).build_sync(Step())
+    assert [m["role"] for m in assembled.messages] == ["user", "assistant", "tool"]
+    assert assembled.messages[1]["tool_calls"][0]["id"] == "w1"
