@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -19,14 +20,17 @@ def complete(
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Most tokens to generate."),
     system: Optional[str] = typer.Option(None, "--system", help="A system message to send first."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole Completion as JSON."),
+    trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="The trace store folder (default: $CONTEXTOS_TRACE_DIR or the user data dir; CONTEXTOS_TRACE=0 records nothing)."),
 ) -> None:
-    """Send PROMPT to the configured model and print its answer (non-zero exit with the reason on failure)."""
+    """Send PROMPT to the configured model and print its answer (non-zero exit with the reason on failure).
+
+    The call is recorded as a run in the trace store (`contextos trace show last`)."""
     from contextos.llm import ModelClient
 
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     with reported_errors():
         client = ModelClient.from_config(model, api_base=api_base, api_key=api_key, timeout=timeout)
-        completion = client.complete(messages, max_tokens=max_tokens)
+        completion = _traced_complete(client, messages, max_tokens, trace_dir)
     if as_json:
         typer.echo(json.dumps(completion.model_dump(mode="json"), indent=2, ensure_ascii=False))
         return
@@ -41,3 +45,23 @@ def complete(
         f"{len(completion.attempts)} attempt(s)]",
         err=True,
     )
+
+
+def _traced_complete(client: object, messages: list[dict[str, str]], max_tokens: Optional[int], trace_dir: Optional[Path]) -> object:
+    """``client.complete`` inside a ``contextos complete`` run span and a ``chat`` span (retries are its events)."""
+    from contextos.tracing import TracingConfig, chat_span, configure_tracing, record_chat_response, run_span
+
+    tracing = configure_tracing(TracingConfig.from_env(**({"trace_dir": trace_dir} if trace_dir else {})))
+    params = {"max_tokens": max_tokens} if max_tokens is not None else {}
+    try:
+        with run_span("contextos complete"), chat_span(client.model, messages=messages, params=params) as span:  # type: ignore[attr-defined]
+            completion = client.complete(messages, **params)  # type: ignore[attr-defined]
+            record_chat_response(
+                span, response_model=completion.model, input_tokens=completion.usage.prompt_tokens,
+                output_tokens=completion.usage.completion_tokens,
+                finish_reasons=[completion.finish_reason] if completion.finish_reason else (),
+                output_messages=[completion.message()],
+            )
+    finally:
+        tracing.shutdown()
+    return completion

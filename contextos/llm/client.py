@@ -24,6 +24,7 @@ from contextos.llm.retry import RetryPolicy, attempt_fields, is_retryable, to_mo
 from contextos.llm.runtime import load_litellm
 from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, Endpoint
+from contextos.tracing.conventions import record_attempt
 
 Messages = Sequence[dict[str, Any]]
 AttemptHook = Callable[[Attempt], None]
@@ -391,5 +392,8 @@ class _AttemptLog:
     def emit_last(self, wait_s: float | None = None) -> None:
         if wait_s is not None:
             self.attempts[-1] = self.last.model_copy(update={"wait_s": wait_s})
-        if self.hook is not None and self.attempts:
+        if not self.attempts:
+            return
+        record_attempt(self.last)  # a failed attempt becomes an event on the current (chat) span
+        if self.hook is not None:
             self.hook(self.last)

@@ -30,6 +30,7 @@ from contextos.tracing.spans import capturing, tracer
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
+    from contextos.llm.types import Attempt
 
 # request parameters that have a GenAI attribute of their own
 _PARAMS = {
@@ -254,3 +255,15 @@ def retry_event(
     if model:
         attrs[A.RETRY_MODEL] = model
     target.add_event(A.RETRY_EVENT, attrs)
+
+
+def record_attempt(attempt: Attempt, *, span: Span | None = None) -> None:
+    """Put a failed model call on the current (``chat``) span as a ``contextos.retry`` event: its cause
+    (error class, HTTP status, message) and the wait before the next try. Successful attempts add nothing.
+
+    ``ModelClient`` calls this for every attempt it makes, so retries and fallbacks show in the trace."""
+    if attempt.ok:
+        return
+    status = f" (HTTP {attempt.status_code})" if attempt.status_code else ""
+    cause = f"{attempt.outcome}{status}: {attempt.error}" if attempt.error else f"{attempt.outcome}{status}"
+    retry_event(attempt.number, cause, delay_s=attempt.wait_s, model=attempt.model, span=span)

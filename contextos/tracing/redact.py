@@ -25,12 +25,18 @@ _TOKEN_PATTERNS = (
 )
 # "Bearer <token>" / "Basic <token>" anywhere (an Authorization header printed in a log line).
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
-# key = value / "key": "value" where the key names a secret (in JSON, headers, query strings).
+# key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
+# value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
+# auth scheme ("Authorization: Token abc").
 _KEYED = re.compile(
     r"""(?ix)
     ((?:\\*["'])?\b(?:[a-z0-9_\-]*api[_\-]?key|authorization|x-api-key|access[_\-]?token|refresh[_\-]?token
-        |auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd)\b(?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)
-    (?!\[REDACTED\])(?:(?:bearer|basic)\s+)?[^\s"'\\,;&}]+
+        |auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd)\b(?:\\*["'])?\s*[:=]\s*)
+    (?:
+        (\\*["'])(?!\[REDACTED\])(?:(?!\2).)*
+        |
+        (?!\[REDACTED\])(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?[^\s"'\\,;&}]+
+    )
     """
 )
 # Attribute keys whose whole value is a secret (the last dotted segment decides).
@@ -63,7 +69,7 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every credential it contains replaced."""
-        value = _KEYED.sub(lambda m: m.group(1) + REDACTED, value)
+        value = _KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, value)
         value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
         for pattern in self._whole:
             value = pattern.sub(REDACTED, value)

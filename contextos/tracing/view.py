@@ -33,7 +33,8 @@ def span_tree(spans: list[SpanRecord]) -> list[tuple[int, SpanRecord]]:
 
 def effective_steps(spans: list[SpanRecord]) -> dict[str, int]:
     """The step of each span that belongs to one: its own ``contextos.step``, an ancestor's, or, for a
-    model call beside the assembly (no step span around them), the latest assembled step before it."""
+    model call beside the assembly (no step span around them), the latest assembled step before it
+    (step 0 when none was assembled before it, as in ``contextos complete``)."""
     by_id = {s.span_id: s for s in spans}
     out: dict[str, int] = {}
     assemblies = sorted((s for s in spans if s.name == A.ASSEMBLE_SPAN and s.step is not None), key=lambda s: s.end_time)
@@ -45,8 +46,7 @@ def effective_steps(spans: list[SpanRecord]) -> dict[str, int]:
             out[s.span_id] = node.step  # type: ignore[assignment]
         elif s.attributes.get(A.OPERATION) in ("chat", "execute_tool"):
             before = [a for a in assemblies if a.end_time <= s.start_time]
-            if before:
-                out[s.span_id] = before[-1].step  # type: ignore[assignment]
+            out[s.span_id] = before[-1].step if before else 0  # type: ignore[assignment]
     return out
 
 

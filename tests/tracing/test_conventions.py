@@ -1,0 +1,90 @@
+"""Spans of a real traced agent run follow the GenAI conventions, with contextos.* for the context assembly."""
+
+from __future__ import annotations
+
+import json
+
+from contextos.tracing.store import TraceStore
+
+
+def _by_name(store: TraceStore, run_id: str) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for s in store.spans(run_id):
+        out.setdefault(s.name, []).append(s)
+    return out
+
+
+def test_agent_chat_and_tool_spans_carry_genai_attributes(traced_run):
+    store, run_id = traced_run
+    spans = store.spans(run_id)
+    assert {s.trace_id for s in spans} == {run_id}
+    names = _by_name(store, run_id)
+    (agent,) = names["invoke_agent weather"]
+    assert agent.parent_span_id is None
+    assert agent.attributes["gen_ai.operation.name"] == "invoke_agent"
+    assert agent.attributes["gen_ai.agent.name"] == "weather"
+    assert agent.attributes["gen_ai.request.model"] == "offline/demo"
+    assert agent.attributes["contextos.agent.stop_reason"] == "final_answer"
+
+    chats = names["chat offline/demo"]
+    assert len(chats) == 2
+    for index, chat in enumerate(chats):
+        a = chat.attributes
+        assert chat.kind == "CLIENT"
+        assert a["gen_ai.operation.name"] == "chat"
+        assert a["gen_ai.request.model"] == "offline/demo"
+        assert a["gen_ai.provider.name"] == "contextos.offline"
+        assert a["contextos.step"] == index
+        assert isinstance(a["gen_ai.usage.input_tokens"], int) and a["gen_ai.usage.input_tokens"] > 0
+        assert isinstance(a["gen_ai.usage.output_tokens"], int) and a["gen_ai.usage.output_tokens"] > 0
+    # the second request carries the tool call and its result, so it is longer
+    assert chats[1].attributes["gen_ai.usage.input_tokens"] > chats[0].attributes["gen_ai.usage.input_tokens"]
+
+    (tool,) = names["execute_tool lookup_weather"]
+    assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert tool.attributes["gen_ai.tool.name"] == "lookup_weather"
+    assert tool.attributes["gen_ai.tool.call.id"]
+    assert json.loads(tool.attributes["gen_ai.tool.call.arguments"]) == {"city": "Oslo"}
+
+    by_id = {s.span_id: s for s in spans}
+    for s in (*chats, tool, *names["contextos.assemble"]):
+        assert by_id[s.parent_span_id].name == "contextos.step"
+    assert all(s.parent_span_id == agent.span_id for s in names["contextos.step"])
+    # children lie within their parents in time
+    for s in spans:
+        if s.parent_span_id:
+            parent = by_id[s.parent_span_id]
+            assert parent.start_time <= s.start_time <= s.end_time <= parent.end_time
+
+
+def test_assembly_span_has_per_source_usage_and_every_decision(traced_run):
+    store, run_id = traced_run
+    assemblies = sorted(_by_name(store, run_id)["contextos.assemble"], key=lambda s: s.start_time)
+    assert [s.attributes["contextos.step"] for s in assemblies] == [0, 1]
+    for s in assemblies:
+        a = s.attributes
+        per_source = json.loads(a["contextos.context.per_source"])
+        assert set(per_source) == {"instructions", "tools", "conversation"} == set(a["contextos.context.sources"])
+        for usage in per_source.values():
+            assert set(usage) >= {"offered", "offered_tokens", "kept", "kept_tokens"}
+            assert usage["kept_tokens"] <= usage["offered_tokens"]
+        decisions = json.loads(a["contextos.context.decisions"])
+        assert {d["source"] for d in decisions} == set(per_source)
+        assert sum(1 for d in decisions if d["status"] != "dropped") == sum(u["kept"] for u in per_source.values())
+        assert all({"id", "status", "tokens_before", "tokens_after", "reason"} <= set(d) for d in decisions)
+        assert 0 < a["contextos.context.request_tokens"] <= a["contextos.context.budget"]
+    # step 1 holds the tool call and its result on top of what step 0 had
+    first, second = (json.loads(s.attributes["contextos.context.per_source"]) for s in assemblies)
+    assert second["conversation"]["kept"] == first["conversation"]["kept"] + 2
+
+
+def test_summary_counts_steps_tokens_and_model(traced_run):
+    store, run_id = traced_run
+    summary = store.summary(run_id)
+    chats = _by_name(store, run_id)["chat offline/demo"]
+    assert summary.steps == 2
+    assert summary.models == ["offline/demo"]
+    assert summary.status == "ok"
+    assert summary.input_tokens == sum(c.attributes["gen_ai.usage.input_tokens"] for c in chats)
+    assert summary.output_tokens == sum(c.attributes["gen_ai.usage.output_tokens"] for c in chats)
+    assert summary.name == "invoke_agent weather"

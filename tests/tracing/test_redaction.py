@@ -1,0 +1,81 @@
+"""Secrets never reach the store's files; message content is kept only while capture is on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contextos.errors import ConfigError, TraceError
+from contextos.tracing.redact import REDACTED, Redactor
+from contextos.tracing.view import replay_request
+
+from tests.tracing.conftest import ACCOUNT, API_KEY, AUTH_HEADER_VALUE, BEARER, SCRIPT, traced_agent_run
+
+PLANTED = (API_KEY, BEARER, AUTH_HEADER_VALUE, ACCOUNT)
+
+
+def _store_bytes(store) -> bytes:
+    files = sorted(store.folder.iterdir())
+    assert files, "the store wrote nothing"
+    return b"".join(p.read_bytes() for p in files)
+
+
+def test_planted_secrets_never_reach_the_store_files(traced_run):
+    store, run_id = traced_run
+    raw = _store_bytes(store)
+    for secret in PLANTED:
+        assert secret.encode() not in raw, f"{secret} leaked into {store.folder}"
+    # the content around them is there (capture is on), with the secrets replaced
+    tool = next(s for s in store.spans(run_id) if s.name == "execute_tool lookup_weather")
+    result = tool.attributes["gen_ai.tool.call.result"]
+    assert "Weather in Oslo: sunny" in result and SCRIPT in result
+    assert result.count(REDACTED) == 2
+    chat = next(s for s in store.spans(run_id) if s.name == "chat offline/demo")
+    assert "lookup the weather in Oslo" in chat.attributes["gen_ai.input.messages"]
+    assert REDACTED in chat.attributes["gen_ai.input.messages"]
+
+
+def test_capture_off_keeps_structure_but_no_content(tmp_path):
+    store, run_id = traced_agent_run(tmp_path, capture_content=False)
+    raw = _store_bytes(store)
+    assert b"Weather in Oslo" not in raw and b"lookup the weather" not in raw
+    spans = store.spans(run_id)
+    content_keys = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments",
+                    "gen_ai.tool.call.result", "gen_ai.tool.definitions", "contextos.request",
+                    "contextos.context.items", "contextos.context.messages"}
+    for s in spans:
+        assert not content_keys & set(s.attributes), s.name
+    chat = next(s for s in spans if s.name == "chat offline/demo")
+    assert chat.attributes["gen_ai.usage.input_tokens"] > 0  # numbers stay
+    assembly = next(s for s in spans if s.name == "contextos.assemble")
+    assert json.loads(assembly.attributes["contextos.context.decisions"])
+    with pytest.raises(TraceError, match="without content"):
+        replay_request(spans, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer abcdef123456789", "abcdef123456789"),
+        ('{"headers": {"Authorization": "Token live_abcdefgh"}}', "live_abcdefgh"),
+        ('{"x-api-key": "two words"}', "two words"),
+        (json.dumps(json.dumps({"api_key": "nestedsecret1"})), "nestedsecret1"),
+        ("GET /v1?api_key=abc123xyz&x=1", "abc123xyz"),
+        ("see sk-ant-api03-abcdefghijkl", "sk-ant-api03-abcdefghijkl"),
+        ("curl -H 'authorization: basic dXNlcjpwYXNzd29yZA=='", "dXNlcjpwYXNzd29yZA"),
+        ("password=hunter2!!", "hunter2"),
+    ],
+)
+def test_redactor_replaces_credentials(text, secret):
+    out = Redactor().text(text)
+    assert secret not in out and REDACTED in out
+
+
+def test_redactor_leaves_ordinary_text_and_applies_configured_patterns():
+    plain = "The skyline at sk-8 is a basic idea; bearer of news."
+    assert Redactor().text(plain) == plain
+    assert Redactor([r"acct-\d{6}"]).text("account acct-123456 ok") == f"account {REDACTED} ok"
+    assert Redactor().value("http.request.header.authorization", "anything") == REDACTED
+    with pytest.raises(ConfigError, match="not a valid regular expression"):
+        Redactor(["(unclosed"])
