@@ -8,7 +8,8 @@
    in turn within each round, so that the load of a shared machine falls on all three alike:
    ``off``  OpenTelemetry's no-op tracer, what a process that never calls ``configure_tracing`` gets;
    ``on``   ``configure_tracing()`` defaults: local JSONL store, content captured, secrets redacted;
-   ``on, no content``  the store without message content.
+   ``on, no content``  the store without message content;
+   ``spans, no store``  SDK spans recorded but exported nowhere (what the spans themselves cost).
    Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``.
 2. The store's write cost per span: ``TraceStoreExporter`` writing real spans of that run (the
    content-heavy ``chat`` span and the small ``contextos.step`` span), alone, behind the redacting
@@ -96,10 +97,12 @@ async def overhead(rounds: int, folder: Path) -> dict[str, list[float]]:
     agent = Agent(ModelClient("offline/demo"), name="bench", tools=[lookup_weather, convert_currency, search_flights])
     with_content = configure_tracing(trace_dir=folder / "content")
     without_content = configure_tracing(trace_dir=folder / "nocontent", capture_content=False)
+    no_exporter = configure_tracing(store=False)
     modes = {
         "off": lambda: set_tracing(False),
         "on": lambda: (set_tracing(True), configure_tracing(with_content.config)),
         "on, no content": lambda: (set_tracing(True), configure_tracing(without_content.config)),
+        "spans, no store": lambda: (set_tracing(True), configure_tracing(no_exporter.config)),
     }
     for setup in modes.values():  # warm up: litellm's import, tiktoken, first spans
         setup()
@@ -108,7 +111,7 @@ async def overhead(rounds: int, folder: Path) -> dict[str, list[float]]:
     per_step: dict[str, list[float]] = {m: [] for m in modes}
     names = list(modes)
     for r in range(rounds):
-        for name in names[r % 3:] + names[: r % 3]:  # rotate which mode goes first
+        for name in names[r % len(names):] + names[: r % len(names)]:  # rotate which mode goes first
             modes[name]()
             seconds, steps = await timed_run(agent)
             per_step[name].append(seconds / steps)
@@ -171,8 +174,10 @@ def main() -> None:
         print(f"1. offline agent step, wall time (median of {args.rounds} two-step runs per mode, interleaved):")
         for mode, values in per_step.items():
             med = statistics.median(values)
-            extra = "" if mode == "off" else f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%"
-            print(f"  {mode:<15} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
+            paired = statistics.median(v - o for v, o in zip(values, per_step["off"]))  # same round, same load
+            extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
+                                              f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}%")
+            print(f"  {mode:<16} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
                   f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}")
         print("2. store write cost per span:")
         write_cost(folder, args.spans)

@@ -26,7 +26,7 @@ _TOKEN_PATTERNS = (
     ("eyJ", r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWTs
 )
 # Lower-case words one of which a string must contain for the keyed / scheme patterns to apply.
-_KEY_WORDS = ("key", "auth", "token", "secret", "passw")
+_KEY_WORDS = ("key", "auth", "access", "refresh", "secret", "passw")
 _SCHEME_WORDS = ("bearer", "basic")
 # "Bearer <token>" / "Basic <token>" anywhere (an Authorization header printed in a log line).
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
