@@ -55,7 +55,7 @@ def serve(
             )
             code = server.wait()
             typer.echo(f"error: vLLM exited by itself with code {code}", err=True)
-            raise typer.Exit(code or 1)
+            raise typer.Exit(code if code and code > 0 else 1)
         except (KeyboardInterrupt, _Stop):
             typer.echo("stopping vLLM...", err=True)
         finally:

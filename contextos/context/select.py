@@ -92,8 +92,8 @@ class _Unit:
 SKETCH_SIZE = 16
 #: Sketch values held by more than this share of candidates (and at least COMMON_VALUE_MIN) are
 #: not used to find similar pairs.
-COMMON_VALUE_SHARE = 0.05
-COMMON_VALUE_MIN = 20
+COMMON_VALUE_SHARE = 0.01
+COMMON_VALUE_MIN = 8
 
 
 def shingles(text: str) -> tuple[int, ...]:

@@ -16,8 +16,10 @@ from contextos.llm.client import ModelClient
 from contextos.llm.config import ModelSettings, resolve_settings
 from contextos.llm.protocol import ChatModel
 from contextos.llm.retry import RetryPolicy
+from contextos.llm.serve import VllmServer
 from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, Endpoint, ToolCall, Usage
+from contextos.llm.vllm_metrics import PrefixCacheCounters, read_prefix_cache_counters
 
 __all__ = [
     "Attempt",
@@ -27,8 +29,11 @@ __all__ = [
     "Endpoint",
     "ModelClient",
     "ModelSettings",
+    "PrefixCacheCounters",
     "RetryPolicy",
     "ToolCall",
     "Usage",
+    "VllmServer",
+    "read_prefix_cache_counters",
     "resolve_settings",
 ]

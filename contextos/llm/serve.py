@@ -206,7 +206,9 @@ class VllmServer:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = self.log.open("wb")
         out = self._log_file if self._log_file is not None else sys.stderr
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {"VLLM_NO_USAGE_STATS": "1", **os.environ, "PYTHONUNBUFFERED": "1"}  # no usage report leaves the machine
+        if Path(self.model).is_dir():
+            env.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs nothing from the Hub
         try:
             self.process = subprocess.Popen(
                 self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

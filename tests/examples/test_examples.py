@@ -12,13 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_example(name: str, *args: str) -> str:
+def run_example(name: str, *args: str, model_env: dict[str, str] | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("CONTEXTOS_MODEL", "CONTEXTOS_API_BASE")}
     env["PYTHONPATH"] = str(ROOT)
+    env.update(model_env or {})
     done = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "offline backend" in done.stdout
+    assert ("offline backend" in done.stdout) is (model_env is None)
     return done.stdout
 
 
@@ -43,6 +44,25 @@ def test_handoff_graph():
     out = run_example("handoff_graph")
     assert "path: triage -> billing" in out
     assert "Refund for order A-1001 issued" in out
+
+
+def test_handoff_graph_on_a_configured_model_server():
+    from contextos.testing import FakeModelServer, Reply
+
+    def responder(request):
+        names = [t["function"]["name"] for t in request.body.get("tools") or []]
+        if request.messages[-1]["role"] == "tool":
+            return Reply.text("Your refund is on its way.")
+        if "transfer_to_billing" in names:
+            return Reply.tool_call("transfer_to_billing", {})
+        return Reply.tool_call("issue_refund", {"order_id": "A-1001"})
+
+    with FakeModelServer(responder=responder) as server:
+        out = run_example("handoff_graph", model_env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model",
+                                                      "CONTEXTOS_API_BASE": server.api_base})
+        assert len(server.completion_requests()) == 3
+    assert "model: hosted_vllm/fake-model" in out and "path: triage -> billing" in out
+    assert "answer: Your refund is on its way." in out
 
 
 def test_inspect_trace():

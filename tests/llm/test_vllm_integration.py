@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from contextos.errors import ContextWindowExceededError, ModelError
+from contextos.errors import ContextWindowExceededError, ModelError, ModelRequestError
 from contextos.llm import ModelClient, RetryPolicy
 from contextos.llm.vllm_metrics import read_prefix_cache_counters
 from contextos.testing.tiny_model import TINY_MODEL_NAME
@@ -190,13 +190,29 @@ async def test_structured_output_either_follows_the_schema_or_fails_with_a_clear
             [{"role": "user", "content": "Which city? Answer in JSON."}], max_tokens=48, response_format=response_format
         )
     except ModelError as exc:
+        print(f"guided decoding failed, as it may on random weights: {type(exc).__name__}: {exc}")
         assert exc.model == served.model
         assert len(str(exc)) > 20
         return
+    print(f"guided decoding answered ({completion.finish_reason}): {completion.content!r}")
     if completion.finish_reason == "stop":
         assert set(json.loads(completion.content)) == {"city"}
     else:  # cut off by max_tokens: what was generated is still a JSON object under way
         assert completion.content.lstrip().startswith("{")
+
+
+async def test_tool_calls_on_a_server_without_a_tool_parser_fail_with_vllms_reason_and_no_retry(served: Served) -> None:
+    # This server runs without --tool-call-parser (as many do by mistake): vLLM refuses tool_choice with a
+    # 400 that names the missing flag, and the error must carry that reason rather than a generic failure.
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    with pytest.raises(ModelRequestError) as raised:
+        await served.client().acomplete(
+            [{"role": "user", "content": "Weather in Paris?"}], tools=[tool],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}}, max_tokens=16,
+        )
+    assert "--tool-call-parser" in str(raised.value)
+    assert raised.value.attempts == 1 and raised.value.model == served.model
 
 
 async def test_prompts_sharing_a_long_prefix_hit_vllms_prefix_cache(served: Served) -> None:
