@@ -28,6 +28,15 @@ def cli():
     return run_cli
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_trace_store(tmp_path_factory: pytest.TempPathFactory):
+    """Whatever the tests trace (in process or through ``cli``) goes to a temporary store, never the user's."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CONTEXTOS_TRACE_DIR", str(tmp_path_factory.mktemp("trace-store")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The public data sets beside the checkout (../shared/data)."""

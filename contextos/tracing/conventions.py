@@ -140,7 +140,8 @@ def chat_span(
     provider: str | None = None,
     step: int | None = None,
 ) -> Any:
-    """``chat {model}``: one model call. While capturing, the whole request is kept for replay."""
+    """``chat {model}``: one model call. While capturing, the whole request is kept for replay (messages,
+    tool definitions, and ``contextos.request`` with the model and parameters)."""
     params = dict(params or {})
     attrs: dict[str, Any] = {A.OPERATION: "chat", A.REQUEST_MODEL: model, A.PROVIDER: provider or provider_of(model)}
     for key, attr in _PARAMS.items():
@@ -155,7 +156,8 @@ def chat_span(
         attrs[A.INPUT_MESSAGES] = to_json(list(messages))
         if tools:
             attrs[A.TOOL_DEFINITIONS] = to_json(list(tools))
-        attrs[A.REQUEST] = to_json({"model": model, "messages": list(messages), "tools": list(tools or []), "params": params})
+        # the rest of the request (messages and tools are above: not serialized, redacted and stored twice)
+        attrs[A.REQUEST] = to_json({"model": model, "params": params})
     return _open(f"chat {model}", attrs, kind=SpanKind.CLIENT)
 
 

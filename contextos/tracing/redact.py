@@ -12,25 +12,31 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 
-# Values that look like credentials wherever they appear in a string.
+# Values that look like credentials wherever they appear in a string, each with the literal it starts
+# with: a pattern runs only on strings that contain its literal (``in`` is far cheaper than a regex
+# scan, and most span strings hold no credential at all).
 _TOKEN_PATTERNS = (
-    r"\bsk-[A-Za-z0-9_\-]{8,}",  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
-    r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key ids
-    r"\bgh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
-    r"\bgithub_pat_[A-Za-z0-9_]{20,}",
-    r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API keys
-    r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack tokens
-    r"\bhf_[A-Za-z0-9]{20,}",  # Hugging Face tokens
-    r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",  # JWTs
+    ("sk-", r"\bsk-[A-Za-z0-9_\-]{8,}"),  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
+    ("AKIA", r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    ("github_pat_", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    ("AIza", r"\bAIza[0-9A-Za-z_\-]{35}"),  # Google API keys
+    ("xox", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),  # Slack tokens
+    ("hf_", r"\bhf_[A-Za-z0-9]{20,}"),  # Hugging Face tokens
+    ("eyJ", r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWTs
 )
+# Lower-case words one of which a string must contain for the keyed / scheme patterns to apply.
+_KEY_WORDS = ("key", "auth", "access", "refresh", "secret", "passw")
+_SCHEME_WORDS = ("bearer", "basic")
 # "Bearer <token>" / "Basic <token>" anywhere (an Authorization header printed in a log line).
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
 # value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
-# auth scheme ("Authorization: Token abc").
+# auth scheme ("Authorization: Token abc"). The key may follow any prefix that ends in a non-alphanumeric
+# (``openai_api_key``, ``x-api-key``); matching from the key itself keeps the scan linear.
 _KEYED = re.compile(
     r"""(?ix)
-    ((?:\\*["'])?\b(?:[a-z0-9_\-]*api[_\-]?key|authorization|x-api-key|access[_\-]?token|refresh[_\-]?token
+    ((?<![a-z0-9])(?:api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token
         |auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd)\b(?:\\*["'])?\s*[:=]\s*)
     (?:
         (\\*["'])(?!\[REDACTED\])(?:(?!\2).)*
@@ -65,13 +71,20 @@ class Redactor:
             from contextos.errors import ConfigError
 
             raise ConfigError(f"redaction pattern is not a valid regular expression: {exc}") from exc
-        self._whole = [re.compile(p) for p in _TOKEN_PATTERNS] + extra
+        self._tokens = [((lit,) if isinstance(lit, str) else lit, re.compile(p)) for lit, p in _TOKEN_PATTERNS]
+        self._extra = extra
 
     def text(self, value: str) -> str:
         """``value`` with every credential it contains replaced."""
-        value = _KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, value)
-        value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
-        for pattern in self._whole:
+        lower = value.lower()
+        if any(w in lower for w in _KEY_WORDS):
+            value = _KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, value)
+        if any(w in lower for w in _SCHEME_WORDS):
+            value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
+        for literals, pattern in self._tokens:
+            if any(literal in value for literal in literals):
+                value = pattern.sub(REDACTED, value)
+        for pattern in self._extra:
             value = pattern.sub(REDACTED, value)
         return value
 

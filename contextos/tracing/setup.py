@@ -197,10 +197,9 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
         current = pipeline.handle
         if current is not None and current.active and current.config == config:
             return current
-        handle = Tracing(config, pipeline) if current is None else None
-    if handle is None:  # replace the running setup
-        current.shutdown()  # type: ignore[union-attr]
-        handle = Tracing(config, pipeline)
+    handle = Tracing(config, pipeline)  # a bad setting raises here, before the running setup is touched
+    if current is not None:  # replace the running setup
+        current.shutdown()
     with _lock:
         pipeline.handle = handle
         pipeline.processors = tuple(handle._processors)

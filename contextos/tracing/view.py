@@ -184,10 +184,13 @@ def replay_request(spans: list[SpanRecord], step: int, *, call: int = 0) -> Repl
         raise TraceError(f"the run has no model call at step {step}")
     if call >= len(chats):
         raise TraceError(f"step {step} made {len(chats)} model call(s); call {call} does not exist")
-    request = _json_attr(chats[call], A.REQUEST, None)
-    if request is None:
+    chat = chats[call]
+    request = _json_attr(chat, A.REQUEST, None)
+    messages = _json_attr(chat, A.INPUT_MESSAGES, None)
+    if request is None or messages is None:
         raise TraceError(
             f"the model call of step {step} was recorded without content; turn content capture on "
             "(TracingConfig(capture_content=True), the default for the local store) to replay it"
         )
-    return ReplayRequest.model_validate(request)
+    return ReplayRequest(model=request.get("model") or chat.attributes.get(A.REQUEST_MODEL, ""), messages=messages,
+                         tools=_json_attr(chat, A.TOOL_DEFINITIONS, []), params=request.get("params") or {})
