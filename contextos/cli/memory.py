@@ -58,18 +58,12 @@ def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
 
     if not path.is_file():
         raise MemoryStoreError(f"{what} file {path} does not exist")
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MemoryStoreError(f"{path}:{n} is not valid JSON ({exc.msg}); each line must be one JSON object") from None
-            if not isinstance(row, dict):
-                raise MemoryStoreError(f"{path}:{n} is a JSON {type(row).__name__}, not an object")
-            rows.append((n, row))
+    from contextos.jsonl import jsonl_rows
+
+    rows = jsonl_rows(path, MemoryStoreError)
+    for n, row in rows:
+        if not isinstance(row, dict):
+            raise MemoryStoreError(f"{path}:{n} is a JSON {type(row).__name__}, not an object")
     return rows
 
 

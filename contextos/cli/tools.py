@@ -97,14 +97,10 @@ def _read_queries(path: Path) -> list[dict]:
 
     if not path.is_file():
         raise ConfigError(f"no queries file at {path}")
+    from contextos.jsonl import jsonl_rows
+
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path} line {n}: not JSON ({exc.msg})") from None
+    for n, row in jsonl_rows(path, ConfigError):
         if not isinstance(row, dict) or not isinstance(row.get("query"), str) or "id" not in row:
             raise ConfigError(f'{path} line {n}: each row needs "id" and a text "query"')
         rows.append(row)

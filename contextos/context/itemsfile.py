@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from contextos.context.budget import Section
 from contextos.context.items import ContextItem
 from contextos.errors import BudgetError, InvalidItemError
+from contextos.jsonl import jsonl_rows
 
 
 def read_items(path: Path) -> list[ContextItem]:
     """Items from a JSONL file, one per line; a bad line raises ``InvalidItemError`` naming it."""
     if not path.exists():
         raise InvalidItemError(f"{path} does not exist; pass a JSONL file with one context item per line")
-    items = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidItemError(f"{path}:{n} is not valid JSON ({exc.msg}); each line must be one JSON object") from None
-            items.append(ContextItem.parse(data, where=f"{path}:{n}"))
-    return items
+    return [ContextItem.parse(data, where=f"{path}:{n}") for n, data in jsonl_rows(path, InvalidItemError)]
 
 
 def parse_sections(specs: list[str]) -> dict[str, Section]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from contextos.errors import DuplicateToolError, InvalidToolError
+from contextos.jsonl import jsonl_rows
 from contextos.tools.tool import Tool, tools_from_mcp
 
 _ROW_KEYS = {"id", "name", "description", "parameters", "group", "source", "metadata"}
@@ -99,15 +100,7 @@ def load_tools(path: str | Path) -> list[Tool]:
         except InvalidToolError as exc:
             raise InvalidToolError(f"{path}: {exc}") from None
     else:
-        tools = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidToolError(f"{path} line {n}: not JSON ({exc.msg})") from None
-            tools.append(tool_from_row(row, where=f"{path} line {n}"))
+        tools = [tool_from_row(row, where=f"{path} line {n}") for n, row in jsonl_rows(path, InvalidToolError, text=text)]
     if not tools:
         raise InvalidToolError(f"{path} holds no tools: a catalog needs at least one")
     return check_unique(tools, where=str(path))

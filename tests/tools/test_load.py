@@ -41,7 +41,7 @@ def test_openai_array_and_mcp_result(tmp_path):
 def test_malformed_row_names_its_line(tmp_path, rows):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(rows[0]) + "\n" + "{not json\n")
-    with pytest.raises(InvalidToolError, match=r"bad.jsonl line 2: not JSON"):
+    with pytest.raises(InvalidToolError, match=r"bad.jsonl:2 is not valid JSON"):
         load_tools(path)
     write_jsonl(path, [rows[0], {"id": "x", "description": "no name"}])
     with pytest.raises(InvalidToolError, match=r"line 2: missing or empty 'name'"):
