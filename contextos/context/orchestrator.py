@@ -55,7 +55,7 @@ class Orchestrator:
         self.counter = counter or TiktokenCounter()
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
-        self._costs: dict[tuple[str, str, str], int] = {}
+        self._costs: dict[tuple[str, str, str], tuple[int, int]] = {}  # (cost, content tokens)
         self._shingles: dict[str, tuple[int, ...]] = {}
         self._similarities: dict[tuple[str, str], float] = {}
 
@@ -133,14 +133,15 @@ class Orchestrator:
 
     def _candidate(self, item: ContextItem) -> Candidate:
         key = (item.content_hash, item.source, item.role)
-        cost = self._costs.get(key)
-        if cost is None:
-            cost = self.renderer.item_cost(item, self.counter, self.counter.count(item.content))
-            self._costs[key] = cost
+        costs = self._costs.get(key)
+        if costs is None:
+            content_tokens = self.counter.count(item.content)
+            costs = self._costs[key] = (self.renderer.item_cost(item, self.counter, content_tokens), content_tokens)
+        cost, content_tokens = costs
         sh = self._shingles.get(item.content_hash)
         if sh is None:
             sh = self._shingles[item.content_hash] = shingles(item.content)
-        return Candidate(item, cost, sh)
+        return Candidate(item, cost, sh, content_tokens)
 
     def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:
         """The longest prefix of the item's text (cut at a word) whose cost is at most ``max_cost``."""

@@ -35,6 +35,8 @@ class Candidate:
     """Tokens it adds to the request when included."""
     shingles: tuple[int, ...]
     """A bottom-k sketch of its words, for redundancy (see ``shingles``)."""
+    content_tokens: int
+    """Tokens of its text alone: the part of ``cost`` that truncation can shrink."""
 
 
 @dataclass
@@ -319,7 +321,7 @@ class _State:
             cap = self.budget.section(source).cap
             if cap is not None:
                 room = min(room, cap - self.by_source.get(source, 0))
-            if room - (member.cost - _content_share(member)) < self.budget.min_truncated_tokens:
+            if room - (member.cost - member.content_tokens) < self.budget.min_truncated_tokens:
                 continue
             short = truncate(member, room)
             if short is None or short.cost > room:
@@ -333,8 +335,3 @@ class _State:
 def _density(unit: _Unit, sim: float, penalty: float) -> float:
     relevance = max(unit.score, 0.0) + 0.01
     return unit.weight * relevance * (1.0 - penalty * sim) / max(unit.cost, 1)
-
-
-def _content_share(member: Candidate) -> int:
-    # The part of an item's cost that is not fixed overhead: truncation can only shrink this part.
-    return member.cost - 3 if member.item.source in DIALOGUE_SOURCES else member.cost - 1
