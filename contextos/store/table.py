@@ -36,6 +36,10 @@ RRF_K = 60
 _RESERVED = ("id", "text", "vector")
 _META_EMBEDDER = b"contextos.embedder"
 _META_DIMENSION = b"contextos.dimension"
+_PRIMARY_KEY = "lance-schema:unenforced-primary-key"
+"""Field metadata that makes Lance treat two concurrent merge-inserts of the same new id as a
+conflict (and retry one) instead of committing both: without it two processes that upsert one new
+id at once leave it in the table twice (lance-format/lance#4585)."""
 _RETRYABLE = ("conflict", "retryable", "concurrent")
 
 
@@ -137,6 +141,8 @@ class VectorTable:
             except Exception as exc:
                 raise StoreError(f"table {name!r} in {uri_s} is not a readable LanceDB table: {exc}") from exc
             cls._check_schema(schema, name, uri_s, embedder)
+            if (schema.field("id").metadata or {}).get(_PRIMARY_KEY.encode()) != b"true":
+                cls._declare_primary_key(table, f"{uri_s}/{name}")
         elif not create:
             raise StoreError(f"the store at {uri_s} has no table {name!r} (it has: {sorted(names) or 'none'})")
         return cls(db, name, embedder, table, ann_threshold, f"{uri_s}/{name}")
@@ -159,6 +165,18 @@ class VectorTable:
             warnings.warn(
                 f"table {name!r} was built with embedder {built_with!r}, now searched with {embedder.name!r}: "
                 "scores may be meaningless unless both make the same vectors",
+                stacklevel=3,
+            )
+
+    @staticmethod
+    def _declare_primary_key(table: Any, label: str) -> None:
+        # Tables written before the id column carried the primary-key mark get it on first open.
+        try:
+            table.update_field_metadata({"path": "id", "metadata": {_PRIMARY_KEY: "true"}})
+        except Exception as exc:
+            warnings.warn(
+                f"could not mark 'id' as the primary key of {label} ({exc}): two processes that upsert "
+                "the same new id at the same moment may both insert it",
                 stacklevel=3,
             )
 
@@ -322,7 +340,7 @@ class VectorTable:
             inferred = pa.Table.from_pylist([{k: v for k, v in r.items() if k != "vector"} for r in data_rows]).schema
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise StoreError(f"rows have columns of mixed types: {exc}") from exc
-        fields = [pa.field("id", pa.string(), nullable=False), pa.field("text", pa.string()),
+        fields = [pa.field("id", pa.string(), nullable=False, metadata={_PRIMARY_KEY: "true"}), pa.field("text", pa.string()),
                   pa.field("vector", pa.list_(pa.float32(), dim))]
         fields += [f for f in inferred if f.name not in _RESERVED]
         schema = pa.schema(fields, metadata={_META_EMBEDDER: self.embedder.name.encode(), _META_DIMENSION: str(dim).encode()})
@@ -339,16 +357,25 @@ class VectorTable:
             return
         self._table = table
 
-    def _commit(self, write: Any) -> None:
+    def _commit(self, write: Any, *, housekeeping: bool = False) -> None:
+        """Run one LanceDB commit, retrying when another writer committed first.
+
+        LanceDB rejects a commit that conflicts with a concurrent one and nothing is half-written,
+        so a retry is safe. ``housekeeping`` commits (index builds and refreshes) give up quietly
+        after the retries: the rows they index are already committed and searched either way, and
+        the next upsert refreshes the indexes again.
+        """
         for attempt in range(5):
             try:
                 write()
                 return
             except Exception as exc:
-                if attempt < 4 and any(w in str(exc).lower() for w in _RETRYABLE):
-                    # Another writer committed first; LanceDB rejected ours, nothing was half-written.
+                retryable = any(w in str(exc).lower() for w in _RETRYABLE)
+                if retryable and attempt < 4:
                     time.sleep(0.05 * 2**attempt)
                     continue
+                if retryable and housekeeping:
+                    return
                 raise StoreError(f"write to {self._label} failed: {exc}") from exc
 
     # ---------------------------------------------------------------- indexes
@@ -363,16 +390,17 @@ class VectorTable:
 
         existing = {tuple(i.columns): i for i in self._table.list_indices()}
         if ("text",) not in existing:
-            self._table.create_index("text", config=FTS(), replace=True)
+            self._commit(lambda: self._table.create_index("text", config=FTS(), replace=True), housekeeping=True)
         else:
             self._refresh(existing[("text",)].name)
         rows = self.count()
         if ("vector",) not in existing and rows >= self.ann_threshold:
             with span("contextos.store.build_ann", {"contextos.store.rows": rows}):
-                self._table.create_index("vector", config=IvfSq(distance_type="cosine"), replace=True)
+                vector_index = IvfSq(distance_type="cosine")
+                self._commit(lambda: self._table.create_index("vector", config=vector_index, replace=True), housekeeping=True)
                 if ("id",) not in existing:
                     # merge_insert and get() look rows up by id: a B-tree keeps that fast at scale.
-                    self._table.create_index("id", config=BTree(), replace=True)
+                    self._commit(lambda: self._table.create_index("id", config=BTree(), replace=True), housekeeping=True)
         elif ("vector",) in existing:
             self._refresh(existing[("vector",)].name)
 
@@ -381,12 +409,12 @@ class VectorTable:
         # they are more than a tenth of it, so the scan never dominates.
         stats = self._table.index_stats(index_name)
         if stats is not None and stats.num_unindexed_rows > max(100, stats.num_indexed_rows // 10):
-            self._table.optimize()
+            self._commit(self._table.optimize, housekeeping=True)
 
     def optimize(self) -> None:
         """Fold new rows into every index and compact files (also done automatically as rows grow)."""
         if self._table is not None:
-            self._table.optimize()
+            self._commit(self._table.optimize)
 
 
 def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int, rrf_k: int = RRF_K) -> list[Hit]:

@@ -9,26 +9,33 @@ import sys
 import time
 from pathlib import Path
 
+import lancedb
+
 from contextos import HashingEmbedder, VectorTable
 
 ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
-import sys
+import os, sys, time
 from contextos import HashingEmbedder, VectorTable
-store, name, prefix, batches = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+store, prefix, batches, peers = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 table = VectorTable.open(store, "t", embedder=HashingEmbedder())
 for b in range(batches):
+    # A barrier per batch keeps the writers in step, so both insert the new id both-{b} at once.
+    open(f"{store}.{prefix}.{b}", "w").close()
+    while not all(os.path.exists(f"{store}.{p}.{b}") for p in peers):
+        time.sleep(0.001)
     rows = [{"id": f"{prefix}-{b}-{i}", "text": f"{prefix} batch {b} row {i}", "writer": prefix} for i in range(5)]
     rows.append({"id": "shared", "text": f"last written by {prefix} batch {b}", "writer": prefix})
+    rows.append({"id": f"both-{b}", "text": f"batch {b} from every writer", "writer": "both"})
     table.upsert(rows)
     print(f"ack {b}", flush=True)
 """
 
 
-def _writer(store: Path, prefix: str, batches: int) -> subprocess.Popen:
+def _writer(store: Path, prefix: str, batches: int, peers: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(store), "t", prefix, str(batches)],
+        [sys.executable, "-c", WRITER, str(store), prefix, str(batches), peers],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -38,18 +45,20 @@ def test_two_processes_writing_one_table(tmp_path):
     # Create the table first so both writers commit to an existing one (creation races are
     # covered too, but the interesting part is concurrent merge commits).
     VectorTable.open(tmp_path, "t", embedder=HashingEmbedder()).upsert([{"id": "seed", "text": "seed", "writer": "none"}])
-    a, b = _writer(tmp_path, "a", 8), _writer(tmp_path, "b", 8)
+    a, b = _writer(tmp_path, "a", 10, "ab"), _writer(tmp_path, "b", 10, "ab")
     for p in (a, b):
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     table = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder(), create=False)
-    assert table.count() == 1 + 2 * 8 * 5 + 1
-    assert table.count("writer = 'a'") == 40 + ("a" == table.get(["shared"])[0]["writer"])
+    # Both insert the new ids "shared" and both-0..9 at about the same moment: each is there once.
+    assert table.count() == 1 + 2 * 10 * 5 + 1 + 10
+    assert table.count("writer = 'both'") == 10
+    assert table.count("writer = 'a'") == 50 + ("a" == table.get(["shared"])[0]["writer"])
     assert table.search("batch 7 row 4", 3, mode="fts")
 
 
 def test_writer_killed_mid_write_loses_nothing_acknowledged(tmp_path):
-    p = _writer(tmp_path, "k", 1000)
+    p = _writer(tmp_path, "k", 1000, "k")
     acknowledged = -1
     deadline = time.monotonic() + 60
     while acknowledged < 3 and time.monotonic() < deadline:
@@ -62,7 +71,29 @@ def test_writer_killed_mid_write_loses_nothing_acknowledged(tmp_path):
     rows = table.count("writer = 'k'")
     assert rows >= (acknowledged + 1) * 5 + 1, "every acknowledged batch is there"
     assert rows % 5 == 1, "no batch is half-written"
+    assert table.count("writer = 'both'") == rows // 5
     ids = [f"k-{b}-{i}" for b in range(acknowledged + 1) for i in range(5)]
     assert len(table.get(ids)) == len(ids)
     table.upsert([{"id": "after", "text": "the store still takes writes", "writer": "z"}])
     assert table.search("still takes writes", 1, mode="fts")[0].id == "after"
+
+
+def test_ids_are_marked_as_the_primary_key(tmp_path):
+    # The mark is what makes Lance see two concurrent inserts of one new id as a conflict.
+    VectorTable.open(tmp_path, "t", embedder=HashingEmbedder()).upsert([{"id": "a", "text": "a"}])
+    schema = lancedb.connect(tmp_path).open_table("t").schema
+    assert schema.field("id").metadata == {b"lance-schema:unenforced-primary-key": b"true"}
+
+
+def test_a_table_without_the_mark_gets_it_on_open(tmp_path):
+    import pyarrow as pa
+
+    dim = HashingEmbedder().dimension
+    schema = pa.schema([pa.field("id", pa.string(), nullable=False), pa.field("text", pa.string()),
+                        pa.field("vector", pa.list_(pa.float32(), dim))])
+    db = lancedb.connect(tmp_path)
+    db.create_table("t", data=pa.Table.from_pylist([{"id": "old", "text": "old", "vector": [0.0] * dim}], schema=schema))
+    assert not db.open_table("t").schema.field("id").metadata
+    table = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder(), create=False)
+    assert table.get(["old"])[0]["text"] == "old"
+    assert db.open_table("t").schema.field("id").metadata == {b"lance-schema:unenforced-primary-key": b"true"}
