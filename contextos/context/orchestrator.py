@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import lru_cache
 
 from opentelemetry import trace
+from pydantic import TypeAdapter
 
 from contextos.context.budget import Budget
 from contextos.context.items import (
@@ -18,7 +20,8 @@ from contextos.context.items import (
     Step,
 )
 from contextos.context.render import Renderer
-from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget, shingles
+from contextos.context.redundancy import NeighbourCache, shingles
+from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
@@ -57,7 +60,7 @@ class Orchestrator:
         self.renderer = renderer or Renderer()
         self._costs: dict[tuple[str, str, str], tuple[int, int]] = {}  # (cost, content tokens)
         self._shingles: dict[str, tuple[int, ...]] = {}
-        self._similarities: dict[tuple[str, str], float] = {}
+        self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
         """Every source's candidates for ``step``, sources run concurrently."""
@@ -102,10 +105,10 @@ class Orchestrator:
             base_cost=self.renderer.base_cost(),
             truncate=self._truncate,
             measure=lambda chosen: self.counter.count_request(*self.renderer.render(chosen)),
-            similarity_cache=self._similarities,
+            neighbour_cache=self._neighbours,
         )
-        messages, tools = self._render_within_budget(selection, candidates)
-        return self._result(originals, candidates, selection, messages, tools)
+        ordered, messages, tools = self._render_within_budget(selection, candidates)
+        return self._result(originals, candidates, selection, ordered, messages, tools)
 
     # ---------------------------------------------------------------------------------------
 
@@ -157,15 +160,17 @@ class Orchestrator:
                 hi = mid - 1
         return best if best is not None and best.item.content != TRUNCATION_MARK else None
 
-    def _render_within_budget(self, selection: Selection, candidates: list[Candidate]) -> tuple[list, list]:
-        """Render; if tokenizer merges across joins push the request over budget, drop and retry."""
-        by_id = {c.item.id: c for c in candidates}
+    def _render_within_budget(self, selection: Selection, candidates: list[Candidate]) -> tuple[list, list, list]:
+        """Render (the included items in render order, messages, tools); if tokenizer merges across
+        joins push the request over budget, drop and retry."""
         while True:
-            messages, tools = self.renderer.render(selection.included)
+            ordered = self.renderer.render_order(selection.included)
+            messages, tools = self.renderer.layout(ordered)
             actual = self.counter.count_request(messages, tools)
             if actual <= self.budget.available:
                 selection.used = actual
-                return messages, tools
+                return ordered, messages, tools
+            by_id = {c.item.id: c for c in candidates}
             droppable = [
                 (o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
                 for i, o in selection.outcomes.items()
@@ -189,6 +194,7 @@ class Orchestrator:
         originals: dict[str, ContextItem],
         candidates: list[Candidate],
         selection: Selection,
+        ordered: list[ContextItem],
         messages: list,
         tools: list,
     ) -> AssembledContext:
@@ -205,10 +211,8 @@ class Orchestrator:
                 else:
                     reason = f"compressed from {before} to {c.cost} tokens, then {reason}"
             decisions.append(
-                ContextDecision(
-                    id=c.item.id, source=c.item.source, status=status, tokens_before=before,
-                    tokens_after=outcome.tokens_after, score=c.item.score, reason=reason,
-                )
+                {"id": c.item.id, "source": c.item.source, "status": status, "tokens_before": before,
+                 "tokens_after": outcome.tokens_after, "score": c.item.score, "reason": reason}
             )
             n = counts.setdefault(c.item.source, [0, 0, 0, 0])
             n[0] += 1
@@ -219,14 +223,18 @@ class Orchestrator:
         usage = {
             source: SourceUsage(offered=n[0], offered_tokens=n[1], kept=n[2], kept_tokens=n[3]) for source, n in counts.items()
         }
-        included = self.renderer.render_order(selection.included)
         return AssembledContext(
             messages=messages,
             tools=tools,
-            decisions=decisions,
+            decisions=_decisions_adapter().validate_python(decisions),  # one call, not one per decision
             usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage),
-            items=included,
+            items=ordered,
         )
+
+
+@lru_cache(maxsize=1)
+def _decisions_adapter() -> TypeAdapter[list[ContextDecision]]:
+    return TypeAdapter(list[ContextDecision])
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:

@@ -69,12 +69,24 @@ class Renderer:
 
     def render_order(self, items: Iterable[ContextItem]) -> list[ContextItem]:
         """``items`` sorted the way they render: by source rank, then position, then id."""
-        return sorted(items, key=lambda item: (self.rank(item.source), item.source, *_within_source(item)))
+        ranks: dict[str, tuple[int, str, str]] = {}
+
+        def key(item: ContextItem) -> tuple:
+            rank = ranks.get(item.source)
+            if rank is None:
+                rank = ranks[item.source] = (*self.rank(item.source), item.source)
+            return (rank, *_within_source(item))
+
+        return sorted(items, key=key)
 
     def render(self, items: Iterable[ContextItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Messages and tools for ``items``, in render order."""
+        return self.layout(self.render_order(items))
+
+    def layout(self, ordered: Sequence[ContextItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Messages and tools for items already in render order (``render_order``)."""
         by_source: dict[str, list[ContextItem]] = {}
-        for item in self.render_order(items):
+        for item in ordered:
             by_source.setdefault(item.source, []).append(item)
         system_parts: list[str] = []
         tools: list[dict[str, Any]] = []

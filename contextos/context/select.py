@@ -11,12 +11,12 @@ of the heap, take it if it still leads) gives the same result as re-scoring ever
 from __future__ import annotations
 
 import heapq
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from contextos.context.budget import Budget
 from contextos.context.items import ContextItem, DecisionStatus
+from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
 from contextos.errors import BudgetError
 
 #: Items at least this similar (word-bigram Jaccard) to a selected item are dropped as duplicates.
@@ -26,7 +26,7 @@ DIALOGUE_SOURCES = frozenset({"conversation", "input"})
 TRUNCATION_MARK = " …[truncated]"
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """An item with what selection needs to know about it."""
 
@@ -34,12 +34,12 @@ class Candidate:
     cost: int
     """Tokens it adds to the request when included."""
     shingles: tuple[int, ...]
-    """A bottom-k sketch of its words, for redundancy (see ``shingles``)."""
+    """A bottom-k sketch of its words, for redundancy (see ``redundancy.shingles``)."""
     content_tokens: int
     """Tokens of its text alone: the part of ``cost`` that truncation can shrink."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """Selection's verdict on one item."""
 
@@ -67,10 +67,12 @@ class Selection:
 class _Unit:
     """Items kept or dropped together (one item, or all items sharing a group)."""
 
-    __slots__ = ("members", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key")
+    __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key")
 
-    def __init__(self, members: list[Candidate], weight: float) -> None:
+    def __init__(self, members: list[Candidate], indices: list[int], weight: float) -> None:
         self.members = members
+        self.indices = indices
+        """The members' positions among the candidates."""
         self.weight = weight
         self.key = members[0].item.id
         if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
@@ -86,38 +88,6 @@ class _Unit:
         for m in members:
             self.cost_by_source[m.item.source] = self.cost_by_source.get(m.item.source, 0) + m.cost
 
-    @property
-    def sources(self) -> set[str]:
-        return set(self.cost_by_source)
-
-
-SKETCH_SIZE = 16
-#: Sketch values held by more than this share of candidates (and at least COMMON_VALUE_MIN) are
-#: not used to find similar pairs.
-COMMON_VALUE_SHARE = 0.01
-COMMON_VALUE_MIN = 8
-
-
-def shingles(text: str) -> tuple[int, ...]:
-    """A bottom-k sketch of ``text``: the ``SKETCH_SIZE`` smallest hashes of its lower-case word
-    bigrams (unigrams for one-word texts). Two sketches estimate the texts' Jaccard similarity
-    (Broder's bottom-k MinHash), at a fixed cost however long the texts are. The hash is CRC-32,
-    not Python's per-process ``hash``, so a selection is the same in every run."""
-    words = text.lower().split()
-    grams = set(words) if len(words) < 2 else {f"{a} {b}" for a, b in zip(words, words[1:])}
-    return tuple(sorted(zlib.crc32(g.encode("utf-8")) for g in grams)[:SKETCH_SIZE])
-
-
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Estimated Jaccard similarity of the texts behind two sketches."""
-    if not a or not b:
-        return 0.0
-    shared = set(a).intersection(b)
-    if not shared:
-        return 0.0
-    union = sorted(set(a).union(b))[:SKETCH_SIZE]
-    return sum(1 for h in union if h in shared) / len(union)
-
 
 def select_within_budget(
     candidates: Sequence[Candidate],
@@ -127,7 +97,7 @@ def select_within_budget(
     base_cost: int,
     truncate: Callable[[Candidate, int], Candidate | None] | None = None,
     measure: Callable[[list[ContextItem]], int] | None = None,
-    similarity_cache: dict[tuple[str, str], float] | None = None,
+    neighbour_cache: NeighbourCache | None = None,
 ) -> Selection:
     """Choose the candidates that fit ``budget``.
 
@@ -135,16 +105,16 @@ def select_within_budget(
     an item, ``base_cost`` what every request spends. ``truncate(candidate, max_cost)`` may return a
     shortened copy costing at most ``max_cost`` tokens, or None. ``measure(items)`` gives the exact
     tokens of a rendered request of ``items``; it settles whether pinned items fit when the
-    (deliberately conservative) estimate says they do not. ``similarity_cache`` keeps pairwise
-    similarities across calls, keyed by content hashes.
+    (deliberately conservative) estimate says they do not. ``neighbour_cache`` keeps which
+    candidates resemble which across calls.
     """
     if base_cost > budget.available:
         raise BudgetError(
             f"a budget of {budget.available} tokens is below the {base_cost} tokens any request spends; raise it"
         )
-    state = _State(budget, section_cost, base_cost, {} if similarity_cache is None else similarity_cache)
+    state = _State(budget, section_cost, base_cost)
     units = _units(candidates, budget)
-    state.register([u for u in units if not u.pinned])
+    state.register(candidates, units, neighbour_cache)
 
     pinned = [u for u in units if u.pinned]
     for unit in pinned:
@@ -161,113 +131,127 @@ def select_within_budget(
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
-            own = [u for u in rest if u.sources == {source}]
+            own = [u for u in rest if len(u.cost_by_source) == 1 and source in u.cost_by_source]
             state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor")
     state.greedy([u for u in rest if u.key not in state.decided], reason=None)
 
     if truncate is not None:
         state.truncate_best_dropped(rest, truncate)
+    outcomes = state.selection.outcomes
     for unit in units:
         for member in unit.members:
-            state.selection.outcomes.setdefault(
-                member.item.id, Outcome(DecisionStatus.DROPPED, 0, state.drop_reasons.get(unit.key, "over budget"))
-            )
+            if member.item.id not in outcomes:
+                outcomes[member.item.id] = Outcome(DecisionStatus.DROPPED, 0, state.drop_reasons.get(unit.key, "over budget"))
     state.selection.used = state.used
     return state.selection
 
 
 def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
     """One unit per ungrouped candidate and per group, in order of first appearance."""
-    members: dict[str, list[Candidate]] = {}
-    for c in candidates:
-        members.setdefault(c.item.id if c.item.group is None else "\x00" + c.item.group, []).append(c)
-    return [_Unit(group, budget.section(group[0].item.source).weight) for group in members.values()]
+    positions: dict[str, list[int]] = {}
+    for n, c in enumerate(candidates):
+        positions.setdefault(c.item.id if c.item.group is None else "\x00" + c.item.group, []).append(n)
+    weights: dict[str, float] = {}
+    units = []
+    for group in positions.values():
+        first = candidates[group[0]]
+        weight = weights.get(first.item.source)
+        if weight is None:
+            weight = weights[first.item.source] = budget.section(first.item.source).weight
+        units.append(_Unit([first] if len(group) == 1 else [candidates[n] for n in group], group, weight))
+    return units
 
 
 class _State:
-    def __init__(
-        self, budget: Budget, section_cost: Callable[[str], int], base_cost: int, pairs: dict[tuple[str, str], float]
-    ) -> None:
+    def __init__(self, budget: Budget, section_cost: Callable[[str], int], base_cost: int) -> None:
         self.budget = budget
-        self.pairs = pairs
         self.caps = {name: s.cap for name, s in budget.sections.items() if s.cap is not None}
         self.section_cost = section_cost
+        self.section_costs: dict[str, int] = {}
         self.used = base_cost
         self.by_source: dict[str, int] = {}
-        self.selected: list[Candidate] = []
-        # Sketch value -> the undecided candidates holding it: only items sharing a value can be
-        # similar, so taking an item updates just those candidates' redundancy.
-        self.postings: dict[int, list[tuple[_Unit, Candidate]]] = {}
+        # The candidates that can be redundant (not dialogue), numbered 0..; per number, the
+        # (number, similarity) of those it resembles: taking an item updates just their redundancy.
+        self.neighbours: Neighbours = []
+        self.number_of: list[int] = []
+        """Per candidate position, its number among those (-1 for dialogue)."""
+        self.unit_of: list[_Unit] = []
+        """Per number, its unit."""
         self.max_sim: dict[str, tuple[float, str | None]] = {}
         self.version: dict[str, int] = {}
         self.decided: set[str] = set()
         self.drop_reasons: dict[str, str] = {}
         self.selection = Selection()
 
-    def extra_cost(self, unit: _Unit) -> int:
-        """Tokens ``unit`` would add, its sections' one-off costs included."""
-        cost = unit.cost
-        for source in unit.cost_by_source:
-            if source not in self.by_source:
-                cost += self.section_cost(source)
+    def section(self, source: str) -> int:
+        """The one-off cost of ``source``'s section."""
+        cost = self.section_costs.get(source)
+        if cost is None:
+            cost = self.section_costs[source] = self.section_cost(source)
         return cost
 
-    def fits(self, unit: _Unit) -> str | None:
-        """None if ``unit`` fits; otherwise why not."""
+    def extra_cost(self, unit: _Unit) -> int:
+        """Tokens ``unit`` would add, its sections' one-off costs included."""
+        return unit.cost + sum(self.section(s) for s in unit.cost_by_source if s not in self.by_source)
+
+    def assess(self, unit: _Unit) -> tuple[int, str | None]:
+        """The tokens ``unit`` would add (``extra_cost``), and why it does not fit (None if it does)."""
+        extra = unit.cost
         for source, add in unit.cost_by_source.items():
+            have = self.by_source.get(source)
             cap = self.caps.get(source)
-            if cap is not None and self.by_source.get(source, 0) + add > cap:
-                return f"section cap of {source} ({cap} tokens) reached"
-        if self.used + self.extra_cost(unit) > self.budget.available:
-            return "over budget"
-        return None
+            if cap is not None and (have or 0) + add > cap:
+                return extra, f"section cap of {source} ({cap} tokens) reached"
+            if have is None:
+                extra += self.section(source)
+        return extra, ("over budget" if self.used + extra > self.budget.available else None)
 
-    def register(self, units: list[_Unit]) -> None:
-        """Index the sketches of candidates that may be penalised as redundant.
+    def register(self, candidates: Sequence[Candidate], units: list[_Unit], cache: NeighbourCache | None) -> None:
+        """Find which candidates resemble which (``redundancy.neighbours``).
 
-        A sketch value held by many candidates (a stock phrase) says little about whether two of
-        them repeat each other, and near-duplicates share most of their values anyway; such values
-        are left out of the index, which keeps the cost of each take small.
+        Dialogue turns are neither penalised nor penalise others; pinned items penalise the rest
+        but do not count towards how common a sketch value is.
         """
+        pinned: dict[int, bool] = {}
         for unit in units:
-            self.max_sim[unit.key] = (0.0, None)
-            self.version[unit.key] = 0
-            for m in unit.members:
-                if m.item.source not in DIALOGUE_SOURCES:
-                    for value in m.shingles:
-                        self.postings.setdefault(value, []).append((unit, m))
-        common = max(COMMON_VALUE_MIN, int(COMMON_VALUE_SHARE * len(units)))
-        for value in [v for v, holders in self.postings.items() if len(holders) > common]:
-            del self.postings[value]
+            for position in unit.indices:
+                pinned[position] = unit.pinned
+            if not unit.pinned:
+                self.max_sim[unit.key] = (0.0, None)
+                self.version[unit.key] = 0
+        positions = [n for n, c in enumerate(candidates) if c.item.source not in DIALOGUE_SOURCES]
+        self.number_of = [-1] * len(candidates)
+        for number, position in enumerate(positions):
+            self.number_of[position] = number
+        unit_at = {position: unit for unit in units for position in unit.indices}
+        self.unit_of = [unit_at[p] for p in positions]
+        sketches = [candidates[p].shingles for p in positions]
+        counted = tuple(not pinned[p] for p in positions)
+        free = sum(1 for u in units if not u.pinned)
+        if cache is None:
+            self.neighbours = neighbours(sketches, counted, free)
+        else:
+            hashes = tuple(candidates[p].item.content_hash for p in positions)
+            self.neighbours = cache.get(hashes, sketches, counted, free)
 
-    def take(self, unit: _Unit, reason: str) -> None:
-        self.used += self.extra_cost(unit)
-        for m in unit.members:
-            self.by_source[m.item.source] = self.by_source.get(m.item.source, 0) + m.cost
-            self.selected.append(m)
-            self.selection.outcomes[m.item.id] = Outcome(DecisionStatus.INCLUDED, m.cost, reason, m.item)
-        self.decided.add(unit.key)
-        for m in unit.members:
-            if m.item.source not in DIALOGUE_SOURCES:
-                self._update_redundancy(m)
-
-    def _update_redundancy(self, chosen: Candidate) -> None:
-        """Raise the redundancy of every undecided candidate that resembles ``chosen``."""
-        seen: set[int] = set()
-        decided, pairs, max_sim = self.decided, self.pairs, self.max_sim
-        for value in chosen.shingles:
-            for unit, other in self.postings.get(value, ()):
-                if unit.key in decided or id(other) in seen:
-                    continue
-                seen.add(id(other))
-                a, b = chosen.item.content_hash, other.item.content_hash
-                pair = (a, b) if a < b else (b, a)
-                sim = pairs.get(pair)
-                if sim is None:
-                    sim = pairs[pair] = similarity(chosen.shingles, other.shingles)
-                if sim > max_sim[unit.key][0]:
-                    max_sim[unit.key] = (sim, chosen.item.id)
-                    self.version[unit.key] += 1
+    def take(self, unit: _Unit, reason: str, extra: int | None = None) -> None:
+        """Include ``unit`` (adding ``extra`` tokens, ``extra_cost`` when not given), and raise the
+        redundancy of every undecided candidate that resembles one of its members."""
+        self.used += self.extra_cost(unit) if extra is None else extra
+        by_source, outcomes, decided, max_sim, unit_of = self.by_source, self.selection.outcomes, self.decided, self.max_sim, self.unit_of
+        decided.add(unit.key)
+        for position, m in zip(unit.indices, unit.members):
+            item = m.item
+            by_source[item.source] = by_source.get(item.source, 0) + m.cost
+            outcomes[item.id] = Outcome(DecisionStatus.INCLUDED, m.cost, reason, item)
+            number = self.number_of[position]
+            if number < 0:
+                continue
+            for other, sim in self.neighbours[number]:
+                key = unit_of[other].key
+                if key not in decided and sim > max_sim[key][0]:
+                    max_sim[key] = (sim, item.id)
+                    self.version[key] += 1
 
     def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
@@ -276,35 +260,33 @@ class _State:
         become more redundant since, it is re-scored and pushed back instead of taken.
         """
         penalty = self.budget.redundancy_penalty
-        by_key = {u.key: u for u in units}
-        heap = [
-            (-u.priority, -_density(u, self.max_sim[u.key][0], penalty), -u.score, u.key, self.version[u.key])
-            for u in units
-        ]
+        decided, max_sim, versions = self.decided, self.max_sim, self.version
+        # Keys are unique, so comparisons never reach the unit at the end of an entry.
+        heap = [(-u.priority, -_density(u, max_sim[u.key][0], penalty), -u.score, u.key, versions[u.key], u) for u in units]
         heapq.heapify(heap)
+        plain = reason or "utility per token"
         while heap:
             if until is not None and until():
                 return
-            neg_priority, _, neg_score, key, version = heapq.heappop(heap)
-            if key in self.decided:
+            neg_priority, _, neg_score, key, version, unit = heapq.heappop(heap)
+            if key in decided:
                 continue
-            unit = by_key[key]
-            sim, sim_id = self.max_sim[key]
-            if version != self.version[key]:
+            sim, sim_id = max_sim[key]
+            if version != versions[key]:
                 if sim >= DUPLICATE_SIMILARITY:
                     self.drop_reasons[key] = f"near-duplicate of {sim_id} (similarity {sim:.2f})"
-                    self.decided.add(key)
+                    decided.add(key)
                 else:
-                    heapq.heappush(heap, (neg_priority, -_density(unit, sim, penalty), neg_score, key, self.version[key]))
+                    heapq.heappush(heap, (neg_priority, -_density(unit, sim, penalty), neg_score, key, versions[key], unit))
                 continue
-            why_not = self.fits(unit)
+            extra, why_not = self.assess(unit)
             if why_not is not None:
                 self.drop_reasons[key] = why_not
                 continue
-            detail = reason or "utility per token"
             if sim > 0.2 and sim_id is not None:
-                detail += f" (partly redundant with {sim_id}: {sim:.2f})"
-            self.take(unit, detail)
+                self.take(unit, f"{plain} (partly redundant with {sim_id}: {sim:.2f})", extra)
+            else:
+                self.take(unit, plain, extra)
 
     def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
         """Fit the best single-item unit that was dropped for space into what is left, shortened."""
@@ -326,7 +308,7 @@ class _State:
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            self.take(_Unit([short], unit.weight), "")
+            self.take(_Unit([short], unit.indices, unit.weight), "")
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
