@@ -28,6 +28,10 @@ from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceE
 from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
 
 
+MEASURED_CACHE_SIZE = 200_000
+"""Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
+
+
 class Orchestrator:
     """Gathers candidates from sources, compresses, selects within the budget and renders.
 
@@ -58,8 +62,8 @@ class Orchestrator:
         self.counter = counter or TiktokenCounter()
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
-        self._costs: dict[tuple[str, str, str], tuple[int, int]] = {}  # (cost, content tokens)
-        self._shingles: dict[str, tuple[int, ...]] = {}
+        # Per (content hash, source, role): the item's cost, its content's tokens and its sketch.
+        self._measured: dict[tuple[str, str, str], tuple[int, int, tuple[int, ...]]] = {}
         self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
@@ -136,15 +140,15 @@ class Orchestrator:
 
     def _candidate(self, item: ContextItem) -> Candidate:
         key = (item.content_hash, item.source, item.role)
-        costs = self._costs.get(key)
-        if costs is None:
+        known = self._measured.get(key)
+        if known is None:
+            if len(self._measured) >= MEASURED_CACHE_SIZE:
+                self._measured.clear()
             content_tokens = self.counter.count(item.content)
-            costs = self._costs[key] = (self.renderer.item_cost(item, self.counter, content_tokens), content_tokens)
-        cost, content_tokens = costs
-        sh = self._shingles.get(item.content_hash)
-        if sh is None:
-            sh = self._shingles[item.content_hash] = shingles(item.content)
-        return Candidate(item, cost, sh, content_tokens)
+            cost = self.renderer.item_cost(item, self.counter, content_tokens)
+            known = self._measured[key] = (cost, content_tokens, shingles(item.content))
+        cost, content_tokens, sketch = known
+        return Candidate(item, cost, sketch, content_tokens)
 
     def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:
         """The longest prefix of the item's text (cut at a word) whose cost is at most ``max_cost``."""

@@ -67,7 +67,8 @@ class Selection:
 class _Unit:
     """Items kept or dropped together (one item, or all items sharing a group)."""
 
-    __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key")
+    __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
+                 "decided", "drop_reason", "sim", "sim_id", "version")
 
     def __init__(self, members: list[Candidate], indices: list[int], weight: float) -> None:
         self.members = members
@@ -75,6 +76,11 @@ class _Unit:
         """The members' positions among the candidates."""
         self.weight = weight
         self.key = members[0].item.id
+        # What selection has found so far: taken or dropped; why dropped; the most similar taken
+        # item and how similar; and a counter bumped whenever that similarity rises.
+        self.decided = False
+        self.drop_reason = "over budget"
+        self.sim, self.sim_id, self.version = 0.0, None, 0
         if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
             only = members[0]
             self.cost, self.score, self.priority, self.pinned = only.cost, only.item.score, only.item.priority, only.item.pinned
@@ -133,7 +139,7 @@ def select_within_budget(
         if section.floor:
             own = [u for u in rest if len(u.cost_by_source) == 1 and source in u.cost_by_source]
             state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor")
-    state.greedy([u for u in rest if u.key not in state.decided], reason=None)
+    state.greedy([u for u in rest if not u.decided], reason=None)
 
     if truncate is not None:
         state.truncate_best_dropped(rest, truncate)
@@ -141,7 +147,7 @@ def select_within_budget(
     for unit in units:
         for member in unit.members:
             if member.item.id not in outcomes:
-                outcomes[member.item.id] = Outcome(DecisionStatus.DROPPED, 0, state.drop_reasons.get(unit.key, "over budget"))
+                outcomes[member.item.id] = Outcome(DecisionStatus.DROPPED, 0, unit.drop_reason)
     state.selection.used = state.used
     return state.selection
 
@@ -177,10 +183,6 @@ class _State:
         """Per candidate position, its number among those (-1 for dialogue)."""
         self.unit_of: list[_Unit] = []
         """Per number, its unit."""
-        self.max_sim: dict[str, tuple[float, str | None]] = {}
-        self.version: dict[str, int] = {}
-        self.decided: set[str] = set()
-        self.drop_reasons: dict[str, str] = {}
         self.selection = Selection()
 
     def section(self, source: str) -> int:
@@ -212,13 +214,6 @@ class _State:
         Dialogue turns are neither penalised nor penalise others; pinned items penalise the rest
         but do not count towards how common a sketch value is.
         """
-        pinned: dict[int, bool] = {}
-        for unit in units:
-            for position in unit.indices:
-                pinned[position] = unit.pinned
-            if not unit.pinned:
-                self.max_sim[unit.key] = (0.0, None)
-                self.version[unit.key] = 0
         positions = [n for n, c in enumerate(candidates) if c.item.source not in DIALOGUE_SOURCES]
         self.number_of = [-1] * len(candidates)
         for number, position in enumerate(positions):
@@ -226,7 +221,7 @@ class _State:
         unit_at = {position: unit for unit in units for position in unit.indices}
         self.unit_of = [unit_at[p] for p in positions]
         sketches = [candidates[p].shingles for p in positions]
-        counted = tuple(not pinned[p] for p in positions)
+        counted = tuple(not unit.pinned for unit in self.unit_of)
         free = sum(1 for u in units if not u.pinned)
         if cache is None:
             self.neighbours = neighbours(sketches, counted, free)
@@ -238,8 +233,8 @@ class _State:
         """Include ``unit`` (adding ``extra`` tokens, ``extra_cost`` when not given), and raise the
         redundancy of every undecided candidate that resembles one of its members."""
         self.used += self.extra_cost(unit) if extra is None else extra
-        by_source, outcomes, decided, max_sim, unit_of = self.by_source, self.selection.outcomes, self.decided, self.max_sim, self.unit_of
-        decided.add(unit.key)
+        by_source, outcomes, unit_of = self.by_source, self.selection.outcomes, self.unit_of
+        unit.decided = True
         for position, m in zip(unit.indices, unit.members):
             item = m.item
             by_source[item.source] = by_source.get(item.source, 0) + m.cost
@@ -248,10 +243,10 @@ class _State:
             if number < 0:
                 continue
             for other, sim in self.neighbours[number]:
-                key = unit_of[other].key
-                if key not in decided and sim > max_sim[key][0]:
-                    max_sim[key] = (sim, item.id)
-                    self.version[key] += 1
+                similar = unit_of[other]
+                if not similar.decided and sim > similar.sim:
+                    similar.sim, similar.sim_id = sim, item.id
+                    similar.version += 1
 
     def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
@@ -260,28 +255,27 @@ class _State:
         become more redundant since, it is re-scored and pushed back instead of taken.
         """
         penalty = self.budget.redundancy_penalty
-        decided, max_sim, versions = self.decided, self.max_sim, self.version
         # Keys are unique, so comparisons never reach the unit at the end of an entry.
-        heap = [(-u.priority, -_density(u, max_sim[u.key][0], penalty), -u.score, u.key, versions[u.key], u) for u in units]
+        heap = [(-u.priority, -_density(u, u.sim, penalty), -u.score, u.key, u.version, u) for u in units]
         heapq.heapify(heap)
         plain = reason or "utility per token"
         while heap:
             if until is not None and until():
                 return
             neg_priority, _, neg_score, key, version, unit = heapq.heappop(heap)
-            if key in decided:
+            if unit.decided:
                 continue
-            sim, sim_id = max_sim[key]
-            if version != versions[key]:
+            sim, sim_id = unit.sim, unit.sim_id
+            if version != unit.version:
                 if sim >= DUPLICATE_SIMILARITY:
-                    self.drop_reasons[key] = f"near-duplicate of {sim_id} (similarity {sim:.2f})"
-                    decided.add(key)
+                    unit.drop_reason = f"near-duplicate of {sim_id} (similarity {sim:.2f})"
+                    unit.decided = True
                 else:
-                    heapq.heappush(heap, (neg_priority, -_density(unit, sim, penalty), neg_score, key, versions[key], unit))
+                    heapq.heappush(heap, (neg_priority, -_density(unit, sim, penalty), neg_score, key, unit.version, unit))
                 continue
             extra, why_not = self.assess(unit)
             if why_not is not None:
-                self.drop_reasons[key] = why_not
+                unit.drop_reason = why_not
                 continue
             if sim > 0.2 and sim_id is not None:
                 self.take(unit, f"{plain} (partly redundant with {sim_id}: {sim:.2f})", extra)
@@ -292,8 +286,8 @@ class _State:
         """Fit the best single-item unit that was dropped for space into what is left, shortened."""
         dropped = [
             u for u in units
-            if u.key not in self.decided and len(u.members) == 1 and u.members[0].item.compressible
-            and self.drop_reasons.get(u.key) == "over budget"
+            if not u.decided and len(u.members) == 1 and u.members[0].item.compressible
+            and u.drop_reason == "over budget"
         ]
         dropped.sort(key=lambda u: (-u.priority, -u.score * u.weight, u.key))
         for unit in dropped[:1]:
