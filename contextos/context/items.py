@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 from typing import Any, Literal
@@ -113,10 +114,14 @@ class DecisionStatus(str, Enum):
     COMPRESSED = "compressed"
 
 
-class ContextDecision(BaseModel):
-    """Why one candidate item is, or is not, in what the model sees."""
+@dataclass(frozen=True, slots=True)
+class ContextDecision:
+    """Why one candidate item is, or is not, in what the model sees.
 
-    model_config = ConfigDict(frozen=True)
+    A plain frozen dataclass, not a pydantic model: the orchestrator makes one per candidate at
+    every step from values it has already validated, and this keeps that cheap (``AssembledContext``
+    still serialises decisions with the rest of the result).
+    """
 
     id: str
     """The item's id."""

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from functools import lru_cache
 
 from opentelemetry import trace
-from pydantic import TypeAdapter
 
 from contextos.context.budget import Budget
 from contextos.context.items import (
@@ -214,10 +212,7 @@ class Orchestrator:
                     status, reason = DecisionStatus.COMPRESSED, f"compressed from {before} to {c.cost} tokens; {reason}"
                 else:
                     reason = f"compressed from {before} to {c.cost} tokens, then {reason}"
-            decisions.append(
-                {"id": c.item.id, "source": c.item.source, "status": status, "tokens_before": before,
-                 "tokens_after": outcome.tokens_after, "score": c.item.score, "reason": reason}
-            )
+            decisions.append(ContextDecision(c.item.id, c.item.source, status, before, outcome.tokens_after, c.item.score, reason))
             n = counts.setdefault(c.item.source, [0, 0, 0, 0])
             n[0] += 1
             n[1] += before
@@ -230,15 +225,10 @@ class Orchestrator:
         return AssembledContext(
             messages=messages,
             tools=tools,
-            decisions=_decisions_adapter().validate_python(decisions),  # one call, not one per decision
+            decisions=decisions,
             usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage),
             items=ordered,
         )
-
-
-@lru_cache(maxsize=1)
-def _decisions_adapter() -> TypeAdapter[list[ContextDecision]]:
-    return TypeAdapter(list[ContextDecision])
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:

@@ -70,7 +70,7 @@ class _Unit:
     __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
                  "decided", "drop_reason", "sim", "sim_id", "version")
 
-    def __init__(self, members: list[Candidate], indices: list[int], weight: float) -> None:
+    def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float) -> None:
         self.members = members
         self.indices = indices
         """The members' positions among the candidates."""
@@ -84,15 +84,17 @@ class _Unit:
         if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
             only = members[0]
             self.cost, self.score, self.priority, self.pinned = only.cost, only.item.score, only.item.priority, only.item.pinned
-            self.cost_by_source = {only.item.source: only.cost}
+            self.cost_by_source = ((only.item.source, only.cost),)
             return
         self.cost = sum(m.cost for m in members)
         self.score = max(m.item.score for m in members)
         self.priority = max(m.item.priority for m in members)
         self.pinned = any(m.item.pinned for m in members)
-        self.cost_by_source: dict[str, int] = {}
+        by_source: dict[str, int] = {}
         for m in members:
-            self.cost_by_source[m.item.source] = self.cost_by_source.get(m.item.source, 0) + m.cost
+            by_source[m.item.source] = by_source.get(m.item.source, 0) + m.cost
+        self.cost_by_source: tuple[tuple[str, int], ...] = tuple(by_source.items())
+        """(source, tokens) per source among the members; tuples, as this is made for every candidate."""
 
 
 def select_within_budget(
@@ -137,7 +139,7 @@ def select_within_budget(
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
-            own = [u for u in rest if len(u.cost_by_source) == 1 and source in u.cost_by_source]
+            own = [u for u in rest if len(u.cost_by_source) == 1 and u.cost_by_source[0][0] == source]
             state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor")
     state.greedy([u for u in rest if not u.decided], reason=None)
 
@@ -154,18 +156,25 @@ def select_within_budget(
 
 def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
     """One unit per ungrouped candidate and per group, in order of first appearance."""
-    positions: dict[str, list[int]] = {}
-    for n, c in enumerate(candidates):
-        positions.setdefault(c.item.id if c.item.group is None else "\x00" + c.item.group, []).append(n)
     weights: dict[str, float] = {}
-    units = []
-    for group in positions.values():
-        first = candidates[group[0]]
-        weight = weights.get(first.item.source)
-        if weight is None:
-            weight = weights[first.item.source] = budget.section(first.item.source).weight
-        units.append(_Unit([first] if len(group) == 1 else [candidates[n] for n in group], group, weight))
-    return units
+    for c in candidates:
+        if c.item.source not in weights:
+            weights[c.item.source] = budget.section(c.item.source).weight
+    units: list[_Unit | None] = []
+    groups: dict[str, tuple[int, list[int]]] = {}  # group -> (its place in units, member positions)
+    for n, c in enumerate(candidates):
+        group = c.item.group
+        if group is None:
+            units.append(_Unit((c,), (n,), weights[c.item.source]))
+        elif group in groups:
+            groups[group][1].append(n)
+        else:
+            groups[group] = (len(units), [n])
+            units.append(None)
+    for place, positions in groups.values():
+        first = candidates[positions[0]]
+        units[place] = _Unit(tuple(candidates[n] for n in positions), tuple(positions), weights[first.item.source])
+    return units  # type: ignore[return-value]  # every None was replaced by its group
 
 
 class _State:
@@ -194,12 +203,12 @@ class _State:
 
     def extra_cost(self, unit: _Unit) -> int:
         """Tokens ``unit`` would add, its sections' one-off costs included."""
-        return unit.cost + sum(self.section(s) for s in unit.cost_by_source if s not in self.by_source)
+        return unit.cost + sum(self.section(s) for s, _ in unit.cost_by_source if s not in self.by_source)
 
     def assess(self, unit: _Unit) -> tuple[int, str | None]:
         """The tokens ``unit`` would add (``extra_cost``), and why it does not fit (None if it does)."""
         extra = unit.cost
-        for source, add in unit.cost_by_source.items():
+        for source, add in unit.cost_by_source:
             have = self.by_source.get(source)
             cap = self.caps.get(source)
             if cap is not None and (have or 0) + add > cap:
@@ -302,7 +311,7 @@ class _State:
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            self.take(_Unit([short], unit.indices, unit.weight), "")
+            self.take(_Unit((short,), unit.indices, unit.weight), "")
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
