@@ -261,7 +261,7 @@ class _State:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
 
         A heap entry carries the redundancy version it was scored at; when the candidate has
-        become more redundant since, it is re-scored and pushed back instead of taken.
+        become more redundant since, it is re-scored, and pushed back unless it still leads.
         """
         penalty = self.budget.redundancy_penalty
         # Keys are unique, so comparisons never reach the unit at the end of an entry.
@@ -279,9 +279,12 @@ class _State:
                 if sim >= DUPLICATE_SIMILARITY:
                     unit.drop_reason = f"near-duplicate of {sim_id} (similarity {sim:.2f})"
                     unit.decided = True
-                else:
-                    heapq.heappush(heap, (neg_priority, -_density(unit, sim, penalty), neg_score, key, unit.version, unit))
-                continue
+                    continue
+                rescored = (neg_priority, -_density(unit, sim, penalty), neg_score, key, unit.version, unit)
+                if heap and heap[0] < rescored:
+                    heapq.heappush(heap, rescored)
+                    continue
+                # Re-scored, it still leads: take it now rather than push and pop it again.
             extra, why_not = self.assess(unit)
             if why_not is not None:
                 unit.drop_reason = why_not
