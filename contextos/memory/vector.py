@@ -217,14 +217,8 @@ class VectorMemory:
 
         LanceDB keeps a table handle at the version it opened; every read here calls this first.
         """
-        table = self.table._table
-        if table is None:
+        if not self.table.refresh():
             self.table = self._open(self.table.name, self.table.embedder)
-            return
-        try:
-            table.checkout_latest()
-        except Exception as exc:
-            raise StoreError(f"cannot read the latest version of memory table {self.table.name!r}: {exc}") from exc
 
     def get(self, id: str) -> MemoryRecord:
         """The record ``id``; ``RecordNotFoundError`` when there is none."""
@@ -264,10 +258,7 @@ class VectorMemory:
         return False
 
     def _rows(self, where: str | None, columns: list[str], limit: int | None) -> list[dict[str, Any]]:
-        query = self.table._table.search()
-        if where:
-            query = query.where(where)
-        return query.select(columns).limit(limit).to_list()
+        return self.table.scan(where, columns, limit)
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, *, now: float | None = None) -> list[MemoryHit]:
         """The ``k`` best records for ``query`` among those matching ``filters``, best first.

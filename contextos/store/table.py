@@ -207,6 +207,31 @@ class VectorTable:
             found.update((r["id"], r) for r in rows)
         return [found[i] for i in ids if i in found]
 
+    def scan(self, where: str | None = None, columns: Sequence[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows matching ``where`` (an SQL filter; all rows without), in storage order: their
+        ``columns`` (every column but the vector by default), at most ``limit`` of them."""
+        if self._table is None:
+            return []
+        query = self._table.search()
+        if where:
+            query = query.where(where)
+        try:
+            return query.select(list(columns) if columns is not None else self.columns).limit(limit).to_list()
+        except Exception as exc:
+            raise StoreError(f"cannot read rows of {self._label} with filter {where!r}: {exc}") from exc
+
+    def refresh(self) -> bool:
+        """Move to the latest committed version, so reads see what other processes wrote since
+        this table was opened (LanceDB keeps a handle at the version it opened). Returns False
+        when the table did not exist yet when opened: open it again to see it."""
+        if self._table is None:
+            return False
+        try:
+            self._table.checkout_latest()
+        except Exception as exc:
+            raise StoreError(f"cannot read the latest version of {self._label}: {exc}") from exc
+        return True
+
     def search(self, query: str, k: int = 10, *, mode: SearchMode = "hybrid", where: str | None = None) -> list[Hit]:
         """The ``k`` best rows for ``query``: by vector (dense), by BM25 (fts), or both fused by RRF."""
         if mode not in ("dense", "fts", "hybrid"):

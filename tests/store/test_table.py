@@ -157,3 +157,24 @@ def test_dimension_mismatch_says_what_to_do(tmp_path):
 def test_empty_table_before_first_upsert(tmp_path):
     t = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder())
     assert t.count() == 0 and t.search("x", 3) == [] and t.get(["a"]) == [] and t.delete(["a"]) == 0
+
+
+def test_scan_filters_selects_and_limits(table):
+    assert sorted(r["id"] for r in table.scan("category = 'travel'")) == ["flight", "hotel"]
+    assert table.scan("id = 'fx'", ["id", "calls"]) == [{"id": "fx", "calls": 1}]
+    assert len(table.scan(limit=3)) == 3
+    assert all("vector" not in r for r in table.scan())
+    with pytest.raises(StoreError, match="no_such_column"):
+        table.scan("no_such_column = 1")
+
+
+def test_refresh_sees_what_another_handle_wrote(tmp_path):
+    reader = VectorTable.open(tmp_path, "items", embedder=HashingEmbedder())
+    assert reader.refresh() is False, "the table did not exist when the reader opened it"
+    writer = VectorTable.open(tmp_path, "items", embedder=HashingEmbedder())
+    writer.upsert(ROWS[:1])
+    reader = VectorTable.open(tmp_path, "items", embedder=HashingEmbedder())
+    writer.upsert(ROWS[1:])
+    assert reader.count() == 1, "a handle stays at the version it opened"
+    assert reader.refresh() is True
+    assert reader.count() == 4
