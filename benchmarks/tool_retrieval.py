@@ -44,16 +44,19 @@ from contextos.embed import CachedEmbedder  # noqa: E402
 from contextos.tools import Tool, ToolCatalog, ToolQueryWriter, load_tools  # noqa: E402
 from contextos.tools.catalog import index_text  # noqa: E402
 from contextos.tools.query import find_tools  # noqa: E402
+from contextos.tools.retrieve import query_segments  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "toolret"
 
 
 class PrecomputedQueries:
-    """Wraps an embedder so that the query vectors of known texts come from a table (timing search alone)."""
+    """Wraps an embedder so that the query vectors of known texts (and of their sentences, which the
+    retriever also searches) come from a table: the timings measure search alone."""
 
     def __init__(self, inner, queries: list[str]) -> None:
         self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
-        self.vectors = dict(zip(queries, inner.embed(queries)))
+        texts = list(dict.fromkeys(t for q in queries for t in (q, *query_segments(q))))
+        self.vectors = dict(zip(texts, inner.embed(texts)))
 
     def embed(self, texts):
         return self.inner.embed(texts)
@@ -182,7 +185,9 @@ def synthetic(args: argparse.Namespace, work: Path) -> None:
             id=f"syn-{i:06d}", name=f"{family}_{words[0]}_{words[1]}_{i}", original_name=None,
             description=" ".join(words), parameters=params, group=family, metadata={}, fn=None,
         ))
-    texts = [" ".join(rng.sample(vocabulary, 12)) for _ in range(200)]
+    # Requests of three 4-word sentences (the dev queries average 3.0 sentences), so that the
+    # retriever's per-sentence search is timed as real requests exercise it.
+    texts = [". ".join(" ".join(words[i : i + 4]) for i in (0, 4, 8)) + "." for words in (rng.sample(vocabulary, 12) for _ in range(200))]
     embedder = PrecomputedQueries(HashingEmbedder(dimension=384), texts)
     catalog, build = timed_build(work / f"synthetic-{n}", tools, embedder, reuse=True)
     print(f"\nsynthetic catalog: {n} tools in {catalog.groups.count()} families, {embedder.name}; "

@@ -3,9 +3,14 @@
 ``CatalogRetriever`` scores one query three ways and adds them up:
 
 - **BM25** over each tool's indexed text (name split into words, description, parameter names);
-- **dense**: cosine similarity of the query's embedding and the tool's;
+- **dense**: cosine similarity of the query's embedding and the tool's. A request of several
+  sentences is also embedded sentence by sentence (``query_segments``) and a tool takes its best
+  similarity to the whole request or any one sentence: a multi-step request asks for each tool in
+  one of its sentences, and one vector of the whole request blurs those intents together (the
+  max over query parts is MaxSim, Khattab & Zaharia, ColBERT, SIGIR 2020, at sentence grain);
 - **family evidence**: the same two scores for the tool's family (``Tool.group``: the API or MCP
-  server it is an endpoint of) over the family's text (all its members' names and descriptions).
+  server it is an endpoint of) over the family's text (all its members' names and descriptions),
+  matched with the whole request (the family's text spans all its members' intents).
   A request usually names what it wants done in the family's vocabulary ("a captcha API") more
   than in one endpoint's, and a multi-step request often needs several endpoints of one family.
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -35,6 +40,12 @@ if TYPE_CHECKING:
     from contextos.tools.catalog import ToolCatalog
 
 SearchMode = Literal["dense", "fts", "hybrid"]
+MAX_SEGMENTS = 8
+"""At most this many sentences of one query are embedded and searched (a bound on the cost of a
+pasted document, not a tuned value: requests ask for a handful of things)."""
+MIN_SEGMENT_WORDS = 3
+"""Shorter sentences ("Thanks!", "Please help.") name no capability and are not searched alone."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 RRF_K = 60
 """Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): a list's item at rank r adds 1 / (RRF_K + r)."""
 
@@ -141,14 +152,17 @@ class CatalogRetriever(BaseToolRetriever):
         use_families = self.family_weight > 0 and groups.count() > 0
         queries: list[str | np.ndarray] = []
         if self.mode in ("dense", "hybrid"):
-            from contextos.embed import embed_query
+            from contextos.embed import embed_queries
 
-            queries.append(embed_query(table.embedder, query))
+            queries.append(embed_queries(table.embedder, [query, *query_segments(query)]))
         text = fts_query(query)
         if self.mode in ("fts", "hybrid") and text:
             queries.append(text)
+        # A family's text spans all its members, so the whole request is what it is matched with:
+        # its vectors search families with the request's own vector only.
+        family_queries = [q[:1] if isinstance(q, np.ndarray) else q for q in queries] if use_families else []
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
-        jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
+        jobs = [(table, q, ["id", "grp"]) for q in queries] + [(groups, q, ["id"]) for q in family_queries]
         results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
         tool_lists = [_scaled(scores) for scores, _ in results[: len(queries)]]
         family_lists = [_scaled(scores) for scores, _ in results[len(queries) :]]
@@ -168,6 +182,20 @@ class CatalogRetriever(BaseToolRetriever):
         return scores
 
 
+def query_segments(query: str) -> list[str]:
+    """The sentences of ``query`` searched on their own: none when it is one sentence, else those of
+    at least ``MIN_SEGMENT_WORDS`` words, the first ``MAX_SEGMENTS`` of them.
+
+    ```python
+    query_segments("Find flights to Oslo. Also book a hotel near the airport.")
+    # ['Find flights to Oslo.', 'Also book a hotel near the airport.']
+    ```
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(query.strip())]
+    parts = [p for p in parts if len(p.split()) >= MIN_SEGMENT_WORDS]
+    return parts[:MAX_SEGMENTS] if len(parts) > 1 else []
+
+
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -179,7 +207,8 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Ids to scores (cosine for a vector, BM25 for text) and ids to families, of the top ``depth``.
+    """Ids to scores and ids to families, of the top ``depth``: BM25 for a text; for a matrix of query
+    vectors, each id's best cosine similarity over the rows (one search, each row's top ``depth``).
 
     Only the id and family columns are read: materialising whole rows (descriptions, schemas)
     for 100 candidates costs more than the search itself. ``VectorTable.search`` returns whole
@@ -187,16 +216,28 @@ def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: li
     """
     native = getattr(table, "_table", None)
     if native is None:
-        hits = table.search_vector(query, depth) if isinstance(query, np.ndarray) else table.search(query, depth, mode="fts")
-        return {h.id: h.score for h in hits}, {h.id: h.row.get("grp") or "" for h in hits}
+        if isinstance(query, str):
+            hits = table.search(query, depth, mode="fts")
+        else:
+            hits = [h for vector in query for h in table.search_vector(vector, depth)]
+        return _best(((h.id, h.score) for h in hits)), {h.id: h.row.get("grp") or "" for h in hits}
     if isinstance(query, np.ndarray):
-        search = native.search(query, vector_column_name="vector").distance_type("cosine")
+        vectors = list(query) if len(query) > 1 else query[0]
+        search = native.search(vectors, vector_column_name="vector").distance_type("cosine")
         rows = search.limit(depth).select([*columns, "_distance"]).to_list()
-        scores = {r["id"]: 1.0 - float(r["_distance"]) for r in rows}
+        scores = _best((r["id"], 1.0 - float(r["_distance"])) for r in rows)
     else:
         rows = native.search(query, query_type="fts", fts_columns="text").limit(depth).select([*columns, "_score"]).to_list()
         scores = {r["id"]: float(r["_score"]) for r in rows}
     return scores, {r["id"]: r.get("grp") or "" for r in rows}
+
+
+def _best(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for i, score in pairs:
+        if score > best.get(i, -np.inf):
+            best[i] = score
+    return best
 
 
 def fts_query(text: str) -> str:
