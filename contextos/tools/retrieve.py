@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -135,7 +136,11 @@ class CatalogRetriever(BaseToolRetriever):
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
         if not queries or k < 1:
             return []
-        rankings = [self.scores(q) for q in queries]
+        rankings, row_ids = [], {}
+        for q in queries:
+            scores, rows = self._scores(q)
+            rankings.append(scores)
+            row_ids.update(rows)
         if len(rankings) == 1:
             fused = rankings[0]
         else:
@@ -143,11 +148,15 @@ class CatalogRetriever(BaseToolRetriever):
             # outrank the best tool of one capability just by appearing in every list.
             fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i))[:k] for r in rankings])
         best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        tools = {t.id: t for t in self.catalog.get_many(best)}
+        tools = {t.id: t for t in self.catalog.get_many(best, row_ids=row_ids)}
         return [ToolHit(tool=tools[i], score=round(fused[i], 6)) for i in best if i in tools]
 
     def scores(self, query: str) -> dict[str, float]:
         """Tool id to score in 0..1 for one query, over the candidates the searches returned."""
+        return self._scores(query)[0]
+
+    def _scores(self, query: str) -> tuple[dict[str, float], dict[str, int]]:
+        """``scores(query)``, and the row ids the searches found the tools at (to read them fast)."""
         table, groups = self.catalog.table, self.catalog.groups
         use_families = self.family_weight > 0 and groups.count() > 0
         queries: list[str | np.ndarray] = []
@@ -164,11 +173,12 @@ class CatalogRetriever(BaseToolRetriever):
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
         jobs = [(table, q, ["id", "grp"]) for q in queries] + [(groups, q, ["id"]) for q in family_queries]
         results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
-        tool_lists = [_scaled(scores) for scores, _ in results[: len(queries)]]
-        family_lists = [_scaled(scores) for scores, _ in results[len(queries) :]]
-        family_of = {i: g for _, families in results[: len(queries)] for i, g in families.items()}
+        tool_lists = [_scaled(found.scores) for found in results[: len(queries)]]
+        family_lists = [_scaled(found.scores) for found in results[len(queries) :]]
+        family_of = {i: g for found in results[: len(queries)] for i, g in found.families.items()}
+        row_ids = {i: r for found in results[: len(queries)] for i, r in found.row_ids.items()}
         if not tool_lists:
-            return {}
+            return {}, {}
         weight = self.family_weight if use_families else 0.0
         total = len(tool_lists) * (1.0 + weight)
         family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
@@ -179,7 +189,7 @@ class CatalogRetriever(BaseToolRetriever):
             # A tool without a family is a family of one: its own score stands in for the family's,
             # so that grouped tools do not outrank it just for having a family.
             scores[i] = (own + weight * (family.get(group, 0.0) if group else own)) / total
-        return scores
+        return scores, row_ids
 
 
 def query_segments(query: str) -> list[str]:
@@ -206,9 +216,19 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Ids to scores and ids to families, of the top ``depth``: BM25 for a text; for a matrix of query
-    vectors, each id's best cosine similarity over the rows (one search, each row's top ``depth``).
+@dataclass(frozen=True)
+class _Found:
+    scores: dict[str, float]
+    """Id to score: BM25, or the best cosine similarity over the query vectors."""
+    families: dict[str, str]
+    """Id to family ("" for none)."""
+    row_ids: dict[str, int]
+    """Id to LanceDB row id, where the table gives them (a hint for reading the rows, not an identity)."""
+
+
+def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> _Found:
+    """The top ``depth`` of one search: BM25 for a text; for a matrix of query vectors, each id's best
+    cosine similarity over the rows (one search, each row's top ``depth``).
 
     Only the id and family columns are read: materialising whole rows (descriptions, schemas)
     for 100 candidates costs more than the search itself. ``VectorTable.search`` returns whole
@@ -220,16 +240,17 @@ def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: li
             hits = table.search(query, depth, mode="fts")
         else:
             hits = [h for vector in query for h in table.search_vector(vector, depth)]
-        return _best(((h.id, h.score) for h in hits)), {h.id: h.row.get("grp") or "" for h in hits}
+        return _Found(_best((h.id, h.score) for h in hits), {h.id: h.row.get("grp") or "" for h in hits}, {})
     if isinstance(query, np.ndarray):
         vectors = list(query) if len(query) > 1 else query[0]
         search = native.search(vectors, vector_column_name="vector").distance_type("cosine")
-        rows = search.limit(depth).select([*columns, "_distance"]).to_list()
+        rows = search.limit(depth).with_row_id(True).select([*columns, "_distance"]).to_list()
         scores = _best((r["id"], 1.0 - float(r["_distance"])) for r in rows)
     else:
-        rows = native.search(query, query_type="fts", fts_columns="text").limit(depth).select([*columns, "_score"]).to_list()
+        search = native.search(query, query_type="fts", fts_columns="text")
+        rows = search.limit(depth).with_row_id(True).select([*columns, "_score"]).to_list()
         scores = {r["id"]: float(r["_score"]) for r in rows}
-    return scores, {r["id"]: r.get("grp") or "" for r in rows}
+    return _Found(scores, {r["id"]: r.get("grp") or "" for r in rows}, {r["id"]: r["_rowid"] for r in rows if "_rowid" in r})
 
 
 def _best(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
