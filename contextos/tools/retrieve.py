@@ -9,8 +9,7 @@
   one of its sentences, and one vector of the whole request blurs those intents together (the
   max over query parts is MaxSim, Khattab & Zaharia, ColBERT, SIGIR 2020, at sentence grain);
 - **family evidence**: the same two scores for the tool's family (``Tool.group``: the API or MCP
-  server it is an endpoint of) over the family's text (all its members' names and descriptions),
-  matched with the whole request (the family's text spans all its members' intents).
+  server it is an endpoint of) over the family's text (all its members' names and descriptions).
   A request usually names what it wants done in the family's vocabulary ("a captcha API") more
   than in one endpoint's, and a multi-step request often needs several endpoints of one family.
 
@@ -167,11 +166,8 @@ class CatalogRetriever(BaseToolRetriever):
         text = fts_query(query)
         if self.mode in ("fts", "hybrid") and text:
             queries.append(text)
-        # A family's text spans all its members, so the whole request is what it is matched with:
-        # its vectors search families with the request's own vector only.
-        family_queries = [q[:1] if isinstance(q, np.ndarray) else q for q in queries] if use_families else []
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
-        jobs = [(table, q, ["id", "grp"]) for q in queries] + [(groups, q, ["id"]) for q in family_queries]
+        jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
         results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
         tool_lists = [_scaled(found.scores) for found in results[: len(queries)]]
         family_lists = [_scaled(found.scores) for found in results[len(queries) :]]
