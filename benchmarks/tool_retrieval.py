@@ -6,7 +6,8 @@
     python benchmarks/tool_retrieval.py --work /tmp/tr --embed-cache /tmp/ec   # keep catalogs and vectors between runs
 
 Quality: every variant's predictions are written as JSONL and scored by the data set's own
-``score_toolret.py``, so the numbers are the official scorer's. Variants: BM25 only (``fts``),
+``score_toolret.py``, so the numbers are the official scorer's, on all dev queries and on each half
+of a fixed split (by sha256 of the query id): methods are chosen on half A, half B checks them. Variants: BM25 only (``fts``),
 dense only, hybrid, each without and with family evidence; and, when ``--query-model`` is given,
 hybrid with family evidence on queries the model wrote (``ToolQueryWriter``). The ``offline/...``
 backend writes no queries (it is not a model), so with it every query falls back to the request
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import random
 import re
@@ -66,15 +68,30 @@ class PrecomputedQueries:
         return vector if vector is not None else self.inner.embed([text])[0]
 
 
-def score(data: Path, predictions: dict[str, list[str]], out: Path) -> dict:
+def score(data: Path, predictions: dict[str, list[str]], out: Path, queries: Path | None = None) -> dict:
     with out.open("w", encoding="utf-8") as f:
         for qid, ranked in predictions.items():
             f.write(json.dumps({"id": qid, "ranked": ranked}) + "\n")
     result = subprocess.run(
-        [sys.executable, str(data / "score_toolret.py"), str(data / "queries.jsonl"), str(out), "--json"],
+        [sys.executable, str(data / "score_toolret.py"), str(queries or data / "queries.jsonl"), str(out), "--json"],
         capture_output=True, text=True, check=True,
     )
     return json.loads(result.stdout)
+
+
+def split_in_halves(data: Path, work: Path) -> dict[str, Path]:
+    """The dev queries in two halves by the parity of sha256(query id): methods are chosen on A and
+    checked on B, which was not looked at when choosing."""
+    halves: dict[str, list[str]] = {"A": [], "B": []}
+    for line in (data / "queries.jsonl").open(encoding="utf-8"):
+        if line.strip():
+            digest = hashlib.sha256(json.loads(line)["id"].encode("utf-8")).hexdigest()
+            halves["AB"[int(digest, 16) % 2]].append(line)
+    paths = {}
+    for name, lines in halves.items():
+        paths[name] = work / f"queries-{name}.jsonl"
+        paths[name].write_text("".join(lines), encoding="utf-8")
+    return paths
 
 
 def percentiles(samples: list[float]) -> str:
@@ -130,6 +147,7 @@ def quality(args: argparse.Namespace, work: Path) -> None:
     catalog.upsert(tools)
     print(f"re-index of the unchanged catalog: {time.perf_counter() - start:.1f} s")
 
+    halves = split_in_halves(data, work)
     print(f"\n{'variant':34s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'NDCG@10':>8s} {'Comp@5':>7s}")
     for mode in ("fts", "dense", "hybrid"):
         for family in (0.0, 0.5):
@@ -138,6 +156,9 @@ def quality(args: argparse.Namespace, work: Path) -> None:
             m = score(data, predictions, work / f"pred-{mode}-{family}.jsonl")
             label = f"{mode}" + (" + family evidence" if family else "")
             print(f"{label:34s} {m['Recall@1']:6.3f} {m['Recall@5']:6.3f} {m['Recall@10']:6.3f} {m['NDCG@10']:8.3f} {m['Complete@5']:7.3f}")
+            for name, path in halves.items():
+                h = score(data, predictions, work / f"pred-{mode}-{family}-{name}.jsonl", path)
+                print(f"  half {name} ({h['n']} queries){'':17s} {h['Recall@5']:6.3f} {'':6s} {h['NDCG@10']:8.3f}")
     if args.query_model:
         from contextos.llm import ModelClient
 
