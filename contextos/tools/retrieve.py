@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -189,8 +189,9 @@ class CatalogRetriever(BaseToolRetriever):
 
 
 def query_segments(query: str) -> list[str]:
-    """The sentences of ``query`` searched on their own: none when it is one sentence, else those of
-    at least ``MIN_SEGMENT_WORDS`` words, the first ``MAX_SEGMENTS`` of them.
+    """The sentences of ``query`` searched on their own: its sentences of at least
+    ``MIN_SEGMENT_WORDS`` words (the first ``MAX_SEGMENTS``), or none when fewer than two are
+    (the whole query already stands for its one sentence).
 
     ```python
     query_segments("Find flights to Oslo. Also book a hotel near the airport.")
