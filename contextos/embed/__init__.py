@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from contextos.embed.base import Embedder, embed_query, l2_normalise
+from contextos.embed.base import Embedder, embed_queries, embed_query, l2_normalise
 from contextos.embed.cache import CachedEmbedder, content_key
 from contextos.embed.default import default_embedder
 from contextos.embed.endpoint import EndpointEmbedder
@@ -24,6 +24,7 @@ __all__ = [
     "MiniLMEmbedder",
     "content_key",
     "default_embedder",
+    "embed_queries",
     "embed_query",
     "l2_normalise",
 ]

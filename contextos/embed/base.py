@@ -47,6 +47,24 @@ def embed_query(embedder: Embedder, text: str) -> np.ndarray:
     return vector
 
 
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Query vectors for ``texts``, shape (len(texts), dimension): one batch through ``embed`` unless
+    the embedder embeds queries its own way (``embed_queries``, or ``embed_query`` per text)."""
+    batch = getattr(embedder, "embed_queries", None)
+    if callable(batch):
+        vectors = np.asarray(batch(list(texts)), dtype=np.float32)
+    elif callable(getattr(embedder, "embed_query", None)):
+        vectors = np.stack([embed_query(embedder, t) for t in texts]) if texts else np.zeros((0, embedder.dimension), np.float32)
+    else:
+        vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+    if vectors.shape != (len(texts), embedder.dimension):
+        raise EmbeddingError(
+            f"embedder {embedder.name!r} returned query vectors of shape {vectors.shape}, "
+            f"expected ({len(texts)}, {embedder.dimension})"
+        )
+    return vectors
+
+
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (all-zero rows stay zero), as float32."""
     matrix = np.asarray(matrix, dtype=np.float32)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from contextos.embed.base import Embedder, check_texts, check_vectors, embed_query
+from contextos.embed.base import Embedder, check_texts, check_vectors, embed_queries, embed_query
 from contextos.errors import EmbeddingError
 
 
@@ -106,6 +106,10 @@ class CachedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         """The wrapped embedder's query vector (queries are not cached: they rarely repeat)."""
         return embed_query(self.inner, text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """The wrapped embedder's query vectors for ``texts``, in one batch when it has no query model."""
+        return embed_queries(self.inner, texts)
 
     def __len__(self) -> int:
         return len(self._memory)

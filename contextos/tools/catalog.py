@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,8 +122,10 @@ class ToolCatalog:
             raise ToolNotFoundError(f"no tool with id or name {key!r} in the catalog at {self.location}")
         return tool_from_stored(rows[0])
 
-    def get_many(self, ids: Sequence[str]) -> list[Tool]:
-        """The tools with these ids, in that order (unknown ids are left out)."""
+    def get_many(self, ids: Sequence[str], *, row_ids: Mapping[str, int] | None = None) -> list[Tool]:
+        """The tools with these ids, in that order (unknown ids are left out). ``row_ids`` (id to the
+        LanceDB row id a search just returned) lets them be read by address instead of by an id
+        filter; a row that has moved since is read by id."""
         # Retrieval reads the same few tools again and again: keep them while the table's version
         # (bumped by every write, from any process) stays the same.
         version = self._version()
@@ -132,6 +134,9 @@ class ToolCatalog:
             self._cache_version = version
         found = {i: self._cache[i] for i in ids if i in self._cache}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if row_ids and missing:
+            found.update((t.id, t) for t in self._read_at({i: row_ids[i] for i in missing if i in row_ids}))
+            missing = [i for i in missing if i not in found]
         for start in range(0, len(missing), _CHUNK):
             for row in self.table.get(missing[start : start + _CHUNK]):
                 found[row["id"]] = tool_from_stored(row)
@@ -140,6 +145,18 @@ class ToolCatalog:
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
         return [found[i] for i in ids if i in found]
+
+    def _read_at(self, row_ids: dict[str, int]) -> list[Tool]:
+        """The tools at these row ids whose id is still the one expected (rows move when the table
+        is compacted or rewritten; those are left for the caller to read by id)."""
+        native = getattr(self.table, "_table", None)
+        if native is None or not row_ids:
+            return []
+        try:
+            rows = native.take_row_ids(list(row_ids.values())).select(self.table.columns).to_list()
+        except Exception:  # noqa: BLE001 - a stale address (a row deleted since): read those by id
+            return []
+        return [tool_from_stored(r) for r in rows if r["id"] in row_ids]
 
     def _version(self) -> int | None:
         native = getattr(self.table, "_table", None)

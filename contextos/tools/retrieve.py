@@ -3,7 +3,11 @@
 ``CatalogRetriever`` scores one query three ways and adds them up:
 
 - **BM25** over each tool's indexed text (name split into words, description, parameter names);
-- **dense**: cosine similarity of the query's embedding and the tool's;
+- **dense**: cosine similarity of the query's embedding and the tool's. A request of several
+  sentences is also embedded sentence by sentence (``query_segments``) and a tool takes its best
+  similarity to the whole request or any one sentence: a multi-step request asks for each tool in
+  one of its sentences, and one vector of the whole request blurs those intents together (the
+  max over query parts is MaxSim, Khattab & Zaharia, ColBERT, SIGIR 2020, at sentence grain);
 - **family evidence**: the same two scores for the tool's family (``Tool.group``: the API or MCP
   server it is an endpoint of) over the family's text (all its members' names and descriptions).
   A request usually names what it wants done in the family's vocabulary ("a captcha API") more
@@ -20,8 +24,9 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -35,6 +40,12 @@ if TYPE_CHECKING:
     from contextos.tools.catalog import ToolCatalog
 
 SearchMode = Literal["dense", "fts", "hybrid"]
+MAX_SEGMENTS = 8
+"""At most this many sentences of one query are embedded and searched (a bound on the cost of a
+pasted document, not a tuned value: requests ask for a handful of things)."""
+MIN_SEGMENT_WORDS = 3
+"""Shorter sentences ("Thanks!", "Please help.") name no capability and are not searched alone."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 RRF_K = 60
 """Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): a list's item at rank r adds 1 / (RRF_K + r)."""
 
@@ -124,7 +135,11 @@ class CatalogRetriever(BaseToolRetriever):
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
         if not queries or k < 1:
             return []
-        rankings = [self.scores(q) for q in queries]
+        rankings, row_ids = [], {}
+        for q in queries:
+            scores, rows = self._scores(q)
+            rankings.append(scores)
+            row_ids.update(rows)
         if len(rankings) == 1:
             fused = rankings[0]
         else:
@@ -132,29 +147,34 @@ class CatalogRetriever(BaseToolRetriever):
             # outrank the best tool of one capability just by appearing in every list.
             fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i))[:k] for r in rankings])
         best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        tools = {t.id: t for t in self.catalog.get_many(best)}
+        tools = {t.id: t for t in self.catalog.get_many(best, row_ids=row_ids)}
         return [ToolHit(tool=tools[i], score=round(fused[i], 6)) for i in best if i in tools]
 
     def scores(self, query: str) -> dict[str, float]:
         """Tool id to score in 0..1 for one query, over the candidates the searches returned."""
+        return self._scores(query)[0]
+
+    def _scores(self, query: str) -> tuple[dict[str, float], dict[str, int]]:
+        """``scores(query)``, and the row ids the searches found the tools at (to read them fast)."""
         table, groups = self.catalog.table, self.catalog.groups
         use_families = self.family_weight > 0 and groups.count() > 0
         queries: list[str | np.ndarray] = []
         if self.mode in ("dense", "hybrid"):
-            from contextos.embed import embed_query
+            from contextos.embed import embed_queries
 
-            queries.append(embed_query(table.embedder, query))
+            queries.append(embed_queries(table.embedder, [query, *query_segments(query)]))
         text = fts_query(query)
         if self.mode in ("fts", "hybrid") and text:
             queries.append(text)
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
         jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
         results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
-        tool_lists = [_scaled(scores) for scores, _ in results[: len(queries)]]
-        family_lists = [_scaled(scores) for scores, _ in results[len(queries) :]]
-        family_of = {i: g for _, families in results[: len(queries)] for i, g in families.items()}
+        tool_lists = [_scaled(found.scores) for found in results[: len(queries)]]
+        family_lists = [_scaled(found.scores) for found in results[len(queries) :]]
+        family_of = {i: g for found in results[: len(queries)] for i, g in found.families.items()}
+        row_ids = {i: r for found in results[: len(queries)] for i, r in found.row_ids.items()}
         if not tool_lists:
-            return {}
+            return {}, {}
         weight = self.family_weight if use_families else 0.0
         total = len(tool_lists) * (1.0 + weight)
         family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
@@ -165,7 +185,22 @@ class CatalogRetriever(BaseToolRetriever):
             # A tool without a family is a family of one: its own score stands in for the family's,
             # so that grouped tools do not outrank it just for having a family.
             scores[i] = (own + weight * (family.get(group, 0.0) if group else own)) / total
-        return scores
+        return scores, row_ids
+
+
+def query_segments(query: str) -> list[str]:
+    """The sentences of ``query`` searched on their own: its sentences of at least
+    ``MIN_SEGMENT_WORDS`` words (the first ``MAX_SEGMENTS``), or none when fewer than two are
+    (the whole query already stands for its one sentence).
+
+    ```python
+    query_segments("Find flights to Oslo. Also book a hotel near the airport.")
+    # ['Find flights to Oslo.', 'Also book a hotel near the airport.']
+    ```
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(query.strip())]
+    parts = [p for p in parts if len(p.split()) >= MIN_SEGMENT_WORDS]
+    return parts[:MAX_SEGMENTS] if len(parts) > 1 else []
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -178,8 +213,19 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Ids to scores (cosine for a vector, BM25 for text) and ids to families, of the top ``depth``.
+@dataclass(frozen=True)
+class _Found:
+    scores: dict[str, float]
+    """Id to score: BM25, or the best cosine similarity over the query vectors."""
+    families: dict[str, str]
+    """Id to family ("" for none)."""
+    row_ids: dict[str, int]
+    """Id to LanceDB row id, where the table gives them (a hint for reading the rows, not an identity)."""
+
+
+def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> _Found:
+    """The top ``depth`` of one search: BM25 for a text; for a matrix of query vectors, each id's best
+    cosine similarity over the rows (one search, each row's top ``depth``).
 
     Only the id and family columns are read: materialising whole rows (descriptions, schemas)
     for 100 candidates costs more than the search itself. ``VectorTable.search`` returns whole
@@ -187,16 +233,29 @@ def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: li
     """
     native = getattr(table, "_table", None)
     if native is None:
-        hits = table.search_vector(query, depth) if isinstance(query, np.ndarray) else table.search(query, depth, mode="fts")
-        return {h.id: h.score for h in hits}, {h.id: h.row.get("grp") or "" for h in hits}
+        if isinstance(query, str):
+            hits = table.search(query, depth, mode="fts")
+        else:
+            hits = [h for vector in query for h in table.search_vector(vector, depth)]
+        return _Found(_best((h.id, h.score) for h in hits), {h.id: h.row.get("grp") or "" for h in hits}, {})
     if isinstance(query, np.ndarray):
-        search = native.search(query, vector_column_name="vector").distance_type("cosine")
-        rows = search.limit(depth).select([*columns, "_distance"]).to_list()
-        scores = {r["id"]: 1.0 - float(r["_distance"]) for r in rows}
+        vectors = list(query) if len(query) > 1 else query[0]
+        search = native.search(vectors, vector_column_name="vector").distance_type("cosine")
+        rows = search.limit(depth).with_row_id(True).select([*columns, "_distance"]).to_list()
+        scores = _best((r["id"], 1.0 - float(r["_distance"])) for r in rows)
     else:
-        rows = native.search(query, query_type="fts", fts_columns="text").limit(depth).select([*columns, "_score"]).to_list()
+        search = native.search(query, query_type="fts", fts_columns="text")
+        rows = search.limit(depth).with_row_id(True).select([*columns, "_score"]).to_list()
         scores = {r["id"]: float(r["_score"]) for r in rows}
-    return scores, {r["id"]: r.get("grp") or "" for r in rows}
+    return _Found(scores, {r["id"]: r.get("grp") or "" for r in rows}, {r["id"]: r["_rowid"] for r in rows if "_rowid" in r})
+
+
+def _best(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for i, score in pairs:
+        if score > best.get(i, -np.inf):
+            best[i] = score
+    return best
 
 
 def fts_query(text: str) -> str:

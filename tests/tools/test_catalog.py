@@ -172,3 +172,30 @@ def test_real_toolret_catalog_beats_the_bm25_reference(tmp_path, shared_data):
     with_family = recall_at_5(c.retriever("fts"))
     assert plain >= reference - 0.01
     assert with_family > plain and with_family > reference
+
+
+def test_row_addresses_are_only_a_hint(catalog, monkeypatch):
+    native = catalog.table._table
+    address = {r["id"]: r["_rowid"] for r in native.search().with_row_id(True).select(["id"]).limit(None).to_list()}
+    wanted = ["w1", "f1", "s1", "n1", "r1"]
+    expected = [catalog.get(i).description for i in wanted]
+    read_by_id: list[list[str]] = []
+    get = catalog.table.get
+    monkeypatch.setattr(catalog.table, "get", lambda keys: read_by_id.append(list(keys)) or get(keys))
+    # Right addresses: nothing is read by id.
+    tools = catalog.get_many(wanted, row_ids={i: address[i] for i in wanted})
+    assert [t.description for t in tools] == expected and read_by_id == []
+    # Swapped and unknown addresses: every tool still comes back as itself.
+    catalog._cache.clear()
+    tools = catalog.get_many(wanted, row_ids={"w1": address["w1"], "f1": address["s1"], "s1": address["r1"]})
+    assert [t.description for t in tools] == expected
+    catalog._cache.clear()
+    tools = catalog.get_many(wanted, row_ids={"w1": 10**9})
+    assert [t.description for t in tools] == expected
+
+
+def test_retrieval_reads_moved_rows_by_id(catalog):
+    before = ids(catalog.retriever().retrieve(["book a seat on a flight"], 3))
+    catalog.update([catalog.get("w1").model_copy(update={"description": "Current weather, updated."})])
+    catalog.table.optimize()  # compaction moves rows
+    assert ids(catalog.retriever().retrieve(["book a seat on a flight"], 3)) == before
