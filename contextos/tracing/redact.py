@@ -7,6 +7,7 @@ exporter sees it, so no code path that opens a span can leak a key into a trace.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,6 +53,13 @@ _SECRET_KEY = re.compile(
 )
 
 
+# Spans repeat the same strings over and over (span and tool names, models, the tool definitions
+# and system prompt of every step), so results are remembered per string. Bounded, so a long run
+# does not keep every prompt alive: at most this many strings, none longer than this.
+_CACHE_ENTRIES = 512
+_CACHE_MAX_CHARS = 64 * 1024
+
+
 class Redactor:
     """Replaces credentials in strings with ``[REDACTED]``.
 
@@ -73,9 +81,24 @@ class Redactor:
             raise ConfigError(f"redaction pattern is not a valid regular expression: {exc}") from exc
         self._tokens = [((lit,) if isinstance(lit, str) else lit, re.compile(p)) for lit, p in _TOKEN_PATTERNS]
         self._extra = extra
+        self._texts: dict[str, str] = {}
+        self._secret_keys: dict[str, bool] = {}
+        self._lock = threading.Lock()
 
     def text(self, value: str) -> str:
         """``value`` with every credential it contains replaced."""
+        done = self._texts.get(value)
+        if done is not None:
+            return done
+        done = self._scrub(value)
+        if len(value) <= _CACHE_MAX_CHARS:
+            with self._lock:
+                if len(self._texts) >= _CACHE_ENTRIES:  # the oldest remembered string goes first
+                    del self._texts[next(iter(self._texts))]
+                self._texts[value] = done
+        return done
+
+    def _scrub(self, value: str) -> str:
         lower = value.lower()
         if any(w in lower for w in _KEY_WORDS):
             value = _KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, value)
@@ -90,7 +113,12 @@ class Redactor:
 
     def value(self, key: str, value: Any) -> Any:
         """An attribute value redacted: whole when ``key`` names a secret, else string by string."""
-        if _SECRET_KEY.match(key.rsplit(".", 1)[-1]):
+        secret = self._secret_keys.get(key)
+        if secret is None:
+            secret = bool(_SECRET_KEY.match(key.rsplit(".", 1)[-1]))
+            if len(self._secret_keys) < _CACHE_ENTRIES:  # attribute keys are few and repeat on every span
+                self._secret_keys[key] = secret
+        if secret:
             return REDACTED
         if isinstance(value, str):
             return self.text(value)

@@ -79,3 +79,23 @@ def test_redactor_leaves_ordinary_text_and_applies_configured_patterns():
     assert Redactor().value("http.request.header.authorization", "anything") == REDACTED
     with pytest.raises(ConfigError, match="not a valid regular expression"):
         Redactor(["(unclosed"])
+
+
+def test_remembered_strings_are_redacted_every_time_and_per_redactor():
+    # the redactor remembers results per string: a repeat must come back redacted too, and a
+    # redactor with its own patterns must not be handed another redactor's result
+    text = 'tools: {"api_key": "sk-abcdefghijklmnop"} for acct-123456'
+    plain = Redactor()
+    first, second = plain.text(text), plain.text(text)
+    assert first == second and "sk-abcdefghijklmnop" not in second and "acct-123456" in second
+    assert "acct-123456" not in Redactor([r"acct-\d{6}"]).text(text)
+    assert plain.attributes({"gen_ai.tool.call.result": text, "x-api-key": "plain"}) == {
+        "gen_ai.tool.call.result": first, "x-api-key": REDACTED}
+
+
+def test_long_and_many_distinct_strings_are_still_redacted():
+    r = Redactor()
+    long_text = "filler " * 20_000 + "Authorization: Bearer abcdef123456789"  # longer than what is remembered
+    assert "abcdef123456789" not in r.text(long_text) and "abcdef123456789" not in r.text(long_text)
+    for i in range(2_000):  # far more strings than are remembered
+        assert r.text(f"step {i} password=hunter{i}") == f"step {i} password={REDACTED}"
