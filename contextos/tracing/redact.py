@@ -15,11 +15,12 @@ REDACTED = "[REDACTED]"
 
 # Values that look like credentials wherever they appear in a string, each with the literal it starts
 # with: a pattern runs only on strings that contain its literal (``in`` is far cheaper than a regex
-# scan, and most span strings hold no credential at all).
+# scan, and most span strings hold no credential at all). A literal with variants is a regular
+# expression without ``\b``: it starts with a plain prefix, which ``re`` finds as fast as ``in``.
 _TOKEN_PATTERNS = (
     ("sk-", r"\bsk-[A-Za-z0-9_\-]{8,}"),  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
     ("AKIA", r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
-    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    (re.compile(r"gh[pousr]_"), r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
     ("github_pat_", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
     ("AIza", r"\bAIza[0-9A-Za-z_\-]{35}"),  # Google API keys
     ("xox", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),  # Slack tokens
@@ -46,6 +47,13 @@ _KEYED = re.compile(
     )
     """
 )
+# The key names of ``_KEYED`` as they read in a lower-cased ASCII string. ``_KEYED`` (case-insensitive,
+# with a lookbehind) scans at 40 ns a character, and the cheap key words above are common English
+# ("access", "author", "keyboard"): a plain search for the names first (a fifth of the cost) spares
+# that scan for the strings that merely mention them. Only for ASCII strings, whose lower-casing is
+# exact: elsewhere ``(?i)`` also folds letters (a Kelvin sign "K") that ``lower()`` leaves alone.
+_KEY_NAMES = re.compile(r"api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|secret|passw(?:or)?d")
+_FOLDS = str.maketrans({"\u017f": "s", "\u0131": "i"})  # long s, dotless i
 # Attribute keys whose whole value is a secret (the last dotted segment decides).
 _SECRET_KEY = re.compile(
     r"(?i)^(?:[a-z0-9_\-]*api[_\-]?key|authorization|x-api-key|access[_\-]?token|refresh[_\-]?token"
@@ -79,7 +87,7 @@ class Redactor:
             from contextos.errors import ConfigError
 
             raise ConfigError(f"redaction pattern is not a valid regular expression: {exc}") from exc
-        self._tokens = [((lit,) if isinstance(lit, str) else lit, re.compile(p)) for lit, p in _TOKEN_PATTERNS]
+        self._tokens = [(literal, re.compile(p)) for literal, p in _TOKEN_PATTERNS]
         self._extra = extra
         self._texts: dict[str, str] = {}
         self._secret_keys: dict[str, bool] = {}
@@ -100,12 +108,14 @@ class Redactor:
 
     def _scrub(self, value: str) -> str:
         lower = value.lower()
-        if any(w in lower for w in _KEY_WORDS):
+        if not value.isascii():  # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
+            lower = lower.translate(_FOLDS)
+        if any(w in lower for w in _KEY_WORDS) and (not value.isascii() or _KEY_NAMES.search(lower)):
             value = _KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, value)
         if any(w in lower for w in _SCHEME_WORDS):
             value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
-        for literals, pattern in self._tokens:
-            if any(literal in value for literal in literals):
+        for literal, pattern in self._tokens:
+            if (literal in value) if isinstance(literal, str) else literal.search(value):
                 value = pattern.sub(REDACTED, value)
         for pattern in self._extra:
             value = pattern.sub(REDACTED, value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from contextos.errors import ConfigError, TraceError
 from contextos.tracing.redact import REDACTED, Redactor
@@ -99,3 +101,26 @@ def test_long_and_many_distinct_strings_are_still_redacted():
     assert "abcdef123456789" not in r.text(long_text) and "abcdef123456789" not in r.text(long_text)
     for i in range(2_000):  # far more strings than are remembered
         assert r.text(f"step {i} password=hunter{i}") == f"step {i} password={REDACTED}"
+
+
+_FRAGMENTS = ["api_key", "API-KEY", "apikey", "Authorization", "author", "access", "Access_Token", "refresh-token",
+              "auth_token", "client_secret", "SECRET", "password", "PassWD", "keyboard", "monkey", "basic", "Bearer",
+              "sk-", "AKIA", "ghp_", "github_pat_", "AIza", "xoxb-", "hf_", "eyJ", "abcdefghijklmnopqrstuvwxyz0123",
+              "ABCDEFGHIJKLMNOP", ".", "=", ":", " ", '"', "'", "\\", ",", "{", "}", "\u212a", "\u0130", "\u017f", "é"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=24).map("".join))
+@example("pa\u017f\u017fword=hunter22")  # (?i) folds the long s to "s", lower() does not
+@example("author\u0130zation: abcdefgh")  # lower() turns the dotted I into two characters
+@example("x-api-\u212aey: abcdefgh")  # Kelvin sign
+@settings(max_examples=400, deadline=None)
+def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
+    # the word, key-name and literal checks only spare scans that cannot match: running every
+    # pattern on every string must give the same result
+    from contextos.tracing import redact as R
+
+    expected = R._KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, text)
+    expected = R._SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, expected)
+    for _, pattern in Redactor()._tokens:
+        expected = pattern.sub(REDACTED, expected)
+    assert Redactor().text(text) == expected
