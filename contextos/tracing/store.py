@@ -24,6 +24,7 @@ from contextos.tracing.records import RunSummary, SpanRecord, summarize
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
 _RUN_FILE = re.compile(r"^[0-9a-f]{32}\.jsonl$")
 _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # one for every line, not one per span
 
 
 def default_trace_dir() -> Path:
@@ -175,7 +176,7 @@ class TraceStoreExporter(SpanExporter):
             try:
                 for span in spans:
                     record = span_record(span)
-                    line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+                    line = (_ENCODER.encode(record) + "\n").encode("utf-8")
                     fd = self._fd(record["trace_id"])
                     view = memoryview(line)
                     while view:
