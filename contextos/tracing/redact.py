@@ -49,11 +49,10 @@ _KEYED = re.compile(
 )
 # The key names of ``_KEYED`` as they read in a lower-cased ASCII string. ``_KEYED`` (case-insensitive,
 # with a lookbehind) scans at 40 ns a character, and the cheap key words above are common English
-# ("access", "author", "keyboard"): a plain search for the names first (a fifth of the cost) spares
-# that scan for the strings that merely mention them. Only for ASCII strings, whose lower-casing is
+# ("access", "author", "keyboard"): a plain search for the names (a fifth of the cost) finds where
+# ``_KEYED`` can match, and it is tried only there. Only for ASCII strings, whose lower-casing is
 # exact: elsewhere ``(?i)`` also folds letters (a Kelvin sign "K") that ``lower()`` leaves alone.
 _KEY_NAMES = re.compile(r"api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|secret|passw(?:or)?d")
-_FOLDS = str.maketrans({"\u017f": "s", "\u0131": "i"})  # long s, dotless i
 # Attribute keys whose whole value is a secret (the last dotted segment decides).
 _SECRET_KEY = re.compile(
     r"(?i)^(?:[a-z0-9_\-]*api[_\-]?key|authorization|x-api-key|access[_\-]?token|refresh[_\-]?token"
@@ -66,6 +65,32 @@ _SECRET_KEY = re.compile(
 # does not keep every prompt alive: at most this many strings, none longer than this.
 _CACHE_ENTRIES = 512
 _CACHE_MAX_CHARS = 64 * 1024
+
+
+def _keyed_replacement(match: re.Match[str]) -> str:
+    return match.group(1) + (match.group(2) or "") + REDACTED
+
+
+def _redact_keyed(value: str, lower: str) -> str:
+    """``_KEYED.sub`` on an ASCII ``value``, tried only where ``lower`` names a key: a tool schema that
+    merely has a ``password`` parameter would otherwise be scanned whole at 40 ns a character.
+
+    A match starts at a key name, or up to 7 characters before the one ``_KEY_NAMES`` finds
+    (``client_`` before ``secret``); ``match(value, start)`` sees the characters before ``start``,
+    so its lookbehind decides as it does in ``sub``."""
+    parts: list[str] = []
+    last = 0
+    for hit in _KEY_NAMES.finditer(lower):
+        for start in range(max(last, hit.start() - 7), hit.start() + 1):
+            match = _KEYED.match(value, start)
+            if match:
+                parts += (value[last:start], _keyed_replacement(match))
+                last = match.end()
+                break
+    if not parts:
+        return value
+    parts.append(value[last:])
+    return "".join(parts)
 
 
 class Redactor:
@@ -109,9 +134,9 @@ class Redactor:
     def _scrub(self, value: str) -> str:
         lower = value.lower()
         if not value.isascii():  # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
-            lower = lower.translate(_FOLDS)
-        if any(w in lower for w in _KEY_WORDS) and (not value.isascii() or _KEY_NAMES.search(lower)):
-            value = _KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, value)
+            lower = lower.replace("\u017f", "s").replace("\u0131", "i")  # long s, dotless i (translate: 50 ns a char)
+        if any(w in lower for w in _KEY_WORDS):
+            value = _redact_keyed(value, lower) if value.isascii() else _KEYED.sub(_keyed_replacement, value)
         if any(w in lower for w in _SCHEME_WORDS):
             value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
         for literal, pattern in self._tokens:
