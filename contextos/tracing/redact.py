@@ -61,10 +61,11 @@ _SECRET_KEY = re.compile(
 
 
 # Spans repeat the same strings over and over (span and tool names, models, the tool definitions
-# and system prompt of every step), so results are remembered per string. Bounded, so a long run
-# does not keep every prompt alive: at most this many strings, none longer than this.
+# and system prompt of every step; a step's messages on its assembly and chat spans), so results are
+# remembered per string. Bounded, so a long run does not keep every prompt alive: at most this many
+# strings and characters in all (a few MB), oldest forgotten first.
 _CACHE_ENTRIES = 512
-_CACHE_MAX_CHARS = 64 * 1024
+_CACHE_CHARS = 4 * 1024 * 1024
 
 
 def _keyed_replacement(match: re.Match[str]) -> str:
@@ -115,6 +116,7 @@ class Redactor:
         self._tokens = [(literal, re.compile(p)) for literal, p in _TOKEN_PATTERNS]
         self._extra = extra
         self._texts: dict[str, str] = {}
+        self._chars = 0  # in the remembered strings (their redacted forms are mostly the same objects)
         self._secret_keys: dict[str, bool] = {}
         self._lock = threading.Lock()
 
@@ -124,11 +126,15 @@ class Redactor:
         if done is not None:
             return done
         done = self._scrub(value)
-        if len(value) <= _CACHE_MAX_CHARS:
+        if len(value) <= _CACHE_CHARS // 4:
             with self._lock:
-                if len(self._texts) >= _CACHE_ENTRIES:  # the oldest remembered string goes first
-                    del self._texts[next(iter(self._texts))]
-                self._texts[value] = done
+                while self._texts and (len(self._texts) >= _CACHE_ENTRIES or self._chars + len(value) > _CACHE_CHARS):
+                    oldest = next(iter(self._texts))
+                    del self._texts[oldest]
+                    self._chars -= len(oldest)
+                if value not in self._texts:  # another thread may have just remembered it
+                    self._texts[value] = done
+                    self._chars += len(value)
         return done
 
     def _scrub(self, value: str) -> str:

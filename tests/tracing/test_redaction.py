@@ -97,10 +97,13 @@ def test_remembered_strings_are_redacted_every_time_and_per_redactor():
 
 def test_long_and_many_distinct_strings_are_still_redacted():
     r = Redactor()
-    long_text = "filler " * 20_000 + "Authorization: Bearer abcdef123456789"  # longer than what is remembered
+    long_text = "filler " * 200_000 + "Authorization: Bearer abcdef123456789"  # longer than what is remembered
     assert "abcdef123456789" not in r.text(long_text) and "abcdef123456789" not in r.text(long_text)
     for i in range(2_000):  # far more strings than are remembered
         assert r.text(f"step {i} password=hunter{i}") == f"step {i} password={REDACTED}"
+    big = "x" * 900_000
+    for i in range(20):  # and more characters
+        assert r.text(f"{big} {i} sk-abcdefghijklmnop") == f"{big} {i} {REDACTED}"
 
 
 _FRAGMENTS = ["client_", "client", "openai_", "x-", "_", "-", "token", "api_key", "API-KEY", "apikey", "Authorization", "author", "access", "Access_Token", "refresh-token",
