@@ -2,6 +2,7 @@
 
     python benchmarks/tracing.py                  # 30 rounds of interleaved off / on / on-without-content runs
     python benchmarks/tracing.py --rounds 60
+    python benchmarks/tracing.py --demo-db /tmp/demo-db    # and the demo agent over the ToolBench catalog
 
 1. Overhead per agent step. The offline agent (``offline/demo``: no model, so the step is all
    contextos) runs a two-step task (a tool call, then the answer) over and over, in three modes taken
@@ -10,17 +11,25 @@
    ``on``   ``configure_tracing()`` defaults: local JSONL store, content captured, secrets redacted;
    ``on, no content``  the store without message content;
    ``spans, no store``  SDK spans recorded but exported nowhere (what the spans themselves cost).
-   Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``.
+   Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``;
+   then the same for the process's CPU time, which other processes on a loaded machine disturb less.
 2. The store's write cost per span: ``TraceStoreExporter`` writing real spans of that run (the
    content-heavy ``chat`` span and the small ``contextos.step`` span), alone, behind the redacting
-   wrapper (what ``configure_tracing`` installs), and with ``fsync=True``.
+   wrapper (what ``configure_tracing`` installs) seeing the span for the first time and again, and
+   with ``fsync=True``.
+3. With ``--demo-db``: the overhead of the real offline agent, ``contextos demo``'s agent over the
+   2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
+   ``off`` against ``on``: per request, per first step (which embeds the model's queries and searches
+   the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The demo agent embeds queries with MiniLM in numpy: on a small shared host, BLAS threads spinning
+# against other processes made one query take ~0.6 s instead of ~20 ms (see benchmarks/memory.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -87,37 +100,64 @@ def set_tracing(on: bool) -> None:
     conventions.tracer = chosen
 
 
-async def timed_run(agent: Agent) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    result = await agent.arun(TASK)
-    return time.perf_counter() - t0, len(result.steps)
+RUNS = itertools.count()
 
 
-async def overhead(rounds: int, folder: Path) -> dict[str, list[float]]:
-    agent = Agent(ModelClient("offline/demo"), name="bench", tools=[lookup_weather, convert_currency, search_flights])
+async def timed_run(agent: Agent, tasks: tuple[str, ...]) -> tuple[float, float, int]:
+    """Wall and CPU seconds (this process, all threads) of running ``tasks``, and how many steps they took.
+
+    Each run's request is numbered, so its messages differ from every earlier run's, as real requests'
+    do: the redactor, which remembers strings it has seen, gets no free pass on the conversation."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    steps = 0
+    for task in tasks:
+        steps += len((await agent.arun(f"{task} (request {next(RUNS)})")).steps)
+    return time.perf_counter() - t0, time.process_time() - c0, steps
+
+
+async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path,
+                   names: tuple[str, ...] = ("off", "on", "on, no content", "spans, no store"),
+                   ) -> dict[str, dict[str, list[float]]]:
+    """Seconds per step in each mode (``wall`` and ``cpu``), the modes taken in turn within each round."""
     with_content = configure_tracing(trace_dir=folder / "content")
     without_content = configure_tracing(trace_dir=folder / "nocontent", capture_content=False)
     no_exporter = configure_tracing(store=False)
-    modes = {
+    every = {
         "off": lambda: set_tracing(False),
         "on": lambda: (set_tracing(True), configure_tracing(with_content.config)),
         "on, no content": lambda: (set_tracing(True), configure_tracing(without_content.config)),
         "spans, no store": lambda: (set_tracing(True), configure_tracing(no_exporter.config)),
     }
+    modes = {name: every[name] for name in names}
     for setup in modes.values():  # warm up: litellm's import, tiktoken, first spans
         setup()
         for _ in range(3):
-            await timed_run(agent)
-    per_step: dict[str, list[float]] = {m: [] for m in modes}
-    names = list(modes)
+            await timed_run(agent, tasks)
+    per_step: dict[str, dict[str, list[float]]] = {m: {"wall": [], "cpu": []} for m in modes}
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:  # rotate which mode goes first
             modes[name]()
-            seconds, steps = await timed_run(agent)
-            per_step[name].append(seconds / steps)
+            wall, cpu, steps = await timed_run(agent, tasks)
+            per_step[name]["wall"].append(wall / steps)
+            per_step[name]["cpu"].append(cpu / steps)
     set_tracing(True)
     configure_tracing(store=False)
     return per_step
+
+
+def report(per_step: dict[str, dict[str, list[float]]]) -> None:
+    for clock in ("wall", "cpu"):
+        print(f"  {clock} time:")
+        off_values = per_step["off"][clock]
+        off = statistics.median(off_values)
+        for mode, by_clock in per_step.items():
+            values = by_clock[clock]
+            med = statistics.median(values)
+            paired = statistics.median(v - o for v, o in zip(values, off_values))  # same round, same load
+            extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
+                                              f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}%")
+            print(f"    {mode:<16} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
+                  f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}")
 
 
 def real_spans(folder: Path) -> dict[str, object]:
@@ -145,43 +185,88 @@ def real_spans(folder: Path) -> dict[str, object]:
 
 
 def write_cost(folder: Path, n: int) -> None:
+    """Per span: the store alone, and behind the redacting wrapper, whose redactor remembers strings it has
+    seen; a span redacted for the first time is timed with a fresh redactor ("cold"), a repeat ("warm")
+    with the same one, as a run's later steps repeat its tool definitions, names and prompt."""
     sample = real_spans(folder)
-    redactor = Redactor()
     for label, span in sample.items():
         line = len(json.dumps(span_record(span), ensure_ascii=False, default=str))
-        for mode in ("store", "redact + store", "redact + store, fsync"):
-            store = TraceStore(folder / f"w-{label}-{mode.replace(' ', '').replace(',', '').replace('+', '')}")
-            inner = TraceStoreExporter(store, fsync=mode.endswith("fsync"))
-            exporter = inner if mode == "store" else RedactingExporter(inner, redactor, capture_content=True)
+        for mode in ("store", "redact (cold) + store", "redact (warm) + store", "redact (cold) + store, fsync"):
+            slug = "".join(c for c in mode if c.isalnum())
+            inner = TraceStoreExporter(TraceStore(folder / f"w-{label}-{slug}"), fsync=mode.endswith("fsync"))
             count = n if not mode.endswith("fsync") else max(50, n // 20)
-            t0 = time.perf_counter()
+            warm = RedactingExporter(inner, Redactor(), capture_content=True)
+            total = 0.0
             for _ in range(count):
+                exporter = inner if mode == "store" else warm if "warm" in mode else \
+                    RedactingExporter(inner, Redactor(), capture_content=True)
+                t0 = time.perf_counter()
                 exporter.export([span])
-            per = (time.perf_counter() - t0) / count
+                total += time.perf_counter() - t0
             inner.shutdown()
-            print(f"  {label} span ({line:,} bytes a line), {mode}: {per * 1e6:.0f} µs per span (n={count})")
+            print(f"  {label} span ({line:,} bytes a line), {mode}: {total / count * 1e6:.0f} µs per span (n={count})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30, help="Rounds of off / on / on-without-content runs.")
     parser.add_argument("--spans", type=int, default=2000, help="Spans written per store measurement.")
+    parser.add_argument("--demo-db", type=Path, default=None,
+                        help="The demo catalog's LanceDB folder (as `contextos demo --db` builds it): also measure "
+                             "the demo agent over the 2,490-tool catalog, the real offline agent.")
+    parser.add_argument("--demo-rounds", type=int, default=10, help="Rounds of off / on runs of the demo agent.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        per_step = asyncio.run(overhead(args.rounds, folder))
-        off = statistics.median(per_step["off"])
-        print(f"1. offline agent step, wall time (median of {args.rounds} two-step runs per mode, interleaved):")
-        for mode, values in per_step.items():
-            med = statistics.median(values)
-            paired = statistics.median(v - o for v, o in zip(values, per_step["off"]))  # same round, same load
-            extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
-                                              f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}%")
-            print(f"  {mode:<16} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
-                  f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}")
+        toy = Agent(ModelClient("offline/demo"), name="bench", tools=[lookup_weather, convert_currency, search_flights])
+        per_step = asyncio.run(overhead(toy, (TASK,), args.rounds, folder))
+        print(f"1. offline agent step (three tools), per step (median of {args.rounds} two-step runs per mode, interleaved):")
+        report(per_step)
         print("2. store write cost per span:")
         write_cost(folder, args.spans)
+        if args.demo_db is not None:
+            from contextos.agents.demo import DEMO_REQUESTS, demo_agent, open_demo_catalog
 
+            catalog, built = open_demo_catalog(args.demo_db)
+            demo = demo_agent(ModelClient("offline/bench"), catalog)
+            per_part = asyncio.run(demo_overhead(demo, DEMO_REQUESTS, args.demo_rounds, folder / "demo"))
+            print(f"3. demo agent over {len(catalog):,} tools ({'indexed now' if built else 'index reused'}), "
+                  f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved:")
+            for part, per_mode in per_part.items():
+                off, on = per_mode["off"], per_mode["on"]
+                paired = statistics.median(o - f for o, f in zip(on, off))
+                print(f"  {part:<28} off {statistics.median(off) * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
+                      f"{pct(off, 90) * 1e3:.2f}), on {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
+                      f"{paired * 1e3:+.2f} ms = {100 * paired / statistics.median(off):+.1f}%")
+
+
+def pct(values: list[float], q: int) -> float:
+    return sorted(values)[(q * len(values)) // 100]
+
+
+async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path) -> dict[str, dict[str, list[float]]]:
+    """Seconds per request, per first step (it retrieves the tools) and per later step (mean over a request's
+    later steps), ``off`` and ``on`` taken in turn; the i-th value of each mode comes from the same round and request."""
+    on_config = configure_tracing(trace_dir=folder).config
+    modes = {"off": lambda: set_tracing(False), "on": lambda: (set_tracing(True), configure_tracing(on_config))}
+    parts: dict[str, dict[str, list[float]]] = {
+        p: {m: [] for m in modes} for p in ("request (all its steps)", "first step (with retrieval)", "later steps")}
+    for setup in modes.values():
+        setup()
+        await timed_run(agent, tasks)
+    for r in range(rounds):
+        for name in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            modes[name]()
+            for task in tasks:
+                t0 = time.perf_counter()
+                result = await agent.arun(f"{task} (request {next(RUNS)})")
+                parts["request (all its steps)"][name].append(time.perf_counter() - t0)
+                parts["first step (with retrieval)"][name].append(result.steps[0].duration_s)
+                later = [s.duration_s for s in result.steps[1:]] or [0.0]
+                parts["later steps"][name].append(sum(later) / len(later))
+    set_tracing(True)
+    configure_tracing(store=False)
+    return parts
 
 if __name__ == "__main__":
     main()

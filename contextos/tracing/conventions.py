@@ -41,9 +41,13 @@ _PARAMS = {
 }
 
 
+# one encoder for every attribute: ``json.dumps`` with options builds a new one per call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
+
+
 def to_json(value: Any) -> str:
     """Compact JSON for an attribute (non-JSON values as their ``str``)."""
-    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def provider_of(model: str) -> str:

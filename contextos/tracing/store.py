@@ -23,6 +23,8 @@ from contextos.tracing.records import RunSummary, SpanRecord, summarize
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
 _RUN_FILE = re.compile(r"^[0-9a-f]{32}\.jsonl$")
+_APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # one for every line, not one per span
 
 
 def default_trace_dir() -> Path:
@@ -158,8 +160,12 @@ class TraceStoreExporter(SpanExporter):
         if fd is None:
             if len(self._fds) >= self.max_open:  # oldest opened first
                 os.close(self._fds.pop(next(iter(self._fds))))
-            self.store.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.store.path(run_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            path = self.store.path(run_id)
+            try:  # the folder is made once, not per run: each syscall here is paid on the span's end
+                fd = os.open(path, _APPEND, 0o600)
+            except FileNotFoundError:
+                self.store.folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, _APPEND, 0o600)
             self._fds[run_id] = fd
         return fd
 
@@ -170,7 +176,7 @@ class TraceStoreExporter(SpanExporter):
             try:
                 for span in spans:
                     record = span_record(span)
-                    line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+                    line = (_ENCODER.encode(record) + "\n").encode("utf-8")
                     fd = self._fd(record["trace_id"])
                     view = memoryview(line)
                     while view:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from contextos.errors import ConfigError, TraceError
 from contextos.tracing.redact import REDACTED, Redactor
@@ -79,3 +81,50 @@ def test_redactor_leaves_ordinary_text_and_applies_configured_patterns():
     assert Redactor().value("http.request.header.authorization", "anything") == REDACTED
     with pytest.raises(ConfigError, match="not a valid regular expression"):
         Redactor(["(unclosed"])
+
+
+def test_remembered_strings_are_redacted_every_time_and_per_redactor():
+    # the redactor remembers results per string: a repeat must come back redacted too, and a
+    # redactor with its own patterns must not be handed another redactor's result
+    text = 'tools: {"api_key": "sk-abcdefghijklmnop"} for acct-123456'
+    plain = Redactor()
+    first, second = plain.text(text), plain.text(text)
+    assert first == second and "sk-abcdefghijklmnop" not in second and "acct-123456" in second
+    assert "acct-123456" not in Redactor([r"acct-\d{6}"]).text(text)
+    assert plain.attributes({"gen_ai.tool.call.result": text, "x-api-key": "plain"}) == {
+        "gen_ai.tool.call.result": first, "x-api-key": REDACTED}
+
+
+def test_long_and_many_distinct_strings_are_still_redacted():
+    r = Redactor()
+    long_text = "filler " * 200_000 + "Authorization: Bearer abcdef123456789"  # longer than what is remembered
+    assert "abcdef123456789" not in r.text(long_text) and "abcdef123456789" not in r.text(long_text)
+    for i in range(2_000):  # far more strings than are remembered
+        assert r.text(f"step {i} password=hunter{i}") == f"step {i} password={REDACTED}"
+    big = "x" * 900_000
+    for i in range(20):  # and more characters
+        assert r.text(f"{big} {i} sk-abcdefghijklmnop") == f"{big} {i} {REDACTED}"
+
+
+_FRAGMENTS = ["client_", "client", "openai_", "x-", "_", "-", "token", "api_key", "API-KEY", "apikey", "Authorization", "author", "access", "Access_Token", "refresh-token",
+              "auth_token", "client_secret", "SECRET", "password", "PassWD", "keyboard", "monkey", "basic", "Bearer",
+              "sk-", "AKIA", "ghp_", "github_pat_", "AIza", "xoxb-", "hf_", "eyJ", "abcdefghijklmnopqrstuvwxyz0123",
+              "ABCDEFGHIJKLMNOP", ".", "=", ":", " ", '"', "'", "\\", ",", "{", "}", "\u212a", "\u0130", "\u017f", "é"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=24).map("".join))
+@example("pa\u017f\u017fword=hunter22")  # (?i) folds the long s to "s", lower() does not
+@example("author\u0130zation: abcdefgh")  # lower() turns the dotted I into two characters
+@example("x-api-\u212aey: abcdefgh")  # Kelvin sign
+@example('{"clientSecret": "abcdefgh"}')  # the match starts 6 characters before the "secret" found first
+@settings(max_examples=1500, deadline=None)
+def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
+    # the word, key-name and literal checks only spare scans that cannot match: running every
+    # pattern on every string must give the same result
+    from contextos.tracing import redact as R
+
+    expected = R._KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, text)
+    expected = R._SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, expected)
+    for _, pattern in Redactor()._tokens:
+        expected = pattern.sub(REDACTED, expected)
+    assert Redactor().text(text) == expected

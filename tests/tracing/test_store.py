@@ -104,3 +104,25 @@ def test_trace_dir_environment_variable_moves_the_store(tmp_path):
     assert run.name == "env-run" and run.status == "ok"
     record = json.loads(TraceStore(tmp_path / "envdir").path(run.run_id).read_text())
     assert record["attributes"]["contextos.run"] == "env-run"
+
+
+def test_the_store_folder_is_made_when_missing_and_again_when_removed(tmp_path):
+    import shutil
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from contextos.tracing.store import TraceStoreExporter
+
+    folder = tmp_path / "not" / "yet"
+    exporter = TraceStoreExporter(TraceStore(folder))
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("first run"):
+        pass
+    shutil.rmtree(folder)  # e.g. a user clearing the store while the process keeps running
+    with tracer.start_as_current_span("second run"):
+        pass
+    exporter.shutdown()
+    assert [r.name for r in TraceStore(folder).runs()] == ["second run"]
