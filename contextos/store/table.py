@@ -220,6 +220,22 @@ class VectorTable:
         except Exception as exc:
             raise StoreError(f"cannot read rows of {self._label} with filter {where!r}: {exc}") from exc
 
+    def rows_at(self, row_ids: Sequence[int], columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The rows at these LanceDB row ids (as a search ``with_row_id`` returns them), or [] when
+        any of them no longer exists. Row ids are addresses, not identities: compaction moves rows,
+        so callers check each row's id and read the others with ``get``."""
+        if self._table is None or not row_ids:
+            return []
+        try:
+            return self._table.take_row_ids(list(row_ids)).select(list(columns) if columns is not None else self.columns).to_list()
+        except Exception:  # noqa: BLE001 - a stale address (a row deleted since)
+            return []
+
+    @property
+    def version(self) -> int | None:
+        """The table version this handle reads (bumped by every write); None before the first upsert."""
+        return None if self._table is None else self._table.version
+
     def refresh(self) -> bool:
         """Move to the latest committed version, so reads see what other processes wrote since
         this table was opened (LanceDB keeps a handle at the version it opened). Returns False

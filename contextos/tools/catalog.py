@@ -149,29 +149,17 @@ class ToolCatalog:
     def _read_at(self, row_ids: dict[str, int]) -> list[Tool]:
         """The tools at these row ids whose id is still the one expected (rows move when the table
         is compacted or rewritten; those are left for the caller to read by id)."""
-        native = getattr(self.table, "_table", None)
-        if native is None or not row_ids:
-            return []
-        try:
-            rows = native.take_row_ids(list(row_ids.values())).select(self.table.columns).to_list()
-        except Exception:  # noqa: BLE001 - a stale address (a row deleted since): read those by id
-            return []
+        rows = self.table.rows_at(list(row_ids.values()))
         return [tool_from_stored(r) for r in rows if r["id"] in row_ids]
 
     def _version(self) -> int | None:
-        native = getattr(self.table, "_table", None)
-        return None if native is None else native.version
+        return self.table.version
 
     def _ids_where(self, where: str) -> list[str]:
         return [r["id"] for r in self._rows_where(where, ["id"])]
 
     def _rows_where(self, where: str, columns: list[str]) -> list[dict[str, Any]]:
-        # VectorTable reads rows by id or by search only; listing the rows that match a filter
-        # goes to the LanceDB table under it.
-        native = getattr(self.table, "_table", None)
-        if native is None:
-            return []
-        return native.search().where(where).select(columns).limit(None).to_list()
+        return self.table.scan(where, columns)
 
     # Writing ----------------------------------------------------------------------------------
 
