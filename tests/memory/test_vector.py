@@ -14,7 +14,7 @@ import pytest
 
 from contextos.embed import HashingEmbedder
 from contextos.errors import MemoryStoreError, RecordNotFoundError, StoreError
-from contextos.memory import MemoryRecord, MemoryStore, ScoringWeights, VectorMemory
+from contextos.memory import EpisodicMemory, MemoryRecord, MemoryStore, ScoringWeights, VectorMemory
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 86400.0
@@ -138,28 +138,47 @@ WRITER = textwrap.dedent(
     """
     import sys
     from contextos.embed import HashingEmbedder
-    from contextos.memory import MemoryRecord, VectorMemory
-    path, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    m = VectorMemory(path, embedder=HashingEmbedder(dimension=256), dedup_threshold=None)
+    from contextos.memory import EpisodicMemory, MemoryRecord, Trajectory, VectorMemory
+    store, path, prefix, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    embedder = HashingEmbedder(dimension=256)
+    if store == "vector":
+        m = VectorMemory(path, embedder=embedder, dedup_threshold=None)
+        def write(i):
+            return m.add(MemoryRecord(id=f"{prefix}-{i}", content=f"{prefix} wrote fact {i} " + "word " * (i % 7),
+                                      metadata={"user": prefix}))
+    else:
+        m = EpisodicMemory(path, embedder=embedder)
+        def write(i):
+            return m.record(Trajectory(id=f"{prefix}-{i}", task=f"{prefix} wrote fact {i} " + "word " * (i % 7),
+                                       outcome="done", success=True, metadata={"user": prefix}))
     print("ready", flush=True)
     for i in range(n):
-        r = m.add(MemoryRecord(id=f"{prefix}-{i}", content=f"{prefix} wrote fact {i} " + "word " * (i % 7),
-                               metadata={"user": prefix}))
-        print("ack", r.id, flush=True)
+        print("ack", write(i).id, flush=True)
     """
 )
 
+STORES = ["vector", "episodic"]
+"""Both LanceDB-backed stores go through the crash and two-writer tests in their own processes."""
 
-def _writer(tmp_path: Path, db: Path, prefix: str, n: int) -> subprocess.Popen:
+
+def _writer(tmp_path: Path, store: str, db: Path, prefix: str, n: int) -> subprocess.Popen:
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(script), str(db), prefix, str(n)], stdout=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen([sys.executable, str(script), store, str(db), prefix, str(n)], stdout=subprocess.PIPE, text=True, env=env)
 
 
-def test_killed_writer_loses_nothing_acknowledged(tmp_path):
+def _reopen(store: str, db: Path) -> VectorMemory:
+    """The VectorMemory under the store the writers used (EpisodicMemory keeps its records in one)."""
+    if store == "vector":
+        return memory(db)
+    return EpisodicMemory(db, embedder=HashingEmbedder(dimension=256)).store
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_killed_writer_loses_nothing_acknowledged(tmp_path, store):
     db = tmp_path / "db"
-    proc = _writer(tmp_path, db, "k", 10_000)
+    proc = _writer(tmp_path, store, db, "k", 10_000)
     acked: list[str] = []
     assert proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 60
@@ -172,7 +191,7 @@ def test_killed_writer_loses_nothing_acknowledged(tmp_path):
     proc.wait(10)
     acked += [line.split()[1] for line in proc.stdout.read().splitlines() if line.startswith("ack ")]
     assert proc.returncode == -signal.SIGKILL and len(acked) >= 25
-    m = memory(db)  # readable after the kill
+    m = _reopen(store, db)  # readable after the kill
     stored = {r.id for r in m.get_many(acked)}
     assert stored == set(acked)
     assert m.count() >= len(acked)
@@ -181,17 +200,21 @@ def test_killed_writer_loses_nothing_acknowledged(tmp_path):
     assert m.get("after").content == "written after the crash"
 
 
-def test_two_processes_write_the_same_store(tmp_path):
+@pytest.mark.parametrize("store", STORES)
+def test_two_processes_write_the_same_store(tmp_path, store):
     db = tmp_path / "db"
-    memory(db).add(MemoryRecord(id="seed", content="seed record"))
-    procs = [_writer(tmp_path, db, p, 30) for p in ("a", "b")]
+    _reopen(store, db).add(MemoryRecord(id="seed", content="seed record"))
+    procs = [_writer(tmp_path, store, db, p, 30) for p in ("a", "b")]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    m = memory(db)
+    m = _reopen(store, db)
     assert m.count() == 61
     for prefix in ("a", "b"):
         assert len(m.get_many([f"{prefix}-{i}" for i in range(30)])) == 30
         assert m.count({"user": prefix}) == 30
+    if store == "episodic":
+        episodes = EpisodicMemory(db, embedder=HashingEmbedder(dimension=256))
+        assert episodes.trajectory("b-29").task.startswith("b wrote fact 29")
 
 
 def test_a_long_lived_handle_sees_what_another_writer_committed(tmp_path):
