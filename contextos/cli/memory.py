@@ -67,6 +67,20 @@ def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
+def _filter_values(field: str, text: str) -> list[Any]:
+    """What ``--filter FIELD=TEXT`` matches: the text, and for a free metadata field also the number or
+    boolean it spells (records added from JSONL keep ``"year": 2023`` as a number, not as "2023")."""
+    from contextos.memory.rows import NAMED_FIELDS
+
+    if field in NAMED_FIELDS:
+        return [text]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [text]
+    return [text, value] if isinstance(value, (bool, int, float)) else [text]
+
+
 @app.command("add")
 def add(
     file: Path = typer.Argument(..., help='JSONL, one record per line: {"id", "content", ...metadata}.'),
@@ -113,9 +127,9 @@ def search(
     db: Path = DB,
     table: str = TABLE,
     k: int = typer.Option(5, "-k", help="How many records to return per query."),
-    filter: list[str] = typer.Option([], "--filter", help="FIELD=VALUE exact metadata match (repeatable)."),
+    filter: list[str] = typer.Option([], "--filter", help="FIELD=VALUE exact metadata match; VALUE 7 or true also matches the number or boolean. Repeat a field to match any of its values (tags: all)."),
     queries: Optional[Path] = typer.Option(None, "--queries", help='JSONL of {"id", "query", "filters"?} for a batch.'),
-    out: Optional[Path] = typer.Option(None, "--out", help='Batch output JSONL: {"id", "ranked": [record ids]}.'),
+    out: Optional[Path] = typer.Option(None, "--out", help='Batch output JSONL: {"id", "ranked": \\[record ids]}.'),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or fts."),
     relevance_only: bool = typer.Option(False, "--relevance-only", help="Rank by relevance alone (no recency / importance)."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="Override the embedder the table was built with."),
@@ -131,12 +145,13 @@ def search(
             raise MemoryStoreError("give either a QUERY or --queries FILE (not both)")
         if queries is not None and out is None:
             raise MemoryStoreError("--queries needs --out FILE for the ranked results")
-        filters = {}
+        filters: dict[str, Any] = {}
         for f in filter:
             if "=" not in f:
                 raise MemoryStoreError(f"--filter takes FIELD=VALUE, got {f!r}")
             key, value = f.split("=", 1)
-            filters[key] = value
+            # A repeated field matches any of its values (tags: all of them), as a list does in the API.
+            filters[key] = [*filters.get(key, []), *_filter_values(key, value)]
         memory = _open(db, table, embedder, create=False, mode=mode, relevance_only=relevance_only)
         if query is not None:
             hits = memory.search(query, k, filters or None)

@@ -62,3 +62,29 @@ def test_bad_input_gives_clear_errors_and_writes_nothing(cli, tmp_path):
     r = cli("memory", "search", "--db", str(db), "--queries", str(queries), "--out", str(out))
     assert r.returncode == 1 and "q.jsonl:1" in r.stderr and "metadata field 'conv'" in r.stderr
     assert not out.exists()
+
+
+def test_filter_flag_matches_numbers_booleans_and_any_of_repeated_values(cli, tmp_path):
+    db = tmp_path / "db"
+    records = write_jsonl(tmp_path / "r.jsonl", [
+        {"id": "y1", "content": "the trip to Oslo", "year": 2023, "done": True},
+        {"id": "y2", "content": "the trip to Bergen", "year": "2023"},
+        {"id": "y3", "content": "the trip to Rome", "year": 2024, "done": False},
+    ])
+    assert cli("memory", "add", "--db", str(db), str(records), "--embedder", "hashing").returncode == 0
+
+    def found(*filters: str) -> set[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        r = cli("memory", "search", "--db", str(db), "trip", "-k", "5", "--json", *args)
+        assert r.returncode == 0, r.stderr
+        return {json.loads(line)["id"] for line in r.stdout.splitlines()}
+
+    assert found("year=2023") == {"y1", "y2"}  # the number 2023 and the text "2023"
+    assert found("done=true") == {"y1"}
+    assert found("year=2023", "year=2024") == {"y1", "y2", "y3"}
+    assert found("year=2023", "done=false") == set()
+
+
+def test_search_help_shows_the_batch_output_format(cli):
+    r = cli("memory", "search", "--help", env={"COLUMNS": "200"})
+    assert r.returncode == 0 and '"ranked": [record ids]' in r.stdout
