@@ -103,6 +103,22 @@ def test_recent_fact_overrules_older_one_when_recency_is_weighted(tmp_path):
     assert top[0].record.id == "new" and top[0].recency > top[1].recency
 
 
+def test_importance_lifts_an_equally_relevant_record(tmp_path):
+    now = 1_700_000_000.0
+    records = [MemoryRecord(id=rid, content="Alice's favourite colour is green.", importance=imp, created_at=now)
+               for rid, imp in (("a-low", 0.1), ("b-high", 0.9))]
+    # Dense: equal vectors give equal relevance (fused ranks would differ by list position).
+    plain = memory(tmp_path / "a", mode="dense", dedup_threshold=None, weights=ScoringWeights(recency=0.0, importance=0.0))
+    plain.add_many(records)
+    weighted = memory(tmp_path / "b", mode="dense", dedup_threshold=None)  # default weights count importance
+    weighted.add_many(records)
+    top = plain.search("favourite colour", 2, now=now)
+    assert [h.record.id for h in top] == ["a-low", "b-high"] and top[0].score == top[1].score  # a tie, broken by id
+    top = weighted.search("favourite colour", 2, now=now)
+    assert [h.record.id for h in top] == ["b-high", "a-low"] and top[0].relevance == top[1].relevance
+    assert top[0].score - top[1].score == pytest.approx(0.05 * (0.9 - 0.1))
+
+
 def test_near_duplicates_merge_on_write(tmp_path):
     clock = iter(range(1000, 2000)).__next__
     m = memory(tmp_path, clock=lambda: float(clock()))
