@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from contextos.context.budget import Budget
 from contextos.context.items import ContextItem, Step
 from contextos.context.render import Renderer
 from contextos.context.tokens import TiktokenCounter, TokenCounter
@@ -69,6 +70,24 @@ class WorkingMemory:
         self._evicted_groups: set[str] = set()  # groups already moved out (late results follow them)
         self.evicted: list[ContextItem] = []
         """Items moved out and not yet handed to sinks (``add`` hands them over; ``add_nowait`` leaves them here)."""
+
+    @classmethod
+    def for_section(cls, budget: Budget, **kwargs: Any) -> WorkingMemory:
+        """A window as large as ``budget``'s cap for the ``conversation`` section, so that turns over the
+        section's budget move out to the sinks instead of being dropped by the selection.
+
+        ```python
+        budget = Budget(context_window=16_384, sections={"conversation": Section(cap=3_000)})
+        window = WorkingMemory.for_section(budget, sinks=[summary, long_term])
+        ```
+        """
+        cap = budget.section(cls.name).cap
+        if cap is None:
+            raise BudgetError(
+                f"the budget has no cap for the {cls.name!r} section: give it one "
+                f"(sections={{{cls.name!r}: Section(cap=N)}}) or size the window with WorkingMemory(N)"
+            )
+        return cls(cap, **kwargs)
 
     # ------------------------------------------------------------------ state
     @property

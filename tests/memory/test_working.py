@@ -141,3 +141,18 @@ def test_candidates_render_as_messages_with_tool_calls():
     assembled = Orchestrator([window], Budget(context_window=1000), counter=COUNTER).build_sync(Step())
     assert [m["role"] for m in assembled.messages] == ["user", "assistant", "tool"]
     assert assembled.messages[1]["tool_calls"][0]["id"] == "w1"
+
+
+def test_window_sized_by_the_conversation_section_moves_turns_out_instead_of_losing_them():
+    from contextos import Section
+
+    budget = Budget(context_window=1000, sections={"conversation": Section(cap=60)})
+    window = WorkingMemory.for_section(budget, counter=COUNTER)
+    assert window.budget_tokens == 60
+    moved = window.add_nowait(*({"role": "user", "content": f"message {n} about the hotel booking in Lisbon"} for n in range(8)))
+    assert moved and window.tokens <= 60
+    assembled = Orchestrator([window], budget, counter=COUNTER).build_sync(Step())
+    # The section's cap is the window's own: the selection keeps every turn still in it.
+    assert {d.id for d in assembled.decisions if d.tokens_after > 0} == {i.id for i in window.items}
+    with pytest.raises(BudgetError, match="no cap for the 'conversation' section"):
+        WorkingMemory.for_section(Budget(context_window=1000))
