@@ -246,7 +246,9 @@ class VectorMemory:
         if field in self._known_fields:
             return True
         if self.table.count() == 0:
-            return False
+            # Nothing to match and no field names to check a typo against: a fresh store (an agent's
+            # first step, filtered per conversation) answers empty instead of failing.
+            return True
         where = free_field_where(field)
         for limit in (50, None):
             rows = self._rows(where, ["meta"], limit)

@@ -87,6 +87,22 @@ def test_filters_per_user_session_tags_and_free_fields(tmp_path):
         m.search("deadline", 5, {"user": 3})
 
 
+async def test_a_fresh_store_answers_free_field_filters_with_nothing(tmp_path):
+    from contextos import Step
+    from contextos.memory import MemorySource
+
+    m = memory(tmp_path)
+    # An agent's first step, its memory filtered per conversation: no records yet, no error.
+    source = MemorySource(m, filters={"conv_id": "conv-26"})
+    assert await source.candidates(Step(input="what did Caroline do in May?")) == []
+    assert m.count({"conv_id": "conv-26"}) == 0
+    m.add(MemoryRecord(id="a", content="Caroline went to a support group in May.", metadata={"conv_id": "conv-26"}))
+    assert [i.metadata["record_id"] for i in await source.candidates(Step(input="what did Caroline do in May?"))] == ["a"]
+    # Once records exist, a field none of them has is a typo again.
+    with pytest.raises(MemoryStoreError, match="metadata field 'convid'"):
+        m.search("Caroline", 1, {"convid": "conv-26"})
+
+
 def test_recent_fact_overrules_older_one_when_recency_is_weighted(tmp_path):
     now = 1_700_000_000.0
     records = [
