@@ -7,22 +7,23 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from contextos.context.items import ContextItem, Step
 from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError
-from contextos.memory.records import Filters, MemoryHit, MemoryRecord
+from contextos.memory.records import CheckedModel, Filters, MemoryHit, MemoryRecord
 from contextos.memory.scoring import ScoringWeights
 from contextos.memory.vector import VectorMemory
 
 
-class TrajectoryStep(BaseModel):
+class TrajectoryStep(CheckedModel):
     """One step of a finished run."""
 
     model_config = ConfigDict(frozen=True)
+    _what: ClassVar[str] = "trajectory step"
 
     thought: str = ""
     """What the agent said or reasoned at this step."""
@@ -31,8 +32,17 @@ class TrajectoryStep(BaseModel):
     observation: str = ""
     """What came back (tool results), as text."""
 
+    @field_validator("tool_calls")
+    @classmethod
+    def _calls_are_named(cls, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for n, call in enumerate(calls):
+            fn = call.get("function", call)
+            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+                raise ValueError(f'call {n} has no name: give {{"name", "arguments"}} or an OpenAI tool_calls entry')
+        return calls
 
-class Trajectory(BaseModel):
+
+class Trajectory(CheckedModel):
     """A finished task: what was asked, what was done, how it ended.
 
     ```python
@@ -42,6 +52,7 @@ class Trajectory(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
+    _what: ClassVar[str] = "trajectory"
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     """Unique within the store."""
@@ -57,6 +68,13 @@ class Trajectory(BaseModel):
     """User, session, run id, or anything else (scalar values are filterable)."""
     finished_at: float = Field(default_factory=time.time)
     """When the run ended (Unix seconds)."""
+
+    @field_validator("task")
+    @classmethod
+    def _task_not_blank(cls, task: str) -> str:
+        if not task.strip():
+            raise ValueError("task is empty; a trajectory is found again by its task")
+        return task
 
     def as_demonstration(self, max_steps: int | None = None) -> str:
         """The trajectory as a worked example: task, each step's calls and results, outcome."""

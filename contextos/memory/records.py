@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -15,10 +15,27 @@ Filters = dict[str, Any]
 of its elements (for ``tags``: every listed tag must be present)."""
 
 
-class Provenance(BaseModel):
+class CheckedModel(BaseModel):
+    """A memory model whose invalid input raises ``MemoryStoreError`` naming each bad field, like the
+    rest of the package's bad input (pydantic's own ``ValidationError`` is not a ``ContextOSError``)."""
+
+    _what: ClassVar[str] = "value"
+    """How the error message names the thing, e.g. ``memory record``."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            where = f" {data['id']!r}" if isinstance(data.get("id"), str) else ""
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or self._what}: {e['msg']}" for e in exc.errors())
+            raise MemoryStoreError(f"invalid {self._what}{where} ({problems})") from None
+
+
+class Provenance(CheckedModel):
     """Which run and step wrote a record."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _what: ClassVar[str] = "provenance"
 
     run_id: str | None = None
     """The run that wrote it."""
@@ -26,7 +43,7 @@ class Provenance(BaseModel):
     """The step within that run."""
 
 
-class MemoryMetadata(BaseModel):
+class MemoryMetadata(CheckedModel):
     """Who and what a record is about. Fields beyond the named ones are kept as free metadata.
 
     ```python
@@ -35,6 +52,7 @@ class MemoryMetadata(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
+    _what: ClassVar[str] = "memory metadata"
 
     session: str | None = None
     """The conversation / session it came from."""
@@ -51,7 +69,7 @@ class MemoryMetadata(BaseModel):
         return dict(self.__pydantic_extra__ or {})
 
 
-class MemoryRecord(BaseModel):
+class MemoryRecord(CheckedModel):
     """One memory: a fact, a conversation turn, an episode, a summary.
 
     ```python
@@ -60,6 +78,7 @@ class MemoryRecord(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _what: ClassVar[str] = "memory record"
 
     id: str = Field(min_length=1)
     """Unique within a store."""
@@ -77,14 +96,6 @@ class MemoryRecord(BaseModel):
     """How much it matters, 0..1, independent of any query."""
     provenance: Provenance = Field(default_factory=Provenance)
     """Which run and step wrote it."""
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            where = data.get("id") if isinstance(data.get("id"), str) else "record"
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors())
-            raise MemoryStoreError(f"invalid memory record {where!r} ({problems})") from None
 
     @field_validator("content")
     @classmethod

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar
+
+from pydantic import ConfigDict, Field
+
+from contextos.memory.records import CheckedModel
 
 
-class ScoringWeights(BaseModel):
+class ScoringWeights(CheckedModel):
     """Weights of the combined memory score ``relevance * w_r + recency * w_t + importance * w_i``.
 
     ```python
@@ -24,6 +28,7 @@ class ScoringWeights(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _what: ClassVar[str] = "scoring weights"
 
     relevance: float = Field(default=1.0, ge=0)
     """Weight of relevance to the query (0..1: normalised fused rank score or cosine)."""

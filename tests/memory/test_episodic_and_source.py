@@ -14,6 +14,7 @@ from contextos.memory import (
     MemoryRecord,
     MemorySource,
     MemoryStore,
+    ScoringWeights,
     Trajectory,
     TrajectoryStep,
     VectorMemory,
@@ -53,6 +54,19 @@ def test_trajectories_are_found_by_task_similarity(tmp_path):
         e.trajectory("t-weather")
     with pytest.raises(MemoryStoreError, match="trajectory"):
         e.add(MemoryRecord(id="x", content="not an episode"))
+
+
+def test_bad_trajectories_are_refused_before_anything_is_written(tmp_path):
+    e = episodes(tmp_path)
+    with pytest.raises(MemoryStoreError, match="task is empty"):
+        e.record(Trajectory(task="   ", outcome="done"))
+    with pytest.raises(MemoryStoreError, match="call 0 has no name"):
+        Trajectory(task="book", steps=[TrajectoryStep(tool_calls=[{"function": "book"}])])
+    with pytest.raises(MemoryStoreError, match="success"):
+        Trajectory(task="book", success="maybe")
+    with pytest.raises(MemoryStoreError, match="recency"):
+        ScoringWeights(recency=-1)
+    assert e.store.count() == 0
 
 
 async def test_episodes_become_demonstrations_in_the_context(tmp_path):
