@@ -118,6 +118,8 @@ class EpisodicMemory:
         successful_only: bool = True,
         connect_options: dict[str, Any] | None = None,
     ) -> None:
+        if k < 1:
+            raise MemoryStoreError(f"k must be at least 1 (demonstrations offered per step), got {k}")
         # Relevance to the task is what makes a demonstration useful; recency only breaks near-ties.
         self.store = VectorMemory(uri, embedder=embedder, table=table, dedup_threshold=None, connect_options=connect_options,
                                   weights=weights or ScoringWeights(recency=0.02, importance=0.0))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from contextos.context.items import ContextItem, Step
+from contextos.errors import MemoryStoreError
 from contextos.memory.records import Filters, MemoryHit, MemoryStore
 
 
@@ -40,7 +41,12 @@ class MemorySource:
         format: Callable[[MemoryHit], str] = _default_format,
         exclude: Callable[[], set[str]] | None = None,
     ) -> None:
+        if k < 1:
+            raise MemoryStoreError(f"k must be at least 1 (memories proposed per store and step), got {k}")
         self.stores = [stores] if not isinstance(stores, Sequence) else list(stores)
+        for store in self.stores:
+            if not callable(getattr(store, "search", None)):
+                raise MemoryStoreError(f"{type(store).__name__} has no search(query, k, filters): pass MemoryStore objects")
         self.k = k
         self.name = name
         self.filters = filters

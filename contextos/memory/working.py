@@ -61,6 +61,9 @@ class WorkingMemory:
         self.budget_tokens = budget_tokens
         self.counter = counter or TiktokenCounter()
         self.sinks = list(sinks)
+        for sink in self.sinks:
+            if not (callable(getattr(sink, "absorb", None)) or callable(sink)):
+                raise MemoryStoreError(f"a sink needs absorb(items) or to be callable, got {type(sink).__name__}")
         self.session = session
         self.renderer = renderer or Renderer()
         self._blocks: list[list[ContextItem]] = []

@@ -102,6 +102,12 @@ async def test_memory_source_proposes_scored_filtered_items_and_the_budget_decid
     assert sum(d.tokens_after for d in kept) <= 90
     with pytest.raises(Exception, match="metadata field 'usr'"):
         await Orchestrator([MemorySource(store, filters={"usr": "u1"})], budget, counter=COUNTER).build(Step(input="hiking"))
+    with pytest.raises(MemoryStoreError, match="k must be at least 1"):
+        MemorySource(store, k=0)
+    with pytest.raises(MemoryStoreError, match="no search"):
+        MemorySource([store, "documents"])
+    with pytest.raises(MemoryStoreError, match="k must be at least 1"):
+        EpisodicMemory(tmp_path / "episodes", embedder=HashingEmbedder(dimension=256), k=0)
 
 
 async def test_turns_leaving_the_window_land_in_long_term_memory(tmp_path):

@@ -126,6 +126,8 @@ def test_bad_messages_are_refused():
         window.add_nowait({"role": "wizard", "content": "x"})
     with pytest.raises(BudgetError):
         WorkingMemory(0)
+    with pytest.raises(MemoryStoreError, match="absorb"):
+        WorkingMemory(100, sinks=["summary"])
 
 
 def test_candidates_render_as_messages_with_tool_calls():
