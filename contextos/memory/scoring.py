@@ -10,7 +10,6 @@ improves answers, which is why recency may overrule a slightly more relevant old
 from __future__ import annotations
 
 import math
-
 from typing import ClassVar
 
 from pydantic import ConfigDict, Field
