@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import re
 
-from contextos.agents.demo import demo_catalog_path, simulated_response
+import pytest
+
+from contextos.agents.demo import demo_catalog_path, open_demo_catalog, simulated_response
+from contextos.errors import InvalidToolError
 from contextos.tools import Tool
 
 
-def small_catalog(path):
-    """Part of the shipped catalog (the weather APIs), so that indexing stays quick in a test."""
+def small_catalog(path, category="Weather"):
+    """Part of the shipped catalog (one category's APIs), so that indexing stays quick in a test."""
     rows = [json.loads(line) for line in demo_catalog_path().read_text().splitlines()]
-    keep = [r for r in rows if r["metadata"]["category"] == "Weather"]
+    keep = [r for r in rows if r["metadata"]["category"] == category]
     path.write_text("".join(json.dumps(r) + "\n" for r in keep))
     return len(keep)
 
@@ -73,3 +76,29 @@ def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
     assert "• daily weather forecast for a city" in done.stdout
     assert "answer (final_answer, 2 steps): Here is the (simulated) forecast." in done.stdout
     assert len(asked) == 3  # the query writer once, then two agent steps
+
+
+def test_a_bad_catalog_file_is_reported_before_the_index_is_touched(cli, tmp_path):
+    db = tmp_path / "db"
+    with pytest.raises(InvalidToolError, match="no tool catalog file at"):
+        open_demo_catalog(db, source=tmp_path / "missing.jsonl")
+    (tmp_path / "broken.jsonl").write_text('{"name": "half a row"\n')
+    with pytest.raises(InvalidToolError, match="broken.jsonl"):
+        open_demo_catalog(db, source=tmp_path / "broken.jsonl")
+    assert not db.exists()
+    done = cli("demo", "--catalog", str(tmp_path / "missing.jsonl"), "--db", str(db), env={"CONTEXTOS_MODEL": ""})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: no tool catalog file at" in done.stderr and not db.exists()
+
+
+def test_indexing_another_catalog_in_the_same_folder_replaces_the_first(tmp_path):
+    crypto = small_catalog(tmp_path / "crypto.jsonl", category="Cryptography")
+    first, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")
+    assert built and len(first) == crypto
+    assert open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")[1] is False  # reused
+    n = small_catalog(tmp_path / "translation.jsonl", category="Translation")
+    second, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "translation.jsonl")
+    assert built and len(second) == n
+    stored = {row["id"] for row in second.table.scan(columns=["id"])}
+    assert stored == {json.loads(line)["id"] for line in (tmp_path / "translation.jsonl").read_text().splitlines()}
+    assert all(h.tool.metadata["category"] == "Translation" for h in second.search("encrypt a password", k=5))
