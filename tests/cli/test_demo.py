@@ -29,6 +29,7 @@ def test_demo_runs_offline_end_to_end(cli, tmp_path):
     assert first.returncode == 0, first.stderr
     out = first.stdout
     assert "OFFLINE backend" in out
+    assert re.search(rf"indexing the demo catalog .* {n}/{n} ", out) and "then the tool families" in out
     assert f"catalog: {n} tools" in out
     assert re.search(r"tools: retrieved 8, kept \d+ within the budget", out)
     assert "model called" in out and '"simulated": true' in out
@@ -53,6 +54,7 @@ def test_simulated_response_is_labelled_and_follows_the_template():
 
 
 def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
+    """The model from $CONTEXTOS_MODEL, the server from --api-base."""
     from contextos.testing import FakeModelServer, Reply
 
     def responder(request):
@@ -68,7 +70,7 @@ def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
     with FakeModelServer(responder=responder) as server:
         done = cli("demo", "--catalog", str(tmp_path / "tools.jsonl"), "--db", str(tmp_path / "db"),
                    "--trace-dir", str(tmp_path / "traces"), "--request", "Will it rain in Oslo tomorrow?",
-                   "--model", "hosted_vllm/fake-model", "--api-base", server.api_base, timeout=600)
+                   "--api-base", server.api_base, env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model"}, timeout=600)
         asked = server.completion_requests()
     assert done.returncode == 0, done.stderr
     assert "OFFLINE" not in done.stdout and "model: hosted_vllm/fake-model" in done.stdout
