@@ -107,4 +107,5 @@ def _print_run(console: Any, result: Any) -> None:
             console.print(f"    → {'ok' if res.ok else 'error'}: {escape(shown)}")
         if not step.tool_calls and step.completion.content:
             console.print("  model answered.")
-    console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {len(result.steps)} steps): {escape(result.answer or '(none)')}")
+    steps = f"{len(result.steps)} step" + ("" if len(result.steps) == 1 else "s")
+    console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {steps}): {escape(result.answer or '(none)')}")
