@@ -17,6 +17,7 @@ result.answer, result.stop_reason, len(result.steps)
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -261,7 +262,7 @@ class Agent:
             if decision.action == "deny":
                 planned.append(error_result(call, "denied", f"the call was denied: {decision.reason or 'no reason given'}"))
             elif decision.action == "edit" and decision.arguments is not None:
-                planned.append(call.model_copy(update={"arguments": decision.arguments}))
+                planned.append(_edited(call, decision.arguments))
             else:
                 planned.append(call)
 
@@ -288,7 +289,7 @@ class Agent:
             if verdict.action == "deny":
                 return verdict
             decision = verdict
-            call = call.model_copy(update={"arguments": verdict.arguments or {}})
+            call = _edited(call, verdict.arguments or {})
         return decision
 
 
@@ -300,6 +301,11 @@ def run_blocking(start: Callable[[], Coroutine[Any, Any, T]], called: str, inste
     except RuntimeError:
         return asyncio.run(start())
     raise AgentError(f"{called} was called inside a running event loop; use `{instead}` there")
+
+
+def _edited(call: ToolCall, arguments: dict[str, Any]) -> ToolCall:
+    """``call`` with the arguments a hook gave it: valid JSON now, even where the model's were not."""
+    return call.model_copy(update={"arguments": arguments, "raw_arguments": json.dumps(arguments), "error": None})
 
 
 def _handoff_name(agent: str) -> str:
