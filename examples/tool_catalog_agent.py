@@ -1,8 +1,9 @@
 """An agent over a large tool catalog.
 
 Indexes the ToolBench catalog shipped with contextos (2,490 real API descriptions) into LanceDB,
-then lets an agent answer a request: at each step the tools it is offered are retrieved from the
-catalog with model-written queries and selected under a token budget. The catalog's tools have no
+then lets an agent answer a request: the tools it is offered are retrieved from the catalog with
+model-written queries (once per request, so the prompt's tool block stays the same from step to
+step) and selected under a token budget at every step. The catalog's tools have no
 implementations, so calls get a labelled simulated response.
 
     python examples/tool_catalog_agent.py [--limit N] [--db DIR] ["your request"]

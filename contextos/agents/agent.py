@@ -17,10 +17,11 @@ result.answer, result.stop_reason, len(result.steps)
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +51,7 @@ DEFAULT_INSTRUCTIONS = (
     "answer the user directly and concisely."
 )
 HANDOFF_PREFIX = "transfer_to_"
+T = TypeVar("T")
 
 
 class Cancellation(Protocol):
@@ -134,11 +136,7 @@ class Agent:
     # -- public API ---------------------------------------------------------------------------
     def run(self, task: str, **options: Any) -> RunResult:
         """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.arun(task, **options))
-        raise AgentError("Agent.run() was called inside a running event loop; use `await agent.arun(...)` there")
+        return run_blocking(lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)")
 
     async def arun(
         self,
@@ -264,7 +262,7 @@ class Agent:
             if decision.action == "deny":
                 planned.append(error_result(call, "denied", f"the call was denied: {decision.reason or 'no reason given'}"))
             elif decision.action == "edit" and decision.arguments is not None:
-                planned.append(call.model_copy(update={"arguments": decision.arguments}))
+                planned.append(_edited(call, decision.arguments))
             else:
                 planned.append(call)
 
@@ -291,8 +289,23 @@ class Agent:
             if verdict.action == "deny":
                 return verdict
             decision = verdict
-            call = call.model_copy(update={"arguments": verdict.arguments or {}})
+            call = _edited(call, verdict.arguments or {})
         return decision
+
+
+def run_blocking(start: Callable[[], Coroutine[Any, Any, T]], called: str, instead: str) -> T:
+    """Run the coroutine ``start()`` makes to the end, from code that is not async. Inside a running
+    event loop that cannot be done; the ``AgentError`` says to use ``instead`` there."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(start())
+    raise AgentError(f"{called} was called inside a running event loop; use `{instead}` there")
+
+
+def _edited(call: ToolCall, arguments: dict[str, Any]) -> ToolCall:
+    """``call`` with the arguments a hook gave it: valid JSON now, even where the model's were not."""
+    return call.model_copy(update={"arguments": arguments, "raw_arguments": json.dumps(arguments), "error": None})
 
 
 def _handoff_name(agent: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextos.context.budget import Budget, Section
+from contextos.errors import InvalidToolError
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
@@ -50,18 +51,28 @@ def open_demo_catalog(
     """The demo catalog indexed in the LanceDB folder ``db``, and whether it was (re)built now.
 
     ``source``: another catalog file to index instead of the shipped one. An index built from the
-    same catalog file is reused as is (a marker file holds the file's hash);
-    otherwise the tools are indexed (``on_start(total)`` once, then ``on_progress(n)`` per chunk).
+    same catalog file is reused as is (a marker file holds the file's hash). Otherwise the file is
+    read and checked before the folder is touched (``InvalidToolError`` when it is missing or
+    malformed), tools an earlier catalog left in the folder are removed, and the file's tools are
+    indexed (``on_start(total)`` once, then ``on_progress(n)`` per chunk); the marker is written last.
     """
     from contextos.tools import ToolCatalog, load_tools
 
     path = Path(source) if source is not None else demo_catalog_path()
+    if not path.is_file():
+        raise InvalidToolError(f"no tool catalog file at {path}: give a JSONL, OpenAI tools or MCP tools/list JSON file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     marker = Path(db) / "demo-catalog.sha256"
-    catalog = ToolCatalog.open(db)
-    if marker.is_file() and marker.read_text().strip() == digest and len(catalog) > 0:
-        return catalog, False
+    if marker.is_file() and marker.read_text().strip() == digest:
+        catalog = ToolCatalog.open(db)
+        if len(catalog) > 0:
+            return catalog, False
     tools = load_tools(path)
+    catalog = ToolCatalog.open(db)
+    marker.unlink(missing_ok=True)  # an interrupted rebuild must not pass for the old catalog
+    wanted = {t.id for t in tools}
+    stale = [row["id"] for row in catalog.table.scan(columns=["id"]) if row["id"] not in wanted]
+    catalog.remove(stale)
     if on_start:
         on_start(len(tools))
     catalog.upsert(tools, on_progress=on_progress)

@@ -16,14 +16,13 @@ result.path            # ["triage", "billing"]
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from contextos.agents.agent import Agent, Cancellation
+from contextos.agents.agent import Agent, Cancellation, run_blocking
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.result import RunResult, add_usage
 from contextos.errors import AgentError, ConfigError
@@ -107,8 +106,8 @@ class AgentGraph:
         return self.graph.nodes[name]["agent"]
 
     def run(self, task: str, **options: object) -> GraphResult:
-        """``arun`` for code that is not async."""
-        return asyncio.run(self.arun(task, **options))  # type: ignore[arg-type]
+        """``arun`` for code that is not async (inside a running event loop, ``await graph.arun(...)``)."""
+        return run_blocking(lambda: self.arun(task, **options), "AgentGraph.run()", "await graph.arun(...)")  # type: ignore[arg-type]
 
     async def arun(self, task: str, *, conversation: ConversationStore | None = None, cancel: Cancellation | None = None) -> GraphResult:
         """Run from the entry agent until an agent answers without handing off, or ``max_steps``."""

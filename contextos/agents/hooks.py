@@ -52,7 +52,7 @@ class ToolDecision(BaseModel):
 
     @classmethod
     def edit(cls, arguments: dict[str, Any], reason: str | None = None) -> ToolDecision:
-        """Run it with ``arguments`` instead of the model's."""
+        """Run it with ``arguments`` instead of the model's (also when the model's were not valid JSON)."""
         return cls(action="edit", arguments=arguments, reason=reason)
 
 

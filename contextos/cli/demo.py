@@ -71,18 +71,11 @@ def demo(
 
 
 def _index(console: Any, db: Path, source: Path | None) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from contextos.agents.demo import open_demo_catalog
+    from contextos.cli.progress import index_progress
 
-    columns = (TextColumn("indexing the demo catalog"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("tools", total=None, visible=False)
-
-        def start(total: int) -> None:
-            progress.update(task, total=total, visible=True)
-
-        catalog, built = open_demo_catalog(db, source=source, on_start=start, on_progress=lambda n: progress.advance(task, n))
+    with index_progress("indexing the demo catalog", console) as progress:
+        catalog, built = open_demo_catalog(db, source=source, on_start=progress.start, on_progress=progress.advance)
     if not built:
         console.print(f"reusing the index at {db}")
     return catalog
@@ -114,4 +107,5 @@ def _print_run(console: Any, result: Any) -> None:
             console.print(f"    → {'ok' if res.ok else 'error'}: {escape(shown)}")
         if not step.tool_calls and step.completion.content:
             console.print("  model answered.")
-    console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {len(result.steps)} steps): {escape(result.answer or '(none)')}")
+    steps = f"{len(result.steps)} step" + ("" if len(result.steps) == 1 else "s")
+    console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {steps}): {escape(result.answer or '(none)')}")

@@ -21,17 +21,15 @@ def index(
     db: Path = typer.Option(..., "--db", help="The LanceDB folder to keep the catalog in (created if missing)."),
 ) -> None:
     """Index CATALOG into the store at DB (tools with the same id are replaced; unchanged ones are not re-embedded)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from contextos.cli.progress import index_progress
     from contextos.tools import ToolCatalog, load_tools
 
     with reported_errors():
         tools = load_tools(catalog)  # every row validated before the store is touched
         store = ToolCatalog.open(db)
-        columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, transient=False) as progress:
-            task = progress.add_task("tools", total=len(tools))
-            store.upsert(tools, on_progress=lambda n: progress.advance(task, n))
+        with index_progress("indexing") as progress:
+            progress.start(len(tools))
+            store.upsert(tools, on_progress=progress.advance)
         typer.echo(f"indexed {len(tools)} tools from {catalog} into {db} ({len(store)} in the catalog)")
 
 

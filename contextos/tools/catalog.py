@@ -187,7 +187,9 @@ class ToolCatalog:
 
     def remove(self, keys: Iterable[str]) -> int:
         """Remove tools by id or name; ``ToolNotFoundError`` (and nothing removed) if one is unknown."""
-        tools = [self.get(k) for k in dict.fromkeys(keys)]
+        keys = list(dict.fromkeys(keys))
+        by_id = {t.id: t for t in self.get_many(keys)}  # one read per chunk; names are looked up one by one
+        tools = [by_id[k] if k in by_id else self.get(k) for k in keys]
         if not tools:
             return 0
         removed = self.table.delete([t.id for t in tools])

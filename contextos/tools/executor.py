@@ -2,7 +2,8 @@
 
 An agent must not crash because a model called a tool badly or a tool broke. An unknown tool name,
 arguments that are not JSON (``ToolCall.error``), arguments that fail the tool's JSON Schema, an
-exception inside the tool, a tool with no implementation, and a timeout each come back as a
+exception inside the tool (``SystemExit`` too: a wrapped command line may call ``sys.exit``), a tool
+with no implementation, and a timeout each come back as a
 ``ToolResult`` with ``ok=False`` whose ``content`` says what went wrong and how to retry, so the
 model can correct itself on the next step.
 
@@ -153,6 +154,9 @@ class ToolExecutor:
                                 latency_s=time.perf_counter() - started)
         except asyncio.CancelledError:
             raise
+        except _Exited as exc:
+            return error_result(call, "exception", f"{call.name} called sys.exit({exc.code!r}); it did not finish.",
+                                latency_s=time.perf_counter() - started)
         except Exception as exc:  # the tool's own failure is the model's information, not our crash
             return error_result(call, "exception", f"{call.name} raised {type(exc).__name__}: {exc}",
                                 latency_s=time.perf_counter() - started)
@@ -168,6 +172,12 @@ class ToolExecutor:
         return list(await asyncio.gather(*(self.execute(c, offered=offered) for c in calls)))
 
     async def _run(self, tool: Tool, arguments: dict[str, Any]) -> Any:
+        try:
+            return await self._call(tool, arguments)
+        except SystemExit as exc:  # caught here, inside the task wait_for makes: asyncio re-raises it out of the loop
+            raise _Exited(exc.code) from None
+
+    async def _call(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         if tool.fn is not None:
             if inspect.iscoroutinefunction(tool.fn):
                 return await tool.fn(**arguments)
@@ -180,6 +190,14 @@ class ToolExecutor:
         if inspect.isawaitable(value):
             value = await value
         return value
+
+
+class _Exited(Exception):
+    """A tool called ``sys.exit``; raised instead of ``SystemExit``, which would end the event loop."""
+
+    def __init__(self, code: Any) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def _schema_problem(tool: Tool, arguments: dict[str, Any]) -> str | None:

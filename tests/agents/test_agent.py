@@ -107,6 +107,18 @@ def test_hooks_deny_edit_and_rewrite_the_context(server, client):
     assert sent[-1] == {"role": "system", "content": "(step 0)"}  # the edited context is what the model got
 
 
+def test_a_hook_can_repair_arguments_that_were_not_json(server, client):
+    class Repair(AgentHooks):
+        def on_tool_call(self, step, call):
+            return None if call.valid else ToolDecision.edit({"city": "Oslo"}, reason="repaired")
+
+    server.enqueue(Reply.invalid_tool_arguments("get_weather"), Reply.text("done"))
+    result = Agent(client, tools=[get_weather], hooks=[Repair()]).run("Weather?")
+    repaired = result.steps[0].tool_results[0]
+    assert repaired.ok and repaired.content == "Sunny in Oslo, 21 C" and repaired.arguments == {"city": "Oslo"}
+    assert not result.steps[0].tool_calls[0].valid  # the record keeps the call as the model made it
+
+
 def always_calls_tools(request):
     return Reply.tool_call("get_weather", {"city": "Oslo"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 
 import pytest
@@ -35,6 +36,16 @@ def broken(x: str) -> str:
     raise RuntimeError(f"database unreachable for {x}")
 
 
+def exits(code: int) -> str:
+    """Ends the process, as a wrapped command-line tool may."""
+    sys.exit(code)
+
+
+async def exits_async() -> str:
+    """Ends the process from a coroutine."""
+    sys.exit("bye")
+
+
 def call(name: str, arguments: dict | str) -> ToolCall:
     raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
     return ToolCall.parse("call_1", name, raw)
@@ -42,7 +53,7 @@ def call(name: str, arguments: dict | str) -> ToolCall:
 
 @pytest.fixture
 def executor() -> ToolExecutor:
-    return ToolExecutor([add, slow_async, slow_sync, broken], timeout_s=0.3)
+    return ToolExecutor([add, slow_async, slow_sync, broken, exits, exits_async], timeout_s=0.3)
 
 
 async def test_sync_tool_result_is_serialised_as_json(executor):
@@ -65,6 +76,8 @@ async def test_async_tool_runs_natively(executor):
         (call("add", {"a": "two", "b": 3}), "invalid_arguments", ["a: 'two' is not of type 'integer'"]),
         (call("add", {"a": 1}), "invalid_arguments", ["'b' is a required property"]),
         (call("broken", {"x": "q"}), "exception", ["RuntimeError", "database unreachable for q"]),
+        (call("exits", {"code": 2}), "exception", ["exits called sys.exit(2)"]),
+        (call("exits_async", {}), "exception", ["exits_async called sys.exit('bye')"]),
         (call("slow_async", {"seconds": 5}), "timeout", ["did not finish within 0.3 s"]),
         (call("slow_sync", {"seconds": 1}), "timeout", ["did not finish within 0.3 s"]),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contextos import AgentError, ConfigError
+from contextos import AgentError, Budget, ConfigError, ContextItem, StaticSource
 from contextos.agents import Agent, AgentGraph, RunLimits
 from contextos.testing import Reply
 
@@ -52,6 +52,24 @@ def test_router_chooses_the_next_agent(server, client):
     assert "researcher said: answer from You are researcher." in writer_messages[1]["content"]
 
 
+def test_each_agent_keeps_its_own_budget_and_sources(server, client):
+    def facts(name, text):
+        return StaticSource("documents", [ContextItem(id=name, source="documents", content=text, score=0.9)])
+
+    server.responder = lambda request: Reply.tool_call("transfer_to_billing", {}) \
+        if request.messages[0]["content"].startswith("You are triage") else Reply.text("Refund issued.")
+    triage = Agent(client, name="triage", instructions="You are triage.", sources=[facts("faq", "Opening hours: 9-17.")],
+                   budget=Budget(context_window=4096, reserve_output=256))
+    billing = Agent(client, name="billing", instructions="You are billing.", sources=[facts("prices", "A refund costs nothing.")],
+                    budget=Budget(context_window=2048, reserve_output=128))
+    result = AgentGraph.from_agents([triage, billing], [("triage", "billing")], entry="triage").run("Refund please.")
+    assert result.path == ["triage", "billing"]
+    sent = [str(r.body["messages"]) for r in server.completion_requests()]
+    assert "Opening hours" in sent[0] and "refund costs nothing" not in sent[0]
+    assert "refund costs nothing" in sent[1] and "Opening hours" not in sent[1]
+    assert [run.steps[0].context.usage.budget for run in result.runs] == [4096 - 256, 2048 - 128]
+
+
 def test_router_may_only_follow_edges(server, client):
     graph = AgentGraph.from_agents(agents(client, "a", "b"), [("a", "b")], entry="a", router=lambda name, result: "a")
     with pytest.raises(AgentError, match="not one of its successors"):
@@ -86,3 +104,9 @@ def test_graph_configuration_errors(client):
         AgentGraph.from_agents([a, b], [], entry="c")
     with pytest.raises(ConfigError, match="unique"):
         AgentGraph.from_agents([a, a], [], entry="a")
+
+
+async def test_run_inside_an_event_loop_points_to_arun(client):
+    graph = AgentGraph.from_agents(agents(client, "a"), [], entry="a")
+    with pytest.raises(AgentError, match=r"await graph.arun"):
+        graph.run("hi")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import re
 
-from contextos.agents.demo import demo_catalog_path, simulated_response
+import pytest
+
+from contextos.agents.demo import demo_catalog_path, open_demo_catalog, simulated_response
+from contextos.errors import InvalidToolError
 from contextos.tools import Tool
 
 
-def small_catalog(path):
-    """Part of the shipped catalog (the weather APIs), so that indexing stays quick in a test."""
+def small_catalog(path, category="Weather"):
+    """Part of the shipped catalog (one category's APIs), so that indexing stays quick in a test."""
     rows = [json.loads(line) for line in demo_catalog_path().read_text().splitlines()]
-    keep = [r for r in rows if r["metadata"]["category"] == "Weather"]
+    keep = [r for r in rows if r["metadata"]["category"] == category]
     path.write_text("".join(json.dumps(r) + "\n" for r in keep))
     return len(keep)
 
@@ -26,6 +29,7 @@ def test_demo_runs_offline_end_to_end(cli, tmp_path):
     assert first.returncode == 0, first.stderr
     out = first.stdout
     assert "OFFLINE backend" in out
+    assert re.search(rf"indexing the demo catalog .* {n}/{n} ", out) and "then the tool families" in out
     assert f"catalog: {n} tools" in out
     assert re.search(r"tools: retrieved 8, kept \d+ within the budget", out)
     assert "model called" in out and '"simulated": true' in out
@@ -50,6 +54,7 @@ def test_simulated_response_is_labelled_and_follows_the_template():
 
 
 def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
+    """The model from $CONTEXTOS_MODEL, the server from --api-base."""
     from contextos.testing import FakeModelServer, Reply
 
     def responder(request):
@@ -65,7 +70,7 @@ def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
     with FakeModelServer(responder=responder) as server:
         done = cli("demo", "--catalog", str(tmp_path / "tools.jsonl"), "--db", str(tmp_path / "db"),
                    "--trace-dir", str(tmp_path / "traces"), "--request", "Will it rain in Oslo tomorrow?",
-                   "--model", "hosted_vllm/fake-model", "--api-base", server.api_base, timeout=600)
+                   "--api-base", server.api_base, env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model"}, timeout=600)
         asked = server.completion_requests()
     assert done.returncode == 0, done.stderr
     assert "OFFLINE" not in done.stdout and "model: hosted_vllm/fake-model" in done.stdout
@@ -73,3 +78,29 @@ def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
     assert "• daily weather forecast for a city" in done.stdout
     assert "answer (final_answer, 2 steps): Here is the (simulated) forecast." in done.stdout
     assert len(asked) == 3  # the query writer once, then two agent steps
+
+
+def test_a_bad_catalog_file_is_reported_before_the_index_is_touched(cli, tmp_path):
+    db = tmp_path / "db"
+    with pytest.raises(InvalidToolError, match="no tool catalog file at"):
+        open_demo_catalog(db, source=tmp_path / "missing.jsonl")
+    (tmp_path / "broken.jsonl").write_text('{"name": "half a row"\n')
+    with pytest.raises(InvalidToolError, match="broken.jsonl"):
+        open_demo_catalog(db, source=tmp_path / "broken.jsonl")
+    assert not db.exists()
+    done = cli("demo", "--catalog", str(tmp_path / "missing.jsonl"), "--db", str(db), env={"CONTEXTOS_MODEL": ""})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: no tool catalog file at" in done.stderr and not db.exists()
+
+
+def test_indexing_another_catalog_in_the_same_folder_replaces_the_first(tmp_path):
+    crypto = small_catalog(tmp_path / "crypto.jsonl", category="Cryptography")
+    first, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")
+    assert built and len(first) == crypto
+    assert open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")[1] is False  # reused
+    n = small_catalog(tmp_path / "translation.jsonl", category="Translation")
+    second, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "translation.jsonl")
+    assert built and len(second) == n
+    stored = {row["id"] for row in second.table.scan(columns=["id"])}
+    assert stored == {json.loads(line)["id"] for line in (tmp_path / "translation.jsonl").read_text().splitlines()}
+    assert all(h.tool.metadata["category"] == "Translation" for h in second.search("encrypt a password", k=5))

@@ -16,7 +16,7 @@ def db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli-tools")
     done = run_cli("tools", "index", str(write_jsonl(folder / "tools.jsonl", ROWS)), "--db", str(folder / "db"))
     assert done.returncode == 0, done.stderr
-    assert "indexed 8 tools" in done.stdout and "8/8" in done.stdout
+    assert "indexed 8 tools" in done.stdout and "8/8" in done.stdout and "then the tool families" in done.stdout
     return folder / "db"
 
 

@@ -65,6 +65,26 @@ def test_handoff_graph_on_a_configured_model_server():
     assert "answer: Your refund is on its way." in out
 
 
+@pytest.mark.parametrize("name, args, shows", [
+    ("tool_catalog_agent", ["--limit", "60"], "answer (final_answer): The configured model answers."),
+    ("rag_agent", [], "answer: The configured model answers."),
+    ("chat_agent_with_memory", [], "assistant: The configured model answers."),
+    ("inspect_trace", [], "chat hosted_vllm/fake-model"),
+])
+def test_the_other_examples_on_a_configured_model_server(name, args, shows):
+    from contextos.testing import FakeModelServer, Reply
+
+    def responder(request):
+        if request.last_user_text.startswith("You help an assistant find the tools"):
+            return Reply.text('{"queries": ["weather forecast for a city"]}')
+        return Reply.text("The configured model answers.")
+
+    with FakeModelServer(responder=responder) as server:
+        out = run_example(name, *args, model_env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model", "CONTEXTOS_API_BASE": server.api_base})
+        assert server.completion_requests()
+    assert "model: hosted_vllm/fake-model" in out and shows in out
+
+
 def test_inspect_trace():
     out = run_example("inspect_trace")
     assert "invoke_agent weather" in out and "execute_tool get_weather" in out
