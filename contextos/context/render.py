@@ -75,7 +75,8 @@ class Renderer:
             rank = ranks.get(item.source)
             if rank is None:
                 rank = ranks[item.source] = (*self.rank(item.source), item.source)
-            return (rank, *_within_source(item))
+            position = item.position
+            return (rank, 0, position, item.id) if position is not None else (rank, 1, 0, item.id)
 
         return sorted(items, key=key)
 
@@ -133,10 +134,6 @@ class Renderer:
     def base_cost(self) -> int:
         """Tokens every request spends, even an empty one: the reply primer."""
         return REPLY_PRIMER
-
-
-def _within_source(item: ContextItem) -> tuple[int, int, str]:
-    return (0, item.position, item.id) if item.position is not None else (1, 0, item.id)
 
 
 def _message(item: ContextItem) -> dict[str, Any]:
