@@ -76,17 +76,24 @@ class _Unit:
         self.indices = indices
         """The members' positions among the candidates."""
         self.weight = weight
-        self.key = members[0].item.id
         # What selection has found so far: taken or dropped; why dropped; the most similar taken
         # item and how similar; and a counter bumped whenever that similarity rises.
         self.decided = False
         self.drop_reason = "over budget"
-        self.sim, self.sim_id, self.version = 0.0, None, 0
+        self.sim = 0.0
+        self.sim_id = None
+        self.version = 0
         if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
             only = members[0]
-            self.cost, self.score, self.priority, self.pinned = only.cost, only.item.score, only.item.priority, only.item.pinned
-            self.cost_by_source = ((only.item.source, only.cost),)
+            item = only.item
+            self.key = item.id
+            self.cost = only.cost
+            self.score = item.score
+            self.priority = item.priority
+            self.pinned = item.pinned
+            self.cost_by_source = ((item.source, only.cost),)
         else:
+            self.key = members[0].item.id
             self.cost = sum(m.cost for m in members)
             self.score = max(m.item.score for m in members)
             self.priority = max(m.item.priority for m in members)
@@ -164,15 +171,16 @@ def select_within_budget(
 def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
     """One unit per ungrouped candidate and per group, in order of first appearance."""
     weights: dict[str, float] = {}
-    for c in candidates:
-        if c.item.source not in weights:
-            weights[c.item.source] = budget.section(c.item.source).weight
     units: list[_Unit | None] = []
     groups: dict[str, tuple[int, list[int]]] = {}  # group -> (its place in units, member positions)
     for n, c in enumerate(candidates):
-        group = c.item.group
+        item = c.item
+        weight = weights.get(item.source)
+        if weight is None:
+            weight = weights[item.source] = budget.section(item.source).weight
+        group = item.group
         if group is None:
-            units.append(_Unit((c,), (n,), weights[c.item.source]))
+            units.append(_Unit((c,), (n,), weight))
         elif group in groups:
             groups[group][1].append(n)
         else:
