@@ -21,7 +21,7 @@ from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
 from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
 
@@ -173,7 +173,7 @@ class Orchestrator:
         while True:
             ordered = self.renderer.render_order(selection.included)
             messages, tools = self.renderer.layout(ordered)
-            actual = self.counter.count_request(messages, tools)
+            actual = self._request_tokens(messages, tools, ordered)
             if actual <= self.budget.available:
                 selection.used = actual
                 return ordered, messages, tools
@@ -195,6 +195,19 @@ class Orchestrator:
                     selection.outcomes[item_id] = Outcome(
                         DecisionStatus.DROPPED, 0, f"over budget once rendered ({actual} > {self.budget.available} tokens)"
                     )
+
+    def _request_tokens(self, messages: list, tools: list, ordered: list[ContextItem]) -> int:
+        """Exact tokens of the rendered request.
+
+        With the default counter and renderer, a tools block costs its overhead plus each tool
+        item's cost, which is that same count (``count_tool`` of the item's schema) cached by
+        content hash: encoding every schema to JSON again was a tenth of a warm step. Other
+        counters and renderers count the whole request.
+        """
+        if not tools or type(self.counter) is not TiktokenCounter or type(self.renderer) is not Renderer:
+            return self.counter.count_request(messages, tools)
+        schemas = sum(self._candidate(item).cost for item in ordered if item.source == "tools")
+        return self.counter.count_request(messages, None) + TOOLS_BLOCK_OVERHEAD + schemas
 
     def _result(
         self,
