@@ -114,13 +114,14 @@ class DecisionStatus(str, Enum):
     COMPRESSED = "compressed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ContextDecision:
     """Why one candidate item is, or is not, in what the model sees.
 
-    A plain frozen dataclass, not a pydantic model: the orchestrator makes one per candidate at
-    every step from values it has already validated, and this keeps that cheap (``AssembledContext``
-    still serialises decisions with the rest of the result).
+    A plain dataclass, not a pydantic model and not frozen: the orchestrator makes one per
+    candidate at every step from values it has already validated, and a frozen dataclass costs
+    four times as much to make (``AssembledContext`` still serialises decisions with the rest of
+    the result; a hook that edits the assembled context may edit them too).
     """
 
     id: str

@@ -21,7 +21,7 @@ from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
 from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
 
@@ -60,8 +60,9 @@ class Orchestrator:
         self.counter = counter or TiktokenCounter()
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
-        # Per (content hash, source, role): the item's cost, its content's tokens and its sketch.
-        self._measured: dict[tuple[str, str, str], tuple[int, int, tuple[int, ...]]] = {}
+        # Per (content hash, source, role): the last candidate made of such an item, whose cost,
+        # content tokens and sketch serve every item with the same key.
+        self._measured: dict[tuple[str, str, str], Candidate] = {}
         self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
@@ -97,8 +98,9 @@ class Orchestrator:
 
     async def _assemble(self, items: Sequence[ContextItem], step: Step) -> AssembledContext:
         _check_unique(items)
-        originals = {item.id: item for item in items}
         compressed = await self._compress(list(items), step)
+        # What a compressor replaced, by id: decisions report an item's size before and after.
+        originals = {a.id: a for a, b in zip(items, compressed) if a is not b}
         candidates = [self._candidate(item) for item in compressed]
         selection = select_within_budget(
             candidates,
@@ -139,14 +141,17 @@ class Orchestrator:
     def _candidate(self, item: ContextItem) -> Candidate:
         key = (item.content_hash, item.source, item.role)
         known = self._measured.get(key)
+        if known is not None and known.item is item:  # a source returning the same item as before
+            return known
         if known is None:
             if len(self._measured) >= MEASURED_CACHE_SIZE:
                 self._measured.clear()
             content_tokens = self.counter.count(item.content)
-            cost = self.renderer.item_cost(item, self.counter, content_tokens)
-            known = self._measured[key] = (cost, content_tokens, shingles(item.content))
-        cost, content_tokens, sketch = known
-        return Candidate(item, cost, sketch, content_tokens)
+            known = Candidate(item, self.renderer.item_cost(item, self.counter, content_tokens), shingles(item.content), content_tokens)
+        else:
+            known = Candidate(item, known.cost, known.shingles, known.content_tokens)
+        self._measured[key] = known
+        return known
 
     def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:
         """The longest prefix of the item's text (cut at a word) whose cost is at most ``max_cost``."""
@@ -168,7 +173,7 @@ class Orchestrator:
         while True:
             ordered = self.renderer.render_order(selection.included)
             messages, tools = self.renderer.layout(ordered)
-            actual = self.counter.count_request(messages, tools)
+            actual = self._request_tokens(messages, tools, ordered)
             if actual <= self.budget.available:
                 selection.used = actual
                 return ordered, messages, tools
@@ -191,6 +196,19 @@ class Orchestrator:
                         DecisionStatus.DROPPED, 0, f"over budget once rendered ({actual} > {self.budget.available} tokens)"
                     )
 
+    def _request_tokens(self, messages: list, tools: list, ordered: list[ContextItem]) -> int:
+        """Exact tokens of the rendered request.
+
+        With the default counter and renderer, a tools block costs its overhead plus each tool
+        item's cost, which is that same count (``count_tool`` of the item's schema) cached by
+        content hash: encoding every schema to JSON again was a tenth of a warm step. Other
+        counters and renderers count the whole request.
+        """
+        if not tools or type(self.counter) is not TiktokenCounter or type(self.renderer) is not Renderer:
+            return self.counter.count_request(messages, tools)
+        schemas = sum(self._candidate(item).cost for item in ordered if item.source == "tools")
+        return self.counter.count_request(messages, None) + TOOLS_BLOCK_OVERHEAD + schemas
+
     def _result(
         self,
         originals: dict[str, ContextItem],
@@ -202,18 +220,22 @@ class Orchestrator:
     ) -> AssembledContext:
         counts: dict[str, list[int]] = {}  # source -> [offered, offered tokens, kept, kept tokens]
         decisions = []
+        outcomes = selection.outcomes
         for c in candidates:
-            original = originals[c.item.id]
-            before = c.cost if original is c.item else self._candidate(original).cost
-            outcome = selection.outcomes[c.item.id]
-            status, reason = outcome.status, outcome.reason
-            if original is not c.item:
+            item = c.item
+            outcome = outcomes[item.id]
+            status, reason, before = outcome.status, outcome.reason, c.cost
+            original = originals.get(item.id) if originals else None
+            if original is not None:
+                before = self._candidate(original).cost
                 if status is DecisionStatus.INCLUDED:
                     status, reason = DecisionStatus.COMPRESSED, f"compressed from {before} to {c.cost} tokens; {reason}"
                 else:
                     reason = f"compressed from {before} to {c.cost} tokens, then {reason}"
-            decisions.append(ContextDecision(c.item.id, c.item.source, status, before, outcome.tokens_after, c.item.score, reason))
-            n = counts.setdefault(c.item.source, [0, 0, 0, 0])
+            decisions.append(ContextDecision(item.id, item.source, status, before, outcome.tokens_after, item.score, reason))
+            n = counts.get(item.source)
+            if n is None:
+                n = counts[item.source] = [0, 0, 0, 0]
             n[0] += 1
             n[1] += before
             if outcome.item is not None:

@@ -10,6 +10,7 @@ renders identically at every step.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from contextos.context.items import ContextItem
@@ -69,15 +70,17 @@ class Renderer:
 
     def render_order(self, items: Iterable[ContextItem]) -> list[ContextItem]:
         """``items`` sorted the way they render: by source rank, then position, then id."""
-        ranks: dict[str, tuple[int, str, str]] = {}
-
-        def key(item: ContextItem) -> tuple:
-            rank = ranks.get(item.source)
-            if rank is None:
-                rank = ranks[item.source] = (*self.rank(item.source), item.source)
-            return (rank, *_within_source(item))
-
-        return sorted(items, key=key)
+        by_source: dict[str, list[ContextItem]] = {}
+        for item in items:
+            group = by_source.get(item.source)
+            if group is None:
+                by_source[item.source] = [item]
+            else:
+                group.append(item)
+        ordered: list[ContextItem] = []
+        for source in sorted(by_source, key=lambda s: (*self.rank(s), s)):
+            ordered.extend(_within_source(by_source[source]))
+        return ordered
 
     def render(self, items: Iterable[ContextItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Messages and tools for ``items``, in render order."""
@@ -135,8 +138,18 @@ class Renderer:
         return REPLY_PRIMER
 
 
-def _within_source(item: ContextItem) -> tuple[int, int, str]:
-    return (0, item.position, item.id) if item.position is not None else (1, 0, item.id)
+_BY_POSITION = attrgetter("position", "id")
+_BY_ID = attrgetter("id")
+
+
+def _within_source(items: list[ContextItem]) -> list[ContextItem]:
+    """One source's items in render order: by position, then id; those without a position last, by id."""
+    placed = [item for item in items if item.position is not None]
+    if len(placed) == len(items):
+        return sorted(items, key=_BY_POSITION)
+    if not placed:
+        return sorted(items, key=_BY_ID)
+    return sorted(placed, key=_BY_POSITION) + sorted((item for item in items if item.position is None), key=_BY_ID)
 
 
 def _message(item: ContextItem) -> dict[str, Any]:

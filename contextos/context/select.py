@@ -24,6 +24,7 @@ DUPLICATE_SIMILARITY = 0.9
 #: Sources whose items are turns of a dialogue, not information chunks: never penalised as redundant.
 DIALOGUE_SOURCES = frozenset({"conversation", "input"})
 TRUNCATION_MARK = " …[truncated]"
+INCLUDED = DecisionStatus.INCLUDED
 
 
 @dataclass(slots=True)
@@ -68,33 +69,46 @@ class _Unit:
     """Items kept or dropped together (one item, or all items sharing a group)."""
 
     __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
-                 "decided", "drop_reason", "sim", "sim_id", "version")
+                 "value", "decided", "drop_reason", "sim", "sim_id", "version")
 
     def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float) -> None:
         self.members = members
         self.indices = indices
         """The members' positions among the candidates."""
         self.weight = weight
-        self.key = members[0].item.id
         # What selection has found so far: taken or dropped; why dropped; the most similar taken
         # item and how similar; and a counter bumped whenever that similarity rises.
         self.decided = False
         self.drop_reason = "over budget"
-        self.sim, self.sim_id, self.version = 0.0, None, 0
+        self.sim = 0.0
+        self.sim_id = None
+        self.version = 0
         if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
             only = members[0]
-            self.cost, self.score, self.priority, self.pinned = only.cost, only.item.score, only.item.priority, only.item.pinned
-            self.cost_by_source = ((only.item.source, only.cost),)
-            return
-        self.cost = sum(m.cost for m in members)
-        self.score = max(m.item.score for m in members)
-        self.priority = max(m.item.priority for m in members)
-        self.pinned = any(m.item.pinned for m in members)
-        by_source: dict[str, int] = {}
-        for m in members:
-            by_source[m.item.source] = by_source.get(m.item.source, 0) + m.cost
-        self.cost_by_source: tuple[tuple[str, int], ...] = tuple(by_source.items())
-        """(source, tokens) per source among the members; tuples, as this is made for every candidate."""
+            item = only.item
+            self.key = item.id
+            self.cost = only.cost
+            self.score = item.score
+            self.priority = item.priority
+            self.pinned = item.pinned
+            self.cost_by_source = ((item.source, only.cost),)
+        else:
+            self.key = members[0].item.id
+            self.cost = sum(m.cost for m in members)
+            self.score = max(m.item.score for m in members)
+            self.priority = max(m.item.priority for m in members)
+            self.pinned = any(m.item.pinned for m in members)
+            by_source: dict[str, int] = {}
+            for m in members:
+                by_source[m.item.source] = by_source.get(m.item.source, 0) + m.cost
+            self.cost_by_source = tuple(by_source.items())
+            """(source, tokens) per source among the members; tuples, as this is made for every candidate."""
+        self.value = weight * (max(self.score, 0.0) + 0.01) / max(self.cost, 1)
+        """Utility per token before any redundancy penalty (see ``density``)."""
+
+    def density(self, sim: float, penalty: float) -> float:
+        """Utility per token when the unit is ``sim`` similar to the selection."""
+        return self.value * (1.0 - penalty * sim)
 
 
 def select_within_budget(
@@ -157,15 +171,16 @@ def select_within_budget(
 def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
     """One unit per ungrouped candidate and per group, in order of first appearance."""
     weights: dict[str, float] = {}
-    for c in candidates:
-        if c.item.source not in weights:
-            weights[c.item.source] = budget.section(c.item.source).weight
     units: list[_Unit | None] = []
     groups: dict[str, tuple[int, list[int]]] = {}  # group -> (its place in units, member positions)
     for n, c in enumerate(candidates):
-        group = c.item.group
+        item = c.item
+        weight = weights.get(item.source)
+        if weight is None:
+            weight = weights[item.source] = budget.section(item.source).weight
+        group = item.group
         if group is None:
-            units.append(_Unit((c,), (n,), weights[c.item.source]))
+            units.append(_Unit((c,), (n,), weight))
         elif group in groups:
             groups[group][1].append(n)
         else:
@@ -180,6 +195,7 @@ def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
 class _State:
     def __init__(self, budget: Budget, section_cost: Callable[[str], int], base_cost: int) -> None:
         self.budget = budget
+        self.available = budget.available
         self.caps = {name: s.cap for name, s in budget.sections.items() if s.cap is not None}
         self.section_cost = section_cost
         self.section_costs: dict[str, int] = {}
@@ -208,14 +224,16 @@ class _State:
     def assess(self, unit: _Unit) -> tuple[int, str | None]:
         """The tokens ``unit`` would add (``extra_cost``), and why it does not fit (None if it does)."""
         extra = unit.cost
+        by_source, caps = self.by_source, self.caps
         for source, add in unit.cost_by_source:
-            have = self.by_source.get(source)
-            cap = self.caps.get(source)
-            if cap is not None and (have or 0) + add > cap:
-                return extra, f"section cap of {source} ({cap} tokens) reached"
+            have = by_source.get(source)
+            if caps:
+                cap = caps.get(source)
+                if cap is not None and (have or 0) + add > cap:
+                    return extra, f"section cap of {source} ({cap} tokens) reached"
             if have is None:
                 extra += self.section(source)
-        return extra, ("over budget" if self.used + extra > self.budget.available else None)
+        return extra, ("over budget" if self.used + extra > self.available else None)
 
     def register(self, candidates: Sequence[Candidate], units: list[_Unit], cache: NeighbourCache | None) -> None:
         """Find which candidates resemble which (``redundancy.neighbours``).
@@ -242,13 +260,14 @@ class _State:
         """Include ``unit`` (adding ``extra`` tokens, ``extra_cost`` when not given), and raise the
         redundancy of every undecided candidate that resembles one of its members."""
         self.used += self.extra_cost(unit) if extra is None else extra
-        by_source, outcomes, unit_of = self.by_source, self.selection.outcomes, self.unit_of
+        by_source, outcomes, unit_of, number_of = self.by_source, self.selection.outcomes, self.unit_of, self.number_of
         unit.decided = True
         for position, m in zip(unit.indices, unit.members):
-            item = m.item
-            by_source[item.source] = by_source.get(item.source, 0) + m.cost
-            outcomes[item.id] = Outcome(DecisionStatus.INCLUDED, m.cost, reason, item)
-            number = self.number_of[position]
+            item, cost = m.item, m.cost
+            source = item.source
+            by_source[source] = by_source.get(source, 0) + cost
+            outcomes[item.id] = Outcome(INCLUDED, cost, reason, item)
+            number = number_of[position]
             if number < 0:
                 continue
             for other, sim in self.neighbours[number]:
@@ -260,18 +279,25 @@ class _State:
     def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
 
-        A heap entry carries the redundancy version it was scored at; when the candidate has
-        become more redundant since, it is re-scored, and pushed back unless it still leads.
+        An entry carries the redundancy version it was scored at; when the candidate has become
+        more redundant since, it is re-scored, and put back unless it still leads. Redundancy only
+        lowers a score, so entries only ever move later: the entries sit in one sorted list, the
+        few re-scored ones in a heap beside it, and the next to consider is the smaller head.
         """
         penalty = self.budget.redundancy_penalty
         # Keys are unique, so comparisons never reach the unit at the end of an entry.
-        heap = [(-u.priority, -_density(u, u.sim, penalty), -u.score, u.key, u.version, u) for u in units]
-        heapq.heapify(heap)
+        entries = sorted((-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u) for u in units)
+        rescored_heap: list = []
         plain = reason or "utility per token"
-        while heap:
+        i, n = 0, len(entries)
+        while i < n or rescored_heap:
             if until is not None and until():
                 return
-            neg_priority, _, neg_score, key, version, unit = heapq.heappop(heap)
+            if rescored_heap and (i == n or rescored_heap[0] < entries[i]):
+                neg_priority, _, neg_score, key, version, unit = heapq.heappop(rescored_heap)
+            else:
+                neg_priority, _, neg_score, key, version, unit = entries[i]
+                i += 1
             if unit.decided:
                 continue
             sim, sim_id = unit.sim, unit.sim_id
@@ -280,11 +306,11 @@ class _State:
                     unit.drop_reason = f"near-duplicate of {sim_id} (similarity {sim:.2f})"
                     unit.decided = True
                     continue
-                rescored = (neg_priority, -_density(unit, sim, penalty), neg_score, key, unit.version, unit)
-                if heap and heap[0] < rescored:
-                    heapq.heappush(heap, rescored)
+                rescored = (neg_priority, -unit.density(sim, penalty), neg_score, key, unit.version, unit)
+                if (i < n and entries[i] < rescored) or (rescored_heap and rescored_heap[0] < rescored):
+                    heapq.heappush(rescored_heap, rescored)
                     continue
-                # Re-scored, it still leads: take it now rather than push and pop it again.
+                # Re-scored, it still leads: take it now rather than put it back and pick it again.
             extra, why_not = self.assess(unit)
             if why_not is not None:
                 unit.drop_reason = why_not
@@ -305,7 +331,7 @@ class _State:
         for unit in dropped[:1]:
             member = unit.members[0]
             source = member.item.source
-            room = self.budget.available - self.used - self.extra_cost(unit) + unit.cost
+            room = self.available - self.used - self.extra_cost(unit) + unit.cost
             cap = self.budget.section(source).cap
             if cap is not None:
                 room = min(room, cap - self.by_source.get(source, 0))
@@ -319,7 +345,3 @@ class _State:
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
 
-
-def _density(unit: _Unit, sim: float, penalty: float) -> float:
-    relevance = max(unit.score, 0.0) + 0.01
-    return unit.weight * relevance * (1.0 - penalty * sim) / max(unit.cost, 1)

@@ -172,9 +172,13 @@ class TiktokenCounter:
         return count_request(self, messages, tools)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""One encoder for every call: ``json.dumps`` with options builds a new one each time."""
+
+
 def canonical_json(value: Any) -> str:
     """The JSON text counted for schemas and tool calls: sorted keys, compact separators."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def count_message(counter: TokenCounter, message: dict[str, Any]) -> int:

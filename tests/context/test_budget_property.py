@@ -87,7 +87,8 @@ def test_the_rendered_request_never_exceeds_the_budget(candidates, budget):
         assert independent_count(messages, tools) > budget.available
         return
     assert independent_count(result.messages, result.tools) <= budget.available
-    assert result.usage.request_tokens <= budget.available
+    # The usage reported is the rendered request's exact count, tool schemas included.
+    assert result.usage.request_tokens == independent_count(result.messages, result.tools)
 
     decisions = {d.id: d for d in result.decisions}
     assert set(decisions) == {c.id for c in candidates}
