@@ -160,7 +160,8 @@ def test_over_router_refuses_an_api_base() -> None:
         ModelClient.over_router(object(), "qwen", api_base="http://127.0.0.1:8000/v1")
 
 
-async def test_vllm_guided_decoding_parameters_reach_the_server(client: ModelClient, server: FakeModelServer) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
-    await client.acomplete(USER, extra_body={"guided_json": schema})
-    assert server.completion_requests()[0].body["guided_json"] == schema
+async def test_vllm_structured_output_parameters_reach_the_server(client: ModelClient, server: FakeModelServer) -> None:
+    # vLLM reads `structured_outputs` (0.32 here ignores the removed guided_json / guided_choice fields).
+    structured = {"json": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    await client.acomplete(USER, extra_body={"structured_outputs": structured})
+    assert server.completion_requests()[0].body["structured_outputs"] == structured
