@@ -180,9 +180,11 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
         )
     if name == "APIConnectionError" or any(hint in lowered for hint in _CONNECTION_HINTS) or isinstance(exc, ConnectionError):
         # litellm reports a refused connection as InternalServerError (500): the message tells them apart.
+        check = (f"`curl -f {api_base.rstrip('/').removesuffix('/v1')}/health` must succeed"
+                 if api_base else "pass --api-base or set CONTEXTOS_API_BASE if the model is served elsewhere")
         return ModelConnectionError(
             f"{where}: could not connect ({message}). Is the server running? Check api_base "
-            "(e.g. http://127.0.0.1:8000/v1) and `curl <api_base without /v1>/health`.",
+            f"(a vLLM server's looks like http://127.0.0.1:8000/v1): {check}.",
             model=model,
         )
     if status is not None and 500 <= status < 600 or name in ("InternalServerError", "ServiceUnavailableError", "BadGatewayError"):

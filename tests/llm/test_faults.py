@@ -116,9 +116,10 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_connection_refused_is_a_connection_error(attempts, mode) -> None:
     # litellm reports a refused connection as InternalServerError (500); it must not read as a server error.
-    client = ModelClient("hosted_vllm/fake-model", api_base=f"http://127.0.0.1:{_closed_port()}/v1", retry=FAST,
+    port = _closed_port()
+    client = ModelClient("hosted_vllm/fake-model", api_base=f"http://127.0.0.1:{port}/v1", retry=FAST,
                          timeout=2, on_attempt=attempts.append)
-    with pytest.raises(ModelConnectionError, match="could not connect"):
+    with pytest.raises(ModelConnectionError, match=f"could not connect.*`curl -f http://127.0.0.1:{port}/health`"):
         if mode == "sync":
             client.complete(USER)
         else:
