@@ -1,4 +1,5 @@
-"""``contextos serve`` as a real subprocess where vLLM cannot start (the vLLM-backed run is in tests/llm/test_vllm_integration.py)."""
+"""``contextos serve`` as a real subprocess, with vLLM missing or replaced by small stand-ins (a CUDA build on a machine
+without a GPU, a server that never turns healthy, one that does); the real vLLM run is in tests/llm/test_vllm_integration.py."""
 
 from __future__ import annotations
 
