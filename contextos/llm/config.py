@@ -129,6 +129,6 @@ def resolve_settings(
         )
         raise ConfigError(
             f"Invalid model settings: {problems}. Fix each where it came from (the command-line option, "
-            "the environment variable or the config file named in brackets): timeout is seconds > 0, "
+            "the environment variable or the config file named in parentheses): timeout is seconds > 0, "
             "max_retries a whole number >= 0."
         ) from None

@@ -180,11 +180,15 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
         )
     if name == "APIConnectionError" or any(hint in lowered for hint in _CONNECTION_HINTS) or isinstance(exc, ConnectionError):
         # litellm reports a refused connection as InternalServerError (500): the message tells them apart.
-        check = (f"`curl -f {api_base.rstrip('/').removesuffix('/v1')}/health` must succeed"
-                 if api_base else "pass --api-base or set CONTEXTOS_API_BASE if the model is served elsewhere")
+        if not api_base:
+            check = "pass --api-base or set CONTEXTOS_API_BASE if the model is served elsewhere."
+        elif model.startswith("hosted_vllm/"):
+            check = f"`curl -f {api_base.rstrip('/').removesuffix('/v1')}/health` must succeed."
+        else:
+            check = f"is {api_base} the right address?"
         return ModelConnectionError(
             f"{where}: could not connect ({message}). Is the server running? Check api_base "
-            f"(a vLLM server's looks like http://127.0.0.1:8000/v1): {check}.",
+            f"(a vLLM server's looks like http://127.0.0.1:8000/v1): {check}",
             model=model,
         )
     if status is not None and 500 <= status < 600 or name in ("InternalServerError", "ServiceUnavailableError", "BadGatewayError"):
