@@ -152,6 +152,13 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
     message = server_message(exc).rstrip(". ")
     lowered = f"{name} {exc}".lower()
 
+    if "llm provider not provided" in lowered:  # litellm's words for a model string without a known provider
+        return ModelRequestError(
+            f"{model}: litellm knows no provider by that name. A model string starts with its provider: "
+            "hosted_vllm/<served name> (with an api_base), openai/<name>, anthropic/<name>, ... or offline/demo "
+            f"(docs/models.md lists them). A model vLLM serves as {model} is hosted_vllm/{model}.",
+            model=model,
+        )
     if name == "ContextWindowExceededError" or "maximum context length" in lowered or "context length" in lowered and status == 400:
         return ContextWindowExceededError(
             f"{where}: the prompt does not fit the model's context window ({message}). "
