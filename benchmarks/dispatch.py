@@ -4,7 +4,7 @@ Both clients call the same local FakeModelServer, run in its own process so that
 not share the client's interpreter lock. The difference of the per-call latencies is what
 ModelClient (litellm, retries, parsing, attempt records) adds to each call.
 
-    python benchmarks/dispatch.py [--calls 300] [--concurrency 1 16 128]
+    python benchmarks/dispatch.py [--calls 300] [--concurrency 1 16 128] [--rounds 3]
     python benchmarks/dispatch.py --profile [--calls 300]   # ModelClient's own time per call, under cProfile
 """
 
@@ -51,6 +51,15 @@ async def sequential_latency(clients: dict, calls: int) -> dict[str, list[float]
     return latencies
 
 
+async def interleaved_throughput(clients: dict, calls: int, concurrency: int, rounds: int) -> list[float]:
+    """Median calls/s of each client over ``rounds``, the clients taking turns in each round."""
+    runs: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(rounds):
+        for name, call in clients.items():
+            runs[name].append(await throughput(call, calls, concurrency))
+    return [statistics.median(values) for values in runs.values()]
+
+
 async def throughput(call, calls: int, concurrency: int) -> float:
     gate = asyncio.Semaphore(concurrency)
 
@@ -64,7 +73,7 @@ async def throughput(call, calls: int, concurrency: int) -> float:
     return calls / (time.perf_counter() - t0)
 
 
-async def main(calls: int, levels: list[int]) -> None:
+async def main(calls: int, levels: list[int], rounds: int) -> None:
     import httpx
 
     from contextos.llm import ModelClient, RetryPolicy
@@ -94,7 +103,7 @@ async def main(calls: int, levels: list[int]) -> None:
 
         clients = {"raw httpx": raw, "litellm.acompletion": bare_litellm, "ModelClient": dispatched}
         latency = await sequential_latency(clients, calls)
-        rows = [(level, [await throughput(call, max(calls, 2 * level), level) for call in clients.values()]) for level in levels]
+        rows = [(level, await interleaved_throughput(clients, max(calls, 2 * level), level, rounds)) for level in levels]
         await http.aclose()
     finally:
         process.stdin.close()
@@ -110,7 +119,8 @@ async def main(calls: int, levels: list[int]) -> None:
     own = statistics.median(latency["ModelClient"]) - statistics.median(latency["litellm.acompletion"])
     print(f"\nModelClient over raw httpx: {overhead * 1000:.2f} ms per call (median), of which "
           f"{own * 1000:.2f} ms over a bare litellm.acompletion")
-    print(f"\nthroughput, calls/s (max({calls}, 2 x concurrency) calls per level)\n")
+    print(f"\nthroughput, calls/s: median of {rounds} rounds, the clients taking turns in each "
+          f"(max({calls}, 2 x concurrency) calls per run)\n")
     print("| concurrency | " + " | ".join(clients) + " |\n|---|" + "---|" * len(clients))
     for level, values in rows:
         print(f"| {level} | " + " | ".join(f"{v:.0f}" for v in values) + " |")
@@ -152,6 +162,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300, help="calls per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 128])
+    parser.add_argument("--rounds", type=int, default=3, help="throughput runs per client and level, interleaved")
     parser.add_argument("--profile", action="store_true", help="measure ModelClient's own time per call instead")
     args = parser.parse_args()
-    asyncio.run(profile(args.calls) if args.profile else main(args.calls, args.concurrency))
+    asyncio.run(profile(args.calls) if args.profile else main(args.calls, args.concurrency, args.rounds))

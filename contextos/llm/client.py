@@ -72,6 +72,11 @@ class ModelClient:
         self.router: Any | None = None
         """A ``litellm.Router`` the calls go through instead of ``litellm`` (see ``over_router``)."""
         for endpoint in self.endpoints:
+            if endpoint.api_base and not endpoint.api_base.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"api_base of {endpoint.model} must be an http:// or https:// URL such as "
+                    f"http://127.0.0.1:8000/v1, got {endpoint.api_base!r}."
+                )
             if endpoint.model.startswith("hosted_vllm/") and not endpoint.api_base:
                 raise ConfigError(
                     f"{endpoint.model} needs an api_base, the vLLM server's URL ending in /v1 "

@@ -127,4 +127,8 @@ def resolve_settings(
             f"{'.'.join(str(p) for p in e['loc'])} = {e.get('input')!r} ({sources.get(str(e['loc'][0]), '?')}): {e['msg']}"
             for e in exc.errors()
         )
-        raise ConfigError(f"Invalid model settings: {problems}.") from None
+        raise ConfigError(
+            f"Invalid model settings: {problems}. Fix each where it came from (the command-line option, "
+            "the environment variable or the config file named in parentheses): timeout is seconds > 0, "
+            "max_retries a whole number >= 0."
+        ) from None

@@ -152,6 +152,13 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
     message = server_message(exc).rstrip(". ")
     lowered = f"{name} {exc}".lower()
 
+    if "llm provider not provided" in lowered:  # litellm's words for a model string without a known provider
+        return ModelRequestError(
+            f"{model}: litellm knows no provider by that name. A model string starts with its provider: "
+            "hosted_vllm/<served name> (with an api_base), openai/<name>, anthropic/<name>, ... or offline/demo "
+            f"(docs/models.md lists them). A model vLLM serves as {model} is hosted_vllm/{model}.",
+            model=model,
+        )
     if name == "ContextWindowExceededError" or "maximum context length" in lowered or "context length" in lowered and status == 400:
         return ContextWindowExceededError(
             f"{where}: the prompt does not fit the model's context window ({message}). "
@@ -180,9 +187,15 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
         )
     if name == "APIConnectionError" or any(hint in lowered for hint in _CONNECTION_HINTS) or isinstance(exc, ConnectionError):
         # litellm reports a refused connection as InternalServerError (500): the message tells them apart.
+        if not api_base:
+            check = "pass --api-base or set CONTEXTOS_API_BASE if the model is served elsewhere."
+        elif model.startswith("hosted_vllm/"):
+            check = f"`curl -f {api_base.rstrip('/').removesuffix('/v1')}/health` must succeed."
+        else:
+            check = f"is {api_base} the right address?"
         return ModelConnectionError(
             f"{where}: could not connect ({message}). Is the server running? Check api_base "
-            "(e.g. http://127.0.0.1:8000/v1) and `curl <api_base without /v1>/health`.",
+            f"(a vLLM server's looks like http://127.0.0.1:8000/v1): {check}",
             model=model,
         )
     if status is not None and 500 <= status < 600 or name in ("InternalServerError", "ServiceUnavailableError", "BadGatewayError"):

@@ -42,3 +42,23 @@ def test_complete_without_a_model_says_how_to_configure_one(cli, tmp_path) -> No
     run = cli("complete", "Hello", env={"CONTEXTOS_CONFIG": "", "CONTEXTOS_MODEL": "", "XDG_CONFIG_HOME": str(tmp_path)})
     assert run.returncode == 1
     assert "No model configured" in run.stderr and "CONTEXTOS_MODEL" in run.stderr
+
+
+def test_flags_beat_the_environment(cli) -> None:
+    with FakeModelServer(api_key="right") as server, FakeModelServer(models=("env-model",)) as elsewhere:
+        env = {"CONTEXTOS_MODEL": "hosted_vllm/env-model", "CONTEXTOS_API_BASE": elsewhere.api_base, "CONTEXTOS_API_KEY": "wrong"}
+        run = cli("complete", "Hi", "--model", "hosted_vllm/fake-model", "--api-base", server.api_base, "--api-key", "right",
+                  "--json", env=env)
+        assert elsewhere.completion_requests() == []
+        assert server.completion_requests()[0].headers["authorization"] == "Bearer right"
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["model"] == "hosted_vllm/fake-model"
+
+
+def test_a_wrong_api_key_exits_non_zero_saying_which_setting_to_fix(cli) -> None:
+    with FakeModelServer(api_key="right") as server:
+        run = cli("complete", "Hi", "--model", "hosted_vllm/fake-model", "--api-base", server.api_base, "--api-key", "wrong")
+        assert len(server.completion_requests()) == 1  # not retried
+    assert run.returncode == 1
+    assert "refused the api key (401)" in run.stderr and "--api-key" in run.stderr
+    assert run.stdout == ""

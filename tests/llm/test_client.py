@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from contextos import Completion, ConfigError, ModelClient, ModelRequestError, ToolCall
+from contextos import Completion, ConfigError, ModelClient, ModelRequestError, RetryPolicy, ToolCall
+from contextos.llm import Endpoint
 from contextos.testing import FakeModelServer, Reply
 
 from .conftest import USER
@@ -122,6 +123,20 @@ def test_hosted_vllm_without_api_base_is_a_config_error() -> None:
         ModelClient("hosted_vllm/some-model")
 
 
+def test_api_base_must_be_an_http_url() -> None:
+    with pytest.raises(ConfigError, match="must be an http:// or https:// URL.*'127.0.0.1:8000/v1'"):
+        ModelClient("hosted_vllm/some-model", api_base="127.0.0.1:8000/v1")
+    with pytest.raises(ConfigError, match="api_base of hosted_vllm/backup"):
+        ModelClient("offline/demo", fallbacks=[Endpoint(model="hosted_vllm/backup", api_base="gpu-1:8000")])
+
+
+def test_a_model_string_without_a_known_provider_says_what_one_looks_like(attempts) -> None:
+    client = ModelClient("nonsense-provider/m", retry=RetryPolicy(max_attempts=3), on_attempt=attempts.append)
+    with pytest.raises(ModelRequestError, match="knows no provider by that name.*is hosted_vllm/nonsense-provider/m"):
+        client.complete(USER)
+    assert len(attempts) == 1  # not retried: no try can succeed
+
+
 def test_timeout_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="timeout"):
         ModelClient("offline/demo", timeout=0)
@@ -160,7 +175,8 @@ def test_over_router_refuses_an_api_base() -> None:
         ModelClient.over_router(object(), "qwen", api_base="http://127.0.0.1:8000/v1")
 
 
-async def test_vllm_guided_decoding_parameters_reach_the_server(client: ModelClient, server: FakeModelServer) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
-    await client.acomplete(USER, extra_body={"guided_json": schema})
-    assert server.completion_requests()[0].body["guided_json"] == schema
+async def test_vllm_structured_output_parameters_reach_the_server(client: ModelClient, server: FakeModelServer) -> None:
+    # vLLM reads `structured_outputs` (0.32 here ignores the removed guided_json / guided_choice fields).
+    structured = {"json": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    await client.acomplete(USER, extra_body={"structured_outputs": structured})
+    assert server.completion_requests()[0].body["structured_outputs"] == structured

@@ -83,5 +83,7 @@ def test_bad_toml_and_bad_values_say_what_is_wrong(tmp_path: Path) -> None:
     unknown.write_text('[model]\nmodel = "offline/demo"\ntemperature = 3\n')
     with pytest.raises(ConfigError, match="unknown setting.*temperature"):
         resolve_settings(config_path=unknown, env={})
-    with pytest.raises(ConfigError, match="timeout = 'soon'.*env:CONTEXTOS_TIMEOUT"):
+    with pytest.raises(ConfigError, match="timeout = 'soon'.*env:CONTEXTOS_TIMEOUT.*Fix each where it came from"):
         resolve_settings(model="offline/demo", env={"CONTEXTOS_TIMEOUT": "soon"})
+    with pytest.raises(ConfigError, match=r"max_retries = -1 \(argument\).*whole number >= 0"):
+        resolve_settings(model="offline/demo", max_retries=-1, env={})

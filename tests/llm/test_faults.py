@@ -116,9 +116,10 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_connection_refused_is_a_connection_error(attempts, mode) -> None:
     # litellm reports a refused connection as InternalServerError (500); it must not read as a server error.
-    client = ModelClient("hosted_vllm/fake-model", api_base=f"http://127.0.0.1:{_closed_port()}/v1", retry=FAST,
+    port = _closed_port()
+    client = ModelClient("hosted_vllm/fake-model", api_base=f"http://127.0.0.1:{port}/v1", retry=FAST,
                          timeout=2, on_attempt=attempts.append)
-    with pytest.raises(ModelConnectionError, match="could not connect"):
+    with pytest.raises(ModelConnectionError, match=f"could not connect.*`curl -f http://127.0.0.1:{port}/health`"):
         if mode == "sync":
             client.complete(USER)
         else:
@@ -199,5 +200,36 @@ async def test_a_request_error_is_not_hidden_by_a_fallback(server, attempts) -> 
         server.enqueue(Fault.context_length())
         client = _client(server, attempts, fallbacks=[Endpoint(model="hosted_vllm/fake-model", api_base=backup.api_base)])
         with pytest.raises(ContextWindowExceededError):
+            await client.acomplete(USER)
+        assert backup.completion_requests() == []
+
+
+@pytest.mark.parametrize(("fault", "error"), [
+    pytest.param(Fault.status_code(401), ModelAuthenticationError, id="401"),
+    pytest.param(Fault.status_code(403), ModelAuthenticationError, id="403"),
+    pytest.param(Fault.status_code(404), ModelNotFoundError, id="404"),
+    pytest.param(Fault.malformed_json(), ModelResponseError, id="malformed-json"),
+])
+async def test_a_deployment_failure_goes_to_the_next_model_at_once(server, attempts, fault, error) -> None:
+    # Retrying the same server cannot help (wrong key, unknown model, broken answers); another deployment may.
+    with FakeModelServer() as backup:
+        server.enqueue(fault)
+        client = _client(server, attempts, fallbacks=[Endpoint(model="hosted_vllm/fake-model", api_base=backup.api_base)])
+        completion = await client.acomplete(USER)
+        assert len(backup.completion_requests()) == 1
+        assert [(a.api_base, a.outcome) for a in completion.attempts] == [
+            (server.api_base, error.__name__), (backup.api_base, "ok")]
+    assert len(server.completion_requests()) == 1
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param(Fault.status_code(400, "bad field"), id="400"),
+    pytest.param(Fault.status_code(422, "unprocessable"), id="422"),
+])
+async def test_a_bad_request_is_not_sent_to_the_fallback(server, attempts, fault) -> None:
+    with FakeModelServer() as backup:
+        server.enqueue(fault)
+        client = _client(server, attempts, fallbacks=[Endpoint(model="hosted_vllm/fake-model", api_base=backup.api_base)])
+        with pytest.raises(ModelRequestError):
             await client.acomplete(USER)
         assert backup.completion_requests() == []

@@ -201,6 +201,25 @@ async def test_structured_output_either_follows_the_schema_or_fails_with_a_clear
         assert completion.content.lstrip().startswith("{")
 
 
+async def test_structured_outputs_constrain_the_answer_even_on_random_weights(served: Served) -> None:
+    # vLLM's own structured-output parameter passes through extra_body; its engine enforces the choice.
+    completion = await served.client(retry=NO_RETRY).acomplete(
+        [{"role": "user", "content": "Is Paris in France?"}], max_tokens=8,
+        extra_body={"structured_outputs": {"choice": ["yes", "no"]}},
+    )
+    assert completion.content in ("yes", "no")
+
+
+async def test_a_schema_vllm_cannot_compile_fails_with_its_reason_and_no_retry(served: Served) -> None:
+    response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "nonsense"}}}
+    with pytest.raises(ModelRequestError) as raised:
+        await served.client().acomplete([{"role": "user", "content": "Which city?"}], max_tokens=8,
+                                        response_format=response_format)
+    assert type(raised.value) is ModelRequestError
+    assert "Grammar error" in str(raised.value) and "nonsense" in str(raised.value)  # vLLM's words, not a generic failure
+    assert raised.value.attempts == 1 and raised.value.model == served.model
+
+
 async def test_tool_calls_on_a_server_without_a_tool_parser_fail_with_vllms_reason_and_no_retry(served: Served) -> None:
     # This server runs without --tool-call-parser (as many do by mistake): vLLM refuses tool_choice with a
     # 400 that names the missing flag, and the error must carry that reason rather than a generic failure.
