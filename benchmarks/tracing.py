@@ -47,7 +47,6 @@ from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
 
-import contextos.tracing.conventions as conventions  # noqa: E402
 import contextos.tracing.spans as spans_module  # noqa: E402
 from contextos.agents import Agent  # noqa: E402
 from contextos.llm import ModelClient  # noqa: E402
@@ -96,8 +95,7 @@ REAL_TRACER = spans_module.tracer
 def set_tracing(on: bool) -> None:
     """``off``: hand the helpers OpenTelemetry's no-op tracer (as before any configuration)."""
     chosen = REAL_TRACER if on else (lambda: NOOP)
-    spans_module.tracer = chosen
-    conventions.tracer = chosen
+    spans_module.tracer = chosen  # every contextos span opens through it (spans.open_span)
 
 
 RUNS = itertools.count()

@@ -17,8 +17,7 @@ in the exporter wrapper, whatever these helpers are given.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -26,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from contextos.tracing import attributes as A
-from contextos.tracing.spans import capturing, tracer
+from contextos.tracing.spans import capturing, open_span
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
@@ -58,17 +57,9 @@ def provider_of(model: str) -> str:
     )
 
 
-@contextmanager
-def _open(
-    name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL, root: bool = False
-) -> Iterator[Span]:
-    ctx = otel_context.Context() if root else None  # an empty context: the span starts a new trace
-    with tracer().start_as_current_span(name, context=ctx, kind=kind, attributes=attributes) as s:
-        try:
-            yield s
-        except BaseException as exc:
-            s.set_attribute(A.ERROR_TYPE, type(exc).__qualname__)
-            raise
+def _open(name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL, root: bool = False) -> Any:
+    # an empty context: the span starts a new trace
+    return open_span(name, attributes, kind=kind, context=otel_context.Context() if root else None)
 
 
 def run_span(name: str, attributes: Mapping[str, Any] | None = None) -> Any:
