@@ -47,6 +47,7 @@ from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
 
+import contextos.tracing.conventions as conventions  # noqa: E402
 import contextos.tracing.spans as spans_module  # noqa: E402
 from contextos.agents import Agent  # noqa: E402
 from contextos.llm import ModelClient  # noqa: E402
@@ -90,18 +91,18 @@ def search_flights(origin: str, destination: str) -> str:
 
 NOOP = trace.NoOpTracer()
 REAL_TRACER = spans_module.tracer
+REAL_CAPTURING = conventions.capturing
 
 
 def set_tracing(on: bool) -> None:
     """``off``: hand the helpers OpenTelemetry's no-op tracer (as before any configuration).
 
-    And no exporter that captures content: in a process that never configured tracing the helpers
-    serialize no messages. (Before, an ``off`` run right after an ``on`` one, as in half of the demo's
-    rounds, serialized them for nothing, which made ``off`` slower and the overhead look smaller.)"""
-    chosen = REAL_TRACER if on else (lambda: NOOP)
-    spans_module.tracer = chosen  # every contextos span opens through it (spans.open_span)
-    if not on:
-        configure_tracing(store=False)
+    And no content capture: in a process that never configured tracing the helpers serialize no
+    messages. (Before, an ``off`` run right after an ``on`` one, as in half of the demo's rounds,
+    serialized them for nothing, which made ``off`` slower and the overhead look smaller.) The
+    configured exporters stay, so ``on`` keeps its setup (and its redactor's memory) across rounds."""
+    spans_module.tracer = REAL_TRACER if on else (lambda: NOOP)  # every contextos span opens through it
+    conventions.capturing = REAL_CAPTURING if on else (lambda: False)
 
 
 RUNS = itertools.count()
