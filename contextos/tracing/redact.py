@@ -174,9 +174,12 @@ class Redactor:
         for key, value in (attributes or {}).items():
             # the common case inline (a known key that names no secret, a string seen before): every
             # span of every step passes here, and a call per attribute was most of what this cost
-            if value.__class__ is str and known.get(key) is False:
+            kind = value.__class__
+            if kind is str and known.get(key) is False:
                 done = texts.get(value)
                 out[key] = done if done is not None else self.text(value)
+            elif (kind is int or kind is float or kind is bool) and known.get(key) is False:
+                out[key] = value
             else:
                 out[key] = self.value(key, value)
         return out
