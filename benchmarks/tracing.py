@@ -101,7 +101,9 @@ def set_tracing(on: bool) -> None:
     messages. (Before, an ``off`` run right after an ``on`` one, as in half of the demo's rounds,
     serialized them for nothing, which made ``off`` slower and the overhead look smaller.) The
     configured exporters stay, so ``on`` keeps its setup (and its redactor's memory) across rounds."""
-    spans_module.tracer = REAL_TRACER if on else (lambda: NOOP)  # every contextos span opens through it
+    chosen = REAL_TRACER if on else (lambda: NOOP)
+    spans_module.tracer = chosen  # every contextos span opens through it
+    conventions.tracer = chosen  # (before spans.open_span the helpers called their own import of it)
     conventions.capturing = REAL_CAPTURING if on else (lambda: False)
 
 
