@@ -1,7 +1,7 @@
 """Secret redaction for everything a span carries (attributes, events, names, status).
 
-Applied by ``RedactingExporter`` (see ``contextos.tracing.export``) to every span before any
-exporter sees it, so no code path that opens a span can leak a key into a trace.
+Applied by ``SpanFilter`` (see ``contextos.tracing.export``) to every span before any exporter or
+the local store sees it, so no code path that opens a span can leak a key into a trace.
 """
 
 from __future__ import annotations
