@@ -28,18 +28,17 @@ class SpanFilter:
 
     def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """A span's attributes as the exporter may see them (content left out before it is redacted)."""
-        if not attributes:
-            return {}
-        if not self.capture_content:
-            attributes = {k: v for k, v in attributes.items() if k not in CONTENT}
-        return self.redactor.attributes(attributes)
+        return self._visible(attributes, CONTENT)
 
     def event_attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """An event's attributes as the exporter may see them."""
+        return self._visible(attributes, _EVENT_CONTENT)
+
+    def _visible(self, attributes: Mapping[str, Any] | None, content: frozenset[str]) -> dict[str, Any]:
         if not attributes:
             return {}
         if not self.capture_content:
-            attributes = {k: v for k, v in attributes.items() if k not in _EVENT_CONTENT}
+            attributes = {k: v for k, v in attributes.items() if k not in content}
         return self.redactor.attributes(attributes)
 
     def text(self, value: str) -> str:
