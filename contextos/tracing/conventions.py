@@ -11,7 +11,7 @@ retry_event(2, "ModelServerError: 503", delay_s=0.5)      # on the current span
 
 Content (messages, tool arguments and results) is serialized only while some exporter captures it
 (``capturing()``); exporters that do not are handed spans without it. Secrets are redacted later,
-in the exporter wrapper, whatever these helpers are given.
+as spans are exported (``SpanFilter``), whatever these helpers are given.
 """
 
 from __future__ import annotations

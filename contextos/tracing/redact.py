@@ -172,8 +172,8 @@ class Redactor:
         out: dict[str, Any] = {}
         known, texts = self._secret_keys, self._texts
         for key, value in (attributes or {}).items():
-            # the common case inline (a known key that names no secret, a string seen before): every
-            # span of every step passes here, and a call per attribute was most of what this cost
+            # the common cases inline (a known key that names no secret; a string seen before, or a
+            # number): every attribute of every span passes here
             kind = value.__class__
             if kind is str and known.get(key) is False:
                 done = texts.get(value)
