@@ -3,7 +3,8 @@
 The window is a list of *blocks*: a plain message, or an assistant message that calls tools together
 with the results of those calls. Blocks leave whole, oldest first, so a tool call is never separated
 from its result. What leaves is handed to sinks (``SummaryMemory``, ``VectorMemory``...) instead of
-being lost.
+being lost. Two kinds of block never leave, because the model must always see them: a pinned one
+(an agent's task) and the newest one (the latest turn, or the call group it joined).
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ class WorkingMemory:
     ```
 
     Items are ``ContextItem(source="conversation")`` with ``position`` the turn index and, for a tool
-    call and its results, a shared ``group``. When a block alone is larger than the budget, it leaves
-    too: the window never exceeds its budget.
+    call and its results, a shared ``group``.
+
+    The window stays within ``budget_tokens`` except for what it never moves out: pinned turns (an
+    agent's task is a pinned ``ContextItem``), which count against the budget so that older unpinned
+    turns leave first, and the newest block (the latest turn, or the call group the latest result
+    joined), which stays even when it alone is over the budget. A too-large newest block is left to
+    the orchestrator's budgeted selection, as any other too-large item: truncated with a decision
+    record, dropped with one, or, when pinned, refused with a ``BudgetError``.
     """
 
     name = "conversation"
@@ -68,6 +75,7 @@ class WorkingMemory:
         self.renderer = renderer or Renderer()
         self._blocks: list[list[ContextItem]] = []
         self._costs: list[int] = []
+        self._newest: list[ContextItem] | None = None  # the block the latest turn entered: it never moves out
         self._next_position = 0
         self._call_groups: dict[str, str] = {}  # tool_call_id -> group of the message that made the call
         self._evicted_groups: set[str] = set()  # groups already moved out (late results follow them)
@@ -192,16 +200,24 @@ class WorkingMemory:
                 if block[0].group == item.group:
                     block.append(item)
                     self._costs[index] += cost
+                    self._newest = block
                     return []
-        self._blocks.append([item])
+        self._newest = [item]
+        self._blocks.append(self._newest)
         self._costs.append(cost)
         return []
 
     def _fit(self) -> list[ContextItem]:
+        """Move out the oldest blocks until the window fits, passing over the pinned and the newest one."""
         moved: list[ContextItem] = []
-        while self._blocks and self.tokens > self.budget_tokens:
-            block = self._blocks.pop(0)
-            self._costs.pop(0)
+        index = 0
+        while index < len(self._blocks) and self.tokens > self.budget_tokens:
+            block = self._blocks[index]
+            if block is self._newest or any(item.pinned for item in block):
+                index += 1
+                continue
+            del self._blocks[index]
+            del self._costs[index]
             moved.extend(block)
             group = block[0].group
             if group is not None:
@@ -209,12 +225,12 @@ class WorkingMemory:
         return moved
 
     def clear(self) -> list[ContextItem]:
-        """Move every turn out (end of a session); returns them and keeps them for ``flush``."""
+        """Move every turn out, pinned ones included (end of a session); returns them and keeps them for ``flush``."""
         moved = self.items
         for block in self._blocks:
             if block[0].group is not None:
                 self._evicted_groups.add(block[0].group)
-        self._blocks, self._costs = [], []
+        self._blocks, self._costs, self._newest = [], [], None
         self.evicted.extend(moved)
         return moved
 
