@@ -53,7 +53,9 @@ async def test_empty_model_answer_is_an_error_and_keeps_the_old_summary(server):
     window = WorkingMemory(15, counter=COUNTER, sinks=[summary])
     server.enqueue(Reply.text("   "))
     with pytest.raises(ModelResponseError, match="empty summary"):
-        await window.add({"role": "user", "content": "a long message that does not fit in fifteen tokens at all, no way"})
+        # The long message stays while it is the newest; the next one moves it out.
+        await window.add({"role": "user", "content": "a long message that does not fit in fifteen tokens at all, no way"},
+                         {"role": "user", "content": "next"})
     assert summary.text == "" and await summary.candidates(Step()) == []
 
 
@@ -63,7 +65,9 @@ async def test_a_failed_summary_keeps_the_turns_for_the_next_flush(server):
     window = WorkingMemory(15, counter=COUNTER, sinks=[summary])
     server.enqueue(Reply.text(""), Reply.text("The user wrote a long message."))
     with pytest.raises(ModelResponseError):
-        await window.add({"role": "user", "content": "a long message that does not fit in fifteen tokens at all, no way"})
+        # The long message stays while it is the newest; the next one moves it out.
+        await window.add({"role": "user", "content": "a long message that does not fit in fifteen tokens at all, no way"},
+                         {"role": "user", "content": "next"})
     assert [i.position for i in window.evicted] == [0]
     await window.flush()
     assert window.evicted == [] and summary.summary.positions == [0]

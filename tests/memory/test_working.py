@@ -1,4 +1,5 @@
-"""WorkingMemory: the window never exceeds its budget and never splits a tool call from its result."""
+"""WorkingMemory: the window never exceeds its budget (except by pinned turns and the newest block) and never
+splits a tool call from its result."""
 
 from __future__ import annotations
 
@@ -17,15 +18,20 @@ WORDS = st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "t
 
 
 @st.composite
-def conversations(draw):
-    """A list of "events": plain messages and tool-call turns whose results may arrive interleaved later."""
+def conversations(draw, pinned: bool = True):
+    """A list of "events": plain messages, pinned tasks (as an agent adds them) and tool-call turns whose
+    results may arrive interleaved later."""
     events = []
     pending: list[str] = []
     n_calls = 0
-    for _ in range(draw(st.integers(1, 25))):
-        kind = draw(st.sampled_from(["user", "assistant", "call", "result"] if pending else ["user", "assistant", "call"]))
+    for n in range(draw(st.integers(1, 25))):
+        kinds = ["user", "assistant", "call"] + (["task"] if pinned else []) + (["result"] if pending else [])
+        kind = draw(st.sampled_from(kinds))
         if kind in ("user", "assistant"):
             events.append({"role": kind, "content": " ".join(draw(WORDS)) or "ok"})
+        elif kind == "task":
+            events.append(ContextItem(id=f"task-{n}", source="conversation", role="user",
+                                      content=" ".join(draw(WORDS)) or "do it", pinned=True, compressible=False))
         elif kind == "call":
             ids = [f"c{n_calls}-{i}" for i in range(draw(st.integers(1, 3)))]
             n_calls += 1
@@ -38,10 +44,26 @@ def conversations(draw):
     return events
 
 
-def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved: list[ContextItem]) -> None:
+def blocks_of(items: list[ContextItem]) -> list[list[ContextItem]]:
+    """The window's items as blocks: a call with its results, or one message."""
+    blocks: dict[str, list[ContextItem]] = {}
+    for item in items:
+        blocks.setdefault(item.group or item.id, []).append(item)
+    return list(blocks.values())
+
+
+def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved: list[ContextItem],
+                     newest: int | None) -> None:
+    """``newest``: the position of the latest turn that entered the window."""
     items = window.items
-    assert window.tokens <= window.budget_tokens
+    # Never over the budget except by what never moves out: pinned blocks and the newest block.
+    if window.tokens > window.budget_tokens:
+        for block in blocks_of(items):
+            assert any(i.pinned for i in block) or newest in {i.position for i in block}, (
+                f"over budget ({window.tokens} > {window.budget_tokens}) while holding a movable block {block}")
     assert sum(window.cost(i) for i in items) == window.tokens
+    # Pinned turns never move out.
+    assert not [i for i in moved if i.pinned]
     # Nothing lost: every turn is in the window or was moved out, exactly once.
     assert sorted(i.position for i in items + moved) == sorted(i.position for i in everything)
     # The window is the latest turns: everything moved out is older than the window's oldest call block start.
@@ -62,22 +84,30 @@ def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved
 
 @settings(max_examples=150, deadline=None)
 @given(events=conversations(), budget=st.integers(20, 400))
-def test_window_never_exceeds_budget_nor_splits_calls(events, budget):
+def test_window_never_exceeds_budget_but_by_pinned_and_newest_nor_splits_calls(events, budget):
     window = WorkingMemory(budget, counter=COUNTER)
     moved: list[ContextItem] = []
+    newest = None
     for event in events:
-        moved.extend(window.add_nowait(event))
+        position = len(window.items) + len(moved)
+        left = window.add_nowait(event)
+        moved.extend(left)
+        if position in {i.position for i in left}:  # only a late result leaves at once: it follows its call out
+            assert event["role"] == "tool" and {i.group for i in moved if i.position == position} <= {
+                i.group for i in moved if i.position < position}
+        else:
+            newest = position
         everything = window.items + moved
-        check_invariants(window, everything, moved)
-    # Blocks leave oldest first: every non-group item moved out is older than every non-group item kept.
-    kept = [i.position for i in window.items if i.group is None]
+        check_invariants(window, everything, moved, newest)
+    # Blocks leave oldest first: every non-group item moved out is older than every unpinned non-group item kept.
+    kept = [i.position for i in window.items if i.group is None and not i.pinned]
     gone = [i.position for i in moved if i.group is None]
     if kept and gone:
         assert max(gone) < min(kept)
 
 
 @settings(max_examples=40, deadline=None)
-@given(events=conversations(), budget=st.integers(20, 300), context=st.integers(200, 2000))
+@given(events=conversations(pinned=False), budget=st.integers(20, 300), context=st.integers(200, 2000))
 def test_orchestrator_keeps_window_groups_whole(events, budget, context):
     window = WorkingMemory(budget, counter=COUNTER)
     window.add_nowait(*events)
@@ -103,6 +133,35 @@ async def test_moved_turns_reach_sinks_in_order():
     assert flat == sorted(flat) and flat[0] == 0
     assert len(flat) + len(window.items) == 6
     assert window.tokens <= 40
+
+
+async def test_a_pinned_task_stays_and_the_unpinned_turns_after_it_leave_in_order():
+    got: list[ContextItem] = []
+    window = WorkingMemory(60, counter=COUNTER, sinks=[got.extend])
+    task = ContextItem(id="task-1", source="conversation", role="user", pinned=True,
+                       content="Plan a week in Lisbon for two: museums, food markets, a day trip to Sintra and a fado night.")
+    await window.add(task)
+    for n in range(6):
+        await window.add({"role": "assistant", "content": f"step {n}: a few more words about the plan in it"})
+    positions = [i.position for i in got]
+    assert [i.id for i in window.items][0] == "task-1"
+    assert positions == sorted(positions) and positions[0] == 1 and 0 not in positions
+    # The task counts against the budget: the window is within it, and would not be with one more turn.
+    assert window.tokens <= 60 < window.tokens + window.cost(got[-1])
+    assert window.tokens - window.cost(window.items[0]) + window.cost(got[-1]) <= 60  # it fits without the task
+
+
+def test_the_newest_block_stays_even_over_the_budget_and_leaves_once_a_newer_one_comes():
+    window = WorkingMemory(60, counter=COUNTER)
+    window.add_nowait(ContextItem(id="task-1", source="conversation", role="user", content="Get the report.", pinned=True))
+    call = {"role": "assistant", "content": "", "tool_calls": [{"id": "r1", "type": "function", "function": {"name": "report", "arguments": "{}"}}]}
+    window.add_nowait(call)
+    moved = window.add_nowait({"role": "tool", "tool_call_id": "r1", "content": "sunny and mild " * 60})
+    assert moved == [] and [i.role for i in window.items] == ["user", "assistant", "tool"]
+    assert window.tokens > 60  # the task and the newest block, nothing movable
+    moved = window.add_nowait({"role": "assistant", "content": "It is sunny."})
+    assert [i.role for i in moved] == ["assistant", "tool"]  # the call leaves with its result, oldest first
+    assert [i.id for i in window.items] == ["task-1", "turn-3"] and window.tokens <= 60
 
 
 def test_late_result_of_moved_call_follows_it_out():
