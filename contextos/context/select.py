@@ -321,27 +321,39 @@ class _State:
                 self.take(unit, plain, extra)
 
     def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
-        """Fit the best single-item unit that was dropped for space into what is left, shortened."""
+        """Fit the best unit that was dropped for space into what is left, its longest compressible item
+        shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
         dropped = [
             u for u in units
-            if not u.decided and len(u.members) == 1 and u.members[0].item.compressible
-            and u.drop_reason == "over budget"
+            if not u.decided and _longest_compressible(u) is not None
+            and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
         ]
         dropped.sort(key=lambda u: (-u.priority, -u.score * u.weight, u.key))
         for unit in dropped[:1]:
-            member = unit.members[0]
+            member = _longest_compressible(unit)
+            assert member is not None  # filtered above
             source = member.item.source
-            room = self.available - self.used - self.extra_cost(unit) + unit.cost
+            rest = unit.cost - member.cost  # the members that stay whole
+            room = self.available - self.used - self.extra_cost(unit) + unit.cost - rest
             cap = self.budget.section(source).cap
             if cap is not None:
-                room = min(room, cap - self.by_source.get(source, 0))
+                whole = sum(c for s, c in unit.cost_by_source if s == source) - member.cost  # the rest, in this section
+                room = min(room, cap - self.by_source.get(source, 0) - whole)
             if room - (member.cost - member.content_tokens) < self.budget.min_truncated_tokens:
                 continue
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            self.take(_Unit((short,), unit.indices, unit.weight), "")
+            shortened = _Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight)
+            if self.assess(shortened)[1] is not None:  # a cap of another source among a mixed group's members
+                continue
+            self.take(shortened, f"kept with {member.item.id}, truncated to fit")
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
 
+
+def _longest_compressible(unit: _Unit) -> Candidate | None:
+    """The member truncation may shorten: the costliest compressible one (None if none is)."""
+    compressible = [m for m in unit.members if m.item.compressible]
+    return max(compressible, key=lambda m: m.cost, default=None)

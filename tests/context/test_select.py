@@ -130,6 +130,33 @@ def test_grouped_items_are_kept_or_dropped_together():
     assert big.messages[0]["tool_calls"][0]["id"] == big.messages[1]["tool_call_id"]
 
 
+def call_and_long_result(result_words: int) -> list[ContextItem]:
+    call = ContextItem(
+        id="call", source="conversation", role="assistant", content="", group="g1", position=1, score=0.9,
+        payload={"tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+    )
+    result_item = ContextItem(
+        id="result", source="conversation", role="tool", content=text(result_words), group="g1", position=2, score=0.9,
+        payload={"tool_call_id": "c1"},
+    )
+    return [call, result_item]
+
+
+@pytest.mark.parametrize("budget", [Budget(context_window=200, min_truncated_tokens=32),
+                                    Budget(context_window=2000, min_truncated_tokens=32, sections={"conversation": Section(cap=150)})],
+                         ids=["over budget", "over its section cap"])
+def test_a_group_that_does_not_fit_keeps_its_call_whole_and_its_result_truncated(budget):
+    result = assemble(call_and_long_result(500), budget)
+    assert status(result, "call") == "included" and status(result, "result") == "truncated"
+    assert "truncated from" in result.decision("result").reason
+    assert [m["role"] for m in result.messages] == ["assistant", "tool"]
+    assert result.messages[0]["tool_calls"][0]["id"] == result.messages[1]["tool_call_id"] == "c1"
+    assert result.messages[1]["content"].endswith("[truncated]")
+    assert result.usage.request_tokens <= budget.available
+    if budget.section("conversation").cap is not None:
+        assert sum(d.tokens_after for d in result.decisions) <= 150
+
+
 def test_the_best_item_that_does_not_fit_is_truncated_with_a_record():
     items = [item("short", content=text(20), score=0.5), item("long", content=text(500, 2), score=0.9)]
     result = assemble(items, Budget(context_window=200, min_truncated_tokens=32))
