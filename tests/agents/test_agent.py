@@ -241,6 +241,43 @@ def test_working_memory_from_the_memory_part_is_a_conversation(server, client):
     assert [m["role"] for m in third][:6] == ["system", "user", "assistant", "tool", "assistant", "user"]
 
 
+def get_report(city: str) -> str:
+    """The hour-by-hour weather report for a city.
+
+    Args:
+        city: The city name, e.g. "Oslo".
+    """
+    return f"Report for {city}: " + " ".join(f"hour {h} sunny and mild with a light wind" for h in range(60))
+
+
+@pytest.mark.parametrize("budget", [None, Budget(context_window=400, reserve_output=50)], ids=["fits", "truncated"])
+def test_a_tiny_window_keeps_the_task_and_the_latest_tool_result_in_every_request(budget):
+    from contextos.memory import WorkingMemory
+
+    window = WorkingMemory(150)  # the report alone is several times larger
+    agent = Agent(ModelClient("offline/demo"), tools=[get_report], budget=budget)
+    for task in ('What is the weather report for "Oslo"?', 'And the report for "Bergen"?'):
+        result = agent.run(task, conversation=window)
+        assert result.stop_reason == "final_answer" and len(result.steps) == 2
+        for step in result.steps:
+            users = [m["content"] for m in step.context.messages if m["role"] == "user"]
+            assert task in users, f"step {step.index} lost the task: {step.context.messages}"
+        first, second = result.steps
+        report = first.tool_results[0].content
+        assert len(report) > 1000 and report.startswith("Report for " + task.split('"')[1])
+        latest = [m for m in second.context.messages if m["role"] == "tool" and m["tool_call_id"] == first.tool_calls[0].id]
+        assert len(latest) == 1, f"step 1 lost the latest tool result: {second.context.messages}"
+        result_item = next(i for i in second.context.items if i.role == "tool" and i.payload["tool_call_id"] == first.tool_calls[0].id)
+        decision = second.context.decision(result_item.id)
+        if budget is None:
+            assert latest[0]["content"] == report and decision.status.value == "included"
+        else:
+            assert decision.status.value == "truncated" and "truncated from" in decision.reason
+            cut = latest[0]["content"].removesuffix(" …[truncated]")
+            assert cut != report and len(cut) > 100 and report.startswith(cut)
+        assert second.context.usage.request_tokens <= agent.budget.available
+
+
 async def test_run_inside_an_event_loop_points_to_arun(client):
     from contextos import AgentError
 
