@@ -40,7 +40,7 @@ def search(
     k: int = typer.Option(5, "-k", "--k", min=1, help="How many tools to return."),
     mode: str = typer.Option("hybrid", "--mode", help="dense | fts | hybrid."),
     queries: Optional[Path] = typer.Option(None, "--queries", help='Batch mode: JSONL rows {"id", "query"}.'),
-    out: Optional[Path] = typer.Option(None, "--out", help='Batch mode: write rows {"id", "ranked": [tool ids]} here.'),
+    out: Optional[Path] = typer.Option(None, "--out", help='Batch mode: write rows {"id", "ranked": \\[tool ids]} here.'),
     query_model: Optional[str] = typer.Option(None, "--query-model", help="A model that writes the retrieval queries (e.g. hosted_vllm/...)."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="The query model's server URL (ending in /v1)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

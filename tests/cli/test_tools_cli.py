@@ -70,3 +70,8 @@ def test_errors_are_clear(cli, tmp_path):
     assert "holds no tools" in cli("tools", "index", str(empty), "--db", str(tmp_path / "db")).stderr
     assert "--mode" in cli("tools", "search", "--db", str(tmp_path), "x", "--mode", "sparse").stderr
     assert "--out" in cli("tools", "search", "--db", str(tmp_path), "--queries", str(empty)).stderr
+
+
+def test_search_help_shows_the_batch_output_format(cli):
+    r = cli("tools", "search", "--help", env={"COLUMNS": "200"})
+    assert r.returncode == 0 and '"ranked": [tool ids]' in r.stdout
