@@ -325,13 +325,12 @@ class _State:
         shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
         dropped = [
             u for u in units
-            if not u.decided and _longest_compressible(u) is not None
-            and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
+            if not u.decided and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
+            and any(m.item.compressible for m in u.members)
         ]
         dropped.sort(key=lambda u: (-u.priority, -u.score * u.weight, u.key))
         for unit in dropped[:1]:
-            member = _longest_compressible(unit)
-            assert member is not None  # filtered above
+            member = max((m for m in unit.members if m.item.compressible), key=lambda m: m.cost)
             source = member.item.source
             rest = unit.cost - member.cost  # the members that stay whole
             room = self.available - self.used - self.extra_cost(unit) + unit.cost - rest
@@ -352,8 +351,3 @@ class _State:
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
 
-
-def _longest_compressible(unit: _Unit) -> Candidate | None:
-    """The member truncation may shorten: the costliest compressible one (None if none is)."""
-    compressible = [m for m in unit.members if m.item.compressible]
-    return max(compressible, key=lambda m: m.cost, default=None)
