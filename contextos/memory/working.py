@@ -3,8 +3,10 @@
 The window is a list of *blocks*: a plain message, or an assistant message that calls tools together
 with the results of those calls. Blocks leave whole, oldest first, so a tool call is never separated
 from its result. What leaves is handed to sinks (``SummaryMemory``, ``VectorMemory``...) instead of
-being lost. Two kinds of block never leave, because the model must always see them: a pinned one
-(an agent's task) and the newest one (the latest turn, or the call group it joined).
+being lost. Two blocks never leave, because the model must always see them: the latest pinned one
+(an agent's current task) and the newest one (the latest turn, or the call group it joined). Older
+pinned blocks (the tasks of earlier runs in a long chat) leave like any other, or a long session
+would fill the window with them.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ class WorkingMemory:
     Items are ``ContextItem(source="conversation")`` with ``position`` the turn index and, for a tool
     call and its results, a shared ``group``.
 
-    The window stays within ``budget_tokens`` except for what it never moves out: pinned turns (an
-    agent's task is a pinned ``ContextItem``), which count against the budget so that older unpinned
-    turns leave first, and the newest block (the latest turn, or the call group the latest result
+    The window stays within ``budget_tokens`` except for what it never moves out: the latest pinned
+    block (an agent's task is a pinned ``ContextItem``; earlier runs' tasks leave like other turns),
+    which counts against the budget so that older turns leave first, and the newest block (the latest turn, or the call group the latest result
     joined), which stays even when it alone is over the budget. A too-large newest block is left to
     the orchestrator's budgeted selection, as any other too-large item: truncated with a decision
     record, dropped with one, or, when pinned, refused with a ``BudgetError``.
@@ -208,12 +210,13 @@ class WorkingMemory:
         return []
 
     def _fit(self) -> list[ContextItem]:
-        """Move out the oldest blocks until the window fits, passing over the pinned and the newest one."""
+        """Move out the oldest blocks until the window fits, passing over the latest pinned and the newest one."""
         moved: list[ContextItem] = []
+        task = next((b for b in reversed(self._blocks) if any(item.pinned for item in b)), None)
         index = 0
         while index < len(self._blocks) and self.tokens > self.budget_tokens:
             block = self._blocks[index]
-            if block is self._newest or any(item.pinned for item in block):
+            if block is self._newest or block is task:
                 index += 1
                 continue
             del self._blocks[index]

@@ -1,4 +1,4 @@
-"""WorkingMemory: the window never exceeds its budget (except by pinned turns and the newest block) and never
+"""WorkingMemory: the window never exceeds its budget (except by the latest pinned turn and the newest block) and never
 splits a tool call from its result."""
 
 from __future__ import annotations
@@ -56,14 +56,16 @@ def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved
                      newest: int | None) -> None:
     """``newest``: the position of the latest turn that entered the window."""
     items = window.items
-    # Never over the budget except by what never moves out: pinned blocks and the newest block.
+    # Never over the budget except by what never moves out: the latest pinned block and the newest block.
+    pinned = [i.position for i in everything if i.pinned]
+    task = max(pinned) if pinned else None
     if window.tokens > window.budget_tokens:
         for block in blocks_of(items):
-            assert any(i.pinned for i in block) or newest in {i.position for i in block}, (
+            assert {task, newest} & {i.position for i in block}, (
                 f"over budget ({window.tokens} > {window.budget_tokens}) while holding a movable block {block}")
     assert sum(window.cost(i) for i in items) == window.tokens
-    # Pinned turns never move out.
-    assert not [i for i in moved if i.pinned]
+    # The latest pinned turn (the current task) never moves out; earlier ones may.
+    assert task is None or task in {i.position for i in items}
     # Nothing lost: every turn is in the window or was moved out, exactly once.
     assert sorted(i.position for i in items + moved) == sorted(i.position for i in everything)
     # The window is the latest turns: everything moved out is older than the window's oldest call block start.
@@ -99,7 +101,8 @@ def test_window_never_exceeds_budget_but_by_pinned_and_newest_nor_splits_calls(e
             newest = position
         everything = window.items + moved
         check_invariants(window, everything, moved, newest)
-    # Blocks leave oldest first: every non-group item moved out is older than every unpinned non-group item kept.
+    # Blocks leave oldest first: every non-group item moved out is older than every unpinned non-group
+    # item kept (a pinned one may have stayed while it was the current task).
     kept = [i.position for i in window.items if i.group is None and not i.pinned]
     gone = [i.position for i in moved if i.group is None]
     if kept and gone:
@@ -217,3 +220,16 @@ def test_window_sized_by_the_conversation_section_moves_turns_out_instead_of_los
     assert {d.id for d in assembled.decisions if d.tokens_after > 0} == {i.id for i in window.items}
     with pytest.raises(BudgetError, match="no cap for the 'conversation' section"):
         WorkingMemory.for_section(Budget(context_window=1000))
+
+
+def test_earlier_tasks_leave_so_a_long_chat_does_not_fill_the_window_with_them():
+    window = WorkingMemory(80, counter=COUNTER)
+    moved: list[ContextItem] = []
+    for run in range(12):  # twelve runs of an agent sharing the window, each pinning its task
+        moved += window.add_nowait(ContextItem(id=f"task-{run}", source="conversation", role="user", pinned=True,
+                                               content=f"Task {run}: summarise the quarterly report for the board."))
+        moved += window.add_nowait({"role": "assistant", "content": f"Done with task {run}: revenue grew."})
+    kept_tasks = [i.id for i in window.items if i.pinned]
+    assert "task-11" in kept_tasks and len(kept_tasks) < 12
+    assert "task-0" in {i.id for i in moved}
+    assert window.tokens <= 80
