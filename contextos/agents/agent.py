@@ -85,8 +85,8 @@ class Agent:
     """A tool-calling agent whose context is assembled by an ``Orchestrator`` at every step.
 
     ``tools``: tools (or plain functions) the agent always offers. ``catalog``: a ``ToolRetriever``
-    (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools per request from, with queries written by
-    ``query_writer`` (default: the agent's own model). ``sources``: any other ``ContextSource``
+    (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools from at every step, with queries written by
+    ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
     """
 
