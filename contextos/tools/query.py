@@ -180,7 +180,9 @@ async def find_tools(
             current.set_attribute("contextos.tool_retrieval.fallback_reason", queries.fallback_reason)
         if previous is not None and queries.queries == previous.queries.queries:
             current.set_attribute("contextos.tool_retrieval.reused", True)
-            return previous.model_copy(update={"queries": queries, "reused": True})
-        hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
-        current.set_attribute("contextos.tool_retrieval.ranked_ids", [h.tool.id for h in hits])
-        return ToolRetrieval(queries=queries, hits=hits)
+            found = previous.model_copy(update={"queries": queries, "reused": True})
+        else:
+            hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
+            found = ToolRetrieval(queries=queries, hits=hits)
+        current.set_attribute("contextos.tool_retrieval.ranked_ids", [h.tool.id for h in found.hits])
+        return found
