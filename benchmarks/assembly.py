@@ -1,6 +1,7 @@
 """Assembly overhead per step: gather, select and render, with no model call and no embedding.
 
     python benchmarks/assembly.py [--repeats 30]
+    python benchmarks/assembly.py --only-steps N [--candidates 500]   # untimed, for cachegrind
 
 Candidates are real text: ToolBench tool descriptions and schemas from ../shared/data/toolret
 (tools, documents and memory items), with a short conversation. The catalog has 2,490 tools; past
@@ -119,7 +120,20 @@ def measure(n: int, repeats: int) -> tuple[float, float, float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--only-steps", type=int, metavar="N",
+                        help="just run N warm steps of --candidates candidates, untimed (for an instruction counter)")
+    parser.add_argument("--candidates", type=int, default=500)
     args = parser.parse_args()
+    if args.only_steps is not None:
+        orchestrator = Orchestrator(candidates(args.candidates), BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
+        step = Step(input="Find me the current weather in Paris and convert 100 EUR to USD.")
+
+        async def steps() -> None:
+            for _ in range(args.only_steps + 2):  # the first two: cold, then filling the caches
+                await orchestrator.build(step)
+
+        asyncio.run(steps())
+        return
     TiktokenCounter(encoding="o200k_base")  # load the encoding once, outside the timings
     print(f"{'candidates':>10} {'cold ms/step':>13} {'warm ms/step':>13} {'warm, 10% new':>14} {'kept':>6}")
     for n in (50, 500, 5000):

@@ -15,8 +15,8 @@
    then the same for the process's CPU time, which other processes on a loaded machine disturb less.
 2. The store's write cost per span: ``TraceStoreExporter`` writing real spans of that run (the
    content-heavy ``chat`` span and the small ``contextos.step`` span), alone, behind the redacting
-   wrapper (what ``configure_tracing`` installs) seeing the span for the first time and again, and
-   with ``fsync=True``.
+   wrapper seeing the span for the first time and again, and with ``fsync=True``. (``configure_tracing``
+   now installs ``TraceStoreProcessor``, the same redaction and write without the wrapper's copy.)
 3. With ``--demo-db``: the overhead of the real offline agent, ``contextos demo``'s agent over the
    2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
    ``off`` against ``on``: per request, per first step (which embeds the model's queries and searches
@@ -91,13 +91,20 @@ def search_flights(origin: str, destination: str) -> str:
 
 NOOP = trace.NoOpTracer()
 REAL_TRACER = spans_module.tracer
+REAL_CAPTURING = conventions.capturing
 
 
 def set_tracing(on: bool) -> None:
-    """``off``: hand the helpers OpenTelemetry's no-op tracer (as before any configuration)."""
+    """``off``: hand the helpers OpenTelemetry's no-op tracer (as before any configuration).
+
+    And no content capture: in a process that never configured tracing the helpers serialize no
+    messages. (Before, an ``off`` run right after an ``on`` one, as in half of the demo's rounds,
+    serialized them for nothing, which made ``off`` slower and the overhead look smaller.) The
+    configured exporters stay, so in part 3 ``on`` keeps its setup (and its redactor's memory)."""
     chosen = REAL_TRACER if on else (lambda: NOOP)
-    spans_module.tracer = chosen
-    conventions.tracer = chosen
+    spans_module.tracer = chosen  # every contextos span opens through it
+    conventions.tracer = chosen  # (before spans.open_span the helpers called their own import of it)
+    conventions.capturing = REAL_CAPTURING if on else (lambda: False)
 
 
 RUNS = itertools.count()

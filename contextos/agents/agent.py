@@ -193,8 +193,7 @@ class Agent:
                 if not record.completion.tool_calls:
                     stop = "final_answer"
                     break
-            span.set_attribute("contextos.agent.stop_reason", stop)
-            span.set_attribute("contextos.agent.steps", len(steps))
+            span.set_attributes({"contextos.agent.stop_reason": stop, "contextos.agent.steps": len(steps)})
         usage = add_usage(s.usage for s in steps)
         return RunResult(
             agent=self.name, answer=answer, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),

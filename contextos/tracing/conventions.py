@@ -11,14 +11,13 @@ retry_event(2, "ModelServerError: 503", delay_s=0.5)      # on the current span
 
 Content (messages, tool arguments and results) is serialized only while some exporter captures it
 (``capturing()``); exporters that do not are handed spans without it. Secrets are redacted later,
-in the exporter wrapper, whatever these helpers are given.
+as spans are exported (``SpanFilter``), whatever these helpers are given.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -26,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from contextos.tracing import attributes as A
-from contextos.tracing.spans import capturing, tracer
+from contextos.tracing.spans import capturing, open_span
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
@@ -58,17 +57,9 @@ def provider_of(model: str) -> str:
     )
 
 
-@contextmanager
-def _open(
-    name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL, root: bool = False
-) -> Iterator[Span]:
-    ctx = otel_context.Context() if root else None  # an empty context: the span starts a new trace
-    with tracer().start_as_current_span(name, context=ctx, kind=kind, attributes=attributes) as s:
-        try:
-            yield s
-        except BaseException as exc:
-            s.set_attribute(A.ERROR_TYPE, type(exc).__qualname__)
-            raise
+def _open(name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL, root: bool = False) -> Any:
+    # an empty context: the span starts a new trace
+    return open_span(name, attributes, kind=kind, context=otel_context.Context() if root else None)
 
 
 def run_span(name: str, attributes: Mapping[str, Any] | None = None) -> Any:
@@ -107,32 +98,29 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
     if not span.is_recording():
         return
     usage = assembled.usage
-    span.set_attribute(A.BUDGET, usage.budget)
-    span.set_attribute(A.REQUEST_TOKENS, usage.request_tokens)
-    span.set_attribute(A.SOURCES, list(usage.per_source))
-    span.set_attribute(A.PER_SOURCE, to_json({k: v.model_dump() for k, v in usage.per_source.items()}))
-    span.set_attribute(
-        A.DECISIONS,
-        to_json(
+    attrs: dict[str, Any] = {  # set at once: each set_attribute takes the span's lock and cleans its value
+        A.BUDGET: usage.budget,
+        A.REQUEST_TOKENS: usage.request_tokens,
+        A.SOURCES: list(usage.per_source),
+        A.PER_SOURCE: to_json({k: v.model_dump() for k, v in usage.per_source.items()}),
+        A.DECISIONS: to_json(
             [
                 {"id": d.id, "source": d.source, "status": d.status.value, "tokens_before": d.tokens_before,
                  "tokens_after": d.tokens_after, "score": d.score, "reason": d.reason}
                 for d in assembled.decisions
             ]
         ),
-    )
-    span.set_attribute(A.DROPPED, sum(1 for d in assembled.decisions if d.status.value == "dropped"))
+        A.DROPPED: sum(1 for d in assembled.decisions if d.status.value == "dropped"),
+    }
     if capturing():
         kept = {d.id: d.tokens_after for d in assembled.decisions}
-        span.set_attribute(
-            A.CONTEXT_ITEMS,
-            to_json([
-                {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
-                for i in assembled.items
-            ]),
-        )
-        span.set_attribute(A.CONTEXT_MESSAGES, to_json(assembled.messages))
-        span.set_attribute(A.TOOL_DEFINITIONS, to_json(assembled.tools))
+        attrs[A.CONTEXT_ITEMS] = to_json([
+            {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
+            for i in assembled.items
+        ])
+        attrs[A.CONTEXT_MESSAGES] = to_json(assembled.messages)
+        attrs[A.TOOL_DEFINITIONS] = to_json(assembled.tools)
+    span.set_attributes(attrs)
 
 
 def chat_span(
@@ -178,18 +166,20 @@ def record_chat_response(
     """Put what the model answered on a ``chat`` span."""
     if not span.is_recording():
         return
+    attrs: dict[str, Any] = {}
     if response_model:
-        span.set_attribute(A.RESPONSE_MODEL, response_model)
+        attrs[A.RESPONSE_MODEL] = response_model
     if response_id:
-        span.set_attribute(A.RESPONSE_ID, response_id)
+        attrs[A.RESPONSE_ID] = response_id
     if input_tokens is not None:
-        span.set_attribute(A.INPUT_TOKENS, int(input_tokens))
+        attrs[A.INPUT_TOKENS] = int(input_tokens)
     if output_tokens is not None:
-        span.set_attribute(A.OUTPUT_TOKENS, int(output_tokens))
+        attrs[A.OUTPUT_TOKENS] = int(output_tokens)
     if finish_reasons:
-        span.set_attribute(A.RESPONSE_FINISH_REASONS, [str(r) for r in finish_reasons])
+        attrs[A.RESPONSE_FINISH_REASONS] = [str(r) for r in finish_reasons]
     if output_messages is not None and capturing():
-        span.set_attribute(A.OUTPUT_MESSAGES, to_json(list(output_messages)))
+        attrs[A.OUTPUT_MESSAGES] = to_json(list(output_messages))
+    span.set_attributes(attrs)
 
 
 def tool_span(
@@ -242,8 +232,7 @@ def compressor_span(name: str, *, tokens_in: int, items_in: int) -> Any:
 def record_compression(span: Span, *, tokens_out: int, items_out: int) -> None:
     """Put what a compressor returned on its span."""
     if span.is_recording():
-        span.set_attribute(A.COMPRESS_TOKENS_OUT, tokens_out)
-        span.set_attribute(A.COMPRESS_ITEMS_OUT, items_out)
+        span.set_attributes({A.COMPRESS_TOKENS_OUT: tokens_out, A.COMPRESS_ITEMS_OUT: items_out})
 
 
 def retry_event(

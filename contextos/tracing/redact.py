@@ -1,7 +1,7 @@
 """Secret redaction for everything a span carries (attributes, events, names, status).
 
-Applied by ``RedactingExporter`` (see ``contextos.tracing.export``) to every span before any
-exporter sees it, so no code path that opens a span can leak a key into a trace.
+Applied by ``SpanFilter`` (see ``contextos.tracing.export``) to every span before any exporter or
+the local store sees it, so no code path that opens a span can leak a key into a trace.
 """
 
 from __future__ import annotations
@@ -169,4 +169,17 @@ class Redactor:
 
     def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """Every attribute redacted."""
-        return {k: self.value(k, v) for k, v in (attributes or {}).items()}
+        out: dict[str, Any] = {}
+        known, texts = self._secret_keys, self._texts
+        for key, value in (attributes or {}).items():
+            # the common cases inline (a known key that names no secret; a string seen before, or a
+            # number): every attribute of every span passes here
+            kind = value.__class__
+            if kind is str and known.get(key) is False:
+                done = texts.get(value)
+                out[key] = done if done is not None else self.text(value)
+            elif (kind is int or kind is float or kind is bool) and known.get(key) is False:
+                out[key] = value
+            else:
+                out[key] = self.value(key, value)
+        return out

@@ -28,9 +28,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.errors import ConfigError
-from contextos.tracing.export import RedactingExporter
+from contextos.tracing.export import RedactingExporter, SpanFilter
 from contextos.tracing.redact import Redactor
-from contextos.tracing.store import TraceStore, TraceStoreExporter
+from contextos.tracing.store import TraceStore, TraceStoreProcessor
 
 TRACE_ENV = "CONTEXTOS_TRACE"
 OTLP_ENV = "CONTEXTOS_OTLP_ENDPOINT"
@@ -136,8 +136,8 @@ class Tracing:
         self._capture: list[bool] = []
         self.active = True
         if self.store is not None:  # synchronous: a span is on disk when it ends
-            exporter = TraceStoreExporter(self.store, fsync=config.fsync)
-            self._add(SimpleSpanProcessor(self._wrap(exporter, config.capture_content)), config.capture_content)
+            view = SpanFilter(self.redactor, capture_content=config.capture_content)
+            self._add(TraceStoreProcessor(self.store, view, fsync=config.fsync), config.capture_content)
         if config.otlp_endpoint:
             self._add(
                 BatchSpanProcessor(

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind, StatusCode
 
 from contextos.errors import TraceError
+from contextos.tracing.export import SpanFilter
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
@@ -37,25 +39,39 @@ def default_trace_dir() -> Path:
     return Path(platformdirs.user_data_dir("contextos", appauthor=False)) / "traces"
 
 
-def span_record(span: ReadableSpan) -> dict[str, Any]:
-    """A finished SDK span as the JSON object the store writes."""
+_KINDS = {kind: kind.name for kind in SpanKind}  # ``enum.name`` is a property lookup per call
+_STATUSES = {code: code.name for code in StatusCode}
+
+
+def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str, Any]:
+    """A finished SDK span as the JSON object the store writes; through ``view`` (redacted, content
+    left out unless it captures content) when given."""
     ctx = span.context
     parent = span.parent
+    status = span.status
+    description = status.description
+    scope = span.instrumentation_scope
+    if view is None:
+        name, attributes = span.name, dict(span.attributes or {})
+        events = [{"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events]
+    else:
+        name, attributes = view.text(span.name), view.attributes(span.attributes)
+        events = [{"name": e.name, "time": e.timestamp, "attributes": view.event_attributes(e.attributes)}
+                  for e in span.events]
+        description = view.text(description) if description else description
     return {
         "trace_id": format(ctx.trace_id, "032x"),
         "span_id": format(ctx.span_id, "016x"),
         "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
-        "name": span.name,
-        "kind": span.kind.name,
+        "name": name,
+        "kind": _KINDS[span.kind],
         "start_time": span.start_time,
         "end_time": span.end_time,
-        "status": span.status.status_code.name,
-        "status_description": span.status.description,
-        "attributes": dict(span.attributes or {}),
-        "events": [
-            {"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events
-        ],
-        "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
+        "status": _STATUSES[status.status_code],
+        "status_description": description,
+        "attributes": attributes,
+        "events": events,
+        "scope": scope.name if scope else None,
     }
 
 
@@ -140,20 +156,16 @@ class TraceStore:
         return summarize(run_id, spans)
 
 
-class TraceStoreExporter(SpanExporter):
-    """Writes each span to its run's file in the store as soon as it is exported.
+class _RunFiles:
+    """The open run files of a store: appends one line per span, each in one ``write`` (``O_APPEND``)."""
 
-    Use it behind a ``SimpleSpanProcessor`` (``configure_tracing`` does), so a span is on disk
-    when it ends.
-    """
-
-    def __init__(self, store: TraceStore, *, fsync: bool = False, max_open: int = 16) -> None:
+    def __init__(self, store: TraceStore, *, fsync: bool, max_open: int) -> None:
         self.store = store
         self.fsync = fsync
         self.max_open = max_open
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._closed = False
+        self.closed = False
 
     def _fd(self, run_id: str) -> int:
         fd = self._fds.get(run_id)
@@ -169,13 +181,13 @@ class TraceStoreExporter(SpanExporter):
             self._fds[run_id] = fd
         return fd
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._closed:
-            return SpanExportResult.FAILURE
+    def append(self, records: Sequence[dict[str, Any]]) -> bool:
+        """Write each record as a line of its run's file; ``False`` when closed or the write failed."""
         with self._lock:
+            if self.closed:
+                return False
             try:
-                for span in spans:
-                    record = span_record(span)
+                for record in records:
                     line = (_ENCODER.encode(record) + "\n").encode("utf-8")
                     fd = self._fd(record["trace_id"])
                     view = memoryview(line)
@@ -184,15 +196,61 @@ class TraceStoreExporter(SpanExporter):
                     if self.fsync:
                         os.fsync(fd)
             except OSError:
-                return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+                return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
+class TraceStoreExporter(SpanExporter):
+    """Writes each span to its run's file in the store as soon as it is exported, as it is given.
+
+    Use it behind a ``SimpleSpanProcessor`` (and a ``RedactingExporter``), so a span is on disk when
+    it ends. ``configure_tracing`` installs ``TraceStoreProcessor`` instead, which redacts while it
+    writes.
+    """
+
+    def __init__(self, store: TraceStore, *, fsync: bool = False, max_open: int = 16) -> None:
+        self.store = store
+        self.fsync = fsync
+        self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        ok = self._files.append([span_record(s) for s in spans])
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
 
     def shutdown(self) -> None:
-        with self._lock:
-            self._closed = True
-            for fd in self._fds.values():
-                os.close(fd)
-            self._fds.clear()
+        self._files.close()
+
+
+class TraceStoreProcessor(SpanProcessor):
+    """Writes each span to its run's file as it ends, redacted (and without content unless ``view``
+    captures it): what ``configure_tracing`` installs for the local store.
+
+    It does what a ``SimpleSpanProcessor`` behind a ``RedactingExporter`` and a ``TraceStoreExporter``
+    would, in one step: the record is built from the span through the filter, with no redacted copy
+    of the span in between, as every span of every step pays for each object made here.
+    """
+
+    def __init__(self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16) -> None:
+        self.store = store
+        self.view = view
+        self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self._files.append((span_record(span, self.view),))
+
+    def shutdown(self) -> None:
+        self._files.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True

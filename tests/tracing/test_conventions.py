@@ -88,3 +88,38 @@ def test_summary_counts_steps_tokens_and_model(traced_run):
     assert summary.input_tokens == sum(c.attributes["gen_ai.usage.input_tokens"] for c in chats)
     assert summary.output_tokens == sum(c.attributes["gen_ai.usage.output_tokens"] for c in chats)
     assert summary.name == "invoke_agent weather"
+
+
+def test_a_span_left_by_an_error_records_it_and_restores_the_current_span(tmp_path):
+    import asyncio
+
+    import pytest
+    from opentelemetry import trace
+
+    from contextos.tracing import configure_tracing, run_span, tool_span
+
+    tracing = configure_tracing(trace_dir=tmp_path)
+    try:
+        with pytest.raises(ValueError), run_span("failing run"):
+            with tool_span("lookup", call_id="c1") as tool:
+                assert trace.get_current_span() is tool
+                raise ValueError("no such city")
+        assert not trace.get_current_span().get_span_context().is_valid  # nothing left current
+        with pytest.raises(asyncio.CancelledError), run_span("cancelled run"):
+            raise asyncio.CancelledError()
+    finally:
+        tracing.shutdown()
+    store = TraceStore(tmp_path)
+    runs = {r.name: r for r in store.runs()}
+    assert runs["failing run"].status == "error"
+    spans = {s.name: s for s in store.spans(runs["failing run"].run_id)}
+    tool = spans["execute_tool lookup"]
+    assert tool.parent_span_id == spans["failing run"].span_id
+    assert tool.status == "ERROR" and tool.status_description == "ValueError: no such city"
+    assert tool.attributes["error.type"] == "ValueError"
+    assert [e.name for e in tool.events] == ["exception"]
+    assert tool.events[0].attributes["exception.type"] == "ValueError"
+    # a cancellation is not an error (as OpenTelemetry's use_span has it), but its type is kept
+    (cancelled,) = store.spans(runs["cancelled run"].run_id)
+    assert cancelled.status == "UNSET" and not cancelled.events
+    assert cancelled.attributes["error.type"] == "CancelledError"
