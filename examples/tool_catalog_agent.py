@@ -2,8 +2,9 @@
 
 Indexes the ToolBench catalog shipped with contextos (2,490 real API descriptions) into LanceDB,
 then lets an agent answer a request: the tools it is offered are retrieved from the catalog with
-model-written queries (once per request, so the prompt's tool block stays the same from step to
-step) and selected under a token budget at every step. The catalog's tools have no
+model-written queries at every step (a tool found at a later step is added after those already
+offered, so the prompt's tool block stays the same while nothing new is found) and selected under a
+token budget. The catalog's tools have no
 implementations, so calls get a labelled simulated response.
 
     python examples/tool_catalog_agent.py [--limit N] [--db DIR] ["your request"]

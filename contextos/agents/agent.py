@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
-from contextos.agents.tools_source import RunTools
+from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
@@ -38,7 +38,7 @@ from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
-from contextos.tools.source import ToolSource
+from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
 from contextos.tracing.conventions import agent_span, chat_span, record_chat_response, record_tool_result, step_span, tool_span
 
@@ -85,8 +85,8 @@ class Agent:
     """A tool-calling agent whose context is assembled by an ``Orchestrator`` at every step.
 
     ``tools``: tools (or plain functions) the agent always offers. ``catalog``: a ``ToolRetriever``
-    (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools per request from, with queries written by
-    ``query_writer`` (default: the agent's own model). ``sources``: any other ``ContextSource``
+    (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools from at every step, with queries written by
+    ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
     """
 
@@ -181,7 +181,8 @@ class Agent:
                 if self.limits.max_cost_usd is not None and self.limits.cost(usage) >= self.limits.max_cost_usd:
                     stop = "max_cost"
                     break
-                step = Step(input=task, index=index, run_id=run_id, metadata={"agent": self.name})
+                step = Step(input=task, index=index, run_id=run_id,
+                            metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
                 record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools)
                 steps.append(record)
                 if record.completion.content:

@@ -113,7 +113,7 @@ def _fill(template: Any, seed: str, key: str = "value") -> Any:
 
 
 def demo_agent(client: ModelClient, catalog: ToolCatalog, *, tool_k: int = 8) -> Agent:
-    """The demo's agent: the catalog's tools retrieved per request, simulated when called."""
+    """The demo's agent: the catalog's tools retrieved at every step, simulated when called."""
     from contextos.agents.agent import Agent, RunLimits
     from contextos.tools.executor import ToolExecutor
 

@@ -31,7 +31,8 @@ class StepRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     """Tokens of this step's model call."""
     tool_retrieval: ToolRetrieval | None = None
-    """The catalog retrieval behind this step's tools (queries written, tools found); None without a catalog."""
+    """The catalog retrieval at this step (queries written, tools found, or ``reused``: the queries repeated
+    an earlier step's and its hits were reused); None without a catalog."""
     duration_s: float = 0.0
     """Seconds the whole step took."""
     model_s: float = 0.0

@@ -84,23 +84,24 @@ def _index(console: Any, db: Path, source: Path | None) -> Any:
 def _print_run(console: Any, result: Any) -> None:
     from rich.markup import escape
 
+    labels: dict[str, str] = {}
+    offered_before: set[str] = set()
     for step in result.steps:
         console.print(f"\n[bold]step {step.index}[/bold]")
         found = step.tool_retrieval
-        if found is not None and step.index == 0:
-            origin = (f"written by {found.queries.model}" if found.queries.written_by_model
-                      else f"the request itself ({found.queries.fallback_reason})")
-            console.print(f"  retrieval queries, {escape(origin)}:")
-            for q in found.queries.queries:
-                console.print(f"    • {escape(q)}")
+        if found is not None:
+            _print_retrieval(console, found)
+            labels.update((h.tool.name, h.tool.label) for h in found.hits)
         tools = [d for d in step.context.decisions if d.source == "tools"]
         kept = [d for d in tools if d.status.value != "dropped"]
-        labels = {h.tool.name: h.tool.label for h in (found.hits if found else [])}
-        console.print(f"  tools: retrieved {len(tools)}, kept {len(kept)} within the budget "
+        new = {d.id for d in tools} - offered_before
+        console.print(f"  tools: offered {len(tools)} ({len(new)} new at this step), kept {len(kept)} within the budget "
                       f"({step.context.usage.request_tokens}/{step.context.usage.budget} tokens in the request)")
         for d in tools:
             mark = "kept   " if d.status.value != "dropped" else "dropped"
-            console.print(f"    {mark} {escape(labels.get(d.id, d.id))}  ({d.tokens_before} tokens; {escape(d.reason)})")
+            tag = "new  " if d.id in new and step.index > 0 else ""
+            console.print(f"    {mark} {tag}{escape(labels.get(d.id, d.id))}  ({d.tokens_before} tokens; {escape(d.reason)})")
+        offered_before |= new
         for call, res in zip(step.tool_calls, step.tool_results):
             console.print(f"  model called [bold]{escape(labels.get(call.name, call.name))}[/bold]({escape(call.raw_arguments or '{}')})")
             shown = res.content if len(res.content) <= 240 else res.content[:240] + " …"
@@ -109,3 +110,18 @@ def _print_run(console: Any, result: Any) -> None:
             console.print("  model answered.")
     steps = f"{len(result.steps)} step" + ("" if len(result.steps) == 1 else "s")
     console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {steps}): {escape(result.answer or '(none)')}")
+
+
+def _print_retrieval(console: Any, found: Any) -> None:
+    """The queries a step retrieved with, or that it reused an earlier step's hits."""
+    from rich.markup import escape
+
+    if found.reused:
+        console.print(f"  retrieval: same queries as step {found.searched_at_step}: {len(found.hits)} tools reused (no new search)")
+        return
+    origin = (f"written by {found.queries.model}" if found.queries.written_by_model
+              else f"the request itself ({found.queries.fallback_reason})")
+    console.print(f"  retrieval queries, {escape(origin)}:")
+    for q in found.queries.queries:
+        console.print(f"    • {escape(q)}")
+    console.print(f"  found {len(found.hits)} tools")

@@ -14,12 +14,14 @@ from __future__ import annotations
 from contextos.tools.catalog import ToolCatalog, index_text
 from contextos.tools.executor import ToolExecutor, ToolResult
 from contextos.tools.load import load_tools, tool_from_row
-from contextos.tools.query import QUERY_PROMPT, ToolQueries, ToolQueryWriter, ToolRetrieval, find_tools, parse_queries
+from contextos.tools.query import PROGRESS_NOTE, QUERY_PROMPT, ToolQueries, ToolQueryWriter, ToolRetrieval, find_tools, parse_queries
 from contextos.tools.retrieve import BaseToolRetriever, CatalogRetriever, RerankedRetriever, ToolHit, ToolRetriever
-from contextos.tools.source import ToolSource
+from contextos.tools.source import LATEST_TURNS, ToolSource, tool_item
 from contextos.tools.tool import Tool, tools_from_mcp, valid_tool_name
 
 __all__ = [
+    "LATEST_TURNS",
+    "PROGRESS_NOTE",
     "QUERY_PROMPT",
     "BaseToolRetriever",
     "CatalogRetriever",
@@ -39,6 +41,7 @@ __all__ = [
     "load_tools",
     "parse_queries",
     "tool_from_row",
+    "tool_item",
     "tools_from_mcp",
     "valid_tool_name",
 ]

@@ -12,6 +12,11 @@ found = await find_tools("Book a table for two and text Ana the address", catalo
 found.queries          # ["reserve a table at a restaurant", "send an SMS message to a contact"]
 found.hits             # the fused top 5
 ```
+
+At a later step of the same request, ``latest`` (the newest turns: the last tool call and its
+result) lets the model ask for a tool the last result shows is needed next, and ``previous`` (the
+retrieval of the step before) is reused as is when the model writes the same queries again: no
+query embedding, no search.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -41,7 +47,20 @@ Reply with JSON only, in this form: {{"queries": ["...", "..."]}}
 
 User request:
 {request}"""
-"""The zero-shot prompt (Kachuee et al.) the writer sends: ``{request}`` and ``{max_queries}`` are filled in."""
+"""The zero-shot prompt (Kachuee et al.) the writer sends: ``{request}`` and ``{max_queries}`` are
+filled in. At a later step of a request ``PROGRESS_NOTE`` follows it."""
+
+PROGRESS_NOTE = """
+
+What the assistant has done for this request so far (newest last, clipped):
+{latest}
+
+The queries written at the previous step were: {previous}
+Write the queries for the tools the request needs now, including any tool the latest result shows is
+needed next. If the previous queries still cover everything, write them again unchanged.
+Reply with JSON only, as above."""
+"""Appended to the prompt at a later step of a request (after the request): ``{latest}`` is the newest turns,
+``{previous}`` the queries written before (as JSON)."""
 
 
 class ToolQueries(BaseModel):
@@ -64,6 +83,10 @@ class ToolRetrieval(BaseModel):
     """The queries retrieved with."""
     hits: list[ToolHit] = Field(default_factory=list)
     """The tools found, best first."""
+    reused: bool = False
+    """True when the queries were the same as the previous retrieval's and its hits were reused (no search ran)."""
+    searched_at_step: int | None = None
+    """The step whose search found ``hits``, when a step-driven source ran it (``ToolSource``)."""
 
 
 class ToolQueryWriter:
@@ -73,18 +96,23 @@ class ToolQueryWriter:
     itself is the one query, and ``ToolQueries.fallback_reason`` says why.
     """
 
-    def __init__(self, client: ModelClient | None = None, *, max_queries: int = 5, max_tokens: int = 300, prompt: str = QUERY_PROMPT) -> None:
+    def __init__(self, client: ModelClient | None = None, *, max_queries: int = 5, max_tokens: int = 300, prompt: str = QUERY_PROMPT,
+                 progress_note: str = PROGRESS_NOTE) -> None:
         self.client = client
         self.max_queries = max_queries
         self.max_tokens = max_tokens
         self.prompt = prompt
+        self.progress_note = progress_note
 
-    async def write(self, request: str) -> ToolQueries:
-        """The queries for ``request`` (never empty for a non-empty request)."""
+    async def write(self, request: str, *, latest: str = "", previous: Sequence[str] = ()) -> ToolQueries:
+        """The queries for ``request`` (never empty for a non-empty request). ``latest``: the newest
+        turns of the conversation, at a later step of the request; ``previous``: the queries written
+        at the step before (both go into the prompt through ``progress_note``)."""
         request = request.strip()
         if self.client is None:
             return ToolQueries(queries=[request], written_by_model=False, fallback_reason="no query model configured")
-        messages = [{"role": "user", "content": self.prompt.format(request=request, max_queries=self.max_queries)}]
+        progress = self.progress_note.format(latest=latest.strip(), previous=json.dumps(list(previous))) if latest.strip() else ""
+        messages = [{"role": "user", "content": self.prompt.format(request=request, max_queries=self.max_queries) + progress}]
         try:
             completion = await self.client.acomplete(messages, max_tokens=self.max_tokens, temperature=0.0)
         except ModelError as exc:
@@ -131,17 +159,30 @@ def _json_candidates(text: str) -> list[str]:
     return out
 
 
-async def find_tools(request: str, retriever: ToolRetriever, k: int, *, writer: ToolQueryWriter | None = None) -> ToolRetrieval:
+async def find_tools(
+    request: str, retriever: ToolRetriever, k: int, *, writer: ToolQueryWriter | None = None, latest: str = "",
+    previous: ToolRetrieval | None = None,
+) -> ToolRetrieval:
     """Write the queries for ``request`` (through ``writer``, else the request itself), retrieve the
-    top ``k`` tools and record it all on a ``contextos.tool_retrieval`` span."""
+    top ``k`` tools and record it all on a ``contextos.tool_retrieval`` span.
+
+    ``latest`` and ``previous`` are for a later step of the same request (see ``ToolQueryWriter.write``);
+    when the queries come out the same as ``previous``'s, its hits are returned (``reused``) and
+    nothing is searched."""
     with span("contextos.tool_retrieval", {"contextos.tool_retrieval.k": k}) as current:
-        queries = await (writer or ToolQueryWriter()).write(request)
+        earlier = previous.queries.queries if previous is not None else ()
+        queries = await (writer or ToolQueryWriter()).write(request, latest=latest, previous=earlier)
         current.set_attribute("contextos.tool_retrieval.queries", queries.queries)
         current.set_attribute("contextos.tool_retrieval.llm_written", queries.written_by_model)
         if queries.model:
             current.set_attribute("contextos.tool_retrieval.query_model", queries.model)
         if queries.fallback_reason:
             current.set_attribute("contextos.tool_retrieval.fallback_reason", queries.fallback_reason)
-        hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
-        current.set_attribute("contextos.tool_retrieval.ranked_ids", [h.tool.id for h in hits])
-        return ToolRetrieval(queries=queries, hits=hits)
+        if previous is not None and queries.queries == previous.queries.queries:
+            current.set_attribute("contextos.tool_retrieval.reused", True)
+            found = previous.model_copy(update={"queries": queries, "reused": True})
+        else:
+            hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
+            found = ToolRetrieval(queries=queries, hits=hits)
+        current.set_attribute("contextos.tool_retrieval.ranked_ids", [h.tool.id for h in found.hits])
+        return found

@@ -12,6 +12,10 @@ orchestrator = Orchestrator(
 assembled = await orchestrator.build(Step(input="Will it rain in Oslo tomorrow?"))
 assembled.tools   # the schemas of the selected tools only
 ```
+
+A step's ``metadata[LATEST_TURNS]`` (text: the newest turns of the conversation, e.g. the last tool
+call and its result) goes to the query writer, so that at a later step of a request it can ask for
+the tool the last result shows is needed next. An agent sets it from the second step of a request on.
 """
 
 from __future__ import annotations
@@ -20,6 +24,21 @@ from contextos.context.items import ContextItem, Step
 from contextos.errors import ConfigError
 from contextos.tools.query import ToolQueryWriter, ToolRetrieval, find_tools
 from contextos.tools.retrieve import ToolRetriever
+from contextos.tools.tool import Tool
+
+LATEST_TURNS = "latest_turns"
+"""The ``Step.metadata`` key of the newest turns (text) shown to the query writer."""
+
+
+def tool_item(
+    tool: Tool, *, score: float = 1.0, priority: int = 0, position: int | None = None, **metadata: object
+) -> ContextItem:
+    """``tool`` as a ``tools`` context item: its description is the text, its OpenAI schema the
+    payload; never compressible (a cut schema is not a schema)."""
+    return ContextItem(
+        id=tool.name, source="tools", content=tool.description, payload=tool.schema(), score=score,
+        priority=priority, compressible=False, position=position, metadata={"tool_id": tool.id, **metadata},
+    )
 
 
 class ToolSource:
@@ -40,14 +59,18 @@ class ToolSource:
         """The latest retrieval (queries and hits), for inspection."""
 
     async def candidates(self, step: Step) -> list[ContextItem]:
-        if not step.input.strip():
+        found = await self.retrieve(step)
+        if found is None:
             return []
-        self.last = await find_tools(step.input, self.retriever, self.k, writer=self.writer)
-        return [
-            ContextItem(
-                id=hit.tool.name, source=self.name, content=hit.tool.description, payload=hit.tool.schema(),
-                score=hit.score, compressible=False,  # a cut schema is not a schema
-                metadata={"tool_id": hit.tool.id, "rank": rank},
-            )
-            for rank, hit in enumerate(self.last.hits, 1)
-        ]
+        return [tool_item(hit.tool, score=hit.score, rank=rank) for rank, hit in enumerate(found.hits, 1)]
+
+    async def retrieve(self, step: Step, *, previous: ToolRetrieval | None = None) -> ToolRetrieval | None:
+        """The retrieval for ``step`` (None for an empty input), also kept as ``last``. With
+        ``previous`` (the retrieval of an earlier step of the same request), its hits are reused
+        when the queries written now are the same as its queries."""
+        if not step.input.strip():
+            return None
+        latest = str(step.metadata.get(LATEST_TURNS) or "")
+        found = await find_tools(step.input, self.retriever, self.k, writer=self.writer, latest=latest, previous=previous)
+        self.last = found if found.reused else found.model_copy(update={"searched_at_step": step.index})
+        return self.last

@@ -31,7 +31,10 @@ def test_demo_runs_offline_end_to_end(cli, tmp_path):
     assert "OFFLINE backend" in out
     assert re.search(rf"indexing the demo catalog .* {n}/{n} ", out) and "then the tool families" in out
     assert f"catalog: {n} tools" in out
-    assert re.search(r"tools: retrieved 8, kept \d+ within the budget", out)
+    assert re.search(r"tools: offered 8 \(8 new at this step\), kept \d+ within the budget", out)
+    # Step 1 asks again; the offline backend falls back to the request text, so the hits are reused.
+    assert "same queries as step 0: 8 tools reused (no new search)" in out
+    assert re.search(r"step 1\n.*\n  tools: offered 8 \(0 new at this step\)", out)
     assert "model called" in out and '"simulated": true' in out
     assert "answer (final_answer, 2 steps): [offline]" in out
     trace = re.search(r"trace: (\S+\.jsonl)", out).group(1)
@@ -77,7 +80,8 @@ def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
     assert "retrieval queries, written by hosted_vllm/fake-model" in done.stdout
     assert "• daily weather forecast for a city" in done.stdout
     assert "answer (final_answer, 2 steps): Here is the (simulated) forecast." in done.stdout
-    assert len(asked) == 3  # the query writer once, then two agent steps
+    assert "same queries as step 0:" in done.stdout  # the writer repeated its queries at step 1
+    assert len(asked) == 4  # the query writer at each of the two agent steps, and the steps
 
 
 def test_a_bad_catalog_file_is_reported_before_the_index_is_touched(cli, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,10 @@ def run_example(name: str, *args: str, model_env: dict[str, str] | None = None) 
 def test_tool_catalog_agent():
     out = run_example("tool_catalog_agent", "--limit", "60")
     assert "60 tools in the catalog (indexed now)" in out
-    assert "step 0: " in out and "calls: ['AI_Weather" in out and '"simulated": true' in out
+    # The offline backend calls the first offered tool its words match: tools are offered in
+    # retrieval order, so that is a weather tool retrieved for the weather request.
+    called = re.search(r"step 0: \d+ tools offered; calls: \['(\w+)'\]", out)
+    assert called and re.search("weather|forecast", called.group(1), re.I) and '"simulated": true' in out
 
 
 def test_rag_agent():

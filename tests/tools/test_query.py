@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from contextos.embed import HashingEmbedder
 from contextos.llm import ModelClient, RetryPolicy
 from contextos.testing import Fault, FakeModelServer, Reply
-from contextos.tools import QUERY_PROMPT, ToolCatalog, ToolQueryWriter, find_tools, load_tools, parse_queries
+from contextos.tools import PROGRESS_NOTE, QUERY_PROMPT, ToolCatalog, ToolQueryWriter, find_tools, load_tools, parse_queries
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,24 @@ async def test_queries_are_capped(catalog):
         server.enqueue(Reply.text(json.dumps({"queries": [f"q{i}" for i in range(9)]})))
         written = await ToolQueryWriter(ModelClient("hosted_vllm/fake-model", api_base=server.api_base), max_queries=3).write("x")
     assert written.queries == ["q0", "q1", "q2"]
+
+
+async def test_a_later_step_shows_the_latest_turns_and_reuses_hits_for_the_same_queries(catalog, exporter):
+    """``latest`` and the previous queries reach the prompt; the same queries again search nothing."""
+    request = "Check the weather in Rome"
+    retriever = catalog.retriever()
+    with FakeModelServer() as server:
+        server.enqueue(*[Reply.text('{"queries": ["weather forecast for a city"]}')] * 2)
+        writer = ToolQueryWriter(ModelClient("hosted_vllm/fake-model", api_base=server.api_base))
+        first = await find_tools(request, retriever, 2, writer=writer)
+        retriever.catalog = None  # any search from here on would fail
+        exporter.clear()
+        again = await find_tools(request, retriever, 2, writer=writer, latest="get_forecast returned: rain", previous=first)
+        prompts = [r.messages[-1]["content"] for r in server.completion_requests()]
+    assert prompts[0] == QUERY_PROMPT.format(request=request, max_queries=5)
+    assert prompts[1] == prompts[0] + PROGRESS_NOTE.format(latest="get_forecast returned: rain",
+                                                           previous='["weather forecast for a city"]')
+    assert again.reused and not first.reused and again.hits == first.hits
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "contextos.tool_retrieval"]
+    assert span.attributes["contextos.tool_retrieval.reused"] is True
+    assert list(span.attributes["contextos.tool_retrieval.ranked_ids"]) == [h.tool.id for h in first.hits]
