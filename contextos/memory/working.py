@@ -48,8 +48,9 @@ class WorkingMemory:
 
     The window stays within ``budget_tokens`` except for what it never moves out: the latest pinned
     block (an agent's task is a pinned ``ContextItem``; earlier runs' tasks leave like other turns),
-    which counts against the budget so that older turns leave first, and the newest block (the latest turn, or the call group the latest result
-    joined), which stays even when it alone is over the budget. A too-large newest block is left to
+    which counts against the budget so that older turns leave first, and the newest block (the
+    latest turn, or the call group the latest result joined), which stays even when it alone is
+    over the budget. A too-large newest block is left to
     the orchestrator's budgeted selection, as any other too-large item: truncated with a decision
     record, dropped with one, or, when pinned, refused with a ``BudgetError``.
     """
@@ -213,12 +214,13 @@ class WorkingMemory:
         """Move out the oldest blocks until the window fits, passing over the latest pinned and the newest one."""
         moved: list[ContextItem] = []
         task = next((b for b in reversed(self._blocks) if any(item.pinned for item in b)), None)
-        index = 0
-        while index < len(self._blocks) and self.tokens > self.budget_tokens:
+        index, total = 0, self.tokens
+        while index < len(self._blocks) and total > self.budget_tokens:
             block = self._blocks[index]
             if block is self._newest or block is task:
                 index += 1
                 continue
+            total -= self._costs[index]
             del self._blocks[index]
             del self._costs[index]
             moved.extend(block)

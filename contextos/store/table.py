@@ -279,6 +279,29 @@ class VectorTable:
         rows = self._run(query, where)
         return [Hit(r["id"], 1.0 - float(r.pop("_distance")), r) for r in rows]
 
+    def ranked(self, query: str | np.ndarray, k: int, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """The top ``k`` rows of one search with only ``columns`` read, each with its ``_score`` (BM25
+        for a text, cosine similarity for a vector) and ``_rowid`` (an address for ``rows_at``).
+
+        A matrix of query vectors is one search giving each row's top ``k`` (an id may come back once
+        per vector). Lighter than ``search`` when a caller needs ids, not whole rows: materialising
+        descriptions and schemas for a hundred candidates costs more than the search itself.
+        """
+        if self._table is None or k < 1:
+            return []
+        if isinstance(query, str):
+            rows = self._run(self._table.search(query, query_type="fts", fts_columns="text").limit(k)
+                             .with_row_id(True).select([*columns, "_score"]), None)
+            for r in rows:
+                r["_score"] = float(r["_score"])
+            return rows
+        vectors = list(query) if query.ndim == 2 and len(query) > 1 else query.reshape(-1)
+        search = self._table.search(vectors, vector_column_name="vector").distance_type("cosine")
+        rows = self._run(search.limit(k).with_row_id(True).select([*columns, "_distance"]), None)
+        for r in rows:
+            r["_score"] = 1.0 - float(r.pop("_distance"))
+        return rows
+
     def _fts(self, query: str, k: int, where: str | None) -> list[Hit]:
         if not query.strip():
             return []

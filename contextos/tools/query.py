@@ -178,7 +178,7 @@ async def find_tools(
             current.set_attribute("contextos.tool_retrieval.query_model", queries.model)
         if queries.fallback_reason:
             current.set_attribute("contextos.tool_retrieval.fallback_reason", queries.fallback_reason)
-        if previous is not None and queries.queries == previous.queries.queries:
+        if previous is not None and queries.queries == earlier:
             current.set_attribute("contextos.tool_retrieval.reused", True)
             found = previous.model_copy(update={"queries": queries, "reused": True})
         else:

@@ -224,30 +224,15 @@ class _Found:
 
 
 def _search(table: VectorTable, query: str | np.ndarray, depth: int, columns: list[str]) -> _Found:
-    """The top ``depth`` of one search: BM25 for a text; for a matrix of query vectors, each id's best
-    cosine similarity over the rows (one search, each row's top ``depth``).
-
-    Only the id and family columns are read: materialising whole rows (descriptions, schemas)
-    for 100 candidates costs more than the search itself. ``VectorTable.search`` returns whole
-    rows, so this asks the LanceDB table under it when it can.
-    """
-    native = getattr(table, "_table", None)
-    if native is None:
-        if isinstance(query, str):
-            hits = table.search(query, depth, mode="fts")
-        else:
-            hits = [h for vector in query for h in table.search_vector(vector, depth)]
-        return _Found(_best((h.id, h.score) for h in hits), {h.id: h.row.get("grp") or "" for h in hits}, {})
-    if isinstance(query, np.ndarray):
-        vectors = list(query) if len(query) > 1 else query[0]
-        search = native.search(vectors, vector_column_name="vector").distance_type("cosine")
-        rows = search.limit(depth).with_row_id(True).select([*columns, "_distance"]).to_list()
-        scores = _best((r["id"], 1.0 - float(r["_distance"])) for r in rows)
-    else:
-        search = native.search(query, query_type="fts", fts_columns="text")
-        rows = search.limit(depth).with_row_id(True).select([*columns, "_score"]).to_list()
-        scores = {r["id"]: float(r["_score"]) for r in rows}
-    return _Found(scores, {r["id"]: r.get("grp") or "" for r in rows}, {r["id"]: r["_rowid"] for r in rows if "_rowid" in r})
+    """The top ``depth`` of one search (``VectorTable.ranked``): BM25 for a text; for a matrix of
+    query vectors, each id's best cosine similarity over the rows. Only the id and family columns
+    are read."""
+    rows = table.ranked(query, depth, columns)
+    return _Found(
+        _best((r["id"], r["_score"]) for r in rows),
+        {r["id"]: r.get("grp") or "" for r in rows},
+        {r["id"]: r["_rowid"] for r in rows if "_rowid" in r},
+    )
 
 
 def _best(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
