@@ -10,13 +10,13 @@ retry_event(2, "ModelServerError: 503", delay_s=0.5)      # on the current span
 ```
 
 Content (messages, tool arguments and results) is serialized only while some exporter captures it
-(``capturing()``); exporters that do not are handed spans without it. Secrets are redacted later,
-as spans are exported (``SpanFilter``), whatever these helpers are given.
+(``capturing()``); exporters that do not are handed spans without it. Secrets are redacted whatever
+these helpers are given: attributes holding JSON piece by piece as ``to_json`` makes them
+(``Redactor.json``), everything else as spans are exported (``SpanFilter``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from contextos.tracing import attributes as A
-from contextos.tracing.spans import capturing, open_span
+from contextos.tracing.jsontext import compact_json
+from contextos.tracing.spans import capturing, open_span, to_json
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
@@ -38,15 +39,6 @@ _PARAMS = {
     "top_p": A.REQUEST_TOP_P,
     "seed": A.REQUEST_SEED,
 }
-
-
-# one encoder for every attribute: ``json.dumps`` with options builds a new one per call
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON for an attribute (non-JSON values as their ``str``)."""
-    return _ENCODER.encode(value)
 
 
 def provider_of(model: str) -> str:
@@ -94,32 +86,31 @@ def assembly_span(step: Step | None = None) -> Any:
 
 
 def record_assembly(span: Span, assembled: AssembledContext) -> None:
-    """Put what was offered, kept and dropped (and, while capturing, the messages) on ``span``."""
+    """Put what was offered, kept and dropped (and, while capturing, the items with their content) on
+    ``span``. The rendered messages and tool schemas are recorded once, on the ``chat`` span that sends
+    them (``step_context`` reads them there)."""
     if not span.is_recording():
         return
     usage = assembled.usage
-    attrs: dict[str, Any] = {  # set at once: each set_attribute takes the span's lock and cleans its value
+    decisions = assembled.decisions
+    attrs: dict[str, Any] = {  # set at once: one call into the span, not one per attribute
         A.BUDGET: usage.budget,
         A.REQUEST_TOKENS: usage.request_tokens,
         A.SOURCES: list(usage.per_source),
-        A.PER_SOURCE: to_json({k: v.model_dump() for k, v in usage.per_source.items()}),
-        A.DECISIONS: to_json(
-            [
-                {"id": d.id, "source": d.source, "status": d.status.value, "tokens_before": d.tokens_before,
-                 "tokens_after": d.tokens_after, "score": d.score, "reason": d.reason}
-                for d in assembled.decisions
-            ]
-        ),
-        A.DROPPED: sum(1 for d in assembled.decisions if d.status.value == "dropped"),
+        A.PER_SOURCE: compact_json({k: v.model_dump() for k, v in usage.per_source.items()}),
+        A.DECISIONS: compact_json([
+            {"id": d.id, "source": d.source, "status": d.status.value, "tokens_before": d.tokens_before,
+             "tokens_after": d.tokens_after, "score": d.score, "reason": d.reason}
+            for d in decisions
+        ]),
+        A.DROPPED: sum(1 for d in decisions if d.status.value == "dropped"),
     }
     if capturing():
-        kept = {d.id: d.tokens_after for d in assembled.decisions}
+        kept = {d.id: d.tokens_after for d in decisions}
         attrs[A.CONTEXT_ITEMS] = to_json([
             {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
             for i in assembled.items
         ])
-        attrs[A.CONTEXT_MESSAGES] = to_json(assembled.messages)
-        attrs[A.TOOL_DEFINITIONS] = to_json(assembled.tools)
     span.set_attributes(attrs)
 
 

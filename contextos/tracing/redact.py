@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from contextos.tracing.jsontext import compact_json
+
 REDACTED = "[REDACTED]"
 
 # Values that look like credentials wherever they appear in a string, each with the literal it starts
@@ -34,7 +36,8 @@ _SCHEME_WORDS = ("bearer", "basic")
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
 # value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
-# auth scheme ("Authorization: Token abc"). The key may follow any prefix that ends in a non-alphanumeric
+# auth scheme ("Authorization: Token abc"), but not with ``{`` or ``[``: a JSON object or list under such
+# a key (a tool schema's ``"password": {"type": "string"}``) is left whole, not cut into invalid JSON. The key may follow any prefix that ends in a non-alphanumeric
 # (``openai_api_key``, ``x-api-key``); matching from the key itself keeps the scan linear.
 _KEYED = re.compile(
     r"""(?ix)
@@ -43,7 +46,7 @@ _KEYED = re.compile(
     (?:
         (\\*["'])(?!\[REDACTED\])(?:(?!\2).)*
         |
-        (?!\[REDACTED\])(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?[^\s"'\\,;&}]+
+        (?!\[REDACTED\])(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?(?![{\[])[^\s"'\\,;&}]+
     )
     """
 )
@@ -60,11 +63,18 @@ _SECRET_KEY = re.compile(
 )
 
 
+class RedactedJSON(str):
+    """JSON text that ``Redactor.json`` made from an object, already redacted by the redactor in ``by``:
+    that redactor passes it on unchanged instead of scanning the whole text again."""
+
+    by: Redactor
+
+
 # Spans repeat the same strings over and over (span and tool names, models, the tool definitions
 # and system prompt of every step; a step's messages on its assembly and chat spans), so results are
 # remembered per string. Bounded, so a long run does not keep every prompt alive: at most this many
 # strings and characters in all (a few MB), oldest forgotten first.
-_CACHE_ENTRIES = 512
+_CACHE_ENTRIES = 4096
 _CACHE_CHARS = 4 * 1024 * 1024
 
 
@@ -152,15 +162,34 @@ class Redactor:
             value = pattern.sub(REDACTED, value)
         return value
 
-    def value(self, key: str, value: Any) -> Any:
-        """An attribute value redacted: whole when ``key`` names a secret, else string by string."""
+    def secret_key(self, key: str) -> bool:
+        """Whether attribute ``key`` names a secret, so its whole value is one."""
         secret = self._secret_keys.get(key)
         if secret is None:
             secret = bool(_SECRET_KEY.match(key.rsplit(".", 1)[-1]))
-            if len(self._secret_keys) < _CACHE_ENTRIES:  # attribute keys are few and repeat on every span
+            if len(self._secret_keys) < _CACHE_ENTRIES:  # keys are few and repeat on every span
                 self._secret_keys[key] = secret
-        if secret:
+        return secret
+
+    def json(self, value: Any) -> RedactedJSON:
+        """``value`` as compact JSON text, redacted. A list's elements are encoded and redacted one by
+        one, each remembered like any string, so the messages of a conversation are scanned once, not
+        at every step that sends them again; no credential pattern can span two elements (``,`` and
+        brackets end every pattern). Non-JSON values are written as their ``str``."""
+        if value.__class__ is list or value.__class__ is tuple:
+            text = "[" + ",".join([self.text(compact_json(v)) for v in value]) + "]"
+        else:
+            text = self.text(compact_json(value))
+        out = RedactedJSON(text)
+        out.by = self
+        return out
+
+    def value(self, key: str, value: Any) -> Any:
+        """An attribute value redacted: whole when ``key`` names a secret, else string by string."""
+        if self.secret_key(key):
             return REDACTED
+        if value.__class__ is RedactedJSON and value.by is self:
+            return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, (list, tuple)):
@@ -175,7 +204,9 @@ class Redactor:
             # the common cases inline (a known key that names no secret; a string seen before, or a
             # number): every attribute of every span passes here
             kind = value.__class__
-            if kind is str and known.get(key) is False:
+            if kind is RedactedJSON and value.by is self and known.get(key) is False:
+                out[key] = value
+            elif kind is str and known.get(key) is False:
                 done = texts.get(value)
                 out[key] = done if done is not None else self.text(value)
             elif (kind is int or kind is float or kind is bool) and known.get(key) is False:

@@ -25,12 +25,15 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.errors import ConfigError
 from contextos.tracing.export import RedactingExporter, SpanFilter
+from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
 from contextos.tracing.store import TraceStore, TraceStoreProcessor
+from contextos.version import __version__
 
 TRACE_ENV = "CONTEXTOS_TRACE"
 OTLP_ENV = "CONTEXTOS_OTLP_ENDPOINT"
@@ -77,12 +80,53 @@ class TracingConfig(BaseModel):
 
 
 class _Pipeline(SpanProcessor):
-    """The processor contextos adds to the tracer provider once; forwards to the current handle's."""
+    """The processor contextos adds to the tracer provider once; forwards to the current handle's.
 
-    def __init__(self) -> None:
+    It also chooses the tracer contextos's own spans open through (``tracer``): a ``SpanRecorder``
+    whose spans come straight back here (``record``) when contextos made the provider and nothing else
+    was added to it, the provider's SDK tracer when the application brought its own provider or added
+    processors to it (they see every span start and end), and no tracer at all when nothing records."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self.provider = provider
         self.processors: tuple[SpanProcessor, ...] = ()
         self.capture = False
         self.handle: Tracing | None = None
+        self._direct: tuple[SpanProcessor, ...] = ()  # take a RecordedSpan as it is (the local store)
+        self._copied: tuple[SpanProcessor, ...] = ()  # take an SDK ReadableSpan copy (OTLP, yours)
+        self._recorder = SpanRecorder(self.record, InstrumentationScope("contextos", __version__), self._new_trace_id)
+        self.tracer: trace.Tracer = _NOTHING
+
+    def use(self, processors: Sequence[SpanProcessor], capture: bool) -> None:
+        """Forward to ``processors`` from now on."""
+        self.processors = tuple(processors)
+        self.capture = capture
+        self._direct = tuple(p for p in self.processors if getattr(p, "takes_recorded_spans", False))
+        self._copied = tuple(p for p in self.processors if p not in self._direct)
+        self.choose_tracer()
+
+    def choose_tracer(self) -> None:
+        provider = self.provider
+        if isinstance(provider, _OwnProvider) and not provider.foreign:
+            self.tracer = self._recorder if self.processors else _NOTHING
+        else:
+            self.tracer = provider.get_tracer("contextos", __version__)
+
+    def _new_trace_id(self) -> int | None:
+        for p in self._direct:  # the store makes the next run's file ahead, under an id it picked
+            reserve = getattr(p, "reserve_trace_id", None)
+            if reserve is not None:
+                return reserve()  # type: ignore[no-any-return]
+        return None
+
+    def record(self, span: RecordedSpan) -> None:
+        """A span of contextos's recorder ended."""
+        for p in self._direct:
+            p.on_end(span)  # type: ignore[arg-type]
+        if self._copied:
+            readable = span.readable(self.provider.resource)
+            for p in self._copied:
+                p.on_end(readable)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         for p in self.processors:
@@ -100,7 +144,26 @@ class _Pipeline(SpanProcessor):
             p.shutdown()
 
 
+class _OwnProvider(TracerProvider):
+    """The SDK tracer provider contextos installs when the application has none: notes whether
+    anything besides contextos's pipeline is added to it, since such a processor must then see
+    contextos's spans too (they go through the SDK again)."""
+
+    def __init__(self, **settings: object) -> None:
+        self.foreign = False
+        super().__init__(**settings)  # type: ignore[arg-type]
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        if not isinstance(span_processor, _Pipeline):
+            self.foreign = True
+            pipeline = getattr(self, "_contextos_pipeline", None)
+            if pipeline is not None:
+                pipeline.choose_tracer()
+
+
 _lock = threading.Lock()
+_NOTHING = trace.NoOpTracer()
 
 
 def _pipeline(service_name: str) -> _Pipeline:
@@ -115,12 +178,15 @@ def _pipeline(service_name: str) -> _Pipeline:
                 f"the global tracer provider is a {type(provider).__name__}, not an SDK TracerProvider; "
                 "contextos can only add its exporters to an SDK provider"
             )
-        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-        trace.set_tracer_provider(provider)
+        # an OTEL_TRACES_SAMPLER other than the default is the SDK's to apply: keep contextos's spans there
+        sampled_by_env = bool(os.environ.get("OTEL_TRACES_SAMPLER"))
+        made = (TracerProvider if sampled_by_env else _OwnProvider)(resource=Resource.create({"service.name": service_name}))
+        trace.set_tracer_provider(made)
         provider = trace.get_tracer_provider()
-    pipeline = _Pipeline()
+    pipeline = _Pipeline(provider)
     provider.add_span_processor(pipeline)
     provider._contextos_pipeline = pipeline  # type: ignore[attr-defined]
+    pipeline.choose_tracer()
     return pipeline
 
 
@@ -155,8 +221,7 @@ class Tracing:
         self._processors.append(processor)
         self._capture.append(capture)
         if self._pipeline.handle is self:
-            self._pipeline.processors = tuple(self._processors)
-            self._pipeline.capture = any(self._capture)
+            self._pipeline.use(self._processors, any(self._capture))
 
     def add_exporter(self, exporter: SpanExporter, *, capture_content: bool = False, batch: bool = False) -> None:
         """Send spans to ``exporter`` too (redacted; with content only if ``capture_content``).
@@ -177,8 +242,7 @@ class Tracing:
                 return
             self.active = False
             if self._pipeline.handle is self:
-                self._pipeline.processors = ()
-                self._pipeline.capture = False
+                self._pipeline.use((), False)
                 self._pipeline.handle = None
         for p in self._processors:
             p.shutdown()
@@ -202,8 +266,7 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
         current.shutdown()
     with _lock:
         pipeline.handle = handle
-        pipeline.processors = tuple(handle._processors)
-        pipeline.capture = any(handle._capture)
+        pipeline.use(handle._processors, any(handle._capture))
     return handle
 
 

@@ -16,6 +16,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from contextos.tracing.attributes import ERROR_TYPE
+from contextos.tracing.jsontext import compact_json
 from contextos.version import __version__
 
 
@@ -23,12 +24,15 @@ _cached: tuple[object, trace.Tracer] | None = None
 
 
 def tracer() -> trace.Tracer:
-    """The contextos tracer of the current tracer provider.
-
-    Kept per provider: the SDK builds a new ``Tracer`` (and instrumentation scope) on every
-    ``get_tracer`` call, a third of what opening a span costs."""
+    """The tracer contextos's spans open through: once ``configure_tracing`` ran, the one its pipeline
+    chose (see ``contextos.tracing.setup``); before, the current provider's (OpenTelemetry's no-op one,
+    or an SDK provider someone else set), kept per provider: the SDK builds a new ``Tracer`` on every
+    ``get_tracer`` call, a third of what opening an SDK span costs."""
     global _cached
     provider = trace.get_tracer_provider()
+    pipeline = getattr(provider, "_contextos_pipeline", None)
+    if pipeline is not None:
+        return pipeline.tracer  # type: ignore[no-any-return]
     cached = _cached
     if cached is not None and cached[0] is provider:
         return cached[1]
@@ -94,3 +98,14 @@ def capturing() -> bool:
     """Whether some configured exporter records message content (so helpers bother to serialize it)."""
     pipeline = getattr(trace.get_tracer_provider(), "_contextos_pipeline", None)
     return pipeline is not None and pipeline.capture
+
+
+def to_json(value: Any) -> str:
+    """``value`` as compact JSON text for an attribute, redacted piece by piece by the configured
+    redactor (``Redactor.json``), which then passes it on without scanning it again; plain JSON (non-JSON
+    values as their ``str``) when contextos has not configured tracing."""
+    pipeline = getattr(trace.get_tracer_provider(), "_contextos_pipeline", None)
+    handle = pipeline.handle if pipeline is not None else None
+    if handle is not None:
+        return handle.redactor.json(value)  # type: ignore[no-any-return]
+    return compact_json(value)

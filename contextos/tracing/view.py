@@ -76,7 +76,8 @@ class StepContext(BaseModel):
     items: list[dict[str, Any]] | None = None
     """The included items with their content, in render order (``None``: content was not captured)."""
     messages: list[dict[str, Any]] | None = None
-    """The rendered messages (``None``: content was not captured)."""
+    """The rendered messages, as the step's model call sent them (``None``: content was not captured, or
+    the context was never sent)."""
     span_id: str = ""
     """The assembly span this came from."""
 
@@ -103,6 +104,10 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
     if not found:
         raise TraceError(f"the run has no assembled step {step}; its steps are {steps(spans) or 'none'}")
     s = max(found, key=lambda x: x.end_time)
+    messages = _json_attr(s, A.CONTEXT_MESSAGES, None)  # where runs recorded by earlier versions kept them
+    if messages is None:
+        sent = _sending_chat(spans, s)
+        messages = _json_attr(sent, A.INPUT_MESSAGES, None) if sent is not None else None
     return StepContext(
         step=step,
         budget=int(s.attributes.get(A.BUDGET, 0)),
@@ -110,9 +115,17 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
         per_source=_json_attr(s, A.PER_SOURCE, {}),
         decisions=_json_attr(s, A.DECISIONS, []),
         items=_json_attr(s, A.CONTEXT_ITEMS, None),
-        messages=_json_attr(s, A.CONTEXT_MESSAGES, None),
+        messages=messages,
         span_id=s.span_id,
     )
+
+
+def _sending_chat(spans: list[SpanRecord], assembly: SpanRecord) -> SpanRecord | None:
+    """The model call that sent an assembled context: the first ``chat`` span beside the assembly
+    (same parent) that started once it ended. (A query-writing call made while gathering is inside it.)"""
+    after = [s for s in spans if s.attributes.get(A.OPERATION) == "chat" and s.parent_span_id == assembly.parent_span_id
+             and s.start_time >= assembly.end_time]
+    return min(after, key=lambda s: s.start_time) if after else None
 
 
 class ContextDiff(BaseModel):
