@@ -175,17 +175,11 @@ class RecordedSpan(trace.Span):
 
 
 class SpanRecorder(trace.Tracer):
-    """An OpenTelemetry API ``Tracer`` whose spans are ``RecordedSpan``; ``on_end`` receives each as it
-    ends. A new trace takes its id from ``new_trace_id`` when that gives one (the store's file for it is
-    made already), else a random one."""
+    """An OpenTelemetry API ``Tracer`` whose spans are ``RecordedSpan``; ``on_end`` receives each as it ends."""
 
-    def __init__(
-        self, on_end: Callable[[RecordedSpan], None], scope: InstrumentationScope,
-        new_trace_id: Callable[[], int | None] = lambda: None,
-    ) -> None:
+    def __init__(self, on_end: Callable[[RecordedSpan], None], scope: InstrumentationScope) -> None:
         self.on_end = on_end
         self.scope = scope
-        self.new_trace_id = new_trace_id
 
     def start_span(
         self, name: str, context: Context | None = None, kind: SpanKind = SpanKind.INTERNAL,
@@ -200,7 +194,7 @@ class SpanRecorder(trace.Tracer):
             span_context = SpanContext(parent.trace_id, _new_id(64), False, parent.trace_flags, parent.trace_state)
         else:
             parent = None
-            span_context = SpanContext(self.new_trace_id() or _new_id(128), _new_id(64), False, _ROOT_FLAGS)
+            span_context = SpanContext(_new_id(128), _new_id(64), False, _ROOT_FLAGS)
         return RecordedSpan(name, span_context, parent, kind, attributes, links or (),
                             start_time or time.time_ns(), self)
 

@@ -94,7 +94,7 @@ class _Pipeline(SpanProcessor):
         self.handle: Tracing | None = None
         self._direct: tuple[SpanProcessor, ...] = ()  # take a RecordedSpan as it is (the local store)
         self._copied: tuple[SpanProcessor, ...] = ()  # take an SDK ReadableSpan copy (OTLP, yours)
-        self._recorder = SpanRecorder(self.record, InstrumentationScope("contextos", __version__), self._new_trace_id)
+        self._recorder = SpanRecorder(self.record, InstrumentationScope("contextos", __version__))
         self.tracer: trace.Tracer = _NOTHING
 
     def use(self, processors: Sequence[SpanProcessor], capture: bool) -> None:
@@ -111,13 +111,6 @@ class _Pipeline(SpanProcessor):
             self.tracer = self._recorder if self.processors else _NOTHING
         else:
             self.tracer = provider.get_tracer("contextos", __version__)
-
-    def _new_trace_id(self) -> int | None:
-        for p in self._direct:  # the store makes the next run's file ahead, under an id it picked
-            reserve = getattr(p, "reserve_trace_id", None)
-            if reserve is not None:
-                return reserve()  # type: ignore[no-any-return]
-        return None
 
     def record(self, span: RecordedSpan) -> None:
         """A span of contextos's recorder ended."""

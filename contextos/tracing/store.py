@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,10 @@ from contextos.errors import TraceError
 from contextos.tracing.export import SpanFilter
 from contextos.tracing.jsontext import compact_json
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
-from contextos.tracing.runfiles import RunFiles
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
 _RUN_FILE = re.compile(r"^[0-9a-f]{32}\.jsonl$")
+_APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 
 
 def default_trace_dir() -> Path:
@@ -96,17 +97,9 @@ class TraceStore:
         """Every run id, newest file first."""
         if not self.folder.is_dir():
             return []
-        files = []
-        for p in self.folder.iterdir():
-            if _RUN_FILE.match(p.name):
-                try:
-                    stat = p.stat()
-                except FileNotFoundError:  # removed since listed (a run made ahead, unused, at shutdown)
-                    continue
-                if stat.st_size:  # empty: made ahead for a run that never started
-                    files.append((stat.st_mtime_ns, p.stem))
-        files.sort(reverse=True)
-        return [stem for _, stem in files]
+        files = [p for p in self.folder.iterdir() if _RUN_FILE.match(p.name)]
+        files.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        return [p.stem for p in files]
 
     def runs(self) -> list[RunSummary]:
         """A summary of every run, newest first."""
@@ -163,6 +156,57 @@ class TraceStore:
         return summarize(run_id, spans)
 
 
+class _RunFiles:
+    """The open run files of a store: appends one line per span, each in one ``write`` (``O_APPEND``)."""
+
+    def __init__(self, store: TraceStore, *, fsync: bool, max_open: int) -> None:
+        self.store = store
+        self.fsync = fsync
+        self.max_open = max_open
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def _fd(self, run_id: str) -> int:
+        fd = self._fds.get(run_id)
+        if fd is None:
+            if len(self._fds) >= self.max_open:  # oldest opened first
+                os.close(self._fds.pop(next(iter(self._fds))))
+            path = self.store.path(run_id)
+            try:  # the folder is made once, not per run: each syscall here is paid on the span's end
+                fd = os.open(path, _APPEND, 0o600)
+            except FileNotFoundError:
+                self.store.folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, _APPEND, 0o600)
+            self._fds[run_id] = fd
+        return fd
+
+    def append(self, records: Sequence[dict[str, Any]]) -> bool:
+        """Write each record as a line of its run's file; ``False`` when closed or the write failed."""
+        with self._lock:
+            if self.closed:
+                return False
+            try:
+                for record in records:
+                    line = (compact_json(record) + "\n").encode("utf-8")
+                    fd = self._fd(record["trace_id"])
+                    view = memoryview(line)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    if self.fsync:
+                        os.fsync(fd)
+            except OSError:
+                return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
 class TraceStoreExporter(SpanExporter):
     """Writes each span to its run's file in the store as soon as it is exported, as it is given.
 
@@ -174,7 +218,7 @@ class TraceStoreExporter(SpanExporter):
     def __init__(self, store: TraceStore, *, fsync: bool = False, max_open: int = 16) -> None:
         self.store = store
         self.fsync = fsync
-        self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open, encode=compact_json)
+        self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         ok = self._files.append([span_record(s) for s in spans])
@@ -201,11 +245,7 @@ class TraceStoreProcessor(SpanProcessor):
     def __init__(self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16) -> None:
         self.store = store
         self.view = view
-        self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open, encode=compact_json)
-
-    def reserve_trace_id(self) -> int | None:
-        """A new run's trace id whose file is made already (see ``contextos.tracing.runfiles``)."""
-        return self._files.reserve_trace_id()
+        self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
