@@ -10,7 +10,8 @@
    ``off``  OpenTelemetry's no-op tracer, what a process that never calls ``configure_tracing`` gets;
    ``on``   ``configure_tracing()`` defaults: local JSONL store, content captured, secrets redacted;
    ``on, no content``  the store without message content;
-   ``spans, no store``  SDK spans recorded but exported nowhere (what the spans themselves cost).
+   ``spans, no store``  contextos's spans recorded and handed to a processor that keeps nothing (what the
+   spans themselves cost).
    Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``;
    then the same for the process's CPU time, which other processes on a loaded machine disturb less.
 2. The store's write cost per span: ``TraceStoreExporter`` writing real spans of that run (the

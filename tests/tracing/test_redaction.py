@@ -128,3 +128,29 @@ def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
     for _, pattern in Redactor()._tokens:
         expected = pattern.sub(REDACTED, expected)
     assert Redactor().text(text) == expected
+
+
+def test_json_stays_valid_json_when_a_schema_names_a_secret():
+    # a tool with a "password" or "api_key" parameter: its schema is no secret, and cutting it open
+    # made the recorded tool definitions invalid JSON (replay and the views could not read them)
+    tools = [{"type": "function", "function": {"name": "login", "parameters": {"type": "object", "properties": {
+        "password": {"type": "string"}, "api_key": {"type": "string", "description": "the key"}},
+        "required": ["password"]}}}]
+    r = Redactor()
+    for text in (r.text(json.dumps(tools)), r.json(tools)):
+        assert json.loads(text) == tools
+    call = {"name": "login", "arguments": {"password": "hunter22", "api_key": "sk-abcdefghijklmnop"}}
+    assert json.loads(r.json([call]))[0]["arguments"] == {"password": REDACTED, "api_key": REDACTED}
+
+
+def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged():
+    r = Redactor([r"acct-\d{6}"])
+    messages = [{"role": "user", "content": "my key sk-abcdefghijklmnop, acct-123456"},
+                {"role": "assistant", "content": "Authorization: Bearer abcdef123456789"}]
+    text = r.json(messages)
+    assert json.loads(text) == [{"role": "user", "content": f"my key {REDACTED}, {REDACTED}"},
+                                {"role": "assistant", "content": f"Authorization: {REDACTED}"}]
+    assert r.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] is text  # not scanned again
+    other = Redactor()  # a redactor with other patterns scans it as text
+    assert other.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] == text
+    assert REDACTED in Redactor([r"my key"]).attributes({"m": r.json(["my key"])})["m"]

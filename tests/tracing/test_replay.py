@@ -54,3 +54,19 @@ def test_replay_matches_what_the_server_received_and_resends(tmp_path):
         replay_request(spans, 5)
     with pytest.raises(TraceError, match="call 3 does not exist"):
         replay_request(spans, 0, call=3)
+
+
+def test_a_steps_messages_are_stored_once_and_read_from_the_call_that_sent_them(traced_run):
+    from contextos.tracing.view import step_context
+
+    store, run_id = traced_run
+    spans = store.spans(run_id)
+    for span in spans:  # the assembly keeps items and decisions; the messages are on the chat span only
+        if span.name == "contextos.assemble":
+            assert "contextos.context.messages" not in span.attributes
+            assert "gen_ai.tool.definitions" not in span.attributes and "contextos.context.items" in span.attributes
+    for step in (0, 1):
+        assert step_context(spans, step).messages == replay_request(spans, step).messages
+    # an assembly that was never sent has no messages to show (its items still have their content)
+    unsent = [s for s in spans if s.name != "chat offline/demo"]
+    assert step_context(unsent, 1).messages is None and step_context(unsent, 1).items
