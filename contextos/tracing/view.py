@@ -121,11 +121,17 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
 
 
 def _sending_chat(spans: list[SpanRecord], assembly: SpanRecord) -> SpanRecord | None:
-    """The model call that sent an assembled context: the first ``chat`` span beside the assembly
-    (same parent) that started once it ended. (A query-writing call made while gathering is inside it.)"""
-    after = [s for s in spans if s.attributes.get(A.OPERATION) == "chat" and s.parent_span_id == assembly.parent_span_id
-             and s.start_time >= assembly.end_time]
-    return min(after, key=lambda s: s.start_time) if after else None
+    """The model call that sent an assembled context: the first ``chat`` span beside the assembly (same
+    parent) that started after it ended and before the next assembly beside it. (A query-writing call
+    made while gathering is inside the assembly, not beside it.)"""
+    beside = sorted((s for s in spans if s.parent_span_id == assembly.parent_span_id and s.start_time >= assembly.end_time),
+                    key=lambda s: s.start_time)
+    for s in beside:
+        if s.name == A.ASSEMBLE_SPAN:
+            return None
+        if s.attributes.get(A.OPERATION) == "chat":
+            return s
+    return None
 
 
 class ContextDiff(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from contextos.agents import Agent
@@ -70,3 +72,21 @@ def test_a_steps_messages_are_stored_once_and_read_from_the_call_that_sent_them(
     # an assembly that was never sent has no messages to show (its items still have their content)
     unsent = [s for s in spans if s.name != "chat offline/demo"]
     assert step_context(unsent, 1).messages is None and step_context(unsent, 1).items
+
+
+def test_an_unsent_assembly_does_not_take_a_later_assemblys_messages():
+    from contextos.tracing.records import SpanRecord
+    from contextos.tracing.view import step_context
+
+    def record(span_id, name, start, attributes):
+        return SpanRecord(trace_id="a" * 32, span_id=span_id, parent_span_id="p" * 16, name=name,
+                          start_time=start, end_time=start + 1, attributes=attributes)
+
+    sent = [{"role": "user", "content": "second"}]
+    spans = [  # two assemblies beside each other (no step spans around them), only the second one sent
+        record("1" * 16, "contextos.assemble", 10, {"contextos.step": 0}),
+        record("2" * 16, "contextos.assemble", 20, {"contextos.step": 1}),
+        record("3" * 16, "chat m", 30, {"gen_ai.operation.name": "chat", "gen_ai.input.messages": json.dumps(sent)}),
+    ]
+    assert step_context(spans, 0).messages is None
+    assert step_context(spans, 1).messages == sent
