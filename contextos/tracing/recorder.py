@@ -126,6 +126,10 @@ class RecordedSpan(trace.Span):
         cleaned = {k: c for k, v in (attributes or {}).items() if (c := _clean(k, v)) is not None}
         self.events.append(Event(name, cleaned, timestamp or time.time_ns()))
 
+    def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
+        if self.end_time is None and context.is_valid:
+            self.links += (Link(context, attributes),)
+
     def record_exception(
         self, exception: BaseException, attributes: Mapping[str, Any] | None = None,
         timestamp: int | None = None, escaped: bool = False,

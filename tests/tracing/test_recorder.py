@@ -118,18 +118,22 @@ def test_a_processor_added_to_the_provider_sees_contextos_spans_from_then_on(tmp
 
 def test_attribute_values_are_cleaned_as_the_sdk_cleans_them(caplog):
     ended: list[RecordedSpan] = []
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     recorder = SpanRecorder(ended.append, InstrumentationScope("contextos"))
     s = recorder.start_span("t", attributes={"ok": "x", "n": 3, "seq": ["a", "b"], "mixed": ["a", 1],
                                              "obj": {"a": 1}, "none": None})
     s.set_attribute("late", 1.5)
+    other = recorder.start_span("other").get_span_context()
+    s.add_link(other, {"why": "follows"})
     s.end()
     s.set_attribute("after_end", 1)  # ignored with a warning, as the SDK does
     s.end()  # a second end is ignored too
     assert ended == [s]
     assert s.attributes == {"ok": "x", "n": 3, "seq": ("a", "b"), "late": 1.5}
     assert "not a valid OpenTelemetry attribute value" in caplog.text and "ended twice" in caplog.text
+    assert [link.context for link in s.links] == [other] and s.readable(Resource.create({})).links[0].attributes["why"] == "follows"
     record = span_record(s)
     assert record["parent_span_id"] is None and record["scope"] == "contextos" and record["kind"] == "INTERNAL"
     assert json.loads(json.dumps(record))["attributes"]["seq"] == ["a", "b"]
