@@ -50,9 +50,9 @@ class WorkingMemory:
     block (an agent's task is a pinned ``ContextItem``; earlier runs' tasks leave like other turns),
     which counts against the budget so that older turns leave first, and the newest block (the
     latest turn, or the call group the latest result joined), which stays even when it alone is
-    over the budget. A too-large newest block is left to
-    the orchestrator's budgeted selection, as any other too-large item: truncated with a decision
-    record, dropped with one, or, when pinned, refused with a ``BudgetError``.
+    over the budget. A too-large newest block is left to the orchestrator's budgeted selection, as
+    any other too-large item: truncated with a decision record, dropped with one, or, when pinned,
+    refused with a ``BudgetError``.
     """
 
     name = "conversation"

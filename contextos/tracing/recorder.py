@@ -192,10 +192,9 @@ class SpanRecorder(trace.Tracer):
     ) -> trace.Span:
         parent: SpanContext | None = trace.get_current_span(context).get_span_context()
         if parent is not None and parent.is_valid:
-            if not parent.trace_flags.sampled:  # parent-based sampling: an unsampled trace stays unsampled
-                return NonRecordingSpan(SpanContext(parent.trace_id, _new_id(64), False, parent.trace_flags,
-                                                    parent.trace_state))
             span_context = SpanContext(parent.trace_id, _new_id(64), False, parent.trace_flags, parent.trace_state)
+            if not parent.trace_flags.sampled:  # parent-based sampling: an unsampled trace stays unsampled
+                return NonRecordingSpan(span_context)
         else:
             parent = None
             span_context = SpanContext(_new_id(128), _new_id(64), False, _ROOT_FLAGS)

@@ -36,9 +36,10 @@ _SCHEME_WORDS = ("bearer", "basic")
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
 # value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
-# auth scheme ("Authorization: Token abc"), but not with ``{`` or ``[``: a JSON object or list under such
-# a key (a tool schema's ``"password": {"type": "string"}``) is left whole, not cut into invalid JSON. The key may follow any prefix that ends in a non-alphanumeric
-# (``openai_api_key``, ``x-api-key``); matching from the key itself keeps the scan linear.
+# auth scheme ("Authorization: Token abc"), but not with ``{`` or ``[``: a JSON object or list under
+# such a key (a tool schema's ``"password": {"type": "string"}``) is left whole, not cut into invalid
+# JSON. The key may follow any prefix that ends in a non-alphanumeric (``openai_api_key``,
+# ``x-api-key``); matching from the key itself keeps the scan linear.
 _KEYED = re.compile(
     r"""(?ix)
     ((?<![a-z0-9])(?:api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token
@@ -71,7 +72,7 @@ class RedactedJSON(str):
 
 
 # Spans repeat the same strings over and over (span and tool names, models, the tool definitions
-# and system prompt of every step; a step's messages on its assembly and chat spans), so results are
+# and system prompt of every step; a conversation's earlier messages, step after step), so results are
 # remembered per string. Bounded, so a long run does not keep every prompt alive: at most this many
 # strings and characters in all (a few MB), oldest forgotten first.
 _CACHE_ENTRIES = 4096

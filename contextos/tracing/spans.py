@@ -30,7 +30,7 @@ def tracer() -> trace.Tracer:
     ``get_tracer`` call, a third of what opening an SDK span costs."""
     global _cached
     provider = trace.get_tracer_provider()
-    pipeline = getattr(provider, "_contextos_pipeline", None)
+    pipeline = _pipeline(provider)
     if pipeline is not None:
         return pipeline.tracer  # type: ignore[no-any-return]
     cached = _cached
@@ -94,9 +94,14 @@ def span(name: str, attributes: dict[str, Any] | None = None) -> _CurrentSpan:
     return open_span(name, attributes)
 
 
+def _pipeline(provider: object = None) -> Any:
+    """The pipeline ``configure_tracing`` hung on the (current) tracer provider, or None."""
+    return getattr(provider or trace.get_tracer_provider(), "_contextos_pipeline", None)
+
+
 def capturing() -> bool:
     """Whether some configured exporter records message content (so helpers bother to serialize it)."""
-    pipeline = getattr(trace.get_tracer_provider(), "_contextos_pipeline", None)
+    pipeline = _pipeline()
     return pipeline is not None and pipeline.capture
 
 
@@ -104,7 +109,7 @@ def to_json(value: Any) -> str:
     """``value`` as compact JSON text for an attribute, redacted piece by piece by the configured
     redactor (``Redactor.json``), which then passes it on without scanning it again; plain JSON (non-JSON
     values as their ``str``) when contextos has not configured tracing."""
-    pipeline = getattr(trace.get_tracer_provider(), "_contextos_pipeline", None)
+    pipeline = _pipeline()
     handle = pipeline.handle if pipeline is not None else None
     if handle is not None:
         return handle.redactor.json(value)  # type: ignore[no-any-return]
