@@ -17,11 +17,11 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import TraceFlags
 
 from contextos.errors import TraceError
 from contextos.tracing.export import SpanFilter
-from contextos.tracing.jsontext import compact_json
+from contextos.tracing.jsontext import json_line
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
@@ -39,10 +39,6 @@ def default_trace_dir() -> Path:
     return Path(platformdirs.user_data_dir("contextos", appauthor=False)) / "traces"
 
 
-_KINDS = {kind: kind.name for kind in SpanKind}  # ``enum.name`` is a property lookup per call
-_STATUSES = {code: code.name for code in StatusCode}
-
-
 def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str, Any]:
     """A finished SDK span as the JSON object the store writes; through ``view`` (redacted, content
     left out unless it captures content) when given."""
@@ -57,17 +53,18 @@ def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str,
     else:
         name, attributes = view.text(span.name), view.attributes(span.attributes)
         events = [{"name": e.name, "time": e.timestamp, "attributes": view.event_attributes(e.attributes)}
-                  for e in span.events]
-        description = view.text(description) if description else description
+                  for e in span.events] if span.events else []
+        if description:
+            description = view.text(description)
     return {
-        "trace_id": format(ctx.trace_id, "032x"),
-        "span_id": format(ctx.span_id, "016x"),
-        "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+        "trace_id": f"{ctx.trace_id:032x}",
+        "span_id": f"{ctx.span_id:016x}",
+        "parent_span_id": f"{parent.span_id:016x}" if parent is not None else None,
         "name": name,
-        "kind": _KINDS[span.kind],
+        "kind": span.kind._name_,  # the member's plain attribute: ``.name`` is a property, a dict lookup hashes in Python
         "start_time": span.start_time,
         "end_time": span.end_time,
-        "status": _STATUSES[status.status_code],
+        "status": status.status_code._name_,
         "status_description": description,
         "attributes": attributes,
         "events": events,
@@ -167,18 +164,16 @@ class _RunFiles:
         self._lock = threading.Lock()
         self.closed = False
 
-    def _fd(self, run_id: str) -> int:
-        fd = self._fds.get(run_id)
-        if fd is None:
-            if len(self._fds) >= self.max_open:  # oldest opened first
-                os.close(self._fds.pop(next(iter(self._fds))))
-            path = self.store.path(run_id)
-            try:  # the folder is made once, not per run: each syscall here is paid on the span's end
-                fd = os.open(path, _APPEND, 0o600)
-            except FileNotFoundError:
-                self.store.folder.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, _APPEND, 0o600)
-            self._fds[run_id] = fd
+    def _open(self, run_id: str) -> int:
+        if len(self._fds) >= self.max_open:  # oldest opened first
+            os.close(self._fds.pop(next(iter(self._fds))))
+        path = self.store.path(run_id)
+        try:  # the folder is made once, not per run: each syscall here is paid on the span's end
+            fd = os.open(path, _APPEND, 0o600)
+        except FileNotFoundError:
+            self.store.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, _APPEND, 0o600)
+        self._fds[run_id] = fd
         return fd
 
     def append(self, records: Sequence[dict[str, Any]]) -> bool:
@@ -186,13 +181,16 @@ class _RunFiles:
         with self._lock:
             if self.closed:
                 return False
+            fds = self._fds
             try:
                 for record in records:
-                    line = (compact_json(record) + "\n").encode("utf-8")
-                    fd = self._fd(record["trace_id"])
-                    view = memoryview(line)
-                    while view:
-                        view = view[os.write(fd, view):]
+                    line = json_line(record)
+                    fd = fds.get(record["trace_id"])
+                    if fd is None:
+                        fd = self._open(record["trace_id"])
+                    written = os.write(fd, line)
+                    while written < len(line):  # a short write (interrupted, a full disk): the rest
+                        written += os.write(fd, line[written:])
                     if self.fsync:
                         os.fsync(fd)
             except OSError:
@@ -248,7 +246,8 @@ class TraceStoreProcessor(SpanProcessor):
         self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if span.context is not None and span.context.trace_flags.sampled:
+        ctx = span.context
+        if ctx is not None and ctx.trace_flags & TraceFlags.SAMPLED:
             self._files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:
