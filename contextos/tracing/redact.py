@@ -36,16 +36,17 @@ _SCHEME_WORDS = ("bearer", "basic")
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
 # value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
-# auth scheme ("Authorization: Token abc"), but not with ``{`` or ``[``: a JSON object or list under
+# auth scheme ("Authorization: Token abc") and becomes a quoted "[REDACTED]" when its key was quoted
+# (``"pin": 1234`` in JSON), but may not start with ``{`` or ``[``: a JSON object or list under
 # such a key (a tool schema's ``"password": {"type": "string"}``) is left whole, not cut into invalid
 # JSON. The key may follow any prefix that ends in a non-alphanumeric (``openai_api_key``,
 # ``x-api-key``); matching from the key itself keeps the scan linear.
 _KEYED = re.compile(
     r"""(?ix)
-    ((?<![a-z0-9])(?:api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token
-        |auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd)\b(?:\\*["'])?\s*[:=]\s*)
+    (?P<key>(?<![a-z0-9])(?:api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token
+        |auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd)\b(?P<kq>\\*["'])?\s*[:=]\s*)
     (?:
-        (\\*["'])(?!\[REDACTED\])(?:(?!\2).)*
+        (?P<q>\\*["'])(?!\[REDACTED\])(?:(?!(?P=q)).)*
         |
         (?!\[REDACTED\])(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?(?![{\[])[^\s"'\\,;&}]+
     )
@@ -80,7 +81,12 @@ _CACHE_CHARS = 4 * 1024 * 1024
 
 
 def _keyed_replacement(match: re.Match[str]) -> str:
-    return match.group(1) + (match.group(2) or "") + REDACTED
+    quote = match.group("q")
+    if quote:  # the closing quote is left in place
+        return match.group("key") + quote + REDACTED
+    # a bare value (a number, ``true``) under a quoted key is quoted, so that JSON stays JSON
+    quote = match.group("kq") or ""
+    return match.group("key") + quote + REDACTED + quote
 
 
 def _redact_keyed(value: str, lower: str) -> str:

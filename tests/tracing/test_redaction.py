@@ -123,7 +123,7 @@ def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
     # pattern on every string must give the same result
     from contextos.tracing import redact as R
 
-    expected = R._KEYED.sub(lambda m: m.group(1) + (m.group(2) or "") + REDACTED, text)
+    expected = R._KEYED.sub(R._keyed_replacement, text)
     expected = R._SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, expected)
     for _, pattern in Redactor()._tokens:
         expected = pattern.sub(REDACTED, expected)
@@ -141,6 +141,17 @@ def test_json_stays_valid_json_when_a_schema_names_a_secret():
         assert json.loads(text) == tools
     call = {"name": "login", "arguments": {"password": "hunter22", "api_key": "sk-abcdefghijklmnop"}}
     assert json.loads(r.json([call]))[0]["arguments"] == {"password": REDACTED, "api_key": REDACTED}
+
+
+@pytest.mark.parametrize("value", [123456, 12.5, True, None])
+def test_a_bare_json_value_under_a_secret_key_becomes_a_quoted_redaction(value):
+    # "pin": 1234 was redacted to "pin": [REDACTED], which no JSON reader accepts
+    r = Redactor()
+    arguments = {"password": value, "client_secret": value, "user": "ada"}
+    assert json.loads(r.json(arguments)) == {"password": REDACTED, "client_secret": REDACTED, "user": "ada"}
+    nested = r.text(json.dumps({"arguments": json.dumps(arguments)}))  # JSON text inside a JSON string
+    assert json.loads(json.loads(nested)["arguments"])["password"] == REDACTED
+    assert r.text(f"password={value}&user=ada") == f"password={REDACTED}&user=ada"  # not JSON: no quotes added
 
 
 def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged():
