@@ -5,11 +5,14 @@
     python benchmarks/tracing.py --demo-db /tmp/demo-db    # and the demo agent over the ToolBench catalog
 
 1. Overhead per agent step. The offline agent (``offline/demo``: no model, so the step is all
-   contextos) runs a two-step task (a tool call, then the answer) over and over, in three modes taken
-   in turn within each round, so that the load of a shared machine falls on all three alike:
+   contextos) runs a two-step task (a tool call, then the answer) over and over, in five modes taken
+   in turn within each round, so that the load of a shared machine falls on all of them alike:
    ``off``  OpenTelemetry's no-op tracer, what a process that never calls ``configure_tracing`` gets;
-   ``on``   ``configure_tracing()`` defaults: local JSONL store, content captured, secrets redacted;
-   ``on, no content``  the store without message content;
+   ``on``   ``configure_tracing()`` defaults: local JSONL store, content captured, secrets redacted,
+   one setup kept across rounds, as a process that runs agents keeps it;
+   ``on, new setup``  the same, but each run is the first after ``configure_tracing``: its redactor
+   has seen nothing, not even the tool definitions (a process that makes one run and exits);
+   ``on, no content``  the store without message content (setup kept);
    ``spans, no store``  contextos's spans recorded and handed to a processor that keeps nothing (what the
    spans themselves cost).
    Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``;
@@ -52,7 +55,7 @@ import contextos.tracing.conventions as conventions  # noqa: E402
 import contextos.tracing.spans as spans_module  # noqa: E402
 from contextos.agents import Agent  # noqa: E402
 from contextos.llm import ModelClient  # noqa: E402
-from contextos.tracing import configure_tracing  # noqa: E402
+from contextos.tracing import Tracing, configure_tracing  # noqa: E402
 from contextos.tracing.export import RedactingExporter  # noqa: E402
 from contextos.tracing.redact import Redactor  # noqa: E402
 from contextos.tracing.store import TraceStore, TraceStoreExporter, span_record  # noqa: E402
@@ -132,19 +135,46 @@ async def timed_run(agent: Agent, tasks: tuple[str, ...]) -> tuple[float, float,
     return time.perf_counter() - t0, time.process_time() - c0, steps
 
 
+def set_up(**settings: object) -> Tracing:
+    """A new setup made current, leaving the current one running (``configure_tracing`` would shut it
+    down), so that the benchmark can switch between setups and back."""
+    pipeline = spans_module._pipeline()
+    if pipeline is not None:
+        pipeline.handle = None
+    return configure_tracing(**settings)
+
+
+def resume(handle: Tracing) -> None:
+    """Make an earlier setup the current one again as it was, with its redactor's memory and its open
+    files (``configure_tracing`` with other settings would shut the current one down and build anew)."""
+    pipeline = handle._pipeline
+    pipeline.handle = handle
+    pipeline.use(handle._processors, any(handle._capture))
+
+
 async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path,
-                   names: tuple[str, ...] = ("off", "on", "on, no content", "spans, no store"),
+                   names: tuple[str, ...] = ("off", "on", "on, new setup", "on, no content", "spans, no store"),
                    ) -> dict[str, dict[str, list[float]]]:
     """Seconds per step in each mode (``wall`` and ``cpu``), the modes taken in turn within each round."""
-    with_content = configure_tracing(trace_dir=folder / "content")
-    without_content = configure_tracing(trace_dir=folder / "nocontent", capture_content=False)
-    no_exporter = configure_tracing(store=False)
+    with_content = set_up(trace_dir=folder / "content")
+    without_content = set_up(trace_dir=folder / "nocontent", capture_content=False)
+    no_exporter = set_up(store=False)
     no_exporter._add(Discard(), False)  # spans recorded and handed on, then forgotten
+    kept = (with_content, without_content, no_exporter)
+    new_setups: list[Tracing] = []
+
+    def new_setup() -> None:
+        for old in new_setups:
+            old.shutdown()
+        new_setups.clear()
+        new_setups.append(set_up(trace_dir=folder / "new-setup"))
+
     every = {
         "off": lambda: set_tracing(False),
-        "on": lambda: (set_tracing(True), configure_tracing(with_content.config)),
-        "on, no content": lambda: (set_tracing(True), configure_tracing(without_content.config)),
-        "spans, no store": lambda: (set_tracing(True), configure_tracing(no_exporter.config)),
+        "on": lambda: (set_tracing(True), resume(with_content)),
+        "on, new setup": lambda: (set_tracing(True), new_setup()),
+        "on, no content": lambda: (set_tracing(True), resume(without_content)),
+        "spans, no store": lambda: (set_tracing(True), resume(no_exporter)),
     }
     modes = {name: every[name] for name in names}
     for setup in modes.values():  # warm up: litellm's import, tiktoken, first spans
@@ -159,6 +189,8 @@ async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Pa
             per_step[name]["wall"].append(wall / steps)
             per_step[name]["cpu"].append(cpu / steps)
     set_tracing(True)
+    for handle in (*kept, *new_setups):
+        handle.shutdown()
     configure_tracing(store=False)
     return per_step
 
