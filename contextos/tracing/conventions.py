@@ -28,6 +28,8 @@ from contextos.tracing import attributes as A
 from contextos.tracing.jsontext import compact_json
 from contextos.tracing.spans import capturing, open_span, to_json
 
+from contextos.context.items import DecisionStatus
+
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
     from contextos.llm.types import Attempt
@@ -98,12 +100,10 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
         A.REQUEST_TOKENS: usage.request_tokens,
         A.SOURCES: list(usage.per_source),
         A.PER_SOURCE: compact_json({k: v.model_dump() for k, v in usage.per_source.items()}),
-        A.DECISIONS: compact_json([
-            {"id": d.id, "source": d.source, "status": d.status.value, "tokens_before": d.tokens_before,
-             "tokens_after": d.tokens_after, "score": d.score, "reason": d.reason}
-            for d in decisions
-        ]),
-        A.DROPPED: sum(1 for d in decisions if d.status.value == "dropped"),
+        # ContextDecision is a dataclass: orjson writes its fields (id, source, status, tokens_before,
+        # tokens_after, score, reason) in C, without a dict per decision
+        A.DECISIONS: compact_json(decisions),
+        A.DROPPED: sum(1 for d in decisions if d.status is DecisionStatus.DROPPED),
     }
     if capturing():
         kept = {d.id: d.tokens_after for d in decisions}

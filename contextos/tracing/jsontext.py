@@ -2,28 +2,43 @@
 what tracing costs a step (a span's content, then the span's line), and orjson does it several times
 faster than the standard library's C encoder.
 
-Values orjson refuses (an integer beyond 64 bits, a string with a lone surrogate, a dict with non-string
-keys, nesting deeper than 254 levels) go through ``json`` instead, so every value still makes JSON.
-Values JSON has no type for are written as their ``str``, except enums (their value) and UUIDs; JSON has
-no NaN or infinity, so non-finite floats are written as ``null``.
+Dataclasses become objects, enums their value, dates and times ISO 8601 text, and any other value JSON
+has no type for its ``str``. Values orjson refuses (an integer beyond 64 bits, a string with a lone
+surrogate, a dict with non-string keys, nesting deeper than 254 levels) go through ``json`` instead,
+with the same conversions, so every value still makes JSON. JSON has no NaN or infinity: orjson writes
+them as ``null``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import enum
 import json
 from typing import Any
 
 import orjson
 
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME  # as their str, like json's default=str
-_TEXT = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
-_ASCII = json.JSONEncoder(ensure_ascii=True, default=str, separators=(",", ":"))  # valid UTF-8 whatever the strings
+
+def _plain(value: Any) -> Any:
+    """What ``json`` writes for a value it has no type for, as orjson does."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
+_TEXT = json.JSONEncoder(ensure_ascii=False, default=_plain, separators=(",", ":"))
+_ASCII = json.JSONEncoder(ensure_ascii=True, default=_plain, separators=(",", ":"))  # valid UTF-8 whatever the strings
 
 
 def compact_json(value: Any) -> str:
     """``value`` as compact JSON text (non-ASCII characters kept)."""
     try:
-        return orjson.dumps(value, default=str, option=_OPTIONS).decode()
+        return orjson.dumps(value, default=str).decode()
     except orjson.JSONEncodeError:
         return _TEXT.encode(value)
 
@@ -31,6 +46,6 @@ def compact_json(value: Any) -> str:
 def json_line(value: Any) -> bytes:
     """``value`` as one line of UTF-8 JSON, newline included (a lone surrogate is written escaped)."""
     try:
-        return orjson.dumps(value, default=str, option=_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(value, default=str, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
         return (_ASCII.encode(value) + "\n").encode("ascii")
