@@ -3,6 +3,7 @@
     python benchmarks/tracing.py                  # 30 rounds of interleaved off / on / on-without-content runs
     python benchmarks/tracing.py --rounds 60
     python benchmarks/tracing.py --demo-db /tmp/demo-db    # and the demo agent over the ToolBench catalog
+    python benchmarks/tracing.py --breakdown      # and two stores that skip part of the work (below)
 
 1. Overhead per agent step. The offline agent (``offline/demo``: no model, so the step is all
    contextos) runs a two-step task (a tool call, then the answer) over and over, in five modes taken
@@ -14,7 +15,9 @@
    has seen nothing, not even the tool definitions (a process that makes one run and exits);
    ``on, no content``  the store without message content (setup kept);
    ``spans, no store``  contextos's spans recorded and handed to a processor that keeps nothing (what the
-   spans themselves cost).
+   spans themselves cost);
+   with ``--breakdown`` also ``no content, lines not written`` (each span's record and JSON line made,
+   nothing written) and ``no content, one file for all runs`` (written, but no file created per run).
    Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``;
    then the same for the process's CPU time, which other processes on a loaded machine disturb less.
 2. The store's write cost per span: ``TraceStoreExporter`` writing real spans of that run (the
@@ -58,6 +61,7 @@ from contextos.llm import ModelClient  # noqa: E402
 from contextos.tracing import Tracing, configure_tracing  # noqa: E402
 from contextos.tracing.export import RedactingExporter  # noqa: E402
 from contextos.tracing.redact import Redactor  # noqa: E402
+from contextos.tracing.jsontext import json_line  # noqa: E402
 from contextos.tracing.store import TraceStore, TraceStoreExporter, span_record  # noqa: E402
 
 TASK = "lookup the weather in Oslo and tell me what to wear"
@@ -144,6 +148,20 @@ def set_up(**settings: object) -> Tracing:
     return configure_tracing(**settings)
 
 
+def store_breakdown(folder: Path) -> tuple[Tracing, Tracing]:
+    """Two stores without content that skip part of the work, to see what each part costs: one builds
+    every span's record and JSON line but writes nothing; one writes every line to a single file
+    instead of a file per run (no file created per run)."""
+    unwritten = set_up(trace_dir=folder / "unwritten", capture_content=False)
+    files = unwritten._processors[0]._files  # type: ignore[attr-defined]
+    files.append = lambda records: bool([json_line(r) for r in records])
+    one_file = set_up(trace_dir=folder / "one-file", capture_content=False)
+    (folder / "one-file").mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "one-file" / "all-runs.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    one_file._processors[0]._files._open = lambda run_id: fd  # type: ignore[attr-defined]
+    return unwritten, one_file
+
+
 def resume(handle: Tracing) -> None:
     """Make an earlier setup the current one again as it was, with its redactor's memory and its open
     files (``configure_tracing`` with other settings would shut the current one down and build anew)."""
@@ -169,7 +187,11 @@ async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Pa
         new_setups.clear()
         new_setups.append(set_up(trace_dir=folder / "new-setup"))
 
+    # --breakdown: where the store's cost goes, without content (see store_breakdown)
+    unwritten, one_file = store_breakdown(folder) if "no content, lines not written" in names else (None, None)
     every = {
+        "no content, lines not written": lambda: (set_tracing(True), resume(unwritten)),  # type: ignore[arg-type]
+        "no content, one file for all runs": lambda: (set_tracing(True), resume(one_file)),  # type: ignore[arg-type]
         "off": lambda: set_tracing(False),
         "on": lambda: (set_tracing(True), resume(with_content)),
         "on, new setup": lambda: (set_tracing(True), new_setup()),
@@ -189,7 +211,7 @@ async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Pa
             per_step[name]["wall"].append(wall / steps)
             per_step[name]["cpu"].append(cpu / steps)
     set_tracing(True)
-    for handle in (*kept, *new_setups):
+    for handle in (*kept, *new_setups, *(h for h in (unwritten, one_file) if h is not None)):
         handle.shutdown()
     configure_tracing(store=False)
     return per_step
@@ -200,13 +222,14 @@ def report(per_step: dict[str, dict[str, list[float]]]) -> None:
         print(f"  {clock} time:")
         off_values = per_step["off"][clock]
         off = statistics.median(off_values)
+        width = max(len(mode) for mode in per_step)
         for mode, by_clock in per_step.items():
             values = by_clock[clock]
             med = statistics.median(values)
             paired = statistics.median(v - o for v, o in zip(values, off_values))  # same round, same load
             extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
                                               f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}%")
-            print(f"    {mode:<16} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
+            print(f"    {mode:<{width}} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
                   f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}")
 
 
@@ -260,6 +283,8 @@ def write_cost(folder: Path, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30, help="Rounds of off / on / on-without-content runs.")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="Also the store without content writing no lines, and writing one file for all runs.")
     parser.add_argument("--spans", type=int, default=2000, help="Spans written per store measurement.")
     parser.add_argument("--demo-db", type=Path, default=None,
                         help="The demo catalog's LanceDB folder (as `contextos demo --db` builds it): also measure "
@@ -269,7 +294,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         toy = Agent(ModelClient("offline/demo"), name="bench", tools=[lookup_weather, convert_currency, search_flights])
-        per_step = asyncio.run(overhead(toy, (TASK,), args.rounds, folder))
+        names = ("off", "on", "on, new setup", "on, no content", "spans, no store")
+        if args.breakdown:
+            names += ("no content, lines not written", "no content, one file for all runs")
+        per_step = asyncio.run(overhead(toy, (TASK,), args.rounds, folder, names))
         print(f"1. offline agent step (three tools), per step (median of {args.rounds} two-step runs per mode, interleaved):")
         report(per_step)
         print("2. store write cost per span:")
