@@ -61,7 +61,6 @@ from contextos.llm import ModelClient  # noqa: E402
 from contextos.tracing import Tracing, configure_tracing  # noqa: E402
 from contextos.tracing.export import RedactingExporter  # noqa: E402
 from contextos.tracing.redact import Redactor  # noqa: E402
-from contextos.tracing.jsontext import json_line  # noqa: E402
 from contextos.tracing.store import TraceStore, TraceStoreExporter, span_record  # noqa: E402
 
 TASK = "lookup the weather in Oslo and tell me what to wear"
@@ -152,6 +151,8 @@ def store_breakdown(folder: Path) -> tuple[Tracing, Tracing]:
     """Two stores without content that skip part of the work, to see what each part costs: one builds
     every span's record and JSON line but writes nothing; one writes every line to a single file
     instead of a file per run (no file created per run)."""
+    from contextos.tracing.jsontext import json_line
+
     unwritten = set_up(trace_dir=folder / "unwritten", capture_content=False)
     files = unwritten._processors[0]._files  # type: ignore[attr-defined]
     files.append = lambda records: bool([json_line(r) for r in records])
