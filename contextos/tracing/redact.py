@@ -37,7 +37,7 @@ _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
 # value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
 # auth scheme ("Authorization: Token abc") and becomes a quoted "[REDACTED]" when its key was quoted
-# (``"pin": 1234`` in JSON), but may not start with ``{`` or ``[``: a JSON object or list under
+# (``"password": 1234`` in JSON), but may not start with ``{`` or ``[``: a JSON object or list under
 # such a key (a tool schema's ``"password": {"type": "string"}``) is left whole, not cut into invalid
 # JSON. The key may follow any prefix that ends in a non-alphanumeric (``openai_api_key``,
 # ``x-api-key``); matching from the key itself keeps the scan linear.

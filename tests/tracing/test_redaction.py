@@ -145,7 +145,7 @@ def test_json_stays_valid_json_when_a_schema_names_a_secret():
 
 @pytest.mark.parametrize("value", [123456, 12.5, True, None])
 def test_a_bare_json_value_under_a_secret_key_becomes_a_quoted_redaction(value):
-    # "pin": 1234 was redacted to "pin": [REDACTED], which no JSON reader accepts
+    # "password": 1234 was redacted to "password": [REDACTED], which no JSON reader accepts
     r = Redactor()
     arguments = {"password": value, "client_secret": value, "user": "ada"}
     assert json.loads(r.json(arguments)) == {"password": REDACTED, "client_secret": REDACTED, "user": "ada"}
