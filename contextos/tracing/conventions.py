@@ -28,8 +28,6 @@ from contextos.tracing import attributes as A
 from contextos.tracing.jsontext import compact_json
 from contextos.tracing.spans import capturing, open_span, to_json
 
-from contextos.context.items import DecisionStatus
-
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
     from contextos.llm.types import Attempt
@@ -103,7 +101,7 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
         # ContextDecision is a dataclass: orjson writes its fields (id, source, status, tokens_before,
         # tokens_after, score, reason) in C, without a dict per decision
         A.DECISIONS: compact_json(decisions),
-        A.DROPPED: sum(1 for d in decisions if d.status is DecisionStatus.DROPPED),
+        A.DROPPED: sum(1 for d in decisions if d.status == "dropped"),  # a str enum
     }
     if capturing():
         kept = {d.id: d.tokens_after for d in decisions}

@@ -61,7 +61,8 @@ def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str,
         "span_id": f"{ctx.span_id:016x}",
         "parent_span_id": f"{parent.span_id:016x}" if parent is not None else None,
         "name": name,
-        "kind": span.kind._name_,  # the member's plain attribute: ``.name`` is a property, a dict lookup hashes in Python
+        # the members' plain attribute: ``.name`` is a property, and a dict keyed by members hashes in Python
+        "kind": span.kind._name_,
         "start_time": span.start_time,
         "end_time": span.end_time,
         "status": status.status_code._name_,
