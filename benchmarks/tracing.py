@@ -159,7 +159,9 @@ def store_breakdown(folder: Path) -> tuple[Tracing, Tracing]:
     one_file = set_up(trace_dir=folder / "one-file", capture_content=False)
     (folder / "one-file").mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / "one-file" / "all-runs.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    one_file._processors[0]._files._open = lambda run_id: fd  # type: ignore[attr-defined]
+    files = one_file._processors[0]._files  # type: ignore[attr-defined]
+    files._open = lambda run_id: fd
+    files._fds["all runs"] = fd  # closed with the setup
     return unwritten, one_file
 
 
