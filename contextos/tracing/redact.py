@@ -182,7 +182,8 @@ class Redactor:
         """``value`` as compact JSON text, redacted. A list's elements are encoded and redacted one by
         one, each remembered like any string, so the messages of a conversation are scanned once, not
         at every step that sends them again; no credential pattern can span two elements (``,`` and
-        brackets end every pattern). Non-JSON values are written as their ``str``."""
+        brackets end every pattern). Values JSON has no type for are written as ``compact_json`` writes
+        them."""
         if value.__class__ is list or value.__class__ is tuple:
             text = "[" + ",".join([self.text(compact_json(v)) for v in value]) + "]"
         else:

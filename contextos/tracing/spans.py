@@ -107,8 +107,8 @@ def capturing() -> bool:
 
 def to_json(value: Any) -> str:
     """``value`` as compact JSON text for an attribute, redacted piece by piece by the configured
-    redactor (``Redactor.json``), which then passes it on without scanning it again; plain JSON (non-JSON
-    values as their ``str``) when contextos has not configured tracing."""
+    redactor (``Redactor.json``), which then passes it on without scanning it again; plain ``compact_json``
+    when contextos has not configured tracing."""
     pipeline = _pipeline()
     handle = pipeline.handle if pipeline is not None else None
     if handle is not None:
