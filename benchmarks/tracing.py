@@ -106,8 +106,10 @@ class Discard(SpanProcessor):
 
     def on_end(self, span: object) -> None:  # type: ignore[override]
         pass
+
+
 REAL_TRACER = spans_module.tracer
-REAL_CAPTURING = conventions.capturing
+REAL_ENCODER = conventions.content_encoder
 
 
 def set_tracing(on: bool) -> None:
@@ -119,8 +121,7 @@ def set_tracing(on: bool) -> None:
     configured exporters stay, so in part 3 ``on`` keeps its setup (and its redactor's memory)."""
     chosen = REAL_TRACER if on else (lambda: NOOP)
     spans_module.tracer = chosen  # every contextos span opens through it
-    conventions.tracer = chosen  # (before spans.open_span the helpers called their own import of it)
-    conventions.capturing = REAL_CAPTURING if on else (lambda: False)
+    conventions.content_encoder = REAL_ENCODER if on else (lambda: None)
 
 
 RUNS = itertools.count()

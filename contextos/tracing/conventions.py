@@ -10,7 +10,7 @@ retry_event(2, "ModelServerError: 503", delay_s=0.5)      # on the current span
 ```
 
 Content (messages, tool arguments and results) is serialized only while some exporter captures it
-(``capturing()``); exporters that do not are handed spans without it. Secrets are redacted whatever
+(``content_encoder()``); exporters that do not are handed spans without it. Secrets are redacted whatever
 these helpers are given: attributes holding JSON piece by piece as ``to_json`` makes them
 (``Redactor.json``), everything else as spans are exported (``SpanFilter``).
 """
@@ -26,7 +26,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from contextos.tracing import attributes as A
 from contextos.tracing.jsontext import compact_json
-from contextos.tracing.spans import capturing, open_span, to_json
+from contextos.tracing.spans import content_encoder, open_span
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
@@ -103,9 +103,10 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
         A.DECISIONS: compact_json(decisions),
         A.DROPPED: sum(1 for d in decisions if d.status == "dropped"),  # a str enum
     }
-    if capturing():
+    encode = content_encoder()
+    if encode is not None:
         kept = {d.id: d.tokens_after for d in decisions}
-        attrs[A.CONTEXT_ITEMS] = to_json([
+        attrs[A.CONTEXT_ITEMS] = encode([
             {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
             for i in assembled.items
         ])
@@ -133,12 +134,12 @@ def chat_span(
         attrs[A.REQUEST_STOP] = [stop] if isinstance(stop, str) else list(stop)
     if step is not None:
         attrs[A.STEP] = step
-    if capturing() and messages is not None:
-        attrs[A.INPUT_MESSAGES] = to_json(list(messages))
+    if messages is not None and (encode := content_encoder()) is not None:
+        attrs[A.INPUT_MESSAGES] = encode(list(messages))
         if tools:
-            attrs[A.TOOL_DEFINITIONS] = to_json(list(tools))
+            attrs[A.TOOL_DEFINITIONS] = encode(list(tools))
         # the rest of the request (messages and tools are above: not serialized, redacted and stored twice)
-        attrs[A.REQUEST] = to_json({"model": model, "params": params})
+        attrs[A.REQUEST] = encode({"model": model, "params": params})
     return _open(f"chat {model}", attrs, kind=SpanKind.CLIENT)
 
 
@@ -166,8 +167,8 @@ def record_chat_response(
         attrs[A.OUTPUT_TOKENS] = int(output_tokens)
     if finish_reasons:
         attrs[A.RESPONSE_FINISH_REASONS] = [str(r) for r in finish_reasons]
-    if output_messages is not None and capturing():
-        attrs[A.OUTPUT_MESSAGES] = to_json(list(output_messages))
+    if output_messages is not None and (encode := content_encoder()) is not None:
+        attrs[A.OUTPUT_MESSAGES] = encode(list(output_messages))
     span.set_attributes(attrs)
 
 
@@ -185,15 +186,15 @@ def tool_span(
         attrs[A.TOOL_CALL_ID] = call_id
     if description:
         attrs[A.TOOL_DESCRIPTION] = description
-    if arguments is not None and capturing():
-        attrs[A.TOOL_ARGUMENTS] = arguments if isinstance(arguments, str) else to_json(arguments)
+    if arguments is not None and (encode := content_encoder()) is not None:
+        attrs[A.TOOL_ARGUMENTS] = arguments if isinstance(arguments, str) else encode(arguments)
     return _open(f"execute_tool {name}", attrs)
 
 
 def record_tool_result(span: Span, result: Any) -> None:
     """Put a tool's result on its ``execute_tool`` span (while capturing)."""
-    if span.is_recording() and capturing():
-        span.set_attribute(A.TOOL_RESULT, result if isinstance(result, str) else to_json(result))
+    if span.is_recording() and (encode := content_encoder()) is not None:
+        span.set_attribute(A.TOOL_RESULT, result if isinstance(result, str) else encode(result))
 
 
 def retrieval_span(queries: Sequence[str], *, k: int | None = None) -> Any:

@@ -15,6 +15,7 @@ import dataclasses
 import datetime
 import enum
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -49,3 +50,11 @@ def json_line(value: Any) -> bytes:
         return orjson.dumps(value, default=str, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
         return (_ASCII.encode(value) + "\n").encode("ascii")
+
+
+def json_texts(values: Sequence[Any]) -> list[str]:
+    """``compact_json`` of each value, in one pass (a list's elements, each to be remembered apart)."""
+    try:
+        return [orjson.dumps(v, default=str).decode() for v in values]
+    except orjson.JSONEncodeError:
+        return [compact_json(v) for v in values]

@@ -39,6 +39,7 @@ _ROOT_FLAGS = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)  # as 
 _UNSET = Status(StatusCode.UNSET)
 _MAX_ATTRIBUTES = 128  # the SDK's default span limit
 _SCALARS = (str, bool, int, float)
+_NONE = type(None)
 
 
 def _clean(key: str, value: Any) -> Any:
@@ -50,8 +51,9 @@ def _clean(key: str, value: Any) -> Any:
     if isinstance(value, _SCALARS):  # subclasses, such as a str enum
         return value
     if kind is list or kind is tuple or (isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))):
-        types = {type(v) for v in value if v is not None}
-        if len(types) <= 1 and all(issubclass(t, _SCALARS) for t in types):
+        types = set(map(type, value))
+        types.discard(_NONE)
+        if not types or (len(types) == 1 and issubclass(types.pop(), _SCALARS)):
             return tuple(value)
     _logger.warning("attribute %r: a %s is not a valid OpenTelemetry attribute value; it is not recorded",
                     key, type(value).__name__)
@@ -105,13 +107,14 @@ class RecordedSpan(trace.Span):
             _logger.warning("setting attributes on ended span %r", self.name)
             return
         mine = self.attributes
+        room = len(mine) + len(attributes) <= _MAX_ATTRIBUTES  # the limit is checked per key only near it
         for key, value in attributes.items():
             kind = value.__class__
             if not (kind is str or kind is int or kind is float or kind is bool):
                 value = _clean(key, value)
                 if value is None:
                     continue
-            if len(mine) >= _MAX_ATTRIBUTES and key not in mine:
+            if not room and len(mine) >= _MAX_ATTRIBUTES and key not in mine:
                 self.dropped_attributes += 1
                 continue
             mine[key] = value
@@ -192,8 +195,10 @@ class SpanRecorder(trace.Tracer):
     ) -> trace.Span:
         parent: SpanContext | None = trace.get_current_span(context).get_span_context()
         if parent is not None and parent.is_valid:
-            span_context = SpanContext(parent.trace_id, _new_id(64), False, parent.trace_flags, parent.trace_state)
-            if not parent.trace_flags.sampled:  # parent-based sampling: an unsampled trace stays unsampled
+            # a SpanContext is a tuple: unpacked at once rather than read through four properties
+            trace_id, _, _, flags, state, _ = parent
+            span_context = SpanContext(trace_id, _new_id(64), False, flags, state)
+            if not flags & TraceFlags.SAMPLED:  # parent-based sampling: an unsampled trace stays unsampled
                 return NonRecordingSpan(span_context)
         else:
             parent = None

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from contextos.tracing.jsontext import compact_json
+from contextos.tracing.jsontext import compact_json, json_texts
 
 REDACTED = "[REDACTED]"
 
@@ -131,10 +131,14 @@ class Redactor:
 
             raise ConfigError(f"redaction pattern is not a valid regular expression: {exc}") from exc
         self._tokens = [(literal, re.compile(p)) for literal, p in _TOKEN_PATTERNS]
+        # split by how their literal is looked for: ``in`` for a plain one, a search for a variant one
+        self._plain_tokens = [(literal, pattern) for literal, pattern in self._tokens if isinstance(literal, str)]
+        self._variant_tokens = [(literal, pattern) for literal, pattern in self._tokens if not isinstance(literal, str)]
         self._extra = extra
         self._texts: dict[str, str] = {}
         self._chars = 0  # in the remembered strings (their redacted forms are mostly the same objects)
         self._secret_keys: dict[str, bool] = {}
+        self._plain_keys: set[str] = set()  # keys known to name no secret (a set: ``in``, not a call)
         self._lock = threading.Lock()
 
     def text(self, value: str) -> str:
@@ -158,12 +162,16 @@ class Redactor:
         lower = value.lower()
         if not value.isascii():  # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
             lower = lower.replace("\u017f", "s").replace("\u0131", "i")  # long s, dotless i (translate: 50 ns a char)
-        if any(w in lower for w in _KEY_WORDS):
+        # ``map`` and ``any`` in C: a generator expression would run a Python frame per word
+        if any(map(lower.__contains__, _KEY_WORDS)):
             value = _redact_keyed(value, lower) if value.isascii() else _KEYED.sub(_keyed_replacement, value)
-        if any(w in lower for w in _SCHEME_WORDS):
+        if any(map(lower.__contains__, _SCHEME_WORDS)):
             value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
-        for literal, pattern in self._tokens:
-            if (literal in value) if isinstance(literal, str) else literal.search(value):
+        for literal, pattern in self._plain_tokens:
+            if literal in value:
+                value = pattern.sub(REDACTED, value)
+        for literal, pattern in self._variant_tokens:
+            if literal.search(value):
                 value = pattern.sub(REDACTED, value)
         for pattern in self._extra:
             value = pattern.sub(REDACTED, value)
@@ -176,6 +184,8 @@ class Redactor:
             secret = bool(_SECRET_KEY.match(key.rsplit(".", 1)[-1]))
             if len(self._secret_keys) < _CACHE_ENTRIES:  # keys are few and repeat on every span
                 self._secret_keys[key] = secret
+                if not secret:
+                    self._plain_keys.add(key)
         return secret
 
     def json(self, value: Any) -> RedactedJSON:
@@ -185,7 +195,8 @@ class Redactor:
         brackets end every pattern). Values JSON has no type for are written as ``compact_json`` writes
         them."""
         if value.__class__ is list or value.__class__ is tuple:
-            text = "[" + ",".join([self.text(compact_json(v)) for v in value]) + "]"
+            remembered = self._texts.get  # looked up here first: most elements were seen at an earlier step
+            text = "[" + ",".join([remembered(t) or self.text(t) for t in json_texts(value)]) + "]"
         else:
             text = self.text(compact_json(value))
         out = RedactedJSON(text)
@@ -201,23 +212,24 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, (list, tuple)):
-            return type(value)(self.text(v) if isinstance(v, str) else v for v in value)
+            remembered = self._texts.get
+            return type(value)([(remembered(v) or self.text(v)) if isinstance(v, str) else v for v in value])
         return value
 
     def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """Every attribute redacted."""
         out: dict[str, Any] = {}
-        known, texts = self._secret_keys, self._texts
+        plain, texts = self._plain_keys, self._texts
         for key, value in (attributes or {}).items():
-            # the common cases inline (a known key that names no secret; a string seen before, or a
-            # number): every attribute of every span passes here
+            # the common cases inline (a key known to name no secret with a string seen before, a
+            # number, or JSON this redactor made): every attribute of every span passes here
             kind = value.__class__
-            if kind is RedactedJSON and value.by is self and known.get(key) is False:
-                out[key] = value
-            elif kind is str and known.get(key) is False:
+            if key not in plain:  # a secret, or a key not seen yet
+                out[key] = self.value(key, value)
+            elif kind is str:
                 done = texts.get(value)
                 out[key] = done if done is not None else self.text(value)
-            elif (kind is int or kind is float or kind is bool) and known.get(key) is False:
+            elif kind is int or kind is float or kind is bool or (kind is RedactedJSON and value.by is self):
                 out[key] = value
             else:
                 out[key] = self.value(key, value)

@@ -6,7 +6,7 @@ hands out non-recording spans, so calling these costs next to nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -103,6 +103,17 @@ def capturing() -> bool:
     """Whether some configured exporter records message content (so helpers bother to serialize it)."""
     pipeline = _pipeline()
     return pipeline is not None and pipeline.capture
+
+
+def content_encoder() -> Callable[[Any], str] | None:
+    """While some exporter captures content, the function that encodes it (``to_json``'s: JSON redacted
+    as it is made); else None. The span helpers look it up once per span, where asking ``capturing()``
+    and calling ``to_json`` would find the pipeline again for each piece of content."""
+    pipeline = _pipeline()
+    if pipeline is None or not pipeline.capture:
+        return None
+    handle = pipeline.handle
+    return handle.redactor.json if handle is not None else compact_json  # type: ignore[no-any-return]
 
 
 def to_json(value: Any) -> str:

@@ -42,7 +42,7 @@ def default_trace_dir() -> Path:
 def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str, Any]:
     """A finished SDK span as the JSON object the store writes; through ``view`` (redacted, content
     left out unless it captures content) when given."""
-    ctx = span.context
+    trace_id, span_id, _, _, _, _ = span.context  # a SpanContext is a tuple: unpacked, not read through properties
     parent = span.parent
     status = span.status
     description = status.description
@@ -57,9 +57,9 @@ def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str,
         if description:
             description = view.text(description)
     return {
-        "trace_id": f"{ctx.trace_id:032x}",
-        "span_id": f"{ctx.span_id:016x}",
-        "parent_span_id": f"{parent.span_id:016x}" if parent is not None else None,
+        "trace_id": f"{trace_id:032x}",
+        "span_id": f"{span_id:016x}",
+        "parent_span_id": f"{parent[1]:016x}" if parent is not None else None,  # its span_id
         "name": name,
         # the members' plain attribute: ``.name`` is a property, and a dict keyed by members hashes in Python
         "kind": span.kind._name_,
@@ -248,7 +248,7 @@ class TraceStoreProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
-        if ctx is not None and ctx.trace_flags & TraceFlags.SAMPLED:
+        if ctx is not None and ctx[3] & TraceFlags.SAMPLED:  # its trace_flags (a SpanContext is a tuple)
             self._files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:
