@@ -4,6 +4,7 @@
     python benchmarks/tracing.py --rounds 60
     python benchmarks/tracing.py --demo-db /tmp/demo-db    # and the demo agent over the ToolBench catalog
     python benchmarks/tracing.py --breakdown      # and two stores that skip part of the work (below)
+    python benchmarks/tracing.py --calls          # and the functions tracing calls per step (below)
 
 1. Overhead per agent step. The offline agent (``offline/demo``: no model, so the step is all
    contextos) runs a two-step task (a tool call, then the answer) over and over, in five modes taken
@@ -28,6 +29,9 @@
    2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
    ``off`` against ``on``: per request, per first step (which embeds the model's queries and searches
    the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``.
+4. With ``--calls``: the functions entered per step (Python and C, as ``sys.setprofile`` sees them)
+   ``off`` and ``on``, for the toy step and (with ``--demo-db``) the demo agent's requests: a count of
+   the work tracing adds that the load of a shared machine does not move, where wall times do.
 """
 
 from __future__ import annotations
@@ -109,7 +113,10 @@ class Discard(SpanProcessor):
 
 
 REAL_TRACER = spans_module.tracer
-REAL_ENCODER = conventions.content_encoder
+# how the helpers ask whether to serialize content; before 3870b37 it was ``capturing()``, and this file
+# still measures such a checkout (run it there to compare commits)
+CONTENT_SWITCH, CONTENT_OFF = ("content_encoder", None) if hasattr(conventions, "content_encoder") else ("capturing", False)
+REAL_SWITCH = getattr(conventions, CONTENT_SWITCH)
 
 
 def set_tracing(on: bool) -> None:
@@ -121,7 +128,7 @@ def set_tracing(on: bool) -> None:
     configured exporters stay, so in part 3 ``on`` keeps its setup (and its redactor's memory)."""
     chosen = REAL_TRACER if on else (lambda: NOOP)
     spans_module.tracer = chosen  # every contextos span opens through it
-    conventions.content_encoder = REAL_ENCODER if on else (lambda: None)
+    setattr(conventions, CONTENT_SWITCH, REAL_SWITCH if on else (lambda: CONTENT_OFF))
 
 
 RUNS = itertools.count()
@@ -294,6 +301,7 @@ def main() -> None:
                         help="The demo catalog's LanceDB folder (as `contextos demo --db` builds it): also measure "
                              "the demo agent over the 2,490-tool catalog, the real offline agent.")
     parser.add_argument("--demo-rounds", type=int, default=10, help="Rounds of off / on runs of the demo agent.")
+    parser.add_argument("--calls", action="store_true", help="Also count the functions entered per step, off and on.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -306,6 +314,7 @@ def main() -> None:
         report(per_step)
         print("2. store write cost per span:")
         write_cost(folder, args.spans)
+        demo = None
         if args.demo_db is not None:
             from contextos.agents.demo import DEMO_REQUESTS, demo_agent, open_demo_catalog
 
@@ -320,6 +329,45 @@ def main() -> None:
                 print(f"  {part:<28} off {statistics.median(off) * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
                       f"{pct(off, 90) * 1e3:.2f}), on {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
                       f"{paired * 1e3:+.2f} ms = {100 * paired / statistics.median(off):+.1f}%")
+        if args.calls:
+            print("4. functions entered per step (Python and C, sys.setprofile), off and on (setup kept):")
+            agents = [("offline agent step (three tools)", toy, (TASK,))]
+            if demo is not None:
+                agents.append(("demo agent, a step of its requests", demo, DEMO_REQUESTS))
+            for label, agent, tasks in agents:
+                off, on = asyncio.run(calls_per_step(agent, tasks, folder / "calls"))
+                print(f"  {label:<36} off {off:8.0f}, on {on:8.0f}: {on - off:+.0f} = {100 * (on - off) / off:+.1f}%")
+
+
+async def calls_per_step(agent: Agent, tasks: tuple[str, ...], folder: Path, runs: int = 5) -> tuple[float, float]:
+    """Functions entered per step with tracing ``off`` and ``on``, over ``runs`` runs of each task after a
+    warm-up run; in this thread (the agent's), as ``sys.setprofile`` reports calls."""
+    counted = [0]
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event == "call" or event == "c_call":
+            counted[0] += 1
+
+    per_step = []
+    for on in (False, True):
+        set_tracing(on)
+        if on:
+            configure_tracing(trace_dir=folder)
+        for task in tasks:  # warm up
+            await agent.arun(f"{task} (request {next(RUNS)})")
+        counted[0], steps = 0, 0
+        for _ in range(runs):
+            for task in tasks:
+                request = f"{task} (request {next(RUNS)})"
+                sys.setprofile(profile)
+                try:
+                    result = await agent.arun(request)
+                finally:
+                    sys.setprofile(None)
+                steps += len(result.steps)
+        per_step.append(counted[0] / steps)
+    configure_tracing(store=False)
+    return per_step[0], per_step[1]
 
 
 def pct(values: list[float], q: int) -> float:
