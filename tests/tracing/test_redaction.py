@@ -165,3 +165,9 @@ def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged()
     other = Redactor()  # a redactor with other patterns scans it as text
     assert other.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] == text
     assert REDACTED in Redactor([r"my key"]).attributes({"m": r.json(["my key"])})["m"]
+
+
+def test_a_list_with_values_orjson_refuses_still_makes_redacted_json():
+    # an integer beyond 64 bits and a non-string key send the whole list through the standard library
+    text = Redactor().json([{"n": 2**70}, "token sk-abcdefghijklmnop", {1: "x"}])
+    assert json.loads(text) == [{"n": 2**70}, "token [REDACTED]", {"1": "x"}]
