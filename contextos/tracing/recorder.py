@@ -36,7 +36,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 _logger = logging.getLogger(__name__)
 
 _ROOT_FLAGS = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)  # as the SDK's random id generator
-_UNSET = Status(StatusCode.UNSET)
+UNSET_STATUS = Status(StatusCode.UNSET)  # every span's status until one is set: one object, so readers can skip it
 _MAX_ATTRIBUTES = 128  # the SDK's default span limit
 _SCALARS = (str, bool, int, float)
 _NONE = type(None)
@@ -71,7 +71,7 @@ class RecordedSpan(trace.Span):
     """One span contextos records itself; the fields the store reads are those of an SDK ``ReadableSpan``."""
 
     __slots__ = ("name", "context", "parent", "kind", "start_time", "end_time", "attributes", "events", "links",
-                 "status", "dropped_attributes", "_recorder")
+                 "status", "dropped_attributes", "instrumentation_scope", "_recorder")
 
     def __init__(
         self, name: str, context: SpanContext, parent: SpanContext | None, kind: SpanKind,
@@ -86,15 +86,12 @@ class RecordedSpan(trace.Span):
         self.attributes: dict[str, Any] = {}
         self.events: list[Event] = []
         self.links = tuple(links)
-        self.status = _UNSET
+        self.status = UNSET_STATUS
         self.dropped_attributes = 0
+        self.instrumentation_scope: InstrumentationScope = recorder.scope
         self._recorder = recorder
         if attributes:
             self.set_attributes(attributes)
-
-    @property
-    def instrumentation_scope(self) -> InstrumentationScope:
-        return self._recorder.scope
 
     def get_span_context(self) -> SpanContext:
         return self.context
@@ -174,7 +171,7 @@ class RecordedSpan(trace.Span):
             name=self.name, context=self.context, parent=self.parent, resource=resource,
             attributes=dict(self.attributes), events=tuple(self.events), links=self.links, kind=self.kind,
             status=self.status, start_time=self.start_time, end_time=self.end_time,
-            instrumentation_scope=self._recorder.scope,
+            instrumentation_scope=self.instrumentation_scope,
         )
 
     def __repr__(self) -> str:

@@ -231,6 +231,8 @@ class Redactor:
                 out[key] = done if done is not None else self.text(value)
             elif kind is int or kind is float or kind is bool or (kind is RedactedJSON and value.by is self):
                 out[key] = value
+            elif kind is tuple:  # a list attribute, as spans keep them
+                out[key] = tuple([(texts.get(v) or self.text(v)) if isinstance(v, str) else v for v in value])
             else:
                 out[key] = self.value(key, value)
         return out

@@ -22,6 +22,7 @@ from opentelemetry.trace import TraceFlags
 from contextos.errors import TraceError
 from contextos.tracing.export import SpanFilter
 from contextos.tracing.jsontext import json_line
+from contextos.tracing.recorder import UNSET_STATUS
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
@@ -45,7 +46,8 @@ def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str,
     trace_id, span_id, _, _, _, _ = span.context  # a SpanContext is a tuple: unpacked, not read through properties
     parent = span.parent
     status = span.status
-    description = status.description
+    # most spans keep the status they started with: its code and description are known without a look
+    code, description = ("UNSET", None) if status is UNSET_STATUS else (status.status_code._name_, status.description)
     scope = span.instrumentation_scope
     if view is None:
         name, attributes = span.name, dict(span.attributes or {})
@@ -65,7 +67,7 @@ def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str,
         "kind": span.kind._name_,
         "start_time": span.start_time,
         "end_time": span.end_time,
-        "status": status.status_code._name_,
+        "status": code,
         "status_description": description,
         "attributes": attributes,
         "events": events,

@@ -171,3 +171,12 @@ def test_a_list_with_values_orjson_refuses_still_makes_redacted_json():
     # an integer beyond 64 bits and a non-string key send the whole list through the standard library
     text = Redactor().json([{"n": 2**70}, "token sk-abcdefghijklmnop", {1: "x"}])
     assert json.loads(text) == [{"n": 2**70}, "token [REDACTED]", {"1": "x"}]
+
+
+def test_list_attributes_are_redacted_string_by_string():
+    r = Redactor()
+    attrs = {"contextos.tool_retrieval.queries": ("weather in Oslo", "key sk-abcdefghijklmnop"), "n": (1, 2)}
+    for _ in range(2):  # a key not seen yet, then one known to name no secret: two paths
+        out = r.attributes(attrs)
+        assert out["contextos.tool_retrieval.queries"] == ("weather in Oslo", f"key {REDACTED}")
+        assert out["n"] == (1, 2)
