@@ -31,7 +31,8 @@
    the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``.
 4. With ``--calls``: the functions entered per step (Python and C, as ``sys.setprofile`` sees them)
    ``off`` and ``on``, for the toy step and (with ``--demo-db``) the demo agent's requests: a count of
-   the work tracing adds that the load of a shared machine does not move, where wall times do.
+   the work tracing adds that the load of a shared machine barely moves (the event loop's own
+   iterations vary a little), where wall times move by several points.
 """
 
 from __future__ import annotations
