@@ -172,22 +172,24 @@ async def find_tools(
     with span("contextos.tool_retrieval", {"contextos.tool_retrieval.k": k}) as current:
         earlier = previous.queries.queries if previous is not None else ()
         queries = await (writer or ToolQueryWriter()).write(request, latest=latest, previous=earlier)
-        attrs: dict[str, Any] = {  # set at once when known: one call into the span, not one per attribute
+        # attributes set in two calls into the span, not one per attribute; the queries before the search,
+        # so that a failing search leaves them on the span
+        written: dict[str, Any] = {
             "contextos.tool_retrieval.queries": queries.queries,
             "contextos.tool_retrieval.llm_written": queries.written_by_model,
         }
         if queries.model:
-            attrs["contextos.tool_retrieval.query_model"] = queries.model
+            written["contextos.tool_retrieval.query_model"] = queries.model
         if queries.fallback_reason:
-            attrs["contextos.tool_retrieval.fallback_reason"] = queries.fallback_reason
+            written["contextos.tool_retrieval.fallback_reason"] = queries.fallback_reason
+        current.set_attributes(written)
+        outcome: dict[str, Any] = {}
         if previous is not None and queries.queries == earlier:
-            attrs["contextos.tool_retrieval.reused"] = True
+            outcome["contextos.tool_retrieval.reused"] = True
             found = previous.model_copy(update={"queries": queries, "reused": True})
         else:
-            current.set_attributes(attrs)  # the queries are on the span while the search runs
-            attrs = {}
             hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
             found = ToolRetrieval(queries=queries, hits=hits)
-        attrs["contextos.tool_retrieval.ranked_ids"] = [h.tool.id for h in found.hits]
-        current.set_attributes(attrs)
+        outcome["contextos.tool_retrieval.ranked_ids"] = [h.tool.id for h in found.hits]
+        current.set_attributes(outcome)
         return found

@@ -28,8 +28,6 @@ class SpanFilter:
 
     def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """A span's attributes as the exporter may see them (content left out before it is redacted)."""
-        if self.capture_content and attributes:  # the store's case, for every span: straight to the redactor
-            return self.redactor.attributes(attributes)
         return self._visible(attributes, CONTENT)
 
     def event_attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -212,9 +212,13 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, (list, tuple)):
-            remembered = self._texts.get
-            return type(value)([(remembered(v) or self.text(v)) if isinstance(v, str) else v for v in value])
+            return self._each(value)
         return value
+
+    def _each(self, values: list[Any] | tuple[Any, ...]) -> Any:
+        """A list or tuple of attribute values with each string redacted (looked up first: most repeat)."""
+        remembered = self._texts.get
+        return type(values)([(remembered(v) or self.text(v)) if isinstance(v, str) else v for v in values])
 
     def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """Every attribute redacted."""
@@ -232,7 +236,7 @@ class Redactor:
             elif kind is int or kind is float or kind is bool or (kind is RedactedJSON and value.by is self):
                 out[key] = value
             elif kind is tuple:  # a list attribute, as spans keep them
-                out[key] = tuple([(texts.get(v) or self.text(v)) if isinstance(v, str) else v for v in value])
+                out[key] = self._each(value)
             else:
                 out[key] = self.value(key, value)
         return out

@@ -105,23 +105,22 @@ def capturing() -> bool:
     return pipeline is not None and pipeline.capture
 
 
-def content_encoder() -> Callable[[Any], str] | None:
-    """While some exporter captures content, the function that encodes it (``to_json``'s: JSON redacted
-    as it is made); else None. The span helpers look it up once per span, where asking ``capturing()``
-    and calling ``to_json`` would find the pipeline again for each piece of content."""
-    pipeline = _pipeline()
-    if pipeline is None or not pipeline.capture:
-        return None
-    handle = pipeline.handle
+def _encoder(pipeline: Any) -> Callable[[Any], str]:
+    """The configured redactor's ``json`` (JSON redacted as it is made), or plain ``compact_json``."""
+    handle = pipeline.handle if pipeline is not None else None
     return handle.redactor.json if handle is not None else compact_json  # type: ignore[no-any-return]
+
+
+def content_encoder() -> Callable[[Any], str] | None:
+    """While some exporter captures content, the function that encodes it (``to_json``'s); else None.
+    The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
+    would find the pipeline again for each piece of content."""
+    pipeline = _pipeline()
+    return _encoder(pipeline) if pipeline is not None and pipeline.capture else None
 
 
 def to_json(value: Any) -> str:
     """``value`` as compact JSON text for an attribute, redacted piece by piece by the configured
     redactor (``Redactor.json``), which then passes it on without scanning it again; plain ``compact_json``
     when contextos has not configured tracing."""
-    pipeline = _pipeline()
-    handle = pipeline.handle if pipeline is not None else None
-    if handle is not None:
-        return handle.redactor.json(value)  # type: ignore[no-any-return]
-    return compact_json(value)
+    return _encoder(_pipeline())(value)
