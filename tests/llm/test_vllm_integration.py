@@ -62,6 +62,11 @@ class Served:
         return ModelClient(self.model, api_base=self.api_base, timeout=180, **kwargs)
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default disposition."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _read_lines_until(process: subprocess.Popen[str], wanted: set[str], timeout: float) -> dict[str, str]:
     """Read ``key: value`` lines from the process's stdout until every wanted key was seen."""
     found: dict[str, str] = {}
@@ -103,6 +108,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
          "--served-model-name", TINY_MODEL_NAME, "--max-model-len", str(MAX_MODEL_LEN), "--block-size", str(BLOCK),
          "--kv-cache-memory-bytes", str(64 << 20), "--enforce-eager", "--enable-prompt-tokens-details"],
         stdout=subprocess.PIPE, stderr=stderr, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        # the tests stop it with SIGINT, which a shell's background job (pytest started with `&`) inherits
+        # as ignored: Python then installs no KeyboardInterrupt for it
+        preexec_fn=_interruptible,
     )
     found = _read_lines_until(process, {"model", "api_base"}, timeout=420)
     if len(found) < 2:
