@@ -97,7 +97,7 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
         A.BUDGET: usage.budget,
         A.REQUEST_TOKENS: usage.request_tokens,
         A.SOURCES: list(usage.per_source),
-        A.PER_SOURCE: compact_json({k: v.model_dump() for k, v in usage.per_source.items()}),
+        A.PER_SOURCE: compact_json(usage.model_dump()["per_source"]),  # one dump, not one per source
         # ContextDecision is a dataclass: orjson writes its fields (id, source, status, tokens_before,
         # tokens_after, score, reason) in C, without a dict per decision
         A.DECISIONS: compact_json(decisions),

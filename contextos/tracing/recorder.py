@@ -32,6 +32,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
+
+from contextos.tracing.current import CURRENT, SPAN_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -60,9 +63,13 @@ def _clean(key: str, value: Any) -> Any:
     return None
 
 
+_getrandbits = random.getrandbits
+
+
 def _new_id(bits: int) -> int:
+    """A random id of ``bits`` bits other than 0 (the invalid id): called when ``_getrandbits`` drew 0."""
     while True:
-        value = random.getrandbits(bits)
+        value = _getrandbits(bits)
         if value:
             return value
 
@@ -190,16 +197,25 @@ class SpanRecorder(trace.Tracer):
         attributes: Mapping[str, Any] | None = None, links: Sequence[Link] | None = (),
         start_time: int | None = None, record_exception: bool = True, set_status_on_exception: bool = True,
     ) -> trace.Span:
-        parent: SpanContext | None = trace.get_current_span(context).get_span_context()
-        if parent is not None and parent.is_valid:
-            # a SpanContext is a tuple: unpacked at once rather than read through four properties
+        if CURRENT is not None:  # get_current_span(context) without its four frames (see contextos.tracing.current)
+            current = (CURRENT.get() if context is None else context).get(SPAN_KEY)
+            if current.__class__ is RecordedSpan:
+                parent: SpanContext | None = current.context
+            else:
+                parent = (current if isinstance(current, trace.Span) else trace.INVALID_SPAN).get_span_context()
+        else:
+            parent = trace.get_current_span(context).get_span_context()
+        # SpanContexts are tuples, made here as SpanContext.__new__ makes them, without its checks: the
+        # ids are drawn valid; the parent's is unpacked at once rather than read through five properties
+        if parent is not None and parent[5]:  # is_valid
             trace_id, _, _, flags, state, _ = parent
-            span_context = SpanContext(trace_id, _new_id(64), False, flags, state)
+            span_context = tuple.__new__(SpanContext, (trace_id, _getrandbits(64) or _new_id(64), False, flags, state, True))
             if not flags & TraceFlags.SAMPLED:  # parent-based sampling: an unsampled trace stays unsampled
                 return NonRecordingSpan(span_context)
         else:
             parent = None
-            span_context = SpanContext(_new_id(128), _new_id(64), False, _ROOT_FLAGS)
+            span_context = tuple.__new__(SpanContext, (
+                _getrandbits(128) or _new_id(128), _getrandbits(64) or _new_id(64), False, _ROOT_FLAGS, DEFAULT_TRACE_STATE, True))
         return RecordedSpan(name, span_context, parent, kind, attributes, links or (),
                             start_time or time.time_ns(), self)
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -32,6 +33,7 @@ from contextos.errors import ConfigError
 from contextos.tracing.export import RedactingExporter, SpanFilter
 from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
+from contextos.tracing.spans import encoder_of
 from contextos.tracing.store import TraceStore, TraceStoreProcessor
 from contextos.version import __version__
 
@@ -91,6 +93,7 @@ class _Pipeline(SpanProcessor):
         self.provider = provider
         self.processors: tuple[SpanProcessor, ...] = ()
         self.capture = False
+        self.content_encoder: Callable[[Any], str] | None = None  # what spans.content_encoder() returns
         self.handle: Tracing | None = None
         self._direct: tuple[SpanProcessor, ...] = ()  # take a RecordedSpan as it is (the local store)
         self._copied: tuple[SpanProcessor, ...] = ()  # take an SDK ReadableSpan copy (OTLP, yours)
@@ -101,6 +104,7 @@ class _Pipeline(SpanProcessor):
         """Forward to ``processors`` from now on."""
         self.processors = tuple(processors)
         self.capture = capture
+        self.content_encoder = encoder_of(self) if capture else None  # worked out here, not on every span
         self._direct = tuple(p for p in self.processors if getattr(p, "takes_recorded_spans", False))
         self._copied = tuple(p for p in self.processors if p not in self._direct)
         self.choose_tracer()

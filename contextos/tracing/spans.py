@@ -6,6 +6,7 @@ hands out non-recording spans, so calling these costs next to nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -16,11 +17,17 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from contextos.tracing.attributes import ERROR_TYPE
+from contextos.tracing.current import CURRENT, SPAN_KEY
 from contextos.tracing.jsontext import compact_json
 from contextos.version import __version__
 
+_logger = logging.getLogger(__name__)
 
 _cached: tuple[object, trace.Tracer] | None = None
+# Every span asks for the global tracer provider, below as
+#     getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
+# once one is set it is read from the module (``get_tracer_provider`` is two more calls); before, that
+# gives OpenTelemetry's proxy, or the provider its environment variable names.
 
 
 def tracer() -> trace.Tracer:
@@ -29,8 +36,8 @@ def tracer() -> trace.Tracer:
     or an SDK provider someone else set), kept per provider: the SDK builds a new ``Tracer`` on every
     ``get_tracer`` call, a third of what opening an SDK span costs."""
     global _cached
-    provider = trace.get_tracer_provider()
-    pipeline = _pipeline(provider)
+    provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
+    pipeline = getattr(provider, "_contextos_pipeline", None)
     if pipeline is not None:
         return pipeline.tracer  # type: ignore[no-any-return]
     cached = _cached
@@ -55,18 +62,29 @@ class _CurrentSpan:
         self._token: object = None
 
     def __enter__(self) -> trace.Span:
+        started = self._span
         # a non-recording span with no valid context (the no-op tracer's) is not made current, as there
-        if self._span.is_recording() or self._span.get_span_context().is_valid:
-            self._token = otel_context.attach(trace.set_span_in_context(self._span))
-        return self._span
+        if started.is_recording() or started.get_span_context().is_valid:
+            if CURRENT is not None:  # what attach(set_span_in_context(started)) does, without its six frames
+                self._token = CURRENT.set(Context({**CURRENT.get(), SPAN_KEY: started}))
+            else:
+                self._token = otel_context.attach(trace.set_span_in_context(started))
+        return started
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         current = self._span
         try:
             if exc is not None and current.is_recording():
                 current.set_attribute(ERROR_TYPE, type(exc).__qualname__)
-            if self._token is not None:
-                otel_context.detach(self._token)  # type: ignore[arg-type]
+            token = self._token
+            if token is not None:
+                if CURRENT is None:
+                    otel_context.detach(token)  # type: ignore[arg-type]
+                else:  # as detach does
+                    try:
+                        CURRENT.reset(token)  # type: ignore[arg-type]
+                    except Exception:
+                        _logger.exception("Failed to detach context")
             # as OpenTelemetry's use_span: only errors, not BaseExceptions such as a cancellation
             if isinstance(exc, Exception) and current.is_recording():
                 current.record_exception(exc)
@@ -96,7 +114,8 @@ def span(name: str, attributes: dict[str, Any] | None = None) -> _CurrentSpan:
 
 def _pipeline(provider: object = None) -> Any:
     """The pipeline ``configure_tracing`` hung on the (current) tracer provider, or None."""
-    return getattr(provider or trace.get_tracer_provider(), "_contextos_pipeline", None)
+    return getattr(provider or getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(),
+                   "_contextos_pipeline", None)
 
 
 def capturing() -> bool:
@@ -105,7 +124,7 @@ def capturing() -> bool:
     return pipeline is not None and pipeline.capture
 
 
-def _encoder(pipeline: Any) -> Callable[[Any], str]:
+def encoder_of(pipeline: Any) -> Callable[[Any], str]:
     """The configured redactor's ``json`` (JSON redacted as it is made), or plain ``compact_json``."""
     handle = pipeline.handle if pipeline is not None else None
     return handle.redactor.json if handle is not None else compact_json  # type: ignore[no-any-return]
@@ -115,12 +134,12 @@ def content_encoder() -> Callable[[Any], str] | None:
     """While some exporter captures content, the function that encodes it (``to_json``'s); else None.
     The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
     would find the pipeline again for each piece of content."""
-    pipeline = _pipeline()
-    return _encoder(pipeline) if pipeline is not None and pipeline.capture else None
+    pipeline = getattr(getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(), "_contextos_pipeline", None)
+    return None if pipeline is None else pipeline.content_encoder  # kept by the pipeline: see _Pipeline.use
 
 
 def to_json(value: Any) -> str:
     """``value`` as compact JSON text for an attribute, redacted piece by piece by the configured
     redactor (``Redactor.json``), which then passes it on without scanning it again; plain ``compact_json``
     when contextos has not configured tracing."""
-    return _encoder(_pipeline())(value)
+    return encoder_of(_pipeline())(value)

@@ -19,16 +19,32 @@ from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.store import span_record
 
 
-def _run(code: str, tmp_path: Path) -> dict:
-    """Run ``code`` in a fresh interpreter with the store in ``tmp_path``; what it printed last, as JSON."""
-    script = "import json\nfrom contextos.tracing import configure_tracing, span, tracer\n" + textwrap.dedent(code)
+def _run(code: str, tmp_path: Path, prelude: str = "") -> dict:
+    """Run ``code`` (after ``prelude``) in a fresh interpreter with the store in ``tmp_path``; what it
+    printed last, as JSON."""
+    script = "import json\nfrom contextos.tracing import configure_tracing, span, tracer\n" + prelude + textwrap.dedent(code)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                          env={"CONTEXTOS_TRACE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_contextos_and_sdk_spans_nest_both_ways_and_all_reach_the_store(tmp_path):
+# contextos's helpers read and set OpenTelemetry's current context directly (contextos.tracing.current);
+# without that ContextVar (another runtime context) they go through the API: both ways must nest alike
+THROUGH_THE_API = "import contextos.tracing.spans as s, contextos.tracing.recorder as r\ns.CURRENT = r.CURRENT = None\n"
+
+
+def test_the_current_context_is_read_from_opentelemetrys_contextvar():
+    from opentelemetry import context
+
+    from contextos.tracing.current import CURRENT, SPAN_KEY
+
+    assert CURRENT is not None and CURRENT.get() is context.get_current()  # else every span takes the slow path
+    assert SPAN_KEY.startswith("current-span")
+
+
+@pytest.mark.parametrize("prelude", ["", THROUGH_THE_API], ids=["contextvar", "api"])
+def test_contextos_and_sdk_spans_nest_both_ways_and_all_reach_the_store(tmp_path, prelude):
     seen = _run("""
         from opentelemetry import trace
         tracing = configure_tracing()
@@ -38,9 +54,13 @@ def test_contextos_and_sdk_spans_nest_both_ways_and_all_reach_the_store(tmp_path
                 with app.start_as_current_span("app.inner"):    # ... an SDK span again
                     pass
         tracing.shutdown()
-        print(json.dumps({"kind": type(middle).__name__, "tracer": type(tracer()).__name__}))
-    """, tmp_path)
-    assert seen == {"kind": "RecordedSpan", "tracer": "NoOpTracer"}  # after shutdown nothing records
+        print(json.dumps({"kind": type(middle).__name__, "tracer": type(tracer()).__name__,
+                          "valid": middle.get_span_context().is_valid, "sampled": middle.get_span_context().trace_flags.sampled,
+                          "current_after": trace.get_current_span().get_span_context().is_valid}))
+    """, tmp_path, prelude)
+    # after shutdown nothing records; the span contexts contextos makes are valid and sampled, and
+    # leaving the spans restored the empty context
+    assert seen == {"kind": "RecordedSpan", "tracer": "NoOpTracer", "valid": True, "sampled": True, "current_after": False}
     (run,) = TraceStore(tmp_path).runs()
     spans = {s.name: s for s in TraceStore(tmp_path).spans(run.run_id)}
     assert set(spans) == {"app.outer", "contextos.middle", "app.inner"}
