@@ -19,7 +19,9 @@
    spans themselves cost);
    with ``--breakdown`` also ``no content, lines not written`` (each span's record and JSON line made,
    nothing written) and ``no content, one file for all runs`` (written, but no file created per run).
-   Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``;
+   Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``, with
+   the median of the paired (same round) differences and a 95% bootstrap interval for it (how far this
+   machine's noise could move it: compare a target with the interval, not the median alone);
    then the same for the process's CPU time, which other processes on a loaded machine disturb less.
 2. The store's write cost per span: ``TraceStoreExporter`` writing real spans of that run (the
    content-heavy ``chat`` span and the small ``contextos.step`` span), alone, behind the redacting
@@ -28,7 +30,9 @@
 3. With ``--demo-db``: the overhead of the real offline agent, ``contextos demo``'s agent over the
    2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
    ``off`` against ``on``: per request, per first step (which embeds the model's queries and searches
-   the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``.
+   the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``;
+   paired medians with their 95% intervals, as in 1. A demo request has one later step, whose time varies
+   by a quarter between requests: take ``--demo-rounds 120`` or more to pin its overhead to a point or two.
 4. With ``--calls``: the functions entered per step (Python and C, as ``sys.setprofile`` sees them)
    ``off`` and ``on``, for the toy step and (with ``--demo-db``) the demo agent's requests: a count of
    the work tracing adds that the load of a shared machine barely moves (the event loop's own
@@ -42,6 +46,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -238,9 +243,12 @@ def report(per_step: dict[str, dict[str, list[float]]]) -> None:
         for mode, by_clock in per_step.items():
             values = by_clock[clock]
             med = statistics.median(values)
-            paired = statistics.median(v - o for v, o in zip(values, off_values))  # same round, same load
+            differences = [v - o for v, o in zip(values, off_values)]  # same round, same load
+            paired = statistics.median(differences)
+            low, high = median_interval(differences)
             extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
-                                              f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}%")
+                                              f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}% "
+                                              f"(95% interval {100 * low / off:+.1f}% to {100 * high / off:+.1f}%)")
             print(f"    {mode:<{width}} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
                   f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}")
 
@@ -326,10 +334,14 @@ def main() -> None:
                   f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved:")
             for part, per_mode in per_part.items():
                 off, on = per_mode["off"], per_mode["on"]
-                paired = statistics.median(o - f for o, f in zip(on, off))
+                differences = [o - f for o, f in zip(on, off)]
+                paired = statistics.median(differences)
+                low, high = median_interval(differences)
+                base = statistics.median(off)
                 print(f"  {part:<28} off {statistics.median(off) * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
                       f"{pct(off, 90) * 1e3:.2f}), on {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
-                      f"{paired * 1e3:+.2f} ms = {100 * paired / statistics.median(off):+.1f}%")
+                      f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
+                      f"to {100 * high / base:+.1f}%)")
         if args.calls:
             print("4. functions entered per step (Python and C, sys.setprofile), off and on (setup kept):")
             agents = [("offline agent step (three tools)", toy, (TASK,))]
@@ -369,6 +381,14 @@ async def calls_per_step(agent: Agent, tasks: tuple[str, ...], folder: Path, run
         per_step.append(counted[0] / steps)
     configure_tracing(store=False)
     return per_step[0], per_step[1]
+
+
+def median_interval(differences: list[float], resamples: int = 2000) -> tuple[float, float]:
+    """A 95% bootstrap interval for the median of ``differences`` (the paired on - off times): how far
+    the reported median could move on this machine's noise. Seeded, so a run's output repeats."""
+    draw = random.Random(0).choices
+    medians = sorted(statistics.median(draw(differences, k=len(differences))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
 def pct(values: list[float], q: int) -> float:
