@@ -24,10 +24,6 @@ from contextos.version import __version__
 _logger = logging.getLogger(__name__)
 
 _cached: tuple[object, trace.Tracer] | None = None
-# Every span asks for the global tracer provider, below as
-#     getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
-# once one is set it is read from the module (``get_tracer_provider`` is two more calls); before, that
-# gives OpenTelemetry's proxy, or the provider its environment variable names.
 
 
 def tracer() -> trace.Tracer:
@@ -36,7 +32,7 @@ def tracer() -> trace.Tracer:
     or an SDK provider someone else set), kept per provider: the SDK builds a new ``Tracer`` on every
     ``get_tracer`` call, a third of what opening an SDK span costs."""
     global _cached
-    provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
+    provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()  # as in _pipeline
     pipeline = getattr(provider, "_contextos_pipeline", None)
     if pipeline is not None:
         return pipeline.tracer  # type: ignore[no-any-return]
@@ -113,7 +109,11 @@ def span(name: str, attributes: dict[str, Any] | None = None) -> _CurrentSpan:
 
 
 def _pipeline(provider: object = None) -> Any:
-    """The pipeline ``configure_tracing`` hung on the (current) tracer provider, or None."""
+    """The pipeline ``configure_tracing`` hung on the (current) tracer provider, or None.
+
+    Every span asks: the provider, once one is set, is read from OpenTelemetry's module
+    (``get_tracer_provider`` is two more calls); before, ``get_tracer_provider`` gives the proxy, or the
+    provider its environment variable names."""
     return getattr(provider or getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(),
                    "_contextos_pipeline", None)
 
@@ -134,7 +134,7 @@ def content_encoder() -> Callable[[Any], str] | None:
     """While some exporter captures content, the function that encodes it (``to_json``'s); else None.
     The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
     would find the pipeline again for each piece of content."""
-    pipeline = getattr(getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(), "_contextos_pipeline", None)
+    pipeline = _pipeline()
     return None if pipeline is None else pipeline.content_encoder  # kept by the pipeline: see _Pipeline.use
 
 
