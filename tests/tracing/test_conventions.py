@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
+import pytest
 
 from contextos.tracing.store import TraceStore
 
@@ -76,6 +79,50 @@ def test_assembly_span_has_per_source_usage_and_every_decision(traced_run):
     # step 1 holds the tool call and its result on top of what step 0 had
     first, second = (json.loads(s.attributes["contextos.context.per_source"]) for s in assemblies)
     assert second["conversation"]["kept"] == first["conversation"]["kept"] + 2
+
+
+@pytest.mark.parametrize("capture", [True, False])
+def test_assembly_attributes_read_as_the_assembled_context_step_after_step(tmp_path, capture):
+    # decisions and items are encoded row by row and remembered (Redactor.rows): a row that comes back
+    # at the next step must read as it is, a changed one as it changed, and a secret in one redacted
+    from contextos.context import AssembledContext, ContextDecision, ContextItem, ContextUsage, SourceUsage
+    from contextos.tracing import assembly_span, configure_tracing, record_assembly, run_span
+
+    decisions = [ContextDecision(id=f"doc-{i}", source="documents", status="included", tokens_before=10 + i,
+                                 tokens_after=10 + i, score=0.5, reason="utility per token") for i in range(3)]
+    changed = dataclasses.replace(decisions[2], status="dropped", tokens_after=0, reason="over budget sk-abcdefghijklmnop")
+    items = [ContextItem(id=f"doc-{i}", source="documents", content=f"text {i}") for i in range(3)]
+    steps = [(decisions, items, 33), (decisions[:2] + [changed], items[:2], 21)]
+    tracing = configure_tracing(trace_dir=tmp_path, capture_content=capture)
+    try:
+        with run_span("test") as root:
+            for step_decisions, step_items, kept_tokens in steps:
+                usage = ContextUsage(budget=100, request_tokens=kept_tokens + 5, per_source={
+                    "documents": SourceUsage(offered=3, offered_tokens=33, kept=len(step_items), kept_tokens=kept_tokens)})
+                with assembly_span() as s:
+                    record_assembly(s, AssembledContext(messages=[], tools=[], decisions=step_decisions, usage=usage,
+                                                        items=step_items))
+        run_id = f"{root.get_span_context().trace_id:032x}"
+    finally:
+        tracing.shutdown()
+    recorded = sorted(_by_name(TraceStore(tmp_path), run_id)["contextos.assemble"], key=lambda s: s.start_time)
+    assert len(recorded) == 2
+    for span, (step_decisions, step_items, kept_tokens) in zip(recorded, steps):
+        a = span.attributes
+        assert json.loads(a["contextos.context.per_source"]) == {
+            "documents": {"offered": 3, "offered_tokens": 33, "kept": len(step_items), "kept_tokens": kept_tokens}}
+        expected = [dataclasses.asdict(d) for d in step_decisions]
+        for d in expected:
+            d["reason"] = d["reason"].replace("sk-abcdefghijklmnop", "[REDACTED]")
+        assert json.loads(a["contextos.context.decisions"]) == expected
+        if capture:
+            tokens = {d.id: d.tokens_after for d in step_decisions}
+            assert json.loads(a["contextos.context.items"]) == [
+                {"id": i.id, "source": i.source, "role": i.role, "tokens": tokens[i.id], "content": i.content}
+                for i in step_items]
+        else:
+            assert "contextos.context.items" not in a
+    assert "sk-abcdefghijklmnop" not in (tmp_path / f"{run_id}.jsonl").read_text()
 
 
 def test_summary_counts_steps_tokens_and_model(traced_run):
