@@ -17,10 +17,7 @@ these helpers are given: attributes holding JSON piece by piece as ``to_json`` m
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -29,7 +26,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from contextos.tracing import attributes as A
 from contextos.tracing.jsontext import compact_json
-from contextos.tracing.spans import content_encoder, open_span, rows_json
+from contextos.tracing.spans import content_encoder, open_span
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
@@ -102,40 +99,19 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
         A.SOURCES: list(usage.per_source),
         # a SourceUsage's fields are its __dict__ (four numbers): a third of what model_dump costs
         A.PER_SOURCE: compact_json({name: vars(u) for name, u in usage.per_source.items()}),
-        A.DECISIONS: _decisions_json(decisions),
+        # ContextDecision is a dataclass: orjson writes its fields (id, source, status, tokens_before,
+        # tokens_after, score, reason) in C, without a dict per decision
+        A.DECISIONS: compact_json(decisions),
         A.DROPPED: sum(1 for d in decisions if d.status == "dropped"),  # a str enum
     }
-    if content_encoder() is not None:
+    encode = content_encoder()
+    if encode is not None:
         kept = {d.id: d.tokens_after for d in decisions}
-        attrs[A.CONTEXT_ITEMS] = rows_json(
-            _ITEM_KEYS, [(i.id, i.source, i.role, kept.get(i.id), i.content) for i in assembled.items])
+        attrs[A.CONTEXT_ITEMS] = encode([
+            {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
+            for i in assembled.items
+        ])
     span.set_attributes(attrs)
-
-
-_ITEM_KEYS = ("id", "source", "role", "tokens", "content")
-
-
-@functools.cache
-def _dataclass_rows(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
-    """The field names of dataclass ``cls`` and a getter of an instance's values in one C call; None
-    for a class that is not a dataclass of several fields."""
-    if not dataclasses.is_dataclass(cls):
-        return None
-    keys = tuple(f.name for f in dataclasses.fields(cls))
-    return (keys, operator.attrgetter(*keys)) if len(keys) > 1 else None
-
-
-def _decisions_json(decisions: Sequence[Any]) -> str:
-    """The decisions as a JSON list of objects, one key per ContextDecision field. Most come back
-    unchanged at the next step (the same item, tokens, score and reason): as rows of values (see
-    ``rows_json``) each is encoded and redacted once, not at every step. A list a hook filled with
-    other objects is written as ``compact_json`` writes it."""
-    kinds = set(map(type, decisions))
-    rows = _dataclass_rows(kinds.pop()) if len(kinds) == 1 else None
-    if rows is None:
-        return compact_json(decisions)
-    keys, values = rows
-    return rows_json(keys, map(values, decisions))
 
 
 def chat_span(

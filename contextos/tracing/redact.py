@@ -80,27 +80,6 @@ _CACHE_ENTRIES = 4096
 _CACHE_CHARS = 4 * 1024 * 1024
 
 
-class _Memo(dict):  # type: ignore[type-arg]
-    """Results remembered by what they were made from: at most ``_CACHE_ENTRIES`` of them and
-    ``_CACHE_CHARS`` characters of results in all, the oldest forgotten first; a result longer than a
-    quarter of that is not kept. Read with ``get`` (a plain dict's), from any thread."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.chars = 0
-        self._lock = threading.Lock()
-
-    def keep(self, key: Any, result: str) -> None:
-        if len(result) > _CACHE_CHARS // 4:
-            return
-        with self._lock:
-            while self and (len(self) >= _CACHE_ENTRIES or self.chars + len(result) > _CACHE_CHARS):
-                self.chars -= len(self.pop(next(iter(self))))
-            if key not in self:  # another thread may have just remembered it
-                self[key] = result
-                self.chars += len(result)
-
-
 def _keyed_replacement(match: re.Match[str]) -> str:
     quote = match.group("q")
     if quote:  # the closing quote is left in place
@@ -156,10 +135,11 @@ class Redactor:
         self._plain_tokens = [(literal, pattern) for literal, pattern in self._tokens if isinstance(literal, str)]
         self._variant_tokens = [(literal, pattern) for literal, pattern in self._tokens if not isinstance(literal, str)]
         self._extra = extra
-        self._texts = _Memo()  # string -> redacted string
-        self._rows = _Memo()  # (keys, values) -> redacted JSON object (see ``rows``)
+        self._texts: dict[str, str] = {}
+        self._chars = 0  # in the remembered strings (their redacted forms are mostly the same objects)
         self._secret_keys: dict[str, bool] = {}
         self._plain_keys: set[str] = set()  # keys known to name no secret (a set: ``in``, not a call)
+        self._lock = threading.Lock()
 
     def text(self, value: str) -> str:
         """``value`` with every credential it contains replaced."""
@@ -167,7 +147,15 @@ class Redactor:
         if done is not None:
             return done
         done = self._scrub(value)
-        self._texts.keep(value, done)
+        if len(value) <= _CACHE_CHARS // 4:
+            with self._lock:
+                while self._texts and (len(self._texts) >= _CACHE_ENTRIES or self._chars + len(value) > _CACHE_CHARS):
+                    oldest = next(iter(self._texts))
+                    del self._texts[oldest]
+                    self._chars -= len(oldest)
+                if value not in self._texts:  # another thread may have just remembered it
+                    self._texts[value] = done
+                    self._chars += len(value)
         return done
 
     def _scrub(self, value: str) -> str:
@@ -212,30 +200,6 @@ class Redactor:
         else:
             text = self.text(compact_json(value))
         out = RedactedJSON(text)
-        out.by = self
-        return out
-
-    def rows(self, keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> RedactedJSON:
-        """A JSON list of objects, one per tuple of values in ``rows``, each with ``keys``: ``json`` of
-        ``[dict(zip(keys, row)) for row in rows]``, redacted. Each object is encoded and redacted once and
-        remembered by its values, so a row that comes back (most of an assembly's decisions and items
-        do, step after step) costs a lookup, not an encoding and a scan. Values equal in Python are one
-        row (``1``, ``1.0`` and ``True``; ``0.0`` and ``-0.0``): keep one type per key, as dataclass
-        fields do. A row with an unhashable value is encoded and redacted every time."""
-        remembered = self._rows.get
-        texts = []
-        for row in rows:
-            key = (keys, row)
-            try:
-                text = remembered(key)
-            except TypeError:  # a list or dict among the values
-                text = self._scrub(compact_json(dict(zip(keys, row))))
-            else:
-                if text is None:
-                    text = self._scrub(compact_json(dict(zip(keys, row))))
-                    self._rows.keep(key, text)
-            texts.append(text)
-        out = RedactedJSON("[" + ",".join(texts) + "]")
         out.by = self
         return out
 

@@ -7,7 +7,7 @@ hands out non-recording spans, so calling these costs next to nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -136,17 +136,6 @@ def content_encoder() -> Callable[[Any], str] | None:
     would find the pipeline again for each piece of content."""
     pipeline = _pipeline()
     return None if pipeline is None else pipeline.content_encoder  # kept by the pipeline: see _Pipeline.use
-
-
-def rows_json(keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> str:
-    """A JSON list of objects with ``keys``, one per tuple of values in ``rows``: through the configured
-    redactor's ``rows`` (redacted, each row remembered, passed on without a second scan); plain
-    ``compact_json`` when contextos has not configured tracing."""
-    pipeline = _pipeline()
-    handle = pipeline.handle if pipeline is not None else None
-    if handle is not None:
-        return handle.redactor.rows(keys, rows)  # type: ignore[no-any-return]
-    return compact_json([dict(zip(keys, row)) for row in rows])
 
 
 def to_json(value: Any) -> str:

@@ -83,8 +83,8 @@ def test_assembly_span_has_per_source_usage_and_every_decision(traced_run):
 
 @pytest.mark.parametrize("capture", [True, False])
 def test_assembly_attributes_read_as_the_assembled_context_step_after_step(tmp_path, capture):
-    # decisions and items are encoded row by row and remembered (Redactor.rows): a row that comes back
-    # at the next step must read as it is, a changed one as it changed, and a secret in one redacted
+    # per-source usage, decisions and items as the assembled context holds them at each step (a row
+    # that comes back reads as it is, a changed one as it changed), a secret in a decision redacted
     from contextos.context import AssembledContext, ContextDecision, ContextItem, ContextUsage, SourceUsage
     from contextos.tracing import assembly_span, configure_tracing, record_assembly, run_span
 

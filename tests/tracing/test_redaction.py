@@ -167,27 +167,6 @@ def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged()
     assert REDACTED in Redactor([r"my key"]).attributes({"m": r.json(["my key"])})["m"]
 
 
-def test_rows_make_the_json_of_their_objects_redacted_and_remember_each_row():
-    r = Redactor([r"acct-\d{6}"])
-    keys = ("id", "tokens", "score", "reason")
-    rows = [("doc-1", 12, 0.5, "kept"), ("doc-2", 0, -0.0, "over budget for acct-123456"), ("doc-3", None, 1.0, "")]
-    for _ in range(2):  # encoded and scanned, then remembered: the same text both times
-        text = r.rows(keys, rows)
-        assert json.loads(text) == [dict(zip(keys, row)) for row in rows[:1]] + [
-            {"id": "doc-2", "tokens": 0, "score": -0.0, "reason": f"over budget for {REDACTED}"},
-            dict(zip(keys, rows[2]))]
-        assert r.attributes({"contextos.context.decisions": text})["contextos.context.decisions"] is text
-    assert len(r._rows) == 3
-    # other keys are other rows; a value that cannot be a key is encoded and redacted every time
-    assert json.loads(r.rows(("name", "tokens", "score", "reason"), rows[:1])) == [
-        {"name": "doc-1", "tokens": 12, "score": 0.5, "reason": "kept"}]
-    for _ in range(2):
-        assert json.loads(r.rows(("id", "tags"), [("doc-4", ["acct-654321", "x"])])) == [{"id": "doc-4", "tags": [REDACTED, "x"]}]
-    assert r.rows(keys, []) == "[]"
-    # what one redactor remembered is not another's: its own patterns apply
-    assert "acct-123456" in Redactor().rows(keys, rows)
-
-
 def test_a_list_with_values_orjson_refuses_still_makes_redacted_json():
     # an integer beyond 64 bits and a non-string key send the whole list through the standard library
     text = Redactor().json([{"n": 2**70}, "token sk-abcdefghijklmnop", {1: "x"}])
