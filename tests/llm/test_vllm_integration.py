@@ -177,7 +177,11 @@ async def test_twenty_concurrent_calls_all_answer(served: Served) -> None:
         for p in prompts
     ))
     assert len(completions) == 20
-    assert all(c.usage.completion_tokens == 4 and c.content for c in completions)
+    answers = [(c.usage.completion_tokens, c.finish_reason, c.content) for c in completions]
+    assert all(tokens == 4 and finish == "length" for tokens, finish, _ in answers), answers
+    # four tokens of random weights may all be ones the server leaves out of the text (special tokens),
+    # so text is asked of the answers, not of each (one of twenty failed "4 tokens and some text" once)
+    assert any(text for _, _, text in answers), answers
     assert len({c.usage.prompt_tokens for c in completions}) > 1  # each prompt was its own request
 
 
