@@ -338,7 +338,7 @@ def main() -> None:
                 paired = statistics.median(differences)
                 low, high = median_interval(differences)
                 base = statistics.median(off)
-                print(f"  {part:<28} off {statistics.median(off) * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
+                print(f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
                       f"{pct(off, 90) * 1e3:.2f}), on {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
                       f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
                       f"to {100 * high / base:+.1f}%)")
