@@ -10,10 +10,8 @@
    contextos) runs a two-step task (a tool call, then the answer) over and over, in five modes taken
    in turn within each round, so that the load of a shared machine falls on all of them alike:
    ``off``  OpenTelemetry's no-op tracer, what a process that never calls ``configure_tracing`` gets;
-   ``on``   ``configure_tracing()`` defaults: local JSONL store written by its writer thread, content
-   captured, secrets redacted, one setup kept across rounds, as a process that runs agents keeps it;
-   ``on, writes in the step``  the same with ``background_writes=False``: each span written by the
-   thread that ends it, before ``end()`` returns (the default before the writer thread);
+   ``on``   ``configure_tracing()`` defaults: local JSONL store, content captured, secrets redacted,
+   one setup kept across rounds, as a process that runs agents keeps it;
    ``on, new setup``  the same, but each run is the first after ``configure_tracing``: its redactor
    has seen nothing, not even the tool definitions (a process that makes one run and exits);
    ``on, no content``  the store without message content (setup kept);
@@ -21,8 +19,6 @@
    spans themselves cost);
    with ``--breakdown`` also ``no content, lines not written`` (each span's record and JSON line made,
    nothing written) and ``no content, one file for all runs`` (written, but no file created per run).
-   A run's time ends when the writer thread has written every span of it (``flush_writers``), so no
-   mode leaves work for the next run.
    Reported: median wall time of a step per mode and the overhead of each ``on`` mode over ``off``, with
    the median of the paired (same round) differences and a 95% bootstrap interval for it (how far this
    machine's noise could move it: compare a target with the interval, not the median alone);
@@ -33,13 +29,10 @@
    now installs ``TraceStoreProcessor``, the same redaction and write without the wrapper's copy.)
 3. With ``--demo-db``: the overhead of the real offline agent, ``contextos demo``'s agent over the
    2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
-   ``off`` against ``on`` and ``on, writes in the step``: per request (until its spans are written),
-   per first step (which embeds the model's queries and searches the catalog) and per later step
-   (assembly, the model call, tool calls), as ``StepRecord.duration_s``; paired medians with their 95%
-   intervals, as in 1. With the writer thread a step's spans are written during the next step (while it
-   waits on the embedding and the search) or after the last one, so the request line is the one that
-   counts all of tracing's work. A demo request has one later step, whose time varies by a quarter
-   between requests: take ``--demo-rounds 120`` or more (an interval three to five points wide here).
+   ``off`` against ``on``: per request, per first step (which embeds the model's queries and searches
+   the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``;
+   paired medians with their 95% intervals, as in 1. A demo request has one later step, whose time varies
+   by a quarter between requests: take ``--demo-rounds 120`` or more (an interval three to five points wide here).
 4. With ``--calls``: the functions entered per step (Python and C, as ``sys.setprofile`` sees them)
    ``off`` and ``on``, for the toy step and (with ``--demo-db``) the demo agent's requests: a count of
    the work tracing adds that the load of a shared machine barely moves (the event loop's own
@@ -79,12 +72,6 @@ from contextos.tracing import Tracing, configure_tracing  # noqa: E402
 from contextos.tracing.export import RedactingExporter  # noqa: E402
 from contextos.tracing.redact import Redactor  # noqa: E402
 from contextos.tracing.store import TraceStore, TraceStoreExporter, span_record  # noqa: E402
-
-try:
-    from contextos.tracing.writer import flush_writers  # noqa: E402
-except ImportError:  # a checkout from before the store's writer thread: spans are written as they end
-    def flush_writers(folder: Path | None = None, timeout_s: float | None = None) -> None:
-        pass
 
 TASK = "lookup the weather in Oslo and tell me what to wear"
 
@@ -162,14 +149,7 @@ async def timed_run(agent: Agent, tasks: tuple[str, ...]) -> tuple[float, float,
     steps = 0
     for task in tasks:
         steps += len((await agent.arun(f"{task} (request {next(RUNS)})")).steps)
-    written()
     return time.perf_counter() - t0, time.process_time() - c0, steps
-
-
-def written() -> None:
-    """Wait for the store's writer thread to write every span that has ended (when tracing is on)."""
-    if spans_module.tracer is REAL_TRACER:
-        flush_writers()
 
 
 def set_up(**settings: object) -> Tracing:
@@ -208,16 +188,14 @@ def resume(handle: Tracing) -> None:
 
 
 async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path,
-                   names: tuple[str, ...] = ("off", "on", "on, writes in the step", "on, new setup", "on, no content",
-                                             "spans, no store"),
+                   names: tuple[str, ...] = ("off", "on", "on, new setup", "on, no content", "spans, no store"),
                    ) -> dict[str, dict[str, list[float]]]:
     """Seconds per step in each mode (``wall`` and ``cpu``), the modes taken in turn within each round."""
     with_content = set_up(trace_dir=folder / "content")
-    in_step = set_up(trace_dir=folder / "in-step", background_writes=False)
     without_content = set_up(trace_dir=folder / "nocontent", capture_content=False)
     no_exporter = set_up(store=False)
     no_exporter._add(Discard(), False)  # spans recorded and handed on, then forgotten
-    kept = (with_content, in_step, without_content, no_exporter)
+    kept = (with_content, without_content, no_exporter)
     new_setups: list[Tracing] = []
 
     def new_setup() -> None:
@@ -233,7 +211,6 @@ async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Pa
         "no content, one file for all runs": lambda: (set_tracing(True), resume(one_file)),  # type: ignore[arg-type]
         "off": lambda: set_tracing(False),
         "on": lambda: (set_tracing(True), resume(with_content)),
-        "on, writes in the step": lambda: (set_tracing(True), resume(in_step)),
         "on, new setup": lambda: (set_tracing(True), new_setup()),
         "on, no content": lambda: (set_tracing(True), resume(without_content)),
         "spans, no store": lambda: (set_tracing(True), resume(no_exporter)),
@@ -338,7 +315,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         toy = Agent(ModelClient("offline/demo"), name="bench", tools=[lookup_weather, convert_currency, search_flights])
-        names = ("off", "on", "on, writes in the step", "on, new setup", "on, no content", "spans, no store")
+        names = ("off", "on", "on, new setup", "on, no content", "spans, no store")
         if args.breakdown:
             names += ("no content, lines not written", "no content, one file for all runs")
         per_step = asyncio.run(overhead(toy, (TASK,), args.rounds, folder, names))
@@ -354,21 +331,17 @@ def main() -> None:
             demo = demo_agent(ModelClient("offline/bench"), catalog)
             per_part = asyncio.run(demo_overhead(demo, DEMO_REQUESTS, args.demo_rounds, folder / "demo"))
             print(f"3. demo agent over {len(catalog):,} tools ({'indexed now' if built else 'index reused'}), "
-                  f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved "
-                  "(a request until its spans are written):")
+                  f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved:")
             for part, per_mode in per_part.items():
-                off = per_mode["off"]
+                off, on = per_mode["off"], per_mode["on"]
+                differences = [o - f for o, f in zip(on, off)]
+                paired = statistics.median(differences)
+                low, high = median_interval(differences)
                 base = statistics.median(off)
-                print(f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 {pct(off, 90) * 1e3:.2f})")
-                for mode, on in per_mode.items():
-                    if mode == "off":
-                        continue
-                    differences = [o - f for o, f in zip(on, off)]
-                    paired = statistics.median(differences)
-                    low, high = median_interval(differences)
-                    print(f"    {mode:<24} {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
-                          f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
-                          f"to {100 * high / base:+.1f}%)")
+                print(f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
+                      f"{pct(off, 90) * 1e3:.2f}), on {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
+                      f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
+                      f"to {100 * high / base:+.1f}%)")
         if args.calls:
             print("4. functions entered per step (Python and C, sys.setprofile), off and on (setup kept):")
             agents = [("offline agent step (three tools)", toy, (TASK,))]
@@ -423,32 +396,26 @@ def pct(values: list[float], q: int) -> float:
 
 
 async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path) -> dict[str, dict[str, list[float]]]:
-    """Seconds per request (until its spans are written), per first step (it retrieves the tools) and per
-    later step (mean over a request's later steps) in each mode, the modes taken in turn within each
-    round, the first one rotating; the i-th value of each mode comes from the same round and request."""
+    """Seconds per request, per first step (it retrieves the tools) and per later step (mean over a request's
+    later steps), ``off`` and ``on`` taken in turn; the i-th value of each mode comes from the same round and request."""
     on_config = configure_tracing(trace_dir=folder).config
-    in_step = set_up(trace_dir=folder / "in-step", background_writes=False)
-    modes = {"off": lambda: set_tracing(False), "on": lambda: (set_tracing(True), configure_tracing(on_config)),
-             "on, writes in the step": lambda: (set_tracing(True), resume(in_step))}
-    names = tuple(modes)
+    modes = {"off": lambda: set_tracing(False), "on": lambda: (set_tracing(True), configure_tracing(on_config))}
     parts: dict[str, dict[str, list[float]]] = {
         p: {m: [] for m in modes} for p in ("request (all its steps)", "first step (with retrieval)", "later steps")}
     for setup in modes.values():
         setup()
         await timed_run(agent, tasks)
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in ("off", "on") if r % 2 == 0 else ("on", "off"):
             modes[name]()
             for task in tasks:
                 t0 = time.perf_counter()
                 result = await agent.arun(f"{task} (request {next(RUNS)})")
-                written()
                 parts["request (all its steps)"][name].append(time.perf_counter() - t0)
                 parts["first step (with retrieval)"][name].append(result.steps[0].duration_s)
                 later = [s.duration_s for s in result.steps[1:]] or [0.0]
                 parts["later steps"][name].append(sum(later) / len(later))
     set_tracing(True)
-    in_step.shutdown()
     configure_tracing(store=False)
     return parts
 
