@@ -6,10 +6,8 @@ the local store sees it, so no code path that opens a span can leak a key into a
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -113,20 +111,6 @@ def _redact_keyed(value: str, lower: str) -> str:
     return "".join(parts)
 
 
-_redactors: weakref.WeakSet[Redactor] = weakref.WeakSet()
-
-
-def _renew_locks() -> None:
-    """In a forked child: a lock another thread of the parent (the store's writer) held at the fork
-    would stay held forever."""
-    for redactor in list(_redactors):
-        redactor._lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_renew_locks)
-
-
 class Redactor:
     """Replaces credentials in strings with ``[REDACTED]``.
 
@@ -156,7 +140,6 @@ class Redactor:
         self._secret_keys: dict[str, bool] = {}
         self._plain_keys: set[str] = set()  # keys known to name no secret (a set: ``in``, not a call)
         self._lock = threading.Lock()
-        _redactors.add(self)
 
     def text(self, value: str) -> str:
         """``value`` with every credential it contains replaced."""

@@ -54,10 +54,6 @@ class TracingConfig(BaseModel):
     """Record prompts, completions, tool arguments and results in the local store."""
     fsync: bool = False
     """fsync the store after every span (survives a machine crash, not only a process kill)."""
-    background_writes: bool = True
-    """Write the store from a thread of its own, shortly after each span ends (milliseconds at most), so
-    that the agent does not wait for it; a process killed with SIGKILL loses the spans of its last
-    milliseconds. ``False``: each span is written before its ``end()`` returns."""
     otlp_endpoint: str | None = None
     """Also export over OTLP/HTTP to this collector (e.g. ``http://127.0.0.1:4318``); needs ``contextos[otlp]``."""
     otlp_headers: dict[str, str] = Field(default_factory=dict)
@@ -202,10 +198,9 @@ class Tracing:
         self._processors: list[SpanProcessor] = []
         self._capture: list[bool] = []
         self.active = True
-        if self.store is not None:
+        if self.store is not None:  # synchronous: a span is on disk when it ends
             view = SpanFilter(self.redactor, capture_content=config.capture_content)
-            store = TraceStoreProcessor(self.store, view, fsync=config.fsync, background=config.background_writes)
-            self._add(store, config.capture_content)
+            self._add(TraceStoreProcessor(self.store, view, fsync=config.fsync), config.capture_content)
         if config.otlp_endpoint:
             self._add(
                 BatchSpanProcessor(

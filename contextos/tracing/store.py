@@ -11,7 +11,6 @@ import json
 import os
 import re
 import threading
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from contextos.tracing.export import SpanFilter
 from contextos.tracing.jsontext import json_line
 from contextos.tracing.recorder import UNSET_STATUS
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
-from contextos.tracing.writer import SpanWriter, flush_writers
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
 _RUN_FILE = re.compile(r"^[0-9a-f]{32}\.jsonl$")
@@ -97,7 +95,6 @@ class TraceStore:
 
     def run_ids(self) -> list[str]:
         """Every run id, newest file first."""
-        flush_writers(self.folder)  # this process's spans that have ended, written before they are read
         if not self.folder.is_dir():
             return []
         files = [p for p in self.folder.iterdir() if _RUN_FILE.match(p.name)]
@@ -131,7 +128,6 @@ class TraceStore:
     def spans(self, run_id: str) -> list[SpanRecord]:
         """Every stored span of run ``run_id``, by start time. A torn last line (a kill mid-write) is skipped."""
         path = self.path(run_id)
-        flush_writers(self.folder)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -170,7 +166,6 @@ class _RunFiles:
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
         self.closed = False
-        _all_files.add(self)
 
     def _open(self, run_id: str) -> int:
         if len(self._fds) >= self.max_open:  # oldest opened first
@@ -213,19 +208,6 @@ class _RunFiles:
             self._fds.clear()
 
 
-_all_files: weakref.WeakSet[_RunFiles] = weakref.WeakSet()
-
-
-def _renew_locks() -> None:
-    """In a forked child: a lock the parent's writer thread held at the fork would stay held forever."""
-    for files in list(_all_files):
-        files._lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_renew_locks)
-
-
 class TraceStoreExporter(SpanExporter):
     """Writes each span to its run's file in the store as soon as it is exported, as it is given.
 
@@ -256,34 +238,23 @@ class TraceStoreProcessor(SpanProcessor):
 
     It does what a ``SimpleSpanProcessor`` behind a ``RedactingExporter`` and a ``TraceStoreExporter``
     would, in one step: the record is built from the span through the filter, with no redacted copy
-    of the span in between. With ``background=True`` that happens on the store's writer thread
-    (``SpanWriter``), and the thread that ends a span only queues it; else before ``on_end`` returns.
+    of the span in between, as every span of every step pays for each object made here.
     """
 
     takes_recorded_spans = True  # reads contextos's own spans as they are (see contextos.tracing.recorder)
 
-    def __init__(
-        self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16, background: bool = False,
-    ) -> None:
+    def __init__(self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16) -> None:
         self.store = store
         self.view = view
         self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
-        self._writer = SpanWriter(self._write, store.folder) if background else None
-        # an ended span's way to its file: queued for the writer thread, or written here
-        self._take = self._writer.submit if self._writer is not None else self._write
-
-    def _write(self, span: ReadableSpan) -> None:
-        self._files.append((span_record(span, self.view),))
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
         if ctx is not None and ctx[3] & TraceFlags.SAMPLED:  # its trace_flags (a SpanContext is a tuple)
-            self._take(span)
+            self._files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
         self._files.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._writer.flush(timeout_millis / 1000) if self._writer is not None else True
+        return True

@@ -18,9 +18,7 @@ from contextos.tracing.store import TraceStore
 from tests.conftest import ROOT
 
 # A run that blocks inside its first tool call (after the assembly and the model call of step 0
-# have ended) and waits there to be killed. With the store's writer thread (the default) a span
-# reaches the file shortly after it ends, so the tool first waits 0.2 s (a wait on a model server
-# would do the same); written in the ending thread, the spans are in the file before the tool starts.
+# have ended) and waits there to be killed.
 KILLED_RUN = r"""
 import sys, time
 from pathlib import Path
@@ -29,7 +27,6 @@ from contextos.llm import ModelClient
 from contextos.tracing import configure_tracing
 
 marker = Path(sys.argv[2])
-background = sys.argv[3] == "background"
 
 def lookup_weather(city: str) -> str:
     '''Look up the weather for a city.
@@ -37,20 +34,18 @@ def lookup_weather(city: str) -> str:
     Args:
         city: The city name.
     '''
-    time.sleep(0.2 if background else 0)
     marker.write_text("in the tool")
     time.sleep(120)
     return "never"
 
-configure_tracing(trace_dir=sys.argv[1], background_writes=background)
+configure_tracing(trace_dir=sys.argv[1])
 Agent(ModelClient("offline/demo"), name="doomed", tools=[lookup_weather]).run("lookup the weather in Oslo")
 """
 
 
-@pytest.mark.parametrize("writes", ["background", "immediate"])
-def test_a_killed_run_keeps_the_spans_that_finished(tmp_path, writes):
+def test_a_killed_run_keeps_the_spans_that_finished(tmp_path):
     marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tmp_path / "traces"), str(marker), writes],
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tmp_path / "traces"), str(marker)],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
