@@ -29,7 +29,7 @@
    now installs ``TraceStoreProcessor``, the same redaction and write without the wrapper's copy.)
 3. With ``--demo-db``: the overhead of the real offline agent, ``contextos demo``'s agent over the
    2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
-   ``off`` against ``on``: per request, per first step (which embeds the model's queries and searches
+   ``off`` against ``on`` and ``on, no content`` (the store without message content): per request, per first step (which embeds the model's queries and searches
    the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``;
    paired medians with their 95% intervals, as in 1. A demo request has one later step, whose time varies
    by a quarter between requests: take ``--demo-rounds 120`` or more (an interval three to five points wide here).
@@ -333,15 +333,18 @@ def main() -> None:
             print(f"3. demo agent over {len(catalog):,} tools ({'indexed now' if built else 'index reused'}), "
                   f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved:")
             for part, per_mode in per_part.items():
-                off, on = per_mode["off"], per_mode["on"]
-                differences = [o - f for o, f in zip(on, off)]
-                paired = statistics.median(differences)
-                low, high = median_interval(differences)
+                off = per_mode["off"]
                 base = statistics.median(off)
-                print(f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 "
-                      f"{pct(off, 90) * 1e3:.2f}), on {statistics.median(on) * 1e3:7.2f} ms; median paired overhead "
-                      f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
-                      f"to {100 * high / base:+.1f}%)")
+                print(f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 {pct(off, 90) * 1e3:.2f})")
+                for mode, values in per_mode.items():
+                    if mode == "off":
+                        continue
+                    differences = [v - f for v, f in zip(values, off)]
+                    paired = statistics.median(differences)
+                    low, high = median_interval(differences)
+                    print(f"    {mode:<26} {statistics.median(values) * 1e3:7.2f} ms; median paired overhead "
+                          f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
+                          f"to {100 * high / base:+.1f}%)")
         if args.calls:
             print("4. functions entered per step (Python and C, sys.setprofile), off and on (setup kept):")
             agents = [("offline agent step (three tools)", toy, (TASK,))]
@@ -397,16 +400,23 @@ def pct(values: list[float], q: int) -> float:
 
 async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path) -> dict[str, dict[str, list[float]]]:
     """Seconds per request, per first step (it retrieves the tools) and per later step (mean over a request's
-    later steps), ``off`` and ``on`` taken in turn; the i-th value of each mode comes from the same round and request."""
-    on_config = configure_tracing(trace_dir=folder).config
-    modes = {"off": lambda: set_tracing(False), "on": lambda: (set_tracing(True), configure_tracing(on_config))}
+    later steps), ``off``, ``on`` and ``on, no content`` (the store without message content) taken in turn,
+    the first mode rotating; the i-th value of each mode comes from the same round and request."""
+    with_content = set_up(trace_dir=folder / "content")
+    without_content = set_up(trace_dir=folder / "nocontent", capture_content=False)
+    modes = {
+        "off": lambda: set_tracing(False),
+        "on": lambda: (set_tracing(True), resume(with_content)),
+        "on, no content": lambda: (set_tracing(True), resume(without_content)),
+    }
+    names = tuple(modes)
     parts: dict[str, dict[str, list[float]]] = {
         p: {m: [] for m in modes} for p in ("request (all its steps)", "first step (with retrieval)", "later steps")}
     for setup in modes.values():
         setup()
         await timed_run(agent, tasks)
     for r in range(rounds):
-        for name in ("off", "on") if r % 2 == 0 else ("on", "off"):
+        for name in names[r % len(names):] + names[: r % len(names)]:
             modes[name]()
             for task in tasks:
                 t0 = time.perf_counter()
@@ -416,8 +426,11 @@ async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folde
                 later = [s.duration_s for s in result.steps[1:]] or [0.0]
                 parts["later steps"][name].append(sum(later) / len(later))
     set_tracing(True)
+    for handle in (with_content, without_content):
+        handle.shutdown()
     configure_tracing(store=False)
     return parts
+
 
 if __name__ == "__main__":
     main()
