@@ -29,10 +29,11 @@
    now installs ``TraceStoreProcessor``, the same redaction and write without the wrapper's copy.)
 3. With ``--demo-db``: the overhead of the real offline agent, ``contextos demo``'s agent over the
    2,490-tool ToolBench catalog (tool retrieval, 8 tool schemas in the prompt, simulated tool results),
-   ``off`` against ``on`` and ``on, no content`` (the store without message content): per request, per first step (which embeds the model's queries and searches
-   the catalog) and per later step (assembly, the model call, tool calls), as ``StepRecord.duration_s``;
-   paired medians with their 95% intervals, as in 1. A demo request has one later step, whose time varies
-   by a quarter between requests: take ``--demo-rounds 120`` or more (an interval three to five points wide here).
+   ``off`` against ``on`` and ``on, no content`` (the store without message content): per request, per
+   first step (which embeds the model's queries and searches the catalog) and per later step (assembly,
+   the model call, tool calls), as ``StepRecord.duration_s``; paired medians with their 95% intervals, as
+   in 1. A demo request has one later step, whose time varies by a quarter between requests: take
+   ``--demo-rounds 120`` or more (an interval four to six points wide here).
 4. With ``--calls``: the functions entered per step (Python and C, as ``sys.setprofile`` sees them)
    ``off`` and ``on``, for the toy step and (with ``--demo-db``) the demo agent's requests: a count of
    the work tracing adds that the load of a shared machine barely moves (the event loop's own
