@@ -188,12 +188,31 @@ def resume(handle: Tracing) -> None:
     pipeline.use(handle._processors, any(handle._capture))
 
 
+def store_setups(folder: Path) -> tuple[Tracing, Tracing]:
+    """The two local stores the modes switch between: ``configure_tracing()``'s defaults (content
+    captured), and the same without message content."""
+    return set_up(trace_dir=folder / "content"), set_up(trace_dir=folder / "nocontent", capture_content=False)
+
+
+def in_turn(names: tuple[str, ...], round_number: int) -> tuple[str, ...]:
+    """The modes in the order of this round: each round starts one mode later, so that the machine's
+    load falls on every mode alike."""
+    first = round_number % len(names)
+    return names[first:] + names[:first]
+
+
+def paired_overhead(values: list[float], off: list[float]) -> tuple[float, float, float]:
+    """The median of (mode − off) over rounds (same round, same load), and its 95% interval."""
+    differences = [v - o for v, o in zip(values, off)]
+    low, high = median_interval(differences)
+    return statistics.median(differences), low, high
+
+
 async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path,
                    names: tuple[str, ...] = ("off", "on", "on, new setup", "on, no content", "spans, no store"),
                    ) -> dict[str, dict[str, list[float]]]:
     """Seconds per step in each mode (``wall`` and ``cpu``), the modes taken in turn within each round."""
-    with_content = set_up(trace_dir=folder / "content")
-    without_content = set_up(trace_dir=folder / "nocontent", capture_content=False)
+    with_content, without_content = store_setups(folder)
     no_exporter = set_up(store=False)
     no_exporter._add(Discard(), False)  # spans recorded and handed on, then forgotten
     kept = (with_content, without_content, no_exporter)
@@ -223,7 +242,7 @@ async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Pa
             await timed_run(agent, tasks)
     per_step: dict[str, dict[str, list[float]]] = {m: {"wall": [], "cpu": []} for m in modes}
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:  # rotate which mode goes first
+        for name in in_turn(names, r):
             modes[name]()
             wall, cpu, steps = await timed_run(agent, tasks)
             per_step[name]["wall"].append(wall / steps)
@@ -244,9 +263,7 @@ def report(per_step: dict[str, dict[str, list[float]]]) -> None:
         for mode, by_clock in per_step.items():
             values = by_clock[clock]
             med = statistics.median(values)
-            differences = [v - o for v, o in zip(values, off_values)]  # same round, same load
-            paired = statistics.median(differences)
-            low, high = median_interval(differences)
+            paired, low, high = paired_overhead(values, off_values)
             extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
                                               f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}% "
                                               f"(95% interval {100 * low / off:+.1f}% to {100 * high / off:+.1f}%)")
@@ -340,9 +357,7 @@ def main() -> None:
                 for mode, values in per_mode.items():
                     if mode == "off":
                         continue
-                    differences = [v - f for v, f in zip(values, off)]
-                    paired = statistics.median(differences)
-                    low, high = median_interval(differences)
+                    paired, low, high = paired_overhead(values, off)
                     print(f"    {mode:<26} {statistics.median(values) * 1e3:7.2f} ms; median paired overhead "
                           f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
                           f"to {100 * high / base:+.1f}%)")
@@ -403,8 +418,7 @@ async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folde
     """Seconds per request, per first step (it retrieves the tools) and per later step (mean over a request's
     later steps), ``off``, ``on`` and ``on, no content`` (the store without message content) taken in turn,
     the first mode rotating; the i-th value of each mode comes from the same round and request."""
-    with_content = set_up(trace_dir=folder / "content")
-    without_content = set_up(trace_dir=folder / "nocontent", capture_content=False)
+    with_content, without_content = store_setups(folder)
     modes = {
         "off": lambda: set_tracing(False),
         "on": lambda: (set_tracing(True), resume(with_content)),
@@ -417,7 +431,7 @@ async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folde
         setup()
         await timed_run(agent, tasks)
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in in_turn(names, r):
             modes[name]()
             for task in tasks:
                 t0 = time.perf_counter()
