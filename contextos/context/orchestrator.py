@@ -125,12 +125,12 @@ class Orchestrator:
                                  messages: list, tools: list) -> tuple[list, list, list]:
         """The final request counted by the vLLM server (the authority) when the local count is an
         estimate or close to the limit; while the server counts more than the budget, the local
-        limit shrinks by the excess and the request is rendered again."""
+        limit shrinks by the server's excess ratio and the request is rendered again."""
         counter = self.counter
         assert isinstance(counter, ServerCheckedCounter)
         available = limit = self.budget.available
-        for _ in range(4):
-            if not counter.needs_check(selection.used, available):
+        for attempt in range(4):
+            if attempt == 0 and not counter.needs_check(selection.used, available):
                 return ordered, messages, tools
             served = await counter.checked_count(messages, tools)
             if served is None:  # the server could not answer: warned once, the local count stands
@@ -138,7 +138,8 @@ class Orchestrator:
             if served <= available:
                 selection.used = served
                 return ordered, messages, tools
-            limit -= served - available
+            # The server counts more than the local counter: shrink the local limit by the same ratio.
+            limit = min(limit, selection.used * available // served) - 1
             ordered, messages, tools = self._render_within_budget(selection, candidates, limit)
         raise BudgetError(f"the vLLM server still counts {served} tokens for this request, over the budget of {available}, "
                           f"after shrinking it four times; check that contextos counts with the served model's tokenizer")

@@ -116,7 +116,13 @@ class ChatTemplateCounter(ChatAccounting):
         return n
 
     def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
-        """The prompt tokens of the request as the model's server renders it."""
+        """The prompt tokens of the request as the model's server renders it.
+
+        A request without messages cannot be sent (templates index ``messages[0]``); it counts as
+        what every request spends plus its tools.
+        """
+        if not messages:
+            return self.request_base_cost() + (self.tools_block_cost() + sum(map(self.tool_cost, tools)) if tools else 0)
         return len(self.encode(self.render(messages, tools)))
 
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:
