@@ -16,6 +16,7 @@ the real rendered request and repairs the rare overshoot from merges at the join
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,37 @@ def _token_text(value: Any) -> Any:
     if isinstance(value, list):
         return [_token_text(v) for v in value]
     return value
+
+
+def _piece_splitter(tokenizer_file: Path) -> re.Pattern[str] | None:
+    """A pattern splitting a prompt at the tokenizer's added tokens, when counting the pieces apart is exact.
+
+    The tokenizers library extracts added tokens (``<|im_start|>``...) before it normalizes and
+    pre-tokenizes, then handles each piece between them on its own. So a prompt's count is the sum
+    of its pieces' counts plus one per added token, provided nothing crosses the pieces: no
+    normalizer beyond Unicode normal forms, a byte-level pre-tokenizer (a Metaspace one prepends
+    to the first piece only), no added token that strips the whitespace beside it. Otherwise None.
+    """
+    try:
+        spec = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+    def kinds(node: Any) -> set[str]:
+        if not isinstance(node, dict):
+            return set()
+        inner = node.get("pretokenizers") or node.get("normalizers") or []
+        return {node.get("type", "")} | set().union(*(kinds(n) for n in inner))
+
+    normalizers = kinds(spec.get("normalizer")) - {"Sequence", "NFC", "NFKC", ""}
+    pre = kinds(spec.get("pre_tokenizer"))
+    added = spec.get("added_tokens") or []
+    if normalizers or "ByteLevel" not in pre or pre - {"ByteLevel", "Sequence", "Split", "Digits", "Punctuation"}:
+        return None
+    if not added or any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added):
+        return None
+    contents = sorted({t["content"] for t in added}, key=len, reverse=True)  # longest first, as the library matches
+    return re.compile("(" + "|".join(map(re.escape, contents)) + ")")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -97,6 +129,7 @@ class ChatTemplateCounter(ChatAccounting):
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._prefix_costs: dict[str, int] = {}
+        self._pieces = _piece_splitter(tokenizer_file)
 
     # TokenCounter --------------------------------------------------------------------------
 
@@ -123,7 +156,20 @@ class ChatTemplateCounter(ChatAccounting):
         """
         if not messages:
             return self.request_base_cost() + (self.tools_block_cost() + sum(map(self.tool_cost, tools)) if tools else 0)
-        return len(self.encode(self.render(messages, tools)))
+        return self.count_prompt(self.render(messages, tools))
+
+    def count_prompt(self, prompt: str) -> int:
+        """Tokens of a rendered prompt. Where the tokenizer allows it, the text between added tokens
+        is counted piece by piece with the cache, so an unchanged turn is not tokenized again."""
+        if self._pieces is None:
+            return len(self.encode(prompt))
+        n = 0
+        for i, piece in enumerate(self._pieces.split(prompt)):
+            if i % 2:
+                n += 1  # an added token (the split keeps them at odd places)
+            elif piece:
+                n += self.count(piece)
+        return n
 
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:
         """The prompt text of the request (``TokenizerError`` when the template refuses it)."""
