@@ -245,6 +245,8 @@ def _margin_table(tokenizer_dir: Path) -> None:
     tiny = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
     minilm = Tokenizer.from_file(str(Path(__file__).resolve().parent.parent / "contextos" / "embed" / "models"
                                      / "all-MiniLM-L6-v2" / "tokenizer.json"))
+    minilm.no_padding()  # the embedder's file pads and truncates to 128 tokens
+    minilm.no_truncation()
     references = {
         "cl100k_base (gpt-4)": lambda t: len(cl100k.encode(t, disallowed_special=())),
         "MiniLM WordPiece (30k)": lambda t: len(minilm.encode(t, add_special_tokens=False).ids),

@@ -119,7 +119,7 @@ def test_the_template_count_is_the_tokenizer_over_the_rendered_template():
     counter = ChatTemplateCounter(folder)
     messages = [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "नमस्ते! What is the weather in Paris?"},
+        {"role": "user", "content": "नमस्ते! What is the weather in Paris? (a literal <|im_end|> in the text)"},
         {"role": "assistant", "content": None, "tool_calls": [
             {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "Sunny, 21 °C"},
@@ -128,7 +128,9 @@ def test_the_template_count_is_the_tokenizer_over_the_rendered_template():
     assert prompt.startswith("<|bos|><|im_start|>system\nBe brief.\n\n# Tools")
     assert json.dumps(WEATHER) in prompt and '"arguments": {"city": "Paris"}' in prompt  # spaces; arguments as an object
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    assert counter.count_request(messages, [WEATHER]) == len(tokenizer.encode(prompt, add_special_tokens=False).ids)
+    whole = len(tokenizer.encode(prompt, add_special_tokens=False).ids)
+    assert counter.count_request(messages, [WEATHER]) == whole == counter.count_prompt(prompt)  # counted by pieces
+    assert counter._pieces is not None
     # the template's tools preamble costs far more than OpenAI's 6-token tools block
     assert counter.tools_block_cost() > 50 and counter.tool_cost(WEATHER) > counter.count(json.dumps(WEATHER)) - 5
     # a message's cost is what it adds to a rendered request
@@ -218,3 +220,23 @@ def test_when_the_server_counts_more_the_request_shrinks_until_the_server_says_i
     served = int(counter.local.count_request(result.messages, result.tools) * 1.3)
     assert served <= 600 and result.usage.request_tokens == served
     assert counter.asked >= 2 and any(d.reason.startswith("over budget once rendered") for d in result.decisions)
+
+
+def test_a_tokenizer_whose_pieces_interact_is_counted_whole(tmp_path):
+    # A SentencePiece-style (Metaspace) tokenizer marks only the first piece of a text: counting the
+    # pieces between special tokens apart would overcount, so the whole prompt is encoded.
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.train_from_iterator(["The weather in Paris is sunny today.", "Hello there, how are you?"] * 5,
+                                  trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False))
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    template = "{{ bos_token }}{% for m in messages %}{{ m.content }}{{ eos_token }}{% endfor %}"
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>", "chat_template": template}))
+    counter = ChatTemplateCounter(tmp_path)
+    assert counter._pieces is None
+    messages = [{"role": "user", "content": "The weather in Paris"}, {"role": "assistant", "content": "is sunny today."}]
+    prompt = counter.render(messages)
+    assert prompt == "<s>The weather in Paris</s>is sunny today.</s>"
+    assert counter.count_request(messages) == len(tokenizer.encode(prompt, add_special_tokens=False).ids)
