@@ -7,7 +7,7 @@ dispatches to a model and records every decision.
 ```python
 from contextos import Budget, InputSource, InstructionsSource, Orchestrator, Step
 
-orchestrator = Orchestrator([InstructionsSource("Be brief."), InputSource()], Budget(context_window=4096))
+orchestrator = Orchestrator([InstructionsSource("Be brief."), InputSource()], Budget(context_window=4096), model="gpt-4o")
 assembled = orchestrator.build_sync(Step(input="Hello"))
 ```
 

@@ -36,10 +36,13 @@ class Orchestrator:
     """Gathers candidates from sources, compresses, selects within the budget and renders.
 
     ```python
-    orchestrator = Orchestrator([InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096))
+    orchestrator = Orchestrator([InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096), model="gpt-4o")
     assembled = orchestrator.build_sync(Step(input="What is 2 + 2?"))
     assembled.messages  # [{"role": "system", ...}, {"role": "user", "content": "What is 2 + 2?"}]
     ```
+
+    Tokens are counted as ``model`` counts them (``counter_for_model``; docs/tokens.md), or by
+    ``counter``; with neither, they are an estimate, flagged in every ``usage``.
     """
 
     def __init__(
