@@ -188,13 +188,13 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
         result = orchestrator.build_sync(step)
         cold = time.perf_counter() - start
 
+        async def timed_build() -> float:
+            t0 = time.perf_counter()
+            await orchestrator.build(step)
+            return time.perf_counter() - t0
+
         async def warm_steps() -> list[float]:
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                await orchestrator.build(step)
-                times.append(time.perf_counter() - t0)
-            return times
+            return [await timed_build() for _ in range(repeats)]
 
         warm = asyncio.run(warm_steps())
         exact = []

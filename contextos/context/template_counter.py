@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
 from contextos.context.chat_template import ChatTemplate
-from contextos.context.tokens import ChatAccounting
+from contextos.context.tokens import CachedCounter
 from contextos.errors import TokenizerError
 
 _SPECIAL_KEYS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
@@ -87,7 +86,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-class ChatTemplateCounter(ChatAccounting):
+class ChatTemplateCounter(CachedCounter):
     """Exact counts for an open model from its folder (or its ``tokenizer.json``).
 
     ```python
@@ -125,9 +124,7 @@ class ChatTemplateCounter(ChatAccounting):
         self.template = ChatTemplate(text, special)
         self.path = folder
         self.counted_with = f"template:{folder.name}"
-        self._cache: dict[str, int] = {}
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        super().__init__(cache_size)
         self._prefix_costs: dict[str, int] = {}
         self._pieces = _piece_splitter(tokenizer_file)
 
@@ -136,17 +133,6 @@ class ChatTemplateCounter(ChatAccounting):
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``, no special tokens added (special-token text in it is recognised, as vLLM does)."""
         return self._tokenizer.encode(text, add_special_tokens=False).ids
-
-    def count(self, text: str) -> int:
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        n = len(self.encode(text))
-        with self._lock:
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[text] = n
-        return n
 
     def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
         """The prompt tokens of the request as the model's server renders it.

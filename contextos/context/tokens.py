@@ -193,7 +193,30 @@ def accounting(counter: TokenCounter) -> ChatAccounting:
     return counter if isinstance(counter, ChatAccounting) else _Formula(counter)
 
 
-class TiktokenCounter(ChatAccounting):
+class CachedCounter(ChatAccounting):
+    """A counter that remembers the count of each text it saw (internal base class; subclasses ``encode``)."""
+
+    def __init__(self, cache_size: int) -> None:
+        self._cache: dict[str, int] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def encode(self, text: str) -> list[int]:  # pragma: no cover - every subclass encodes
+        raise NotImplementedError
+
+    def count(self, text: str) -> int:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        n = len(self.encode(text))
+        with self._lock:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[text] = n
+        return n
+
+
+class TiktokenCounter(CachedCounter):
     """The default ``TokenCounter``: tiktoken with shipped encodings and a count cache.
 
     ```python
@@ -206,24 +229,11 @@ class TiktokenCounter(ChatAccounting):
         self.encoding_name = encoding or encoding_for_model(model)
         self.counted_with = f"tiktoken:{self.encoding_name}"
         self._encoding = load_encoding(self.encoding_name)
-        self._cache: dict[str, int] = {}
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        super().__init__(cache_size)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens are treated as plain text)."""
         return self._encoding.encode(text, disallowed_special=())
-
-    def count(self, text: str) -> int:
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        n = len(self._encoding.encode(text, disallowed_special=()))
-        with self._lock:
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[text] = n
-        return n
 
     def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
         return count_request(self, messages, tools)
