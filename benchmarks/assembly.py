@@ -203,6 +203,14 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
             counter.count_request(result.messages, result.tools)
             exact.append(time.perf_counter() - t0)
         out[label] = (cold * 1000, statistics.median(warm) * 1000, statistics.median(exact) * 1000, result)
+    template = ChatTemplateCounter(tokenizer_dir)  # the same request's prompt tokenized whole, not by pieces
+    prompt = template.render(result.messages, result.tools)
+    whole = []
+    for _ in range(max(3, repeats // 5)):
+        t0 = time.perf_counter()
+        template.encode(prompt)
+        whole.append(time.perf_counter() - t0)
+    out["whole prompt ms"] = statistics.median(whole) * 1000
     return out, step
 
 
@@ -283,8 +291,10 @@ def counting_main(argv: list[str]) -> None:
         costs, _ = _counting_costs(args.repeats, tokenizer_dir)
         print(f"500 candidates, budget {BUDGET.available} tokens; medians of {args.repeats} steps")
         print(f"{'counted with':>24} {'cold ms':>8} {'warm ms/step':>13} {'exact count of the request, ms':>31} {'request tokens':>15}")
+        whole = costs.pop("whole prompt ms")
         for label, (cold, warm, exact, result) in costs.items():
             print(f"{label:>24} {cold:>8.1f} {warm:>13.2f} {exact:>31.2f} {result.usage.request_tokens:>15}")
+        print(f"the template's prompt of that request tokenized whole (not piece by piece): {whole:.2f} ms")
         if args.vllm_python:
             result = costs["tiny model's template"][3]
             ms, served, local = _tokenize_round_trip(args.vllm_python, Path(tmp), result, args.repeats)
