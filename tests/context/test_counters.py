@@ -240,3 +240,15 @@ def test_a_tokenizer_whose_pieces_interact_is_counted_whole(tmp_path):
     prompt = counter.render(messages)
     assert prompt == "<s>The weather in Paris</s>is sunny today.</s>"
     assert counter.count_request(messages) == len(tokenizer.encode(prompt, add_special_tokens=False).ids)
+
+
+def test_a_server_without_tokenize_is_a_warning_and_the_estimate_stands():
+    item = ContextItem(id="q", source="input", role="user", content="How warm is it in Oslo today?")
+    with FakeModelServer(models=("acme-7b",), tokenize=False) as server:
+        endpoint = VllmTokenize(server.api_base, "hosted_vllm/acme-7b")
+        with pytest.raises(TokenizerError, match="answered 404"):
+            endpoint.count_request([{"role": "user", "content": "Hi"}])
+        counter = ServerCheckedCounter(EstimatedCounter(), endpoint)
+        with pytest.warns(TokenizerWarning, match=r"answered 404.*goes on with its local count \(estimate:o200k_base\+50%\)"):
+            result = asyncio.run(Orchestrator([], Budget(context_window=400), counter=counter).assemble([item]))
+    assert result.usage.estimated and result.usage.request_tokens == counter.count_request(result.messages)
