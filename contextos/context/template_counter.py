@@ -117,7 +117,10 @@ class ChatTemplateCounter(CachedCounter):
         special = {k: _token_text(v) for k, v in (_read_json(special_map) if special_map.is_file() else {}).items()}
         special.update({k: _token_text(config[k]) for k in (*_SPECIAL_KEYS, "additional_special_tokens") if config.get(k) is not None})
         jinja_file = folder / "chat_template.jinja"
-        text = chat_template or (jinja_file.read_text(encoding="utf-8") if jinja_file.is_file() else config.get("chat_template"))
+        try:
+            text = chat_template or (jinja_file.read_text(encoding="utf-8") if jinja_file.is_file() else config.get("chat_template"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TokenizerError(f"{jinja_file} could not be read ({exc}); fix it or pass chat_template=") from None
         if not text:
             raise TokenizerError(f"{folder} has no chat template (neither chat_template.jinja nor tokenizer_config.json's "
                                  "chat_template); pass chat_template= as vLLM's --chat-template would be")
