@@ -7,7 +7,7 @@ dispatches to a model and records every decision.
 ```python
 from contextos import Budget, InputSource, InstructionsSource, Orchestrator, Step
 
-orchestrator = Orchestrator([InstructionsSource("Be brief."), InputSource()], Budget(context_window=4096))
+orchestrator = Orchestrator([InstructionsSource("Be brief."), InputSource()], Budget(context_window=4096), model="gpt-4o")
 assembled = orchestrator.build_sync(Step(input="Hello"))
 ```
 
@@ -22,23 +22,28 @@ from typing import Any
 from contextos.context import (
     AssembledContext,
     Budget,
+    ChatTemplateCounter,
     Compressor,
     ContextDecision,
     ContextItem,
     ContextSource,
     ContextUsage,
     DecisionStatus,
+    EstimatedCounter,
     InputSource,
     InstructionsSource,
     Orchestrator,
     Renderer,
     Section,
+    ServerCheckedCounter,
     SourceUsage,
     StaticSource,
     Step,
     TiktokenCounter,
     TokenCounter,
     TokenizerWarning,
+    VllmTokenize,
+    counter_for_model,
     shared_prefix_tokens,
 )
 from contextos.errors import (
@@ -136,6 +141,7 @@ __all__ = [
     "BudgetError",
     "CachedEmbedder",
     "CatalogRetriever",
+    "ChatTemplateCounter",
     "Completion",
     "Compressor",
     "ConfigError",
@@ -152,6 +158,7 @@ __all__ = [
     "EmbeddingError",
     "EndpointEmbedder",
     "EpisodicMemory",
+    "EstimatedCounter",
     "GraphResult",
     "HashingEmbedder",
     "Hit",
@@ -183,6 +190,7 @@ __all__ = [
     "RunResult",
     "ScoringWeights",
     "Section",
+    "ServerCheckedCounter",
     "ServerLaunchError",
     "SourceError",
     "SourceUsage",
@@ -214,8 +222,10 @@ __all__ = [
     "VectorMemory",
     "VectorTable",
     "VllmServer",
+    "VllmTokenize",
     "WorkingMemory",
     "__version__",
+    "counter_for_model",
     "default_embedder",
     "load_tools",
     "read_prefix_cache_counters",

@@ -7,7 +7,7 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── InvalidItemError              a context item (or a JSONL row of them) is malformed
     ├── BudgetError                   a budget is impossible, or pinned items alone exceed it
     ├── SourceError                   a context source failed while proposing candidates
-    ├── TokenizerError                an encoding could not be loaded
+    ├── TokenizerError                a tokenizer, chat template or /tokenize endpoint failed
     ├── ModelError                    a model call failed (``model`` and ``attempts`` say which)
     │   ├── ModelConnectionError      the server could not be reached (retried)
     │   ├── ModelTimeoutError         no answer within the timeout (retried)
@@ -56,7 +56,7 @@ class SourceError(ContextOSError):
 
 
 class TokenizerError(ContextOSError):
-    """A token encoding could not be loaded."""
+    """A tokenizer, its chat template or a server's /tokenize endpoint could not be loaded or used."""
 
 
 class ModelError(ContextOSError):

@@ -21,6 +21,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,7 +34,8 @@ from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.counters import counter_for_client
+from contextos.context.tokens import TokenCounter
 from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
@@ -88,6 +90,8 @@ class Agent:
     (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools from at every step, with queries written by
     ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
+    ``counter``: how tokens are counted (default: ``counter_for_client(client, tokenizer=tokenizer)``, the
+    model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class Agent:
         limits: RunLimits | None = None,
         hooks: Sequence[AgentHooks] = (),
         counter: TokenCounter | None = None,
+        tokenizer: str | Path | None = None,
         model_params: Mapping[str, Any] | None = None,
     ) -> None:
         names = {s.name for s in sources}
@@ -130,7 +135,9 @@ class Agent:
         self.budget = budget or Budget(context_window=8192, reserve_output=1024)
         self.limits = limits or RunLimits()
         self.hooks = list(hooks)
-        self.counter = counter or TiktokenCounter()
+        # Counted as the client's model counts: its tokenizer (``tokenizer``: the served model's folder
+        # or tokenizer.json), tiktoken for OpenAI models, vLLM's /tokenize as the check (docs/tokens.md).
+        self.counter = counter or counter_for_client(client, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
 
     # -- public API ---------------------------------------------------------------------------

@@ -162,6 +162,10 @@ class ContextUsage(BaseModel):
     """Tokens of the rendered request (messages, tool schemas and chat overhead)."""
     per_source: dict[str, SourceUsage] = Field(default_factory=dict)
     """Accounting per source name."""
+    counted_with: str = ""
+    """What counted the tokens (``tiktoken:cl100k_base``, ``template:<model folder>``, ``estimate:o200k_base+50%``...)."""
+    estimated: bool = False
+    """True when the model's own tokenizer was not known and the counts are an estimate (see docs/tokens.md)."""
 
 
 class AssembledContext(BaseModel):
