@@ -152,10 +152,13 @@ def apply_delta(
             raise InvalidDeltaError(f"{where}: unknown bullet id {bid!r} (the playbook has: {have})")
         return bullets[bid]
 
-    def checked(where: str, content: str) -> str:
+    def checked(where: str, content: str, *, replacing: Sequence[str] = ()) -> str:
         text = content.strip()
         if not text:
             raise InvalidDeltaError(f"{where}: the content is empty")
+        same = next((b.id for b in bullets.values() if b.id not in replacing and _same_text(b.content, text)), None)
+        if same is not None:
+            raise InvalidDeltaError(f"{where}: bullet {same} already says this: tag or update it instead")
         tokens = count_tokens(text)
         if tokens > max_bullet_tokens:
             raise InvalidDeltaError(f"{where}: the bullet is {tokens} tokens, over the limit of {max_bullet_tokens}: "
@@ -172,17 +175,18 @@ def apply_delta(
         elif isinstance(op, UpdateOp):
             old = known(where, op.id)
             bullets[op.id] = old.model_copy(update={
-                "content": checked(where, op.content), "section": (op.section or old.section).strip(),
+                "content": checked(where, op.content, replacing=[op.id]), "section": (op.section or old.section).strip(),
                 "updated_at": now, "provenance": old.provenance.joined(made)})
         elif isinstance(op, MergeOp):
             merged = [known(where, i) for i in op.ids]
             keeper = merged[0]
+            content = checked(where, op.content, replacing=op.ids)
             provenance_all = keeper.provenance
             for other in merged[1:]:
                 provenance_all = provenance_all.joined(other.provenance)
                 del bullets[other.id]
             bullets[keeper.id] = keeper.model_copy(update={
-                "content": checked(where, op.content), "helpful": sum(b.helpful for b in merged),
+                "content": content, "helpful": sum(b.helpful for b in merged),
                 "harmful": sum(b.harmful for b in merged), "updated_at": now,
                 "created_at": min(b.created_at for b in merged), "provenance": provenance_all.joined(made)})
         elif isinstance(op, DeleteOp):
@@ -196,6 +200,10 @@ def apply_delta(
         else:  # a caller that built ops by hand with another type
             raise InvalidDeltaError(f"{where}: not a delta operation ({type(op).__name__})")
     return PlaybookState(version=state.version + 1, bullets=list(bullets.values()), next_id=next_id)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()).lower() == " ".join(b.split()).lower()
 
 
 def op_json(op: Any) -> dict[str, Any]:
