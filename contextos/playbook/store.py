@@ -1,8 +1,9 @@
 """``Playbook``: a versioned playbook in LanceDB, changed only by validated deltas.
 
 Two ``VectorTable``s in one store folder: ``<name>_versions`` holds one row per version (the delta
-that made it and the whole state after it, as JSON), and ``<name>_bullets`` holds the current bullets
-with their vectors, for search and de-duplication. A version row is one LanceDB commit, so it is the
+that made it and the whole state after it, as JSON; a version is a few kilobytes, so restoring any of
+them is one read), and ``<name>_bullets`` holds the current bullets with their vectors, for search and
+de-duplication. A version row is one LanceDB commit, so it is the
 truth: the bullets table is brought in line with the latest version after every write and whenever
 the playbook is opened (a process killed between the two leaves it behind for one open, never wrong).
 One process should write a playbook at a time.
@@ -19,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from contextos.embed.base import Embedder
+from contextos.embed.hashing import HashingEmbedder
 from contextos.errors import InvalidDeltaError, PlaybookError, StoreError
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance
 from contextos.playbook.delta import DEFAULT_MAX_BULLET_TOKENS, apply_delta, op_json, parse_delta
@@ -105,7 +107,8 @@ class Playbook:
         self.name = name
         try:
             self.bullets_table = VectorTable.open(uri, f"{name}_bullets", embedder=embedder, create=create)
-            self.versions_table = VectorTable.open(uri, f"{name}_versions", embedder=embedder, create=create)
+            # versions are read by number, never by meaning: a hashing embedder spares a model pass per version
+            self.versions_table = VectorTable.open(uri, f"{name}_versions", embedder=HashingEmbedder(dimension=32), create=create)
         except StoreError as exc:
             if create:
                 raise
