@@ -4,7 +4,7 @@ run's spans in the trace store (offline)."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -12,7 +12,7 @@ from contextos.context.items import CITE_ID
 from contextos.errors import TraceError
 from contextos.tracing import attributes as A
 from contextos.tracing.records import SpanRecord
-from contextos.tracing.view import step_context, steps
+from contextos.tracing.view import _json_attr, step_context, steps
 
 if TYPE_CHECKING:
     from contextos.agents.result import RunResult
@@ -88,7 +88,7 @@ class RunDigest(BaseModel):
         answer = None
         for s in ordered:
             if s.attributes.get(A.OPERATION) == "chat":
-                for message in _json(s.attributes.get(A.OUTPUT_MESSAGES)) or []:
+                for message in _json_attr(s, A.OUTPUT_MESSAGES, None) or []:
                     if isinstance(message, dict) and message.get("content"):
                         answer = str(message["content"])
         actions, errors = [], []
@@ -107,12 +107,3 @@ class RunDigest(BaseModel):
 
 def _clip(text: str) -> str:
     return text if len(text) <= _CLIP else text[:_CLIP] + " ..."
-
-
-def _json(value: Any) -> Any:
-    if not isinstance(value, str):
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
