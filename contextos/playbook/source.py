@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from contextos.context.items import CITE_ID, ContextItem, Step
 from contextos.errors import ConfigError
@@ -52,6 +53,7 @@ class PlaybookSource:
         self.min_similarity = min_similarity
         self.counter_weight = counter_weight
         self.instruction = instruction
+        self._last: tuple[str, int, list[Any]] | None = None  # (input, playbook version, hits)
 
     def score(self, similarity: float, helpful: int, harmful: int) -> float:
         """The score of a bullet of this ``similarity`` and these counters."""
@@ -61,7 +63,12 @@ class PlaybookSource:
     async def candidates(self, step: Step) -> list[ContextItem]:
         if not step.input.strip() or not self.playbook.bullets:
             return []
-        hits = await asyncio.to_thread(self.playbook.search, step.input, self.k)
+        last = self._last
+        if last is not None and last[:2] == (step.input, self.playbook.version):
+            hits = last[2]  # an agent's steps share their input: one search per version, not per step
+        else:
+            hits = await asyncio.to_thread(self.playbook.search, step.input, self.k)
+            self._last = (step.input, self.playbook.version, hits)
         order = {b.id: n for n, b in enumerate(self.playbook.bullets)}
         ranked = sorted(
             ((self.score(h.score, int(h.row["helpful"]), int(h.row["harmful"])), h) for h in hits
