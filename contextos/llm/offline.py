@@ -43,6 +43,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"\"([^\"]+)\"|'([^']+)'|“([^”]+)”")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
+_ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
 _CITABLE = re.compile(r"^\s*(?:[-*]\s*)?\[([A-Za-z0-9_.:-]+)\]\s+(.+)$", re.M)
 _STOPWORDS = frozenset(
     "a an and are as at be by can could do does for from get give how i in is it me my of on or please "
@@ -94,7 +95,7 @@ def _cited(answer: str, messages: list[dict[str, Any]]) -> str:
     """``answer`` with ``Used: [id], ...`` for the citable items of the system messages that share a word
     with the last user message (none: ``answer`` as it is)."""
     system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
-    if "cite" not in system.lower():
+    if not _ASKS_TO_CITE.search(system):
         return answer
     wanted = _words(_last_user_text(messages))
     used = [m.group(1) for m in _CITABLE.finditer(system) if _words(m.group(2)) & wanted]
