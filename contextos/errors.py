@@ -28,6 +28,8 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── EmbeddingError                an embedder failed or returned the wrong shape
     ├── MemoryStoreError              a memory store was given bad input
     │   └── RecordNotFoundError       no memory record with that id
+    ├── PlaybookError                 a playbook version, file or learning step is missing or invalid
+    │   └── InvalidDeltaError         a delta operation is malformed, names an unknown id or is oversize
     ├── TraceError                    a trace or run could not be found or read
     └── AgentError                    an agent run could not continue
 """
@@ -149,6 +151,15 @@ class MemoryStoreError(ContextOSError):
 
 class RecordNotFoundError(MemoryStoreError):
     """No memory record with that id exists."""
+
+
+class PlaybookError(ContextOSError):
+    """A playbook version, file or learning step is missing or invalid."""
+
+
+class InvalidDeltaError(PlaybookError):
+    """A delta operation is malformed, names an unknown bullet id or makes an oversize bullet;
+    nothing of its delta was applied."""
 
 
 class TraceError(ContextOSError):

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
-from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
+from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
@@ -42,6 +42,7 @@ from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
+from contextos.tracing.attributes import STEP_CITED
 from contextos.tracing.conventions import agent_span, chat_span, record_chat_response, record_tool_result, step_span, tool_span
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class Agent:
         handoff_tools: Mapping[str, tuple[str, str]],
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
-        with step_span(step.index, {"gen_ai.agent.name": self.name}):
+        with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
             for hook in self.hooks:
                 await call_hook(hook.before_step, step)
             assembled = await orchestrator.build(step)
@@ -233,7 +234,10 @@ class Agent:
             record = StepRecord(
                 index=step.index, context=assembled, completion=completion, tool_calls=completion.tool_calls,
                 tool_results=results, usage=completion.usage, tool_retrieval=run_tools.last, duration_s=time.perf_counter() - started, model_s=model_s,
+                cited=cited_ids(assembled, completion.content),
             )
+            if record.cited:
+                span.set_attribute(STEP_CITED, record.cited)
             for hook in self.hooks:
                 await call_hook(hook.after_step, record)
         return record, handoff

@@ -15,6 +15,10 @@ from contextos.errors import InvalidItemError
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+CITE_ID = "cite_id"
+"""``ContextItem.metadata`` key: the id the model may cite the item by (a playbook bullet's); an agent records
+the ids its answer cites (``StepRecord.cited``)."""
+
 #: The source names contextos knows how to place; any other name renders with the documents.
 KNOWN_SOURCES = (
     "instructions",
