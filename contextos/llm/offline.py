@@ -10,6 +10,8 @@ It can drive a tool-calling loop:
   description shares a word with the request, filling required arguments from the request text
   (numbers for numeric parameters; quoted, then capitalised phrases, then the text for strings);
 - the last message is a tool result: it answers plainly, quoting the result;
+- asked to write tool-retrieval queries (``contextos.tools.query.QUERY_PROMPT``): it writes one per
+  clause of the request that asks for something (``offline_queries``), as JSON;
 - otherwise (no tools, or none matches): it answers plainly.
 
 It is registered as a litellm custom provider (``litellm.custom_provider_map``) by
@@ -24,6 +26,8 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+from contextos.llm.offline_queries import is_query_prompt, offline_queries
 
 PROVIDER = "offline"
 """The litellm provider name: models are ``offline/<anything>``."""
@@ -53,6 +57,8 @@ def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | Non
         shown = result if len(result) <= 400 else result[:400] + " ..."
         return _text_reply(f"[offline] The tool {name or 'call'} returned: {shown}")
     request = _text(last.get("content")).strip()
+    if role == "user" and not tools and is_query_prompt(request):
+        return _text_reply("[offline] " + json.dumps({"queries": offline_queries(request)}))
     if tools and role == "user":
         chosen = _pick_tool(request, tools)
         if chosen is not None:
