@@ -10,6 +10,8 @@ It can drive a tool-calling loop:
   description shares a word with the request, filling required arguments from the request text
   (numbers for numeric parameters; quoted, then capitalised phrases, then the text for strings);
 - the last message is a tool result: it answers plainly, quoting the result;
+- asked to write tool-retrieval queries (``contextos.tools.query.QUERY_PROMPT``): it writes one per
+  clause of the request that asks for something (``offline_queries``), as JSON;
 - otherwise (no tools, or none matches): it answers plainly.
 
 A plain answer cites context it was asked to cite: when a system message asks to cite ids and lists
@@ -35,6 +37,8 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+from contextos.llm.offline_queries import is_query_prompt, offline_queries
 
 PROVIDER = "offline"
 """The litellm provider name: models are ``offline/<anything>``."""
@@ -71,6 +75,8 @@ def plan_reply(
         shown = result if len(result) <= 400 else result[:400] + " ..."
         return _text_reply(_cited(f"[offline] The tool {name or 'call'} returned: {shown}", messages))
     request = _text(last.get("content")).strip()
+    if role == "user" and not tools and is_query_prompt(request):
+        return _text_reply("[offline] " + json.dumps({"queries": offline_queries(request)}))
     if tools and role == "user":
         chosen = _pick_tool(request, tools)
         if chosen is not None:
