@@ -29,6 +29,7 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── MemoryStoreError              a memory store was given bad input
     │   └── RecordNotFoundError       no memory record with that id
     ├── TraceError                    a trace or run could not be found or read
+    ├── DemoError                     a demonstration pool, retrieval or annotation selection was given bad input
     └── AgentError                    an agent run could not continue
 """
 
@@ -153,6 +154,10 @@ class RecordNotFoundError(MemoryStoreError):
 
 class TraceError(ContextOSError):
     """A trace or run could not be found or read."""
+
+
+class DemoError(ContextOSError):
+    """A demonstration pool, retriever or annotation selection was given bad input."""
 
 
 class AgentError(ContextOSError):
