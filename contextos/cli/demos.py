@@ -93,6 +93,7 @@ def retrieve(
     k: int = typer.Option(8, "-k", help="Demonstrations per query."),
     method: str = typer.Option("knn", "--method", help="knn, mmr or balanced."),
     out: Path = typer.Option(..., "--out", help='Output JSONL: {"id", "ranked": [example ids, best first]}.'),
+    similarity: str = typer.Option("hybrid", "--similarity", help="hybrid (embedder + word n-gram TF-IDF cosines) or dense."),
     db: Optional[Path] = typer.Option(None, "--db", help="Keep the pool's LanceDB table in this folder (reused while unchanged); default: a temporary one."),
     embedder: str = EMBEDDER,
     embed_cache: Optional[Path] = EMBED_CACHE,
@@ -117,6 +118,6 @@ def retrieve(
             if stale:
                 store.remove(sorted(stale))
             store.add(demos, replace=True)
-            ranked = retrievers[method](store, k=k).retrieve_many([r["query"] for _, r in rows])
+            ranked = retrievers[method](store, k=k, similarity=similarity).retrieve_many([r["query"] for _, r in rows])
         _write(out, [{"id": r["id"], "ranked": [s.demo.id for s in hits]} for (_, r), hits in zip(rows, ranked)])
     typer.echo(f"retrieved {k} demonstrations by {method} for {len(rows)} queries from {len(demos)} examples; wrote {out}")

@@ -6,11 +6,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contextos.demos.lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from contextos.store.table import VectorTable
 
 _COLUMNS = ["id", "text", "output", "label", "metadata"]
+Similarity = Literal["hybrid", "dense"]
 
 
 class Demonstration(BaseModel):
@@ -134,6 +136,7 @@ class DemoPool:
         if columns and not set(_COLUMNS) <= set(columns):
             raise DemoError(f"table {table!r} in {uri} is not a demonstration table (columns {columns}): "
                             "use another table name or folder")
+        self._lexical: tuple[int | None, list[str], LexicalIndex] | None = None
 
     @classmethod
     def from_jsonl(cls, path: str | Path, uri: str | Path, **options: Any) -> DemoPool:
@@ -214,20 +217,61 @@ class DemoPool:
 
         return embed_query(self.table.embedder, text)
 
-    def nearest(self, query: str | np.ndarray, k: int) -> tuple[list[ScoredDemo], np.ndarray]:
-        """The ``k`` examples closest to ``query`` (a text or a query vector), closest first, with their
-        input vectors (shape (found, dimension)) for retrievers that compare examples with each other."""
+    def nearest(self, query: str, k: int, *, vector: np.ndarray | None = None,
+                similarity: Similarity = "hybrid") -> tuple[list[ScoredDemo], np.ndarray]:
+        """The ``k`` examples closest to ``query``, closest first, with their input vectors (shape
+        (found, dimension)) for retrievers that compare examples with each other.
+
+        ``similarity``: ``"dense"``, the cosine of the input vectors (searched in LanceDB); or
+        ``"hybrid"`` (the default), that cosine plus the cosine of word unigram + bigram TF-IDF
+        vectors (``LexicalIndex``), over the union of both measures' nearest. ``vector``: the
+        query's vector when already embedded (a batch of queries embeds once).
+        """
+        if similarity not in ("dense", "hybrid"):
+            raise DemoError(f"similarity must be 'dense' or 'hybrid', not {similarity!r}")
         if len(self) == 0:
             raise DemoError("the demonstration pool is empty: add examples (DemoPool.add or from_jsonl) before retrieving")
-        vector = self.embed_query(query) if isinstance(query, str) else np.asarray(query, dtype=np.float32)
-        rows = self.table.ranked(vector, k, [*_COLUMNS, "vector"])
+        vector = self.embed_query(query) if vector is None else np.asarray(vector, dtype=np.float32)
+        depth = k if similarity == "dense" else max(2 * k, 32)
+        rows = self.table.ranked(vector, depth, [*_COLUMNS, "vector"])
+        if similarity == "hybrid":
+            rows = self._with_lexical(query, vector, rows, depth)
         rows.sort(key=lambda r: (-r["_score"], r["id"]))
+        rows = rows[:k]
         vectors = np.asarray([r.pop("vector") for r in rows], dtype=np.float32).reshape(len(rows), -1)
         return [ScoredDemo(_from_row(r), float(r["_score"])) for r in rows], vectors
 
-    def search(self, query: str, k: int = 4) -> list[ScoredDemo]:
+    def _with_lexical(self, query: str, vector: np.ndarray, rows: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
+        ids, index = self._lexical_index()
+        lexical = index.scores(query)
+        position = {i: n for n, i in enumerate(ids)}
+        best = np.argsort(-lexical, kind="stable")[:depth]
+        have = {r["id"] for r in rows}
+        more = [ids[n] for n in best if lexical[n] > 0 and ids[n] not in have]
+        if more:
+            found = self.table.scan(where="id IN (" + ", ".join(_quote(i) for i in more) + ")", columns=[*_COLUMNS, "vector"])
+            for r in found:
+                r["_score"] = float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector))
+            rows = rows + found
+        for r in rows:
+            r["_score"] += float(lexical[position[r["id"]]]) if r["id"] in position else 0.0
+        return rows
+
+    def _lexical_index(self) -> tuple[list[str], LexicalIndex]:
+        # Rebuilt when the table changed (every write makes a new version).
+        version = self.table.version
+        if self._lexical is None or self._lexical[0] != version:
+            rows = self.table.scan(columns=["id", "text"])
+            self._lexical = (version, [r["id"] for r in rows], LexicalIndex([r["text"] for r in rows]))
+        return self._lexical[1], self._lexical[2]
+
+    def search(self, query: str, k: int = 4, *, similarity: Similarity = "hybrid") -> list[ScoredDemo]:
         """The ``k`` examples whose inputs are most similar to ``query``, closest first."""
-        return self.nearest(query, k)[0]
+        return self.nearest(query, k, similarity=similarity)[0]
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _from_row(row: dict[str, Any]) -> Demonstration:

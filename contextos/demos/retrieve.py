@@ -2,8 +2,10 @@
 
 - ``KnnRetriever``: the examples whose inputs are closest to the step's input. This is the
   unified-retriever setting of UDR (Li et al., "Unified Demonstration Retriever for In-Context
-  Learning", ACL 2023), one dense retriever for every task, with an off-the-shelf embedder in place
-  of UDR's trained one.
+  Learning", ACL 2023), one retriever for every task, with an off-the-shelf embedder in place of
+  UDR's trained one. ``similarity="dense"`` is that alone; the default ``"hybrid"`` adds a word
+  unigram + bigram TF-IDF cosine (``contextos.demos.lexical``), which keeps the function words
+  a sentence embedder blurs (docs/demos.md has both measured).
 - ``MmrRetriever``: maximal marginal relevance (Carbonell & Goldstein, SIGIR 1998): similar to the
   input but not to the examples already picked.
 - ``BalancedRetriever``: one example of each label seen among the nearest neighbours, then the
@@ -23,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from contextos.context.items import ContextItem, Step
-from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo
+from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo, Similarity
 from contextos.errors import DemoError
 
 Order = Literal["similar_last", "similar_first"]
@@ -44,11 +46,14 @@ class DemoRetriever(ABC):
     name = "demonstrations"
 
     def __init__(self, pool: DemoPool, *, k: int = 4, order: Order = "similar_last",
-                 format: Callable[[Demonstration], str] = format_demonstration, fetch_k: int | None = None) -> None:
+                 format: Callable[[Demonstration], str] = format_demonstration, fetch_k: int | None = None,
+                 similarity: Similarity = "hybrid") -> None:
         if k < 1:
             raise DemoError(f"k must be at least 1 (demonstrations per step), got {k}")
         if order not in ("similar_last", "similar_first"):
             raise DemoError(f"order must be 'similar_last' or 'similar_first', not {order!r}")
+        if similarity not in ("hybrid", "dense"):
+            raise DemoError(f"similarity must be 'hybrid' or 'dense', not {similarity!r}")
         if fetch_k is not None and fetch_k < k:
             raise DemoError(f"fetch_k ({fetch_k}) must be at least k ({k}): it is how many neighbours the choice starts from")
         self.pool = pool
@@ -56,6 +61,7 @@ class DemoRetriever(ABC):
         self.order: Order = order
         self.format = format
         self.fetch_k = fetch_k
+        self.similarity: Similarity = similarity
 
     @abstractmethod
     def choose(self, candidates: list[ScoredDemo], vectors: np.ndarray, k: int) -> list[ScoredDemo]:
@@ -65,11 +71,11 @@ class DemoRetriever(ABC):
         """How many neighbours ``choose`` starts from when ``fetch_k`` is not set."""
         return k
 
-    def retrieve(self, query: str | np.ndarray, k: int | None = None) -> list[ScoredDemo]:
-        """The picked examples for ``query`` (a text or a query vector), best first."""
+    def retrieve(self, query: str, k: int | None = None, *, vector: np.ndarray | None = None) -> list[ScoredDemo]:
+        """The picked examples for ``query`` (its vector, when already embedded, as ``vector``), best first."""
         k = self.k if k is None else k
         fetch = max(self.fetch_k or self.default_fetch_k(k), k)
-        candidates, vectors = self.pool.nearest(query, fetch)
+        candidates, vectors = self.pool.nearest(query, fetch, vector=vector, similarity=self.similarity)
         return self.choose(candidates, vectors, k)
 
     def retrieve_many(self, queries: Sequence[str], k: int | None = None) -> list[list[ScoredDemo]]:
@@ -79,7 +85,7 @@ class DemoRetriever(ABC):
         if not queries:
             return []
         vectors = embed_queries(self.pool.table.embedder, list(queries))
-        return [self.retrieve(v, k) for v in vectors]
+        return [self.retrieve(q, k, vector=v) for q, v in zip(queries, vectors)]
 
     def arrange(self, picked: list[ScoredDemo]) -> list[ScoredDemo]:
         """``picked`` (best first) in render order, per ``order``."""
@@ -123,7 +129,8 @@ class MmrRetriever(DemoRetriever):
         return 4 * k
 
     def choose(self, candidates: list[ScoredDemo], vectors: np.ndarray, k: int) -> list[ScoredDemo]:
-        relevance = np.array([c.score for c in candidates], dtype=np.float32)
+        # Hybrid scores add two cosines: halve them so relevance and redundancy share one scale.
+        relevance = np.array([c.score for c in candidates], dtype=np.float32) / (2.0 if self.similarity == "hybrid" else 1.0)
         redundancy = np.zeros(len(candidates), dtype=np.float32)
         left = list(range(len(candidates)))
         picked: list[int] = []
