@@ -232,7 +232,9 @@ class DemoPool:
         if len(self) == 0:
             raise DemoError("the demonstration pool is empty: add examples (DemoPool.add or from_jsonl) before retrieving")
         vector = self.embed_query(query) if vector is None else np.asarray(vector, dtype=np.float32)
-        depth = k if similarity == "dense" else max(2 * k, 32)
+        # Hybrid: the sum is computed exactly on the union of each measure's top ``depth``; an example
+        # outside both lists rarely has the top sum, and a deeper list makes that rarer still.
+        depth = k if similarity == "dense" else max(4 * k, 64)
         rows = self.table.ranked(vector, depth, [*_COLUMNS, "vector"])
         if similarity == "hybrid":
             rows = self._with_lexical(query, vector, rows, depth)
