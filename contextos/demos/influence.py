@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -37,25 +38,26 @@ def activation_graph(vectors: np.ndarray, k: int = 10, **neighbour_options: int)
     return graph
 
 
+def _cascade(adjacency: Any, start: Iterable[int], rng: random.Random) -> set[int]:
+    """The nodes reached from ``start`` when each edge is live with its probability ``p``: forward
+    over ``graph.succ`` (a cascade), backward over ``graph.pred`` (a reverse-reachable set)."""
+    reached = set(start)
+    frontier = list(reached)
+    while frontier:
+        node = frontier.pop()
+        for other, d in adjacency[node].items():
+            if other not in reached and rng.random() < d["p"]:
+                reached.add(other)
+                frontier.append(other)
+    return reached
+
+
 def reverse_reachable_sets(graph: nx.DiGraph, count: int, *, seed: int = 0) -> list[list[int]]:
     """``count`` reverse-reachable sets: for a random root, the nodes whose cascade reaches it when each
     edge is live with its probability ``p``."""
     rng = random.Random(seed)
     nodes = list(graph)
-    pred = graph.pred
-    sets = []
-    for _ in range(count):
-        root = nodes[rng.randrange(len(nodes))]
-        seen = {root}
-        frontier = [root]
-        while frontier:
-            w = frontier.pop()
-            for u, d in pred[w].items():
-                if u not in seen and rng.random() < d["p"]:
-                    seen.add(u)
-                    frontier.append(u)
-        sets.append(list(seen))
-    return sets
+    return [list(_cascade(graph.pred, [nodes[rng.randrange(len(nodes))]], rng)) for _ in range(count)]
 
 
 def greedy_max_influence(graph: nx.DiGraph, budget: int, *, samples: int = 20_000, seed: int = 0) -> list[int]:
@@ -87,16 +89,4 @@ def ic_influence(graph: nx.DiGraph, seeds: Sequence[int], *, runs: int = 200, se
     """The expected number of nodes an independent cascade from ``seeds`` activates (``seeds`` included),
     by ``runs`` forward simulations over edge probabilities ``p`` (as ``activation_graph`` sets them)."""
     rng = random.Random(seed)
-    succ = graph.succ
-    total = 0
-    for _ in range(runs):
-        active = set(seeds)
-        frontier = list(active)
-        while frontier:
-            v = frontier.pop()
-            for w, d in succ[v].items():
-                if w not in active and rng.random() < d["p"]:
-                    active.add(w)
-                    frontier.append(w)
-        total += len(active)
-    return total / runs
+    return sum(len(_cascade(graph.succ, seeds, rng)) for _ in range(runs)) / runs
