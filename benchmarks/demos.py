@@ -74,11 +74,19 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-def score(mode: str, taskdir: Path, queries: Path, pred: Path) -> dict:
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([sys.executable, str(SCORER), mode, str(taskdir), str(queries), str(pred), "--json", out.name],
+def score(mode: str, taskdir: Path, queries: Path, rows: list[dict], keep: Path | None) -> dict:
+    """Write ``rows`` (predictions or selections), kept as ``keep`` when given, and score them with
+    ../shared/eval/score_demos.py in ``mode``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.jsonl"
+        write_jsonl(path, rows)
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            write_jsonl(keep, rows)
+        out = Path(tmp) / "scores.json"
+        subprocess.run([sys.executable, str(SCORER), mode, str(taskdir), str(queries), str(path), "--json", str(out)],
                        check=True, capture_output=True, text=True)
-        return json.loads(Path(out.name).read_text())
+        return json.loads(out.read_text())
 
 
 def embedder(cache: str | None) -> CachedEmbedder:
@@ -115,12 +123,8 @@ def retrieval(args: argparse.Namespace) -> None:
                 ranked = [retriever.retrieve(q["text"], vector=v) for q, v in zip(queries, vectors)]
                 timings[name] = (time.perf_counter() - started) / len(queries) * 1000
                 preds += [{"id": q["id"], "run": name, "demo_ids": [s.demo.id for s in hits]} for q, hits in zip(queries, ranked)]
-            pred_path = Path(tmp) / "pred.jsonl"
-            write_jsonl(pred_path, preds)
-            if args.out_dir:
-                Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-                write_jsonl(Path(args.out_dir) / f"{task}-{args.queries}-pred.jsonl", preds)
-            scores = score("demos", taskdir, queries_path, pred_path)
+        keep = Path(args.out_dir) / f"{task}-{args.queries}-pred.jsonl" if args.out_dir else None
+        scores = score("demos", taskdir, queries_path, preds, keep)
         print(f"\n## {task} ({len(pool_rows)} pool, {len(queries)} {args.queries} queries; pool load {load_s:.1f} s)")
         print("| run (k retrieved) | agree@1 | agree@4 | agree@8 | knn@4 | knn@8 | knn@16 | cover@4 | ms/query |")
         print("|---|---|---|---|---|---|---|---|---|")
@@ -162,13 +166,8 @@ def selection(args: argparse.Namespace) -> None:
                     seconds = time.perf_counter() - started
                     runs.append({"run": run, "selected_ids": chosen})
                     extra[run] = (*coverage_and_diversity(vectors, [index[i] for i in chosen]), seconds)
-            with tempfile.TemporaryDirectory() as tmp:
-                sel_path = Path(tmp) / "selection.jsonl"
-                write_jsonl(sel_path, runs)
-                if args.out_dir:
-                    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-                    write_jsonl(Path(args.out_dir) / f"{task}-select-{budget}.jsonl", runs)
-                scores = score("select", taskdir, queries_path, sel_path)
+            keep = Path(args.out_dir) / f"{task}-select-{budget}.jsonl" if args.out_dir else None
+            scores = score("select", taskdir, queries_path, runs, keep)
             print(f"\n## {task}, budget {budget} ({len(rows)} unlabeled inputs; queries: {args.queries})")
             print("| run | label coverage | label entropy | max class share | knn1 | knn4 | representativeness (TF-IDF) "
                   "| pool coverage (MiniLM) | diversity | seconds |")
