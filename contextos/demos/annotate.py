@@ -113,16 +113,20 @@ def select_for_annotation(inputs: Mapping[str, str] | Sequence[tuple[str, str]],
     select_for_annotation({"q1": "how far is the moon?", ...}, budget=18, method="votek")
     ```
     """
+    if method not in METHODS:
+        raise DemoError(f"unknown selection method {method!r}: use one of {', '.join(METHODS)}")
     pairs = list(inputs.items()) if isinstance(inputs, Mapping) else list(inputs)
     check_unique([i for i, _ in pairs], "inputs")
     for i, text in pairs:
         if not isinstance(i, str) or not i or not isinstance(text, str) or not text.strip():
             raise DemoError(f"input {i!r} needs a non-empty string id and text")
-    if not pairs:
-        raise DemoError("the pool of inputs is empty: nothing to select from")
-    if embedder is None:
-        from contextos.embed import default_embedder
+    if method == "random" or not isinstance(budget, int) or not 1 <= budget <= len(pairs):
+        # Nothing to embed: a random draw ignores the texts, and a bad budget fails before any work.
+        vectors = np.zeros((len(pairs), 1), dtype=np.float32)
+    else:
+        if embedder is None:
+            from contextos.embed import default_embedder
 
-        embedder = default_embedder()
-    vectors = embedder.embed([t for _, t in pairs]) if budget <= len(pairs) and method != "random" else np.zeros((len(pairs), 1), np.float32)
+            embedder = default_embedder()
+        vectors = embedder.embed([t for _, t in pairs])
     return [pairs[i][0] for i in select_indices(vectors, budget, method, seed=seed, **options)]

@@ -42,6 +42,7 @@ class DemoSource:
             raise DemoError(f"DemoSource takes a DemoPool or a DemoRetriever, not {type(retriever).__name__}")
         self.retriever = retriever
         self.section = section
+        self._episodes: tuple[EpisodicMemory, bool] | None = None
 
     @classmethod
     def from_episodes(cls, episodes: EpisodicMemory, uri: str | Path, *, embedder: Embedder | None = None,
@@ -54,8 +55,6 @@ class DemoSource:
         source._episodes = (episodes, successful_only)
         source.refresh()
         return source
-
-    _episodes: tuple[EpisodicMemory, bool] | None = None
 
     def refresh(self) -> int:
         """Copy the episodic memory's trajectories into the pool again (a source built ``from_episodes``)."""
