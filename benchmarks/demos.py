@@ -15,7 +15,8 @@ demonstrations with the query's label) and knn@k (accuracy of their majority lab
 over several seeds) and prints the scorer's select-mode numbers (label coverage, entropy, TF-IDF
 1-NN / 4-NN accuracy, TF-IDF representativeness) beside the pool coverage under the embedder
 (mean over every pool input of its cosine to the nearest selected input) and the selected set's
-diversity (1 - mean pairwise cosine).
+diversity (1 - mean pairwise cosine), and IDEAL's objective for every method: the expected spread of an
+independent cascade from the selected inputs over the k = 10 activation graph (100 simulations).
 
 ``timing`` times each selection method from vectors to ids on pools of the given sizes: the
 MiniLM vectors of the four tasks' 21,100 texts, tiled with small Gaussian noise (sigma 0.05 per
@@ -53,6 +54,7 @@ from contextos.demos import (  # noqa: E402
     MmrRetriever,
     select_for_annotation,
 )
+from contextos.demos.influence import activation_graph, ic_influence  # noqa: E402
 from contextos.embed import CachedEmbedder, default_embedder  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -155,6 +157,7 @@ def selection(args: argparse.Namespace) -> None:
         emb = embedder(args.embed_cache)
         vectors = emb.embed([r["text"] for r in rows])
         index = {r["id"]: i for i, r in enumerate(rows)}
+        influence_graph = activation_graph(vectors, 10)  # IDEAL's graph: its objective, measured for every method
         inputs = [(r["id"], r["text"]) for r in rows]  # labels never reach the selection
         for budget in args.budgets:
             runs, extra = [], {}
@@ -165,17 +168,19 @@ def selection(args: argparse.Namespace) -> None:
                     chosen = select_for_annotation(inputs, budget, method, embedder=emb, seed=seed)
                     seconds = time.perf_counter() - started
                     runs.append({"run": run, "selected_ids": chosen})
-                    extra[run] = (*coverage_and_diversity(vectors, [index[i] for i in chosen]), seconds)
+                    rows_chosen = [index[i] for i in chosen]
+                    extra[run] = (*coverage_and_diversity(vectors, rows_chosen), ic_influence(influence_graph, rows_chosen, runs=100), seconds)
             keep = Path(args.out_dir) / f"{task}-select-{budget}.jsonl" if args.out_dir else None
             scores = score("select", taskdir, queries_path, runs, keep)
             print(f"\n## {task}, budget {budget} ({len(rows)} unlabeled inputs; queries: {args.queries})")
             print("| run | label coverage | label entropy | max class share | knn1 | knn4 | representativeness (TF-IDF) "
-                  "| pool coverage (MiniLM) | diversity | seconds |")
-            print("|---|---|---|---|---|---|---|---|---|---|")
+                  "| pool coverage (MiniLM) | diversity | IC influence | seconds |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
             for run, s in scores.items():
-                cov, div, sec = extra[run]
+                cov, div, influence, sec = extra[run]
                 print(f"| {run} | {s['label_coverage']:.3f} | {s['label_entropy']:.3f} | {s['max_class_share']:.3f} | "
-                      f"{s['knn1']:.3f} | {s['knn4']:.3f} | {s['representativeness']:.4f} | {cov:.4f} | {div:.3f} | {sec:.2f} |")
+                      f"{s['knn1']:.3f} | {s['knn4']:.3f} | {s['representativeness']:.4f} | {cov:.4f} | {div:.3f} | "
+                      f"{influence:.1f} | {sec:.2f} |")
 
 
 # ---------------------------------------------------------------------------------------- timing
