@@ -92,7 +92,7 @@ def retrieve(
     queries: Path = typer.Option(..., "--queries", help='JSONL of {"id", "query"} per line.'),
     k: int = typer.Option(8, "-k", help="Demonstrations per query."),
     method: str = typer.Option("knn", "--method", help="knn, mmr or balanced."),
-    out: Path = typer.Option(..., "--out", help='Output JSONL: {"id", "ranked": [example ids, best first]}.'),
+    out: Path = typer.Option(..., "--out", help='Output JSONL: {"id", "ranked": \\[example ids, best first]}.'),
     similarity: str = typer.Option("hybrid", "--similarity", help="hybrid (embedder + word n-gram TF-IDF cosines) or dense."),
     db: Optional[Path] = typer.Option(None, "--db", help="Keep the pool's LanceDB table in this folder (reused while unchanged); default: a temporary one."),
     embedder: str = EMBEDDER,

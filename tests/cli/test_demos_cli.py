@@ -73,3 +73,10 @@ def test_bad_input_gives_clear_errors_and_no_output(cli, tmp_path):
     r = cli("demos", "retrieve", "--pool", str(examples), "--queries", str(queries), "--out", str(out), "--embedder", "hashing")
     assert r.returncode == 1 and "pool.jsonl:1 is not a valid demonstration (output: Field required" in r.stderr
     assert not out.exists()
+
+
+def test_help_shows_the_row_formats(cli):
+    r = cli("demos", "retrieve", "--help", env={"COLUMNS": "200"})
+    assert r.returncode == 0 and '"ranked": [example ids, best first]' in r.stdout
+    r = cli("demos", "select", "--help", env={"COLUMNS": "200"})
+    assert r.returncode == 0 and "votek, ideal, kmeans or random" in r.stdout
