@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ def features(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """Cosine similarity of TF-IDF vectors (unigrams + bigrams) between queries and ``texts``.
+    """Cosine similarity of TF-IDF vectors (of ``analyzer``'s terms: unigrams + bigrams) between queries and ``texts``.
 
     ```python
     index = LexicalIndex(["how many moons has Mars?", "who wrote Hamlet?"])
@@ -32,9 +32,10 @@ class LexicalIndex:
     ```
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], analyzer: Callable[[str], list[str]] = features) -> None:
         self.size = len(texts)
-        counts = [Counter(features(t)) for t in texts]
+        self.analyzer = analyzer
+        counts = [Counter(analyzer(t)) for t in texts]
         df: Counter[str] = Counter()
         for c in counts:
             df.update(c.keys())
@@ -51,7 +52,7 @@ class LexicalIndex:
 
     def query_vector(self, text: str) -> dict[str, float]:
         """The query's normalised TF-IDF weights over the indexed vocabulary."""
-        weights = {t: (1.0 + math.log(n)) * self.idf[t] for t, n in Counter(features(text)).items() if t in self.idf}
+        weights = {t: (1.0 + math.log(n)) * self.idf[t] for t, n in Counter(self.analyzer(text)).items() if t in self.idf}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {t: w / norm for t, w in weights.items()}
 
