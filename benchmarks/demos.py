@@ -21,7 +21,7 @@ independent cascade from the selected inputs over the k = 10 activation graph (1
 ``timing`` times each selection method from vectors to ids on pools of the given sizes: the
 MiniLM vectors of the four tasks' 21,100 texts, tiled with small Gaussian noise (sigma 0.05 per
 dimension, then renormalised) past that count. Each (size, method) runs in its own process, whose
-peak memory is reported.
+peak memory (which includes making the vectors) is reported.
 """
 
 from __future__ import annotations
@@ -198,19 +198,18 @@ def timing_one(args: argparse.Namespace) -> None:
     from contextos.demos import select_indices
 
     vectors = timing_vectors(args.size, args.embed_cache)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     chosen = select_indices(vectors, args.budget, args.method)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "growth_mib": (peak - before) / 1024, "selected": len(chosen)}))
+    print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "selected": len(chosen)}))
 
 
 def timing(args: argparse.Namespace) -> None:
     print(f"# {uptime()}")
     print(f"budget {args.budget}; vectors: MiniLM of the four tasks' texts, tiled with noise past 21,100\n")
-    print("| pool | method | seconds | peak RSS MiB | growth MiB |")
-    print("|---|---|---|---|---|")
+    print("| pool | method | seconds | peak RSS MiB |")
+    print("|---|---|---|---|")
     for size in args.sizes:
         for method in args.methods.split(","):
             cmd = [sys.executable, __file__, "_timing_one", "--size", str(size), "--method", method, "--budget", str(args.budget)]
@@ -218,10 +217,10 @@ def timing(args: argparse.Namespace) -> None:
                 cmd += ["--embed-cache", args.embed_cache]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
-                print(f"| {size:,} | {method} | failed: {done.stderr.strip().splitlines()[-1:]} | | |")
+                print(f"| {size:,} | {method} | failed: {done.stderr.strip().splitlines()[-1:]} | |")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"| {size:,} | {method} | {r['seconds']:.2f} | {r['peak_mib']:.0f} | {r['growth_mib']:.0f} |", flush=True)
+            print(f"| {size:,} | {method} | {r['seconds']:.2f} | {r['peak_mib']:.0f} |", flush=True)
     print(f"\n# {uptime()}")
 
 
