@@ -92,7 +92,9 @@ class DemoRetriever(ABC):
         return picked[::-1] if self.order == "similar_last" else list(picked)
 
     async def candidates(self, step: Step) -> list[ContextItem]:
-        if not step.input.strip():
+        # An empty pool (an agent's first runs, before any episode was recorded) offers nothing;
+        # retrieve() called directly still says the pool is empty.
+        if not step.input.strip() or len(self.pool) == 0:
             return []
         picked = await asyncio.to_thread(self.retrieve, step.input)
         rank = {s.demo.id: r for r, s in enumerate(picked, 1)}

@@ -73,6 +73,13 @@ def test_episodic_trajectories_become_a_pool(tmp_path):
     assert source.refresh() == 3 and len(source.retriever.pool) == 3
 
 
+def test_an_empty_pool_offers_nothing(tmp_path):
+    episodes = EpisodicMemory(tmp_path / "episodes", embedder=HashingEmbedder(dimension=384))
+    source = DemoSource.from_episodes(episodes, tmp_path / "demos")
+    built = Orchestrator([source, InputSource()], Budget(context_window=1024)).build_sync(Step(input="book a table"))
+    assert [i.source for i in built.items] == ["input"]
+
+
 def test_a_source_needs_a_pool_or_retriever(pool):
     with pytest.raises(DemoError, match="DemoPool or a DemoRetriever"):
         DemoSource("pool")  # type: ignore[arg-type]
