@@ -85,3 +85,22 @@ def test_a_source_needs_a_pool_or_retriever(pool):
         DemoSource("pool")  # type: ignore[arg-type]
     with pytest.raises(DemoError, match="from_episodes"):
         DemoSource(pool).refresh()
+
+
+def test_the_examples_stay_put_across_the_steps_of_a_run(pool):
+    from contextos.testing import Reply
+
+    def lookup(title: str) -> str:
+        """Look a film up.
+
+        Args:
+            title: The film's title.
+        """
+        return f"{title}: 2 stars"
+
+    model = ScriptedModel([Reply.tool_call("lookup", {"title": "Dune"}), "negative"])
+    demos = DemoSource(pool, k=2)
+    agent = Agent(model, instructions="Label the review.", tools=[lookup], sources=[demos], budget=demos.within(Budget(context_window=4096)))
+    assert agent.run("painfully dull and badly acted").answer == "negative"
+    first, second = (r.messages[0]["content"] for r in model.requests)
+    assert "## Examples" in first and first == second  # the same system prefix at both steps
