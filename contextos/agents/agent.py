@@ -43,6 +43,7 @@ from contextos.tools.query import ToolQueryWriter
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
 from contextos.tracing.attributes import STEP_CITED
+from contextos.tracing.spans import span as tracing_span
 from contextos.tracing.conventions import agent_span, chat_span, record_chat_response, record_tool_result, step_span, tool_span
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ DEFAULT_INSTRUCTIONS = (
     "answer the user directly and concisely."
 )
 HANDOFF_PREFIX = "transfer_to_"
+WARMUP_SPAN = "contextos.warmup"
 T = TypeVar("T")
 
 
@@ -140,8 +142,21 @@ class Agent:
         # or tokenizer.json), tiktoken for OpenAI models, vLLM's /tokenize as the check (docs/tokens.md).
         self.counter = counter or counter_for_client(client, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
+        self._warm = False
 
     # -- public API ---------------------------------------------------------------------------
+    def warmup(self) -> None:
+        """Load what the first run would otherwise load inside its first spans: the model client's
+        library (litellm), the tool catalog's embedder and index. The first run calls it by itself, in a
+        ``contextos.warmup`` span of its own, so no step's or model call's latency carries it."""
+        client_warmup = getattr(self.client, "warmup", None)
+        if callable(client_warmup):
+            client_warmup()
+        catalog_warmup = getattr(self.catalog, "warmup", None)
+        if callable(catalog_warmup):
+            catalog_warmup()
+        self._warm = True
+
     def run(self, task: str, **options: Any) -> RunResult:
         """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
         return run_blocking(lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)")
@@ -178,6 +193,9 @@ class Agent:
             context = span.get_span_context()
             traced = span.is_recording() and context.is_valid
             run_id = format(context.trace_id, "032x") if traced else uuid.uuid4().hex
+            if not self._warm:
+                with tracing_span(WARMUP_SPAN):
+                    await asyncio.to_thread(self.warmup)
             for index in range(max_steps or self.limits.max_steps):
                 if cancel is not None and cancel.is_set():
                     stop = "cancelled"

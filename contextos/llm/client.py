@@ -145,6 +145,11 @@ class ModelClient:
         fallbacks = f", fallbacks={[e.model for e in self.endpoints[1:]]}" if len(self.endpoints) > 1 else ""
         return f"ModelClient({self.model!r}, api_base={self.endpoints[0].api_base!r}{fallbacks})"
 
+    def warmup(self) -> None:
+        """Load what the first call would otherwise load on its clock (litellm's import: seconds), so
+        that the first call's latency and span measure the call. Calls do this by themselves when needed."""
+        load_litellm()
+
     # -- public calls -----------------------------------------------------------------------
     async def acomplete(
         self,
