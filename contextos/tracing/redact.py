@@ -110,6 +110,8 @@ class RedactedJSON(str):
     that redactor passes it on unchanged instead of scanning the whole text again."""
 
     by: Redactor
+    parts: tuple[str, ...] | None = None
+    """For a list, each element's redacted JSON text (the store writes each message once per run)."""
 
 
 # Spans repeat the same strings over and over (span and tool names, models, the tool definitions
@@ -239,10 +241,11 @@ class Redactor:
         them."""
         if value.__class__ is list or value.__class__ is tuple:
             remembered = self._texts.get  # looked up here first: most elements were seen at an earlier step
-            text = "[" + ",".join([remembered(t) or self.text(t) for t in json_texts(value)]) + "]"
+            parts = tuple([remembered(t) or self.text(t) for t in json_texts(value)])
+            out = RedactedJSON("[" + ",".join(parts) + "]")
+            out.parts = parts
         else:
-            text = self.text(compact_json(value))
-        out = RedactedJSON(text)
+            out = RedactedJSON(self.text(compact_json(value)))
         out.by = self
         return out
 
