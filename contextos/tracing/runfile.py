@@ -3,10 +3,11 @@
 Three kinds of line, told apart by their keys:
 
 - a span: ``{"trace_id", "span_id", "name", ..., "attributes", "events"}``, one per finished span;
-- a part: ``{"trace_id", "part": 3, "text": "<JSON of one message or tool definition>"}``, written
-  once per run, before the first span that refers to it. A ``chat`` span's input messages and tool
-  definitions are stored as ``{"$parts": [0, 1, 3]}``: a conversation's earlier messages are not
-  written again at every step, so a run's file grows with what it says, not with its steps squared;
+- a part: ``{"trace_id", "part": 3, "text": "<JSON of one message, tool definition or context item>"}``,
+  written once per run, before the first span that refers to it. A ``chat`` span's input messages and
+  tool definitions, and an assembly's context items, are stored as ``{"$parts": [0, 1, 3]}``: a
+  conversation's earlier messages are not written again at every step, so a run's file grows with
+  what it says, not with its steps squared;
 - a loss: ``{"trace_id", "lost_spans": 2, "error": "..."}``, written when the store could not
   write some spans (a full disk) and then could again: the run is shown incomplete.
 
@@ -27,14 +28,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contextos.tracing.attributes import INPUT_MESSAGES, TOOL_DEFINITIONS
+from contextos.tracing.attributes import CONTEXT_ITEMS, INPUT_MESSAGES, TOOL_DEFINITIONS
 from contextos.tracing.jsontext import json_line
 from contextos.tracing.records import SpanRecord
 
 PARTS = "$parts"
 """The key of an attribute value that refers to parts: ``{"$parts": [ids]}``."""
-REFERRED = (INPUT_MESSAGES, TOOL_DEFINITIONS)
-"""Attributes stored as references to parts (each message or tool definition once per run)."""
+REFERRED = (INPUT_MESSAGES, TOOL_DEFINITIONS, CONTEXT_ITEMS)
+"""Attributes stored as references to parts (each message, tool definition or item once per run)."""
 MAX_RUNS_REMEMBERED = 64
 """Runs whose written parts the writer remembers at once (a run is forgotten when its root span is written)."""
 _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
