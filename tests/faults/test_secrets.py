@@ -174,3 +174,17 @@ def test_cli_stderr_names_the_server_without_its_password(cli, tmp_path):
     assert re.search(r"app:\[REDACTED\]@127\.0\.0\.1", out.stderr), out.stderr
     _assert_clean("stderr", out.stderr + out.stdout)
     _assert_clean("the run file", "".join(p.read_text() for p in tmp_path.glob("*.jsonl")))
+
+
+def test_attempts_and_reprs_do_not_carry_the_password():
+    # attempts are printed by `contextos complete --json` and handed to on_attempt hooks that log them
+    from contextos.llm.types import Attempt, Endpoint
+
+    base = f"http://app:{PASSWORD}@127.0.0.1:9/v1"
+    attempt = Attempt(model="m", api_base=base, number=1, outcome="ModelConnectionError",
+                      error=f"m at {base}: could not connect", latency_s=0.1)
+    client = ModelClient("hosted_vllm/qwen", api_base=base, api_key="sk-PLANTEDapikey123456")
+    for text in (attempt.model_dump_json(), repr(attempt), repr(client), repr(client.endpoints[0])):
+        _assert_clean("an attempt or a repr", text)
+        assert "sk-PLANTEDapikey123456" not in text
+    assert attempt.api_base == f"http://app:{REDACTED}@127.0.0.1:9/v1"
