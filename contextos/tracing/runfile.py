@@ -135,7 +135,9 @@ class RunFiles:
                 del known[text]
             self._failed(run_id, exc)
             return False
-        self.lost.pop(run_id, None)
+        if self.lost:
+            self.lost.pop(run_id, None)
+            self._errors.pop(run_id, None)
         if record.get("parent_span_id") is None:  # the root ended: the run is done
             self._parts.pop(run_id, None)
         return True
