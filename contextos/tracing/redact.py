@@ -67,26 +67,39 @@ _SECRET_KEY = re.compile(
     r"|cookie|set-cookie)$"
 )
 
-# Shapes found by structure rather than by a key word, each run only on strings that hold all of its
-# literals (lower-cased): (literals, pattern, replacement). Every replacement keeps what is no secret
-# (the scheme and user of a URL, a PEM block's armour, the name of a cookie or query parameter) and
-# stops before a quote or backslash, so JSON around the secret stays JSON. docs/tracing.md tables them.
+# Shapes found by structure rather than by a key word. Every replacement keeps what is no secret (the
+# scheme and user of a URL, a PEM block's armour, the name of a cookie or query parameter) and stops
+# before a quote or backslash, so JSON around the secret stays JSON. docs/tracing.md tables them.
+# credentials in a URL: scheme://user:password@host (postgres://app:pw@db/x, an api_base)
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:\"'\\]*):(?!\[REDACTED\]@)[^\s/@\"'\\]+@")
+# a PEM private-key block, whole; cut short (no END line), up to the end of its string
+_PEM = re.compile(r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?!\[REDACTED\])(?:[^\"\\]|\\.)*?"
+                  r"(?:(-----END [A-Z0-9 ]*PRIVATE KEY-----)|(?=\")|\Z)", re.DOTALL)
+# a cookie header's value (Set-Cookie: sid=...; Path=/), to the end of its line or string
+_COOKIE = re.compile(r"""(?i)((?:(?<![a-z0-9_\-])|(?<=\\[nrt]))(?:set-)?cookie\\*["']?\s*[:=]\s*)"""
+                     r"""(?:(\\*["'])(?!\[REDACTED\])(?:(?!\2).)*|(?!\[REDACTED\])[^\s"'\\][^\r\n"'\\]*)""")
+# a token, signature or key in a URL's query string (?token=..., &sig=..., &X-Amz-Signature=...)
+_QUERY_SECRET = re.compile(r"(?i)([?&;](?:[a-z0-9_\-]*token|[a-z0-9_\-]*signature|sig|key|apikey|secret|password|passwd"
+                           r"|pwd|auth|code)=)(?!\[REDACTED\])[^&#\s\"'\\<>]+")
+_URL_REPLACEMENT = r"\1:" + REDACTED + "@"
+_QUERY_REPLACEMENT = r"\1" + REDACTED
+
+
+def _pem_replacement(match: re.Match[str]) -> str:
+    return match.group(1) + REDACTED + (match.group(2) or "")
+
+
+def _cookie_replacement(match: re.Match[str]) -> str:
+    return match.group(1) + (match.group(2) or "") + REDACTED
+
+
+# (the lower-cased literals a string must hold for the pattern to run, pattern, replacement), in the
+# order ``Redactor`` applies them (it tests the literals inline: ``in`` is not a call)
 _SHAPES = (
-    # credentials in a URL: scheme://user:password@host (postgres://app:pw@db/x, an api_base)
-    (("://", "@"), re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:\"'\\]*):(?!\[REDACTED\]@)[^\s/@\"'\\]+@"),
-     r"\1:" + REDACTED + "@"),
-    # a PEM private-key block, whole; cut short (no END line), up to the end of its string
-    (("private key-----",), re.compile(
-        r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?!\[REDACTED\])(?:[^\"\\]|\\.)*?(?:(-----END [A-Z0-9 ]*PRIVATE KEY-----)|(?=\")|\Z)", re.DOTALL),
-     lambda m: m.group(1) + REDACTED + (m.group(2) or "")),
-    # a cookie header's value (Set-Cookie: sid=...; Path=/), to the end of its line or string
-    (("cookie",), re.compile(
-        r"""(?i)((?:(?<![a-z0-9_\-])|(?<=\\[nrt]))(?:set-)?cookie\\*["']?\s*[:=]\s*)(?:(\\*["'])(?!\[REDACTED\])(?:(?!\2).)*|(?!\[REDACTED\])[^\s"'\\][^\r\n"'\\]*)"""),
-     lambda m: m.group(1) + (m.group(2) or "") + REDACTED),
-    # a token, signature or key in a URL's query string (?token=..., &sig=..., &X-Amz-Signature=...)
-    (("=",), re.compile(
-        r"(?i)([?&;](?:[a-z0-9_\-]*token|[a-z0-9_\-]*signature|sig|key|apikey|secret|password|passwd|pwd|auth|code)=)(?!\[REDACTED\])[^&#\s\"'\\<>]+"),
-     r"\1" + REDACTED),
+    (("://", "@"), _URL_PASSWORD, _URL_REPLACEMENT),
+    (("private key-----",), _PEM, _pem_replacement),
+    (("cookie",), _COOKIE, _cookie_replacement),
+    (("=",), _QUERY_SECRET, _QUERY_REPLACEMENT),
 )
 
 
@@ -215,9 +228,14 @@ class Redactor:
         for literal, pattern in self._variant_tokens:
             if literal.search(value):
                 value = pattern.sub(REDACTED, value)
-        for literals, pattern, replacement in _SHAPES:
-            if all(map(lower.__contains__, literals)):
-                value = pattern.sub(replacement, value)
+        if "://" in value and "@" in value:
+            value = _URL_PASSWORD.sub(_URL_REPLACEMENT, value)
+        if "PRIVATE KEY-----" in value:
+            value = _PEM.sub(_pem_replacement, value)
+        if "cookie" in lower:
+            value = _COOKIE.sub(_cookie_replacement, value)
+        if "=" in value:
+            value = _QUERY_SECRET.sub(_QUERY_REPLACEMENT, value)
         for pattern in self._extra:
             value = pattern.sub(REDACTED, value)
         return value

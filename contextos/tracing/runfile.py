@@ -93,6 +93,41 @@ class RunFiles:
 
     def _append(self, record: dict[str, Any]) -> bool:
         run_id = record["trace_id"]
+        attributes = record["attributes"]
+        new: list[str] = []
+        # (``in`` and truth tests, not calls: every span of every step passes here)
+        if INPUT_MESSAGES in attributes or CONTEXT_ITEMS in attributes or TOOL_DEFINITIONS in attributes:
+            record, new = self._refer(run_id, record)
+        data = json_line(record)
+        if new or self.lost or self._torn:
+            data = self._before(run_id, new) + data
+        try:
+            fd = self._fds.get(run_id)
+            if fd is None:
+                fd = self._open(run_id)
+            written = os.write(fd, data)
+            while written < len(data):  # a short write (interrupted, a full disk): the rest
+                written += os.write(fd, data[written:])
+            if self.fsync:
+                os.fsync(fd)
+        except OSError as exc:
+            self._torn.add(run_id)  # part of the line may be in the file: the next write starts a new line
+            known = self._parts.get(run_id, {})
+            for text in new:  # not written: written again with the next span that refers to them
+                known.pop(text, None)
+            self._failed(run_id, exc)
+            return False
+        if self.lost or self._torn:
+            self.lost.pop(run_id, None)
+            self._errors.pop(run_id, None)
+            self._torn.discard(run_id)
+        if record["parent_span_id"] is None:  # the root ended: the run is done
+            self._parts.pop(run_id, None)
+        return True
+
+    def _refer(self, run_id: str, record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """``record`` with its lists of parts (``Redactor.json``'s) replaced by references, and the
+        parts this run has not written yet."""
         known = self._parts.get(run_id)
         if known is None:
             if len(self._parts) >= MAX_RUNS_REMEMBERED:
@@ -102,7 +137,7 @@ class RunFiles:
         attributes = record["attributes"]
         for key in REFERRED:
             parts = getattr(attributes.get(key), "parts", None)
-            if parts is not None:  # JSON text made of parts (Redactor.json): refer to each
+            if parts is not None:
                 ids = []
                 for text in parts:
                     number = known.get(text)
@@ -113,34 +148,16 @@ class RunFiles:
                 attributes = {**attributes, key: {PARTS: ids}}
         if attributes is not record["attributes"]:
             record = {**record, "attributes": attributes}
+        return record, new
+
+    def _before(self, run_id: str, new: list[str]) -> bytes:
+        """What goes before a span's line: a new line after a torn one, the run's loss line, new parts."""
         chunks = [b"\n"] if run_id in self._torn else []
         if self.lost.get(run_id):
             chunks.append(json_line({"trace_id": run_id, "lost_spans": self.lost[run_id], "error": self._errors.get(run_id)}))
+        known = self._parts.get(run_id, {})
         chunks += [json_line({"trace_id": run_id, "part": known[t], "text": t}) for t in new]
-        chunks.append(json_line(record))
-        data = b"".join(chunks)
-        try:
-            fd = self._fds.get(run_id)
-            if fd is None:
-                fd = self._open(run_id)
-            self._torn.add(run_id)
-            written = os.write(fd, data)
-            while written < len(data):  # a short write (interrupted, a full disk): the rest
-                written += os.write(fd, data[written:])
-            self._torn.discard(run_id)
-            if self.fsync:
-                os.fsync(fd)
-        except OSError as exc:
-            for text in new:  # not written: written again with the next span that refers to them
-                del known[text]
-            self._failed(run_id, exc)
-            return False
-        if self.lost:
-            self.lost.pop(run_id, None)
-            self._errors.pop(run_id, None)
-        if record.get("parent_span_id") is None:  # the root ended: the run is done
-            self._parts.pop(run_id, None)
-        return True
+        return b"".join(chunks)
 
     def _failed(self, run_id: str, exc: OSError) -> None:
         self.lost[run_id] = self.lost.get(run_id, 0) + 1
