@@ -39,7 +39,17 @@ from __future__ import annotations
 
 
 class ContextOSError(Exception):
-    """The root of every contextos exception."""
+    """The root of every contextos exception.
+
+    Its message has credentials replaced by ``[REDACTED]`` (an ``api_base`` with ``user:password@``,
+    a key quoted from a server's answer): messages reach logs, CLI output and trace spans."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            from contextos.tracing.redact import redact_text
+
+            args = (redact_text(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ConfigError(ContextOSError):

@@ -30,6 +30,7 @@ def demo(
     from contextos.agents.demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
     from contextos.llm import ModelClient
     from contextos.tracing import configure_tracing
+    from contextos.tracing.redact import redact_text
 
     console = Console(highlight=False, soft_wrap=True)
     with reported_errors():
@@ -37,7 +38,7 @@ def demo(
         api_base = api_base or os.environ.get("CONTEXTOS_API_BASE")
         if model:
             client = ModelClient.from_config(model, api_base=api_base)
-            console.print(f"model: [bold]{client.model}[/bold]" + (f" at {api_base}" if api_base else ""))
+            console.print(f"model: [bold]{client.model}[/bold]" + (f" at {redact_text(api_base)}" if api_base else ""))
         else:
             client = ModelClient(OFFLINE_MODEL)
             console.print(
