@@ -258,9 +258,16 @@ def _text(content: Any) -> str:
     return "" if content is None else json.dumps(content)
 
 
-def _usage(messages: list[dict[str, Any]], reply: dict[str, Any]) -> dict[str, int]:
-    prompt = sum(len(_text(m.get("content")).split()) + 1 for m in messages)
-    completion = len((reply["content"] or "").split()) + sum(len(c["function"]["arguments"].split()) + 1 for c in reply["tool_calls"])
+def _usage(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, reply: dict[str, Any]) -> dict[str, int]:
+    """Usage counted the way contextos counts an ``offline/...`` model's requests (``counter_for_model``:
+    o200k), so a step's assembled request tokens and the model call's prompt tokens agree."""
+    from contextos.context.counters import counter_for_model
+
+    counter = counter_for_model(f"{PROVIDER}/usage")
+    prompt = counter.count_request(messages, tools or None)
+    completion = counter.count(reply["content"] or "") + sum(
+        counter.count(c["function"]["name"]) + counter.count(c["function"]["arguments"]) for c in reply["tool_calls"]
+    )
     return {"prompt_tokens": prompt, "completion_tokens": max(completion, 1), "total_tokens": prompt + max(completion, 1)}
 
 
@@ -281,7 +288,7 @@ def make_handler() -> Any:
                 model=f"{PROVIDER}/{model}",
                 created=int(time.time()),
                 choices=[{"index": 0, "message": message, "finish_reason": reply["finish_reason"]}],
-                usage=_usage(messages, reply),
+                usage=_usage(messages, optional_params.get("tools"), reply),
             )
 
         def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: Any,
@@ -319,4 +326,4 @@ def _chunks(messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> 
                "tool_use": {"id": call["id"], "type": "function", "index": index,
                             "function": {"name": call["function"]["name"], "arguments": call["function"]["arguments"]}}}
     yield {"text": "", "is_finished": True, "finish_reason": reply["finish_reason"], "index": 0, "tool_use": None,
-           "usage": _usage(messages, reply)}
+           "usage": _usage(messages, optional_params.get("tools"), reply)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from contextos import ModelClient
+from contextos.context.counters import counter_for_model
 from contextos.llm.offline import plan_reply
 
 WEATHER = {
@@ -82,7 +83,20 @@ async def test_offline_streams() -> None:
     deltas = [d async for d in stream]
     assert "".join(deltas) == stream.completion.content
     assert stream.completion.offline
-    assert stream.completion.usage.completion_tokens == len(deltas)
+    assert stream.completion.usage.completion_tokens == counter_for_model("offline/demo").count(stream.completion.content)
+
+
+async def test_offline_usage_counts_the_request_as_contextos_counts_it() -> None:
+    # The assembled context's request tokens and the model call's prompt tokens are the same number.
+    from contextos import Agent
+
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        return f"Sunny in {city}"
+
+    result = await Agent(ModelClient("offline/demo"), tools=[get_weather]).arun("What is the weather in Oslo?")
+    for step in result.steps:
+        assert step.usage.prompt_tokens == step.context.usage.request_tokens
 
 
 def test_offline_ignores_api_base_so_it_never_calls_a_server() -> None:
