@@ -202,9 +202,13 @@ def _pick_tool(request: str, tools: list[dict[str, Any]]) -> dict[str, Any] | No
 
 
 def _fill_arguments(request: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return _fill_object(request, schema, [float(n) for n in _NUMBER.findall(request)], _phrases(request))
+
+
+def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phrases: list[str], depth: int = 0) -> dict[str, Any]:
+    """Values for ``schema``'s required properties, taking numbers and phrases of the request in turn
+    (nested objects too, a few levels deep)."""
     properties: dict[str, Any] = schema.get("properties") or {}
-    numbers = [float(n) for n in _NUMBER.findall(request)]
-    phrases = _phrases(request)
     arguments: dict[str, Any] = {}
     for name in schema.get("required") or []:
         spec = properties.get(name) or {}
@@ -220,7 +224,7 @@ def _fill_arguments(request: str, schema: dict[str, Any]) -> dict[str, Any]:
         elif kind == "array":
             arguments[name] = [phrases.pop(0)] if phrases else [request]
         elif kind == "object":
-            arguments[name] = {}
+            arguments[name] = _fill_object(request, spec, numbers, phrases, depth + 1) if depth < 4 else {}
         else:
             arguments[name] = phrases.pop(0) if phrases else request
     return arguments

@@ -7,10 +7,12 @@
 - :class:`ToolQueryWriter` (one query per capability, by a model), :func:`find_tools`
 - :class:`ToolSource`: a ``ContextSource`` proposing tool schemas per step
 - :class:`ToolExecutor`: runs tool calls; failures become :class:`ToolResult` s the model reads
+- :func:`implementations`: your functions bound to catalog tools by name (the executor's fallback)
 """
 
 from __future__ import annotations
 
+from contextos.tools.bind import implementations
 from contextos.tools.catalog import ToolCatalog, index_text
 from contextos.tools.executor import ToolExecutor, ToolResult
 from contextos.tools.load import load_tools, tool_from_row
@@ -37,6 +39,7 @@ __all__ = [
     "ToolRetriever",
     "ToolSource",
     "find_tools",
+    "implementations",
     "index_text",
     "load_tools",
     "parse_queries",

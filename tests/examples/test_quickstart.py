@@ -15,10 +15,6 @@ def test_quickstart_snippets_run(tmp_path):
     text = (ROOT / "docs" / "quickstart.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert len(blocks) == 3
-    (tmp_path / "my_tools.jsonl").write_text(
-        '{"id": "t1", "name": "find_hotel", "description": "Find a hotel in a city.", '
-        '"parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}\n'
-    )
     script = tmp_path / "quickstart.py"
     script.write_text("\n".join(blocks))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTOS_MODEL")}
@@ -29,4 +25,6 @@ def test_quickstart_snippets_run(tmp_path):
     assert lines[0].startswith("[offline] The tool get_weather returned: 18 degrees celsius and sunny in Paris")
     assert lines[1] == "final_answer"
     assert re.match(r"0 \d+ \['get_weather'\]", lines[2]) and re.match(r"1 \d+ \[\]", lines[3])
+    # the catalog tool ran the bound function, its argument converted to the pydantic model
+    assert lines[4] == "booked Chez Panisse for 2"
     assert any(line.startswith("step 0: ") and "ms overhead" in line for line in lines)
