@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
+from contextos.agents.structured import OutputSpec
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.context.budget import Budget
@@ -93,6 +94,9 @@ class Agent:
     (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools from at every step, with queries written by
     ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
+    ``output_type``: a pydantic model (or any type pydantic validates) the final answer must be: it is parsed
+    and validated into ``RunResult.output``, and the model is asked again with the validation errors and
+    the JSON-schema response format, up to ``output_retries`` times (``agents/structured.py``).
     ``counter``: how tokens are counted (default: ``counter_for_client(client, tokenizer=tokenizer)``, the
     model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
     """
@@ -116,6 +120,8 @@ class Agent:
         counter: TokenCounter | None = None,
         tokenizer: str | Path | None = None,
         model_params: Mapping[str, Any] | None = None,
+        output_type: type[Any] | None = None,
+        output_retries: int = 2,
     ) -> None:
         names = {s.name for s in sources}
         clash = names & {"instructions", "tools", "conversation"}
@@ -142,6 +148,8 @@ class Agent:
         # or tokenizer.json), tiktoken for OpenAI models, vLLM's /tokenize as the check (docs/tokens.md).
         self.counter = counter or counter_for_client(client, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
+        self.output = OutputSpec(output_type, output_retries) if output_type is not None else None
+        """With ``output_type``: what the final answer must be (``agents/structured.py``)."""
         self._warm = False
 
     # -- public API ---------------------------------------------------------------------------
@@ -183,12 +191,14 @@ class Agent:
         retrieval = ToolSource(self.catalog, k=self.tool_k, writer=self.query_writer) if self.catalog is not None else None
         run_tools = RunTools([*self.tools, *(_handoff_tool(t, n, d) for t, (n, d) in handoff_tools.items())], retrieval)
         orchestrator = Orchestrator(
-            [InstructionsSource(self.instructions), run_tools, *self.sources, conversation], self.budget, counter=self.counter
+            [InstructionsSource(self._instructions()), run_tools, *self.sources, conversation], self.budget, counter=self.counter
         )
         steps: list[StepRecord] = []
         stop: StopReason = "max_steps"
         handoff: str | None = None
         answer: str | None = None
+        output: Any = None
+        repairs = 0
         with agent_span(self.name, model=self.client.model) as span:
             context = span.get_span_context()
             traced = span.is_recording() and context.is_valid
@@ -209,7 +219,8 @@ class Agent:
                     break
                 step = Step(input=task, index=index, run_id=run_id,
                             metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
-                record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools)
+                record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
+                                                   response_format=self.output.response_format() if repairs else None)
                 steps.append(record)
                 if record.completion.content:
                     answer = record.completion.content
@@ -218,18 +229,31 @@ class Agent:
                     break
                 if not record.completion.tool_calls:
                     stop = "final_answer"
-                    break
+                    if self.output is None:
+                        break
+                    output, problem = self.output.parse(record.completion.content)
+                    if problem is None:
+                        break
+                    if repairs >= self.output.retries:
+                        stop = "invalid_output"
+                        break
+                    repairs += 1
+                    await conversation.add(self.output.repair_message(problem))
+                    stop = "max_steps"
             span.set_attributes({"contextos.agent.stop_reason": stop, "contextos.agent.steps": len(steps)})
         usage = add_usage(s.usage for s in steps)
         return RunResult(
-            agent=self.name, answer=answer, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),
+            agent=self.name, answer=answer, output=output, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),
             stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced,
         )
+
+    def _instructions(self) -> str:
+        return self.instructions if self.output is None else f"{self.instructions}\n\n{self.output.instructions()}"
 
     # -- one step -----------------------------------------------------------------------------
     async def _step(
         self, step: Step, orchestrator: Orchestrator, run_tools: RunTools, conversation: ConversationStore,
-        handoff_tools: Mapping[str, tuple[str, str]],
+        handoff_tools: Mapping[str, tuple[str, str]], *, response_format: dict[str, Any] | None = None,
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
         with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
@@ -240,7 +264,7 @@ class Agent:
                 edited = await call_hook(hook.on_context, step, assembled)
                 if edited is not None:
                     assembled = edited
-            completion, model_s = await self._call_model(step, assembled.messages, assembled.tools)
+            completion, model_s = await self._call_model(step, assembled.messages, assembled.tools, response_format)
             results: list[ToolResult] = []
             handoff = None
             if completion.tool_calls:
@@ -260,8 +284,11 @@ class Agent:
                 await call_hook(hook.after_step, record)
         return record, handoff
 
-    async def _call_model(self, step: Step, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> tuple[Completion, float]:
+    async def _call_model(self, step: Step, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                          response_format: dict[str, Any] | None = None) -> tuple[Completion, float]:
         params = dict(self.model_params)
+        if response_format is not None:
+            params["response_format"] = response_format
         if self.budget.reserve_output and "max_tokens" not in params:
             params["max_tokens"] = self.budget.reserve_output
         with chat_span(self.client.model, messages=messages, tools=tools, params=params, step=step.index) as span:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,7 @@ from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolResult
 from contextos.tools.query import ToolRetrieval
 
-StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff"]
+StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "invalid_output"]
 
 
 class StepRecord(BaseModel):
@@ -54,6 +54,9 @@ class RunResult(BaseModel):
     """The agent's name."""
     answer: str | None
     """The final answer (the last text the model wrote; None if it never wrote any)."""
+    output: Any = None
+    """With ``Agent(output_type=...)``: the final answer parsed and validated into that type (None when the
+    run stopped without a valid one: ``stop_reason`` says why, ``invalid_output`` after the last repair)."""
     steps: list[StepRecord] = Field(default_factory=list)
     """Every step, in order."""
     usage: Usage = Field(default_factory=Usage)
