@@ -21,6 +21,7 @@ import numpy as np
 from contextos.embed.base import Embedder, embed_query
 from contextos.embed.cache import CachedEmbedder
 from contextos.errors import StoreError
+from contextos.store.fusion import RRF_K, fuse_ranks, fuse_scores
 from contextos.tracing.spans import span
 
 # LanceDB logs a warning for every query that does not select its score column (our queries do
@@ -30,8 +31,6 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 os.environ.setdefault("LANCE_LOG", "error")
 
 SearchMode = Literal["dense", "fts", "hybrid"]
-RRF_K = 60
-"""Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): score = sum 1 / (RRF_K + rank)."""
 
 _RESERVED = ("id", "text", "vector")
 _META_EMBEDDER = b"contextos.embedder"
@@ -50,9 +49,13 @@ class Hit:
     id: str
     """The row's id."""
     score: float
-    """Higher is better: cosine similarity (dense), BM25 (fts) or the fused RRF score (hybrid)."""
+    """Higher is better: cosine similarity (dense), BM25 (fts) or the fused score, 0..1 (hybrid,
+    ``contextos.store.fusion.fuse_scores``)."""
     row: dict[str, Any] = field(repr=False)
     """The stored row without its vector: id, text and metadata columns."""
+    similarity: float | None = None
+    """Cosine similarity of the query and the row (dense and hybrid; None for fts): an absolute
+    measure where the fused score is relative to the other candidates."""
 
 
 def _quote(value: str) -> str:
@@ -249,7 +252,8 @@ class VectorTable:
         return True
 
     def search(self, query: str, k: int = 10, *, mode: SearchMode = "hybrid", where: str | None = None) -> list[Hit]:
-        """The ``k`` best rows for ``query``: by vector (dense), by BM25 (fts), or both fused by RRF."""
+        """The ``k`` best rows for ``query``: by vector (dense), by BM25 (fts), or both (hybrid:
+        min-max scaled scores averaged, ``contextos.store.fusion.fuse_scores``)."""
         if mode not in ("dense", "fts", "hybrid"):
             raise ValueError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
         if k < 1 or self._table is None:
@@ -261,9 +265,13 @@ class VectorTable:
                 return self._fts(query, k, where)
             # Fuse deeper lists than k: a row ranked 30th by one retriever and 2nd by the other belongs in the top.
             depth = max(k * 3, 50)
-            dense = self.search_vector(embed_query(self.embedder, query), depth, where=where)
-            lexical = self._fts(query, depth, where)
-            return fuse_rrf([dense, lexical], k)
+            vector = embed_query(self.embedder, query)
+            dense = self.search_vector(vector, depth, where=where)
+            lexical = self._fts(query, depth, where, vector)
+            fused = fuse_scores([{h.id: h.score for h in dense}, {h.id: h.score for h in lexical}])
+            found = {h.id: h for h in lexical} | {h.id: h for h in dense}
+            best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+            return [Hit(i, fused[i], found[i].row, found[i].similarity) for i in best]
 
     def search_vector(self, vector: Sequence[float] | np.ndarray, k: int = 10, *, where: str | None = None) -> list[Hit]:
         """The ``k`` rows nearest to ``vector`` by cosine similarity."""
@@ -277,7 +285,7 @@ class VectorTable:
         if where:
             query = query.where(where, prefilter=True)
         rows = self._run(query, where)
-        return [Hit(r["id"], 1.0 - float(r.pop("_distance")), r) for r in rows]
+        return [Hit(r["id"], 1.0 - (d := float(r.pop("_distance"))), r, 1.0 - d) for r in rows]
 
     def ranked(self, query: str | np.ndarray, k: int, columns: Sequence[str]) -> list[dict[str, Any]]:
         """The top ``k`` rows of one search with only ``columns`` read, each with its ``_score`` (BM25
@@ -302,14 +310,21 @@ class VectorTable:
             r["_score"] = 1.0 - float(r.pop("_distance"))
         return rows
 
-    def _fts(self, query: str, k: int, where: str | None) -> list[Hit]:
+    def _fts(self, query: str, k: int, where: str | None, vector: np.ndarray | None = None) -> list[Hit]:
+        """BM25 hits; with the query ``vector`` also each row's cosine similarity to it."""
         if not query.strip():
             return []
-        q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select([*self.columns, "_score"])
+        columns = [*self.columns, "_score", *(["vector"] if vector is not None else [])]
+        q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select(columns)
         if where:
             q = q.where(where, prefilter=True)
         rows = self._run(q, where)
-        return [Hit(r["id"], float(r.pop("_score")), r) for r in rows]
+        if vector is None or not rows:
+            return [Hit(r["id"], float(r.pop("_score")), r) for r in rows]
+        matrix = np.asarray([r.pop("vector") for r in rows], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(vector)) or 1.0)
+        cosines = matrix @ np.asarray(vector, dtype=np.float32) / np.where(norms > 0, norms, 1.0)
+        return [Hit(r["id"], float(r.pop("_score")), r, float(c)) for r, c in zip(rows, cosines)]
 
     def _run(self, query: Any, where: str | None) -> list[dict[str, Any]]:
         try:
@@ -482,12 +497,14 @@ class VectorTable:
 
 
 def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int, rrf_k: int = RRF_K) -> list[Hit]:
-    """Reciprocal-rank fusion of several rankings into the top ``k``."""
-    scores: dict[str, float] = {}
-    rows: dict[str, dict[str, Any]] = {}
+    """Reciprocal-rank fusion of several rankings of hits into the top ``k``; each score is
+    ``sum 1 / (rrf_k + rank)`` (``contextos.store.fusion.fuse_ranks`` unscaled). ``search`` fuses
+    by score instead (see ``contextos.store.fusion``)."""
+    rows: dict[str, Hit] = {}
     for ranking in rankings:
-        for rank, hit in enumerate(ranking, 1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (rrf_k + rank)
-            rows.setdefault(hit.id, hit.row)
+        for hit in ranking:
+            rows.setdefault(hit.id, hit)
+    scale = len(rankings) / (rrf_k + 1)
+    scores = {i: s * scale for i, s in fuse_ranks([[h.id for h in r] for r in rankings], rrf_k).items()}
     best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-    return [Hit(i, scores[i], rows[i]) for i in best]
+    return [Hit(i, scores[i], rows[i].row, rows[i].similarity) for i in best]
