@@ -137,6 +137,31 @@ def floor_cost(db: Path, questions: list[dict]) -> None:
               f"{offered / len(questions):.2f}, per adversarial question {sum(adversarial) / max(1, len(adversarial)):.2f}")
 
 
+def null_similarity(args: argparse.Namespace) -> None:
+    """Where MemorySource's relevance floor comes from: MiniLM cosine similarity between texts that
+    have nothing to do with each other (tool requests from toolret against LoCoMo turns, indexed as
+    the library indexes them). No question and no evidence label is read."""
+    import numpy as np
+
+    from contextos.embed import default_embedder
+    from contextos.memory.index_text import RecordText
+
+    data = Path(args.data)
+    rows = [r for c in read_jsonl(data / "conversations.jsonl") for r in user_rows(c)]
+    policy = RecordText()
+    texts = [policy(MemoryRecord(id=r["id"], content=r["content"], metadata={k: r[k] for k in ("conv_id", "session", "date_time")}), None)
+             for r in rows]
+    requests = [q["query"] for q in read_jsonl(SHARED / "data" / "toolret" / "queries.jsonl")][: args.requests]
+    embedder = default_embedder()
+    turns, queries = (np.asarray(embedder.embed(t), dtype=np.float32) for t in (texts, requests))
+    turns /= np.linalg.norm(turns, axis=1, keepdims=True)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    sims = queries @ turns.T
+    print(f"{len(requests)} tool requests x {len(texts)} LoCoMo turns (unrelated pairs), cosine percentiles: "
+          + ", ".join(f"p{p} {np.percentile(sims, p):.3f}" for p in (50, 90, 99, 99.9))
+          + f"; each request's best turn: median {np.median(sims.max(1)):.3f}")
+
+
 def latency(args: argparse.Namespace) -> None:
     """Write / search latency at each size: bulk-load to size, then time single adds and searches."""
     import random
@@ -192,6 +217,10 @@ def main() -> None:
     lo.add_argument("--work", help="folder for rows, store and predictions (default: a new temporary folder)")
     lo.add_argument("--modes", nargs="+", default=["hybrid", "fts", "dense"], choices=["hybrid", "fts", "dense"])
     lo.set_defaults(func=locomo)
+    nu = sub.add_parser("null-similarity", help="cosine similarity of unrelated texts (the relevance floor's basis)")
+    nu.add_argument("--data", default=str(SHARED / "data" / "locomo"))
+    nu.add_argument("--requests", type=int, default=200)
+    nu.set_defaults(func=null_similarity)
     la = sub.add_parser("latency", help="write / search latency at scale")
     la.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     la.add_argument("--embedder", default="hashing", choices=["default", "hashing"])

@@ -11,9 +11,12 @@ from contextos.errors import MemoryStoreError
 from contextos.memory.records import Filters, MemoryHit, MemoryStore
 
 
-DEFAULT_MIN_SIMILARITY = 0.2
+DEFAULT_MIN_SIMILARITY = 0.25
 """The relevance floor: a memory whose indexed text has a lower cosine similarity to the step's
-input (all-MiniLM-L6-v2) is not offered, however many of the ``k`` slots are free."""
+input is not offered, however many of the ``k`` slots are free. 0.25 is about the 99th percentile
+of all-MiniLM-L6-v2 (the default embedder) similarity between unrelated texts (tool requests
+against LoCoMo turns: ``python benchmarks/memory.py null-similarity``); with another embedder,
+pass a floor on its own scale."""
 
 
 def _default_format(hit: MemoryHit) -> str:
