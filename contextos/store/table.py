@@ -267,11 +267,15 @@ class VectorTable:
             depth = max(k * 3, 50)
             vector = embed_query(self.embedder, query)
             dense = self.search_vector(vector, depth, where=where)
-            lexical = self._fts(query, depth, where, vector)
+            lexical = self._fts(query, depth, where)
             fused = fuse_scores([{h.id: h.score for h in dense}, {h.id: h.score for h in lexical}])
             found = {h.id: h for h in lexical} | {h.id: h for h in dense}
             best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-            return [Hit(i, fused[i], found[i].row, found[i].similarity) for i in best]
+            similarity = {h.id: h.similarity for h in dense}
+            missing = [i for i in best if i not in similarity]
+            if missing:  # found by BM25 alone: read their vectors, so every hit has its cosine
+                similarity.update(self._cosines(vector, missing))
+            return [Hit(i, fused[i], found[i].row, similarity.get(i)) for i in best]
 
     def search_vector(self, vector: Sequence[float] | np.ndarray, k: int = 10, *, where: str | None = None) -> list[Hit]:
         """The ``k`` rows nearest to ``vector`` by cosine similarity."""
@@ -310,21 +314,25 @@ class VectorTable:
             r["_score"] = 1.0 - float(r.pop("_distance"))
         return rows
 
-    def _fts(self, query: str, k: int, where: str | None, vector: np.ndarray | None = None) -> list[Hit]:
-        """BM25 hits; with the query ``vector`` also each row's cosine similarity to it."""
+    def _fts(self, query: str, k: int, where: str | None) -> list[Hit]:
         if not query.strip():
             return []
-        columns = [*self.columns, "_score", *(["vector"] if vector is not None else [])]
-        q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select(columns)
+        q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select([*self.columns, "_score"])
         if where:
             q = q.where(where, prefilter=True)
         rows = self._run(q, where)
-        if vector is None or not rows:
-            return [Hit(r["id"], float(r.pop("_score")), r) for r in rows]
-        matrix = np.asarray([r.pop("vector") for r in rows], dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(vector)) or 1.0)
-        cosines = matrix @ np.asarray(vector, dtype=np.float32) / np.where(norms > 0, norms, 1.0)
-        return [Hit(r["id"], float(r.pop("_score")), r, float(c)) for r, c in zip(rows, cosines)]
+        return [Hit(r["id"], float(r.pop("_score")), r) for r in rows]
+
+    def _cosines(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` and the stored vectors of ``ids``."""
+        rows = self._table.search().where(_id_filter(ids)).select(["id", "vector"]).limit(len(ids)).to_list()
+        if not rows:
+            return {}
+        matrix = np.asarray([r["vector"] for r in rows], dtype=np.float32)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(query)) or 1.0)
+        cosines = matrix @ query / np.where(norms > 0, norms, 1.0)
+        return {r["id"]: float(c) for r, c in zip(rows, cosines)}
 
     def _run(self, query: Any, where: str | None) -> list[dict[str, Any]]:
         try:
