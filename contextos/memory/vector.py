@@ -195,14 +195,17 @@ class VectorMemory:
             if kept_ids:
                 sims = matrix[: len(kept_ids)] @ vector
                 for j in np.flatnonzero(sims >= self.dedup_threshold):
-                    if kept_keys[j] == key:
+                    if kept_keys[j] == key and self._same_content(record, kept[kept_ids[j]]):
                         twin, twin_text = kept[kept_ids[j]], rows[kept_ids[j]]["text"]
                         break
             if twin is None and stored_rows:
                 where, check = partition_where(record, self.dedup_scope)
                 for hit in self.table.search_vector(vector, 5, where=where):
-                    if hit.score >= self.dedup_threshold and hit.id != record.id and check(hit.row):
-                        twin = kept.get(hit.id) or from_row(hit.row)
+                    if hit.score < self.dedup_threshold or hit.id == record.id or not check(hit.row):
+                        continue
+                    stored = kept.get(hit.id) or from_row(hit.row)
+                    if self._same_content(record, stored):
+                        twin = stored
                         twin_text = rows[hit.id]["text"] if hit.id in rows else hit.row["text"]
                         replies = hit.row.get("replies_to", "")
                         break
@@ -223,6 +226,16 @@ class VectorMemory:
             rows[record.id] = to_row(record, text, replies_to=replies_to, alias_of=twin.id)
             answers.append(twin.id)
         return list(rows.values()), [kept[i] for i in answers]
+
+    def _same_content(self, record: MemoryRecord, twin: MemoryRecord) -> bool:
+        """Whether the contents themselves are near-identical. Indexed texts alone are not enough:
+        a reply quotes the turn it answers, and the two share their date, so a short reply's indexed
+        text can be as close to its question's as a duplicate is."""
+        if record.content == twin.content:
+            return True
+        a, b = self.table.embedder.embed([record.content, twin.content])
+        norm = float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0
+        return float(a @ b) / norm >= (self.dedup_threshold or 1.0)
 
     def update(self, id: str, **changes: Any) -> MemoryRecord:
         """Change ``content``, ``metadata`` (merged into the stored metadata), ``importance`` or ``kind``

@@ -111,3 +111,15 @@ def test_two_writers_with_the_same_texts_in_two_conversations_lose_nothing(tmp_p
                 assert got.metadata.free == {"conv_id": conv, "turn": i}
             assert m.count({"conv_id": conv, "turn": i}) == 1
         assert len(m.search("hiking trip", 50, {"conv_id": conv})) == 15
+
+
+def test_records_merge_only_when_their_contents_are_alike_not_just_their_indexed_texts(tmp_path):
+    # A short reply quotes the turn it answers and shares its date: indexed texts can be near-identical
+    # while the contents are not. Here every record is indexed by the same text.
+    m = memory(tmp_path, index_text=lambda record, replies_to: "[8 May 2023] a dialogue turn")
+    stored = m.add_many([MemoryRecord(id="q", content="Did you go to the support group?", metadata={"session": 1}),
+                         MemoryRecord(id="a", content="Yes, last Friday!", metadata={"session": 1})])
+    assert [r.id for r in stored] == ["q", "a"]
+    assert m.add(MemoryRecord(id="b", content="Thanks, that was lovely.", metadata={"session": 1})).id == "b"
+    assert m.add(MemoryRecord(id="a2", content="Yes, last Friday!", metadata={"session": 1})).id == "a"
+    assert m.get("a").content == "Yes, last Friday!" and m.count() == 3
