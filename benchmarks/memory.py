@@ -96,8 +96,24 @@ def locomo(args: argparse.Namespace) -> None:
         with open(scored, "a") as f:
             f.writelines(json.dumps(p) + "\n" for p in preds)
         print_recall_by_category(questions, preds, f"cli-{mode}")
+    if {"dense", "fts"} <= set(args.modes):
+        rank_fusion(questions, work)
     subprocess.run([sys.executable, str(SHARED / "eval" / "score_memory.py"), str(data / "questions.jsonl"), str(scored)], check=True)
     floor_cost(db, questions)
+
+
+def rank_fusion(questions: list[dict], work: Path) -> None:
+    """For comparison, equal-weight reciprocal-rank fusion (k=60) of the dense and fts rankings
+    above (each the CLI's top 50): what the hybrid search did before it fused by score."""
+    from contextos.store.fusion import fuse_ranks
+
+    lists = [{r["id"]: r["ranked"] for r in read_jsonl(work / f"ranked-{mode}.jsonl")} for mode in ("dense", "fts")]
+    preds = []
+    for qid in lists[0]:
+        fused = fuse_ranks([lists[0][qid], lists[1].get(qid, [])])
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))[:50]
+        preds.append({"id": qid, "retrieved": [i.split("/", 1)[1] for i in ranked]})
+    print_recall_by_category(questions, preds, "rrf(d+f)")
 
 
 def recall(questions: list[dict], preds: list[dict], k: int, category: int | None = None) -> tuple[float, int]:
