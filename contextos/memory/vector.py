@@ -145,13 +145,15 @@ class VectorMemory:
         if not records:
             return []
         records = [_dated(r) for r in records]
-        indexed = self._indexed(records, previous)
+        latest = dict(previous)  # the caller's map moves on only once the write succeeded
+        indexed = self._indexed(records, latest)
         with span("contextos.memory.add", {"contextos.memory.records": len(records)}):
             if dedup and self.dedup_threshold is not None:
                 rows, answers = self._dedup(records, indexed)
             else:
                 rows, answers = [to_row(r, text, replies_to=rid) for r, (text, rid) in zip(records, indexed)], records
             self._write(lambda: self.table.upsert(rows))
+        previous.update(latest)
         return answers
 
     def _indexed(self, records: list[MemoryRecord], previous: dict[str, MemoryRecord]) -> list[tuple[str, str]]:
