@@ -267,12 +267,13 @@ class VectorTable:
             depth = max(k * 3, 50)
             vector = embed_query(self.embedder, query)
             dense = self.search_vector(vector, depth, where=where)
-            lexical = self._fts(query, depth, where)
+            addresses: dict[str, int] = {}
+            lexical = self._fts(query, depth, where, addresses)
             fused = fuse_scores([{h.id: h.score for h in dense}, {h.id: h.score for h in lexical}])
             found = {h.id: h for h in lexical} | {h.id: h for h in dense}
             best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
             similarity = {h.id: h.similarity for h in dense}
-            missing = [i for i in best if i not in similarity]
+            missing = {i: addresses[i] for i in best if i not in similarity and i in addresses}
             if missing:  # found by BM25 alone: read their vectors, so every hit has its cosine
                 similarity.update(self._cosines(vector, missing))
             return [Hit(i, fused[i], found[i].row, similarity.get(i)) for i in best]
@@ -314,18 +315,24 @@ class VectorTable:
             r["_score"] = 1.0 - float(r.pop("_distance"))
         return rows
 
-    def _fts(self, query: str, k: int, where: str | None) -> list[Hit]:
+    def _fts(self, query: str, k: int, where: str | None, addresses: dict[str, int] | None = None) -> list[Hit]:
+        """BM25 hits; ``addresses``, when given, is filled with each hit's row id (for ``_cosines``)."""
         if not query.strip():
             return []
         q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select([*self.columns, "_score"])
+        if addresses is not None:
+            q = q.with_row_id(True)
         if where:
             q = q.where(where, prefilter=True)
         rows = self._run(q, where)
+        if addresses is not None:
+            addresses.update((r["id"], r.pop("_rowid")) for r in rows)
         return [Hit(r["id"], float(r.pop("_score")), r) for r in rows]
 
-    def _cosines(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of ``vector`` and the stored vectors of ``ids``."""
-        rows = self._table.search().where(_id_filter(ids)).select(["id", "vector"]).limit(len(ids)).to_list()
+    def _cosines(self, vector: np.ndarray, addresses: dict[str, int]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` and the stored vectors of these rows (id to row id: read
+        by address, which this handle's version keeps valid)."""
+        rows = [r for r in self.rows_at(list(addresses.values()), ["id", "vector"]) if r["id"] in addresses]
         if not rows:
             return {}
         matrix = np.asarray([r["vector"] for r in rows], dtype=np.float32)

@@ -198,3 +198,16 @@ def test_refresh_sees_what_another_handle_wrote(tmp_path):
     assert reader.count() == 1, "a handle stays at the version it opened"
     assert reader.refresh() is True
     assert reader.count() == 4
+
+
+def test_a_hit_found_by_bm25_alone_still_gets_its_cosine(tmp_path):
+    embedder = HashingEmbedder(dimension=64)
+    table = VectorTable.open(tmp_path, "t", embedder=embedder)
+    filler = [{"id": f"f{i}", "text": f"weather forecast rain tomorrow {i}"} for i in range(120)]
+    table.upsert([*filler, {"id": "rare", "text": "zyxwv invoice ledger"}])
+    query = "weather forecast rain zyxwv"
+    dense_ids = {h.id for h in table.search(query, 50, mode="dense")}
+    hits = {h.id: h for h in table.search(query, 10)}
+    assert "rare" in hits and "rare" not in dense_ids  # found by BM25 alone
+    expected = {h.id: h.score for h in table.search_vector(embedder.embed([query])[0], 200)}
+    assert all(h.similarity == pytest.approx(expected[i], abs=1e-5) for i, h in hits.items())
