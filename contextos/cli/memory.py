@@ -68,11 +68,10 @@ def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _filter_values(field: str, text: str) -> list[Any]:
-    """What ``--filter FIELD=TEXT`` matches: the text, and for a free metadata field also the number or
-    boolean it spells (records added from JSONL keep ``"year": 2023`` as a number, not as "2023")."""
-    from contextos.memory.rows import NAMED_FIELDS
-
-    if field in NAMED_FIELDS:
+    """What ``--filter FIELD=TEXT`` matches: the text, and also the number or boolean it spells
+    (records added from JSONL keep ``"session": 1`` and ``"year": 2023`` as numbers, not as "1");
+    ``id``, ``kind``, ``role`` and ``tags`` are always text."""
+    if field in ("id", "kind", "role", "tags"):
         return [text]
     try:
         value = json.loads(text)
@@ -88,7 +87,7 @@ def add(
     table: str = TABLE,
     kind: str = typer.Option("fact", "--kind", help="The kind given to every record."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="default (all-MiniLM-L6-v2) or hashing; default: what the table was built with."),
-    dedup: bool = typer.Option(True, "--dedup/--no-dedup", help="Merge near-identical records (same user and session) into one."),
+    dedup: bool = typer.Option(True, "--dedup/--no-dedup", help="Merge near-identical records with equal metadata (merged ids still find the record)."),
 ) -> None:
     """Add the records of FILE; every field other than id and content is kept as metadata."""
     from contextos.errors import MemoryStoreError
@@ -127,7 +126,7 @@ def search(
     db: Path = DB,
     table: str = TABLE,
     k: int = typer.Option(5, "-k", help="How many records to return per query."),
-    filter: list[str] = typer.Option([], "--filter", help="FIELD=VALUE exact metadata match; VALUE 7 or true also matches the number or boolean. Repeat a field to match any of its values (tags: all)."),
+    filter: list[str] = typer.Option([], "--filter", help="FIELD=VALUE exact metadata match (id: a record's id, merged ids too); VALUE 7 or true also matches the number or boolean. Repeat a field to match any of its values (tags: all)."),
     queries: Optional[Path] = typer.Option(None, "--queries", help='JSONL of {"id", "query", "filters"?} for a batch.'),
     out: Optional[Path] = typer.Option(None, "--out", help='Batch output JSONL: {"id", "ranked": \\[record ids]}.'),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or fts."),

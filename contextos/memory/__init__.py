@@ -6,9 +6,11 @@
 - :class:`VectorMemory`: long-term memory in LanceDB (hybrid search, recency, de-duplication, filters).
 - :class:`EpisodicMemory`: finished trajectories, found by task similarity, as demonstrations.
 - :class:`MemorySource`: memories proposed per step, scored, for the orchestrator's budgeted selection.
+- :class:`RecordText`, :class:`IndexText`: what a record is found by (its time, speaker, the turn it replies to).
 """
 
 from contextos.memory.episodic import EpisodicMemory, Trajectory, TrajectoryStep, trajectory_from_messages
+from contextos.memory.index_text import IndexText, RecordText, content_only
 from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, MemoryStore, Provenance
 from contextos.memory.scoring import ScoringWeights
 from contextos.memory.source import MemorySource
@@ -20,12 +22,14 @@ __all__ = [
     "EpisodicMemory",
     "EvictionSink",
     "Filters",
+    "IndexText",
     "MemoryHit",
     "MemoryMetadata",
     "MemoryRecord",
     "MemorySource",
     "MemoryStore",
     "Provenance",
+    "RecordText",
     "ScoringWeights",
     "Summary",
     "SummaryMemory",
@@ -33,5 +37,6 @@ __all__ = [
     "TrajectoryStep",
     "VectorMemory",
     "WorkingMemory",
+    "content_only",
     "trajectory_from_messages",
 ]

@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, field_validator
 from contextos.context.items import ContextItem, Step
 from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError
+from contextos.memory.index_text import content_only
 from contextos.memory.records import CheckedModel, Filters, MemoryHit, MemoryRecord
 from contextos.memory.scoring import ScoringWeights
 from contextos.memory.vector import VectorMemory
@@ -122,6 +123,7 @@ class EpisodicMemory:
             raise MemoryStoreError(f"k must be at least 1 (demonstrations offered per step), got {k}")
         # Relevance to the task is what makes a demonstration useful; recency only breaks near-ties.
         self.store = VectorMemory(uri, embedder=embedder, table=table, dedup_threshold=None, connect_options=connect_options,
+                                  index_text=content_only,  # a task is found by its own words
                                   weights=weights or ScoringWeights(recency=0.02, importance=0.0))
         self.k = k
         self.successful_only = successful_only
@@ -148,7 +150,7 @@ class EpisodicMemory:
 
     def _to_record(self, t: Trajectory) -> MemoryRecord:
         scalars = {k: v for k, v in t.metadata.items() if isinstance(v, (str, int, float, bool)) and k not in ("trajectory", "success")}
-        named = {k: scalars.pop(k) for k in ("user", "session") if isinstance(scalars.get(k), str)}
+        named = {k: scalars.pop(k) for k in ("user", "session") if isinstance(scalars.get(k), (str, int)) and not isinstance(scalars[k], bool)}
         return MemoryRecord(
             id=t.id, kind="episode", content=t.task, created_at=t.finished_at,
             importance=1.0 if t.success else 0.5,

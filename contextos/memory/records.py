@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from contextos.errors import MemoryStoreError
+from contextos.memory.timestamps import parse_time
 
 Filters = dict[str, Any]
 """Exact-match metadata filters: ``{"user": "u1", "conv_id": "conv-26"}``. A list value matches any
@@ -54,14 +56,34 @@ class MemoryMetadata(CheckedModel):
     model_config = ConfigDict(frozen=True, extra="allow")
     _what: ClassVar[str] = "memory metadata"
 
-    session: str | None = None
-    """The conversation / session it came from."""
-    user: str | None = None
-    """The user it belongs to (filters keep users apart)."""
+    session: str | int | None = None
+    """The conversation / session it came from: a string or an integer, kept as given."""
+    user: str | int | None = None
+    """The user it belongs to (filters keep users apart): a string or an integer, kept as given."""
     role: str | None = None
     """The chat role of the turn it came from, when it came from one."""
     tags: list[str] = Field(default_factory=list)
-    """Free labels; a ``tags`` filter matches records carrying every listed tag."""
+    """Free labels; a ``tags`` filter matches records carrying every listed tag (one string is one tag)."""
+
+    @field_validator("session", "user", mode="before")
+    @classmethod
+    def _id_like(cls, value: Any, info: Any) -> Any:
+        # Kept as given: "1" and 1 are different values, and a filter must name the one stored.
+        if value is None or (isinstance(value, (str, int)) and not isinstance(value, bool)):
+            return value
+        raise ValueError(f"{info.field_name} must be a string or an integer, got {type(value).__name__} {value!r}")
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role_text(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        raise ValueError(f"role must be a string such as 'user' or 'assistant', got {type(value).__name__} {value!r}")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _one_tag(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @property
     def free(self) -> dict[str, Any]:
@@ -97,6 +119,14 @@ class MemoryRecord(CheckedModel):
     provenance: Provenance = Field(default_factory=Provenance)
     """Which run and step wrote it."""
 
+    @field_validator("created_at", "updated_at", mode="before")
+    @classmethod
+    def _readable_time(cls, value: Any, info: Any) -> Any:
+        # An ISO 8601 or human date means one moment: read it; a number stays Unix seconds.
+        if isinstance(value, (str, datetime)):
+            return parse_time(value, field=info.field_name)
+        return value
+
     @field_validator("content")
     @classmethod
     def _content_not_empty(cls, value: str) -> str:
@@ -123,6 +153,10 @@ class MemoryHit(BaseModel):
     """Relevance to the query alone, 0..1."""
     recency: float
     """Recency, 0..1 (1: just now; halves every ``half_life``)."""
+    similarity: float | None = None
+    """Cosine similarity of the query and the record's indexed text (None where the store has no
+    vectors, or searched by BM25 alone): absolute, where ``relevance`` is relative to the other
+    candidates; ``MemorySource``'s relevance floor reads it."""
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from contextos.context.items import ContextItem, Step
 from contextos.context.counters import counter_for_client
 from contextos.context.tokens import TokenCounter
 from contextos.errors import MemoryStoreError, ModelResponseError
+from contextos.memory.index_text import IndexText, RecordText, turn_record
 from contextos.tracing.spans import span
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class SummaryMemory:
         max_tokens: int = 300,
         counter: TokenCounter | None = None,
         name: str = "summary",
+        index_text: IndexText | None = None,
     ) -> None:
         if max_tokens < 16:
             raise MemoryStoreError(f"max_tokens must be at least 16 for a useful summary, got {max_tokens}")
@@ -67,6 +69,9 @@ class SummaryMemory:
         self.max_tokens = max_tokens
         self.counter = counter or counter_for_client(model)  # the summary is bounded in the model's own tokens
         self.name = name
+        self.index_text: IndexText = index_text or RecordText()
+        """How each turn reads in the model's prompt: the same policy ``VectorMemory`` indexes turns by
+        (when it was said and who said it; no reply pointer: the turns stand in order)."""
         self.summary = Summary()
 
     @property
@@ -82,7 +87,7 @@ class SummaryMemory:
         items = [i for i in items if i.id not in done and (i.content.strip() or (i.payload or {}).get("tool_calls"))]
         if not items:
             return self.summary
-        turns = "\n".join(_line(i) for i in items)
+        turns = "\n".join(self._line(i) for i in items)
         previous = self.summary.text or "(empty: these are the first turns to leave the window)"
         # Words run ~1.3 tokens; ask for fewer words than the bound so that the cut below is rare.
         messages = [
@@ -114,6 +119,14 @@ class SummaryMemory:
                 hi = mid - 1
         return " ".join(words[:lo]) + " …"
 
+    def _line(self, item: ContextItem) -> str:
+        text = self.index_text(turn_record(item), None) if item.content.strip() else f"{item.role}:"
+        calls = (item.payload or {}).get("tool_calls")
+        if calls:
+            names = ", ".join(str((c.get("function") or {}).get("name")) for c in calls if isinstance(c, dict))
+            text = f"{text} [calls {names}]"
+        return f"[turn {item.position}] {text}"
+
     async def candidates(self, step: Step) -> list[ContextItem]:
         """The summary as one item (none before any turn left the window)."""
         if not self.text:
@@ -124,15 +137,6 @@ class SummaryMemory:
                 metadata={"covers_positions": self.summary.positions, "covers_ids": self.summary.ids},
             )
         ]
-
-
-def _line(item: ContextItem) -> str:
-    text = item.content
-    calls = (item.payload or {}).get("tool_calls")
-    if calls:
-        names = ", ".join(str((c.get("function") or {}).get("name")) for c in calls if isinstance(c, dict))
-        text = f"{text} [calls {names}]".strip()
-    return f"[turn {item.position}] {item.role}: {text}"
 
 
 def _ranges(positions: list[int]) -> str:

@@ -8,7 +8,6 @@ idempotent upsert by id, so it is simply retried.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,10 +19,13 @@ import numpy as np
 from contextos.context.items import ContextItem
 from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError, RecordNotFoundError, StoreError
+from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
 from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
-from contextos.memory.rows import compile_filters, free_field_where, from_row, to_row
+from contextos.memory.rows import (COLUMNS, CompiledFilter, canonical, compile_filters, from_row, kind_patterns,
+                                   partition_where, sql, to_row)
+from contextos.memory.timestamps import record_time
 from contextos.memory.scoring import ScoringWeights, combined, recency
-from contextos.store.table import RRF_K, Hit, SearchMode, VectorTable
+from contextos.store.table import Hit, SearchMode, VectorTable
 from contextos.tracing.spans import span
 
 _CONFLICT_WORDS = ("conflict", "retryable", "concurrent", "commit")
@@ -39,10 +41,17 @@ class VectorMemory:
     hits = memory.search("where does Alice live?", k=3, filters={"user": "alice"})
     ```
 
-    ``dedup_threshold``: a new record whose vector has at least this cosine similarity to a stored
-    record of the same kind, user and session is merged into it (its ``updated_at`` and importance
-    refreshed) instead of stored twice; ``None`` turns this off. ``connect_options`` go to
-    ``lancedb.connect`` for a remote store (``api_key``, ``region``, ``storage_options``).
+    ``index_text``: what a record is found by (``(record, replies_to) -> str``; default
+    ``RecordText()``: its time, its speaker and what it replies to, before its content; see
+    ``contextos.memory.index_text``). The stored ``content`` stays as given.
+
+    ``dedup_threshold``: a new record whose indexed text's vector has at least this cosine
+    similarity to a stored record *of the same partition* is merged into it (its ``updated_at`` and
+    importance refreshed; the new id stays an alias that ``get`` and an ``id`` filter still find)
+    instead of stored twice; ``None`` turns this off. The partition is the kind and every metadata
+    field (two records merge only when no filter could tell them apart), or, with ``dedup_scope``,
+    the kind and the listed fields only (then the merged record keeps the first one's other fields).
+    ``connect_options`` go to ``lancedb.connect`` for a remote store (``api_key``, ``region``, ``storage_options``).
     """
 
     def __init__(
@@ -53,7 +62,9 @@ class VectorMemory:
         table: str = "memory",
         weights: ScoringWeights | None = None,
         mode: SearchMode = "hybrid",
+        index_text: IndexText | None = None,
         dedup_threshold: float | None = 0.97,
+        dedup_scope: Sequence[str] | None = None,
         clock: Callable[[], float] = time.time,
         create: bool = True,
         connect_options: dict[str, Any] | None = None,
@@ -64,38 +75,66 @@ class VectorMemory:
             embedder = default_embedder()
         if dedup_threshold is not None and not 0.0 < dedup_threshold <= 1.0:
             raise MemoryStoreError(f"dedup_threshold must be in (0, 1] or None, got {dedup_threshold}")
+        if dedup_scope is not None and (isinstance(dedup_scope, str) or not all(isinstance(f, str) and f for f in dedup_scope)):
+            raise MemoryStoreError(f"dedup_scope must be a list of metadata field names (or None for all), got {dedup_scope!r}")
+        if index_text is not None and not callable(index_text):
+            raise MemoryStoreError(f"index_text must be a callable (record, replies_to) -> str, got {type(index_text).__name__}")
         self.uri = str(uri)
         self._connect_options = connect_options
         self.table = self._open(table, embedder, create)
         self._check_layout()
         self.weights = weights or ScoringWeights()
         self.mode: SearchMode = mode
+        self.index_text: IndexText = index_text or RecordText()
         self.dedup_threshold = dedup_threshold
+        self.dedup_scope = None if dedup_scope is None else tuple(dedup_scope)
         self.clock = clock
-        self._known_fields: set[str] = set()  # free metadata fields seen stored (fields are never forgotten)
+        self._kinds: dict[str, set[str]] = {}  # JSON types seen stored per metadata field (types are never forgotten)
+        self._last_turn: dict[str, MemoryRecord] = {}  # per session, the latest turn absorbed
 
     def _open(self, name: str, embedder: Embedder, create: bool = True) -> VectorTable:
         return VectorTable.open(self.uri, name, embedder=embedder, create=create, connect_options=self._connect_options)
 
     def _check_layout(self) -> None:
-        columns = self.table.columns
-        if columns and not {"kind", "meta", "created_at"} <= set(columns):
+        columns = set(self.table.columns)
+        if not columns:
+            return
+        if not {"kind", "meta", "created_at"} <= columns:
             raise StoreError(
-                f"table {self.table.name!r} exists but is not a memory table (columns {columns}); "
+                f"table {self.table.name!r} exists but is not a memory table (columns {sorted(columns)}); "
                 "use another table name or folder"
+            )
+        missing = [c for c in COLUMNS if c not in columns]
+        if missing:
+            raise StoreError(
+                f"table {self.table.name!r} in {self.uri} is a memory table of an older contextos layout (no "
+                f"{', '.join(missing)} column: it indexed each record by its content alone and kept user and "
+                "session as strings). It is left as it is: add its records again into a new folder or table "
+                "(contextos memory add --db NEW FILE.jsonl), then remove the old one"
             )
 
     # ------------------------------------------------------------------ writing
     def add(self, record: MemoryRecord) -> MemoryRecord:
         """Store ``record`` (replacing a stored record with the same id); returns it as stored.
 
-        A near-duplicate of a stored record is not stored again: the stored one is returned with
-        ``updated_at`` set to now, so its id is the one to use.
+        A near-duplicate of a stored record of the same partition is not stored again: the stored
+        one is returned with ``updated_at`` set to now, so its id is the one to use (the new id
+        still finds it).
         """
         return self.add_many([record])[0]
 
     def add_many(self, records: Sequence[MemoryRecord], *, dedup: bool = True) -> list[MemoryRecord]:
-        """Store several records in one commit; returns each as stored (see ``add``)."""
+        """Store several records in one commit; returns each as stored (see ``add``).
+
+        Records that carry a ``session`` are read as a dialogue's turns in the order given: each is
+        indexed with a pointer to the record just before it when both are of the same dialogue
+        (same kind, session and other metadata but time, speaker, role, tags:
+        ``index_text.dialogue_key``). A record with a time field (``date_time``, ``timestamp``...)
+        and no explicit ``created_at`` is dated by it. An unreadable time raises before anything is written.
+        """
+        return self._add(records, dedup, {})
+
+    def _add(self, records: Sequence[MemoryRecord], dedup: bool, previous: dict[str, MemoryRecord]) -> list[MemoryRecord]:
         records = list(records)
         for r in records:
             if not isinstance(r, MemoryRecord):
@@ -105,61 +144,110 @@ class VectorMemory:
             raise MemoryStoreError(f"ids repeat within one add: {sorted({i for i in ids if ids.count(i) > 1})}")
         if not records:
             return []
+        records = [_dated(r) for r in records]
+        latest = dict(previous)  # the caller's map moves on only once the write succeeded
+        indexed = self._indexed(records, latest)
         with span("contextos.memory.add", {"contextos.memory.records": len(records)}):
             if dedup and self.dedup_threshold is not None:
-                to_write, answers = self._dedup(records)
+                rows, answers = self._dedup(records, indexed)
             else:
-                to_write, answers = records, records
-            self._write(lambda: self.table.upsert([to_row(r) for r in to_write]))
+                rows, answers = [to_row(r, text, replies_to=rid) for r, (text, rid) in zip(records, indexed)], records
+            self._write(lambda: self.table.upsert(rows))
+        previous.update(latest)
         return answers
 
-    def _dedup(self, records: list[MemoryRecord]) -> tuple[list[MemoryRecord], list[MemoryRecord]]:
-        """The records to write, and for each input the record it is stored as (itself or its twin)."""
+    def _indexed(self, records: list[MemoryRecord], previous: dict[str, MemoryRecord]) -> list[tuple[str, str]]:
+        """Each record's indexed text and the id of the turn it replies to ("" for none)."""
+        out = []
+        before: MemoryRecord | None = None
+        for record in records:
+            key = dialogue_key(record)
+            replies_to = None
+            if key is not None:
+                if before is not None and dialogue_key(before) == key:
+                    replies_to = before
+                elif before is None:
+                    replies_to = previous.get(key)
+                previous[key] = record
+            text = self.index_text(record, replies_to)
+            if not isinstance(text, str) or not text.strip():
+                raise MemoryStoreError(f"index_text gave {text!r} for record {record.id!r}: it must return non-empty text")
+            out.append((text, replies_to.id if replies_to is not None else ""))
+            before = record
+        return out
+
+    def _dedup(self, records: list[MemoryRecord], indexed: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[MemoryRecord]]:
+        """The rows to write (records, refreshed twins, alias rows), and for each input the record it is stored as."""
         assert self.dedup_threshold is not None
-        vectors = self.table.embedder.embed([r.content for r in records])  # cached: upsert reuses them
-        to_write: dict[str, MemoryRecord] = {}
+        vectors = self.table.embedder.embed([text for text, _ in indexed])  # cached: upsert reuses them
+        rows: dict[str, dict[str, Any]] = {}
+        kept: dict[str, MemoryRecord] = {}
         # Records of this batch kept so far, as a matrix, so each new one is compared in one product.
-        kept = np.zeros_like(vectors)
+        matrix = np.zeros_like(vectors)
         kept_ids: list[str] = []
-        kept_scopes: list[tuple] = []
-        answers_ids: list[str] = []
+        kept_keys: list[str] = []
+        answers: list[str] = []
         now = self.clock()
         self.refresh()
         stored_rows = self.table.count() > 0
-        for record, vector in zip(records, vectors):
-            scope = (record.kind, record.metadata.user, record.metadata.session)
+        for record, (text, replies_to), vector in zip(records, indexed, vectors):
+            key = partition_key(record, self.dedup_scope)
             twin: MemoryRecord | None = None
+            twin_text, replies = "", ""
             if kept_ids:
-                sims = kept[: len(kept_ids)] @ vector
+                sims = matrix[: len(kept_ids)] @ vector
                 for j in np.flatnonzero(sims >= self.dedup_threshold):
-                    if kept_scopes[j] == scope:
-                        twin = to_write[kept_ids[j]]
+                    if kept_keys[j] == key and self._same_content(record, kept[kept_ids[j]]):
+                        twin, twin_text = kept[kept_ids[j]], rows[kept_ids[j]]["text"]
                         break
             if twin is None and stored_rows:
-                for hit in self.table.search_vector(vector, 1, where=_scope_where(record)):
-                    if hit.score >= self.dedup_threshold and hit.id != record.id:
-                        twin = to_write.get(hit.id) or from_row(hit.row)
+                where, check = partition_where(record, self.dedup_scope)
+                for hit in self.table.search_vector(vector, 5, where=where):
+                    if hit.score < self.dedup_threshold or hit.id == record.id or not check(hit.row):
+                        continue
+                    stored = kept.get(hit.id) or from_row(hit.row)
+                    if self._same_content(record, stored):
+                        twin = stored
+                        twin_text = rows[hit.id]["text"] if hit.id in rows else hit.row["text"]
+                        replies = hit.row.get("replies_to", "")
+                        break
             if twin is None:
-                to_write[record.id] = record
-                kept[len(kept_ids)] = vector
+                rows[record.id] = to_row(record, text, replies_to=replies_to)
+                kept[record.id] = record
+                matrix[len(kept_ids)] = vector
                 kept_ids.append(record.id)
-                kept_scopes.append(scope)
-                answers_ids.append(record.id)
+                kept_keys.append(key)
+                answers.append(record.id)
                 continue
-            # Re-confirmed: the stored record is refreshed rather than stored twice.
-            to_write[twin.id] = twin.model_copy(
-                update={"updated_at": max(now, record.last_seen), "importance": max(twin.importance, record.importance)}
-            )
-            answers_ids.append(twin.id)
-        return list(to_write.values()), [to_write[i] for i in answers_ids]
+            # Re-confirmed: the stored record is refreshed rather than stored twice, and the new id
+            # stays as an alias of it, so nothing a caller was given stops working.
+            refreshed = twin.model_copy(update={"updated_at": max(now, record.last_seen), "importance": max(twin.importance, record.importance)})
+            kept[twin.id] = refreshed
+            twin_replies = rows[twin.id]["replies_to"] if twin.id in rows else replies
+            rows[twin.id] = to_row(refreshed, twin_text, replies_to=twin_replies)
+            rows[record.id] = to_row(record, text, replies_to=replies_to, alias_of=twin.id)
+            answers.append(twin.id)
+        return list(rows.values()), [kept[i] for i in answers]
+
+    def _same_content(self, record: MemoryRecord, twin: MemoryRecord) -> bool:
+        """Whether the contents themselves are near-identical. Indexed texts alone are not enough:
+        a reply quotes the turn it answers, and the two share their date, so a short reply's indexed
+        text can be as close to its question's as a duplicate is."""
+        if record.content == twin.content:
+            return True
+        a, b = self.table.embedder.embed([record.content, twin.content])
+        norm = float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0
+        return float(a @ b) / norm >= (self.dedup_threshold or 1.0)
 
     def update(self, id: str, **changes: Any) -> MemoryRecord:
-        """Change ``content``, ``metadata`` (merged into the stored metadata), ``importance`` or ``kind``."""
+        """Change ``content``, ``metadata`` (merged into the stored metadata), ``importance`` or ``kind``
+        of record ``id`` (or of the record an alias ``id`` merged into); re-indexes it."""
         allowed = {"content", "metadata", "importance", "kind", "created_at", "provenance"}
         unknown = sorted(set(changes) - allowed)
         if unknown:
             raise MemoryStoreError(f"cannot update {unknown}; updatable fields are {sorted(allowed)}")
-        current = self.get(id)
+        row = self._row(id)
+        current = from_row(row)
         data = current.model_dump()
         if "metadata" in changes:
             meta = changes.pop("metadata")
@@ -170,30 +258,29 @@ class VectorMemory:
         data.update(changes)
         data["updated_at"] = self.clock()
         record = MemoryRecord(**data)
-        self._write(lambda: self.table.upsert([to_row(record)]))
+        previous = self.get_many([row["replies_to"]]) if row["replies_to"] else []
+        text = self.index_text(record, previous[0] if previous else None)
+        self._write(lambda: self.table.upsert([to_row(record, text, replies_to=row["replies_to"])]))
         return record
 
     def delete(self, id: str) -> None:
-        """Remove record ``id``; ``RecordNotFoundError`` when there is none."""
-        self.get(id)
-        self._write(lambda: self.table.delete([id]))
+        """Remove record ``id`` and the ids merged into it; an alias ``id`` alone is removed from the
+        record it merged into. ``RecordNotFoundError`` when there is neither."""
+        self.refresh()
+        rows = self.table.get([id])
+        if not rows:
+            raise RecordNotFoundError(f"no memory record with id {id!r} in table {self.table.name!r}")
+        ids = [id]
+        if not rows[0]["alias_of"]:
+            ids += [r["id"] for r in self.table.scan(f"alias_of = {sql(id)}", ["id"], None)]
+        self._write(lambda: self.table.delete(ids))
 
     def absorb(self, items: Sequence[ContextItem]) -> list[MemoryRecord]:
-        """Keep conversation turns leaving a working window as ``turn`` records (a WorkingMemory sink)."""
-        records = []
-        for item in items:
-            if not item.content.strip():
-                continue  # a bare tool-call message: its calls are in the payload, nothing to search
-            meta = {k: v for k, v in item.metadata.items()
-                    if k not in ("created_at", "record_id") and (k == "tags" or isinstance(v, (str, int, float, bool)))}
-            meta.update(role=item.role, position=item.position, group=item.group)
-            # Turn ids restart with every window: make the record id unique to the session (or the text).
-            session = item.metadata.get("session")
-            record_id = item.metadata.get("record_id") or (f"{session}/{item.id}" if session else f"{item.id}-{item.content_hash[:12]}")
-            records.append(MemoryRecord(id=record_id, kind="turn", content=item.content,
-                                        metadata={k: v for k, v in meta.items() if v is not None},
-                                        created_at=item.metadata.get("created_at", self.clock())))
-        return self.add_many(records, dedup=False) if records else []
+        """Keep conversation turns leaving a working window as ``turn`` records (a WorkingMemory sink),
+        each indexed with a pointer to the session's turn before it."""
+        records = [turn_record(item, self.clock) for item in items if item.content.strip()]
+        # A bare tool-call message has no text to search (its calls are in the payload): skipped.
+        return self._add(records, False, self._last_turn) if records else []
 
     def _write(self, write: Callable[[], Any]) -> None:
         for attempt in range(_WRITE_ATTEMPTS):
@@ -221,46 +308,73 @@ class VectorMemory:
             self.table = self._open(self.table.name, self.table.embedder)
 
     def get(self, id: str) -> MemoryRecord:
-        """The record ``id``; ``RecordNotFoundError`` when there is none."""
+        """The record ``id`` (or the record the id was merged into); ``RecordNotFoundError`` when there is none."""
+        return from_row(self._row(id))
+
+    def _row(self, id: str) -> dict[str, Any]:
         self.refresh()
-        rows = self.table.get([id])
-        if not rows:
+        found = self.get_rows([id])
+        if not found:
             raise RecordNotFoundError(f"no memory record with id {id!r} in table {self.table.name!r}")
-        return from_row(rows[0])
+        return found[0]
 
     def get_many(self, ids: Iterable[str]) -> list[MemoryRecord]:
-        """The records with these ids that exist, in the order asked."""
+        """The records with these ids (merged ids give the record they merged into) that exist, in the order asked."""
         self.refresh()
-        return [from_row(r) for r in self.table.get(list(ids))]
+        return [from_row(r) for r in self.get_rows(list(ids))]
+
+    def get_rows(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The stored rows of these ids, an alias replaced by the row of the record it merged into."""
+        rows = self.table.get(ids)
+        targets = {r["alias_of"] for r in rows if r["alias_of"]}
+        real = {r["id"]: r for r in self.table.get(sorted(targets))} if targets else {}
+        out = []
+        for r in rows:
+            r = real.get(r["alias_of"]) if r["alias_of"] else r
+            if r is not None:
+                out.append(r)
+        return out
+
+    def _resolve(self, ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(r["id"] for r in self.get_rows(ids)))
 
     def count(self, filters: Filters | None = None) -> int:
-        """How many records match ``filters`` (all records without)."""
+        """How many records match ``filters`` (all records without); merged ids are not counted apart."""
         self.refresh()
-        compiled = compile_filters(filters, self._has_free_field)
+        compiled = self._compile(filters)
+        where = "alias_of = ''" + (f" AND {compiled.where}" if compiled.where else "")
         if compiled.exact_in_sql:
-            return self.table.count(compiled.where)
-        rows = self._rows(compiled.where, self.table.columns, None)
-        return sum(1 for r in rows if compiled.check(r))
+            return self.table.count(where)
+        return sum(1 for r in self.table.scan(where, self.table.columns, None) if compiled.check(r))
 
-    def _has_free_field(self, field: str) -> bool:
-        if field in self._known_fields:
-            return True
+    def _compile(self, filters: Filters | None) -> CompiledFilter:
+        try:
+            return compile_filters(filters, self._field_kinds, self._resolve)
+        except MemoryStoreError:
+            if not self._kinds:
+                raise
+            # Types as last seen may be out of date (another process wrote since): look again once.
+            self._kinds.clear()
+            return compile_filters(filters, self._field_kinds, self._resolve)
+
+    def _field_kinds(self, field: str) -> set[str] | None:
+        """The JSON types stored records hold in metadata ``field``; None for an empty store."""
+        if field in self._kinds:
+            return self._kinds[field]
         if self.table.count() == 0:
             # Nothing to match and no field names to check a typo against: a fresh store (an agent's
             # first step, filtered per conversation) answers empty instead of failing.
-            return True
-        where = free_field_where(field)
-        for limit in (50, None):
-            rows = self._rows(where, ["meta"], limit)
-            if any(field in json.loads(r["meta"]) for r in rows):
-                self._known_fields.add(field)
-                return True
-            if limit is not None and len(rows) < limit:
-                return False
-        return False
+            return None
+        patterns = kind_patterns(field)
+        held = {kind for kind, where in patterns.items() if kind != "other" and self._any(where)}
+        if not held and "other" in patterns and self._any(patterns["other"]):
+            held = {"other"}
+        if held:
+            self._kinds[field] = held
+        return held
 
-    def _rows(self, where: str | None, columns: list[str], limit: int | None) -> list[dict[str, Any]]:
-        return self.table.scan(where, columns, limit)
+    def _any(self, where: str) -> bool:
+        return bool(self.table.scan(f"alias_of = '' AND ({where})", ["id"], 1))
 
     def search(self, query: str, k: int = 5, filters: Filters | None = None, *, now: float | None = None) -> list[MemoryHit]:
         """The ``k`` best records for ``query`` among those matching ``filters``, best first.
@@ -273,14 +387,15 @@ class VectorMemory:
         if k < 1:
             raise MemoryStoreError(f"k must be at least 1, got {k}")
         self.refresh()
-        compiled = compile_filters(filters, self._has_free_field)
+        compiled = self._compile(filters)
         now = self.clock() if now is None else now
         with span("contextos.memory.search", {"contextos.memory.k": k, "contextos.memory.mode": self.mode}):
             # Rescoring by recency and importance may lift records from deeper in the relevance list.
             depth = max(4 * k, 40)
             while True:
                 hits = self.table.search(query, depth, mode=self.mode, where=compiled.where)
-                kept = [h for h in hits if compiled.check(h.row)]
+                # Alias rows (merged ids) are found by get and id filters, never listed by a search.
+                kept = [h for h in hits if not h.row["alias_of"] and compiled.check(h.row)]
                 if len(kept) >= depth // 2 or len(hits) < depth or depth >= 10_000:
                     break
                 depth *= 4  # the SQL pre-filter let many non-matches through: look deeper
@@ -291,8 +406,7 @@ class VectorMemory:
         if not hits:
             return []
         if self.mode == "hybrid":
-            scale = 2.0 / (RRF_K + 1)  # first in both rankings
-            rel = [min(1.0, h.score / scale) for h in hits]
+            rel = [h.score for h in hits]  # already 0..1 (the store's score fusion)
         elif self.mode == "dense":
             rel = [max(0.0, min(1.0, h.score)) for h in hits]
         else:
@@ -303,13 +417,26 @@ class VectorMemory:
         for h, r in zip(hits, rel):
             record = from_row(h.row)
             rec = recency(record.last_seen, now, w.half_life_s)
-            out.append(MemoryHit(record=record, score=combined(w, r, rec, record.importance), relevance=r, recency=rec))
+            out.append(MemoryHit(record=record, score=combined(w, r, rec, record.importance), relevance=r, recency=rec,
+                                 similarity=h.similarity))
         out.sort(key=lambda m: (-m.score, m.record.id))
         return out
 
 
-def _scope_where(record: MemoryRecord) -> str:
-    def q(v: str | None) -> str:
-        return "'" + (v or "").replace("'", "''") + "'"
+def partition_key(record: MemoryRecord, scope: Sequence[str] | None) -> str:
+    """What two records of one partition share (see ``VectorMemory``'s ``dedup_scope``)."""
+    data = record.metadata.model_dump()
+    if scope is None:
+        return canonical([record.kind, data])
+    return canonical([record.kind, [[f, f in data, data.get(f)] for f in scope]])
 
-    return f"kind = {q(record.kind)} AND user = {q(record.metadata.user)} AND session = {q(record.metadata.session)}"
+
+def _dated(record: MemoryRecord) -> MemoryRecord:
+    """``record`` with ``created_at`` from its time field, unless it was given explicitly."""
+    try:
+        found = record_time(record.metadata.free)
+    except MemoryStoreError as exc:
+        raise MemoryStoreError(f"record {record.id!r}: {exc}") from None
+    if found is None or "created_at" in record.model_fields_set:
+        return record
+    return record.model_copy(update={"created_at": found[1]})

@@ -22,6 +22,7 @@ from contextos.embed.base import Embedder, embed_query
 from contextos.embed.cache import CachedEmbedder
 from contextos.errors import StoreError
 from contextos.store.lock import creation_lock
+from contextos.store.fusion import RRF_K, fuse_ranks, fuse_scores
 from contextos.tracing.spans import span
 
 # LanceDB logs a warning for every query that does not select its score column (our queries do
@@ -31,8 +32,6 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 os.environ.setdefault("LANCE_LOG", "error")
 
 SearchMode = Literal["dense", "fts", "hybrid"]
-RRF_K = 60
-"""Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): score = sum 1 / (RRF_K + rank)."""
 
 _RESERVED = ("id", "text", "vector")
 _META_EMBEDDER = b"contextos.embedder"
@@ -51,9 +50,13 @@ class Hit:
     id: str
     """The row's id."""
     score: float
-    """Higher is better: cosine similarity (dense), BM25 (fts) or the fused RRF score (hybrid)."""
+    """Higher is better: cosine similarity (dense), BM25 (fts) or the fused score, 0..1 (hybrid,
+    ``contextos.store.fusion.fuse_scores``)."""
     row: dict[str, Any] = field(repr=False)
     """The stored row without its vector: id, text and metadata columns."""
+    similarity: float | None = None
+    """Cosine similarity of the query and the row (dense and hybrid; None for fts): an absolute
+    measure where the fused score is relative to the other candidates."""
 
 
 def _quote(value: str) -> str:
@@ -268,7 +271,8 @@ class VectorTable:
         return True
 
     def search(self, query: str, k: int = 10, *, mode: SearchMode = "hybrid", where: str | None = None) -> list[Hit]:
-        """The ``k`` best rows for ``query``: by vector (dense), by BM25 (fts), or both fused by RRF."""
+        """The ``k`` best rows for ``query``: by vector (dense), by BM25 (fts), or both (hybrid:
+        min-max scaled scores averaged, ``contextos.store.fusion.fuse_scores``)."""
         if mode not in ("dense", "fts", "hybrid"):
             raise ValueError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
         if k < 1 or self._table is None:
@@ -280,9 +284,18 @@ class VectorTable:
                 return self._fts(query, k, where)
             # Fuse deeper lists than k: a row ranked 30th by one retriever and 2nd by the other belongs in the top.
             depth = max(k * 3, 50)
-            dense = self.search_vector(embed_query(self.embedder, query), depth, where=where)
-            lexical = self._fts(query, depth, where)
-            return fuse_rrf([dense, lexical], k)
+            vector = embed_query(self.embedder, query)
+            dense = self.search_vector(vector, depth, where=where)
+            addresses: dict[str, int] = {}
+            lexical = self._fts(query, depth, where, addresses)
+            fused = fuse_scores([{h.id: h.score for h in dense}, {h.id: h.score for h in lexical}])
+            found = {h.id: h for h in lexical} | {h.id: h for h in dense}
+            best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+            similarity = {h.id: h.similarity for h in dense}
+            missing = {i: addresses[i] for i in best if i not in similarity and i in addresses}
+            if missing:  # found by BM25 alone: read their vectors, so every hit has its cosine
+                similarity.update(self._cosines(vector, missing))
+            return [Hit(i, fused[i], found[i].row, similarity.get(i)) for i in best]
 
     def search_vector(self, vector: Sequence[float] | np.ndarray, k: int = 10, *, where: str | None = None) -> list[Hit]:
         """The ``k`` rows nearest to ``vector`` by cosine similarity."""
@@ -296,7 +309,7 @@ class VectorTable:
         if where:
             query = query.where(where, prefilter=True)
         rows = self._run(query, where)
-        return [Hit(r["id"], 1.0 - float(r.pop("_distance")), r) for r in rows]
+        return [Hit(r["id"], 1.0 - (d := float(r.pop("_distance"))), r, 1.0 - d) for r in rows]
 
     def ranked(self, query: str | np.ndarray, k: int, columns: Sequence[str]) -> list[dict[str, Any]]:
         """The top ``k`` rows of one search with only ``columns`` read, each with its ``_score`` (BM25
@@ -321,14 +334,31 @@ class VectorTable:
             r["_score"] = 1.0 - float(r.pop("_distance"))
         return rows
 
-    def _fts(self, query: str, k: int, where: str | None) -> list[Hit]:
+    def _fts(self, query: str, k: int, where: str | None, addresses: dict[str, int] | None = None) -> list[Hit]:
+        """BM25 hits; ``addresses``, when given, is filled with each hit's row id (for ``_cosines``)."""
         if not query.strip():
             return []
         q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select([*self.columns, "_score"])
+        if addresses is not None:
+            q = q.with_row_id(True)
         if where:
             q = q.where(where, prefilter=True)
         rows = self._run(q, where)
+        if addresses is not None:
+            addresses.update((r["id"], r.pop("_rowid")) for r in rows)
         return [Hit(r["id"], float(r.pop("_score")), r) for r in rows]
+
+    def _cosines(self, vector: np.ndarray, addresses: dict[str, int]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` and the stored vectors of these rows (id to row id: read
+        by address, which this handle's version keeps valid)."""
+        rows = [r for r in self.rows_at(list(addresses.values()), ["id", "vector"]) if r["id"] in addresses]
+        if not rows:
+            return {}
+        matrix = np.asarray([r["vector"] for r in rows], dtype=np.float32)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(query)) or 1.0)
+        cosines = matrix @ query / np.where(norms > 0, norms, 1.0)
+        return {r["id"]: float(c) for r, c in zip(rows, cosines)}
 
     def _run(self, query: Any, where: str | None) -> list[dict[str, Any]]:
         try:
@@ -529,12 +559,14 @@ class VectorTable:
 
 
 def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int, rrf_k: int = RRF_K) -> list[Hit]:
-    """Reciprocal-rank fusion of several rankings into the top ``k``."""
-    scores: dict[str, float] = {}
-    rows: dict[str, dict[str, Any]] = {}
+    """Reciprocal-rank fusion of several rankings of hits into the top ``k``; each score is
+    ``sum 1 / (rrf_k + rank)`` (``contextos.store.fusion.fuse_ranks`` unscaled). ``search`` fuses
+    by score instead (see ``contextos.store.fusion``)."""
+    rows: dict[str, Hit] = {}
     for ranking in rankings:
-        for rank, hit in enumerate(ranking, 1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (rrf_k + rank)
-            rows.setdefault(hit.id, hit.row)
+        for hit in ranking:
+            rows.setdefault(hit.id, hit)
+    scale = len(rankings) / (rrf_k + 1)
+    scores = {i: s * scale for i, s in fuse_ranks([[h.id for h in r] for r in rankings], rrf_k).items()}
     best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-    return [Hit(i, scores[i], rows[i]) for i in best]
+    return [Hit(i, scores[i], rows[i].row, rows[i].similarity) for i in best]

@@ -13,11 +13,12 @@
   A request usually names what it wants done in the family's vocabulary ("a captcha API") more
   than in one endpoint's, and a multi-step request often needs several endpoints of one family.
 
-Each list of scores is min-max scaled over its top ``depth`` (absent = 0) before it is added, so
-that BM25's unbounded scores and cosine similarities weigh alike; rank fusion (RRF) throws away how
-far apart scores are, which matters here because one retriever is often much surer than the other.
-Several queries (one per capability a request needs, see ``ToolQueryWriter``) are fused by
-reciprocal rank, so that each capability gets its own tools into the top.
+The lists are fused by the store's score fusion (``contextos.store.fusion.fuse_scores``: each list
+min-max scaled over its top ``depth``, absent = 0, then averaged), so that BM25's unbounded scores
+and cosine similarities weigh alike; rank fusion (RRF) throws away how far apart scores are, which
+matters here because one retriever is often much surer than the other. Several queries (one per
+capability a request needs, see ``ToolQueryWriter``) are fused by reciprocal rank
+(``contextos.store.fusion.fuse_ranks``), so that each capability gets its own tools into the top.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from contextos.errors import ConfigError
+from contextos.store.fusion import fuse_ranks, fuse_scores
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
@@ -46,8 +48,6 @@ pasted document, not a tuned value: requests ask for a handful of things)."""
 MIN_SEGMENT_WORDS = 3
 """Shorter sentences ("Thanks!", "Please help.") name no capability and are not searched alone."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-RRF_K = 60
-"""Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): a list's item at rank r adds 1 / (RRF_K + r)."""
 
 
 class ToolHit(BaseModel):
@@ -149,7 +149,7 @@ class CatalogRetriever(BaseToolRetriever):
         else:
             # Each query's own top k only: a tool that is middling for every capability must not
             # outrank the best tool of one capability just by appearing in every list.
-            fused = fuse_reciprocal_rank([sorted(r, key=lambda i: (-r[i], i))[:k] for r in rankings])
+            fused = fuse_ranks([sorted(r, key=lambda i: (-r[i], i))[:k] for r in rankings])
         best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
         tools = {t.id: t for t in self.catalog.get_many(best, row_ids=row_ids)}
         return [ToolHit(tool=tools[i], score=round(fused[i], 6)) for i in best if i in tools]
@@ -173,22 +173,19 @@ class CatalogRetriever(BaseToolRetriever):
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
         jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
         results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
-        tool_lists = [_scaled(found.scores) for found in results[: len(queries)]]
-        family_lists = [_scaled(found.scores) for found in results[len(queries) :]]
+        if not queries:
+            return {}, {}
+        own = fuse_scores([found.scores for found in results[: len(queries)]])
+        family = fuse_scores([found.scores for found in results[len(queries) :]])
         family_of = {i: g for found in results[: len(queries)] for i, g in found.families.items()}
         row_ids = {i: r for found in results[: len(queries)] for i, r in found.row_ids.items()}
-        if not tool_lists:
-            return {}, {}
         weight = self.family_weight if use_families else 0.0
-        total = len(tool_lists) * (1.0 + weight)
-        family = {g: sum(f.get(g, 0.0) for f in family_lists) for g in set().union(*family_lists)} if family_lists else {}
         scores = {}
-        for i in set().union(*tool_lists):
-            own = sum(lst.get(i, 0.0) for lst in tool_lists)
+        for i, mine in own.items():
             group = family_of.get(i, "")
             # A tool without a family is a family of one: its own score stands in for the family's,
             # so that grouped tools do not outrank it just for having a family.
-            scores[i] = (own + weight * (family.get(group, 0.0) if group else own)) / total
+            scores[i] = (mine + weight * (family.get(group, 0.0) if group else mine)) / (1.0 + weight)
         return scores, row_ids
 
 
@@ -250,25 +247,3 @@ def _best(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
 def fts_query(text: str) -> str:
     """``text`` as a full-text query: words only (the query parser would read punctuation as syntax)."""
     return " ".join(re.findall(r"\w+", text))
-
-
-def _scaled(scores: dict[str, float]) -> dict[str, float]:
-    """Min-max scaled to 0..1 (a single or all-equal list scores 1)."""
-    if not scores:
-        return {}
-    values = np.fromiter(scores.values(), dtype=float)
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo < 1e-12:
-        return {i: 1.0 for i in scores}
-    return {i: (s - lo) / (hi - lo) for i, s in scores.items()}
-
-
-def fuse_reciprocal_rank(rankings: Sequence[Sequence[str]], rrf_k: int = RRF_K) -> dict[str, float]:
-    """Reciprocal-rank fusion of several rankings of ids, scaled so that an id ranked first
-    everywhere scores 1."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (rrf_k + rank)
-    top = len(rankings) / (rrf_k + 1)
-    return {i: s / top for i, s in scores.items()}

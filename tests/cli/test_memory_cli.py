@@ -88,3 +88,29 @@ def test_filter_flag_matches_numbers_booleans_and_any_of_repeated_values(cli, tm
 def test_search_help_shows_the_batch_output_format(cli):
     r = cli("memory", "search", "--help", env={"COLUMNS": "200"})
     assert r.returncode == 0 and '"ranked": [record ids]' in r.stdout
+
+
+def test_dialogue_rows_as_users_write_them(cli, tmp_path):
+    db = tmp_path / "db"
+    line = "Caroline: I went to the LGBTQ support group yesterday."
+    rows = [{"id": f"{conv}/D1:1", "content": line, "conv_id": conv, "session": 1, "date_time": "1:56 pm on 8 May, 2023"}
+            for conv in ("conv-1", "conv-2")]
+    rows.append({"id": "conv-2/D2:1", "content": "Melanie: I painted a sunrise.", "conv_id": "conv-2", "session": 2,
+                 "date_time": "2023-05-25T10:00"})
+    r = cli("memory", "add", "--db", str(db), str(write_jsonl(tmp_path / "r.jsonl", rows)), "--embedder", "hashing")
+    assert r.returncode == 0 and "stored 3 records" in r.stdout, r.stdout + r.stderr  # nothing merged across conversations
+
+    def found(*filters: str) -> list[str]:
+        r = cli("memory", "search", "--db", str(db), "support group", "-k", "5", "--json", *[a for f in filters for a in ("--filter", f)])
+        assert r.returncode == 0, r.stderr
+        return [json.loads(h)["id"] for h in r.stdout.splitlines()]
+
+    assert found("conv_id=conv-2", "session=1") == ["conv-2/D1:1"]  # an int session, found by session=1
+    assert found("conv_id=conv-1") == ["conv-1/D1:1"]
+    r = cli("memory", "search", "--db", str(db), "support", "--filter", "session=first")
+    assert r.returncode == 1 and "records hold 'session' as number, the filter gives string 'first'" in r.stderr
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "content": "fine", "date_time": "sometime in May"}])
+    r = cli("memory", "add", "--db", str(db), str(bad))
+    assert r.returncode == 1 and "record 'x': cannot read metadata field 'date_time' 'sometime in May'" in r.stderr
+    r = cli("memory", "search", "--db", str(db), "fine", "--json")
+    assert "\"x\"" not in r.stdout  # nothing written

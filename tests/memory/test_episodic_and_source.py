@@ -90,7 +90,8 @@ async def test_memory_source_proposes_scored_filtered_items_and_the_budget_decid
         MemoryRecord(id=f"f{i}", content=f"fact {i}: the user likes hiking in the alps " + "filler words here " * i, metadata={"user": "u1"})
         for i in range(8)
     ] + [MemoryRecord(id="other", content="the user likes hiking in the alps", metadata={"user": "u2"})])
-    source = MemorySource(store, k=6, filters=lambda step: {"user": step.metadata["user"]})
+    # The default relevance floor is a MiniLM cosine; the hashing embedder's scale is another one.
+    source = MemorySource(store, k=6, filters=lambda step: {"user": step.metadata["user"]}, min_similarity=0.0)
     items = await source.candidates(Step(input="does the user like hiking?", metadata={"user": "u1"}))
     assert len(items) == 6 and all(i.metadata["record_id"] != "other" for i in items)
     assert all(0 < i.score for i in items) and len({i.score for i in items}) > 1
@@ -120,3 +121,18 @@ async def test_turns_leaving_the_window_land_in_long_term_memory(tmp_path):
     assert hits and "4471" in hits[0].record.content and hits[0].record.kind == "turn"
     assert hits[0].record.metadata.role == "user" and hits[0].record.metadata.free["position"] == 0
     assert hits[0].record.id == "s1/turn-0" and hits[0].record.created_at < time.time()
+
+
+async def test_the_relevance_floor_keeps_irrelevant_memories_out_however_many_slots_are_free(tmp_path):
+    from contextos.embed import default_embedder
+
+    store = VectorMemory(tmp_path, embedder=default_embedder())
+    store.add_many([MemoryRecord(id="stamps", content="Bob collects stamps."),
+                    MemoryRecord(id="order", content="Order A-1001 shipped on Monday; it arrives Thursday.")])
+    offered = await MemorySource(store, k=5).candidates(Step(input="Where is my order A-1001?"))
+    assert [i.metadata["record_id"] for i in offered] == ["order"]
+    assert offered[0].metadata["similarity"] > 0.2
+    everything = await MemorySource(store, k=5, min_similarity=0.0).candidates(Step(input="Where is my order A-1001?"))
+    assert {i.metadata["record_id"] for i in everything} == {"stamps", "order"}
+    with pytest.raises(MemoryStoreError, match="min_similarity"):
+        MemorySource(store, min_similarity=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from contextos import Budget, Orchestrator, Step, TiktokenCounter
@@ -32,9 +34,11 @@ async def test_moved_turns_are_folded_into_a_bounded_cited_summary(server):
         batches += bool(await window.add({"role": "user" if n % 2 == 0 else "assistant", "content": text}))
     requests = server.completion_requests()
     assert batches >= 2 and len(requests) == batches  # one model call per batch that left the window
-    # The model saw the earlier summary and the turns it had to fold in, with their turn numbers.
+    # The model saw the earlier summary and the turns it had to fold in, with their turn numbers, as
+    # the index-text policy reads turns: when it was said, and who said it.
     second = requests[1].messages[-1]["content"]
-    assert "Alice wants a table for two on Friday." in second and "[turn 1] assistant: Sure, which" in second
+    assert "Alice wants a table for two on Friday." in second
+    assert re.search(r"\[turn 1\] \[\d+ \w+ \d{4}, \d\d:\d\d\] assistant: Sure, which", second), second
     # The summary cites exactly the turns that left, and stays within its token bound.
     moved = sorted({p for p in range(5)} - {i.position for i in window.items})
     assert summary.summary.positions == moved

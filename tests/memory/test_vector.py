@@ -83,8 +83,10 @@ def test_filters_per_user_session_tags_and_free_fields(tmp_path):
     assert m.count({"conv_id": "conv-2"}) == 3
     with pytest.raises(MemoryStoreError, match="no record in this store has a metadata field 'convid'"):
         m.search("deadline", 5, {"convid": "conv-1"})
-    with pytest.raises(MemoryStoreError, match="takes strings"):
+    with pytest.raises(MemoryStoreError, match="records hold 'user' as string, the filter gives number 3"):
         m.search("deadline", 5, {"user": 3})
+    with pytest.raises(MemoryStoreError, match="'role' takes non-empty strings"):
+        m.search("deadline", 5, {"role": 3})
 
 
 async def test_a_fresh_store_answers_free_field_filters_with_nothing(tmp_path):
@@ -109,9 +111,12 @@ def test_recent_fact_overrules_older_one_when_recency_is_weighted(tmp_path):
         MemoryRecord(id="old", content="Alice lives in Paris, in a flat near the river.", created_at=now - 400 * DAY),
         MemoryRecord(id="new", content="Alice lives in Berlin now.", created_at=now - 2 * DAY),
     ]
+    # Other memories of the store: relevance is scaled over the candidates a search finds.
+    records += [MemoryRecord(id=f"other-{i}", content=f"Bob's {thing} is {colour}.", created_at=now - 100 * DAY)
+                for i, (thing, colour) in enumerate([("car", "red"), ("bike", "blue"), ("door", "green"), ("hat", "black")])]
     plain = memory(tmp_path / "a", weights=ScoringWeights(recency=0.0, importance=0.0))
     plain.add_many(records)
-    weighted = memory(tmp_path / "b", weights=ScoringWeights(recency=0.5, half_life_s=30 * DAY))
+    weighted = memory(tmp_path / "b", weights=ScoringWeights(recency=1.0, half_life_s=30 * DAY))
     weighted.add_many(records)
     query = "Alice lives in Paris flat river"  # lexically closer to the old fact
     assert plain.search(query, 2, now=now)[0].record.id == "old"
@@ -141,7 +146,7 @@ def test_near_duplicates_merge_on_write(tmp_path):
     first = m.add(MemoryRecord(id="a", content="The user prefers window seats on flights.", importance=0.3, metadata={"user": "u"}))
     again = m.add(MemoryRecord(id="b", content="The user prefers window seats on flights!", importance=0.9, metadata={"user": "u"}))
     assert again.id == "a" and again.importance == 0.9 and again.updated_at is not None
-    assert m.count() == 1 and first.updated_at is None
+    assert m.count() == 1 and first.updated_at is None and m.get("b").id == "a"
     # Another user's identical fact is theirs, not a duplicate.
     other = m.add(MemoryRecord(id="c", content="The user prefers window seats on flights.", metadata={"user": "v"}))
     assert other.id == "c" and m.count() == 2

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from contextos import HashingEmbedder, StoreError, VectorTable
+from contextos.store import fuse_rrf
 
 ROWS = [
     {"id": "weather", "text": "get the weather forecast for a city", "category": "weather", "calls": 10},
@@ -70,15 +71,34 @@ def test_each_mode_finds_the_obvious_row(table, mode):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_hybrid_fuses_by_reciprocal_rank(table):
+def test_hybrid_fuses_by_scaled_score(table):
+    dense = table.search("hotel in a city", 50, mode="dense")
+    fts = table.search("hotel in a city", 50, mode="fts")
+    hybrid = table.search("hotel in a city", 4, mode="hybrid")
+
+    def scaled(hits):
+        lo, hi = min(h.score for h in hits), max(h.score for h in hits)
+        return {h.id: (h.score - lo) / (hi - lo) for h in hits}
+
+    d, f = scaled(dense), scaled(fts)
+    expected = {i: (d.get(i, 0.0) + f.get(i, 0.0)) / 2 for i in set(d) | set(f)}
+    best = sorted(expected, key=lambda i: (-expected[i], i))[:4]
+    assert [h.id for h in hybrid] == best
+    assert [h.score for h in hybrid] == pytest.approx([expected[i] for i in best])
+    # Every hybrid hit carries its cosine similarity, BM25-only hits included.
+    cosine = {h.id: h.score for h in dense}
+    assert all(h.similarity == pytest.approx(cosine[h.id], abs=1e-5) for h in hybrid)
+    assert all(h.similarity is None for h in fts)
+
+
+def test_fuse_rrf_still_fuses_by_reciprocal_rank(table):
     dense = table.search("hotel in a city", 4, mode="dense")
     fts = table.search("hotel in a city", 4, mode="fts")
-    hybrid = table.search("hotel in a city", 4, mode="hybrid")
     expected: dict[str, float] = {}
     for ranking in (dense, fts):
         for rank, h in enumerate(ranking, 1):
             expected[h.id] = expected.get(h.id, 0) + 1 / (60 + rank)
-    assert {h.id: pytest.approx(h.score) for h in hybrid} == expected
+    assert {h.id: pytest.approx(h.score) for h in fuse_rrf([dense, fts], 10)} == expected
 
 
 @pytest.mark.parametrize("mode", ["dense", "fts", "hybrid"])
@@ -178,3 +198,16 @@ def test_refresh_sees_what_another_handle_wrote(tmp_path):
     assert reader.count() == 1, "a handle stays at the version it opened"
     assert reader.refresh() is True
     assert reader.count() == 4
+
+
+def test_a_hit_found_by_bm25_alone_still_gets_its_cosine(tmp_path):
+    embedder = HashingEmbedder(dimension=64)
+    table = VectorTable.open(tmp_path, "t", embedder=embedder)
+    filler = [{"id": f"f{i}", "text": f"weather forecast rain tomorrow {i}"} for i in range(120)]
+    table.upsert([*filler, {"id": "rare", "text": "zyxwv invoice ledger"}])
+    query = "weather forecast rain zyxwv"
+    dense_ids = {h.id for h in table.search(query, 50, mode="dense")}
+    hits = {h.id: h for h in table.search(query, 10)}
+    assert "rare" in hits and "rare" not in dense_ids  # found by BM25 alone
+    expected = {h.id: h.score for h in table.search_vector(embedder.embed([query])[0], 200)}
+    assert all(h.similarity == pytest.approx(expected[i], abs=1e-5) for i, h in hits.items())
