@@ -20,7 +20,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -28,6 +28,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
+from contextos.agents.stream import (
+    EMIT,
+    AgentEvent,
+    ContextAssembled,
+    ModelToken,
+    StepFinished,
+    StepStarted,
+    ToolCalled,
+    ToolReturned,
+    emit,
+    iterate_in_thread,
+    stream_events,
+)
 from contextos.agents.structured import OutputSpec
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
@@ -169,6 +182,16 @@ class Agent:
         """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
         return run_blocking(lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)")
 
+    async def arun_stream(self, task: str, **options: Any) -> AsyncIterator[AgentEvent]:
+        """``arun`` as an async iterator of typed events (``agents/stream.py``), ``RunFinished`` (with the
+        ``RunResult``) last. ``options`` are ``arun``'s."""
+        async for event in stream_events(lambda: self.arun(task, **options)):
+            yield event
+
+    def stream(self, task: str, **options: Any) -> Iterator[AgentEvent]:
+        """``arun_stream`` for code that is not async: the events as a plain iterator."""
+        return iterate_in_thread(lambda: self.arun_stream(task, **options))
+
     async def arun(
         self,
         task: str,
@@ -257,6 +280,7 @@ class Agent:
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
         with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
+            emit(StepStarted, step=step.index)
             for hook in self.hooks:
                 await call_hook(hook.before_step, step)
             assembled = await orchestrator.build(step)
@@ -264,6 +288,8 @@ class Agent:
                 edited = await call_hook(hook.on_context, step, assembled)
                 if edited is not None:
                     assembled = edited
+            emit(ContextAssembled, step=step.index, request_tokens=assembled.usage.request_tokens,
+                 budget=assembled.usage.budget, decisions=assembled.decisions)
             completion, model_s = await self._call_model(step, assembled.messages, assembled.tools, response_format)
             results: list[ToolResult] = []
             handoff = None
@@ -282,6 +308,7 @@ class Agent:
                 span.set_attribute(STEP_CITED, record.cited)
             for hook in self.hooks:
                 await call_hook(hook.after_step, record)
+            emit(StepFinished, step=step.index, record=record)
         return record, handoff
 
     async def _call_model(self, step: Step, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
@@ -293,7 +320,13 @@ class Agent:
             params["max_tokens"] = self.budget.reserve_output
         with chat_span(self.client.model, messages=messages, tools=tools, params=params, step=step.index) as span:
             t0 = time.perf_counter()
-            completion = await self.client.acomplete(messages, tools=tools or None, **params)
+            if EMIT.get() is None:
+                completion = await self.client.acomplete(messages, tools=tools or None, **params)
+            else:  # a streamed run: the answer token by token
+                stream = self.client.astream(messages, tools=tools or None, **params)
+                async for text in stream:
+                    emit(ModelToken, step=step.index, text=text)
+                completion = stream.completion
             model_s = time.perf_counter() - t0
             record_chat_response(
                 span, response_model=completion.model, input_tokens=completion.usage.prompt_tokens,
@@ -324,7 +357,9 @@ class Agent:
 
         async def run(item: ToolCall | ToolResult) -> ToolResult:
             if isinstance(item, ToolResult):
+                emit(ToolReturned, step=step.index, result=item)
                 return item
+            emit(ToolCalled, step=step.index, call=item)
             tool = self.executor.lookup(item.name, run_tools.offered)
             with tool_span(item.name, call_id=item.id, arguments=item.arguments,
                            description=tool.description if tool else None) as span:
@@ -332,6 +367,7 @@ class Agent:
                 record_tool_result(span, result.content)
                 if not result.ok:
                     span.set_attribute("error.type", f"tool.{result.failure}")
+            emit(ToolReturned, step=step.index, result=result)
             return result
 
         return list(await asyncio.gather(*(run(p) for p in planned))), handoff
