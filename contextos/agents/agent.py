@@ -54,6 +54,7 @@ from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
+from contextos.tools.run_context import RunContext, using_run_context
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
 from contextos.tracing.attributes import STEP_CITED
@@ -200,12 +201,14 @@ class Agent:
         cancel: Cancellation | None = None,
         max_steps: int | None = None,
         handoffs: Mapping[str, str] | None = None,
+        deps: Any = None,
     ) -> RunResult:
         """Run the agent on ``task`` until it answers or a limit stops it.
 
         ``conversation``: continue an earlier conversation (it is appended to). ``cancel``: checked
         before every step. ``max_steps`` overrides the limits' step count. ``handoffs``: agent names
-        (with descriptions) this run may hand over to, offered as ``transfer_to_<name>`` tools.
+        (with descriptions) this run may hand over to, offered as ``transfer_to_<name>`` tools. ``deps``: what
+        tools that ask for a ``RunContext`` receive as ``ctx.deps`` (a database, a client, a user).
         """
         conversation = conversation if conversation is not None else Conversation()
         await conversation.add(ContextItem(id=f"task-{uuid.uuid4().hex[:12]}", source="conversation", role="user",
@@ -243,7 +246,8 @@ class Agent:
                 step = Step(input=task, index=index, run_id=run_id,
                             metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
                 record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
-                                                   response_format=self.output.response_format() if repairs else None)
+                                                   response_format=self.output.response_format() if repairs else None,
+                                                   deps=deps)
                 steps.append(record)
                 if record.completion.content:
                     answer = record.completion.content
@@ -276,7 +280,7 @@ class Agent:
     # -- one step -----------------------------------------------------------------------------
     async def _step(
         self, step: Step, orchestrator: Orchestrator, run_tools: RunTools, conversation: ConversationStore,
-        handoff_tools: Mapping[str, tuple[str, str]], *, response_format: dict[str, Any] | None = None,
+        handoff_tools: Mapping[str, tuple[str, str]], *, response_format: dict[str, Any] | None = None, deps: Any = None,
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
         with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
@@ -294,7 +298,7 @@ class Agent:
             results: list[ToolResult] = []
             handoff = None
             if completion.tool_calls:
-                results, handoff = await self._run_tools(step, completion.tool_calls, run_tools, handoff_tools)
+                results, handoff = await self._run_tools(step, completion.tool_calls, run_tools, handoff_tools, deps)
                 # The call and its results go in together: the store groups them, never to be split.
                 await conversation.add(completion.message(), *(r.message() for r in results))
             elif completion.content is not None:
@@ -337,7 +341,8 @@ class Agent:
         return completion, model_s
 
     async def _run_tools(
-        self, step: Step, calls: Sequence[ToolCall], run_tools: RunTools, handoff_tools: Mapping[str, tuple[str, str]]
+        self, step: Step, calls: Sequence[ToolCall], run_tools: RunTools, handoff_tools: Mapping[str, tuple[str, str]],
+        deps: Any = None,
     ) -> tuple[list[ToolResult], str | None]:
         handoff: str | None = None
         planned: list[ToolCall | ToolResult] = []
@@ -363,7 +368,8 @@ class Agent:
             tool = self.executor.lookup(item.name, run_tools.offered)
             with tool_span(item.name, call_id=item.id, arguments=item.arguments,
                            description=tool.description if tool else None) as span:
-                result = await self.executor.execute(item, offered=run_tools.offered)
+                with using_run_context(RunContext(deps=deps, run_id=step.run_id, step=step.index, agent=self.name)):
+                    result = await self.executor.execute(item, offered=run_tools.offered)
                 record_tool_result(span, result.content)
                 if not result.ok:
                     span.set_attribute("error.type", f"tool.{result.failure}")

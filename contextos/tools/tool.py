@@ -18,16 +18,19 @@ Tool.from_function(get_weather).schema()
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import re
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from contextos.errors import InvalidToolError
+from contextos.errors import InvalidToolError, ToolError
+from contextos.tools.run_context import current_run_context, is_run_context
 
 #: OpenAI's rule for function names (also what most providers accept).
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -93,7 +96,9 @@ class Tool(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Free-form data kept with the tool in the catalog (category, provider, ...); never sent to the model."""
     fn: Callable[..., Any] | None = Field(default=None, exclude=True, repr=False)
-    """The Python callable that runs the tool, when there is one (not stored in a catalog)."""
+    """The Python callable that runs the tool, when there is one (not stored in a catalog). From
+    ``from_function``: your function wrapped to convert the model's JSON arguments to its annotated types
+    and fill in its ``RunContext`` (``fn.__wrapped__`` is your function)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -148,10 +153,15 @@ class Tool(BaseModel):
         doc = inspect.getdoc(fn) or ""
         summary, param_docs = _parse_docstring(doc)
         fields: dict[str, Any] = {}
+        context_params: list[str] = []
+        hints = _type_hints(fn)
         for pname, param in inspect.signature(fn).parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or pname in ("self", "cls"):
                 continue
-            annotation = param.annotation if param.annotation is not inspect.Parameter.empty else Any
+            annotation = hints.get(pname, param.annotation if param.annotation is not inspect.Parameter.empty else Any)
+            if is_run_context(annotation):
+                context_params.append(pname)  # filled in by the agent, not by the model
+                continue
             default = param.default if param.default is not inspect.Parameter.empty else ...
             fields[pname] = (annotation, Field(default, description=param_docs.get(pname)))
         try:
@@ -164,7 +174,7 @@ class Tool(BaseModel):
             ) from None
         return cls(
             name=name or fn.__name__, description=description if description is not None else summary,
-            parameters=_strip_titles(schema), fn=fn,
+            parameters=_strip_titles(schema), fn=_typed_call(fn, model, context_params),
         )
 
     @classmethod
@@ -298,3 +308,45 @@ def _strip_titles(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_strip_titles(v) for v in schema]
     return schema
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """``fn``'s resolved annotations (strings under ``from __future__ import annotations`` too)."""
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # an annotation that does not resolve: the signature's own objects serve
+        return {}
+
+
+def _typed_call(fn: Callable[..., Any], arguments: type[BaseModel], context_params: list[str]) -> Callable[..., Any]:
+    """``fn`` called with the model's JSON arguments converted to its annotated types (pydantic models,
+    enums, dates, ...) and its ``RunContext`` parameters filled in; arguments that do not convert raise
+    ``ToolError`` naming each problem (the executor hands that to the model)."""
+
+    names = list(arguments.model_fields)
+
+    def convert(args: tuple[Any, ...], raw: dict[str, Any]) -> dict[str, Any]:
+        raw = {**dict(zip(names, args)), **raw}  # positional calls from Python code
+        try:
+            parsed = arguments.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            raise ToolError(f"invalid arguments: {problems}; fix them and call it again") from None
+        values = {name: getattr(parsed, name) for name in names}
+        if context_params:
+            context = current_run_context()
+            values.update((name, context) for name in context_params)
+        return values
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def call_async(*args: Any, **raw: Any) -> Any:
+            return await fn(**convert(args, raw))
+
+        return call_async
+
+    @functools.wraps(fn)
+    def call(*args: Any, **raw: Any) -> Any:
+        return fn(**convert(args, raw))
+
+    return call

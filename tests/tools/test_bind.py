@@ -51,3 +51,14 @@ async def test_bad_arguments_and_missing_implementations_are_told_to_the_model()
     assert "to.street" in bad.content and "speed" in bad.content and "on" in bad.content
     missing = await executor.execute(call("send_sms", {}), offered=offered)
     assert not missing.ok and "has no implementation here" in missing.content
+
+
+async def test_function_tools_get_their_arguments_as_annotated_types():
+    # def ship(to: Address, ...) receives an Address, an enum and a date, not a dict and strings
+    executor = ToolExecutor([ship])
+    result = await executor.execute(call("ship", {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "standard",
+                                                  "on": "2026-12-24"}))
+    assert result.ok and result.content == "standard to Oslo on 24 Dec"
+    bad = await executor.execute(call("ship", {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "standard",
+                                               "on": "someday"}))
+    assert not bad.ok and "on: Input should be a valid date" in bad.content

@@ -37,7 +37,7 @@ def test_from_function_builds_schema_from_signature_and_docstring():
     assert params["properties"]["days"]["type"] == "integer"
     assert params["properties"]["unit"]["default"] == "celsius"
     assert "title" not in json.dumps(params)
-    assert tool.fn is get_weather and tool.fn("Oslo") == "sunny in Oslo"
+    assert tool.fn.__wrapped__ is get_weather and tool.fn("Oslo") == "sunny in Oslo"
     assert tool.id == "get_weather"
 
 
