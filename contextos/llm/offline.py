@@ -46,6 +46,7 @@ PROVIDER = "offline"
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
 _QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")  # not the ' of "I'm ... What's"
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
@@ -202,17 +203,21 @@ def _pick_tool(request: str, tools: list[dict[str, Any]]) -> dict[str, Any] | No
 
 
 def _fill_arguments(request: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return _fill_object(request, schema, [float(n) for n in _NUMBER.findall(request)], _phrases(request))
+    return _fill_object(request, schema, [float(n) for n in _NUMBER.findall(request)], _phrases(request), schema)
 
 
-def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phrases: list[str], depth: int = 0) -> dict[str, Any]:
+def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phrases: list[str], root: dict[str, Any],
+                 depth: int = 0) -> dict[str, Any]:
     """Values for ``schema``'s required properties, taking numbers and phrases of the request in turn
-    (nested objects too, a few levels deep)."""
+    (nested objects too, a few levels deep, ``$ref``s to the root's ``$defs`` followed)."""
     properties: dict[str, Any] = schema.get("properties") or {}
     arguments: dict[str, Any] = {}
     for name in schema.get("required") or []:
         spec = properties.get(name) or {}
-        kind = spec.get("type", "string")
+        ref = spec.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            spec = (root.get("$defs") or {}).get(ref.rsplit("/", 1)[-1], {})
+        kind = spec.get("type", "object" if "properties" in spec else "string")
         if "enum" in spec and spec["enum"]:
             lowered = request.lower()
             arguments[name] = next((v for v in spec["enum"] if str(v).lower() in lowered), spec["enum"][0])
@@ -224,7 +229,9 @@ def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phr
         elif kind == "array":
             arguments[name] = [phrases.pop(0)] if phrases else [request]
         elif kind == "object":
-            arguments[name] = _fill_object(request, spec, numbers, phrases, depth + 1) if depth < 4 else {}
+            arguments[name] = _fill_object(request, spec, numbers, phrases, root, depth + 1) if depth < 4 else {}
+        elif spec.get("format") in ("date", "date-time") and _DATE.search(request):
+            arguments[name] = _DATE.search(request).group(0)
         else:
             arguments[name] = phrases.pop(0) if phrases else request
     return arguments
