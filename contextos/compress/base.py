@@ -17,6 +17,10 @@ from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import CompressionError
 
 
+COMPRESSION = "compression"
+"""``ContextItem.metadata`` key on a compressed item: what its compressor removed, in words."""
+
+
 class CompressorBase(ABC):
     """The shared part of contextos's compressors (intended for internal use; implement ``Compressor``).
 
@@ -48,16 +52,16 @@ class CompressorBase(ABC):
     async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
         """Results for ``items`` (whose texts count ``before`` tokens, more than ``target`` together)."""
 
-    def _result(self, item: ContextItem, before: int, content: str | None, removed: str, **changes: object) -> Compressed:
-        """The result for ``item`` given its new text (None: dropped), with ``removed`` saying what went."""
+    def _result(self, item: ContextItem, before: int, content: str | None, removed: str, *, metadata: dict | None = None) -> Compressed:
+        """The result for ``item`` given its new text (None: dropped), with ``removed`` saying what went;
+        ``metadata`` adds to the item's (generated text names its model there)."""
         if content is None:
             return dropped(item, before, f"{self.name}: {removed}")
-        if content == item.content and not changes:
+        if content == item.content and not metadata:
             return unchanged(item, before, f"{self.name}: nothing removed")
         after = self.counter.count(content)
         reason = f"{self.name}: {before} -> {after} tokens; {removed}"
-        metadata = {**item.metadata, "compression": reason}
-        new = item.with_content(content, metadata=metadata, **changes)
+        new = item.with_content(content, metadata={**item.metadata, **(metadata or {}), COMPRESSION: reason})
         return Compressed(new, ContextDecision(item.id, item.source, DecisionStatus.COMPRESSED, before, after, item.score, reason))
 
 
