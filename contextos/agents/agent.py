@@ -31,7 +31,8 @@ from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
-from contextos.context.sources import ContextSource, InstructionsSource
+from contextos.compress.default import agent_compressors
+from contextos.context.sources import Compressor, ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import AgentError, ConfigError
@@ -88,6 +89,7 @@ class Agent:
     (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools from at every step, with queries written by
     ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
+    ``compressors``: what shortens candidates that do not fit (default: ``agent_compressors``).
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class Agent:
         hooks: Sequence[AgentHooks] = (),
         counter: TokenCounter | None = None,
         model_params: Mapping[str, Any] | None = None,
+        compressors: Sequence[Compressor] | None = None,
     ) -> None:
         names = {s.name for s in sources}
         clash = names & {"instructions", "tools", "conversation"}
@@ -132,6 +135,9 @@ class Agent:
         self.hooks = list(hooks)
         self.counter = counter or TiktokenCounter()
         self.model_params = dict(model_params or {})
+        # By default, where they do not fit: the default compressor on the other sources (documents,
+        # memory), digests of old tool results in the conversation. ``[]`` turns compression off.
+        self.compressors = list(compressors) if compressors is not None else agent_compressors([s.name for s in self.sources], counter=self.counter)
 
     # -- public API ---------------------------------------------------------------------------
     def run(self, task: str, **options: Any) -> RunResult:
@@ -160,7 +166,8 @@ class Agent:
         retrieval = ToolSource(self.catalog, k=self.tool_k, writer=self.query_writer) if self.catalog is not None else None
         run_tools = RunTools([*self.tools, *(_handoff_tool(t, n, d) for t, (n, d) in handoff_tools.items())], retrieval)
         orchestrator = Orchestrator(
-            [InstructionsSource(self.instructions), run_tools, *self.sources, conversation], self.budget, counter=self.counter
+            [InstructionsSource(self.instructions), run_tools, *self.sources, conversation], self.budget, counter=self.counter,
+            compressors=self.compressors,
         )
         steps: list[StepRecord] = []
         stop: StopReason = "max_steps"

@@ -13,7 +13,7 @@ results = default_compressor().compress_sync(items, "who wrote Dune?", target_to
 from contextos.compress.base import COMPRESSION, CompressorBase, kept_items
 from contextos.compress.cluster import ClusterCompressor
 from contextos.compress.cutoff import DynamicCutoff
-from contextos.compress.default import METHODS, OnlySources, compressor_named, default_compressor
+from contextos.compress.default import METHODS, PerSource, agent_compressors, compressor_named, default_compressor
 from contextos.compress.extractive import HEADING, ExtractivePruner
 from contextos.compress.history import HistoryCompactor
 from contextos.compress.structure import Structurizer, outline
@@ -33,8 +33,9 @@ __all__ = [
     "HistoryCompactor",
     "LLMSummarizer",
     "METHODS",
-    "OnlySources",
+    "PerSource",
     "Structurizer",
+    "agent_compressors",
     "compressor_named",
     "default_compressor",
     "kept_items",

@@ -1,10 +1,10 @@
-"""The default compressor, the compressors by name (for the command line), and a source filter."""
+"""The default compressor, the compressors by name (for the command line), and compressors per source."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from contextos.compress.base import dropped, unchanged
+from contextos.compress.base import check_request, dropped, unchanged
 from contextos.compress.cluster import ClusterCompressor
 from contextos.compress.cutoff import DynamicCutoff
 from contextos.compress.extractive import ExtractivePruner
@@ -12,7 +12,7 @@ from contextos.compress.history import HistoryCompactor
 from contextos.compress.structure import Structurizer
 from contextos.context.items import ContextItem
 from contextos.context.sources import Compressed, Compressor
-from contextos.context.tokens import TokenCounter
+from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import CompressionError
 
 
@@ -52,29 +52,44 @@ def compressor_named(name: str | None, counter: TokenCounter | None = None) -> C
     return make(counter)
 
 
-class OnlySources:
-    """``compressor`` applied to items of the named sources only; others pass unchanged.
+class PerSource:
+    """A compressor per source name; items of other sources pass unchanged.
 
     ```python
-    Orchestrator(sources, budget, compressors=[OnlySources(default_compressor(), ["documents", "memory"])])
+    Orchestrator(sources, budget, compressors=[PerSource({"documents": default_compressor(), "conversation": HistoryCompactor()})])
     ```
+
+    The orchestrator hands a compressor one source's items at a time; given several sources at
+    once, each one's compressor gets a share of the target in proportion to its tokens.
     """
 
-    def __init__(self, compressor: Compressor, sources: Iterable[str], *, counter: TokenCounter | None = None) -> None:
-        self.compressor = compressor
-        self.sources = frozenset(sources)
-        self.name = compressor.name
-        self._counter = counter or getattr(compressor, "counter", None)
+    def __init__(self, compressors: Mapping[str, Compressor], *, counter: TokenCounter | None = None) -> None:
+        self.compressors = dict(compressors)
+        self.counter = counter or TiktokenCounter()
+        self.name = "per-source(" + ", ".join(f"{s}: {c.name}" for s, c in sorted(self.compressors.items())) + ")"
 
-    async def compress(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> Sequence[Compressed]:
-        mine = [i for i in items if i.source in self.sources]
-        if len(mine) == len(items):
-            return await self.compressor.compress(items, query, target_tokens)
-        count = self._counter.count if self._counter is not None else (lambda text: 0)
-        others = [unchanged(i, count(i.content), f"{self.name}: not applied to source {i.source!r}") for i in items if i.source not in self.sources]
-        room = target_tokens - sum(r.decision.tokens_before for r in others)
-        if not mine:
-            return others
-        if room < 1:
-            return [dropped(i, count(i.content), f"{self.name}: no room left beside other sources") for i in mine] + others
-        return [*await self.compressor.compress(mine, query, room), *others]
+    async def compress(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> list[Compressed]:
+        items = check_request(items, target_tokens)
+        sizes = {i.id: self.counter.count(i.content) for i in items}
+        out = [unchanged(i, sizes[i.id], "no compressor for its source") for i in items if i.source not in self.compressors]
+        room = target_tokens - sum(r.decision.tokens_before for r in out)
+        groups: dict[str, list[ContextItem]] = {}
+        for i in items:
+            if i.source in self.compressors:
+                groups.setdefault(i.source, []).append(i)
+        total = sum(sizes[i.id] for group in groups.values() for i in group)
+        for source, group in groups.items():
+            share = room * sum(sizes[i.id] for i in group) // max(total, 1)
+            if share < 1:
+                out += [dropped(i, sizes[i.id], "no room left for its source") for i in group]
+            else:
+                out += await self.compressors[source].compress(group, query, share)
+        return out
+
+
+def agent_compressors(sources: Iterable[str], *, counter: TokenCounter | None = None, conversation: str = "conversation") -> list[Compressor]:
+    """What ``Agent`` compresses with unless told otherwise: the default compressor on ``sources``
+    (documents, memory), history compaction of old tool results on the conversation."""
+    chosen: dict[str, Compressor] = {name: default_compressor(counter) for name in sources}
+    chosen[conversation] = HistoryCompactor(counter=counter)
+    return [PerSource(chosen, counter=counter)]
