@@ -48,7 +48,8 @@ class ExtractivePruner(CompressorBase):
     ```
 
     ``passage_weight``: how much a sentence's passage score counts beside its own (0..1).
-    ``dense_weight``: the share of the dense cosine in a sentence's score when an embedder is given.
+    ``dense_weight``: the share of the dense cosine in a sentence's score when an embedder is given;
+    ``dense_passages``: how many of the best passages (by the lexical score) get dense sentence scores.
     """
 
     def __init__(
@@ -58,12 +59,14 @@ class ExtractivePruner(CompressorBase):
         embedder: Embedder | None = None,
         passage_weight: float = 0.7,
         dense_weight: float = 0.5,
+        dense_passages: int = 5,
         lead_bonus: float = 0.05,
     ) -> None:
         super().__init__(counter=counter)
         self.embedder = embedder
         self.passage_weight = passage_weight
         self.dense_weight = dense_weight
+        self.dense_passages = dense_passages
         self.lead_bonus = lead_bonus
         self.name = "extractive+dense" if embedder is not None else "extractive"
 
@@ -85,9 +88,14 @@ class ExtractivePruner(CompressorBase):
         own = _unit(own)
         passage = _unit(np.array(whole, dtype=np.float64))
         if self.embedder is not None and flat:
+            # Dense scores only for the sentences of the best passages by the lexical score: the
+            # numpy MiniLM embeds a few hundred tokens in the time an agent's step can spare.
+            best = set(np.argsort(-passage, kind="stable")[: self.dense_passages].tolist())
+            chosen = [k for k, i in enumerate(i for i, p in enumerate(passages) for _ in p.sentences) if i in best]
             texts = [s.text for p in passages for s in p.sentences]
-            vectors = self.embedder.embed([query, *texts])
-            dense = np.clip(vectors[1:] @ vectors[0], 0.0, None).astype(np.float64)
+            vectors = self.embedder.embed([query, *(texts[k] for k in chosen)])
+            dense = np.zeros(len(flat))
+            dense[chosen] = np.clip(vectors[1:] @ vectors[0], 0.0, None)
             own = (1.0 - self.dense_weight) * own + self.dense_weight * _unit(dense)
         out, at = [], 0
         for i, p in enumerate(passages):
