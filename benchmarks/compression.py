@@ -2,6 +2,7 @@
 
     python benchmarks/compression.py                                  # all dev questions, three data sets, 4 ratios
     python benchmarks/compression.py --limit 200 --dense 50           # quicker; the dense mode on 50 questions
+    python benchmarks/compression.py --ratios 0.25 --datasets nq_open_multidoc20 squad_multipara20
 
 For each data set in ../shared/data (nq_open_multidoc20, squad_multipara20, litm_kv_retrieval) and each
 target ratio (1/2, 1/3, 1/5, 1/10 of the context's tokens), every method compresses each question's 20
@@ -129,6 +130,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
     ap.add_argument("--limit", type=int, default=None, help="questions per data set (default: all)")
+    ap.add_argument("--ratios", nargs="+", type=float, default=list(RATIOS), help="target ratios (default: 1/2 1/3 1/5 1/10)")
     ap.add_argument("--dense", type=int, default=0, help="also the extractive-dense mode, on this many questions")
     ap.add_argument("--methods", nargs="+", default=["first", "random", "bm25", "default"])
     ap.add_argument("--json", help="write every number here")
@@ -144,7 +146,7 @@ def main() -> None:
         rows = load(dataset, args.limit)
         runs: dict[str, tuple[float, float, int]] = {}
         preds: list[dict] = []
-        for ratio in RATIOS:
+        for ratio in args.ratios:
             for name in args.methods:
                 run = f"{name}@{ratio:.3f}"
                 runs[run] = (*measure(table[name], rows, ratio, run, preds), len(rows))
