@@ -24,14 +24,12 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def exporter() -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-        provider = trace.get_tracer_provider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
+    """Every finished span, from the SDK provider (set here unless a test before set one)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+    spans = InMemorySpanExporter()
+    trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(spans))
+    return spans
 
 
 def test_the_orchestrator_compresses_what_does_not_fit_and_traces_it(exporter):
