@@ -9,8 +9,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from contextos import Budget, ContextItem, InputSource, Orchestrator, StaticSource, Step, TiktokenCounter
-from contextos.agents import Agent
-from contextos.compress import COMPRESSION, default_compressor
+from contextos.agents import Agent, Conversation
+from contextos.compress import COMPRESSION, agent_compressors, default_compressor
 from contextos.testing import Reply, ScriptedModel
 
 COUNTER = TiktokenCounter(encoding="o200k_base")
@@ -69,3 +69,28 @@ def test_the_agent_compresses_documents_by_default_and_can_be_told_not_to():
                   budget=Budget(context_window=260, reserve_output=60), counter=COUNTER, compressors=[])
     statuses = {d.status.value for d in plain.run("When was the bridge over the river opened?").steps[0].context.decisions}
     assert "compressed" not in statuses
+
+
+def order_turns():
+    """Three tool calls and their long results, as ``conversation`` items (tool results compressible)."""
+    turns = []
+    for n in (101, 102, 103):
+        call = {"id": f"c{n}", "type": "function", "function": {"name": "lookup_order", "arguments": f'{{"number": {n}}}'}}
+        turns.append(ContextItem(id=f"call{n}", source="conversation", role="assistant", payload={"tool_calls": [call]}))
+        body = f"Order ORD-{n} shipped; total {n}.50 EUR.\n" + "Carrier scan recorded at the depot. " * 60
+        turns.append(ContextItem(id=f"result{n}", source="conversation", role="tool", content=body,
+                                 payload={"tool_call_id": f"c{n}", "name": "lookup_order"}))
+    return turns
+
+
+def test_old_tool_results_are_digested_and_the_newest_kept_whole(exporter):
+    conversation = Conversation()
+    conversation.add_nowait(ContextItem(id="task", source="conversation", content="Where are orders 101 to 103?", pinned=True), *order_turns())
+    orchestrator = Orchestrator([conversation], Budget(context_window=1000), counter=COUNTER,
+                                compressors=agent_compressors([], counter=COUNTER))
+    result = orchestrator.build_sync(Step(input="Where are orders 101 to 103?"))
+    tools = [m for m in result.messages if m["role"] == "tool"]
+    assert len(tools) == 3 and [m["tool_call_id"] for m in tools] == ["c101", "c102", "c103"]  # each still answers its call
+    assert "digested" in tools[0]["content"] and "ORD-101" in tools[0]["content"] and "101.50" in tools[0]["content"]
+    assert "digested" not in tools[-1]["content"] and tools[-1]["content"].count("Carrier scan") == 60
+    assert result.usage.request_tokens <= 1000
