@@ -14,7 +14,7 @@ tokenizer-free proxy tokens. ``tok`` is the ratio in tiktoken tokens (what the c
 Methods: ``default`` is ``contextos compress`` without ``--method`` (``default_compressor()`` through
 ``compress_passages``); ``dense`` the slower ``extractive-dense`` mode; the baselines keep the first
 tokens (``first``), drop random sentences (``random``), or rerank passages with rank_bm25's BM25Okapi
-and keep the first tokens of that order (``bm25``; ``pip install contextos[bench]``).
+and keep the first tokens of that order (``bm25``; ``pip install "contextos[bench-compression]"``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class Methods:
 
         return run
 
+    def whole_tokens(self, row: dict) -> int:
+        """Tokens of the whole context, as every method renders it."""
+        return self._whole(row)[1]
+
     def _whole(self, row: dict) -> tuple[list[str], int]:
         lines = [i.content for i in passage_items(row["passages"])]
         return lines, self.counter.count("\n".join(lines))
@@ -112,21 +116,20 @@ class Methods:
         return self._first_tokens("\n".join(lines[i] for i in order), int(total * ratio))
 
 
-def measure(method: Method, rows: list[dict], ratio: float, run: str, preds: list[dict]) -> tuple[float, float]:
+def measure(methods: Methods, method: Method, rows: list[dict], ratio: float, run: str, preds: list[dict]) -> tuple[float, float]:
     """Run ``method`` on ``rows``; append score_compression predictions; (questions/s, mean tiktoken ratio)."""
     spent, ratios = 0.0, []
     for row in rows:
         t0 = time.perf_counter()
         context, tokens = method(row, ratio)
         spent += time.perf_counter() - t0
-        whole = Methods._whole(METHODS, row)[1]
+        whole = methods.whole_tokens(row)
         ratios.append(tokens / whole)
         preds.append({"id": row["id"], "compressed": context, "run": run})
     return len(rows) / spent, sum(ratios) / len(ratios)
 
 
 def main() -> None:
-    global METHODS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
     ap.add_argument("--limit", type=int, default=None, help="questions per data set (default: all)")
@@ -138,8 +141,8 @@ def main() -> None:
     from score_compression import score  # ../shared/eval: the scorer the held-out numbers come from
 
     counter = TiktokenCounter()
-    METHODS = Methods(counter)
-    table = {"first": METHODS.first, "random": METHODS.random_sentences, "bm25": METHODS.bm25, "default": METHODS.library(None)}
+    methods = Methods(counter)
+    table = {"first": methods.first, "random": methods.random_sentences, "bm25": methods.bm25, "default": methods.library(None)}
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
     everything: dict = {}
     for dataset in args.datasets:
@@ -149,10 +152,10 @@ def main() -> None:
         for ratio in args.ratios:
             for name in args.methods:
                 run = f"{name}@{ratio:.3f}"
-                runs[run] = (*measure(table[name], rows, ratio, run, preds), len(rows))
+                runs[run] = (*measure(methods, table[name], rows, ratio, run, preds), len(rows))
             if args.dense:
                 run = f"dense@{ratio:.3f}"
-                runs[run] = (*measure(METHODS.library("extractive-dense"), rows[: args.dense], ratio, run, preds), args.dense)
+                runs[run] = (*measure(methods, methods.library("extractive-dense"), rows[: args.dense], ratio, run, preds), args.dense)
         with tempfile.TemporaryDirectory() as folder:
             gold, pred = Path(folder) / "gold.jsonl", Path(folder) / "pred.jsonl"
             gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -172,8 +175,6 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(everything, indent=2))
 
-
-METHODS: Methods
 
 
 if __name__ == "__main__":
