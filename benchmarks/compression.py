@@ -25,6 +25,7 @@ import gzip
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -44,6 +45,7 @@ from contextos.context.tokens import load_encoding  # noqa: E402
 
 DATASETS = ("nq_open_multidoc20", "squad_multipara20", "litm_kv_retrieval")
 RATIOS = (1 / 2, 1 / 3, 1 / 5, 1 / 10)
+WORD = re.compile(r"\w+")
 Method = Callable[[dict, float], tuple[str, int]]  # (row, ratio) -> (compressed context, its tokens)
 
 
@@ -110,8 +112,8 @@ class Methods:
         from rank_bm25 import BM25Okapi
 
         lines, total = self._whole(row)
-        docs = [f"{p.get('title') or ''} {p['text']}".lower().split() for p in row["passages"]]
-        scores = BM25Okapi(docs).get_scores(row["question"].lower().split())
+        docs = [WORD.findall(f"{p.get('title') or ''} {p['text']}".lower()) for p in row["passages"]]
+        scores = BM25Okapi(docs).get_scores(WORD.findall(row["question"].lower()))
         order = sorted(range(len(lines)), key=lambda i: (-scores[i], i))
         return self._first_tokens("\n".join(lines[i] for i in order), int(total * ratio))
 
