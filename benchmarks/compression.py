@@ -14,7 +14,7 @@ tokenizer-free proxy tokens. ``tok`` is the ratio in tiktoken tokens (what the c
 Methods: ``default`` is ``contextos compress`` without ``--method`` (``default_compressor()`` through
 ``compress_passages``); ``dense`` the slower ``extractive-dense`` mode; the baselines keep the first
 tokens (``first``), drop random sentences (``random``), or rerank passages with rank_bm25's BM25Okapi
-and keep the first tokens of that order (``bm25``; ``pip install "contextos[bench-compression]"``).
+and keep the first tokens of that order (``bm25``, on lower-cased word tokens; ``pip install "contextos[bench-compression]"``).
 """
 
 from __future__ import annotations
