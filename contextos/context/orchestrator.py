@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from opentelemetry import trace
-
 from contextos.context.budget import Budget
 from contextos.context.items import (
     AssembledContext,
@@ -151,12 +149,6 @@ class Orchestrator:
                 if sum(self._candidate(i).content_tokens for i in group) <= target:
                     break
         return [replaced.get(i.id, i) for i in items]
-
-    def _tokens(self, items: Sequence[ContextItem]) -> int:
-        """Tokens ``items`` cost as rendered, only when a span will record them (costs are cached)."""
-        if not trace.get_current_span().is_recording():
-            return 0
-        return sum(self._candidate(i).cost for i in items)
 
     def _candidate(self, item: ContextItem) -> Candidate:
         key = (item.content_hash, item.source, item.role)

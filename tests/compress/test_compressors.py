@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from contextos import CompressionError, ContextItem, TiktokenCounter
@@ -162,3 +164,30 @@ def test_history_compaction_digests_old_results_keeping_ids_numbers_errors_and_a
     assert by_id["result0"].item.payload == {"tool_call_id": "c0", "name": "orders"}  # still answers its call
     assert by_id["result2"].item is turns[5]  # the newest result is never digested
     assert sum(r.decision.tokens_after for r in results if r.item) <= total - 200
+
+
+def test_per_source_routes_each_source_to_its_compressor_within_one_target():
+    from contextos.compress import PerSource
+
+    memory = ContextItem(id="m", source="memory", content="The user prefers the window seat. " * 10)
+    other = ContextItem(id="o", source="notes", content="unrelated note " * 5)
+    router = PerSource({"documents": default_compressor(COUNTER), "memory": DynamicCutoff(counter=COUNTER)}, counter=COUNTER)
+    results = asyncio.run(router.compress([*PASSAGES, memory, other], "tower", 40))
+    assert sorted(r.decision.id for r in results) == sorted(["bridges", "tower", "food", "m", "o"])
+    assert next(r for r in results if r.decision.id == "o").decision.reason == "no compressor for its source"
+    assert sum(r.decision.tokens_after for r in results if r.item is not None) <= 40
+    assert "extractive" in router.name and "cutoff" in router.name
+
+
+def test_run_compressor_refuses_a_compressor_that_answers_for_other_items():
+    from contextos import ConfigError
+    from contextos.compress import run_compressor
+
+    class Liar:
+        name = "liar"
+
+        async def compress(self, items, query, target_tokens):
+            return await default_compressor(COUNTER).compress(PASSAGES[:1], query, target_tokens)
+
+    with pytest.raises(ConfigError, match="one result per item"):
+        asyncio.run(run_compressor(Liar(), PASSAGES, "q", 10, counter=COUNTER))
