@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contextos.compress.base import CompressorBase, dropped
+from contextos.compress.extractive import HEADING
 from contextos.compress.summarize import GENERATED
 from contextos.compress.text import BM25, split_sentences, terms
 from contextos.context.items import ContextItem
@@ -104,7 +105,11 @@ class Structurizer(CompressorBase):
     async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
         outlines, models = [], []
         for item in items:
-            sections, structured = outline(item.content, title=str(item.metadata.get("title", "")))
+            heading = item.metadata.get(HEADING)
+            if isinstance(heading, str) and heading and item.content.startswith(heading):  # a title line: the outline's title
+                sections, structured = outline(item.content[len(heading):], title=heading.strip())
+            else:
+                sections, structured = outline(item.content, title=str(item.metadata.get("title", "")))
             model = None
             if not structured and self.client is not None:
                 completion = await self.client.acomplete([{"role": "user", "content": PROMPT.format(text=item.content)}], temperature=0)
