@@ -7,7 +7,7 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── InvalidItemError              a context item (or a JSONL row of them) is malformed
     ├── BudgetError                   a budget is impossible, or pinned items alone exceed it
     ├── SourceError                   a context source failed while proposing candidates
-    ├── TokenizerError                an encoding could not be loaded
+    ├── TokenizerError                a tokenizer, chat template or /tokenize endpoint failed
     ├── CompressionError              a compressor was given an impossible target or non-items
     ├── ModelError                    a model call failed (``model`` and ``attempts`` say which)
     │   ├── ModelConnectionError      the server could not be reached (retried)
@@ -29,7 +29,10 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── EmbeddingError                an embedder failed or returned the wrong shape
     ├── MemoryStoreError              a memory store was given bad input
     │   └── RecordNotFoundError       no memory record with that id
+    ├── PlaybookError                 a playbook version, file or learning step is missing or invalid
+    │   └── InvalidDeltaError         a delta operation is malformed, names an unknown id or is oversize
     ├── TraceError                    a trace or run could not be found or read
+    ├── DemoError                     a demonstration pool, retrieval or annotation selection was given bad input
     └── AgentError                    an agent run could not continue
 """
 
@@ -37,7 +40,17 @@ from __future__ import annotations
 
 
 class ContextOSError(Exception):
-    """The root of every contextos exception."""
+    """The root of every contextos exception.
+
+    Its message has credentials replaced by ``[REDACTED]`` (an ``api_base`` with ``user:password@``,
+    a key quoted from a server's answer): messages reach logs, CLI output and trace spans."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            from contextos.tracing.redact import redact_text
+
+            args = (redact_text(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ConfigError(ContextOSError):
@@ -57,7 +70,7 @@ class SourceError(ContextOSError):
 
 
 class TokenizerError(ContextOSError):
-    """A token encoding could not be loaded."""
+    """A tokenizer, its chat template or a server's /tokenize endpoint could not be loaded or used."""
 
 
 class CompressionError(ContextOSError):
@@ -156,8 +169,21 @@ class RecordNotFoundError(MemoryStoreError):
     """No memory record with that id exists."""
 
 
+class PlaybookError(ContextOSError):
+    """A playbook version, file or learning step is missing or invalid."""
+
+
+class InvalidDeltaError(PlaybookError):
+    """A delta operation is malformed, names an unknown bullet id or makes an oversize bullet;
+    nothing of its delta was applied."""
+
+
 class TraceError(ContextOSError):
     """A trace or run could not be found or read."""
+
+
+class DemoError(ContextOSError):
+    """A demonstration pool, retriever or annotation selection was given bad input."""
 
 
 class AgentError(ContextOSError):

@@ -21,26 +21,30 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
-from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
+from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.compress.default import agent_compressors
 from contextos.context.sources import Compressor, ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.counters import counter_for_client
+from contextos.context.tokens import TokenCounter
 from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
+from contextos.tracing.attributes import STEP_CITED
+from contextos.tracing.spans import span as tracing_span
 from contextos.tracing.conventions import agent_span, chat_span, record_chat_response, record_tool_result, step_span, tool_span
 
 if TYPE_CHECKING:
@@ -52,6 +56,7 @@ DEFAULT_INSTRUCTIONS = (
     "answer the user directly and concisely."
 )
 HANDOFF_PREFIX = "transfer_to_"
+WARMUP_SPAN = "contextos.warmup"
 T = TypeVar("T")
 
 
@@ -90,6 +95,8 @@ class Agent:
     ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
     ``compressors``: what shortens candidates that do not fit (default: ``agent_compressors``).
+    ``counter``: how tokens are counted (default: ``counter_for_client(client, tokenizer=tokenizer)``, the
+    model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
     """
 
     def __init__(
@@ -109,6 +116,7 @@ class Agent:
         limits: RunLimits | None = None,
         hooks: Sequence[AgentHooks] = (),
         counter: TokenCounter | None = None,
+        tokenizer: str | Path | None = None,
         model_params: Mapping[str, Any] | None = None,
         compressors: Sequence[Compressor] | None = None,
     ) -> None:
@@ -133,13 +141,28 @@ class Agent:
         self.budget = budget or Budget(context_window=8192, reserve_output=1024)
         self.limits = limits or RunLimits()
         self.hooks = list(hooks)
-        self.counter = counter or TiktokenCounter()
+        # Counted as the client's model counts: its tokenizer (``tokenizer``: the served model's folder
+        # or tokenizer.json), tiktoken for OpenAI models, vLLM's /tokenize as the check (docs/tokens.md).
+        self.counter = counter or counter_for_client(client, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
         # By default, where they do not fit: the default compressor on the other sources (documents,
         # memory), digests of old tool results in the conversation. ``[]`` turns compression off.
         self.compressors = list(compressors) if compressors is not None else agent_compressors([s.name for s in self.sources], counter=self.counter)
+        self._warm = False
 
     # -- public API ---------------------------------------------------------------------------
+    def warmup(self) -> None:
+        """Load what the first run would otherwise load inside its first spans: the model client's
+        library (litellm), the tool catalog's embedder and index. The first run calls it by itself, in a
+        ``contextos.warmup`` span of its own, so no step's or model call's latency carries it."""
+        client_warmup = getattr(self.client, "warmup", None)
+        if callable(client_warmup):
+            client_warmup()
+        catalog_warmup = getattr(self.catalog, "warmup", None)
+        if callable(catalog_warmup):
+            catalog_warmup()
+        self._warm = True
+
     def run(self, task: str, **options: Any) -> RunResult:
         """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
         return run_blocking(lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)")
@@ -177,6 +200,9 @@ class Agent:
             context = span.get_span_context()
             traced = span.is_recording() and context.is_valid
             run_id = format(context.trace_id, "032x") if traced else uuid.uuid4().hex
+            if not self._warm:
+                with tracing_span(WARMUP_SPAN):
+                    await asyncio.to_thread(self.warmup)
             for index in range(max_steps or self.limits.max_steps):
                 if cancel is not None and cancel.is_set():
                     stop = "cancelled"
@@ -213,7 +239,7 @@ class Agent:
         handoff_tools: Mapping[str, tuple[str, str]],
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
-        with step_span(step.index, {"gen_ai.agent.name": self.name}):
+        with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
             for hook in self.hooks:
                 await call_hook(hook.before_step, step)
             assembled = await orchestrator.build(step)
@@ -233,7 +259,10 @@ class Agent:
             record = StepRecord(
                 index=step.index, context=assembled, completion=completion, tool_calls=completion.tool_calls,
                 tool_results=results, usage=completion.usage, tool_retrieval=run_tools.last, duration_s=time.perf_counter() - started, model_s=model_s,
+                cited=cited_ids(assembled, completion.content),
             )
+            if record.cited:
+                span.set_attribute(STEP_CITED, record.cited)
             for hook in self.hooks:
                 await call_hook(hook.after_step, record)
         return record, handoff

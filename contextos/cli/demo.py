@@ -25,12 +25,12 @@ def demo(
     at every step which tools were retrieved and kept, what the model did, and where the trace is."""
     import asyncio
 
-    import platformdirs
     from rich.console import Console
 
-    from contextos.agents.demo import DEMO_REQUESTS, demo_agent, demo_catalog_path
+    from contextos.agents.demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
     from contextos.llm import ModelClient
     from contextos.tracing import configure_tracing
+    from contextos.tracing.redact import redact_text
 
     console = Console(highlight=False, soft_wrap=True)
     with reported_errors():
@@ -38,7 +38,7 @@ def demo(
         api_base = api_base or os.environ.get("CONTEXTOS_API_BASE")
         if model:
             client = ModelClient.from_config(model, api_base=api_base)
-            console.print(f"model: [bold]{client.model}[/bold]" + (f" at {api_base}" if api_base else ""))
+            console.print(f"model: [bold]{client.model}[/bold]" + (f" at {redact_text(api_base)}" if api_base else ""))
         else:
             client = ModelClient(OFFLINE_MODEL)
             console.print(
@@ -46,7 +46,7 @@ def demo(
                 "language model: it picks a tool by word overlap and quotes results. Set --model/CONTEXTOS_MODEL and "
                 "--api-base/CONTEXTOS_API_BASE to use a real model (e.g. a vLLM server)."
             )
-        db = db or Path(platformdirs.user_cache_dir("contextos", appauthor=False)) / "demo-catalog"
+        db = db or default_demo_db()
         catalog = _index(console, db, catalog_file)
         tracing = configure_tracing(trace_dir=trace_dir) if trace_dir else configure_tracing()
         agent = demo_agent(client, catalog)

@@ -24,6 +24,20 @@ def _store(trace_dir: Optional[Path]) -> Any:
     return TraceStore(trace_dir)
 
 
+def _warn_damage(store: Any, run_id: str | None = None) -> None:
+    """Say on stderr what reading skipped (torn or damaged lines, unreadable run files), per run."""
+    for rid, problems in sorted(store.problems.items()):
+        if run_id is None or rid == run_id:
+            shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+            typer.echo(f"warning: run {rid[:12]}: skipped {len(problems)} unreadable part(s) of {store.path(rid)}: {shown}", err=True)
+
+
+def _warn_lost(summary: Any) -> None:
+    if summary.lost_spans:
+        typer.echo(f"warning: run {summary.run_id[:12]}: the store could not write {summary.lost_spans} span(s) "
+                   "(a full disk?); the run is incomplete", err=True)
+
+
 def _span_json(s: Any) -> dict[str, Any]:
     return {
         "span_id": s.span_id, "parent": s.parent_span_id, "name": s.name, "kind": s.kind,
@@ -50,6 +64,7 @@ def list_runs(
     with reported_errors():
         store = _store(trace_dir)
         runs = store.runs()[:limit]
+    _warn_damage(store)
     if as_json:
         typer.echo(json.dumps([_summary_json(r) for r in runs], indent=2, ensure_ascii=False))
         return
@@ -78,9 +93,11 @@ def show(
     with reported_errors():
         store = _store(trace_dir)
         run_id = store.resolve(run)
-        spans = store.spans(run_id)
+        spans = store.spans(run_id, content=as_json or step is not None)  # the tree shows no content
         summary = store.summary(run_id)
         context = step_context(spans, step) if step is not None else None
+    _warn_damage(store, run_id)
+    _warn_lost(summary)
     if as_json:
         out: dict[str, Any] = {"run": _summary_json(summary)}
         if context is not None:
@@ -140,6 +157,7 @@ def diff(
             raise TraceError(f"give exactly two steps (--step A --step B), got {len(step)}")
         store = _store(trace_dir)
         result = context_diff(store.spans(store.resolve(run)), step[0], step[1])
+    _warn_damage(store)
     if as_json:
         typer.echo(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
         return
@@ -182,6 +200,7 @@ def export(
             from contextos.tracing.html import html_report
 
             text = html_report(store.summary(run_id), spans)
+        _warn_damage(store, run_id)
         if out is None:
             typer.echo(text)
             return
@@ -202,6 +221,7 @@ def replay(
     with reported_errors():
         store = _store(trace_dir)
         request = replay_request(store.spans(store.resolve(run)), step, call=call)
+    _warn_damage(store)
     typer.echo(json.dumps(request.kwargs(), indent=2, ensure_ascii=False))
 
 

@@ -25,6 +25,7 @@ from contextos.llm.runtime import load_litellm
 from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, Endpoint
 from contextos.tracing.conventions import record_attempt
+from contextos.tracing.redact import redact_text
 
 Messages = Sequence[dict[str, Any]]
 AttemptHook = Callable[[Attempt], None]
@@ -143,7 +144,12 @@ class ModelClient:
 
     def __repr__(self) -> str:
         fallbacks = f", fallbacks={[e.model for e in self.endpoints[1:]]}" if len(self.endpoints) > 1 else ""
-        return f"ModelClient({self.model!r}, api_base={self.endpoints[0].api_base!r}{fallbacks})"
+        return redact_text(f"ModelClient({self.model!r}, api_base={self.endpoints[0].api_base!r}{fallbacks})")
+
+    def warmup(self) -> None:
+        """Load what the first call would otherwise load on its clock (litellm's import: seconds), so
+        that the first call's latency and span measure the call. Calls do this by themselves when needed."""
+        load_litellm()
 
     # -- public calls -----------------------------------------------------------------------
     async def acomplete(
@@ -271,7 +277,8 @@ class ModelClient:
         }
 
     def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, endpoint.api_base))
+        api_base = redact_text(endpoint.api_base) if endpoint.api_base else None  # as attempts keep it
+        tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, api_base))
         return tried + 1, time.perf_counter()
 
     def _failed(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException) -> ModelError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Usage(BaseModel):
@@ -93,6 +93,14 @@ class Attempt(BaseModel):
     latency_s: float
     """Seconds the call took."""
 
+    @field_validator("api_base", "error")
+    @classmethod
+    def _redacted(cls, value: str | None) -> str | None:
+        # attempts are printed (``contextos complete --json``) and handed to hooks that log them
+        from contextos.tracing.redact import redact_text
+
+        return None if value is None else redact_text(value)
+
     @property
     def ok(self) -> bool:
         """True when the call succeeded."""
@@ -145,5 +153,11 @@ class Endpoint(BaseModel):
     """The litellm model string."""
     api_base: str | None = None
     """Its server (None: the provider's default)."""
-    api_key: str | None = None
-    """Its api key (None: the provider's usual environment variable)."""
+    api_key: str | None = Field(default=None, repr=False)
+    """Its api key (None: the provider's usual environment variable). Left out of the repr."""
+
+    def __repr_args__(self) -> Any:
+        from contextos.tracing.redact import redact_text
+
+        for name, value in super().__repr_args__():
+            yield name, redact_text(value) if name == "api_base" and isinstance(value, str) else value

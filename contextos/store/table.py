@@ -21,6 +21,7 @@ import numpy as np
 from contextos.embed.base import Embedder, embed_query
 from contextos.embed.cache import CachedEmbedder
 from contextos.errors import StoreError
+from contextos.store.lock import creation_lock
 from contextos.tracing.spans import span
 
 # LanceDB logs a warning for every query that does not select its score column (our queries do
@@ -81,8 +82,12 @@ class VectorTable:
     ``text`` is built with the table and kept current after writes.
     """
 
-    def __init__(self, db: Any, name: str, embedder: Embedder, table: Any, ann_threshold: int, where_label: str) -> None:
+    def __init__(
+        self, db: Any, name: str, embedder: Embedder, table: Any, ann_threshold: int, where_label: str,
+        folder: Path | None = None,
+    ) -> None:
         self._db = db
+        self._folder = folder  # a local store's folder, where creation takes its lock; None for a remote one
         self.name = name
         self.embedder: CachedEmbedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._table = table
@@ -112,6 +117,7 @@ class VectorTable:
         import lancedb
 
         uri_s = str(uri)
+        folder: Path | None = None
         if not _is_remote(uri_s):
             folder = Path(uri_s).expanduser()
             if folder.exists() and not folder.is_dir():
@@ -136,8 +142,7 @@ class VectorTable:
         table = None
         if name in names:
             try:
-                table = db.open_table(name)
-                schema = table.schema
+                table, schema = cls._open_existing(db, name, folder)
             except Exception as exc:
                 raise StoreError(f"table {name!r} in {uri_s} is not a readable LanceDB table: {exc}") from exc
             cls._check_schema(schema, name, uri_s, embedder)
@@ -145,7 +150,21 @@ class VectorTable:
                 cls._declare_primary_key(table, f"{uri_s}/{name}")
         elif not create:
             raise StoreError(f"the store at {uri_s} has no table {name!r} (it has: {sorted(names) or 'none'})")
-        return cls(db, name, embedder, table, ann_threshold, f"{uri_s}/{name}")
+        return cls(db, name, embedder, table, ann_threshold, f"{uri_s}/{name}", folder)
+
+    @staticmethod
+    def _open_existing(db: Any, name: str, folder: Path | None) -> tuple[Any, Any]:
+        try:
+            table = db.open_table(name)
+            return table, table.schema
+        except Exception:
+            if folder is None:
+                raise
+        # Another process may be creating it right now (its folder exists, its first version not
+        # yet): once its creation lock is free the table is whole.
+        with creation_lock(folder, name):
+            table = db.open_table(name)
+            return table, table.schema
 
     @staticmethod
     def _check_schema(schema: Any, name: str, uri: str, embedder: Embedder) -> None:
@@ -348,7 +367,7 @@ class VectorTable:
                     data = pa.Table.from_pylist(data_rows, schema=schema)
                 except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                     raise StoreError(f"rows do not fit the columns of {self._label}: {exc}") from exc
-                self._commit(lambda: self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+                self._merge(data)
             self._maintain_indexes()
         return len(rows)
 
@@ -409,17 +428,45 @@ class VectorTable:
         fields += [f for f in inferred if f.name not in _RESERVED]
         schema = pa.schema(fields, metadata={_META_EMBEDDER: self.embedder.name.encode(), _META_DIMENSION: str(dim).encode()})
         data = pa.Table.from_pylist(data_rows, schema=schema)
-        try:
-            table = self._db.create_table(self.name, data=data, schema=schema, mode="create")
-        except (ValueError, OSError) as exc:
-            if "exist" not in str(exc).lower():
-                raise StoreError(f"cannot create table {self._label}: {exc}") from exc
-            # Another process created it first: write into theirs.
-            self._table = self._db.open_table(self.name)
-            self._check_schema(self._table.schema, self.name, self._label, self.embedder)
-            self._commit(lambda: self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
-            return
-        self._table = table
+        if self._folder is None:
+            self._create_or_merge(data, schema)
+        else:
+            # Two processes must not both create the table: the later first version would replace
+            # the earlier one and every row it held (tests/faults/test_store_faults.py).
+            with creation_lock(self._folder, self.name):
+                self._create_or_merge(data, schema)
+        self._confirm_written(data)
+
+    def _create_or_merge(self, data: Any, schema: Any) -> None:
+        names = set(self._db.list_tables().tables) if hasattr(self._db, "list_tables") else set(self._db.table_names())
+        if self.name not in names:
+            try:
+                self._table = self._db.create_table(self.name, data=data, schema=schema, mode="create")
+                return
+            except (ValueError, OSError) as exc:
+                if "exist" not in str(exc).lower():
+                    raise StoreError(f"cannot create table {self._label}: {exc}") from exc
+        # Another process created it first: write into theirs.
+        self._table = self._db.open_table(self.name)
+        self._check_schema(self._table.schema, self.name, self._label, self.embedder)
+        self._merge(data)
+
+    def _merge(self, data: Any) -> None:
+        self._commit(lambda: self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+
+    def _confirm_written(self, data: Any) -> None:
+        """Read back the ids the creating write stored, from the latest version, and write again
+        those another creator's first version replaced (a remote store has no creation lock)."""
+        ids = data.column("id").to_pylist()
+        self._table.checkout_latest()
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            found.update(r["id"] for r in self._table.search().where(_id_filter(chunk)).select(["id"]).limit(len(chunk)).to_list())
+        if len(found) < len(ids):
+            import pyarrow as pa
+
+            self._merge(data.filter(pa.array([i not in found for i in ids])))
 
     def _commit(self, write: Any, *, housekeeping: bool = False) -> None:
         """Run one LanceDB commit, retrying when another writer committed first.

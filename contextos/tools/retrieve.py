@@ -131,6 +131,10 @@ class CatalogRetriever(BaseToolRetriever):
         self.family_weight = family_weight
         self.depth = depth
 
+    def warmup(self) -> None:
+        """Load what the first retrieval would load on its clock: the query embedder, the indexes' first reads."""
+        self.catalog.table.search("warm up", k=1, mode=self.mode)
+
     def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
         queries = [q for q in dict.fromkeys(q.strip() for q in queries) if q]
         if not queries or k < 1:

@@ -43,6 +43,7 @@ _LAZY = {
     "TraceStore": "contextos.tracing.store",
     "TraceStoreExporter": "contextos.tracing.store",
     "TraceStoreProcessor": "contextos.tracing.store",
+    "TraceStoreWarning": "contextos.tracing.runfile",
     "default_trace_dir": "contextos.tracing.store",
     "RedactingExporter": "contextos.tracing.export",
     "SpanFilter": "contextos.tracing.export",

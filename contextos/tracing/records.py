@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,7 +57,7 @@ class SpanRecord(BaseModel):
     def step(self) -> int | None:
         """The agent step this span belongs to, when it says so itself."""
         value = self.attributes.get("contextos.step")
-        return int(value) if isinstance(value, (int, float)) else None
+        return int(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 class RunSummary(BaseModel):
@@ -82,11 +83,22 @@ class RunSummary(BaseModel):
     """``ok``, ``error``, or ``incomplete`` (the root span never ended: killed or still running)."""
     span_count: int
     """Number of finished spans stored."""
+    lost_spans: int = 0
+    """Spans the store could not write (a full disk): the run shows as ``incomplete``."""
+    skipped_lines: int = 0
+    """Lines of the run's file that could not be read (torn or damaged) and were skipped."""
 
     @property
     def tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
+
+
+def _count(value: Any) -> int:
+    """A token count as stored; 0 for what is not one (a damaged or hand-edited file)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0
+    return max(0, int(value))
 
 
 def summarize(run_id: str, spans: list[SpanRecord]) -> RunSummary:
@@ -102,8 +114,8 @@ def summarize(run_id: str, spans: list[SpanRecord]) -> RunSummary:
         a = s.attributes
         if a.get("gen_ai.operation.name") == "chat":
             chats += 1
-            tokens_in += int(a.get("gen_ai.usage.input_tokens") or 0)
-            tokens_out += int(a.get("gen_ai.usage.output_tokens") or 0)
+            tokens_in += _count(a.get("gen_ai.usage.input_tokens"))
+            tokens_out += _count(a.get("gen_ai.usage.output_tokens"))
             model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model")
             if model and model not in models:
                 models.append(str(model))

@@ -19,21 +19,23 @@ REDACTED = "[REDACTED]"
 # with: a pattern runs only on strings that contain its literal (``in`` is far cheaper than a regex
 # scan, and most span strings hold no credential at all). A literal with variants is a regular
 # expression without ``\b``: it starts with a plain prefix, which ``re`` finds as fast as ``in``.
+# A token starts at a word boundary, or right after an escaped line break in JSON text ("...\\nsk-...").
+_START = r"(?:\b|(?<=\\[nrt]))"
 _TOKEN_PATTERNS = (
-    ("sk-", r"\bsk-[A-Za-z0-9_\-]{8,}"),  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
-    ("AKIA", r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key ids
-    (re.compile(r"gh[pousr]_"), r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
-    ("github_pat_", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    ("AIza", r"\bAIza[0-9A-Za-z_\-]{35}"),  # Google API keys
-    ("xox", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),  # Slack tokens
-    ("hf_", r"\bhf_[A-Za-z0-9]{20,}"),  # Hugging Face tokens
-    ("eyJ", r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWTs
+    ("sk-", _START + r"sk-[A-Za-z0-9_\-]{8,}"),  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
+    ("AKIA", _START + r"AKIA[0-9A-Z]{16}\b"),  # AWS access key ids
+    (re.compile(r"gh[pousr]_"), _START + r"gh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    ("github_pat_", _START + r"github_pat_[A-Za-z0-9_]{20,}"),
+    ("AIza", _START + r"AIza[0-9A-Za-z_\-]{35}"),  # Google API keys
+    ("xox", _START + r"xox[abprs]-[A-Za-z0-9\-]{10,}"),  # Slack tokens
+    ("hf_", _START + r"hf_[A-Za-z0-9]{20,}"),  # Hugging Face tokens
+    ("eyJ", _START + r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),  # JWTs
 )
 # Lower-case words one of which a string must contain for the keyed / scheme patterns to apply.
 _KEY_WORDS = ("key", "auth", "access", "refresh", "secret", "passw")
 _SCHEME_WORDS = ("bearer", "basic")
 # "Bearer <token>" / "Basic <token>" anywhere (an Authorization header printed in a log line).
-_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
+_SCHEME = re.compile(r"(?i)(?:\b|(?<=\\[nrt]))(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # key = value / "key": "value" where the key names a secret (in JSON, headers, query strings). A quoted
 # value is redacted up to its closing quote (it may hold spaces); an unquoted one may start with an
 # auth scheme ("Authorization: Token abc") and becomes a quoted "[REDACTED]" when its key was quoted
@@ -43,8 +45,8 @@ _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*")
 # ``x-api-key``); matching from the key itself keeps the scan linear.
 _KEYED = re.compile(
     r"""(?ix)
-    (?P<key>(?<![a-z0-9])(?:api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token
-        |auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd)\b(?P<kq>\\*["'])?\s*[:=]\s*)
+    (?P<key>(?:(?<![a-z0-9])|(?<=\\[nrt]))(?:api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token
+        |auth[_\-]?token|client[_\-]?secret|secret[_\-]?access[_\-]?key|secret[_\-]?key|secret|password|passwd)\b(?P<kq>\\*["'])?\s*[:=]\s*)
     (?:
         (?P<q>\\*["'])(?!\[REDACTED\])(?:(?!(?P=q)).)*
         |
@@ -61,8 +63,59 @@ _KEY_NAMES = re.compile(r"api[_\-]?key|authorization|access[_\-]?token|refresh[_
 # Attribute keys whose whole value is a secret (the last dotted segment decides).
 _SECRET_KEY = re.compile(
     r"(?i)^(?:[a-z0-9_\-]*api[_\-]?key|authorization|x-api-key|access[_\-]?token|refresh[_\-]?token"
-    r"|auth[_\-]?token|client[_\-]?secret|secret[_\-]?key|secret|password|passwd|cookie|set-cookie)$"
+    r"|auth[_\-]?token|client[_\-]?secret|[a-z0-9_\-]*secret[_\-]?access[_\-]?key|secret[_\-]?key|secret|password|passwd"
+    r"|cookie|set-cookie)$"
 )
+
+# Shapes found by structure rather than by a key word. Every replacement keeps what is no secret (the
+# scheme and user of a URL, a PEM block's armour, the name of a cookie or query parameter) and stops
+# before a quote or backslash, so JSON around the secret stays JSON. docs/tracing.md tables them.
+# credentials in a URL: scheme://user:password@host (postgres://app:pw@db/x, an api_base)
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:\"'\\]*):(?!\[REDACTED\]@)[^\s/@\"'\\]+@")
+# a PEM private-key block, whole; cut short (no END line), up to the end of its string
+_PEM = re.compile(r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?!\[REDACTED\])(?:[^\"\\]|\\.)*?"
+                  r"(?:(-----END [A-Z0-9 ]*PRIVATE KEY-----)|(?=\")|\Z)", re.DOTALL)
+# a cookie header's value (Set-Cookie: sid=...; Path=/), to the end of its line or string
+_COOKIE = re.compile(r"""(?i)((?:(?<![a-z0-9_\-])|(?<=\\[nrt]))(?:set-)?cookie\\*["']?\s*[:=]\s*)"""
+                     r"""(?:(\\*["'])(?!\[REDACTED\])(?:(?!\2).)*|(?!\[REDACTED\])[^\s"'\\][^\r\n"'\\]*)""")
+# a token, signature or key in a URL's query string (?token=..., &sig=..., &X-Amz-Signature=...)
+_QUERY_SECRET = re.compile(r"(?i)([?&;](?:[a-z0-9_\-]*token|[a-z0-9_\-]*signature|sig|key|apikey|secret|password|passwd"
+                           r"|pwd|auth|code)=)(?!\[REDACTED\])[^&#\s\"'\\<>]+")
+_URL_REPLACEMENT = r"\1:" + REDACTED + "@"
+_QUERY_REPLACEMENT = r"\1" + REDACTED
+
+
+def _pem_replacement(match: re.Match[str]) -> str:
+    return match.group(1) + REDACTED + (match.group(2) or "")
+
+
+def _cookie_replacement(match: re.Match[str]) -> str:
+    return match.group(1) + (match.group(2) or "") + REDACTED
+
+
+# (the lower-cased literals a string must hold for the pattern to run, pattern, replacement), in the
+# order ``Redactor`` applies them (it tests the literals inline: ``in`` is not a call)
+_SHAPES = (
+    (("://", "@"), _URL_PASSWORD, _URL_REPLACEMENT),
+    (("private key-----",), _PEM, _pem_replacement),
+    (("cookie",), _COOKIE, _cookie_replacement),
+    (("=",), _QUERY_SECRET, _QUERY_REPLACEMENT),
+)
+
+
+def redact_text(value: str) -> str:
+    """``value`` with every credential the built-in patterns catch replaced: for text that leaves the
+    process other than through a span (error messages, CLI output)."""
+    return _default().text(value)
+
+
+_DEFAULT: list[Redactor] = []
+
+
+def _default() -> Redactor:
+    if not _DEFAULT:
+        _DEFAULT.append(Redactor())
+    return _DEFAULT[0]
 
 
 class RedactedJSON(str):
@@ -70,6 +123,8 @@ class RedactedJSON(str):
     that redactor passes it on unchanged instead of scanning the whole text again."""
 
     by: Redactor
+    parts: tuple[str, ...] | None = None
+    """For a list, each element's redacted JSON text (the store writes each message once per run)."""
 
 
 # Spans repeat the same strings over and over (span and tool names, models, the tool definitions
@@ -173,6 +228,14 @@ class Redactor:
         for literal, pattern in self._variant_tokens:
             if literal.search(value):
                 value = pattern.sub(REDACTED, value)
+        if "://" in value and "@" in value:
+            value = _URL_PASSWORD.sub(_URL_REPLACEMENT, value)
+        if "PRIVATE KEY-----" in value:
+            value = _PEM.sub(_pem_replacement, value)
+        if "cookie" in lower:
+            value = _COOKIE.sub(_cookie_replacement, value)
+        if "=" in value:
+            value = _QUERY_SECRET.sub(_QUERY_REPLACEMENT, value)
         for pattern in self._extra:
             value = pattern.sub(REDACTED, value)
         return value
@@ -196,10 +259,11 @@ class Redactor:
         them."""
         if value.__class__ is list or value.__class__ is tuple:
             remembered = self._texts.get  # looked up here first: most elements were seen at an earlier step
-            text = "[" + ",".join([remembered(t) or self.text(t) for t in json_texts(value)]) + "]"
+            parts = tuple([remembered(t) or self.text(t) for t in json_texts(value)])
+            out = RedactedJSON("[" + ",".join(parts) + "]")
+            out.parts = parts
         else:
-            text = self.text(compact_json(value))
-        out = RedactedJSON(text)
+            out = RedactedJSON(self.text(compact_json(value)))
         out.by = self
         return out
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ from contextos.tracing.export import RedactingExporter, SpanFilter
 from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
 from contextos.tracing.spans import encoder_of
-from contextos.tracing.store import TraceStore, TraceStoreProcessor
+from contextos.tracing.runfile import TraceStoreWarning
+from contextos.tracing.store import TRACE_DIR_ENV, TraceStore, TraceStoreProcessor
 from contextos.version import __version__
 
 TRACE_ENV = "CONTEXTOS_TRACE"
@@ -199,6 +201,7 @@ class Tracing:
         self._capture: list[bool] = []
         self.active = True
         if self.store is not None:  # synchronous: a span is on disk when it ends
+            self._check_folder(self.store, explicit=config.trace_dir is not None or bool(os.environ.get(TRACE_DIR_ENV)))
             view = SpanFilter(self.redactor, capture_content=config.capture_content)
             self._add(TraceStoreProcessor(self.store, view, fsync=config.fsync), config.capture_content)
         if config.otlp_endpoint:
@@ -210,6 +213,20 @@ class Tracing:
                 ),
                 config.otlp_capture_content,
             )
+
+    @staticmethod
+    def _check_folder(store: TraceStore, *, explicit: bool) -> None:
+        """A trace folder spans cannot be written to: an error when the user named it, else a warning."""
+        problem = store.check_writable()
+        if problem is None:
+            return
+        if explicit:
+            raise ConfigError(
+                f"trace_dir: {problem}. Pass a writable folder (--trace-dir / CONTEXTOS_TRACE_DIR), "
+                "or turn the store off (store=False / CONTEXTOS_TRACE=0)."
+            )
+        warnings.warn(f"the trace store {problem}: runs are not recorded. Set CONTEXTOS_TRACE_DIR to a writable "
+                      "folder, or CONTEXTOS_TRACE=0 to record nothing.", TraceStoreWarning, stacklevel=4)
 
     def _wrap(self, exporter: SpanExporter, capture: bool) -> RedactingExporter:
         return RedactingExporter(exporter, self.redactor, capture_content=capture)

@@ -7,10 +7,8 @@ every span that finished. ``fsync=True`` also survives a machine crash, at a cos
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,12 @@ from opentelemetry.trace import TraceFlags
 
 from contextos.errors import TraceError
 from contextos.tracing.export import SpanFilter
-from contextos.tracing.jsontext import json_line
 from contextos.tracing.recorder import UNSET_STATUS
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
+from contextos.tracing.runfile import RunFiles, RunRead, read_run
 
 TRACE_DIR_ENV = "CONTEXTOS_TRACE_DIR"
 _RUN_FILE = re.compile(r"^[0-9a-f]{32}\.jsonl$")
-_APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 
 
 def default_trace_dir() -> Path:
@@ -88,26 +85,45 @@ class TraceStore:
 
     def __init__(self, folder: str | Path | None = None) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else default_trace_dir()
+        self.problems: dict[str, list[str]] = {}
+        """What reading skipped, per run id (``line 7: not JSON``; a run file that could not be read at
+        all): filled as runs are read, so callers can say which runs are damaged."""
 
     def path(self, run_id: str) -> Path:
         """The file of run ``run_id``."""
         return self.folder / f"{run_id}.jsonl"
 
     def run_ids(self) -> list[str]:
-        """Every run id, newest file first."""
+        """Every run id, newest file first. A ``--trace-dir`` that is a file is a ``TraceError``."""
         if not self.folder.is_dir():
+            if self.folder.exists():
+                raise TraceError(f"{self.folder} is not a folder: pass the trace store's folder (--trace-dir)")
             return []
-        files = [p for p in self.folder.iterdir() if _RUN_FILE.match(p.name)]
-        files.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        return [p.stem for p in files]
+        dated = []
+        for p in self.folder.iterdir():
+            if _RUN_FILE.match(p.name):
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue  # removed meanwhile
+                if os.path.isdir(p):
+                    self.problems[p.stem] = [f"{p} is a folder, not a run file"]
+                    continue
+                dated.append((st.st_mtime_ns, p.stem))
+        dated.sort(reverse=True)
+        return [run_id for _, run_id in dated]
 
     def runs(self) -> list[RunSummary]:
-        """A summary of every run, newest first."""
+        """A summary of every readable run, newest first; runs that cannot be read are left out and
+        named in ``problems``."""
         out = []
         for run_id in self.run_ids():
-            spans = self.spans(run_id)
-            if spans:
-                out.append(summarize(run_id, spans))
+            try:
+                read = self._read(run_id, content=False)
+            except TraceError:
+                continue
+            if read.spans:
+                out.append(self._summarize(run_id, read))
         out.sort(key=lambda r: r.start_time, reverse=True)
         return out
 
@@ -117,7 +133,10 @@ class TraceStore:
         if not ids:
             raise TraceError(f"no runs in {self.folder}; run something with tracing on, or pass --trace-dir")
         if ref == "last":
-            return self.runs()[0].run_id
+            runs = self.runs()
+            if not runs:
+                raise TraceError(f"no readable runs in {self.folder}")
+            return runs[0].run_id
         matches = [i for i in ids if i.startswith(ref.lower())]
         if not matches:
             raise TraceError(f"no run id starts with {ref!r} in {self.folder}; `contextos trace list` shows them")
@@ -125,87 +144,56 @@ class TraceStore:
             raise TraceError(f"{ref!r} matches {len(matches)} runs ({', '.join(m[:12] for m in matches[:5])}...); give more of the id")
         return matches[0]
 
-    def spans(self, run_id: str) -> list[SpanRecord]:
-        """Every stored span of run ``run_id``, by start time. A torn last line (a kill mid-write) is skipped."""
-        path = self.path(run_id)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise TraceError(f"no run {run_id!r} in {self.folder}") from None
-        except OSError as exc:
-            raise TraceError(f"cannot read {path}: {exc}") from exc
-        records = []
-        lines = text.split("\n")
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(SpanRecord.model_validate(json.loads(line)))
-            except (ValueError, TypeError) as exc:
-                if number == len(lines):  # the last line, written when the process died
-                    break
-                raise TraceError(f"{path}:{number} is not a span record ({exc}); the file is damaged") from exc
-        records.sort(key=lambda s: (s.start_time, s.end_time))
-        return records
+    def spans(self, run_id: str, *, content: bool = True) -> list[SpanRecord]:
+        """Every readable span of run ``run_id``, by start time. Lines that cannot be read (torn by a
+        kill or a full disk, damaged) are skipped and listed in ``problems[run_id]``. Without
+        ``content``, messages stored once per run stay references (``{"$parts": [...]}``): cheaper,
+        for summaries and span trees."""
+        return self._read(run_id, content=content).spans
 
     def summary(self, run_id: str) -> RunSummary:
         """The summary of one run."""
-        spans = self.spans(run_id)
-        if not spans:
+        read = self._read(run_id, content=False)
+        if not read.spans:
             raise TraceError(f"run {run_id!r} has no finished spans yet")
-        return summarize(run_id, spans)
+        return self._summarize(run_id, read)
 
-
-class _RunFiles:
-    """The open run files of a store: appends one line per span, each in one ``write`` (``O_APPEND``)."""
-
-    def __init__(self, store: TraceStore, *, fsync: bool, max_open: int) -> None:
-        self.store = store
-        self.fsync = fsync
-        self.max_open = max_open
-        self._fds: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self.closed = False
-
-    def _open(self, run_id: str) -> int:
-        if len(self._fds) >= self.max_open:  # oldest opened first
-            os.close(self._fds.pop(next(iter(self._fds))))
-        path = self.store.path(run_id)
-        try:  # the folder is made once, not per run: each syscall here is paid on the span's end
-            fd = os.open(path, _APPEND, 0o600)
+    def _read(self, run_id: str, *, content: bool) -> RunRead:
+        path = self.path(run_id)
+        try:
+            read = read_run(path, content=content)
         except FileNotFoundError:
-            self.store.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, _APPEND, 0o600)
-        self._fds[run_id] = fd
-        return fd
+            raise TraceError(f"no run {run_id!r} in {self.folder}") from None
+        except OSError as exc:
+            self.problems[run_id] = [f"cannot read {path}: {exc.strerror or exc}"]
+            raise TraceError(f"cannot read {path}: {exc}") from exc
+        if read.skipped:
+            self.problems[run_id] = read.skipped
+        else:
+            self.problems.pop(run_id, None)
+        return read
 
-    def append(self, records: Sequence[dict[str, Any]]) -> bool:
-        """Write each record as a line of its run's file; ``False`` when closed or the write failed."""
-        with self._lock:
-            if self.closed:
-                return False
-            fds = self._fds
-            try:
-                for record in records:
-                    line = json_line(record)
-                    fd = fds.get(record["trace_id"])
-                    if fd is None:
-                        fd = self._open(record["trace_id"])
-                    written = os.write(fd, line)
-                    while written < len(line):  # a short write (interrupted, a full disk): the rest
-                        written += os.write(fd, line[written:])
-                    if self.fsync:
-                        os.fsync(fd)
-            except OSError:
-                return False
-        return True
+    @staticmethod
+    def _summarize(run_id: str, read: RunRead) -> RunSummary:
+        summary = summarize(run_id, read.spans)
+        if read.lost_spans:
+            summary.status = "incomplete"
+        summary.lost_spans = read.lost_spans
+        summary.skipped_lines = len(read.skipped)
+        return summary
 
-    def close(self) -> None:
-        with self._lock:
-            self.closed = True
-            for fd in self._fds.values():
-                os.close(fd)
-            self._fds.clear()
+    def check_writable(self) -> str | None:
+        """Why spans could not be written to the folder (made if missing), or None when they can."""
+        folder = self.folder
+        if folder.exists() and not folder.is_dir():
+            return f"{folder} is a file, not a folder"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create {folder}: {exc.strerror or exc}"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{folder} is not writable"
+        return None
 
 
 class TraceStoreExporter(SpanExporter):
@@ -219,7 +207,7 @@ class TraceStoreExporter(SpanExporter):
     def __init__(self, store: TraceStore, *, fsync: bool = False, max_open: int = 16) -> None:
         self.store = store
         self.fsync = fsync
-        self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
+        self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         ok = self._files.append([span_record(s) for s in spans])
@@ -246,7 +234,12 @@ class TraceStoreProcessor(SpanProcessor):
     def __init__(self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16) -> None:
         self.store = store
         self.view = view
-        self._files = _RunFiles(store, fsync=fsync, max_open=max_open)
+        self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
+
+    @property
+    def lost_spans(self) -> int:
+        """Spans this processor could not write (a full disk, an unwritable folder)."""
+        return self._files.lost_total
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
