@@ -8,6 +8,7 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── BudgetError                   a budget is impossible, or pinned items alone exceed it
     ├── SourceError                   a context source failed while proposing candidates
     ├── TokenizerError                a tokenizer, chat template or /tokenize endpoint failed
+    ├── CompressionError              a compressor was given an impossible target or non-items
     ├── ModelError                    a model call failed (``model`` and ``attempts`` say which)
     │   ├── ModelConnectionError      the server could not be reached (retried)
     │   ├── ModelTimeoutError         no answer within the timeout (retried)
@@ -70,6 +71,10 @@ class SourceError(ContextOSError):
 
 class TokenizerError(ContextOSError):
     """A tokenizer, its chat template or a server's /tokenize endpoint could not be loaded or used."""
+
+
+class CompressionError(ContextOSError):
+    """A compressor was asked for an impossible target, or given something that is not an item."""
 
 
 class ModelError(ContextOSError):

@@ -2,7 +2,7 @@
 
 Documents are stored in a LanceDB vector store and proposed to the orchestrator as a ``documents``
 source; the budget decides which passages go in, and each answer says which passages were kept.
-(Compressors plug in through ``Orchestrator(compressors=...)`` when they land.)
+(Passages that do not fit are compressed first: the agent's default compressors, docs/compression.md.)
 
     python examples/rag_agent.py ["your question"]
 """

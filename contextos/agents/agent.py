@@ -46,7 +46,8 @@ from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
-from contextos.context.sources import ContextSource, InstructionsSource
+from contextos.compress.default import agent_compressors
+from contextos.context.sources import Compressor, ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
 from contextos.context.counters import counter_for_client
 from contextos.context.tokens import TokenCounter
@@ -111,6 +112,7 @@ class Agent:
     ``output_type``: a pydantic model (or any type pydantic validates) the final answer must be: it is parsed
     and validated into ``RunResult.output``, and the model is asked again with the validation errors and
     the JSON-schema response format, up to ``output_retries`` times (``agents/structured.py``).
+    ``compressors``: what shortens candidates that do not fit (default: ``agent_compressors``).
     ``counter``: how tokens are counted (default: ``counter_for_client(client, tokenizer=tokenizer)``, the
     model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
     """
@@ -136,6 +138,7 @@ class Agent:
         model_params: Mapping[str, Any] | None = None,
         output_type: type[Any] | None = None,
         output_retries: int = 2,
+        compressors: Sequence[Compressor] | None = None,
     ) -> None:
         names = {s.name for s in sources}
         clash = names & {"instructions", "tools", "conversation"}
@@ -164,6 +167,9 @@ class Agent:
         self.model_params = dict(model_params or {})
         self.output = OutputSpec(output_type, output_retries) if output_type is not None else None
         """With ``output_type``: what the final answer must be (``agents/structured.py``)."""
+        # By default, where they do not fit: the default compressor on the other sources (documents,
+        # memory), digests of old tool results in the conversation. ``[]`` turns compression off.
+        self.compressors = list(compressors) if compressors is not None else agent_compressors([s.name for s in self.sources], counter=self.counter)
         self._warm = False
 
     # -- public API ---------------------------------------------------------------------------
@@ -217,7 +223,8 @@ class Agent:
         retrieval = ToolSource(self.catalog, k=self.tool_k, writer=self.query_writer) if self.catalog is not None else None
         run_tools = RunTools([*self.tools, *(_handoff_tool(t, n, d) for t, (n, d) in handoff_tools.items())], retrieval)
         orchestrator = Orchestrator(
-            [InstructionsSource(self._instructions()), run_tools, *self.sources, conversation], self.budget, counter=self.counter
+            [InstructionsSource(self._instructions()), run_tools, *self.sources, conversation], self.budget, counter=self.counter,
+            compressors=self.compressors,
         )
         steps: list[StepRecord] = []
         stop: StopReason = "max_steps"

@@ -9,6 +9,7 @@ from contextos.cli import assemble, complete, demo, serve, tools, trace
 from contextos.cli import memory as memory_cli
 from contextos.cli import playbook as playbook_cli
 from contextos.cli import demos as demos_cli
+from contextos.cli import compress as compress_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(memory_cli.app, name="memory")
 app.add_typer(demos_cli.app, name="demos")
 app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
 app.add_typer(playbook_cli.app, name="playbook")
+app.command("compress")(compress_cli.compress)
 
 
 def _version(value: bool) -> None:

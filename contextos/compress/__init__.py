@@ -1,1 +1,44 @@
-"""Compressors: filled in by the compression issue; the ``Compressor`` protocol is in ``contextos.context``."""
+"""Compressors: shorten candidate items toward a token target, keeping what the query needs.
+
+Each implements the ``Compressor`` protocol (``contextos.context.sources``): items, a query and a
+target in tokens in, one ``Compressed`` (the item to use, or None, and its ``ContextDecision``) per
+item out. See docs/compression.md for each method, its paper and its measured numbers.
+
+```python
+from contextos.compress import default_compressor
+results = default_compressor().compress_sync(items, "who wrote Dune?", target_tokens=300)
+```
+"""
+
+from contextos.compress.base import COMPRESSION, CompressorBase, kept_items
+from contextos.compress.cluster import ClusterCompressor
+from contextos.compress.cutoff import DynamicCutoff
+from contextos.compress.default import METHODS, PerSource, agent_compressors, compressor_named, default_compressor
+from contextos.compress.extractive import HEADING, ExtractivePruner
+from contextos.compress.history import HistoryCompactor
+from contextos.compress.structure import Structurizer, outline
+from contextos.compress.summarize import GENERATED, LLMSummarizer
+from contextos.context.sources import Compressed, Compressor, run_compressor
+
+__all__ = [
+    "COMPRESSION",
+    "ClusterCompressor",
+    "Compressed",
+    "Compressor",
+    "CompressorBase",
+    "DynamicCutoff",
+    "ExtractivePruner",
+    "GENERATED",
+    "HEADING",
+    "HistoryCompactor",
+    "LLMSummarizer",
+    "METHODS",
+    "PerSource",
+    "Structurizer",
+    "agent_compressors",
+    "compressor_named",
+    "default_compressor",
+    "kept_items",
+    "outline",
+    "run_compressor",
+]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from opentelemetry import trace
-
 from contextos.context.budget import Budget
 from contextos.context.items import (
     AssembledContext,
@@ -20,12 +18,12 @@ from contextos.context.items import (
 from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
-from contextos.context.sources import Compressor, ContextSource
+from contextos.context.sources import Compressor, ContextSource, run_compressor
 from contextos.context.counters import counter_for_model
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.context.vllm_tokenize import ServerCheckedCounter
 from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
-from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
+from contextos.tracing.conventions import assembly_span, record_assembly
 
 
 MEASURED_CACHE_SIZE = 200_000
@@ -150,26 +148,40 @@ class Orchestrator:
     # ---------------------------------------------------------------------------------------
 
     async def _compress(self, items: list[ContextItem], step: Step) -> list[ContextItem]:
-        for compressor in self.compressors:
-            compressible = [i for i in items if i.compressible and not i.pinned]
-            if not compressible:
-                break
-            with compressor_span(compressor.name, tokens_in=self._tokens(compressible), items_in=len(compressible)) as span:
-                returned = await compressor.compress(compressible, step)
-                if span.is_recording():
-                    record_compression(span, tokens_out=self._tokens(returned), items_out=len(returned))
-            shorter = {i.id: i for i in returned}
-            unknown = sorted(set(shorter) - {i.id for i in compressible})
-            if unknown:
-                raise ConfigError(f"compressor {compressor.name!r} returned items it was not given: {unknown}")
-            items = [shorter.get(i.id, i) for i in items]
-        return items
-
-    def _tokens(self, items: Sequence[ContextItem]) -> int:
-        """Tokens ``items`` cost as rendered, only when a span will record them (costs are cached)."""
-        if not trace.get_current_span().is_recording():
-            return 0
-        return sum(self._candidate(i).cost for i in items)
+        """Shorten each source's compressible items toward its share of the room left, where they
+        do not fit it (only there does compression pay), with ``step.input`` as the query. Selection
+        then decides as usual, so a decision records both; an item a compressor left out stays as
+        it was, for selection to drop."""
+        if not self.compressors:
+            return items
+        groups: dict[str, list[ContextItem]] = {}
+        fixed = 0
+        for item in items:
+            if item.compressible and not item.pinned:
+                groups.setdefault(item.source, []).append(item)
+            else:
+                fixed += self._candidate(item).cost
+        sections = sum(self.renderer.section_cost(s, self.counter) for s in {i.source for i in items})
+        room = self.budget.available - self.renderer.base_cost() - sections - fixed
+        wanted = {source: sum(self._candidate(i).cost for i in group) for source, group in groups.items()}
+        total = sum(wanted.values())
+        replaced: dict[str, ContextItem] = {}
+        for source, group in groups.items():
+            share = max(0, room) * wanted[source] // total if total > room else wanted[source]
+            cap = self.budget.section(source).cap
+            share = min(share, cap) if cap is not None else share
+            overhead = sum(self._candidate(i).cost - self._candidate(i).content_tokens for i in group)
+            # Compressors count text; rendering adds each item's overhead (for as many items as remain).
+            target = share - overhead * share // max(wanted[source], 1)
+            if wanted[source] <= share or target < 1:
+                continue
+            for compressor in self.compressors:
+                results = await run_compressor(compressor, group, step.input, target, counter=self.counter, source=source)
+                group = [r.item for r in results if r.item is not None]
+                replaced.update((i.id, i) for i in group)
+                if sum(self._candidate(i).content_tokens for i in group) <= target:
+                    break
+        return [replaced.get(i.id, i) for i in items]
 
     def _candidate(self, item: ContextItem) -> Candidate:
         key = (item.content_hash, item.source, item.role)

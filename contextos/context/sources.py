@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from contextos.context.items import ContextItem, Step
+from contextos.context.items import ContextDecision, ContextItem, Step
+from contextos.context.tokens import TokenCounter
+from contextos.errors import ConfigError
+from contextos.tracing.conventions import compressor_span, record_compression
 
 
 @runtime_checkable
@@ -27,14 +31,38 @@ class ContextSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Compressed:
+    """One item after a compressor: what to use instead of it, and why."""
+
+    item: ContextItem | None
+    """The item to use (the same object when unchanged, a shorter copy with the same id when
+    compressed); None when the compressor left it out."""
+    decision: ContextDecision
+    """Tokens before and after, the status (included unchanged, compressed or dropped) and what was
+    removed, in words."""
+
+
 @runtime_checkable
 class Compressor(Protocol):
-    """Shortens compressible items before selection (the compressors issue fills this in)."""
+    """Shortens items toward a token target, keeping what ``query`` needs.
+
+    ```python
+    class FirstSentence:
+        name = "first-sentence"
+        async def compress(self, items, query, target_tokens):
+            return [Compressed(i.with_content(i.content.split(". ")[0]), ContextDecision(...)) for i in items]
+    ```
+
+    contextos's own compressors are in ``contextos.compress``; the orchestrator runs each one over
+    a source's compressible items when they do not fit the room left for them.
+    """
 
     name: str
 
-    async def compress(self, items: Sequence[ContextItem], step: Step) -> Sequence[ContextItem]:
-        """Return the items, each either unchanged or a shorter copy with the same id."""
+    async def compress(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> Sequence[Compressed]:
+        """One result per item, in the order they should be read (a compressor may rerank): together
+        the kept items' texts count at most ``target_tokens`` tokens, unless they already did."""
         ...
 
 
@@ -70,3 +98,29 @@ class InputSource:
         if not step.input:
             return []
         return [ContextItem(id=f"input-{step.index}", source="input", role="user", content=step.input, pinned=True, compressible=False)]
+
+
+async def run_compressor(
+    compressor: Compressor,
+    items: Sequence[ContextItem],
+    query: str,
+    target_tokens: int,
+    *,
+    counter: TokenCounter,
+    source: str | None = None,
+) -> list[Compressed]:
+    """Run ``compressor`` in a ``contextos.compress`` span (method, tokens before and after, target,
+    ratio; the span's duration is the time) and check that it answered for exactly ``items``."""
+    tokens_in = sum(counter.count(i.content) for i in items)
+    with compressor_span(compressor.name, tokens_in=tokens_in, items_in=len(items), target_tokens=target_tokens, source=source) as span:
+        results = list(await compressor.compress(items, query, target_tokens))
+        kept = [r.item for r in results if r.item is not None]
+        record_compression(span, tokens_out=sum(counter.count(i.content) for i in kept), items_out=len(kept), tokens_in=tokens_in)
+    given = {i.id for i in items}
+    answered = [r.decision.id for r in results]
+    if sorted(answered) != sorted(given) or any(r.item is not None and r.item.id != r.decision.id for r in results):
+        raise ConfigError(
+            f"compressor {compressor.name!r} must return one result per item it was given, with the same ids; "
+            f"given {sorted(given)}, returned {sorted(answered)}"
+        )
+    return results

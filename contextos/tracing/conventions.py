@@ -215,15 +215,25 @@ def record_retrieval(span: Span, ranked_ids: Sequence[str], scores: Sequence[flo
         span.set_attribute(A.RETRIEVAL_SCORES, [float(s) for s in scores])
 
 
-def compressor_span(name: str, *, tokens_in: int, items_in: int) -> Any:
-    """``contextos.compress``: one compressor's pass over the compressible items."""
-    return _open(A.COMPRESS_SPAN, {A.COMPRESSOR: name, A.COMPRESS_TOKENS_IN: tokens_in, A.COMPRESS_ITEMS_IN: items_in})
+def compressor_span(
+    name: str, *, tokens_in: int, items_in: int, target_tokens: int | None = None, source: str | None = None
+) -> Any:
+    """``contextos.compress``: one compressor's pass over the compressible items (of one source)."""
+    attrs: dict[str, Any] = {A.COMPRESSOR: name, A.COMPRESS_TOKENS_IN: tokens_in, A.COMPRESS_ITEMS_IN: items_in}
+    if target_tokens is not None:
+        attrs[A.COMPRESS_TARGET] = target_tokens
+    if source is not None:
+        attrs[A.COMPRESS_SOURCE] = source
+    return _open(A.COMPRESS_SPAN, attrs)
 
 
-def record_compression(span: Span, *, tokens_out: int, items_out: int) -> None:
-    """Put what a compressor returned on its span."""
+def record_compression(span: Span, *, tokens_out: int, items_out: int, tokens_in: int | None = None) -> None:
+    """Put what a compressor returned on its span (and the ratio, given the tokens it was given)."""
     if span.is_recording():
-        span.set_attributes({A.COMPRESS_TOKENS_OUT: tokens_out, A.COMPRESS_ITEMS_OUT: items_out})
+        attrs: dict[str, Any] = {A.COMPRESS_TOKENS_OUT: tokens_out, A.COMPRESS_ITEMS_OUT: items_out}
+        if tokens_in:
+            attrs[A.COMPRESS_RATIO] = round(tokens_out / tokens_in, 4)
+        span.set_attributes(attrs)
 
 
 def retry_event(

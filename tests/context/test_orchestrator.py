@@ -7,6 +7,8 @@ from contextos import (
     Budget, BudgetError, ConfigError, ContextItem, InputSource, InstructionsSource, InvalidItemError, Orchestrator,
     Section, SourceError, StaticSource, Step,
 )
+from contextos.context.items import ContextDecision, DecisionStatus
+from contextos.context.sources import Compressed
 from tests.context.helpers import COUNTER
 
 
@@ -65,10 +67,18 @@ class HalvingCompressor:
 
     def __init__(self):
         self.seen = []
+        self.targets = []
 
-    async def compress(self, items, step):
+    async def compress(self, items, query, target_tokens):
         self.seen.extend(i.id for i in items)
-        return [i.with_content(" ".join(i.content.split()[: len(i.content.split()) // 2])) for i in items]
+        self.targets.append(target_tokens)
+        out = []
+        for i in items:
+            short = " ".join(i.content.split()[: len(i.content.split()) // 2])
+            before, after = COUNTER.count(i.content), COUNTER.count(short)
+            decision = ContextDecision(i.id, i.source, DecisionStatus.COMPRESSED, before, after, i.score, "halved")
+            out.append(Compressed(i.with_content(short), decision))
+        return out
 
 
 def test_compressors_shorten_only_compressible_items_and_are_recorded():
@@ -77,14 +87,24 @@ def test_compressors_shorten_only_compressible_items_and_are_recorded():
         ContextItem(id="long", source="documents", content="fact " * 200, score=0.9),
         ContextItem(id="keep", source="documents", content="exact quote " * 20, compressible=False, score=0.9),
     ])
-    orchestrator = Orchestrator([InstructionsSource("Be exact."), docs], Budget(context_window=2000), counter=COUNTER, compressors=[compressor])
+    orchestrator = Orchestrator([InstructionsSource("Be exact."), docs], Budget(context_window=250), counter=COUNTER, compressors=[compressor])
     result = orchestrator.build_sync(Step())
     assert compressor.seen == ["long"]
+    assert 0 < compressor.targets[0] < 200  # toward the room left beside the pinned and incompressible items
     decision = result.decision("long")
     assert decision.status.value == "compressed"
     assert decision.tokens_after < decision.tokens_before
     assert "compressed from" in decision.reason
     assert result.decision("keep").status.value == "included"
+
+
+def test_compressors_are_not_called_when_everything_fits():
+    compressor = HalvingCompressor()
+    docs = StaticSource("documents", [ContextItem(id="long", source="documents", content="fact " * 200, score=0.9)])
+    orchestrator = Orchestrator([docs], Budget(context_window=2000), counter=COUNTER, compressors=[compressor])
+    result = orchestrator.build_sync(Step())
+    assert compressor.seen == []
+    assert result.decision("long").status.value == "included"
 
 
 def test_usage_accounts_per_source():
