@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -94,6 +95,15 @@ def test_inspect_trace():
     assert "invoke_agent weather" in out and "execute_tool get_weather" in out
     assert "tools         included  get_weather" in out
 
+
+
+def test_demonstrations_agent():
+    out = run_example("demonstrations_agent", "I was billed twice this month")
+    selected = ast.literal_eval(re.search(r"label these first \(vote-k\): (\[.*\])", out).group(1))
+    shown = ast.literal_eval(re.search(r"examples shown \(closest last\): (\[.*\])", out).group(1))
+    assert len(selected) == len(set(selected)) == 5
+    assert len(shown) == 2 and set(shown) <= set(selected)
+    assert "answer: [offline]" in out
 
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("[!_]*.py")))
 def test_every_example_has_a_header_and_a_test(path):

@@ -64,7 +64,8 @@ def test_a_killed_run_keeps_the_spans_that_finished(tmp_path):
     (run,) = store.runs()
     assert run.status == "incomplete"
     names = [s.name for s in store.spans(run.run_id)]
-    assert names == ["contextos.assemble", "chat offline/demo"]  # the tool, step and agent spans never ended
+    # the warm-up ended before the first step; the tool, step and agent spans never ended
+    assert names == ["contextos.warmup", "contextos.assemble", "chat offline/demo"]
     assert run.steps == 1 and run.models == ["offline/demo"] and run.input_tokens > 0
 
 
