@@ -151,6 +151,10 @@ class SourceUsage(BaseModel):
     """Candidates that made it into the request."""
     kept_tokens: int = 0
     """Their tokens, as sent."""
+    unexamined: int = 0
+    """Conversation turns older than the kept suffix that selection never reached (it walks from the newest
+    turn back and stops at the first that does not fit): counted in ``offered``, not in ``offered_tokens``,
+    and without a decision each."""
 
 
 class ContextUsage(BaseModel):

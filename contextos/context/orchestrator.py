@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Sequence
 
 from opentelemetry import trace
@@ -17,9 +18,10 @@ from contextos.context.items import (
     SourceUsage,
     Step,
 )
+from contextos.context.dialogue import CONVERSATION
 from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
-from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
+from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
@@ -28,6 +30,8 @@ from contextos.tracing.conventions import assembly_span, compressor_span, record
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
+FULL_CONTENT = "contextos.full_content"
+"""The metadata key under which a shortened item keeps its full text (the trace records it)."""
 
 
 class Orchestrator:
@@ -101,7 +105,15 @@ class Orchestrator:
         compressed = await self._compress(list(items), step)
         # What a compressor replaced, by id: decisions report an item's size before and after.
         originals = {a.id: a for a, b in zip(items, compressed) if a is not b}
-        candidates = [self._candidate(item) for item in compressed]
+        # The conversation is walked from its newest turn back: only the turns reached are measured.
+        turns: list[ContextItem] = []
+        candidates: list[Candidate] = []
+        for item in compressed:
+            if item.source == CONVERSATION:
+                turns.append(item)
+            else:
+                candidates.append(self._candidate(item))
+        turns = _in_render_order(turns)
         selection = select_within_budget(
             candidates,
             self.budget,
@@ -110,7 +122,11 @@ class Orchestrator:
             truncate=self._truncate,
             measure=lambda chosen: self.counter.count_request(*self.renderer.render(chosen)),
             neighbour_cache=self._neighbours,
+            turns=turns,
+            turn_candidate=self._candidate,
         )
+        left_out = len(selection.left_out_turns)
+        candidates.extend(self._candidate(t) for t in turns[left_out:])
         ordered, messages, tools = self._render_within_budget(selection, candidates)
         return self._result(originals, candidates, selection, ordered, messages, tools)
 
@@ -154,18 +170,25 @@ class Orchestrator:
         return known
 
     def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:
-        """The longest prefix of the item's text (cut at a word) whose cost is at most ``max_cost``."""
-        text = candidate.item.content
+        """The longest prefix of the item's text (cut at a word) that, with a note of what was cut, costs at
+        most ``max_cost``. The shortened item keeps the full text in its metadata (``FULL_CONTENT``)."""
+        item = candidate.item
+        text = item.content
+        metadata = {**item.metadata, FULL_CONTENT: item.metadata.get(FULL_CONTENT, text)}
         lo, hi, best = 0, len(text), None
         while lo <= hi:
             mid = (lo + hi) // 2
             cut = text[:mid].rsplit(" ", 1)[0] if mid < len(text) else text
-            short = self._candidate(candidate.item.with_content(cut + TRUNCATION_MARK))
+            if not cut.strip():
+                lo = mid + 1
+                continue
+            note = truncation_note(text, cut, candidate.content_tokens - self.counter.count(cut), candidate.content_tokens)
+            short = self._candidate(item.with_content(cut + note, metadata=metadata))
             if short.cost <= max_cost:
                 best, lo = short, mid + 1
             else:
                 hi = mid - 1
-        return best if best is not None and best.item.content != TRUNCATION_MARK else None
+        return best
 
     def _render_within_budget(self, selection: Selection, candidates: list[Candidate]) -> tuple[list, list, list]:
         """Render (the included items in render order, messages, tools); if tokenizer merges across
@@ -178,8 +201,10 @@ class Orchestrator:
                 selection.used = actual
                 return ordered, messages, tools
             by_id = {c.item.id: c for c in candidates}
+            # The least useful other item goes first; the conversation only from its oldest kept turn.
             droppable = [
-                (o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
+                (1, 0, o.item.position or 0, i) if o.item.source == CONVERSATION
+                else (0, o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
                 for i, o in selection.outcomes.items()
                 if o.item is not None and o.reason != "pinned"  # pinned directly or through its group
             ]
@@ -188,7 +213,7 @@ class Orchestrator:
                     f"pinned items need {actual} tokens once rendered but the budget allows {self.budget.available}; "
                     "raise the budget or shorten them"
                 )
-            _, _, victim = min(droppable)
+            victim = min(droppable)[-1]
             group = selection.outcomes[victim].item.group
             for item_id, outcome in list(selection.outcomes.items()):
                 if item_id == victim or (group is not None and outcome.item is not None and outcome.item.group == group):
@@ -244,6 +269,10 @@ class Orchestrator:
         usage = {
             source: SourceUsage(offered=n[0], offered_tokens=n[1], kept=n[2], kept_tokens=n[3]) for source, n in counts.items()
         }
+        if selection.left_out_turns:
+            conversation = usage.setdefault(CONVERSATION, SourceUsage())
+            conversation.offered += len(selection.left_out_turns)
+            conversation.unexamined = len(selection.left_out_turns)
         return AssembledContext(
             messages=messages,
             tools=tools,
@@ -251,6 +280,21 @@ class Orchestrator:
             usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage),
             items=ordered,
         )
+
+
+def truncation_note(text: str, kept: str, cut_tokens: int, tokens: int) -> str:
+    """The visible note at the end of a shortened text: how much was cut, and where the rest is."""
+    lines = text.count("\n") + 1
+    where = f", from line {kept.count(chr(10)) + 1} of {lines}" if lines > 1 else ""
+    return f" …[{cut_tokens} of {tokens} tokens cut{where}; the full text is in the trace]"
+
+
+def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
+    """Conversation turns in the order they render (by position, then id): as stores keep them, mostly."""
+    positions = [t.position for t in turns]
+    if None not in positions and all(map(operator.lt, positions, positions[1:])):
+        return turns
+    return sorted(turns, key=lambda t: (t.position is None, t.position or 0, t.id))
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:

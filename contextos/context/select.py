@@ -1,4 +1,4 @@
-"""Choosing what fits: pinned items first, section floors next, then utility per token.
+"""Choosing what fits: pinned items, the newest turns, section floors, then utility per token.
 
 The value of a chunk of context is not independent of the others chosen with it, nor monotonic
 in their number (CORAG, "A Cost-Constrained Retrieval Optimization System for RAG", Wang et al.
@@ -6,6 +6,11 @@ in their number (CORAG, "A Cost-Constrained Retrieval Optimization System for RA
 that repeats a selected one loses utility in proportion to their overlap, and a near-duplicate is
 dropped outright. Since penalties only grow as the selection grows, a lazy greedy (re-score the top
 of the heap, take it if it still leads) gives the same result as re-scoring everything each round.
+
+Relevance is compared on one scale across sources (``scale.py``). The conversation is kept as a
+contiguous newest suffix of whole blocks whose roles alternate (``dialogue.py``): its newest block
+is never dropped while it fits once its longest results are shortened, and the older blocks join
+the greedy one at a time, newest first, so the walk stops at the first block that does not fit.
 """
 
 from __future__ import annotations
@@ -15,15 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from contextos.context.budget import Budget
+from contextos.context.dialogue import CONVERSATION, Dialogue, follows, recency
 from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
+from contextos.context.scale import relevances
 from contextos.errors import BudgetError
 
 #: Items at least this similar (word-bigram Jaccard) to a selected item are dropped as duplicates.
 DUPLICATE_SIMILARITY = 0.9
 #: Sources whose items are turns of a dialogue, not information chunks: never penalised as redundant.
 DIALOGUE_SOURCES = frozenset({"conversation", "input"})
-TRUNCATION_MARK = " …[truncated]"
 INCLUDED = DecisionStatus.INCLUDED
 
 
@@ -59,6 +65,9 @@ class Selection:
     """Per item id."""
     used: int = 0
     """Estimated request tokens of the selection, overheads included."""
+    left_out_turns: Sequence[ContextItem] = ()
+    """The oldest conversation turns, never looked at: older than a block that did not fit, they cannot
+    be part of the kept suffix (no outcome each; the orchestrator reports how many)."""
 
     @property
     def included(self) -> list[ContextItem]:
@@ -69,16 +78,20 @@ class _Unit:
     """Items kept or dropped together (one item, or all items sharing a group)."""
 
     __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
-                 "value", "decided", "drop_reason", "sim", "sim_id", "version")
+                 "value", "decided", "taken", "drop_reason", "sim", "sim_id", "version", "block")
 
-    def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float) -> None:
+    def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float, relevance: float,
+                 block: int = -1) -> None:
         self.members = members
         self.indices = indices
-        """The members' positions among the candidates."""
+        """The members' positions among the candidates (none for conversation blocks: never redundant)."""
         self.weight = weight
+        self.block = block
+        """For a conversation block, its place from the newest (0); -1 for other units."""
         # What selection has found so far: taken or dropped; why dropped; the most similar taken
         # item and how similar; and a counter bumped whenever that similarity rises.
         self.decided = False
+        self.taken = False
         self.drop_reason = "over budget"
         self.sim = 0.0
         self.sim_id = None
@@ -88,14 +101,14 @@ class _Unit:
             item = only.item
             self.key = item.id
             self.cost = only.cost
-            self.score = item.score
+            self.score = relevance
             self.priority = item.priority
             self.pinned = item.pinned
             self.cost_by_source = ((item.source, only.cost),)
         else:
             self.key = members[0].item.id
             self.cost = sum(m.cost for m in members)
-            self.score = max(m.item.score for m in members)
+            self.score = relevance
             self.priority = max(m.item.priority for m in members)
             self.pinned = any(m.item.pinned for m in members)
             by_source: dict[str, int] = {}
@@ -103,8 +116,9 @@ class _Unit:
                 by_source[m.item.source] = by_source.get(m.item.source, 0) + m.cost
             self.cost_by_source = tuple(by_source.items())
             """(source, tokens) per source among the members; tuples, as this is made for every candidate."""
-        self.value = weight * (max(self.score, 0.0) + 0.01) / max(self.cost, 1)
-        """Utility per token before any redundancy penalty (see ``density``)."""
+        self.value = weight * (relevance + 0.01) / max(self.cost, 1)
+        """Utility per token before any redundancy penalty (see ``density``); ``score`` is the relevance on
+        the common scale (``scale.py``)."""
 
     def density(self, sim: float, penalty: float) -> float:
         """Utility per token when the unit is ``sim`` similar to the selection."""
@@ -120,6 +134,8 @@ def select_within_budget(
     truncate: Callable[[Candidate, int], Candidate | None] | None = None,
     measure: Callable[[list[ContextItem]], int] | None = None,
     neighbour_cache: NeighbourCache | None = None,
+    turns: Sequence[ContextItem] | None = None,
+    turn_candidate: Callable[[ContextItem], Candidate] | None = None,
 ) -> Selection:
     """Choose the candidates that fit ``budget``.
 
@@ -129,16 +145,34 @@ def select_within_budget(
     tokens of a rendered request of ``items``; it settles whether pinned items fit when the
     (deliberately conservative) estimate says they do not. ``neighbour_cache`` keeps which
     candidates resemble which across calls.
+
+    The conversation: either its candidates are among ``candidates``, or ``turns`` gives its items in
+    render order and ``turn_candidate(item)`` measures one when the walk from the newest back reaches it
+    (so turns older than what can fit are never measured).
     """
     if base_cost > budget.available:
         raise BudgetError(
             f"a budget of {budget.available} tokens is below the {base_cost} tokens any request spends; raise it"
         )
+    if turns is None:
+        others = [c for c in candidates if c.item.source != CONVERSATION]
+        measured = {id(c.item): c for c in candidates if c.item.source == CONVERSATION}
+        turns = sorted((c.item for c in measured.values()), key=_render_key)
+        turn_candidate = lambda item: measured[id(item)]  # noqa: E731
+    else:
+        others = list(candidates)
+    foreign = {c.item.group for c in others if c.item.group is not None}
+    if foreign and any(t.group in foreign for t in turns):  # a group spanning sources: kept as one ordinary unit
+        others += [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
+        turns = [t for t in turns if t.group not in foreign]
     state = _State(budget, section_cost, base_cost)
-    units = _units(candidates, budget)
-    state.register(candidates, units, neighbour_cache)
+    units = _units(others, budget)
+    state.register(others, units, neighbour_cache)
+    chain = _Chain(Dialogue(turns), turn_candidate, budget.section(CONVERSATION).weight)  # type: ignore[arg-type]
 
     pinned = [u for u in units if u.pinned]
+    if chain.dialogue.pinned_block is not None:
+        pinned.append(chain.block(chain.dialogue.pinned_block))
     for unit in pinned:
         state.take(unit, "pinned")
     if state.used > budget.available and measure is not None:
@@ -150,27 +184,40 @@ def select_within_budget(
             f"{budget.available}: {sizes}. Unpin or shorten some of them, or raise the budget."
         )
 
+    protected = state.keep_newest(chain, truncate)
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
             own = [u for u in rest if len(u.cost_by_source) == 1 and u.cost_by_source[0][0] == source]
-            state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor")
-    state.greedy([u for u in rest if not u.decided], reason=None)
+            state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor",
+                         chain=chain if source == CONVERSATION else None)
+    state.greedy([u for u in rest if not u.decided], reason=None, chain=chain)
 
     if truncate is not None:
-        state.truncate_best_dropped(rest, truncate)
+        boundary = [chain.blocks[chain.stopped]] if chain.stopped is not None else []
+        shortened = state.truncate_best_dropped(rest + boundary, truncate)
+        if shortened is not None and shortened.block >= 0:
+            chain.blocks[shortened.block] = shortened  # the block where the walk stopped, kept shortened
+    state.alternate(chain, protected)
     outcomes = state.selection.outcomes
-    for unit in units:
+    for unit in [*units, *chain.blocks]:
         for member in unit.members:
             if member.item.id not in outcomes:
                 outcomes[member.item.id] = Outcome(DecisionStatus.DROPPED, 0, unit.drop_reason)
     state.selection.used = state.used
+    state.selection.left_out_turns = turns[: len(turns) - chain.dialogue.considered]
     return state.selection
+
+
+def _render_key(item: ContextItem) -> tuple:
+    """The order turns render in: by position, then id; those without a position last."""
+    return (item.position is None, item.position or 0, item.id)
 
 
 def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
     """One unit per ungrouped candidate and per group, in order of first appearance."""
     weights: dict[str, float] = {}
+    relevance = relevances([c.item for c in candidates])
     units: list[_Unit | None] = []
     groups: dict[str, tuple[int, list[int]]] = {}  # group -> (its place in units, member positions)
     for n, c in enumerate(candidates):
@@ -180,7 +227,7 @@ def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
             weight = weights[item.source] = budget.section(item.source).weight
         group = item.group
         if group is None:
-            units.append(_Unit((c,), (n,), weight))
+            units.append(_Unit((c,), (n,), weight, relevance[n]))
         elif group in groups:
             groups[group][1].append(n)
         else:
@@ -188,8 +235,50 @@ def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
             units.append(None)
     for place, positions in groups.values():
         first = candidates[positions[0]]
-        units[place] = _Unit(tuple(candidates[n] for n in positions), tuple(positions), weights[first.item.source])
+        units[place] = _Unit(tuple(candidates[n] for n in positions), tuple(positions), weights[first.item.source],
+                             max(relevance[n] for n in positions))
     return units  # type: ignore[return-value]  # every None was replaced by its group
+
+
+class _Chain:
+    """The conversation's blocks as units, made from the newest back as selection reaches them."""
+
+    def __init__(self, dialogue: Dialogue, candidate: Callable[[ContextItem], Candidate], weight: float) -> None:
+        self.dialogue = dialogue
+        self.candidate = candidate
+        self.weight = weight
+        self.blocks: list[_Unit] = []
+        self.stopped: int | None = None
+        """The block where the walk stopped (it did not fit): it and every older one are left out."""
+
+    def block(self, k: int) -> _Unit | None:
+        """Block ``k`` (0: the newest) as a unit, or None past the oldest."""
+        while len(self.blocks) <= k:
+            span = self.dialogue.span(len(self.blocks))
+            if span is None:
+                return None
+            turns = self.dialogue.turns[span[0]:span[1]]
+            n = len(self.blocks)
+            unit = _Unit(tuple(self.candidate(t) for t in turns), (), self.weight, recency(n), block=n)
+            if n != self.dialogue.pinned_block:
+                unit.pinned = False  # only the newest pinned turn is pinned (see Dialogue.pinned_block)
+            self.blocks.append(unit)
+        return self.blocks[k]
+
+    def next_after(self, k: int) -> _Unit | None:
+        """The first undecided block older than block ``k``."""
+        while (unit := self.block(k + 1)) is not None and unit.decided:
+            k += 1
+        return unit
+
+    def stop(self, k: int, reason: str) -> None:
+        """The walk ends at block ``k``: it is left out for ``reason``, the older ones as older than it."""
+        self.stopped = k
+        self.blocks[k].drop_reason = reason
+        self.blocks[k].decided = True
+        for unit in self.blocks[k + 1:]:
+            if not unit.decided:
+                unit.drop_reason, unit.decided = f"older than the turns kept (a newer turn did not fit: {reason})", True
 
 
 class _State:
@@ -261,33 +350,53 @@ class _State:
         redundancy of every undecided candidate that resembles one of its members."""
         self.used += self.extra_cost(unit) if extra is None else extra
         by_source, outcomes, unit_of, number_of = self.by_source, self.selection.outcomes, self.unit_of, self.number_of
-        unit.decided = True
-        for position, m in zip(unit.indices, unit.members):
+        unit.decided = unit.taken = True
+        for m in unit.members:
             item, cost = m.item, m.cost
             source = item.source
             by_source[source] = by_source.get(source, 0) + cost
             outcomes[item.id] = Outcome(INCLUDED, cost, reason, item)
+        for position, m in zip(unit.indices, unit.members):
             number = number_of[position]
             if number < 0:
                 continue
             for other, sim in self.neighbours[number]:
                 similar = unit_of[other]
                 if not similar.decided and sim > similar.sim:
-                    similar.sim, similar.sim_id = sim, item.id
+                    similar.sim, similar.sim_id = sim, m.item.id
                     similar.version += 1
 
-    def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None) -> None:
+    def untake(self, unit: _Unit, reason: str) -> None:
+        """Leave out a conversation block taken before (its sections, message sources, cost nothing once)."""
+        outcomes = self.selection.outcomes
+        for m in unit.members:
+            self.used -= outcomes[m.item.id].tokens_after
+            self.by_source[m.item.source] -= outcomes[m.item.id].tokens_after
+            del outcomes[m.item.id]
+        unit.drop_reason, unit.taken = reason, False
+
+    def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None,
+               chain: _Chain | None = None) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
 
         An entry carries the redundancy version it was scored at; when the candidate has become
         more redundant since, it is re-scored, and put back unless it still leads. Redundancy only
         lowers a score, so entries only ever move later: the entries sit in one sorted list, the
         few re-scored ones in a heap beside it, and the next to consider is the smaller head.
+        With a ``chain``, its next conversation block waits in the heap too; taking it brings in the
+        block before it, and the first that does not fit ends the walk.
         """
         penalty = self.budget.redundancy_penalty
         # Keys are unique, so comparisons never reach the unit at the end of an entry.
         entries = sorted((-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u) for u in units)
         rescored_heap: list = []
+
+        def offer(block: _Unit | None) -> None:
+            if block is not None:
+                heapq.heappush(rescored_heap, (-block.priority, -block.value, -block.score, block.key, block.version, block))
+
+        if chain is not None and chain.stopped is None and chain.blocks and chain.blocks[0].taken:
+            offer(chain.next_after(_taken_run(chain)))
         plain = reason or "utility per token"
         i, n = 0, len(entries)
         while i < n or rescored_heap:
@@ -314,18 +423,90 @@ class _State:
             extra, why_not = self.assess(unit)
             if why_not is not None:
                 unit.drop_reason = why_not
+                if unit.block >= 0 and chain is not None:
+                    chain.stop(unit.block, why_not)
                 continue
-            if sim > 0.2 and sim_id is not None:
+            if unit.block >= 0 and chain is not None:
+                self.take(unit, "the conversation's newest turns, in order", extra)
+                offer(chain.next_after(unit.block))
+            elif sim > 0.2 and sim_id is not None:
                 self.take(unit, f"{plain} (partly redundant with {sim_id}: {sim:.2f})", extra)
             else:
                 self.take(unit, plain, extra)
 
-    def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
+    def keep_newest(self, chain: _Chain, truncate: Callable[[Candidate, int], Candidate | None] | None) -> int:
+        """Take the conversation's newest block (with the blocks before it back to a turn its roles may
+        follow), its longest compressible members shortened if it does not fit whole. Returns how many
+        blocks from the newest are protected so (-1: none, the conversation is left out)."""
+        dialogue = chain.dialogue
+        if chain.block(0) is None:
+            return -1
+        pinned = dialogue.pinned_block
+        k = 0
+        while True:
+            before = dialogue.last_role(pinned) if pinned is not None and pinned > k else None
+            if follows(before, dialogue.first_role(k)) or chain.block(k + 1) is None or k + 1 == pinned:
+                break
+            k += 1
+        span = [u for u in chain.blocks[: k + 1] if not u.decided]
+        if not span:
+            return k
+        room = self.available - self.used
+        cap = self.budget.section(CONVERSATION).cap
+        if cap is not None:
+            room = min(room, cap - self.by_source.get(CONVERSATION, 0))
+        need = sum(self.extra_cost(u) for u in span)
+        shortened: dict[str, tuple[int, Candidate]] = {}
+        if need > room and truncate is not None:
+            members = sorted((m for u in span for m in u.members if m.item.compressible and not m.item.pinned),
+                             key=lambda m: -m.cost)
+            for member in members:
+                if need <= room:
+                    break
+                overhead = member.cost - member.content_tokens
+                target = max(member.cost - (need - room), overhead + self.budget.min_truncated_tokens)
+                short = truncate(member, target) if target < member.cost else None
+                if short is not None and short.cost < member.cost:
+                    need -= member.cost - short.cost
+                    shortened[member.item.id] = (member.cost, short)
+        if need > room:
+            chain.stop(span[0].block, f"the newest turns need {need} tokens even shortened, {room} are left")
+            for unit in span[1:]:
+                unit.drop_reason, unit.decided = span[0].drop_reason, True
+            return -1
+        for unit in span:
+            if any(m.item.id in shortened for m in unit.members):
+                unit = _Unit(tuple(shortened[m.item.id][1] if m.item.id in shortened else m for m in unit.members),
+                             (), unit.weight, unit.score, unit.block)
+                chain.blocks[unit.block] = unit
+            self.take(unit, "the conversation's newest turn" if unit.block == 0 else "before the newest turn, so that roles alternate")
+        for item_id, (before, short) in shortened.items():
+            self.selection.outcomes[item_id] = Outcome(
+                DecisionStatus.TRUNCATED, short.cost, f"truncated from {before} to {short.cost} tokens to keep the newest turn", short.item
+            )
+        return k
+
+    def alternate(self, chain: _Chain, protected: int) -> None:
+        """Leave out the oldest blocks of the kept suffix until its first turn may follow what comes before it
+        (the pinned task, or nothing): a conversation never opens with an assistant reply or a tool result."""
+        dialogue = chain.dialogue
+        m = _taken_run(chain) + 1  # blocks 0..m-1 are kept
+        pinned = dialogue.pinned_block
+        while m - 1 > protected and not chain.blocks[m - 1].pinned:
+            before = dialogue.last_role(pinned) if pinned is not None and pinned >= m else None
+            if follows(before, dialogue.first_role(m - 1)):
+                return
+            self.untake(chain.blocks[m - 1], "left out so that the kept turns start with a turn their roles may follow")
+            m -= 1
+
+    def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> _Unit | None:
         """Fit the best unit that was dropped for space into what is left, its longest compressible item
-        shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
+        shortened: one item, or a group (a tool call kept whole with its longest result cut). Returns the
+        shortened unit taken, if any."""
         dropped = [
             u for u in units
-            if not u.decided and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
+            if not u.taken and (not u.decided or u.block >= 0)
+            and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
             and any(m.item.compressible for m in u.members)
         ]
         dropped.sort(key=lambda u: (-u.priority, -u.score * u.weight, u.key))
@@ -343,11 +524,21 @@ class _State:
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            shortened = _Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight)
+            shortened = _Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight,
+                              unit.score, unit.block)
             if self.assess(shortened)[1] is not None:  # a cap of another source among a mixed group's members
                 continue
             self.take(shortened, f"kept with {member.item.id}, truncated to fit")
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
+            return shortened
+        return None
 
+
+def _taken_run(chain: _Chain) -> int:
+    """The oldest block of the kept suffix: blocks 0..k are all included (-1: not even the newest)."""
+    k, blocks = -1, chain.blocks
+    while k + 1 < len(blocks) and blocks[k + 1].taken:
+        k += 1
+    return k

@@ -73,6 +73,16 @@ def independent_count(messages, tools):
     return total
 
 
+def pinned_ids(candidates):
+    """The items that must go in: pinned ones and their groups, where in the conversation only the newest
+    pinned turn counts (older pinned turns, earlier tasks of a chat, are turns like any other)."""
+    turns = sorted((c for c in candidates if c.source == "conversation"), key=lambda c: (c.position is None, c.position or 0, c.id))
+    newest = [c for c in turns if c.pinned][-1:]
+    pinned = [c for c in candidates if c.pinned and c.source != "conversation"] + newest
+    groups = {c.group for c in pinned if c.group}
+    return {c.id for c in candidates if c in pinned or c.group in groups}
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items(), budgets())
 def test_the_rendered_request_never_exceeds_the_budget(candidates, budget):
@@ -82,8 +92,8 @@ def test_the_rendered_request_never_exceeds_the_budget(candidates, budget):
     except BudgetError:
         # Only an impossible budget may fail: the pinned items alone, rendered, do not fit.
         # A group with a pinned member is pinned whole.
-        pinned_groups = {c.group for c in candidates if c.pinned and c.group}
-        messages, tools = Renderer().render([c for c in candidates if c.pinned or c.group in pinned_groups])
+        must = pinned_ids(candidates)
+        messages, tools = Renderer().render([c for c in candidates if c.id in must])
         assert independent_count(messages, tools) > budget.available
         return
     assert independent_count(result.messages, result.tools) <= budget.available
@@ -92,9 +102,9 @@ def test_the_rendered_request_never_exceeds_the_budget(candidates, budget):
 
     decisions = {d.id: d for d in result.decisions}
     assert set(decisions) == {c.id for c in candidates}
-    pinned_groups = {c.group for c in candidates if c.pinned and c.group}
+    must = pinned_ids(candidates)
     for c in candidates:
-        if c.pinned or c.group in pinned_groups:
+        if c.id in must:
             assert decisions[c.id].status.value == "included"
     for group in ("g1", "g2"):
         statuses = {decisions[c.id].status.value == "dropped" for c in candidates if c.group == group}
