@@ -34,7 +34,7 @@ from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
-from contextos.errors import AgentError, ConfigError
+from contextos.errors import AgentError, BudgetError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
@@ -166,6 +166,7 @@ class Agent:
         stop: StopReason = "max_steps"
         handoff: str | None = None
         answer: str | None = None
+        stop_message: str | None = None
         with agent_span(self.name, model=self.client.model) as span:
             context = span.get_span_context()
             traced = span.is_recording() and context.is_valid
@@ -183,7 +184,11 @@ class Agent:
                     break
                 step = Step(input=task, index=index, run_id=run_id,
                             metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
-                record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools)
+                try:
+                    record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools)
+                except BudgetError as exc:  # what every request must hold (instructions, task) does not fit
+                    stop, stop_message = "context_overflow", str(exc)
+                    break
                 steps.append(record)
                 if record.completion.content:
                     answer = record.completion.content
@@ -197,7 +202,7 @@ class Agent:
         usage = add_usage(s.usage for s in steps)
         return RunResult(
             agent=self.name, answer=answer, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),
-            stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced,
+            stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced, stop_message=stop_message,
         )
 
     # -- one step -----------------------------------------------------------------------------
