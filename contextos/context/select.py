@@ -184,7 +184,7 @@ def select_within_budget(
             f"{budget.available}: {sizes}. Unpin or shorten some of them, or raise the budget."
         )
 
-    protected = state.keep_newest(chain, truncate)
+    protected = state.keep_newest(chain, truncate, measure)
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
@@ -434,7 +434,8 @@ class _State:
             else:
                 self.take(unit, plain, extra)
 
-    def keep_newest(self, chain: _Chain, truncate: Callable[[Candidate, int], Candidate | None] | None) -> int:
+    def keep_newest(self, chain: _Chain, truncate: Callable[[Candidate, int], Candidate | None] | None,
+                    measure: Callable[[list[ContextItem]], int] | None) -> int:
         """Take the conversation's newest block (with the blocks before it back to a turn its roles may
         follow), its longest compressible members shortened if it does not fit whole. Returns how many
         blocks from the newest are protected so (-1: none, the conversation is left out)."""
@@ -457,7 +458,19 @@ class _State:
             room = min(room, cap - self.by_source.get(CONVERSATION, 0))
         need = sum(self.extra_cost(u) for u in span)
         shortened: dict[str, tuple[int, Candidate]] = {}
-        if need > room and truncate is not None:
+
+        def exact() -> int | None:
+            """The exact tokens of the request with the span (as shortened so far), when the estimate says it
+            is over the budget but not over a cap: estimates are conservative by a few tokens."""
+            if measure is None or (cap is not None and need > cap - self.by_source.get(CONVERSATION, 0)):
+                return None
+            kept = [o.item for o in self.selection.outcomes.values() if o.item is not None]
+            span_items = [shortened[m.item.id][1].item if m.item.id in shortened else m.item for u in span for m in u.members]
+            tokens = measure(kept + span_items)
+            return tokens if tokens <= self.available else None
+
+        measured = exact() if need > room else None
+        if need > room and measured is None and truncate is not None:
             members = sorted((m for u in span for m in u.members if m.item.compressible and not m.item.pinned),
                              key=lambda m: -m.cost)
             for member in members:
@@ -469,7 +482,9 @@ class _State:
                 if short is not None and short.cost < member.cost:
                     need -= member.cost - short.cost
                     shortened[member.item.id] = (member.cost, short)
-        if need > room:
+            if need > room:
+                measured = exact()
+        if need > room and measured is None:
             chain.stop(span[0].block, f"the newest turns need {need} tokens even shortened, {room} are left")
             for unit in span[1:]:
                 unit.drop_reason, unit.decided = span[0].drop_reason, True
@@ -484,6 +499,8 @@ class _State:
             self.selection.outcomes[item_id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {before} to {short.cost} tokens to keep the newest turn", short.item
             )
+        if measured is not None:
+            self.used = measured
         return k
 
     def alternate(self, chain: _Chain, protected: int) -> None:
