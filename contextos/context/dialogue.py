@@ -48,19 +48,15 @@ class Dialogue:
     Block ``k`` is the ``k``-th newest (``span(k)`` gives its turns as ``start, end`` indices). A block
     is one turn, or the turns from the first to the last member of a group (a tool call and its
     results) with whatever lies between, so no group is ever split. Finding a block looks only at
-    its own turns; one pass at construction notes where each group starts and the newest pinned turn.
+    its own turns, and where its groups start (found in C, by ``list.index``, once per group).
     """
 
     def __init__(self, turns: Sequence[ContextItem]) -> None:
         self.turns = turns
+        self._groups = [turn.group for turn in turns]
         self._group_start: dict[str, int] = {}
-        self._pinned = -1
-        for index, turn in enumerate(turns):
-            group = turn.group
-            if group is not None and group not in self._group_start:
-                self._group_start[group] = index
-            if turn.pinned:
-                self._pinned = index
+        flags = [turn.pinned for turn in turns]
+        self._pinned = len(flags) - 1 - flags[::-1].index(True) if True in flags else -1
         self._spans: list[tuple[int, int]] = []
         self.pinned_block: int | None = None
         """The block holding the newest pinned turn (the current task): the only pinned one. Older pinned
@@ -90,8 +86,13 @@ class Dialogue:
         return spans[k]
 
     def _start_of(self, index: int) -> int:
-        group = self.turns[index].group
-        return index if group is None else self._group_start[group]
+        group = self._groups[index]
+        if group is None:
+            return index
+        start = self._group_start.get(group)
+        if start is None:
+            start = self._group_start[group] = self._groups.index(group)
+        return start
 
     @property
     def considered(self) -> int:

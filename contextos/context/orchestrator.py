@@ -102,18 +102,13 @@ class Orchestrator:
 
     async def _assemble(self, items: Sequence[ContextItem], step: Step) -> AssembledContext:
         _check_unique(items)
-        compressed = await self._compress(list(items), step)
+        given = list(items)
+        compressed = await self._compress(given, step)
         # What a compressor replaced, by id: decisions report an item's size before and after.
-        originals = {a.id: a for a, b in zip(items, compressed) if a is not b}
+        originals = {} if compressed is given else {a.id: a for a, b in zip(items, compressed) if a is not b}
         # The conversation is walked from its newest turn back: only the turns reached are measured.
-        turns: list[ContextItem] = []
-        candidates: list[Candidate] = []
-        for item in compressed:
-            if item.source == CONVERSATION:
-                turns.append(item)
-            else:
-                candidates.append(self._candidate(item))
-        turns = _in_render_order(turns)
+        turns = _in_render_order([item for item in compressed if item.source == CONVERSATION])
+        candidates = [self._candidate(item) for item in compressed if item.source != CONVERSATION]
         selection = select_within_budget(
             candidates,
             self.budget,
@@ -298,13 +293,21 @@ def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:
+    # Set and map passes run in C: a conversation of thousands of turns is checked at every step.
+    if set(map(type, items)) - {ContextItem}:
+        for item in items:
+            if not isinstance(item, ContextItem):
+                raise InvalidItemError(f"sources must return ContextItem objects, got {type(item).__name__}")
+    if len(set(map(_ID, items))) == len(items):
+        return
     seen: set[str] = set()
     for item in items:
-        if not isinstance(item, ContextItem):
-            raise InvalidItemError(f"sources must return ContextItem objects, got {type(item).__name__}")
         if item.id in seen:
             raise InvalidItemError(
                 f"two candidate items share the id {item.id!r}; ids must be unique within a step "
                 "(prefix them with the source name)"
             )
         seen.add(item.id)
+
+
+_ID = operator.attrgetter("id")

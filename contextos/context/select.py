@@ -193,11 +193,8 @@ def select_within_budget(
                          chain=chain if source == CONVERSATION else None)
     state.greedy([u for u in rest if not u.decided], reason=None, chain=chain)
 
-    if truncate is not None:
-        boundary = [chain.blocks[chain.stopped]] if chain.stopped is not None else []
-        shortened = state.truncate_best_dropped(rest + boundary, truncate)
-        if shortened is not None and shortened.block >= 0:
-            chain.blocks[shortened.block] = shortened  # the block where the walk stopped, kept shortened
+    if truncate is not None:  # the conversation keeps whole blocks: only its newest may be shortened
+        state.truncate_best_dropped(rest, truncate)
     state.alternate(chain, protected)
     outcomes = state.selection.outcomes
     for unit in [*units, *chain.blocks]:
@@ -516,13 +513,12 @@ class _State:
             self.untake(chain.blocks[m - 1], "left out so that the kept turns start with a turn their roles may follow")
             m -= 1
 
-    def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> _Unit | None:
+    def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
         """Fit the best unit that was dropped for space into what is left, its longest compressible item
-        shortened: one item, or a group (a tool call kept whole with its longest result cut). Returns the
-        shortened unit taken, if any."""
+        shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
         dropped = [
             u for u in units
-            if not u.taken and (not u.decided or u.block >= 0)
+            if not u.decided
             and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
             and any(m.item.compressible for m in u.members)
         ]
@@ -549,8 +545,6 @@ class _State:
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
-            return shortened
-        return None
 
 
 def _taken_run(chain: _Chain) -> int:
