@@ -9,7 +9,8 @@ Candidates are real text: ToolBench tool descriptions and schemas from ../shared
 that, candidate i blends two of them (row i mod 2,490 and another), so every candidate's text is
 distinct. "cold" builds a new orchestrator and token counter each step (every item encoded);
 "warm" reuses one, as an agent does across steps (counts cached by content hash) and repeats the
-same candidates; "warm, 10% new" replaces a tenth of the candidates with items never seen before
+same candidates (the same objects); "warm, rebuilt" has every source build its items anew at
+every step from the same data, as the shipped sources do; "warm, 10% new" replaces a tenth of the candidates with items never seen before
 at every step (as when retrieval brings new documents), so their counts, sketches and the pairs
 of similar candidates are computed afresh.
 
@@ -33,7 +34,7 @@ import time
 from pathlib import Path
 
 from contextos import Budget, ContextItem, Conversation, Orchestrator, Section, StaticSource, Step, TiktokenCounter
-from contextos.context.sources import InputSource, InstructionsSource
+from contextos.context.sources import ContextSource, InputSource, InstructionsSource
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DATA = SHARED / "toolret" / "tools.jsonl"
@@ -79,6 +80,19 @@ class Churning:
         return [item(i, fresh) for i in self.indices[: self.replace]] + self.items[self.replace :]
 
 
+class Rebuilding:
+    """A source that builds its items anew at every call from the same data, as the shipped sources do
+    (memory hits, retrieved tools): equal items, never the same objects."""
+
+    def __init__(self, source: ContextSource) -> None:
+        self.name, self.source = source.name, source
+
+    async def candidates(self, step: Step) -> list[ContextItem]:
+        return [ContextItem(id=i.id, source=i.source, role=i.role, content=i.content, payload=i.payload, score=i.score,
+                            priority=i.priority, pinned=i.pinned, compressible=i.compressible, position=i.position)
+                for i in await self.source.candidates(step)]
+
+
 def candidates(n: int, churn: float = 0.0) -> list:
     by_source: dict[str, tuple[list[ContextItem], list[int]]] = {}
     for i in range(n):
@@ -98,7 +112,7 @@ def candidates(n: int, churn: float = 0.0) -> list:
 BUDGET = Budget(context_window=16_384, reserve_output=1_024, sections={"tools": Section(cap=4_000), "memory": Section(floor=500, cap=3_000)})
 
 
-def measure(n: int, repeats: int) -> tuple[float, float, float, int, int]:
+def measure(n: int, repeats: int) -> tuple[float, float, float, float, int, int]:
     step = Step(input="Find me the current weather in Paris and convert 100 EUR to USD.")
     cold = []
     for _ in range(max(3, repeats // 5)):
@@ -123,9 +137,12 @@ def measure(n: int, repeats: int) -> tuple[float, float, float, int, int]:
     warm = asyncio.run(warm_steps(orchestrator))
     churning = Orchestrator(candidates(n, churn=0.1), BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
     warm_new = asyncio.run(warm_steps(churning))
+    rebuilding = Orchestrator([Rebuilding(s) for s in candidates(n)], BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
+    warm_rebuilt = asyncio.run(warm_steps(rebuilding))
     offered = len(result.decisions)
     kept = sum(1 for d in result.decisions if d.status.value != "dropped")
-    return statistics.median(cold) * 1000, statistics.median(warm) * 1000, statistics.median(warm_new) * 1000, offered, kept
+    return (statistics.median(cold) * 1000, statistics.median(warm) * 1000, statistics.median(warm_new) * 1000,
+            statistics.median(warm_rebuilt) * 1000, offered, kept)
 
 
 def passages() -> list[str]:
@@ -230,10 +247,10 @@ def main() -> None:
         asyncio.run(steps())
         return
     TiktokenCounter(encoding="o200k_base")  # load the encoding once, outside the timings
-    print(f"{'candidates':>10} {'cold ms/step':>13} {'warm ms/step':>13} {'warm, 10% new':>14} {'kept':>6}")
+    print(f"{'candidates':>10} {'cold ms/step':>13} {'warm ms/step':>13} {'warm, 10% new':>14} {'warm, rebuilt':>14} {'kept':>6}")
     for n in (50, 500, 5000):
-        cold, warm, warm_new, offered, kept = measure(n, args.repeats)
-        print(f"{offered:>10} {cold:>13.2f} {warm:>13.2f} {warm_new:>14.2f} {kept:>6}")
+        cold, warm, warm_new, warm_rebuilt, offered, kept = measure(n, args.repeats)
+        print(f"{offered:>10} {cold:>13.2f} {warm:>13.2f} {warm_new:>14.2f} {warm_rebuilt:>14.2f} {kept:>6}")
     print_long_chat(args.steps)
 
 

@@ -64,9 +64,10 @@ class Orchestrator:
         self.counter = counter or TiktokenCounter()
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
-        # Per (content hash, source, role): the last candidate made of such an item, whose cost,
-        # content tokens and sketch serve every item with the same key.
-        self._measured: dict[tuple[str, str, str], Candidate] = {}
+        # Per (content, source, role): the last candidate made of such an item for each payload, whose
+        # cost, content tokens and sketch serve every item with the same key and payload.
+        self._measured: dict[tuple[str, str, str], list[Candidate]] = {}
+        self._renderings = 0  # numbers the distinct renderings measured (Candidate.key)
         self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
@@ -150,18 +151,28 @@ class Orchestrator:
         return sum(self._candidate(i).cost for i in items)
 
     def _candidate(self, item: ContextItem) -> Candidate:
-        key = (item.content_hash, item.source, item.role)
-        known = self._measured.get(key)
-        if known is not None and known.item is item:  # a source returning the same item as before
-            return known
-        if known is None:
+        # Keyed by the text itself (Python caches a string's hash), payloads compared for equality:
+        # sources that build their items anew at every step (as memory and tool sources do) find their
+        # costs and sketches here without hashing every item's content again.
+        key = (item.content, item.source, item.role)
+        seen = self._measured.get(key)
+        if seen and seen[0].item is item:  # a source returning the same item as before
+            return seen[0]
+        if seen is None:
             if len(self._measured) >= MEASURED_CACHE_SIZE:
                 self._measured.clear()
-            content_tokens = self.counter.count(item.content)
-            known = Candidate(item, self.renderer.item_cost(item, self.counter, content_tokens), shingles(item.content), content_tokens)
-        else:
-            known = Candidate(item, known.cost, known.shingles, known.content_tokens)
-        self._measured[key] = known
+            seen = self._measured[key] = []
+        for n, known in enumerate(seen):
+            if known.item is item:  # a source returning the same item as before
+                return known
+            if known.item.payload == item.payload:
+                seen[n] = known = Candidate(item, known.cost, known.shingles, known.content_tokens, known.key)
+                return known
+        content_tokens = self.counter.count(item.content)
+        self._renderings += 1
+        known = Candidate(item, self.renderer.item_cost(item, self.counter, content_tokens), shingles(item.content),
+                          content_tokens, self._renderings)
+        seen.append(known)  # one per payload: tools may share a description
         return known
 
     def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from contextos.context.items import ContextItem
 
 
@@ -30,17 +32,23 @@ def rank_discount(rank: int) -> float:
 
 def relevances(items: Sequence[ContextItem]) -> list[float]:
     """Each item's relevance on the common scale (range, then rank within its source), in order."""
-    by_source: dict[str, list[int]] = {}
-    for n, item in enumerate(items):
-        by_source.setdefault(item.source, []).append(n)
-    out = [0.0] * len(items)
-    for positions in by_source.values():
-        scores = [items[n].score for n in positions]
-        low, high = min(scores), max(scores)
+    n = len(items)
+    if not n:
+        return []
+    codes: dict[str, int] = {}
+    source = np.fromiter((codes.setdefault(item.source, len(codes)) for item in items), dtype=np.int64, count=n)
+    scores = np.fromiter((item.score for item in items), dtype=np.float64, count=n)
+    # Within each source, best first (ties keep their order): sort by source, then by descending score.
+    order = np.lexsort((np.arange(n), -scores, source))
+    by_source = source[order]
+    starts = np.flatnonzero(np.r_[True, by_source[1:] != by_source[:-1]])
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    ranked = scores[order]
+    for start, end in zip(starts, np.r_[starts[1:], n]):
+        low, high = ranked[end - 1], ranked[start]
         if low < 0.0 or high > 1.0:
             spread = high - low
-            scores = [(s - low) / spread if spread > 0 else 1.0 for s in scores]
-        ranked = sorted(range(len(positions)), key=lambda i: -scores[i])  # stable: ties keep their order
-        for rank, i in enumerate(ranked):
-            out[positions[i]] = scores[i] * rank_discount(rank)
-    return out
+            ranked[start:end] = (ranked[start:end] - low) / spread if spread > 0 else 1.0
+    out = np.empty(n)
+    out[order] = ranked / np.log2(rank + 2.0)
+    return out.tolist()  # type: ignore[no-any-return]

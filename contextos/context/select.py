@@ -44,6 +44,9 @@ class Candidate:
     """A bottom-k sketch of its words, for redundancy (see ``redundancy.shingles``)."""
     content_tokens: int
     """Tokens of its text alone: the part of ``cost`` that truncation can shrink."""
+    key: int | None = None
+    """A number its measurer gives every distinct rendering (equal items share it), so that caches across
+    steps need no hash of the content; None: ``item.content_hash`` serves."""
 
 
 @dataclass(slots=True)
@@ -339,7 +342,7 @@ class _State:
         if cache is None:
             self.neighbours = neighbours(sketches, counted, free)
         else:
-            hashes = tuple(candidates[p].item.content_hash for p in positions)
+            hashes = tuple(c.key if c.key is not None else c.item.content_hash for c in (candidates[p] for p in positions))
             self.neighbours = cache.get(hashes, sketches, counted, free)
 
     def take(self, unit: _Unit, reason: str, extra: int | None = None) -> None:
