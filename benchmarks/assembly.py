@@ -1,7 +1,7 @@
 """Assembly overhead per step: gather, select and render, with no model call and no embedding.
 
     python benchmarks/assembly.py [--repeats 30]
-    python benchmarks/assembly.py --only-steps N [--candidates 500]   # untimed, for cachegrind
+    python benchmarks/assembly.py --only-steps N [--candidates 500] [--rebuilt]   # untimed, for cachegrind
     python benchmarks/assembly.py --conversation [--steps 30]          # only the long-chat part (needs the bench extra)
 
 Candidates are real text: ToolBench tool descriptions and schemas from ../shared/data/toolret
@@ -230,6 +230,7 @@ def main() -> None:
     parser.add_argument("--only-steps", type=int, metavar="N",
                         help="just run N warm steps of --candidates candidates, untimed (for an instruction counter)")
     parser.add_argument("--candidates", type=int, default=500)
+    parser.add_argument("--rebuilt", action="store_true", help="with --only-steps: sources rebuild their items every step")
     parser.add_argument("--conversation", action="store_true", help="only the long-chat part")
     parser.add_argument("--steps", type=int, default=30, help="steps of the long-chat part")
     args = parser.parse_args()
@@ -237,7 +238,10 @@ def main() -> None:
         print_long_chat(args.steps)
         return
     if args.only_steps is not None:
-        orchestrator = Orchestrator(candidates(args.candidates), BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
+        sources = candidates(args.candidates)
+        if args.rebuilt:
+            sources = [Rebuilding(s) for s in sources]
+        orchestrator = Orchestrator(sources, BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
         step = Step(input="Find me the current weather in Paris and convert 100 EUR to USD.")
 
         async def steps() -> None:
