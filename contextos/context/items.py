@@ -15,6 +15,9 @@ from contextos.errors import InvalidItemError
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+FULL_CONTENT = "contextos.full_content"
+"""The ``metadata`` key under which an item shortened to fit keeps its full text (the trace records it)."""
+
 #: The source names contextos knows how to place; any other name renders with the documents.
 KNOWN_SOURCES = (
     "instructions",

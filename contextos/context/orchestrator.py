@@ -10,6 +10,7 @@ from opentelemetry import trace
 
 from contextos.context.budget import Budget
 from contextos.context.items import (
+    FULL_CONTENT,
     AssembledContext,
     ContextDecision,
     ContextItem,
@@ -30,8 +31,6 @@ from contextos.tracing.conventions import assembly_span, compressor_span, record
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
-FULL_CONTENT = "contextos.full_content"
-"""The metadata key under which a shortened item keeps its full text (the trace records it)."""
 
 
 class Orchestrator:

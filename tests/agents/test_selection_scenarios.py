@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from contextos import Agent, Budget, ContextItem, Conversation, ModelClient, StaticSource, TiktokenCounter
 
 CONDITIONS = ["clear", "partly cloudy", "overcast", "light rain", "showers", "fog"]
@@ -92,3 +94,21 @@ def test_in_a_long_chat_only_the_current_task_is_pinned():
     assert f'"{cities[-1]}"' in users[-1] and not any(f'"{cities[0]}"' in u for u in users)
     roles = [m["role"] for m in last.messages if m["role"] != "system"]
     assert roles[0] == "user" and all(not (a == b and a in ("user", "assistant")) for a, b in zip(roles, roles[1:]))
+
+
+def test_the_trace_keeps_the_full_text_of_a_shortened_result(tmp_path):
+    from contextos.tracing import configure_tracing
+    from contextos.tracing.store import TraceStore
+
+    tracing = configure_tracing(trace_dir=tmp_path)
+    try:
+        agent = Agent(ModelClient("offline/demo"), tools=[get_report], budget=Budget(context_window=700, reserve_output=100))
+        result = agent.run('What is the weather report for "Oslo"?')
+    finally:
+        tracing.shutdown()
+    store = TraceStore(tmp_path)
+    assemblies = [s for s in store.spans(store.resolve(result.run_id)) if s.name == "contextos.assemble"]
+    items = json.loads(assemblies[1].attributes["contextos.context.items"])
+    shortened = next(i for i in items if i["role"] == "tool")
+    assert "tokens cut" in shortened["content"]
+    assert shortened["full_content"] == result.steps[0].tool_results[0].content
