@@ -120,8 +120,7 @@ class Orchestrator:
             turns=turns,
             turn_candidate=self._candidate,
         )
-        left_out = len(selection.left_out_turns)
-        candidates.extend(self._candidate(t) for t in turns[left_out:])
+        candidates.extend(selection.examined_turns)
         ordered, messages, tools = self._render_within_budget(selection, candidates)
         return self._result(originals, candidates, selection, ordered, messages, tools)
 

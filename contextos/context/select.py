@@ -17,115 +17,21 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from contextos.context.budget import Budget
-from contextos.context.dialogue import CONVERSATION, Dialogue, follows, recency
+from contextos.context.dialogue import CONVERSATION, Chain, Dialogue, alternate, keep_newest, taken_run
 from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
-from contextos.context.scale import relevances
+from contextos.context.units import Candidate, Outcome, Selection, Unit, make_units, render_key
 from contextos.errors import BudgetError
+
+__all__ = ["Candidate", "Outcome", "Selection", "select_within_budget"]
 
 #: Items at least this similar (word-bigram Jaccard) to a selected item are dropped as duplicates.
 DUPLICATE_SIMILARITY = 0.9
 #: Sources whose items are turns of a dialogue, not information chunks: never penalised as redundant.
 DIALOGUE_SOURCES = frozenset({"conversation", "input"})
 INCLUDED = DecisionStatus.INCLUDED
-
-
-@dataclass(slots=True)
-class Candidate:
-    """An item with what selection needs to know about it."""
-
-    item: ContextItem
-    cost: int
-    """Tokens it adds to the request when included."""
-    shingles: tuple[int, ...]
-    """A bottom-k sketch of its words, for redundancy (see ``redundancy.shingles``)."""
-    content_tokens: int
-    """Tokens of its text alone: the part of ``cost`` that truncation can shrink."""
-    key: int | None = None
-    """A number its measurer gives every distinct rendering (equal items share it), so that caches across
-    steps need no hash of the content; None: ``item.content_hash`` serves."""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """Selection's verdict on one item."""
-
-    status: DecisionStatus
-    tokens_after: int
-    reason: str
-    item: ContextItem | None = None
-    """The item as it goes in (a truncated copy when truncated); None when dropped."""
-
-
-@dataclass
-class Selection:
-    """The result of ``select_within_budget``."""
-
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    """Per item id."""
-    used: int = 0
-    """Estimated request tokens of the selection, overheads included."""
-    left_out_turns: Sequence[ContextItem] = ()
-    """The oldest conversation turns, never looked at: older than a block that did not fit, they cannot
-    be part of the kept suffix (no outcome each; the orchestrator reports how many)."""
-
-    @property
-    def included(self) -> list[ContextItem]:
-        return [o.item for o in self.outcomes.values() if o.item is not None]
-
-
-class _Unit:
-    """Items kept or dropped together (one item, or all items sharing a group)."""
-
-    __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
-                 "value", "decided", "taken", "drop_reason", "sim", "sim_id", "version", "block")
-
-    def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float, relevance: float,
-                 block: int = -1) -> None:
-        self.members = members
-        self.indices = indices
-        """The members' positions among the candidates (none for conversation blocks: never redundant)."""
-        self.weight = weight
-        self.block = block
-        """For a conversation block, its place from the newest (0); -1 for other units."""
-        # What selection has found so far: taken or dropped; why dropped; the most similar taken
-        # item and how similar; and a counter bumped whenever that similarity rises.
-        self.decided = False
-        self.taken = False
-        self.drop_reason = "over budget"
-        self.sim = 0.0
-        self.sim_id = None
-        self.version = 0
-        if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
-            only = members[0]
-            item = only.item
-            self.key = item.id
-            self.cost = only.cost
-            self.score = relevance
-            self.priority = item.priority
-            self.pinned = item.pinned
-            self.cost_by_source = ((item.source, only.cost),)
-        else:
-            self.key = members[0].item.id
-            self.cost = sum(m.cost for m in members)
-            self.score = relevance
-            self.priority = max(m.item.priority for m in members)
-            self.pinned = any(m.item.pinned for m in members)
-            by_source: dict[str, int] = {}
-            for m in members:
-                by_source[m.item.source] = by_source.get(m.item.source, 0) + m.cost
-            self.cost_by_source = tuple(by_source.items())
-            """(source, tokens) per source among the members; tuples, as this is made for every candidate."""
-        self.value = weight * (relevance + 0.01) / max(self.cost, 1)
-        """Utility per token before any redundancy penalty (see ``density``); ``score`` is the relevance on
-        the common scale (``scale.py``)."""
-
-    def density(self, sim: float, penalty: float) -> float:
-        """Utility per token when the unit is ``sim`` similar to the selection."""
-        return self.value * (1.0 - penalty * sim)
 
 
 def select_within_budget(
@@ -160,18 +66,20 @@ def select_within_budget(
     if turns is None:
         others = [c for c in candidates if c.item.source != CONVERSATION]
         measured = {id(c.item): c for c in candidates if c.item.source == CONVERSATION}
-        turns = sorted((c.item for c in measured.values()), key=_render_key)
+        turns = sorted((c.item for c in measured.values()), key=render_key)
         turn_candidate = lambda item: measured[id(item)]  # noqa: E731
     else:
         others = list(candidates)
     foreign = {c.item.group for c in others if c.item.group is not None}
+    moved: list[Candidate] = []
     if foreign and any(t.group in foreign for t in turns):  # a group spanning sources: kept as one ordinary unit
-        others += [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
+        moved = [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
+        others += moved
         turns = [t for t in turns if t.group not in foreign]
-    state = _State(budget, section_cost, base_cost)
-    units = _units(others, budget)
+    state = State(budget, section_cost, base_cost)
+    units = make_units(others, budget)
     state.register(others, units, neighbour_cache)
-    chain = _Chain(Dialogue(turns), turn_candidate, budget.section(CONVERSATION).weight)  # type: ignore[arg-type]
+    chain = Chain(Dialogue(turns), turn_candidate, budget.section(CONVERSATION).weight)  # type: ignore[arg-type]
 
     pinned = [u for u in units if u.pinned]
     if chain.dialogue.pinned_block is not None:
@@ -187,7 +95,7 @@ def select_within_budget(
             f"{budget.available}: {sizes}. Unpin or shorten some of them, or raise the budget."
         )
 
-    protected = state.keep_newest(chain, truncate, measure)
+    protected = keep_newest(state, chain, truncate, measure)
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
@@ -198,90 +106,20 @@ def select_within_budget(
 
     if truncate is not None:  # the conversation keeps whole blocks: only its newest may be shortened
         state.truncate_best_dropped(rest, truncate)
-    state.alternate(chain, protected)
+    alternate(state, chain, protected)
     outcomes = state.selection.outcomes
     for unit in [*units, *chain.blocks]:
         for member in unit.members:
             if member.item.id not in outcomes:
                 outcomes[member.item.id] = Outcome(DecisionStatus.DROPPED, 0, unit.drop_reason)
     state.selection.used = state.used
-    state.selection.left_out_turns = turns[: len(turns) - chain.dialogue.considered]
+    first_examined = len(turns) - chain.dialogue.considered
+    state.selection.left_out_turns = turns[:first_examined]
+    state.selection.examined_turns = moved + [turn_candidate(t) for t in turns[first_examined:]]  # type: ignore[misc]
     return state.selection
 
 
-def _render_key(item: ContextItem) -> tuple:
-    """The order turns render in: by position, then id; those without a position last."""
-    return (item.position is None, item.position or 0, item.id)
-
-
-def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
-    """One unit per ungrouped candidate and per group, in order of first appearance."""
-    weights: dict[str, float] = {}
-    relevance = relevances([c.item for c in candidates])
-    units: list[_Unit | None] = []
-    groups: dict[str, tuple[int, list[int]]] = {}  # group -> (its place in units, member positions)
-    for n, c in enumerate(candidates):
-        item = c.item
-        weight = weights.get(item.source)
-        if weight is None:
-            weight = weights[item.source] = budget.section(item.source).weight
-        group = item.group
-        if group is None:
-            units.append(_Unit((c,), (n,), weight, relevance[n]))
-        elif group in groups:
-            groups[group][1].append(n)
-        else:
-            groups[group] = (len(units), [n])
-            units.append(None)
-    for place, positions in groups.values():
-        first = candidates[positions[0]]
-        units[place] = _Unit(tuple(candidates[n] for n in positions), tuple(positions), weights[first.item.source],
-                             max(relevance[n] for n in positions))
-    return units  # type: ignore[return-value]  # every None was replaced by its group
-
-
-class _Chain:
-    """The conversation's blocks as units, made from the newest back as selection reaches them."""
-
-    def __init__(self, dialogue: Dialogue, candidate: Callable[[ContextItem], Candidate], weight: float) -> None:
-        self.dialogue = dialogue
-        self.candidate = candidate
-        self.weight = weight
-        self.blocks: list[_Unit] = []
-        self.stopped: int | None = None
-        """The block where the walk stopped (it did not fit): it and every older one are left out."""
-
-    def block(self, k: int) -> _Unit | None:
-        """Block ``k`` (0: the newest) as a unit, or None past the oldest."""
-        while len(self.blocks) <= k:
-            span = self.dialogue.span(len(self.blocks))
-            if span is None:
-                return None
-            turns = self.dialogue.turns[span[0]:span[1]]
-            n = len(self.blocks)
-            unit = _Unit(tuple(self.candidate(t) for t in turns), (), self.weight, recency(n), block=n)
-            if n != self.dialogue.pinned_block:
-                unit.pinned = False  # only the newest pinned turn is pinned (see Dialogue.pinned_block)
-            self.blocks.append(unit)
-        return self.blocks[k]
-
-    def next_after(self, k: int) -> _Unit | None:
-        """The first undecided block older than block ``k``."""
-        while (unit := self.block(k + 1)) is not None and unit.decided:
-            k += 1
-        return unit
-
-    def stop(self, k: int, reason: str) -> None:
-        """The walk ends at block ``k``: it is left out for ``reason``, the older ones as older than it."""
-        self.stopped = k
-        self.blocks[k].drop_reason = reason
-        self.blocks[k].decided = True
-        for unit in self.blocks[k + 1:]:
-            if not unit.decided:
-                unit.drop_reason, unit.decided = f"older than the turns kept (a newer turn did not fit: {reason})", True
-
-
-class _State:
+class State:
     def __init__(self, budget: Budget, section_cost: Callable[[str], int], base_cost: int) -> None:
         self.budget = budget
         self.available = budget.available
@@ -295,7 +133,7 @@ class _State:
         self.neighbours: Neighbours = []
         self.number_of: list[int] = []
         """Per candidate position, its number among those (-1 for dialogue)."""
-        self.unit_of: list[_Unit] = []
+        self.unit_of: list[Unit] = []
         """Per number, its unit."""
         self.selection = Selection()
 
@@ -306,11 +144,11 @@ class _State:
             cost = self.section_costs[source] = self.section_cost(source)
         return cost
 
-    def extra_cost(self, unit: _Unit) -> int:
+    def extra_cost(self, unit: Unit) -> int:
         """Tokens ``unit`` would add, its sections' one-off costs included."""
         return unit.cost + sum(self.section(s) for s, _ in unit.cost_by_source if s not in self.by_source)
 
-    def assess(self, unit: _Unit) -> tuple[int, str | None]:
+    def assess(self, unit: Unit) -> tuple[int, str | None]:
         """The tokens ``unit`` would add (``extra_cost``), and why it does not fit (None if it does)."""
         extra = unit.cost
         by_source, caps = self.by_source, self.caps
@@ -324,7 +162,7 @@ class _State:
                 extra += self.section(source)
         return extra, ("over budget" if self.used + extra > self.available else None)
 
-    def register(self, candidates: Sequence[Candidate], units: list[_Unit], cache: NeighbourCache | None) -> None:
+    def register(self, candidates: Sequence[Candidate], units: list[Unit], cache: NeighbourCache | None) -> None:
         """Find which candidates resemble which (``redundancy.neighbours``).
 
         Dialogue turns are neither penalised nor penalise others; pinned items penalise the rest
@@ -345,7 +183,7 @@ class _State:
             hashes = tuple(c.key if c.key is not None else c.item.content_hash for c in (candidates[p] for p in positions))
             self.neighbours = cache.get(hashes, sketches, counted, free)
 
-    def take(self, unit: _Unit, reason: str, extra: int | None = None) -> None:
+    def take(self, unit: Unit, reason: str, extra: int | None = None) -> None:
         """Include ``unit`` (adding ``extra`` tokens, ``extra_cost`` when not given), and raise the
         redundancy of every undecided candidate that resembles one of its members."""
         self.used += self.extra_cost(unit) if extra is None else extra
@@ -366,7 +204,7 @@ class _State:
                     similar.sim, similar.sim_id = sim, m.item.id
                     similar.version += 1
 
-    def untake(self, unit: _Unit, reason: str) -> None:
+    def untake(self, unit: Unit, reason: str) -> None:
         """Leave out a conversation block taken before (its sections, message sources, cost nothing once)."""
         outcomes = self.selection.outcomes
         for m in unit.members:
@@ -375,8 +213,8 @@ class _State:
             del outcomes[m.item.id]
         unit.drop_reason, unit.taken = reason, False
 
-    def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None,
-               chain: _Chain | None = None) -> None:
+    def greedy(self, units: list[Unit], *, reason: str | None, until: Callable[[], bool] | None = None,
+               chain: Chain | None = None) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
 
         An entry carries the redundancy version it was scored at; when the candidate has become
@@ -391,12 +229,12 @@ class _State:
         entries = sorted((-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u) for u in units)
         rescored_heap: list = []
 
-        def offer(block: _Unit | None) -> None:
+        def offer(block: Unit | None) -> None:
             if block is not None:
                 heapq.heappush(rescored_heap, (-block.priority, -block.value, -block.score, block.key, block.version, block))
 
         if chain is not None and chain.stopped is None and chain.blocks and chain.blocks[0].taken:
-            offer(chain.next_after(_taken_run(chain)))
+            offer(chain.next_after(taken_run(chain)))
         plain = reason or "utility per token"
         i, n = 0, len(entries)
         while i < n or rescored_heap:
@@ -434,89 +272,7 @@ class _State:
             else:
                 self.take(unit, plain, extra)
 
-    def keep_newest(self, chain: _Chain, truncate: Callable[[Candidate, int], Candidate | None] | None,
-                    measure: Callable[[list[ContextItem]], int] | None) -> int:
-        """Take the conversation's newest block (with the blocks before it back to a turn its roles may
-        follow), its longest compressible members shortened if it does not fit whole. Returns how many
-        blocks from the newest are protected so (-1: none, the conversation is left out)."""
-        dialogue = chain.dialogue
-        if chain.block(0) is None:
-            return -1
-        pinned = dialogue.pinned_block
-        k = 0
-        while True:
-            before = dialogue.last_role(pinned) if pinned is not None and pinned > k else None
-            if follows(before, dialogue.first_role(k)) or chain.block(k + 1) is None or k + 1 == pinned:
-                break
-            k += 1
-        span = [u for u in chain.blocks[: k + 1] if not u.decided]
-        if not span:
-            return k
-        room = self.available - self.used
-        cap = self.budget.section(CONVERSATION).cap
-        if cap is not None:
-            room = min(room, cap - self.by_source.get(CONVERSATION, 0))
-        need = sum(self.extra_cost(u) for u in span)
-        shortened: dict[str, tuple[int, Candidate]] = {}
-
-        def exact() -> int | None:
-            """The exact tokens of the request with the span (as shortened so far), when the estimate says it
-            is over the budget but not over a cap: estimates are conservative by a few tokens."""
-            if measure is None or (cap is not None and need > cap - self.by_source.get(CONVERSATION, 0)):
-                return None
-            kept = [o.item for o in self.selection.outcomes.values() if o.item is not None]
-            span_items = [shortened[m.item.id][1].item if m.item.id in shortened else m.item for u in span for m in u.members]
-            tokens = measure(kept + span_items)
-            return tokens if tokens <= self.available else None
-
-        measured = exact() if need > room else None
-        if need > room and measured is None and truncate is not None:
-            members = sorted((m for u in span for m in u.members if m.item.compressible and not m.item.pinned),
-                             key=lambda m: -m.cost)
-            for member in members:
-                if need <= room:
-                    break
-                overhead = member.cost - member.content_tokens
-                target = max(member.cost - (need - room), overhead + self.budget.min_truncated_tokens)
-                short = truncate(member, target) if target < member.cost else None
-                if short is not None and short.cost < member.cost:
-                    need -= member.cost - short.cost
-                    shortened[member.item.id] = (member.cost, short)
-            if need > room:
-                measured = exact()
-        if need > room and measured is None:
-            chain.stop(span[0].block, f"the newest turns need {need} tokens even shortened, {room} are left")
-            for unit in span[1:]:
-                unit.drop_reason, unit.decided = span[0].drop_reason, True
-            return -1
-        for unit in span:
-            if any(m.item.id in shortened for m in unit.members):
-                unit = _Unit(tuple(shortened[m.item.id][1] if m.item.id in shortened else m for m in unit.members),
-                             (), unit.weight, unit.score, unit.block)
-                chain.blocks[unit.block] = unit
-            self.take(unit, "the conversation's newest turn" if unit.block == 0 else "before the newest turn, so that roles alternate")
-        for item_id, (before, short) in shortened.items():
-            self.selection.outcomes[item_id] = Outcome(
-                DecisionStatus.TRUNCATED, short.cost, f"truncated from {before} to {short.cost} tokens to keep the newest turn", short.item
-            )
-        if measured is not None:
-            self.used = measured
-        return k
-
-    def alternate(self, chain: _Chain, protected: int) -> None:
-        """Leave out the oldest blocks of the kept suffix until its first turn may follow what comes before it
-        (the pinned task, or nothing): a conversation never opens with an assistant reply or a tool result."""
-        dialogue = chain.dialogue
-        m = _taken_run(chain) + 1  # blocks 0..m-1 are kept
-        pinned = dialogue.pinned_block
-        while m - 1 > protected and not chain.blocks[m - 1].pinned:
-            before = dialogue.last_role(pinned) if pinned is not None and pinned >= m else None
-            if follows(before, dialogue.first_role(m - 1)):
-                return
-            self.untake(chain.blocks[m - 1], "left out so that the kept turns start with a turn their roles may follow")
-            m -= 1
-
-    def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
+    def truncate_best_dropped(self, units: list[Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
         """Fit the best unit that was dropped for space into what is left, its longest compressible item
         shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
         dropped = [
@@ -540,7 +296,7 @@ class _State:
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            shortened = _Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight,
+            shortened = Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight,
                               unit.score, unit.block)
             if self.assess(shortened)[1] is not None:  # a cap of another source among a mixed group's members
                 continue
@@ -548,11 +304,3 @@ class _State:
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
-
-
-def _taken_run(chain: _Chain) -> int:
-    """The oldest block of the kept suffix: blocks 0..k are all included (-1: not even the newest)."""
-    k, blocks = -1, chain.blocks
-    while k + 1 < len(blocks) and blocks[k + 1].taken:
-        k += 1
-    return k
