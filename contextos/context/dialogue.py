@@ -159,8 +159,8 @@ class Chain:
 def keep_newest(state: State, chain: Chain, truncate: Callable[[Candidate, int], Candidate | None] | None,
                 measure: Callable[[list[ContextItem]], int] | None) -> int:
     """Take the conversation's newest block (with the blocks before it back to a turn its roles may
-    follow), its longest compressible members shortened if it does not fit whole. Returns how many
-    blocks from the newest are protected so (-1: none, the conversation is left out)."""
+    follow), its longest compressible members shortened if it does not fit whole. Returns the number of
+    the oldest block protected so (-1: none, the conversation is left out)."""
     dialogue = chain.dialogue
     if chain.block(0) is None:
         return -1
