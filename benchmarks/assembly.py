@@ -174,8 +174,6 @@ def long_chat(n: int, steps: int, texts: list[str]) -> dict[str, tuple[float, fl
     """Per library: median ms per step (wall clock, and CPU time of this thread: on a loaded machine the
     wall clock counts the time other processes held the cores), turns kept at the last step, and steps
     (of ``steps``) whose kept turns were a contiguous suffix / alternated / held the newest turn."""
-    from langchain_core.messages import AIMessage, HumanMessage, trim_messages
-
     budget = 4_000
     counter = TiktokenCounter(encoding="o200k_base")
     messages = chat_turns(n + steps, texts)
@@ -196,6 +194,12 @@ def long_chat(n: int, steps: int, texts: list[str]) -> dict[str, tuple[float, fl
                                        [m["role"] for m in assembled.messages])):
             checks[i] += ok
     out["contextos"] = (statistics.median(times) * 1000, statistics.median(cpu) * 1000, kept, tuple(checks))
+
+    try:
+        from langchain_core.messages import AIMessage, HumanMessage, trim_messages
+    except ImportError:
+        print("(LangChain's rows need langchain-core: pip install -e .[bench])")
+        return out
 
     def tokens(batch: list) -> int:  # the accounting contextos uses: 3 per message, 3 for the reply
         return 3 + sum(3 + counter.count(m.content) for m in batch)
