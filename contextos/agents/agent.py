@@ -51,7 +51,7 @@ from contextos.context.sources import Compressor, ContextSource, InstructionsSou
 from contextos.context.items import ContextItem, Step
 from contextos.context.counters import counter_for_client
 from contextos.context.tokens import TokenCounter
-from contextos.errors import AgentError, ConfigError
+from contextos.errors import AgentError, BudgetError, ConfigError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
@@ -232,6 +232,7 @@ class Agent:
         answer: str | None = None
         output: Any = None
         repairs = 0
+        stop_message: str | None = None
         with agent_span(self.name, model=self.client.model) as span:
             context = span.get_span_context()
             traced = span.is_recording() and context.is_valid
@@ -252,9 +253,13 @@ class Agent:
                     break
                 step = Step(input=task, index=index, run_id=run_id,
                             metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
-                record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
-                                                   response_format=self.output.response_format() if repairs else None,
-                                                   deps=deps)
+                try:
+                    record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
+                                                       response_format=self.output.response_format() if repairs else None,
+                                                       deps=deps)
+                except BudgetError as exc:  # what every request must hold (instructions, task) does not fit
+                    stop, stop_message = "context_overflow", str(exc)
+                    break
                 steps.append(record)
                 if record.completion.content:
                     answer = record.completion.content
@@ -278,7 +283,7 @@ class Agent:
         usage = add_usage(s.usage for s in steps)
         return RunResult(
             agent=self.name, answer=answer, output=output, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),
-            stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced,
+            stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced, stop_message=stop_message,
         )
 
     def _instructions(self) -> str:

@@ -33,7 +33,7 @@ class ConversationStore(Protocol):
 
 
 class Conversation:
-    """Every chat turn in order, proposed as ``conversation`` items (the latest scored highest).
+    """Every chat turn in order, proposed as ``conversation`` items.
 
     ```python
     chat = Conversation()
@@ -71,8 +71,10 @@ class Conversation:
             if not isinstance(content, str):
                 raise MemoryStoreError("message content must be text (or None for a bare tool call)")
             payload = {k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)}
+            # Tool results may be shortened (with a note; the full text stays in the trace), so that the
+            # newest one fits where it would not whole.
             item = ContextItem(id=f"turn-{n}", source=self.name, role=role, content=content, payload=payload or None,
-                               position=n, compressible=role != "tool")
+                               position=n)
         payload = item.payload or {}
         if payload.get("tool_calls"):
             group = item.group or f"calls-{n}"
@@ -102,7 +104,6 @@ class Conversation:
         return len(self._items)
 
     async def candidates(self, step: Step) -> list[ContextItem]:
-        items = self.items
-        n = max(len(items), 1)
-        # Recency as relevance: when the budget is short, the oldest unpinned turns go first.
-        return [item.model_copy(update={"score": ((item.position or 0) + 1) / n}) for item in items]
+        """Every turn, as stored: selection keeps the newest that fit, walking back from the last, so a
+        step costs what it keeps, not the length of the conversation (no copy is made per turn)."""
+        return self.items

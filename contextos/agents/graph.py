@@ -42,7 +42,7 @@ class GraphResult(BaseModel):
     """The agents that ran, in order (an agent appears again each time a cycle returns to it)."""
     runs: list[RunResult] = Field(default_factory=list)
     """Each agent's run, in the same order."""
-    stop_reason: Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled"]
+    stop_reason: Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "context_overflow"]
     """Why the graph run stopped."""
     usage: Usage = Field(default_factory=Usage)
     """Tokens of every model call, added up."""

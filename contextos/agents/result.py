@@ -13,7 +13,11 @@ from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolResult
 from contextos.tools.query import ToolRetrieval
 
-StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "invalid_output"]
+StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "context_overflow",
+                     "invalid_output"]
+"""Why a run stopped. ``context_overflow``: what must go in every request (the instructions, the task, other
+pinned items) does not fit the budget; ``RunResult.stop_message`` says by how much and what to do.
+``invalid_output``: with ``output_type``, the last repair still did not validate."""
 
 
 class StepRecord(BaseModel):
@@ -67,6 +71,8 @@ class RunResult(BaseModel):
     """Why the run stopped."""
     handoff: str | None = None
     """The agent it handed off to, when ``stop_reason`` is ``handoff``."""
+    stop_message: str | None = None
+    """Why the run stopped, in words, when a problem stopped it (``context_overflow``: the ``BudgetError``'s message)."""
     run_id: str
     """The run's id: its trace id (32 hex digits) when tracing records, else a random one of the same form."""
     traced: bool = False

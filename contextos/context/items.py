@@ -18,6 +18,8 @@ Role = Literal["system", "user", "assistant", "tool"]
 CITE_ID = "cite_id"
 """``ContextItem.metadata`` key: the id the model may cite the item by (a playbook bullet's); an agent records
 the ids its answer cites (``StepRecord.cited``)."""
+FULL_CONTENT = "contextos.full_content"
+"""The ``metadata`` key under which an item shortened to fit keeps its full text (the trace records it)."""
 
 #: The source names contextos knows how to place; any other name renders with the documents.
 KNOWN_SOURCES = (
@@ -155,6 +157,10 @@ class SourceUsage(BaseModel):
     """Candidates that made it into the request."""
     kept_tokens: int = 0
     """Their tokens, as sent."""
+    unexamined: int = 0
+    """Conversation turns older than the kept suffix that selection never reached (it walks from the newest
+    turn back and stops at the first that does not fit): counted in ``offered``, not in ``offered_tokens``,
+    and without a decision each."""
 
 
 class ContextUsage(BaseModel):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Sequence
 
 from contextos.context.budget import Budget
 from contextos.context.items import (
+    FULL_CONTENT,
     AssembledContext,
     ContextDecision,
     ContextItem,
@@ -15,9 +17,10 @@ from contextos.context.items import (
     SourceUsage,
     Step,
 )
+from contextos.context.dialogue import CONVERSATION
 from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
-from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
+from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource, run_compressor
 from contextos.context.counters import counter_for_model
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
@@ -66,9 +69,10 @@ class Orchestrator:
         self.counter = counter or counter_for_model(model)
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
-        # Per (content hash, source, role): the last candidate made of such an item, whose cost,
-        # content tokens and sketch serve every item with the same key.
-        self._measured: dict[tuple[str, str, str], Candidate] = {}
+        # Per (content, source, role): the last candidate made of such an item for each payload, whose
+        # cost, content tokens and sketch serve every item with the same key and payload.
+        self._measured: dict[tuple[str, str, str], list[Candidate]] = {}
+        self._renderings = 0  # numbers the distinct renderings measured (Candidate.key)
         self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
@@ -104,10 +108,13 @@ class Orchestrator:
 
     async def _assemble(self, items: Sequence[ContextItem], step: Step) -> AssembledContext:
         _check_unique(items)
-        compressed = await self._compress(list(items), step)
+        given = list(items)
+        compressed = await self._compress(given, step)
         # What a compressor replaced, by id: decisions report an item's size before and after.
-        originals = {a.id: a for a, b in zip(items, compressed) if a is not b}
-        candidates = [self._candidate(item) for item in compressed]
+        originals = {} if compressed is given else {a.id: a for a, b in zip(items, compressed) if a is not b}
+        # The conversation is walked from its newest turn back: only the turns reached are measured.
+        turns = _in_render_order([item for item in compressed if item.source == CONVERSATION])
+        candidates = [self._candidate(item) for item in compressed if item.source != CONVERSATION]
         selection = select_within_budget(
             candidates,
             self.budget,
@@ -116,7 +123,10 @@ class Orchestrator:
             truncate=self._truncate,
             measure=lambda chosen: self.counter.count_request(*self.renderer.render(chosen)),
             neighbour_cache=self._neighbours,
+            turns=turns,
+            turn_candidate=self._candidate,
         )
+        candidates.extend(selection.examined_turns)
         ordered, messages, tools = self._render_within_budget(selection, candidates)
         if isinstance(self.counter, ServerCheckedCounter):
             ordered, messages, tools = await self._checked_by_server(selection, candidates, ordered, messages, tools)
@@ -184,33 +194,50 @@ class Orchestrator:
         return [replaced.get(i.id, i) for i in items]
 
     def _candidate(self, item: ContextItem) -> Candidate:
-        key = (item.content_hash, item.source, item.role)
-        known = self._measured.get(key)
-        if known is not None and known.item is item:  # a source returning the same item as before
-            return known
-        if known is None:
+        # Keyed by the text itself (Python caches a string's hash), payloads compared for equality:
+        # sources that build their items anew at every step (as memory and tool sources do) find their
+        # costs and sketches here without hashing every item's content again.
+        key = (item.content, item.source, item.role)
+        seen = self._measured.get(key)
+        if seen and seen[0].item is item:  # a source returning the same item as before
+            return seen[0]
+        if seen is None:
             if len(self._measured) >= MEASURED_CACHE_SIZE:
                 self._measured.clear()
-            content_tokens = self.counter.count(item.content)
-            known = Candidate(item, self.renderer.item_cost(item, self.counter, content_tokens), shingles(item.content), content_tokens)
-        else:
-            known = Candidate(item, known.cost, known.shingles, known.content_tokens)
-        self._measured[key] = known
+            seen = self._measured[key] = []
+        for n, known in enumerate(seen):
+            if known.item is item:  # a source returning the same item as before
+                return known
+            if known.item.payload == item.payload:
+                seen[n] = known = Candidate(item, known.cost, known.shingles, known.content_tokens, known.key)
+                return known
+        content_tokens = self.counter.count(item.content)
+        self._renderings += 1
+        known = Candidate(item, self.renderer.item_cost(item, self.counter, content_tokens), shingles(item.content),
+                          content_tokens, self._renderings)
+        seen.append(known)  # one per payload: tools may share a description
         return known
 
     def _truncate(self, candidate: Candidate, max_cost: int) -> Candidate | None:
-        """The longest prefix of the item's text (cut at a word) whose cost is at most ``max_cost``."""
-        text = candidate.item.content
+        """The longest prefix of the item's text (cut at a word) that, with a note of what was cut, costs at
+        most ``max_cost``. The shortened item keeps the full text in its metadata (``FULL_CONTENT``)."""
+        item = candidate.item
+        text = item.content
+        metadata = {**item.metadata, FULL_CONTENT: item.metadata.get(FULL_CONTENT, text)}
         lo, hi, best = 0, len(text), None
         while lo <= hi:
             mid = (lo + hi) // 2
             cut = text[:mid].rsplit(" ", 1)[0] if mid < len(text) else text
-            short = self._candidate(candidate.item.with_content(cut + TRUNCATION_MARK))
+            if not cut.strip():
+                lo = mid + 1
+                continue
+            note = truncation_note(text, cut, candidate.content_tokens - self.counter.count(cut), candidate.content_tokens)
+            short = self._candidate(item.with_content(cut + note, metadata=metadata))
             if short.cost <= max_cost:
                 best, lo = short, mid + 1
             else:
                 hi = mid - 1
-        return best if best is not None and best.item.content != TRUNCATION_MARK else None
+        return best
 
     def _render_within_budget(self, selection: Selection, candidates: list[Candidate],
                               limit: int | None = None) -> tuple[list, list, list]:
@@ -225,8 +252,10 @@ class Orchestrator:
                 selection.used = actual
                 return ordered, messages, tools
             by_id = {c.item.id: c for c in candidates}
+            # The least useful other item goes first; the conversation only from its oldest kept turn.
             droppable = [
-                (o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
+                (1, 0, o.item.position or 0, i) if o.item.source == CONVERSATION
+                else (0, o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
                 for i, o in selection.outcomes.items()
                 if o.item is not None and o.reason != "pinned"  # pinned directly or through its group
             ]
@@ -235,7 +264,7 @@ class Orchestrator:
                     f"pinned items need {actual} tokens once rendered but the budget allows {limit}; "
                     "raise the budget or shorten them"
                 )
-            _, _, victim = min(droppable)
+            victim = min(droppable)[-1]
             group = selection.outcomes[victim].item.group
             for item_id, outcome in list(selection.outcomes.items()):
                 if item_id == victim or (group is not None and outcome.item is not None and outcome.item.group == group):
@@ -291,6 +320,10 @@ class Orchestrator:
         usage = {
             source: SourceUsage(offered=n[0], offered_tokens=n[1], kept=n[2], kept_tokens=n[3]) for source, n in counts.items()
         }
+        if selection.left_out_turns:
+            conversation = usage.setdefault(CONVERSATION, SourceUsage())
+            conversation.offered += len(selection.left_out_turns)
+            conversation.unexamined = len(selection.left_out_turns)
         return AssembledContext(
             messages=messages,
             tools=tools,
@@ -302,14 +335,37 @@ class Orchestrator:
         )
 
 
+def truncation_note(text: str, kept: str, cut_tokens: int, tokens: int) -> str:
+    """The visible note at the end of a shortened text: how much was cut, and where the rest is."""
+    lines = text.count("\n") + 1
+    where = f", from line {kept.count(chr(10)) + 1} of {lines}" if lines > 1 else ""
+    return f" …[{cut_tokens} of {tokens} tokens cut{where}; the full text is in the trace]"
+
+
+def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
+    """Conversation turns in the order they render (by position, then id): as stores keep them, mostly."""
+    positions = [t.position for t in turns]
+    if None not in positions and all(map(operator.lt, positions, positions[1:])):
+        return turns
+    return sorted(turns, key=lambda t: (t.position is None, t.position or 0, t.id))
+
+
 def _check_unique(items: Sequence[ContextItem]) -> None:
+    # Set and map passes run in C: a conversation of thousands of turns is checked at every step.
+    if set(map(type, items)) - {ContextItem}:
+        for item in items:
+            if not isinstance(item, ContextItem):
+                raise InvalidItemError(f"sources must return ContextItem objects, got {type(item).__name__}")
+    if len(set(map(_ID, items))) == len(items):
+        return
     seen: set[str] = set()
     for item in items:
-        if not isinstance(item, ContextItem):
-            raise InvalidItemError(f"sources must return ContextItem objects, got {type(item).__name__}")
         if item.id in seen:
             raise InvalidItemError(
                 f"two candidate items share the id {item.id!r}; ids must be unique within a step "
                 "(prefix them with the source name)"
             )
         seen.add(item.id)
+
+
+_ID = operator.attrgetter("id")

@@ -1,4 +1,4 @@
-"""Choosing what fits: pinned items first, section floors next, then utility per token.
+"""Choosing what fits: pinned items, the newest turns, section floors, then utility per token.
 
 The value of a chunk of context is not independent of the others chosen with it, nor monotonic
 in their number (CORAG, "A Cost-Constrained Retrieval Optimization System for RAG", Wang et al.
@@ -6,109 +6,32 @@ in their number (CORAG, "A Cost-Constrained Retrieval Optimization System for RA
 that repeats a selected one loses utility in proportion to their overlap, and a near-duplicate is
 dropped outright. Since penalties only grow as the selection grows, a lazy greedy (re-score the top
 of the heap, take it if it still leads) gives the same result as re-scoring everything each round.
+
+Relevance is compared on one scale across sources (``scale.py``). The conversation is kept as a
+contiguous newest suffix of whole blocks whose roles alternate (``dialogue.py``): its newest block
+is never dropped while it fits once its longest results are shortened, and the older blocks join
+the greedy one at a time, newest first, so the walk stops at the first block that does not fit.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from contextos.context.budget import Budget
+from contextos.context.dialogue import CONVERSATION, Chain, Dialogue, alternate, keep_newest, taken_run
 from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
+from contextos.context.units import Candidate, Outcome, Selection, Unit, make_units, render_key
 from contextos.errors import BudgetError
+
+__all__ = ["Candidate", "Outcome", "Selection", "select_within_budget"]
 
 #: Items at least this similar (word-bigram Jaccard) to a selected item are dropped as duplicates.
 DUPLICATE_SIMILARITY = 0.9
 #: Sources whose items are turns of a dialogue, not information chunks: never penalised as redundant.
 DIALOGUE_SOURCES = frozenset({"conversation", "input"})
-TRUNCATION_MARK = " …[truncated]"
 INCLUDED = DecisionStatus.INCLUDED
-
-
-@dataclass(slots=True)
-class Candidate:
-    """An item with what selection needs to know about it."""
-
-    item: ContextItem
-    cost: int
-    """Tokens it adds to the request when included."""
-    shingles: tuple[int, ...]
-    """A bottom-k sketch of its words, for redundancy (see ``redundancy.shingles``)."""
-    content_tokens: int
-    """Tokens of its text alone: the part of ``cost`` that truncation can shrink."""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """Selection's verdict on one item."""
-
-    status: DecisionStatus
-    tokens_after: int
-    reason: str
-    item: ContextItem | None = None
-    """The item as it goes in (a truncated copy when truncated); None when dropped."""
-
-
-@dataclass
-class Selection:
-    """The result of ``select_within_budget``."""
-
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    """Per item id."""
-    used: int = 0
-    """Estimated request tokens of the selection, overheads included."""
-
-    @property
-    def included(self) -> list[ContextItem]:
-        return [o.item for o in self.outcomes.values() if o.item is not None]
-
-
-class _Unit:
-    """Items kept or dropped together (one item, or all items sharing a group)."""
-
-    __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
-                 "value", "decided", "drop_reason", "sim", "sim_id", "version")
-
-    def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float) -> None:
-        self.members = members
-        self.indices = indices
-        """The members' positions among the candidates."""
-        self.weight = weight
-        # What selection has found so far: taken or dropped; why dropped; the most similar taken
-        # item and how similar; and a counter bumped whenever that similarity rises.
-        self.decided = False
-        self.drop_reason = "over budget"
-        self.sim = 0.0
-        self.sim_id = None
-        self.version = 0
-        if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
-            only = members[0]
-            item = only.item
-            self.key = item.id
-            self.cost = only.cost
-            self.score = item.score
-            self.priority = item.priority
-            self.pinned = item.pinned
-            self.cost_by_source = ((item.source, only.cost),)
-        else:
-            self.key = members[0].item.id
-            self.cost = sum(m.cost for m in members)
-            self.score = max(m.item.score for m in members)
-            self.priority = max(m.item.priority for m in members)
-            self.pinned = any(m.item.pinned for m in members)
-            by_source: dict[str, int] = {}
-            for m in members:
-                by_source[m.item.source] = by_source.get(m.item.source, 0) + m.cost
-            self.cost_by_source = tuple(by_source.items())
-            """(source, tokens) per source among the members; tuples, as this is made for every candidate."""
-        self.value = weight * (max(self.score, 0.0) + 0.01) / max(self.cost, 1)
-        """Utility per token before any redundancy penalty (see ``density``)."""
-
-    def density(self, sim: float, penalty: float) -> float:
-        """Utility per token when the unit is ``sim`` similar to the selection."""
-        return self.value * (1.0 - penalty * sim)
 
 
 def select_within_budget(
@@ -120,6 +43,8 @@ def select_within_budget(
     truncate: Callable[[Candidate, int], Candidate | None] | None = None,
     measure: Callable[[list[ContextItem]], int] | None = None,
     neighbour_cache: NeighbourCache | None = None,
+    turns: Sequence[ContextItem] | None = None,
+    turn_candidate: Callable[[ContextItem], Candidate] | None = None,
 ) -> Selection:
     """Choose the candidates that fit ``budget``.
 
@@ -129,16 +54,36 @@ def select_within_budget(
     tokens of a rendered request of ``items``; it settles whether pinned items fit when the
     (deliberately conservative) estimate says they do not. ``neighbour_cache`` keeps which
     candidates resemble which across calls.
+
+    The conversation: either its candidates are among ``candidates``, or ``turns`` gives its items in
+    render order and ``turn_candidate(item)`` measures one when the walk from the newest back reaches it
+    (so turns older than what can fit are never measured).
     """
     if base_cost > budget.available:
         raise BudgetError(
             f"a budget of {budget.available} tokens is below the {base_cost} tokens any request spends; raise it"
         )
-    state = _State(budget, section_cost, base_cost)
-    units = _units(candidates, budget)
-    state.register(candidates, units, neighbour_cache)
+    if turns is None:
+        others = [c for c in candidates if c.item.source != CONVERSATION]
+        measured = {id(c.item): c for c in candidates if c.item.source == CONVERSATION}
+        turns = sorted((c.item for c in measured.values()), key=render_key)
+        turn_candidate = lambda item: measured[id(item)]  # noqa: E731
+    else:
+        others = list(candidates)
+    foreign = {c.item.group for c in others if c.item.group is not None}
+    moved: list[Candidate] = []
+    if foreign and any(t.group in foreign for t in turns):  # a group spanning sources: kept as one ordinary unit
+        moved = [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
+        others += moved
+        turns = [t for t in turns if t.group not in foreign]
+    state = State(budget, section_cost, base_cost)
+    units = make_units(others, budget)
+    state.register(others, units, neighbour_cache)
+    chain = Chain(Dialogue(turns), turn_candidate, budget.section(CONVERSATION).weight)  # type: ignore[arg-type]
 
     pinned = [u for u in units if u.pinned]
+    if chain.dialogue.pinned_block is not None:
+        pinned.append(chain.block(chain.dialogue.pinned_block))
     for unit in pinned:
         state.take(unit, "pinned")
     if state.used > budget.available and measure is not None:
@@ -150,49 +95,31 @@ def select_within_budget(
             f"{budget.available}: {sizes}. Unpin or shorten some of them, or raise the budget."
         )
 
+    protected = keep_newest(state, chain, truncate, measure)
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
             own = [u for u in rest if len(u.cost_by_source) == 1 and u.cost_by_source[0][0] == source]
-            state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor")
-    state.greedy([u for u in rest if not u.decided], reason=None)
+            state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor",
+                         chain=chain if source == CONVERSATION else None)
+    state.greedy([u for u in rest if not u.decided], reason=None, chain=chain)
 
-    if truncate is not None:
+    if truncate is not None:  # the conversation keeps whole blocks: only its newest may be shortened
         state.truncate_best_dropped(rest, truncate)
+    alternate(state, chain, protected)
     outcomes = state.selection.outcomes
-    for unit in units:
+    for unit in [*units, *chain.blocks]:
         for member in unit.members:
             if member.item.id not in outcomes:
                 outcomes[member.item.id] = Outcome(DecisionStatus.DROPPED, 0, unit.drop_reason)
     state.selection.used = state.used
+    first_examined = len(turns) - chain.dialogue.considered
+    state.selection.left_out_turns = turns[:first_examined]
+    state.selection.examined_turns = moved + [turn_candidate(t) for t in turns[first_examined:]]  # type: ignore[misc]
     return state.selection
 
 
-def _units(candidates: Sequence[Candidate], budget: Budget) -> list[_Unit]:
-    """One unit per ungrouped candidate and per group, in order of first appearance."""
-    weights: dict[str, float] = {}
-    units: list[_Unit | None] = []
-    groups: dict[str, tuple[int, list[int]]] = {}  # group -> (its place in units, member positions)
-    for n, c in enumerate(candidates):
-        item = c.item
-        weight = weights.get(item.source)
-        if weight is None:
-            weight = weights[item.source] = budget.section(item.source).weight
-        group = item.group
-        if group is None:
-            units.append(_Unit((c,), (n,), weight))
-        elif group in groups:
-            groups[group][1].append(n)
-        else:
-            groups[group] = (len(units), [n])
-            units.append(None)
-    for place, positions in groups.values():
-        first = candidates[positions[0]]
-        units[place] = _Unit(tuple(candidates[n] for n in positions), tuple(positions), weights[first.item.source])
-    return units  # type: ignore[return-value]  # every None was replaced by its group
-
-
-class _State:
+class State:
     def __init__(self, budget: Budget, section_cost: Callable[[str], int], base_cost: int) -> None:
         self.budget = budget
         self.available = budget.available
@@ -206,7 +133,7 @@ class _State:
         self.neighbours: Neighbours = []
         self.number_of: list[int] = []
         """Per candidate position, its number among those (-1 for dialogue)."""
-        self.unit_of: list[_Unit] = []
+        self.unit_of: list[Unit] = []
         """Per number, its unit."""
         self.selection = Selection()
 
@@ -217,11 +144,11 @@ class _State:
             cost = self.section_costs[source] = self.section_cost(source)
         return cost
 
-    def extra_cost(self, unit: _Unit) -> int:
+    def extra_cost(self, unit: Unit) -> int:
         """Tokens ``unit`` would add, its sections' one-off costs included."""
         return unit.cost + sum(self.section(s) for s, _ in unit.cost_by_source if s not in self.by_source)
 
-    def assess(self, unit: _Unit) -> tuple[int, str | None]:
+    def assess(self, unit: Unit) -> tuple[int, str | None]:
         """The tokens ``unit`` would add (``extra_cost``), and why it does not fit (None if it does)."""
         extra = unit.cost
         by_source, caps = self.by_source, self.caps
@@ -235,7 +162,7 @@ class _State:
                 extra += self.section(source)
         return extra, ("over budget" if self.used + extra > self.available else None)
 
-    def register(self, candidates: Sequence[Candidate], units: list[_Unit], cache: NeighbourCache | None) -> None:
+    def register(self, candidates: Sequence[Candidate], units: list[Unit], cache: NeighbourCache | None) -> None:
         """Find which candidates resemble which (``redundancy.neighbours``).
 
         Dialogue turns are neither penalised nor penalise others; pinned items penalise the rest
@@ -253,41 +180,61 @@ class _State:
         if cache is None:
             self.neighbours = neighbours(sketches, counted, free)
         else:
-            hashes = tuple(candidates[p].item.content_hash for p in positions)
+            hashes = tuple(c.key if c.key is not None else c.item.content_hash for c in (candidates[p] for p in positions))
             self.neighbours = cache.get(hashes, sketches, counted, free)
 
-    def take(self, unit: _Unit, reason: str, extra: int | None = None) -> None:
+    def take(self, unit: Unit, reason: str, extra: int | None = None) -> None:
         """Include ``unit`` (adding ``extra`` tokens, ``extra_cost`` when not given), and raise the
         redundancy of every undecided candidate that resembles one of its members."""
         self.used += self.extra_cost(unit) if extra is None else extra
         by_source, outcomes, unit_of, number_of = self.by_source, self.selection.outcomes, self.unit_of, self.number_of
-        unit.decided = True
-        for position, m in zip(unit.indices, unit.members):
+        unit.decided = unit.taken = True
+        for m in unit.members:
             item, cost = m.item, m.cost
             source = item.source
             by_source[source] = by_source.get(source, 0) + cost
             outcomes[item.id] = Outcome(INCLUDED, cost, reason, item)
+        for position, m in zip(unit.indices, unit.members):
             number = number_of[position]
             if number < 0:
                 continue
             for other, sim in self.neighbours[number]:
                 similar = unit_of[other]
                 if not similar.decided and sim > similar.sim:
-                    similar.sim, similar.sim_id = sim, item.id
+                    similar.sim, similar.sim_id = sim, m.item.id
                     similar.version += 1
 
-    def greedy(self, units: list[_Unit], *, reason: str | None, until: Callable[[], bool] | None = None) -> None:
+    def untake(self, unit: Unit, reason: str) -> None:
+        """Leave out a conversation block taken before (its sections, message sources, cost nothing once)."""
+        outcomes = self.selection.outcomes
+        for m in unit.members:
+            self.used -= outcomes[m.item.id].tokens_after
+            self.by_source[m.item.source] -= outcomes[m.item.id].tokens_after
+            del outcomes[m.item.id]
+        unit.drop_reason, unit.taken = reason, False
+
+    def greedy(self, units: list[Unit], *, reason: str | None, until: Callable[[], bool] | None = None,
+               chain: Chain | None = None) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
 
         An entry carries the redundancy version it was scored at; when the candidate has become
         more redundant since, it is re-scored, and put back unless it still leads. Redundancy only
         lowers a score, so entries only ever move later: the entries sit in one sorted list, the
         few re-scored ones in a heap beside it, and the next to consider is the smaller head.
+        With a ``chain``, its next conversation block waits in the heap too; taking it brings in the
+        block before it, and the first that does not fit ends the walk.
         """
         penalty = self.budget.redundancy_penalty
         # Keys are unique, so comparisons never reach the unit at the end of an entry.
         entries = sorted((-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u) for u in units)
         rescored_heap: list = []
+
+        def offer(block: Unit | None) -> None:
+            if block is not None:
+                heapq.heappush(rescored_heap, (-block.priority, -block.value, -block.score, block.key, block.version, block))
+
+        if chain is not None and chain.stopped is None and chain.blocks and chain.blocks[0].taken:
+            offer(chain.next_after(taken_run(chain)))
         plain = reason or "utility per token"
         i, n = 0, len(entries)
         while i < n or rescored_heap:
@@ -314,18 +261,24 @@ class _State:
             extra, why_not = self.assess(unit)
             if why_not is not None:
                 unit.drop_reason = why_not
+                if unit.block >= 0 and chain is not None:
+                    chain.stop(unit.block, why_not)
                 continue
-            if sim > 0.2 and sim_id is not None:
+            if unit.block >= 0 and chain is not None:
+                self.take(unit, "the conversation's newest turns, in order", extra)
+                offer(chain.next_after(unit.block))
+            elif sim > 0.2 and sim_id is not None:
                 self.take(unit, f"{plain} (partly redundant with {sim_id}: {sim:.2f})", extra)
             else:
                 self.take(unit, plain, extra)
 
-    def truncate_best_dropped(self, units: list[_Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
+    def truncate_best_dropped(self, units: list[Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
         """Fit the best unit that was dropped for space into what is left, its longest compressible item
         shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
         dropped = [
             u for u in units
-            if not u.decided and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
+            if not u.decided
+            and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
             and any(m.item.compressible for m in u.members)
         ]
         dropped.sort(key=lambda u: (-u.priority, -u.score * u.weight, u.key))
@@ -343,11 +296,11 @@ class _State:
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            shortened = _Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight)
+            shortened = Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight,
+                              unit.score, unit.block)
             if self.assess(shortened)[1] is not None:  # a cap of another source among a mixed group's members
                 continue
             self.take(shortened, f"kept with {member.item.id}, truncated to fit")
             self.selection.outcomes[member.item.id] = Outcome(
                 DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
             )
-

@@ -245,10 +245,6 @@ class WorkingMemory:
 
     # ------------------------------------------------------------------ as a source
     async def candidates(self, step: Step) -> list[ContextItem]:
-        """The window's items; newer turns score higher, so a tighter global budget drops the oldest first."""
-        n = len(self._blocks)
-        out = []
-        for index, block in enumerate(self._blocks):
-            score = (index + 1) / n
-            out.extend(item.model_copy(update={"score": score}) for item in block)
-        return out
+        """The window's items, oldest first. The orchestrator keeps the newest whole blocks that fit (a
+        contiguous suffix, walked from the newest back), so a tighter global budget drops the oldest first."""
+        return [item for block in self._blocks for item in block]

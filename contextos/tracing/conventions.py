@@ -106,9 +106,13 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
     }
     encode = content_encoder()
     if encode is not None:
+        from contextos.context.items import FULL_CONTENT  # here: context/ imports this module
+
         kept = {d.id: d.tokens_after for d in decisions}
         attrs[A.CONTEXT_ITEMS] = encode([
             {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
+            # an item shortened to fit: the text it was cut from
+            | ({"full_content": i.metadata[FULL_CONTENT]} if FULL_CONTENT in i.metadata else {})
             for i in assembled.items
         ])
     span.set_attributes(attrs)

@@ -273,8 +273,10 @@ def test_a_tiny_window_keeps_the_task_and_the_latest_tool_result_in_every_reques
             assert latest[0]["content"] == report and decision.status.value == "included"
         else:
             assert decision.status.value == "truncated" and "truncated from" in decision.reason
-            cut = latest[0]["content"].removesuffix(" …[truncated]")
+            cut, note = latest[0]["content"].split(" …[")
             assert cut != report and len(cut) > 100 and report.startswith(cut)
+            assert note.endswith("tokens cut; the full text is in the trace]")
+            assert result_item.metadata["contextos.full_content"] == report
         assert second.context.usage.request_tokens <= agent.budget.available
 
 

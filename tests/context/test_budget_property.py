@@ -98,6 +98,16 @@ def template_count(messages, tools):
     return len(TINY_TOKENIZER.encode(text, add_special_tokens=False).ids)
 
 
+def pinned_ids(candidates):
+    """The items that must go in: pinned ones and their groups, where in the conversation only the newest
+    pinned turn counts (older pinned turns, earlier tasks of a chat, are turns like any other)."""
+    turns = sorted((c for c in candidates if c.source == "conversation"), key=lambda c: (c.position is None, c.position or 0, c.id))
+    newest = [c for c in turns if c.pinned][-1:]
+    pinned = [c for c in candidates if c.pinned and c.source != "conversation"] + newest
+    groups = {c.group for c in pinned if c.group}
+    return {c.id for c in candidates if c in pinned or c.group in groups}
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items(), budgets())
 def test_the_rendered_request_never_exceeds_the_budget(candidates, budget):
@@ -117,8 +127,8 @@ def check_fits(candidates, budget, counter, independent_count):
     except BudgetError:
         # Only an impossible budget may fail: the pinned items alone, rendered, do not fit.
         # A group with a pinned member is pinned whole.
-        pinned_groups = {c.group for c in candidates if c.pinned and c.group}
-        messages, tools = Renderer().render([c for c in candidates if c.pinned or c.group in pinned_groups])
+        must = pinned_ids(candidates)
+        messages, tools = Renderer().render([c for c in candidates if c.id in must])
         assert independent_count(messages, tools) > budget.available
         return
     assert independent_count(result.messages, result.tools) <= budget.available
@@ -126,19 +136,24 @@ def check_fits(candidates, budget, counter, independent_count):
     assert result.usage.request_tokens == independent_count(result.messages, result.tools)
 
     decisions = {d.id: d for d in result.decisions}
-    assert set(decisions) == {c.id for c in candidates}
-    pinned_groups = {c.group for c in candidates if c.pinned and c.group}
+    # One decision per candidate, except the conversation turns older than where the walk from the newest
+    # stopped: never examined, only counted.
+    unexamined = {c.id for c in candidates} - set(decisions)
+    assert all(c.source == "conversation" for c in candidates if c.id in unexamined)
+    conversation = result.usage.per_source.get("conversation")
+    assert len(unexamined) == (conversation.unexamined if conversation else 0)
+    must = pinned_ids(candidates)
     for c in candidates:
-        if c.pinned or c.group in pinned_groups:
-            assert decisions[c.id].status.value == "included"
+        if c.id in must:
+            assert c.id in decisions and decisions[c.id].status.value == "included"
     for group in ("g1", "g2"):
-        statuses = {decisions[c.id].status.value == "dropped" for c in candidates if c.group == group}
+        statuses = {c.id not in decisions or decisions[c.id].status.value == "dropped" for c in candidates if c.group == group}
         assert len(statuses) <= 1, f"group {group} was split"
     for source, section in budget.sections.items():
         if section.cap is None:
             continue
-        unpinned = sum(d.tokens_after for c in candidates if c.source == source and not c.pinned and c.group is None
-                       for d in [decisions[c.id]])
+        unpinned = sum(decisions[c.id].tokens_after for c in candidates
+                       if c.source == source and not c.pinned and c.group is None and c.id in decisions)
         assert unpinned <= section.cap
     offered_tools = {t["function"]["name"] for t in result.tools}
     kept_tools = {f"tool_{c.id[1:]}" for c in candidates if c.source == "tools" and decisions[c.id].status.value != "dropped"}

@@ -60,13 +60,14 @@ def overlapping_items():
     shared = text(30)
     return [
         item("first", content=shared + " " + text(10, 3), score=0.9),
-        item("overlapping", content=shared + " " + text(10, 11), score=0.7),
+        item("overlapping", content=shared + " " + text(10, 11), score=0.62),
         item("distinct", content=text(40, 13), score=0.6),
     ]
 
 
 def test_partial_overlap_lowers_utility():
-    # Room for two of the three: the distinct item beats the overlapping one despite its lower score.
+    # Room for two of the three: the distinct item beats the overlapping one despite its lower score
+    # (and its rank: on the common scale the second of a source is worth 0.63 of its score, the third 0.5).
     result = assemble(overlapping_items(), Budget(context_window=190, min_truncated_tokens=1000))
     assert status(result, "first") == "included"
     assert status(result, "distinct") == "included"
@@ -77,7 +78,7 @@ def test_redundancy_penalty_can_be_switched_off():
     shared = text(30)
     items = [
         item("first", content=shared + " " + text(10, 3), score=0.9),
-        item("overlapping", content=shared + " " + text(10, 11), score=0.7),
+        item("overlapping", content=shared + " " + text(10, 11), score=0.62),
         item("distinct", content=text(40, 13), score=0.6),
     ]
     result = assemble(items, Budget(context_window=190, min_truncated_tokens=1000, redundancy_penalty=0.0))
@@ -151,7 +152,7 @@ def test_a_group_that_does_not_fit_keeps_its_call_whole_and_its_result_truncated
     assert "truncated from" in result.decision("result").reason
     assert [m["role"] for m in result.messages] == ["assistant", "tool"]
     assert result.messages[0]["tool_calls"][0]["id"] == result.messages[1]["tool_call_id"] == "c1"
-    assert result.messages[1]["content"].endswith("[truncated]")
+    assert result.messages[1]["content"].endswith("tokens cut; the full text is in the trace]")
     assert result.usage.request_tokens <= budget.available
     if budget.section("conversation").cap is not None:
         assert sum(d.tokens_after for d in result.decisions) <= 150
@@ -164,7 +165,7 @@ def test_the_best_item_that_does_not_fit_is_truncated_with_a_record():
     assert decision.status.value == "truncated"
     assert decision.tokens_after < decision.tokens_before
     assert "truncated from" in decision.reason
-    assert "[truncated]" in result.messages[0]["content"]
+    assert "tokens cut; the full text is in the trace]" in result.messages[0]["content"]
     assert result.usage.request_tokens <= 200
 
 

@@ -110,7 +110,8 @@ def test_assembly_attributes_read_as_the_assembled_context_step_after_step(tmp_p
     for span, (step_decisions, step_items, kept_tokens) in zip(recorded, steps):
         a = span.attributes
         assert json.loads(a["contextos.context.per_source"]) == {
-            "documents": {"offered": 3, "offered_tokens": 33, "kept": len(step_items), "kept_tokens": kept_tokens}}
+            "documents": {"offered": 3, "offered_tokens": 33, "kept": len(step_items), "kept_tokens": kept_tokens,
+                          "unexamined": 0}}
         expected = [dataclasses.asdict(d) for d in step_decisions]
         for d in expected:
             d["reason"] = d["reason"].replace("sk-abcdefghijklmnop", "[REDACTED]")
