@@ -52,6 +52,19 @@ class ContextOSError(Exception):
             args = (redact_text(args[0]), *args[1:])
         super().__init__(*args)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt without calling __init__, so subclasses with required keywords (AllModelsFailedError's
+        # errors) and their attributes (ModelError's model, attempts) survive pickling: exceptions
+        # travel between processes (multiprocessing, process pools).
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[ContextOSError], args: tuple[object, ...], state: dict[str, object]) -> ContextOSError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(ContextOSError):
     """A setting is missing or invalid."""
