@@ -1,0 +1,186 @@
+"""contextos side by side with its peers: the same work, one run, a table of ratios.
+
+    python benchmarks/peers/install.py      # once: each peer in a venv of its own (.venv-peers/<peer>)
+    python benchmarks/peers/run.py          # 500 and 5,000 messages
+    python benchmarks/peers/run.py --quick  # a small version (what the test runs)
+
+Fitting a long conversation into a prompt budget (see workload.py): contextos (an Orchestrator with
+the instructions and a ``Conversation``, its public API) against LangChain's ``trim_messages`` and
+LlamaIndex's ``ChatMemoryBuffer``. Time per call: cold (objects built for the whole conversation)
+and warm (one object fed the conversation turn by turn, for peers that keep state); faults counted
+over every fitted request. Ratios are peer time / contextos time (above 1: contextos is faster).
+
+Each peer runs in its own venv as a subprocess speaking JSON (peer_common.py): contextos's venv
+never imports a peer. A peer whose venv is missing gets a row saying so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from contextos import Budget, Conversation, InstructionsSource, Orchestrator, Step, TiktokenCounter  # noqa: E402
+from contextos.context.tokens import ENCODINGS_DIR, load_encoding  # noqa: E402
+
+import install  # noqa: E402
+import workload  # noqa: E402
+
+FAULTS = ("over_budget", "orphaned_tool", "broken_alternation", "newest_lost")
+FIT_PEERS = ("langchain", "llamaindex")
+TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+
+
+# ------------------------------------------------------------------------ contextos's side
+def contextos_fit(request: dict[str, Any]) -> dict[str, Any]:
+    """The ``fit`` task through contextos's public API, answering as a peer would."""
+    conversation, budget, points = request["conversation"], request["budget"], request["points"]
+    system, turns = conversation[0]["content"], conversation[1:]
+
+    def orchestrator(chat: Conversation) -> Orchestrator:
+        return Orchestrator([InstructionsSource(system), chat], Budget(context_window=budget),
+                            counter=TiktokenCounter(encoding="o200k_base"))
+
+    def cold_call() -> list[dict[str, Any]]:
+        chat = Conversation(turns)
+        return orchestrator(chat).build_sync(Step(input=turns[-1]["content"])).messages
+
+    load_encoding("o200k_base")  # once per process, like the peers' tiktoken at import
+    cold = []
+    for _ in range(request["repeats"]):
+        start = time.perf_counter()
+        cold_call()
+        cold.append((time.perf_counter() - start) * 1000)
+    chat = Conversation(turns[: points[0] - 1])
+    warm_orchestrator = orchestrator(chat)
+    warm, fitted, done = [], [], points[0] - 1
+    for p in points:  # p indexes the conversation; turns are shifted by the system message
+        chat.add_nowait(*turns[done:p])
+        done = p
+        start = time.perf_counter()
+        messages = warm_orchestrator.build_sync(Step(input=turns[p - 1]["content"])).messages
+        warm.append((time.perf_counter() - start) * 1000)
+        fitted.append(messages)
+    from contextos.version import __version__
+
+    return {"version": f"contextos {__version__}", "cold_ms": cold, "warm_ms": warm, "fitted": fitted}
+
+
+# ------------------------------------------------------------------------ the peers' side
+def tiktoken_cache() -> str:
+    """A tiktoken cache holding the o200k_base file contextos ships, so the peers' tiktoken finds
+    it offline (tiktoken names cached files by the sha1 of their URL)."""
+    folder = Path(tempfile.gettempdir()) / "contextos-peers-tiktoken"
+    folder.mkdir(exist_ok=True)
+    target = folder / hashlib.sha1(TIKTOKEN_URL.encode()).hexdigest()
+    if not target.exists():
+        target.write_bytes((ENCODINGS_DIR / "o200k_base.tiktoken").read_bytes())
+    return str(folder)
+
+
+def call_peer(peer: str, request: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
+    """Run one request in the peer's venv; {"error": why} when it cannot."""
+    python = install.python_of(peer)
+    if not install.installed(peer):
+        return {"error": f"not installed (python benchmarks/peers/install.py {peer})"}
+    env = {**os.environ, "TIKTOKEN_CACHE_DIR": tiktoken_cache(), "PYTHONPATH": str(HERE)}
+    done = subprocess.run([str(python), str(HERE / f"peer_{peer}.py")], input=json.dumps(request),
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    if done.returncode != 0:
+        return {"error": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+    return json.loads(done.stdout)
+
+
+# ------------------------------------------------------------------------ the run
+def fit_request(n_messages: int, budget: int, warm_calls: int, repeats: int) -> dict[str, Any]:
+    conversation = workload.conversation(n_messages)
+    users = [i for i, m in enumerate(conversation) if m["role"] == "user"]
+    return {"task": "fit", "conversation": conversation, "budget": budget, "points": users[-warm_calls:], "repeats": repeats}
+
+
+def score_fit(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """Medians and fault counts of one answer."""
+    if "error" in answer:
+        return answer
+    encoding = load_encoding("o200k_base")
+    faults = dict.fromkeys(FAULTS, 0)
+    for p, fitted in zip(request["points"], answer["fitted"]):
+        for fault, bad in workload.judge(encoding, fitted, request["conversation"][p], request["budget"]).items():
+            faults[fault] += bad
+    return {
+        "version": answer["version"],
+        "cold_ms": statistics.median(answer["cold_ms"]),
+        "warm_ms": statistics.median(answer["warm_ms"]) if answer.get("warm_ms") else None,
+        "requests": len(answer["fitted"]),
+        **faults,
+    }
+
+
+def fit_rows(sizes: list[int], budget: int, warm_calls: int, repeats: int, peers: tuple[str, ...] = FIT_PEERS) -> list[dict[str, Any]]:
+    rows = []
+    for n in sizes:
+        request = fit_request(n, budget, warm_calls, repeats)
+        mine = score_fit(request, contextos_fit(request))
+        rows.append({"task": f"fit {n} msgs", "system": "contextos", **mine})
+        for peer in peers:
+            theirs = score_fit(request, call_peer(peer, request))
+            if "error" not in theirs:
+                theirs["cold_ratio"] = theirs["cold_ms"] / mine["cold_ms"]
+                if theirs["warm_ms"] is not None:
+                    theirs["warm_ratio"] = theirs["warm_ms"] / mine["warm_ms"]
+            rows.append({"task": f"fit {n} msgs", "system": peer, **theirs})
+    return rows
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = "| task | system | version | cold ms | ratio | warm ms | ratio | requests | over budget | orphaned tool | broken alternation | newest lost |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['task']} | {r['system']} | {r['error']} |" + " |" * 9)
+            continue
+        ratio = lambda k: f"{r[k]:.1f}×" if k in r else ("1" if r["system"] == "contextos" else "—")  # noqa: E731
+        lines.append(f"| {r['task']} | {r['system']} | {r['version']} | {_ms(r['cold_ms'])} | {ratio('cold_ratio')} | "
+                     f"{_ms(r['warm_ms'])} | {ratio('warm_ratio') if r['warm_ms'] is not None else '—'} | {r['requests']} | "
+                     + " | ".join(str(r[f]) for f in FAULTS) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small version: 60 messages, 3 calls, 1,500 tokens")
+    parser.add_argument("--budget", type=int, help="prompt budget in tokens (default 4000; 1500 with --quick)")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args(argv)
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    for peer, pins in install.PEERS.items():
+        print(f"{peer}: {', '.join(pins)}" + ("" if install.installed(peer) else " (not installed)"))
+    if args.quick:
+        rows = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
+    else:
+        rows = fit_rows([500, 5000], args.budget or 4000, warm_calls=10, repeats=3)
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
