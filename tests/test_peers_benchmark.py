@@ -73,3 +73,18 @@ def test_the_quick_run_with_the_peers(harness, capsys):
     for peer in harness.FIT_PEERS:
         row = next(line for line in out.splitlines() if line.startswith(f"| fit 60 msgs | {peer} |"))
         assert "failed" not in row and "×" in row, row
+
+
+def test_contextos_retrieval_side_and_its_scoring(harness):
+    tools, queries = harness.toolret(quick=True)
+    assert 50 < len(tools) < 200 and len(queries) == 10
+    assert all(set(q["relevant"]) <= {t.id for t in tools} for q in queries)
+    queries = queries[:3]
+    from contextos.tools.catalog import index_text
+
+    request = {"task": "retrieve", "k": 10, "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
+               "queries": [{"id": q["id"], "query": q["query"]} for q in queries]}
+    row = harness.score_retrieve(queries, harness.contextos_retrieve(tools, request))
+    assert row["recall@5"] > 0.5 and 0 < row["ndcg@10"] <= 1 and 0 < row["p50_ms"] <= row["p95_ms"]
+    wrong = harness.score_retrieve(queries, {"version": "x", "latency_ms": [1.0], "ranked": {q["id"]: ["none"] for q in queries}})
+    assert wrong["recall@5"] == wrong["ndcg@10"] == 0

@@ -25,3 +25,18 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     out = fn()
     return (time.perf_counter() - start) * 1000, out
+
+
+def retrieve_task(index: Callable[[list[dict[str, str]]], Any], search: Callable[[Any, str, int], list[str]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A ``retrieve`` handler: index the documents once, then search each query alone, timed."""
+
+    def handle(request: dict[str, Any]) -> dict[str, Any]:
+        build_ms, built = timed(lambda: index(request["docs"]))
+        ranked, latency = {}, []
+        for q in request["queries"]:
+            ms, ids = timed(lambda: search(built, q["query"], request["k"]))
+            ranked[q["id"]] = ids
+            latency.append(ms)
+        return {"build_ms": build_ms, "latency_ms": latency, "ranked": ranked}
+
+    return handle

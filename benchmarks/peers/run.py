@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import statistics
@@ -41,6 +42,7 @@ import workload  # noqa: E402
 
 FAULTS = ("over_budget", "orphaned_tool", "broken_alternation", "newest_lost")
 FIT_PEERS = ("langchain", "llamaindex")
+RETRIEVE_PEERS = ("haystack", "bm25s")
 TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 
 
@@ -77,6 +79,41 @@ def contextos_fit(request: dict[str, Any]) -> dict[str, Any]:
     from contextos.version import __version__
 
     return {"version": f"contextos {__version__}", "cold_ms": cold, "warm_ms": warm, "fitted": fitted}
+
+
+def toolret(quick: bool) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The toolret dev catalog and queries; quick: 10 queries over their own tools and the
+    siblings listed next to them (about 100 tools)."""
+    from contextos.tools import load_tools
+
+    tools = load_tools(workload.DATA / "tools.jsonl")
+    queries = [json.loads(line) for line in (workload.DATA / "queries.jsonl").open()]
+    if quick:
+        queries = queries[:10]
+        wanted = {t for q in queries for t in q["relevant"]}
+        position = {t.id: n for n, t in enumerate(tools)}
+        near = {tools[i].id for t in wanted for i in range(max(0, position[t] - 4), min(len(tools), position[t] + 5))}
+        tools = [t for t in tools if t.id in near]
+    return tools, queries
+
+
+def contextos_retrieve(tools: list[Any], request: dict[str, Any]) -> dict[str, Any]:
+    """The ``retrieve`` task through ``ToolCatalog`` (default embedder, hybrid search) in a catalog
+    kept in the temp folder between runs (so only the first run embeds the tools)."""
+    from contextos.tools import ToolCatalog
+    from contextos.version import __version__
+
+    key = hashlib.sha256("\n".join(d["id"] + d["text"] for d in request["docs"]).encode()).hexdigest()[:16]
+    catalog = ToolCatalog.open(Path(tempfile.gettempdir()) / f"contextos-peers-catalog-{key}")
+    if len(catalog) != len(tools):
+        catalog.add(tools)
+    catalog.search("warm up", k=1)
+    ranked, latency = {}, []
+    for q in request["queries"]:
+        start = time.perf_counter()
+        ranked[q["id"]] = [h.tool.id for h in catalog.search(q["query"], k=request["k"])]
+        latency.append((time.perf_counter() - start) * 1000)
+    return {"version": f"contextos {__version__}", "latency_ms": latency, "ranked": ranked}
 
 
 # ------------------------------------------------------------------------ the peers' side
@@ -145,6 +182,49 @@ def fit_rows(sizes: list[int], budget: int, warm_calls: int, repeats: int, peers
     return rows
 
 
+def score_retrieve(queries: list[dict[str, Any]], answer: dict[str, Any]) -> dict[str, Any]:
+    """Recall@5 and NDCG@10 by the data set's own scorer, and latency percentiles."""
+    if "error" in answer:
+        return answer
+    spec = importlib.util.spec_from_file_location("score_toolret", workload.DATA / "score_toolret.py")
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    scores = scorer.mean([scorer.score_one(q["relevant"], answer["ranked"][q["id"]]) for q in queries])
+    latency = sorted(answer["latency_ms"])
+    return {"version": answer["version"], "recall@5": scores["Recall@5"], "ndcg@10": scores["NDCG@10"],
+            "p50_ms": statistics.median(latency), "p95_ms": latency[min(len(latency) - 1, round(0.95 * (len(latency) - 1)))]}
+
+
+def retrieve_rows(quick: bool, peers: tuple[str, ...] = RETRIEVE_PEERS) -> list[dict[str, Any]]:
+    from contextos.tools.catalog import index_text
+
+    tools, queries = toolret(quick)
+    request = {"task": "retrieve", "k": 10, "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
+               "queries": [{"id": q["id"], "query": q["query"]} for q in queries]}
+    task = f"tools {len(tools)}, {len(queries)} queries"
+    mine = score_retrieve(queries, contextos_retrieve(tools, request))
+    rows = [{"task": task, "system": "contextos", **mine}]
+    for peer in peers:
+        theirs = score_retrieve(queries, call_peer(peer, request))
+        if "error" not in theirs:
+            theirs["p50_ratio"] = theirs["p50_ms"] / mine["p50_ms"]
+        rows.append({"task": task, "system": peer, **theirs})
+    return rows
+
+
+def retrieve_table(rows: list[dict[str, Any]]) -> str:
+    head = "| task | system | version | recall@5 | NDCG@10 | p50 ms | ratio | p95 ms |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['task']} | {r['system']} | {r['error']} |" + " |" * 5)
+            continue
+        ratio = f"{r['p50_ratio']:.3g}×" if "p50_ratio" in r else "1"
+        lines.append(f"| {r['task']} | {r['system']} | {r['version']} | {r['recall@5']:.3f} | {r['ndcg@10']:.3f} | "
+                     f"{r['p50_ms']:.2f} | {ratio} | {r['p95_ms']:.2f} |")
+    return "\n".join(lines)
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -176,9 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
     else:
         rows = fit_rows([500, 5000], args.budget or 4000, warm_calls=10, repeats=3)
-    print(table(rows))
+    print(table(rows), flush=True)
+    found = retrieve_rows(args.quick)
+    print()
+    print(retrieve_table(found))
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps({"fit": rows, "retrieve": found}, indent=1))
     return 0
 
 
