@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -212,34 +213,35 @@ def retrieve_rows(quick: bool, peers: tuple[str, ...] = RETRIEVE_PEERS) -> list[
     return rows
 
 
-def retrieve_table(rows: list[dict[str, Any]]) -> str:
-    head = "| task | system | version | recall@5 | NDCG@10 | p50 ms | ratio | p95 ms |"
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['task']} | {r['system']} | {r['error']} |" + " |" * 5)
-            continue
-        ratio = f"{r['p50_ratio']:.3g}×" if "p50_ratio" in r else "1"
-        lines.append(f"| {r['task']} | {r['system']} | {r['version']} | {r['recall@5']:.3f} | {r['ndcg@10']:.3f} | "
-                     f"{r['p50_ms']:.2f} | {ratio} | {r['p95_ms']:.2f} |")
-    return "\n".join(lines)
-
-
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    head = "| task | system | version | cold ms | ratio | warm ms | ratio | requests | over budget | orphaned tool | broken alternation | newest lost |"
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+def _ratio(row: dict[str, Any], key: str) -> str:
+    if row["system"] == "contextos":
+        return "1"
+    return f"{row[key]:.3g}×" if key in row else "—"
+
+
+FIT_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("cold ms", lambda r: _ms(r["cold_ms"])), ("ratio", lambda r: _ratio(r, "cold_ratio")),
+    ("warm ms", lambda r: _ms(r["warm_ms"])), ("ratio", lambda r: _ratio(r, "warm_ratio")),
+    ("requests", lambda r: str(r["requests"])),
+    *[(fault.replace("_", " "), lambda r, fault=fault: str(r[fault])) for fault in FAULTS],
+]
+RETRIEVE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("recall@5", lambda r: f"{r['recall@5']:.3f}"), ("NDCG@10", lambda r: f"{r['ndcg@10']:.3f}"),
+    ("p50 ms", lambda r: _ms(r["p50_ms"])), ("ratio", lambda r: _ratio(r, "p50_ratio")), ("p95 ms", lambda r: _ms(r["p95_ms"])),
+]
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = FIT_COLUMNS) -> str:
+    """A markdown table of rows: task, system, version, then ``columns`` (a peer that could not run
+    says why in the version column)."""
+    lines = ["| task | system | version | " + " | ".join(h for h, _ in columns) + " |", "|---" * (len(columns) + 3) + "|"]
     for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['task']} | {r['system']} | {r['error']} |" + " |" * 9)
-            continue
-        ratio = lambda k: f"{r[k]:.1f}×" if k in r else ("1" if r["system"] == "contextos" else "—")  # noqa: E731
-        lines.append(f"| {r['task']} | {r['system']} | {r['version']} | {_ms(r['cold_ms'])} | {ratio('cold_ratio')} | "
-                     f"{_ms(r['warm_ms'])} | {ratio('warm_ratio') if r['warm_ms'] is not None else '—'} | {r['requests']} | "
-                     + " | ".join(str(r[f]) for f in FAULTS) + " |")
+        cells = [r["error"], *[""] * len(columns)] if "error" in r else [r["version"], *(cell(r) for _, cell in columns)]
+        lines.append("| " + " | ".join([r["task"], r["system"], *cells]) + " |")
     return "\n".join(lines)
 
 
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows), flush=True)
     found = retrieve_rows(args.quick)
     print()
-    print(retrieve_table(found))
+    print(table(found, RETRIEVE_COLUMNS))
     if args.json:
         args.json.write_text(json.dumps({"fit": rows, "retrieve": found}, indent=1))
     return 0
