@@ -129,14 +129,18 @@ def tiktoken_cache() -> str:
     return str(folder)
 
 
-def call_peer(peer: str, request: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
-    """Run one request in the peer's venv; {"error": why} when it cannot."""
+def call_peer(peer: str, request: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+    """Run one request in the peer's venv; {"error": why} when it cannot (not installed, failed,
+    or no answer within ``timeout`` seconds)."""
     python = install.python_of(peer)
     if not install.installed(peer):
         return {"error": f"not installed (python benchmarks/peers/install.py {peer})"}
     env = {**os.environ, "TIKTOKEN_CACHE_DIR": tiktoken_cache(), "PYTHONPATH": str(HERE)}
-    done = subprocess.run([str(python), str(HERE / f"peer_{peer}.py")], input=json.dumps(request),
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    try:
+        done = subprocess.run([str(python), str(HERE / f"peer_{peer}.py")], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {timeout:.0f} s (stopped)"}
     if done.returncode != 0:
         return {"error": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
     return json.loads(done.stdout)
@@ -155,6 +159,7 @@ def score_fit(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]
         return answer
     encoding = load_encoding("o200k_base")
     faults = dict.fromkeys(FAULTS, 0)
+    excess = max(workload.request_tokens(encoding, fitted) - request["budget"] for fitted in answer["fitted"])
     for p, fitted in zip(request["points"], answer["fitted"]):
         for fault, bad in workload.judge(encoding, fitted, request["conversation"][p], request["budget"]).items():
             faults[fault] += bad
@@ -164,22 +169,25 @@ def score_fit(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]
         "warm_ms": statistics.median(answer["warm_ms"]) if answer.get("warm_ms") else None,
         "requests": len(answer["fitted"]),
         **faults,
+        "worst_excess": max(excess, 0),
     }
 
 
-def fit_rows(sizes: list[int], budget: int, warm_calls: int, repeats: int, peers: tuple[str, ...] = FIT_PEERS) -> list[dict[str, Any]]:
+def fit_rows(sizes: list[int], budget: int, warm_calls: int, repeats: int, peers: tuple[str, ...] = FIT_PEERS,
+             timeout: float = 600) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         request = fit_request(n, budget, warm_calls, repeats)
         mine = score_fit(request, contextos_fit(request))
         rows.append({"task": f"fit {n} msgs", "system": "contextos", **mine})
         for peer in peers:
-            theirs = score_fit(request, call_peer(peer, request))
+            theirs = score_fit(request, call_peer(peer, request, timeout))
             if "error" not in theirs:
                 theirs["cold_ratio"] = theirs["cold_ms"] / mine["cold_ms"]
                 if theirs["warm_ms"] is not None:
                     theirs["warm_ratio"] = theirs["warm_ms"] / mine["warm_ms"]
             rows.append({"task": f"fit {n} msgs", "system": peer, **theirs})
+            print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
 
@@ -228,6 +236,7 @@ FIT_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("warm ms", lambda r: _ms(r["warm_ms"])), ("ratio", lambda r: _ratio(r, "warm_ratio")),
     ("requests", lambda r: str(r["requests"])),
     *[(fault.replace("_", " "), lambda r, fault=fault: str(r[fault])) for fault in FAULTS],
+    ("most tokens over", lambda r: str(r["worst_excess"])),
 ]
 RETRIEVE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("recall@5", lambda r: f"{r['recall@5']:.3f}"), ("NDCG@10", lambda r: f"{r['ndcg@10']:.3f}"),
@@ -250,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small version: 60 messages, 3 calls, 1,500 tokens")
     parser.add_argument("--budget", type=int, help="prompt budget in tokens (default 4000; 1500 with --quick)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--peer-timeout", type=float, default=240, help="seconds a peer gets for one size (default 240)")
     args = parser.parse_args(argv)
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for peer, pins in install.PEERS.items():
@@ -257,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         rows = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
     else:
-        rows = fit_rows([500, 5000], args.budget or 4000, warm_calls=10, repeats=3)
+        rows = fit_rows([500, 5000], args.budget or 4000, warm_calls=10, repeats=3, timeout=args.peer_timeout)
     print(table(rows), flush=True)
     found = retrieve_rows(args.quick)
     print()
