@@ -104,8 +104,12 @@ def contextos_retrieve(tools: list[Any], request: dict[str, Any]) -> dict[str, A
     from contextos.tools import ToolCatalog
     from contextos.version import __version__
 
-    key = hashlib.sha256("\n".join(d["id"] + d["text"] for d in request["docs"]).encode()).hexdigest()[:16]
-    catalog = ToolCatalog.open(Path(tempfile.gettempdir()) / f"contextos-peers-catalog-{key}")
+    from contextos.embed import default_embedder
+
+    embedder = default_embedder()
+    texts = "\n".join([embedder.name, *(d["id"] + d["text"] for d in request["docs"])])
+    key = hashlib.sha256(texts.encode()).hexdigest()[:16]
+    catalog = ToolCatalog.open(Path(tempfile.gettempdir()) / f"contextos-peers-catalog-{key}", embedder=embedder)
     if len(catalog) != len(tools):
         catalog.add(tools)
     catalog.search("warm up", k=1)
