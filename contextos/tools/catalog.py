@@ -87,21 +87,30 @@ class ToolCatalog:
         self._cache_version: int | None = -1
 
     @classmethod
-    def open(cls, db: str | Path, *, embedder: Embedder | None = None, create: bool = True) -> ToolCatalog:
-        """The catalog in the store at ``db``; with ``create=False`` a missing store or catalog raises
-        ``StoreError``. ``embedder`` defaults to ``contextos.embed.default_embedder()`` and must be the
-        one the catalog was built with."""
+    def open(
+        cls,
+        db: str | Path,
+        *,
+        embedder: Embedder | None = None,
+        create: bool = True,
+        connect_options: dict[str, Any] | None = None,
+    ) -> ToolCatalog:
+        """The catalog in the store at ``db`` (a folder, or a LanceDB URI such as ``s3://bucket/tools``);
+        with ``create=False`` a missing store or catalog raises ``StoreError``. ``embedder`` defaults
+        to ``contextos.embed.default_embedder()`` and must be the one the catalog was built with.
+        ``connect_options`` go to ``lancedb.connect`` (``storage_options`` for an object store, see
+        docs/store.md)."""
         from contextos.embed import default_embedder
         from contextos.store import VectorTable
 
         embedder = embedder if embedder is not None else default_embedder()  # an empty CachedEmbedder is falsy
         try:
-            tools = VectorTable.open(db, TOOLS_TABLE, embedder=embedder, create=create)
+            tools = VectorTable.open(db, TOOLS_TABLE, embedder=embedder, create=create, connect_options=connect_options)
         except StoreError as exc:
             if create:
                 raise
             raise StoreError(f"no tool catalog at {db} ({exc}); build one with `contextos tools index CATALOG --db {db}`") from None
-        groups = VectorTable.open(db, GROUPS_TABLE, embedder=tools.embedder, create=True)
+        groups = VectorTable.open(db, GROUPS_TABLE, embedder=tools.embedder, create=True, connect_options=connect_options)
         return cls(tools, groups, location=str(db))
 
     # Reading ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,12 @@ def lookup_weather(city: str) -> str:
             f"and headers {{\"Authorization\": \"{AUTH_HEADER_VALUE}\"}}")
 
 
-def traced_agent_run(trace_dir: Path, **settings: object) -> tuple[TraceStore, str]:
-    """Run the offline agent once with tracing into ``trace_dir``; the store and the run id."""
+def traced_agent_run(trace_dir: Path, *, tool: Callable[..., str] = lookup_weather, task: str = TASK,
+                     **settings: object) -> tuple[TraceStore, str]:
+    """Run the offline agent once (``task``, with ``tool``) with tracing into ``trace_dir``; the store and the run id."""
     tracing = configure_tracing(trace_dir=trace_dir, redact_patterns=PATTERNS, **settings)
     try:
-        result = Agent(ModelClient("offline/demo"), name="weather", tools=[lookup_weather]).run(TASK)
+        result = Agent(ModelClient("offline/demo"), name="weather", tools=[tool]).run(task)
     finally:
         tracing.shutdown()
     assert result.traced and result.stop_reason == "final_answer" and len(result.steps) == 2

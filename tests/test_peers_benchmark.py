@@ -1,0 +1,90 @@
+"""benchmarks/peers/run.py: contextos's side of the harness, its judge, and (where the peers' venvs
+are installed, which CI does not do: python benchmarks/peers/install.py) the quick run itself."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+PEERS_DIR = ROOT / "benchmarks" / "peers"
+
+
+def _load(name: str):
+    sys.path.insert(0, str(PEERS_DIR))
+    try:
+        spec = importlib.util.spec_from_file_location(f"peers_{name}", PEERS_DIR / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(PEERS_DIR))
+
+
+@pytest.fixture(scope="module")
+def harness(shared_data):
+    return _load("run")
+
+
+def test_contextos_fits_the_conversation_within_budget_keeping_calls_with_results(harness):
+    request = harness.fit_request(60, budget=1500, warm_calls=3, repeats=1)
+    conversation = request["conversation"]
+    assert conversation[0]["role"] == "system" and conversation[-1]["role"] == "user"
+    assert any(m.get("tool_calls") for m in conversation) and harness.workload.request_tokens(
+        harness.load_encoding("o200k_base"), conversation) > 2 * 1500, "the conversation must not fit whole"
+    row = harness.score_fit(request, harness.contextos_fit(request))
+    assert row["requests"] == 3 and row["cold_ms"] > 0 and row["warm_ms"] > 0
+    # Broken role alternation is counted, not asserted: contextos drops single turns today (issue 18).
+    assert (row["over_budget"], row["orphaned_tool"], row["newest_lost"]) == (0, 0, 0)
+
+
+def test_the_judge_counts_each_fault(harness):
+    encoding = harness.load_encoding("o200k_base")
+    newest = {"role": "user", "content": "and now?"}
+    call = {"role": "assistant", "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+    result = {"role": "tool", "tool_call_id": "c1", "content": "42"}
+    judge = harness.workload.judge
+    assert not any(judge(encoding, [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}, call, result,
+                                    {"role": "assistant", "content": "a"}, newest], newest, 100).values())
+    assert judge(encoding, [result, newest], newest, 100)["orphaned_tool"]
+    assert judge(encoding, [{"role": "user", "content": "q"}, call, newest], newest, 100)["orphaned_tool"]
+    assert judge(encoding, [{"role": "assistant", "content": "a"}, newest], newest, 100)["broken_alternation"]
+    assert judge(encoding, [{"role": "user", "content": "q"}], newest, 100)["newest_lost"]
+    assert judge(encoding, [{"role": "user", "content": "word " * 200}, newest], newest, 100)["over_budget"]
+
+
+def test_a_missing_peer_gets_a_row_saying_so(harness, monkeypatch):
+    monkeypatch.setattr(harness.install, "VENVS", ROOT / "no-such-venvs")
+    rows = harness.fit_rows([30], budget=800, warm_calls=2, repeats=1, peers=("langchain",))
+    assert rows[1]["system"] == "langchain" and "not installed" in rows[1]["error"]
+    assert "not installed" in harness.table(rows)
+
+
+def test_the_quick_run_with_the_peers(harness, capsys):
+    missing = [p for p in harness.FIT_PEERS if not harness.install.installed(p)]
+    if missing:
+        pytest.skip(f"peer venvs not installed: {missing} (python benchmarks/peers/install.py)")
+    assert harness.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for peer in harness.FIT_PEERS:
+        row = next(line for line in out.splitlines() if line.startswith(f"| fit 60 msgs | {peer} |"))
+        assert "failed" not in row and "×" in row, row
+
+
+def test_contextos_retrieval_side_and_its_scoring(harness):
+    tools, queries = harness.toolret(quick=True)
+    assert 50 < len(tools) < 200 and len(queries) == 10
+    assert all(set(q["relevant"]) <= {t.id for t in tools} for q in queries)
+    queries = queries[:3]
+    from contextos.tools.catalog import index_text
+
+    request = {"task": "retrieve", "k": 10, "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
+               "queries": [{"id": q["id"], "query": q["query"]} for q in queries]}
+    row = harness.score_retrieve(queries, harness.contextos_retrieve(tools, request))
+    assert row["recall@5"] > 0.5 and 0 < row["ndcg@10"] <= 1 and 0 < row["p50_ms"] <= row["p95_ms"]
+    wrong = harness.score_retrieve(queries, {"version": "x", "latency_ms": [1.0], "ranked": {q["id"]: ["none"] for q in queries}})
+    assert wrong["recall@5"] == wrong["ndcg@10"] == 0
