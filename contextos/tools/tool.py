@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from contextos.errors import InvalidToolError
+from contextos.tools.schema import check_schema_safety
 
 #: OpenAI's rule for function names (also what most providers accept).
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -59,6 +60,7 @@ def check_parameters(parameters: Any, *, tool: str) -> dict[str, Any]:
             f"tool {tool!r}: parameters must be a JSON Schema object, got {type(parameters).__name__}; "
             'use {"type": "object", "properties": {...}}'
         )
+    check_schema_safety(parameters, tool=tool)  # depth and refs first: the metaschema check recurses
     try:
         Draft202012Validator.check_schema(parameters)
     except SchemaError as exc:
