@@ -21,9 +21,9 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
@@ -34,7 +34,8 @@ from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
-from contextos.errors import AgentError, ConfigError
+from contextos.checked import CheckedModel
+from contextos.errors import AgentError, ConfigError, ContextOSError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
@@ -60,10 +61,12 @@ class Cancellation(Protocol):
     def is_set(self) -> bool: ...
 
 
-class RunLimits(BaseModel):
+class RunLimits(CheckedModel):
     """When a run stops even without a final answer."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "run limits"
 
     max_steps: int = Field(default=10, ge=1)
     """Model calls at most."""
@@ -109,6 +112,8 @@ class Agent:
         counter: TokenCounter | None = None,
         model_params: Mapping[str, Any] | None = None,
     ) -> None:
+        if limits is not None and not isinstance(limits, RunLimits):
+            raise ConfigError(f"limits must be RunLimits(...), got {type(limits).__name__}")
         names = {s.name for s in sources}
         clash = names & {"instructions", "tools", "conversation"}
         if clash:

@@ -49,6 +49,7 @@ class Orchestrator:
         compressors: Sequence[Compressor] = (),
         renderer: Renderer | None = None,
     ) -> None:
+        _check_setup(sources, budget)
         names = [s.name for s in sources]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -251,6 +252,14 @@ class Orchestrator:
             usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage),
             items=ordered,
         )
+
+
+def _check_setup(sources: Sequence[ContextSource], budget: Budget) -> None:
+    if not isinstance(budget, Budget):
+        raise ConfigError(f"budget must be a Budget(context_window=...), got {type(budget).__name__}")
+    for source in sources:
+        if not isinstance(getattr(source, "name", None), str) or not callable(getattr(source, "candidates", None)):
+            raise ConfigError(f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}")
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:

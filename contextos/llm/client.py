@@ -55,7 +55,7 @@ class ModelClient:
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("ModelClient needs a model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct or offline/demo.")
-        if not timeout or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}.")
         self.timeout = float(timeout)
         """Seconds per attempt, a deadline for the whole answer (a server that trickles bytes does not

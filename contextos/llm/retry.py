@@ -7,12 +7,15 @@ import random
 import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from tenacity import RetryCallState
 
+from contextos.checked import CheckedModel
 from contextos.errors import (
+    ConfigError,
+    ContextOSError,
     ContextWindowExceededError,
     ModelAuthenticationError,
     ModelConnectionError,
@@ -38,7 +41,7 @@ _CONNECTION_HINTS = (
 )
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(CheckedModel):
     """How a ``ModelClient`` retries one model before moving to the next fallback.
 
     Waits grow exponentially with random jitter (``min(initial_wait_s * multiplier**n, max_wait_s) +
@@ -50,7 +53,9 @@ class RetryPolicy(BaseModel):
     ```
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "retry policy"
 
     max_attempts: int = Field(3, ge=1)
     """Calls per model, the first included (1: no retries)."""

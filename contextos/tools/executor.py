@@ -32,7 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contextos.deadline import in_daemon_thread
-from contextos.errors import ConfigError, DuplicateToolError
+from contextos.errors import ConfigError, DuplicateToolError, InvalidToolError
 from contextos.llm.types import ToolCall
 from contextos.tools.schema import argument_problem
 from contextos.tools.tool import Tool
@@ -127,6 +127,8 @@ class ToolExecutor:
 
     def add(self, tool: Tool | Callable[..., Any]) -> Tool:
         """Register a tool (a plain function is wrapped with ``Tool.from_function``)."""
+        if not isinstance(tool, Tool) and not callable(tool):
+            raise InvalidToolError(f"a tool must be a Tool or a function, got {type(tool).__name__}")
         tool = tool if isinstance(tool, Tool) else Tool.from_function(tool)
         if tool.name in self.tools and self.tools[tool.name] is not tool:
             raise DuplicateToolError(f"the executor already has a tool named {tool.name!r}; tool names must be unique")

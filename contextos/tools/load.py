@@ -61,6 +61,11 @@ def check_unique(tools: Iterable[Tool], *, where: str = "catalog") -> list[Tool]
     by_id: dict[str, Tool] = {}
     out = []
     for tool in tools:
+        if not isinstance(tool, Tool):
+            raise InvalidToolError(
+                f"{where}: expected Tool objects, got {type(tool).__name__}; make them with Tool(...), "
+                "Tool.from_openai(...) or tool_from_row(...)"
+            )
         if tool.name in by_name:
             raise DuplicateToolError(
                 f"{where}: tools {by_name[tool.name].id!r} and {tool.id!r} are both named {tool.label!r}; "

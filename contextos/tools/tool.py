@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from contextos.checked import validation_problems
 from contextos.errors import InvalidToolError
 from contextos.tools.schema import check_schema_safety
 
@@ -130,8 +131,7 @@ class Tool(BaseModel):
             super().__init__(**fields)
         except ValidationError as exc:
             label = fields.get("original_name") or fields.get("name") or fields.get("id") or "?"
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'tool'}: {e['msg']}" for e in exc.errors())
-            raise InvalidToolError(f"tool {label!r} is invalid: {problems}") from None
+            raise InvalidToolError(f"tool {label!r} is invalid: {validation_problems(exc, 'tool')}") from None
 
     @classmethod
     def named(cls, name: str, *, id: str | None = None, **fields: Any) -> Tool:
