@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from contextos.errors import DuplicateToolError, InvalidToolError
-from contextos.jsonl import jsonl_rows
+from contextos.jsonl import jsonl_rows, read_text
 from contextos.tools.tool import Tool, tools_from_mcp
 
 _ROW_KEYS = {"id", "name", "description", "parameters", "group", "source", "metadata"}
@@ -86,9 +86,7 @@ def load_tools(path: str | Path) -> list[Tool]:
     JSONL rows ``{"id", "name", "description", "parameters"}``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InvalidToolError(f"no catalog file at {path}")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, InvalidToolError, what="catalog file")
     stripped = text.lstrip()
     tools: list[Tool]
     if stripped.startswith("["):
