@@ -34,9 +34,17 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ContextOSError(Exception):
-    """The root of every contextos exception."""
+    """The root of every contextos exception.
+
+    ``partial``: set when an agent run failed, the ``RunResult`` of the steps it completed first
+    (stop reason ``error``); None otherwise.
+    """
+
+    partial: Any = None
 
 
 class ConfigError(ContextOSError):

@@ -78,6 +78,8 @@ class RunLimits(CheckedModel):
     """Price of a million prompt tokens, for the cost estimate."""
     usd_per_million_output: float = Field(default=0.0, ge=0)
     """Price of a million completion tokens, for the cost estimate."""
+    max_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """Stop once the run has taken this long; a step under way then is cut short (and not recorded)."""
 
     def cost(self, usage: Usage) -> float:
         """The estimated cost of ``usage`` in USD."""
@@ -175,6 +177,7 @@ class Agent:
             context = span.get_span_context()
             traced = span.is_recording() and context.is_valid
             run_id = format(context.trace_id, "032x") if traced else uuid.uuid4().hex
+            deadline = None if self.limits.max_seconds is None else asyncio.get_running_loop().time() + self.limits.max_seconds
             for index in range(max_steps or self.limits.max_steps):
                 if cancel is not None and cancel.is_set():
                     stop = "cancelled"
@@ -188,7 +191,17 @@ class Agent:
                     break
                 step = Step(input=task, index=index, run_id=run_id,
                             metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
-                record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools)
+                try:
+                    async with asyncio.timeout_at(deadline) as window:
+                        record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools)
+                except TimeoutError:
+                    if not window.expired():
+                        raise
+                    stop = "max_seconds"
+                    break
+                except ContextOSError as error:  # the caller gets the steps completed before it
+                    error.partial = self._partial(steps, run_id, traced)
+                    raise
                 steps.append(record)
                 if record.completion.content:
                     answer = record.completion.content
@@ -196,7 +209,8 @@ class Agent:
                     stop = "handoff"
                     break
                 if not record.completion.tool_calls:
-                    stop = "final_answer"
+                    # Cut at the output limit before writing anything is no answer.
+                    stop = "output_limit" if record.completion.finish_reason == "length" and not record.completion.content else "final_answer"
                     break
             span.set_attributes({"contextos.agent.stop_reason": stop, "contextos.agent.steps": len(steps)})
         usage = add_usage(s.usage for s in steps)
@@ -204,6 +218,13 @@ class Agent:
             agent=self.name, answer=answer, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),
             stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced,
         )
+
+    def _partial(self, steps: list[StepRecord], run_id: str, traced: bool) -> RunResult:
+        """What a run that failed had done: its completed steps, stop reason ``error``."""
+        usage = add_usage(s.usage for s in steps)
+        answer = next((s.completion.content for s in reversed(steps) if s.completion.content), None)
+        return RunResult(agent=self.name, answer=answer, steps=list(steps), usage=usage, cost_usd=self.limits.cost(usage),
+                         stop_reason="error", run_id=run_id, traced=traced)
 
     # -- one step -----------------------------------------------------------------------------
     async def _step(

@@ -12,7 +12,12 @@ from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolResult
 from contextos.tools.query import ToolRetrieval
 
-StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff"]
+StopReason = Literal[
+    "final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "max_seconds", "output_limit", "error"
+]
+"""Why a run stopped. ``max_seconds``: ``RunLimits.max_seconds`` passed (a step under way was cut short);
+``output_limit``: the model hit its output limit (finish reason ``length``) before writing anything;
+``error``: the run failed (the error's ``partial`` holds this result)."""
 
 
 class StepRecord(BaseModel):
