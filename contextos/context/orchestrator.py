@@ -22,9 +22,12 @@ from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
-from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
+from contextos.errors import BudgetError, ConfigError, InvalidItemError
 from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
 
+
+SOURCE_TIMEOUT_S = 60.0
+"""Seconds a source may take to propose its candidates before the step goes on without it."""
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
@@ -48,6 +51,7 @@ class Orchestrator:
         counter: TokenCounter | None = None,
         compressors: Sequence[Compressor] = (),
         renderer: Renderer | None = None,
+        source_timeout_s: float | None = None,
     ) -> None:
         _check_setup(sources, budget)
         names = [s.name for s in sources]
@@ -61,27 +65,44 @@ class Orchestrator:
         self.counter = counter or TiktokenCounter()
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
+        source_timeout_s = SOURCE_TIMEOUT_S if source_timeout_s is None else source_timeout_s
+        if isinstance(source_timeout_s, bool) or not isinstance(source_timeout_s, (int, float)) or not 0 < source_timeout_s < float("inf"):
+            raise ConfigError(f"source_timeout_s must be a positive number of seconds, got {source_timeout_s!r}")
+        self.source_timeout_s = float(source_timeout_s)
+        """Seconds each source may take; a slower or failing one is left out of the step, and said so."""
         # Per (content hash, source, role): the last candidate made of such an item, whose cost,
         # content tokens and sketch serve every item with the same key.
         self._measured: dict[tuple[str, str, str], Candidate] = {}
         self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
-        """Every source's candidates for ``step``, sources run concurrently."""
+        """Every source's candidates for ``step``, sources run concurrently; a source that fails or
+        takes longer than ``source_timeout_s`` is left out (``build`` records it in the decisions)."""
+        return (await self._gather(step))[0]
 
-        async def one(source: ContextSource) -> Sequence[ContextItem]:
+    async def _gather(self, step: Step) -> tuple[list[ContextItem], list[ContextDecision]]:
+        async def one(source: ContextSource) -> tuple[Sequence[ContextItem], str | None]:
             try:
-                return await source.candidates(step)
-            except Exception as exc:  # a source's failure is reported with its name
-                raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from exc
+                return await asyncio.wait_for(source.candidates(step), self.source_timeout_s), None
+            except asyncio.TimeoutError:
+                return (), f"did not answer within {self.source_timeout_s:g} s"
+            except Exception as exc:  # one source's failure costs its items, not the step
+                return (), f"failed ({type(exc).__name__}: {str(exc)[:200]})"
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
-        return [item for items in results for item in items]
+        left_out = [
+            ContextDecision(f"{source.name}:unavailable", source.name, DecisionStatus.DROPPED, 0, 0, 0.0,
+                            f"source {source.name!r} {why}; the step went on without its items")
+            for source, (_, why) in zip(self.sources, results) if why is not None
+        ]
+        return [item for items, _ in results for item in items], left_out
 
     async def build(self, step: Step) -> AssembledContext:
         """Assemble the context for ``step`` (one ``contextos.assemble`` span, gathering included)."""
         with assembly_span(step) as span:
-            assembled = await self._assemble(await self.gather(step), step)
+            items, left_out = await self._gather(step)
+            assembled = await self._assemble(items, step)
+            assembled.decisions.extend(left_out)
             record_assembly(span, assembled)
         return assembled
 
