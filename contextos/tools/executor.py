@@ -191,6 +191,10 @@ class ToolExecutor:
             if inspect.iscoroutinefunction(tool.fn):
                 return await tool.fn(**arguments)
             fn = tool.fn
+            if tool.isolated:
+                from contextos.tools.isolated import run_isolated
+
+                return await run_isolated(fn, arguments)
             value = await in_daemon_thread(lambda: fn(**arguments), name=f"contextos-tool-{tool.name}")
         else:
             assert self.fallback is not None

@@ -97,6 +97,10 @@ class Tool(BaseModel):
     """Free-form data kept with the tool in the catalog (category, provider, ...); never sent to the model."""
     fn: Callable[..., Any] | None = Field(default=None, exclude=True, repr=False)
     """The Python callable that runs the tool, when there is one (not stored in a catalog)."""
+    isolated: bool = Field(default=False, exclude=True)
+    """Run a sync ``fn`` in a process of its own that is killed at the tool's timeout (a thread that
+    ignores its timeout cannot be stopped). Costs a fresh interpreter per call; ``fn``, its arguments
+    and its result must be picklable (a module-level function). Not stored in a catalog."""
 
     @model_validator(mode="before")
     @classmethod

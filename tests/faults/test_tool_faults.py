@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -91,3 +93,30 @@ async def test_a_stuck_tool_does_not_block_other_tools_or_the_loop() -> None:
 def test_executor_settings_are_config_errors(kwargs) -> None:
     with pytest.raises(ConfigError):
         ToolExecutor(**kwargs)
+
+
+async def test_an_isolated_tool_is_killed_at_its_timeout(tmp_path) -> None:
+    import os
+
+    from contextos import Tool
+
+    from .tool_bodies import add, fail, spin
+
+    tools = [Tool.from_function(f).model_copy(update={"isolated": True}) for f in (spin, add, fail)]
+    executor = ToolExecutor(tools, timeout_s=60, timeouts={"spin": 15})  # a process start takes seconds on a busy machine
+    pid_file = tmp_path / "pid"
+    result = await executor.execute(ToolCall.parse("c1", "spin", json.dumps({"pid_file": str(pid_file)})))
+    assert result.failure == "timeout"
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # killed, then reaped in the background
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"the isolated tool's process {pid} is still running")
+    assert (await executor.execute(ToolCall.parse("c2", "add", '{"a": 2, "b": 3}'))).content == "5"
+    failed = await executor.execute(ToolCall.parse("c3", "fail", '{"message": "no"}'))
+    assert failed.failure == "exception" and "ValueError: no" in failed.content
