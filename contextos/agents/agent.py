@@ -29,12 +29,12 @@ from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
 from contextos.agents.tools_source import RunTools, latest_turns
+from contextos.checked import CheckedModel
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TiktokenCounter, TokenCounter
-from contextos.checked import CheckedModel
 from contextos.errors import AgentError, ConfigError, ContextOSError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
