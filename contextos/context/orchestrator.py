@@ -22,12 +22,19 @@ from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
-from contextos.errors import BudgetError, ConfigError, InvalidItemError
+from contextos.errors import (
+    BudgetError, ConfigError, ContextOSError, EmbeddingError, InvalidItemError, ModelError, SourceError, StoreError,
+)
 from contextos.tracing.conventions import assembly_span, compressor_span, record_assembly, record_compression
 
 
 SOURCE_TIMEOUT_S = 60.0
 """Seconds a source may take to propose its candidates before the step goes on without it."""
+
+OUTAGES: tuple[type[ContextOSError], ...] = (StoreError, EmbeddingError, ModelError)
+"""contextos errors that a source's store or model may raise one step and not the next: like a crash
+or a timeout, they cost the source's items, not the step. Other contextos errors (a bad filter, a bad
+item) are the caller's to fix and raise ``SourceError``."""
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
@@ -86,8 +93,10 @@ class Orchestrator:
                 return await asyncio.wait_for(source.candidates(step), self.source_timeout_s), None
             except asyncio.TimeoutError:
                 return (), f"did not answer within {self.source_timeout_s:g} s"
-            except Exception as exc:  # one source's failure costs its items, not the step
-                return (), f"failed ({type(exc).__name__}: {str(exc)[:200]})"
+            except Exception as exc:
+                if isinstance(exc, ContextOSError) and not isinstance(exc, OUTAGES):  # the caller's mistake: say so
+                    raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from exc
+                return (), f"failed ({type(exc).__name__}: {str(exc)[:200]})"  # costs its items, not the step
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
         left_out = [

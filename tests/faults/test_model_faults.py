@@ -33,10 +33,13 @@ async def test_a_trickled_answer_ends_at_the_deadline_async() -> None:
     # 300-odd bytes, one every 0.1 s: every read is fast, the answer would take half a minute.
     with RawServer(trickle(completion(), every_s=0.1)) as server:
         started = time.monotonic()
+        client = _client(server, timeout=1)
+        attempts: list = []
+        client.on_attempt = attempts.append
         with pytest.raises(ModelTimeoutError, match="no answer within 1 s"):
-            await _client(server, timeout=1).acomplete(USER)
+            await client.acomplete(USER)
         assert time.monotonic() - started < 4  # two attempts of 1 s, not 30 s each
-        assert server.requests == 2
+        assert [a.outcome for a in attempts] == ["ModelTimeoutError"] * 2
 
 
 def test_a_trickled_answer_ends_at_the_deadline_sync() -> None:

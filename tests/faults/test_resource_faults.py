@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from contextos import Agent, Budget, ContextItem, Orchestrator, Step
 from contextos.context.sources import InstructionsSource
 from contextos.testing import Reply, ScriptedModel
@@ -63,3 +65,21 @@ def test_a_5_mb_text_through_the_default_embedder_stays_small() -> None:
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     assert measured["grew_mb"] < 150, measured  # the whole text tokenized: about 750 MB more
     assert measured["same"] > 0.9999  # only the first 256 tokens ever counted
+
+
+def test_a_source_misconfigured_by_the_caller_still_raises() -> None:
+    from contextos import InvalidItemError, SourceError, StoreError
+
+    class Wrong:
+        name = "memory"
+
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        async def candidates(self, step: Step) -> list[ContextItem]:
+            raise self.error
+
+    with pytest.raises(SourceError, match="InvalidItemError: bad filter"):
+        Orchestrator([Wrong(InvalidItemError("bad filter"))], Budget(context_window=500)).build_sync(Step())
+    outage = Orchestrator([Wrong(StoreError("store unreadable"))], Budget(context_window=500)).build_sync(Step())
+    assert "StoreError: store unreadable" in outage.decision("memory:unavailable").reason
