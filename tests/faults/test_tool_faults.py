@@ -96,6 +96,7 @@ def test_executor_settings_are_config_errors(kwargs) -> None:
 
 
 async def test_an_isolated_tool_is_killed_at_its_timeout(tmp_path) -> None:
+    import multiprocessing
     import os
 
     from contextos import Tool
@@ -103,20 +104,17 @@ async def test_an_isolated_tool_is_killed_at_its_timeout(tmp_path) -> None:
     from .tool_bodies import add, fail, spin
 
     tools = [Tool.from_function(f).model_copy(update={"isolated": True}) for f in (spin, add, fail)]
-    executor = ToolExecutor(tools, timeout_s=60, timeouts={"spin": 15})  # a process start takes seconds on a busy machine
+    executor = ToolExecutor(tools, timeout_s=60, timeouts={"spin": 3})
     pid_file = tmp_path / "pid"
     result = await executor.execute(ToolCall.parse("c1", "spin", json.dumps({"pid_file": str(pid_file)})))
     assert result.failure == "timeout"
-    pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # killed, then reaped in the background
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while any(p.name == "contextos-isolated-tool" for p in multiprocessing.active_children()):  # killed, then reaped
+        assert time.monotonic() < deadline, "the isolated tool's process is still running"
         await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"the isolated tool's process {pid} is still running")
+    if pid_file.exists():  # the child got as far as the loop (on a busy machine it may not in 3 s)
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
     assert (await executor.execute(ToolCall.parse("c2", "add", '{"a": 2, "b": 3}'))).content == "5"
     failed = await executor.execute(ToolCall.parse("c3", "fail", '{"message": "no"}'))
     assert failed.failure == "exception" and "ValueError: no" in failed.content
