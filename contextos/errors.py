@@ -7,7 +7,7 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── InvalidItemError              a context item (or a JSONL row of them) is malformed
     ├── BudgetError                   a budget is impossible, or pinned items alone exceed it
     ├── SourceError                   a context source failed while proposing candidates
-    ├── TokenizerError                an encoding could not be loaded
+    ├── TokenizerError                a tokenizer, chat template or /tokenize endpoint failed
     ├── ModelError                    a model call failed (``model`` and ``attempts`` say which)
     │   ├── ModelConnectionError      the server could not be reached (retried)
     │   ├── ModelTimeoutError         no answer within the timeout (retried)
@@ -28,6 +28,8 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── EmbeddingError                an embedder failed or returned the wrong shape
     ├── MemoryStoreError              a memory store was given bad input
     │   └── RecordNotFoundError       no memory record with that id
+    ├── PlaybookError                 a playbook version, file or learning step is missing or invalid
+    │   └── InvalidDeltaError         a delta operation is malformed, names an unknown id or is oversize
     ├── TraceError                    a trace or run could not be found or read
     └── AgentError                    an agent run could not continue
 """
@@ -64,7 +66,7 @@ class SourceError(ContextOSError):
 
 
 class TokenizerError(ContextOSError):
-    """A token encoding could not be loaded."""
+    """A tokenizer, its chat template or a server's /tokenize endpoint could not be loaded or used."""
 
 
 class ModelError(ContextOSError):
@@ -157,6 +159,15 @@ class MemoryStoreError(ContextOSError):
 
 class RecordNotFoundError(MemoryStoreError):
     """No memory record with that id exists."""
+
+
+class PlaybookError(ContextOSError):
+    """A playbook version, file or learning step is missing or invalid."""
+
+
+class InvalidDeltaError(PlaybookError):
+    """A delta operation is malformed, names an unknown bullet id or makes an oversize bullet;
+    nothing of its delta was applied."""
 
 
 class TraceError(ContextOSError):

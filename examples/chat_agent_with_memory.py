@@ -30,8 +30,10 @@ TURNS = [
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         long_term = VectorMemory(folder, dedup_threshold=None)
-        window = WorkingMemory(120, sinks=[long_term])  # a small window, to show turns moving out
-        agent = Agent(model_client(), name="chat", instructions="You are a friendly travel assistant. Be brief.",
+        client = model_client()
+        # a small window, to show turns moving out; counted as the agent's model counts
+        window = WorkingMemory(120, model=client.model, sinks=[long_term])
+        agent = Agent(client, name="chat", instructions="You are a friendly travel assistant. Be brief.",
                       sources=[MemorySource(long_term, k=3)])
         for turn in TURNS:
             result = await agent.arun(turn, conversation=window)

@@ -1,7 +1,8 @@
 """An agent over a large tool catalog.
 
-Indexes the ToolBench catalog shipped with contextos (2,490 real API descriptions) into LanceDB,
-then lets an agent answer a request: the tools it is offered are retrieved from the catalog with
+Opens the ToolBench catalog shipped with contextos (2,490 real API descriptions) in LanceDB, reusing
+the index `contextos demo` built (or building it, in seconds, from the vectors shipped with it), then
+lets an agent answer a request: the tools it is offered are retrieved from the catalog with
 model-written queries at every step (a tool found at a later step is added after those already
 offered, so the prompt's tool block stays the same while nothing new is found) and selected under a
 token budget. The catalog's tools have no
@@ -19,14 +20,14 @@ from pathlib import Path
 
 from _setup import model_client
 
-from contextos.agents.demo import demo_agent, demo_catalog_path, open_demo_catalog
+from contextos.agents.demo import default_demo_db, demo_agent, demo_catalog_path, open_demo_catalog
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("request", nargs="?", default="What's the weather forecast in Oslo for the next days?")
     parser.add_argument("--limit", type=int, default=None, help="Index only the first N tools (quicker).")
-    parser.add_argument("--db", default=None, help="LanceDB folder (default: a temporary one).")
+    parser.add_argument("--db", default=None, help="LanceDB folder (default: the demo's index; a temporary one with --limit).")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,7 +39,8 @@ def main() -> None:
             rows = sorted(rows, key=lambda r: r["metadata"]["category"] != "Weather")[: args.limit]
             source = Path(tmp) / "tools.jsonl"
             source.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        catalog, built = open_demo_catalog(args.db or Path(tmp) / "db", source=source)
+        db = args.db or (Path(tmp) / "db" if args.limit else default_demo_db())
+        catalog, built = open_demo_catalog(db, source=source)
         print(f"{len(catalog)} tools in the catalog ({'indexed now' if built else 'index reused'})")
 
         result = demo_agent(model_client(), catalog).run(args.request)

@@ -21,26 +21,29 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
-from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
+from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.checked import CheckedModel
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import ContextSource, InstructionsSource
 from contextos.context.items import ContextItem, Step
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.counters import counter_for_client
+from contextos.context.tokens import TokenCounter
 from contextos.errors import AgentError, ConfigError, ContextOSError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
+from contextos.tracing.attributes import STEP_CITED
 from contextos.tracing.conventions import agent_span, chat_span, record_chat_response, record_tool_result, step_span, tool_span
 
 if TYPE_CHECKING:
@@ -93,6 +96,8 @@ class Agent:
     (or a ``ToolCatalog``) to retrieve ``tool_k`` more tools from at every step, with queries written by
     ``query_writer`` (default: the agent's own model; see ``RunTools``). ``sources``: any other ``ContextSource``
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
+    ``counter``: how tokens are counted (default: ``counter_for_client(client, tokenizer=tokenizer)``, the
+    model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class Agent:
         limits: RunLimits | None = None,
         hooks: Sequence[AgentHooks] = (),
         counter: TokenCounter | None = None,
+        tokenizer: str | Path | None = None,
         model_params: Mapping[str, Any] | None = None,
     ) -> None:
         if limits is not None and not isinstance(limits, RunLimits):
@@ -137,7 +143,9 @@ class Agent:
         self.budget = budget or Budget(context_window=8192, reserve_output=1024)
         self.limits = limits or RunLimits()
         self.hooks = list(hooks)
-        self.counter = counter or TiktokenCounter()
+        # Counted as the client's model counts: its tokenizer (``tokenizer``: the served model's folder
+        # or tokenizer.json), tiktoken for OpenAI models, vLLM's /tokenize as the check (docs/tokens.md).
+        self.counter = counter or counter_for_client(client, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
 
     # -- public API ---------------------------------------------------------------------------
@@ -232,7 +240,7 @@ class Agent:
         handoff_tools: Mapping[str, tuple[str, str]],
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
-        with step_span(step.index, {"gen_ai.agent.name": self.name}):
+        with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
             for hook in self.hooks:
                 await call_hook(hook.before_step, step)
             assembled = await orchestrator.build(step)
@@ -252,7 +260,10 @@ class Agent:
             record = StepRecord(
                 index=step.index, context=assembled, completion=completion, tool_calls=completion.tool_calls,
                 tool_results=results, usage=completion.usage, tool_retrieval=run_tools.last, duration_s=time.perf_counter() - started, model_s=model_s,
+                cited=cited_ids(assembled, completion.content),
             )
+            if record.cited:
+                span.set_attribute(STEP_CITED, record.cited)
             for hook in self.hooks:
                 await call_hook(hook.after_step, record)
         return record, handoff

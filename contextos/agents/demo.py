@@ -20,6 +20,7 @@ from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
     from contextos.agents.agent import Agent
+    from contextos.embed.cache import CachedEmbedder
     from contextos.llm.client import ModelClient
     from contextos.tools.catalog import ToolCatalog
 
@@ -45,6 +46,36 @@ def demo_catalog_path() -> Path:
     return Path(str(resources.files("contextos.agents") / "demo_data" / "toolbench_tools.jsonl"))
 
 
+def default_demo_db() -> Path:
+    """Where ``contextos demo`` (and the examples) keep the demo catalog's index: the user cache dir."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("contextos", appauthor=False)) / "demo-catalog"
+
+
+def demo_vectors_path() -> Path:
+    """The shipped vectors of every text the demo catalog's index embeds (``scripts/build_demo_vectors.py``
+    writes them; a test checks them against the shipped catalog and fresh embeddings)."""
+    return Path(str(resources.files("contextos.agents") / "demo_data" / "toolbench_vectors.npz"))
+
+
+def demo_embedder() -> CachedEmbedder:
+    """The default embedder, holding the shipped catalog's vectors: indexing the shipped catalog embeds
+    nothing, and any other text (a query, another catalog's tool) is embedded as usual."""
+    import numpy as np
+
+    from contextos.embed import default_embedder
+    from contextos.embed.cache import CachedEmbedder
+
+    embedder = CachedEmbedder(default_embedder())
+    path = demo_vectors_path()
+    if path.is_file():
+        with np.load(path) as shipped:
+            if str(shipped["model"]) == embedder.name:
+                embedder.preload(shipped["keys"].tolist(), shipped["vectors"])
+    return embedder
+
+
 def open_demo_catalog(
     db: str | Path, *, source: str | Path | None = None, on_start: Callable[[int], None] | None = None, on_progress: Callable[[int], None] | None = None
 ) -> tuple[ToolCatalog, bool]:
@@ -55,10 +86,12 @@ def open_demo_catalog(
     read and checked before the folder is touched (``InvalidToolError`` when it is missing or
     malformed), tools an earlier catalog left in the folder are removed, and the file's tools are
     indexed (``on_start(total)`` once, then ``on_progress(n)`` per chunk); the marker is written last.
+    The shipped catalog's texts come with their vectors (``demo_embedder``): indexing it takes seconds, not minutes.
     """
     from contextos.tools import ToolCatalog, load_tools
 
     path = Path(source) if source is not None else demo_catalog_path()
+    embedder = demo_embedder()  # other catalogs share many texts with it; the rest is embedded as usual
     if not path.is_file():
         raise InvalidToolError(f"no tool catalog file at {path}: give a JSONL, OpenAI tools or MCP tools/list JSON file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -68,7 +101,7 @@ def open_demo_catalog(
         if len(catalog) > 0:
             return catalog, False
     tools = load_tools(path)
-    catalog = ToolCatalog.open(db)
+    catalog = ToolCatalog.open(db, embedder=embedder)
     marker.unlink(missing_ok=True)  # an interrupted rebuild must not pass for the old catalog
     wanted = {t.id for t in tools}
     stale = [row["id"] for row in catalog.table.scan(columns=["id"]) if row["id"] not in wanted]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from contextos.context.items import AssembledContext
+from contextos.context.items import CITE_ID, AssembledContext
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolResult
 from contextos.tools.query import ToolRetrieval
@@ -42,6 +43,8 @@ class StepRecord(BaseModel):
     """Seconds the whole step took."""
     model_s: float = 0.0
     """Seconds of it spent waiting for the model; the rest is contextos (assembly, tools, tracing)."""
+    cited: list[str] = Field(default_factory=list)
+    """Ids of the citable context items (playbook bullets) the model's text at this step names."""
 
     @property
     def overhead_s(self) -> float:
@@ -70,6 +73,15 @@ class RunResult(BaseModel):
     """The run's id: its trace id (32 hex digits) when tracing records, else a random one of the same form."""
     traced: bool = False
     """True when the run was recorded by a tracer (``contextos trace show <run_id>`` shows it)."""
+
+
+def cited_ids(context: AssembledContext, text: str | None) -> list[str]:
+    """The ``metadata["cite_id"]`` ids of ``context``'s items that ``text`` names, in context order."""
+    if not text:
+        return []
+    ids = (item.metadata.get(CITE_ID) for item in context.items)
+    return [i for i in dict.fromkeys(ids) if isinstance(i, str) and i
+            and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
 
 
 def add_usage(usages: Iterable[Usage]) -> Usage:

@@ -15,21 +15,21 @@ def assemble(
     items: Path = typer.Option(..., "--items", help="JSONL file, one ContextItem per line."),
     budget: int = typer.Option(..., "--budget", help="The model's context window in tokens."),
     reserve_output: int = typer.Option(0, "--reserve-output", help="Tokens kept free for the answer."),
-    model: Optional[str] = typer.Option(None, "--model", help="Count tokens with this model's encoding."),
+    model: Optional[str] = typer.Option(None, "--model", help="Count tokens as this model does (docs/tokens.md); without it, an estimate."),
     section: list[str] = typer.Option(
         [], "--section", help="Per-source limits, SOURCE=FLOOR:CAP[:WEIGHT] (empty CAP: none). Repeatable."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Assemble ITEMS under a token budget and print the messages and every decision."""
-    from contextos.context import Budget, Orchestrator, TiktokenCounter
+    from contextos.context import Budget, Orchestrator
     from contextos.context.itemsfile import read_items, parse_sections
 
     with reported_errors():
         candidates = read_items(items)
         the_budget = Budget(context_window=budget, reserve_output=reserve_output, sections=parse_sections(section))
         the_budget.check_sections({c.source for c in candidates})
-        orchestrator = Orchestrator([], the_budget, counter=TiktokenCounter(model))
+        orchestrator = Orchestrator([], the_budget, model=model)
         import asyncio
 
         result = asyncio.run(orchestrator.assemble(candidates))

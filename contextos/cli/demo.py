@@ -25,10 +25,9 @@ def demo(
     at every step which tools were retrieved and kept, what the model did, and where the trace is."""
     import asyncio
 
-    import platformdirs
     from rich.console import Console
 
-    from contextos.agents.demo import DEMO_REQUESTS, demo_agent, demo_catalog_path
+    from contextos.agents.demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
     from contextos.llm import ModelClient
     from contextos.tracing import configure_tracing
 
@@ -46,7 +45,7 @@ def demo(
                 "language model: it picks a tool by word overlap and quotes results. Set --model/CONTEXTOS_MODEL and "
                 "--api-base/CONTEXTOS_API_BASE to use a real model (e.g. a vLLM server)."
             )
-        db = db or Path(platformdirs.user_cache_dir("contextos", appauthor=False)) / "demo-catalog"
+        db = db or default_demo_db()
         catalog = _index(console, db, catalog_file)
         tracing = configure_tracing(trace_dir=trace_dir) if trace_dir else configure_tracing()
         agent = demo_agent(client, catalog)

@@ -16,6 +16,10 @@ from contextos.errors import ConfigError, ContextOSError, InvalidItemError
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+CITE_ID = "cite_id"
+"""``ContextItem.metadata`` key: the id the model may cite the item by (a playbook bullet's); an agent records
+the ids its answer cites (``StepRecord.cited``)."""
+
 #: The source names contextos knows how to place; any other name renders with the documents.
 KNOWN_SOURCES = (
     "instructions",
@@ -165,6 +169,10 @@ class ContextUsage(BaseModel):
     """Tokens of the rendered request (messages, tool schemas and chat overhead)."""
     per_source: dict[str, SourceUsage] = Field(default_factory=dict)
     """Accounting per source name."""
+    counted_with: str = ""
+    """What counted the tokens (``tiktoken:cl100k_base``, ``template:<model folder>``, ``estimate:o200k_base+50%``...)."""
+    estimated: bool = False
+    """True when the model's own tokenizer was not known and the counts are an estimate (see docs/tokens.md)."""
 
 
 class AssembledContext(BaseModel):

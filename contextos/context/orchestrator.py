@@ -21,7 +21,9 @@ from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.select import TRUNCATION_MARK, Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource
+from contextos.context.counters import counter_for_model
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
+from contextos.context.vllm_tokenize import ServerCheckedCounter
 from contextos.errors import (
     BudgetError, ConfigError, ContextOSError, EmbeddingError, InvalidItemError, ModelError, SourceError, StoreError,
 )
@@ -44,10 +46,13 @@ class Orchestrator:
     """Gathers candidates from sources, compresses, selects within the budget and renders.
 
     ```python
-    orchestrator = Orchestrator([InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096))
+    orchestrator = Orchestrator([InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096), model="gpt-4o")
     assembled = orchestrator.build_sync(Step(input="What is 2 + 2?"))
     assembled.messages  # [{"role": "system", ...}, {"role": "user", "content": "What is 2 + 2?"}]
     ```
+
+    Tokens are counted as ``model`` counts them (``counter_for_model``; docs/tokens.md), or by
+    ``counter``; with neither, they are an estimate, flagged in every ``usage``.
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class Orchestrator:
         budget: Budget,
         *,
         counter: TokenCounter | None = None,
+        model: str | None = None,
         compressors: Sequence[Compressor] = (),
         renderer: Renderer | None = None,
         source_timeout_s: float | None = None,
@@ -69,7 +75,9 @@ class Orchestrator:
             budget.check_sections(names)
         self.sources = list(sources)
         self.budget = budget
-        self.counter = counter or TiktokenCounter()
+        # Counted as the model counts (``counter_for_model``); with neither a counter nor a model,
+        # the counts are an estimate, said in a warning and in every assembly's usage.
+        self.counter = counter or counter_for_model(model)
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
         source_timeout_s = SOURCE_TIMEOUT_S if source_timeout_s is None else source_timeout_s
@@ -137,13 +145,38 @@ class Orchestrator:
             candidates,
             self.budget,
             section_cost=lambda s: self.renderer.section_cost(s, self.counter),
-            base_cost=self.renderer.base_cost(),
+            base_cost=self.renderer.base_cost(self.counter),
             truncate=self._truncate,
             measure=lambda chosen: self.counter.count_request(*self.renderer.render(chosen)),
             neighbour_cache=self._neighbours,
         )
         ordered, messages, tools = self._render_within_budget(selection, candidates)
+        if isinstance(self.counter, ServerCheckedCounter):
+            ordered, messages, tools = await self._checked_by_server(selection, candidates, ordered, messages, tools)
         return self._result(originals, candidates, selection, ordered, messages, tools)
+
+    async def _checked_by_server(self, selection: Selection, candidates: list[Candidate], ordered: list,
+                                 messages: list, tools: list) -> tuple[list, list, list]:
+        """The final request counted by the vLLM server (the authority) when the local count is an
+        estimate or close to the limit; while the server counts more than the budget, the local
+        limit shrinks by the server's excess ratio and the request is rendered again."""
+        counter = self.counter
+        assert isinstance(counter, ServerCheckedCounter)
+        available = limit = self.budget.available
+        for attempt in range(4):
+            if attempt == 0 and not counter.needs_check(selection.used, available):
+                return ordered, messages, tools
+            served = await counter.checked_count(messages, tools)
+            if served is None:  # the server could not answer: warned once, the local count stands
+                return ordered, messages, tools
+            if served <= available:
+                selection.used = served
+                return ordered, messages, tools
+            # The server counts more than the local counter: shrink the local limit by the same ratio.
+            limit = min(limit, selection.used * available // served) - 1
+            ordered, messages, tools = self._render_within_budget(selection, candidates, limit)
+        raise BudgetError(f"the vLLM server still counts {served} tokens for this request, over the budget of {available}, "
+                          f"after shrinking it four times; check that contextos counts with the served model's tokenizer")
 
     # ---------------------------------------------------------------------------------------
 
@@ -198,14 +231,16 @@ class Orchestrator:
                 hi = mid - 1
         return best if best is not None and best.item.content != TRUNCATION_MARK else None
 
-    def _render_within_budget(self, selection: Selection, candidates: list[Candidate]) -> tuple[list, list, list]:
+    def _render_within_budget(self, selection: Selection, candidates: list[Candidate],
+                              limit: int | None = None) -> tuple[list, list, list]:
         """Render (the included items in render order, messages, tools); if tokenizer merges across
-        joins push the request over budget, drop and retry."""
+        joins push the request over budget (or ``limit``), drop and retry."""
+        limit = self.budget.available if limit is None else limit
         while True:
             ordered = self.renderer.render_order(selection.included)
             messages, tools = self.renderer.layout(ordered)
             actual = self._request_tokens(messages, tools, ordered)
-            if actual <= self.budget.available:
+            if actual <= limit:
                 selection.used = actual
                 return ordered, messages, tools
             by_id = {c.item.id: c for c in candidates}
@@ -216,7 +251,7 @@ class Orchestrator:
             ]
             if not droppable:  # pinned alone fit by estimate but not as rendered
                 raise BudgetError(
-                    f"pinned items need {actual} tokens once rendered but the budget allows {self.budget.available}; "
+                    f"pinned items need {actual} tokens once rendered but the budget allows {limit}; "
                     "raise the budget or shorten them"
                 )
             _, _, victim = min(droppable)
@@ -224,7 +259,7 @@ class Orchestrator:
             for item_id, outcome in list(selection.outcomes.items()):
                 if item_id == victim or (group is not None and outcome.item is not None and outcome.item.group == group):
                     selection.outcomes[item_id] = Outcome(
-                        DecisionStatus.DROPPED, 0, f"over budget once rendered ({actual} > {self.budget.available} tokens)"
+                        DecisionStatus.DROPPED, 0, f"over budget once rendered ({actual} > {limit} tokens)"
                     )
 
     def _request_tokens(self, messages: list, tools: list, ordered: list[ContextItem]) -> int:
@@ -279,7 +314,9 @@ class Orchestrator:
             messages=messages,
             tools=tools,
             decisions=decisions,
-            usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage),
+            usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage,
+                               counted_with=getattr(self.counter, "counted_with", type(self.counter).__name__),
+                               estimated=bool(getattr(self.counter, "estimated", False))),
             items=ordered,
         )
 

@@ -14,15 +14,7 @@ from operator import attrgetter
 from typing import Any
 
 from contextos.context.items import ContextItem
-from contextos.context.tokens import (
-    MESSAGE_OVERHEAD,
-    count_message,
-    REPLY_PRIMER,
-    TOOL_OVERHEAD,
-    TOOLS_BLOCK_OVERHEAD,
-    TokenCounter,
-    canonical_json,
-)
+from contextos.context.tokens import REPLY_PRIMER, TokenCounter, accounting, canonical_json
 
 SEPARATOR = "\n\n"
 DEFAULT_ORDER = ("instructions", "tools", "demonstrations", "memory", "documents", "conversation", "input")
@@ -114,28 +106,28 @@ class Renderer:
     def item_cost(self, item: ContextItem, counter: TokenCounter, content_tokens: int) -> int:
         """Tokens ``item`` adds to the request, given its content's token count."""
         if item.source == "tools":
-            return TOOL_OVERHEAD + counter.count(canonical_json(tool_schema(item)))
+            return accounting(counter).tool_cost(tool_schema(item))
         if item.source in MESSAGE_SOURCES:
-            return count_message(counter, _message(item))
+            return accounting(counter).message_cost(_message(item))
         return content_tokens + counter.count(SEPARATOR)
 
     def section_cost(self, source: str, counter: TokenCounter) -> int:
         """Tokens a source's section adds once it holds at least one item (its heading or block)."""
         if source == "tools":
-            return TOOLS_BLOCK_OVERHEAD
+            return accounting(counter).tools_block_cost()
         if source in MESSAGE_SOURCES:
             return 0
         # A system-message section: its heading, and (counted once per section, so at worst
         # over-counted) the system message's own overhead.
         heading = self.heading(source)
-        cost = MESSAGE_OVERHEAD
+        cost = accounting(counter).system_overhead()
         if heading is not None:
             cost += counter.count(heading) + counter.count(SEPARATOR)
         return cost
 
-    def base_cost(self) -> int:
-        """Tokens every request spends, even an empty one: the reply primer."""
-        return REPLY_PRIMER
+    def base_cost(self, counter: TokenCounter | None = None) -> int:
+        """Tokens every request spends, even an empty one: the reply primer (and what ``counter``'s template adds)."""
+        return REPLY_PRIMER if counter is None else accounting(counter).request_base_cost()
 
 
 _BY_POSITION = attrgetter("position", "id")

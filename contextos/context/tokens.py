@@ -137,7 +137,86 @@ def _warn_unknown_model(model: str) -> None:
     )
 
 
-class TiktokenCounter:
+class ChatAccounting:
+    """What selection asks of a counter besides ``count``: the tokens one message, one tool schema,
+    the tools block, the system message and an empty request add (internal base class).
+
+    The defaults are OpenAI's published accounting (the constants above), right for tiktoken
+    counters; ``ChatTemplateCounter`` measures them on the model's own chat template instead.
+    A counter that only implements the ``TokenCounter`` protocol gets these defaults through
+    ``accounting(counter)``.
+    """
+
+    counted_with: str = "custom"
+    """What the counts come from (``tiktoken:cl100k_base``, ``template:<folder>``, ...); shown in ``ContextUsage``."""
+    estimated: bool = False
+    """True when the counts are an estimate, not the served model's own tokenizer."""
+
+    def count(self, text: str) -> int:  # pragma: no cover - every subclass counts
+        raise NotImplementedError
+
+    def message_cost(self, message: dict[str, Any]) -> int:
+        """Tokens one message adds to a request, its wrapping included."""
+        return count_message(self, message)
+
+    def tool_cost(self, tool: dict[str, Any]) -> int:
+        """Tokens one tool schema adds to the tools block."""
+        return count_tool(self, tool)
+
+    def tools_block_cost(self) -> int:
+        """Tokens the tools block adds once it holds a tool, beyond the tools' own costs."""
+        return TOOLS_BLOCK_OVERHEAD
+
+    def system_overhead(self) -> int:
+        """Tokens the system message adds beyond its text."""
+        return MESSAGE_OVERHEAD
+
+    def request_base_cost(self) -> int:
+        """Tokens every request spends beyond its messages and tools (the reply primer, a BOS token...)."""
+        return REPLY_PRIMER
+
+
+class _Formula(ChatAccounting):
+    """OpenAI's accounting over any ``TokenCounter``'s ``count``."""
+
+    def __init__(self, counter: TokenCounter) -> None:
+        self.counter = counter
+        self.counted_with = getattr(counter, "counted_with", type(counter).__name__)
+        self.estimated = bool(getattr(counter, "estimated", False))
+
+    def count(self, text: str) -> int:
+        return self.counter.count(text)
+
+
+def accounting(counter: TokenCounter) -> ChatAccounting:
+    """The per-message and per-tool costs of ``counter``: its own, or OpenAI's formula over its ``count``."""
+    return counter if isinstance(counter, ChatAccounting) else _Formula(counter)
+
+
+class CachedCounter(ChatAccounting):
+    """A counter that remembers the count of each text it saw (internal base class; subclasses ``encode``)."""
+
+    def __init__(self, cache_size: int) -> None:
+        self._cache: dict[str, int] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def encode(self, text: str) -> list[int]:  # pragma: no cover - every subclass encodes
+        raise NotImplementedError
+
+    def count(self, text: str) -> int:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        n = len(self.encode(text))
+        with self._lock:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[text] = n
+        return n
+
+
+class TiktokenCounter(CachedCounter):
     """The default ``TokenCounter``: tiktoken with shipped encodings and a count cache.
 
     ```python
@@ -148,25 +227,13 @@ class TiktokenCounter:
 
     def __init__(self, model: str | None = None, *, encoding: str | None = None, cache_size: int = 200_000) -> None:
         self.encoding_name = encoding or encoding_for_model(model)
+        self.counted_with = f"tiktoken:{self.encoding_name}"
         self._encoding = load_encoding(self.encoding_name)
-        self._cache: dict[str, int] = {}
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        super().__init__(cache_size)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens are treated as plain text)."""
         return self._encoding.encode(text, disallowed_special=())
-
-    def count(self, text: str) -> int:
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        n = len(self._encoding.encode(text, disallowed_special=()))
-        with self._lock:
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[text] = n
-        return n
 
     def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
         return count_request(self, messages, tools)

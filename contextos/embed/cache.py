@@ -54,6 +54,22 @@ class CachedEmbedder:
                 raise EmbeddingError(f"cannot create the embedding cache folder {self._folder}: {exc}") from exc
             self._load_shards()
 
+    def preload(self, keys: Sequence[str], vectors: np.ndarray) -> int:
+        """Hold ``vectors`` for the ``content_key``s ``keys`` (vectors computed earlier, e.g. shipped
+        with a catalog), so those texts are never embedded; returns how many were new."""
+        vectors = check_vectors(self.name, np.asarray(vectors, dtype=np.float32), len(keys), self.dimension)
+        with self._lock:
+            new = [k for k in keys if k not in self._memory]
+            self._memory.update(zip(keys, vectors))
+        return len(new)
+
+    def snapshot(self) -> tuple[list[str], np.ndarray]:
+        """The ``content_key``s held and their vectors (sorted by key): what ``preload`` takes back."""
+        with self._lock:
+            keys = sorted(self._memory)
+            vectors = np.stack([self._memory[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
+        return keys, vectors
+
     def _load_shards(self) -> None:
         assert self._folder is not None
         for shard in sorted(self._folder.glob("*.npz")):

@@ -10,7 +10,20 @@ It can drive a tool-calling loop:
   description shares a word with the request, filling required arguments from the request text
   (numbers for numeric parameters; quoted, then capitalised phrases, then the text for strings);
 - the last message is a tool result: it answers plainly, quoting the result;
+- asked to write tool-retrieval queries (``contextos.tools.query.QUERY_PROMPT``): it writes one per
+  clause of the request that asks for something (``offline_queries``), as JSON;
 - otherwise (no tools, or none matches): it answers plainly.
+
+A plain answer cites context it was asked to cite: when a system message asks to cite ids and lists
+items as ``[id] text`` lines, the answer ends with ``Used: [id], ...`` naming the items that share a word
+with the request (the agent records those ids on its step).
+
+Asked for a JSON-schema ``response_format``, it answers with an instance of the schema derived from
+the last user message (``structured_reply``): objects get every property; a ``const`` its value; an
+``enum`` the value the message mentions last (else the first); a nullable type null; a string
+``[offline]`` and the message's first line that is not a heading; numbers their minimum (else 0);
+booleans false; arrays ``minItems`` items (at least one, at most ``maxItems``). Deterministic, and
+valid for the schema shapes contextos's own prompts use.
 
 It is registered as a litellm custom provider (``litellm.custom_provider_map``) by
 ``contextos.llm.runtime.load_litellm``, so it goes through the same path as any model.
@@ -25,6 +38,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from contextos.llm.offline_queries import is_query_prompt, offline_queries
+
 PROVIDER = "offline"
 """The litellm provider name: models are ``offline/<anything>``."""
 
@@ -32,6 +47,8 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"\"([^\"]+)\"|'([^']+)'|“([^”]+)”")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
+_ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
+_CITABLE = re.compile(r"^\s*(?:[-*]\s*)?\[([A-Za-z0-9_.:-]+)\]\s+(.+)$", re.M)
 _STOPWORDS = frozenset(
     "a an and are as at be by can could do does for from get give how i in is it me my of on or please "
     "show tell that the this to use want was what when where which who why will with would you your".split()
@@ -43,16 +60,23 @@ def is_offline_model(model: str) -> bool:
     return model.startswith(f"{PROVIDER}/")
 
 
-def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+def plan_reply(
+    messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, response_format: Any = None
+) -> dict[str, Any]:
     """The offline answer to ``messages``: ``{"content", "tool_calls", "finish_reason"}`` (OpenAI shapes)."""
     last = messages[-1] if messages else {"role": "user", "content": ""}
     role = last.get("role")
+    if isinstance(response_format, dict) and response_format.get("type") in ("json_schema", "json_object"):
+        schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
+        return _text_reply(json.dumps(structured_reply(schema, _last_user_text(messages)), ensure_ascii=False))
     if role == "tool":
         name = last.get("name") or _tool_name_for(messages, last.get("tool_call_id"))
         result = _text(last.get("content")).strip()
         shown = result if len(result) <= 400 else result[:400] + " ..."
-        return _text_reply(f"[offline] The tool {name or 'call'} returned: {shown}")
+        return _text_reply(_cited(f"[offline] The tool {name or 'call'} returned: {shown}", messages))
     request = _text(last.get("content")).strip()
+    if role == "user" and not tools and is_query_prompt(request):
+        return _text_reply("[offline] " + json.dumps({"queries": offline_queries(request)}))
     if tools and role == "user":
         chosen = _pick_tool(request, tools)
         if chosen is not None:
@@ -66,7 +90,66 @@ def plan_reply(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | Non
                 "finish_reason": "tool_calls",
             }
     shown = request if len(request) <= 200 else request[:200] + " ..."
-    return _text_reply(f"[offline] No model is running here (offline backend). Your request was: {shown}")
+    return _text_reply(_cited(f"[offline] No model is running here (offline backend). Your request was: {shown}", messages))
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    return next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _cited(answer: str, messages: list[dict[str, Any]]) -> str:
+    """``answer`` with ``Used: [id], ...`` for the citable items of the system messages that share a word
+    with the last user message (none: ``answer`` as it is)."""
+    system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
+    if not _ASKS_TO_CITE.search(system):
+        return answer
+    wanted = _words(_last_user_text(messages))
+    used = [m.group(1) for m in _CITABLE.finditer(system) if _words(m.group(2)) & wanted]
+    return f"{answer}\nUsed: {', '.join(f'[{i}]' for i in dict.fromkeys(used))}" if used else answer
+
+
+def structured_reply(schema: dict[str, Any], text: str) -> Any:
+    """A deterministic instance of the JSON ``schema`` derived from ``text`` (the rules: module docstring)."""
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return _mentioned_last(schema["enum"], text)
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return structured_reply(schema[key][0], text)
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        if "null" in kind:
+            return None
+        kind = kind[0]
+    if kind == "object":
+        return {name: structured_reply(spec, text) for name, spec in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        count = max(int(schema.get("minItems", 0)), 1)
+        if "maxItems" in schema:
+            count = min(count, int(schema["maxItems"]))
+        return [structured_reply(schema.get("items") or {"type": "string"}, text) for _ in range(count)]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", 0)
+        return int(low) if kind == "integer" else float(low)
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    value = line if line.startswith("[offline]") else f"[offline] {line}".strip()
+    return value[: int(schema["maxLength"])] if "maxLength" in schema else value
+
+
+def _mentioned_last(values: list[Any], text: str) -> Any:
+    """The value of ``values`` whose last whole-word mention in ``text`` comes latest (none: the first)."""
+    lowered = text.lower()
+    best, where = values[0], -1
+    for value in values:
+        for match in re.finditer(rf"(?<![\w-]){re.escape(str(value).lower())}(?![\w-])", lowered):
+            if match.start() > where:
+                best, where = value, match.start()
+    return best
 
 
 def _text_reply(content: str) -> dict[str, Any]:
@@ -160,7 +243,7 @@ def make_handler() -> Any:
         """litellm custom provider answering with ``plan_reply``."""
 
         def _respond(self, model: str, messages: list, optional_params: dict, model_response: Any) -> Any:
-            reply = plan_reply(messages, optional_params.get("tools"))
+            reply = plan_reply(messages, optional_params.get("tools"), optional_params.get("response_format"))
             message: dict[str, Any] = {"role": "assistant", "content": reply["content"]}
             if reply["tool_calls"]:
                 message["tool_calls"] = reply["tool_calls"]
@@ -197,7 +280,7 @@ def make_handler() -> Any:
 
 def _chunks(messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """litellm ``GenericStreamingChunk``s of the offline reply: word by word, then tool calls, then usage."""
-    reply = plan_reply(messages, optional_params.get("tools"))
+    reply = plan_reply(messages, optional_params.get("tools"), optional_params.get("response_format"))
     pieces = re.findall(r"\s*\S+", reply["content"] or "")
     for piece in pieces:
         yield {"text": piece, "is_finished": False, "finish_reason": None, "usage": None, "index": 0, "tool_use": None}

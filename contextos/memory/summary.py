@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.context.items import ContextItem, Step
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.counters import counter_for_client
+from contextos.context.tokens import TokenCounter
 from contextos.errors import MemoryStoreError, ModelResponseError
 from contextos.tracing.spans import span
 
@@ -64,7 +65,7 @@ class SummaryMemory:
         self.model = model
         """The model that writes the summary (``ModelClient``, or ``contextos.testing.ScriptedModel`` in tests)."""
         self.max_tokens = max_tokens
-        self.counter = counter or TiktokenCounter()
+        self.counter = counter or counter_for_client(model)  # the summary is bounded in the model's own tokens
         self.name = name
         self.summary = Summary()
 

@@ -19,7 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 from contextos.context.budget import Budget
 from contextos.context.items import ContextItem, Step
 from contextos.context.render import Renderer
-from contextos.context.tokens import TiktokenCounter, TokenCounter
+from contextos.context.counters import counter_for_model
+from contextos.context.tokens import TokenCounter
 from contextos.errors import BudgetError, MemoryStoreError
 
 
@@ -62,6 +63,7 @@ class WorkingMemory:
         budget_tokens: int,
         *,
         counter: TokenCounter | None = None,
+        model: str | None = None,
         sinks: Sequence[EvictionSink | Callable[[list[ContextItem]], Any]] = (),
         session: str | None = None,
         renderer: Renderer | None = None,
@@ -69,7 +71,9 @@ class WorkingMemory:
         if budget_tokens < 1:
             raise BudgetError(f"a working memory needs a positive token budget, got {budget_tokens}")
         self.budget_tokens = budget_tokens
-        self.counter = counter or TiktokenCounter()
+        # Counted as the model the window is shown to counts (``counter_for_model``); with neither
+        # a counter nor a model, an estimate, said once in a warning.
+        self.counter = counter or counter_for_model(model)
         self.sinks = list(sinks)
         for sink in self.sinks:
             if not (callable(getattr(sink, "absorb", None)) or callable(sink)):

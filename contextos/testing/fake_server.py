@@ -8,7 +8,8 @@ with FakeModelServer() as server:
     assert len(server.requests) == 2
 ```
 
-It speaks the parts of vLLM's API that clients use: ``GET /health``, ``GET /v1/models`` and
+It speaks the parts of vLLM's API that clients use: ``GET /health``, ``GET /v1/models``,
+``POST /tokenize`` (a chat request's prompt tokens, counted as completions count them) and
 ``POST /v1/chat/completions`` (plain, with tools, and SSE streaming with a final usage chunk),
 errors in vLLM's body format, and ``usage.prompt_tokens_details.cached_tokens`` estimated like a
 prefix cache (the longest token prefix shared with an earlier request, in whole blocks).
@@ -97,6 +98,7 @@ class FakeModelServer:
         context_window: int | None = None,
         block_size: int = 16,
         responder: Responder | None = None,
+        tokenize: bool = True,
     ) -> None:
         self.models = tuple(models)
         """Model names served; a request for another gets vLLM's 404."""
@@ -108,6 +110,8 @@ class FakeModelServer:
         """Granularity of the prefix-cache estimate behind ``cached_tokens``."""
         self.responder = responder
         """Called for each completion request when the queue is empty."""
+        self.tokenize = tokenize
+        """Whether ``POST /tokenize`` answers (False: a 404, as from a server without the endpoint)."""
         self.requests: list[RecordedRequest] = []
         """Every request received, in order."""
         self._queue: deque[Reply | Fault] = deque()
@@ -248,6 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         request = RecordedRequest("POST", self.path, _lower(self.headers), body if isinstance(body, dict) else None)
         self.fake._record(request)
+        if self.path == "/tokenize" and request.body is not None and self.fake.tokenize:
+            self._tokenize(request)
+            return
         if not self.path.endswith("/chat/completions"):
             self._error(404, f"Not found: {self.path}", "NotFoundError")
             return
@@ -276,6 +283,15 @@ class _Handler(BaseHTTPRequestHandler):
             if answer is None:
                 return
         self._complete(request, answer, words)
+
+    def _tokenize(self, request: RecordedRequest) -> None:
+        """vLLM's ``/tokenize`` for a chat request: the prompt's tokens as completions count them (words)."""
+        if request.body.get("model") not in self.fake.models:
+            self._error(404, f"The model `{request.body.get('model')}` does not exist.", "NotFoundError")
+            return
+        words = prompt_words(request.messages)
+        self._json(200, {"count": len(words), "max_model_len": self.fake.context_window or 0,
+                         "tokens": list(range(len(words)))})
 
     # -- answers -----------------------------------------------------------------------------
     def _fault(self, fault: Fault) -> Reply | None:

@@ -60,38 +60,64 @@ Summary of the conversation: the user wants a report on memory stores, vector se
 
 _SPECIAL_TOKENS = ["<|pad|>", "<|bos|>", "<|eos|>", "<|im_start|>", "<|im_end|>"]
 
-# ChatML-style template. Tools are listed in the system turn as JSON; assistant tool calls are
-# written as <tool_call> JSON blocks; tool results come back in a "tool" turn.
+# ChatML with tools the way Qwen2.5 and Hermes models write them: the schemas as JSON lines in a
+# <tools> block of the system turn, after a preamble; assistant calls as <tool_call> blocks;
+# consecutive tool results gathered in one user turn of <tool_response> blocks. The BOS token
+# opens the prompt (so a server that added another would be caught); unknown roles and a system
+# message after the first are refused with raise_exception, as strict templates do.
 CHAT_TEMPLATE = """\
+{{- bos_token }}
 {%- if tools %}
-{{- '<|im_start|>system\\n' }}
-{%- if messages[0].role == 'system' %}{{- messages[0].content + '\\n\\n' }}{%- endif %}
-{{- 'You may call these tools:\\n' }}
-{%- for tool in tools %}{{- (tool | tojson) + '\\n' }}{%- endfor %}
-{{- '<|im_end|>\\n' }}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0].role == 'system' %}
+        {{- messages[0].content + '\\n\\n' }}
+    {%- endif %}
+    {{- '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\n' }}
+    {{- 'You are provided with function signatures within <tools></tools> XML tags:\\n<tools>' }}
+    {%- for tool in tools %}
+        {{- '\\n' }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments ' }}
+    {{- 'within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{"name": <function-name>, "arguments": <args-json-object>}\\n</tool_call><|im_end|>\\n' }}
 {%- elif messages[0].role == 'system' %}
-{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}
+    {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}
 {%- endif %}
 {%- for message in messages %}
-{%- if message.role == 'system' %}
-{%- elif message.role == 'assistant' %}
-{{- '<|im_start|>assistant\\n' }}
-{%- if message.content %}{{- message.content }}{%- endif %}
-{%- if message.tool_calls %}
-{%- for call in message.tool_calls %}
-{%- set fn = call.function if call.function is defined else call %}
-{{- '<tool_call>' + ({'name': fn.name, 'arguments': fn.arguments} | tojson) + '</tool_call>' }}
+    {%- if message.role == 'system' %}
+        {%- if not loop.first %}
+            {{- raise_exception('A system message must come first.') }}
+        {%- endif %}
+    {%- elif message.role == 'user' or (message.role == 'assistant' and not message.tool_calls) %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}
+    {%- elif message.role == 'assistant' %}
+        {{- '<|im_start|>assistant' }}
+        {%- if message.content %}
+            {{- '\\n' + message.content }}
+        {%- endif %}
+        {%- for tool_call in message.tool_calls %}
+            {%- set fn = tool_call.function if tool_call.function is defined else tool_call %}
+            {{- '\\n<tool_call>\\n{"name": "' + fn.name + '", "arguments": ' + (fn.arguments | tojson) + '}\\n</tool_call>' }}
+        {%- endfor %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == 'tool' %}
+        {%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' }}
+        {%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- else %}
+        {{- raise_exception('Unknown role: ' + message.role) }}
+    {%- endif %}
 {%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
 {%- endif %}
-{{- '<|im_end|>\\n' }}
-{%- elif message.role == 'tool' %}
-{{- '<|im_start|>tool\\n' + (message.content if message.content is string else (message.content | tojson)) + '<|im_end|>\\n' }}
-{%- else %}
-{{- '<|im_start|>' + message.role + '\\n' + (message.content if message.content is string else (message.content | tojson)) + '<|im_end|>\\n' }}
-{%- endif %}
-{%- endfor %}
-{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}
 """
+#: The special tokens the tokenizer config names (the template refers to ``bos_token``).
+SPECIAL_TOKEN_ROLES = {"bos_token": "<|bos|>", "eos_token": "<|im_end|>", "pad_token": "<|pad|>"}
 
 
 class TinyModelSpec(BaseModel):
@@ -132,6 +158,22 @@ def build_tokenizer(spec: TinyModelSpec):
     return tokenizer
 
 
+def write_tokenizer_files(folder: str | Path, spec: TinyModelSpec | None = None) -> Path:
+    """Write the tiny model's tokenizer files alone (``tokenizer.json``, ``tokenizer_config.json``
+    with the chat template, ``chat_template.jinja``) into ``folder``: what ``ChatTemplateCounter``
+    reads, without torch. ``build_tiny_model`` writes the same tokenizer and template beside the weights.
+    """
+    spec = spec or TinyModelSpec()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    build_tokenizer(spec).save(str(folder / "tokenizer.json"))
+    config = {**SPECIAL_TOKEN_ROLES, "model_max_length": spec.max_position_embeddings, "chat_template": CHAT_TEMPLATE,
+              "tokenizer_class": "PreTrainedTokenizerFast"}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+    (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    return folder
+
+
 def build_tiny_model(out_dir: str | Path, spec: TinyModelSpec | None = None) -> Path:
     """Build the tiny model into ``out_dir`` (created; must be empty or absent) and return it.
 
@@ -154,11 +196,7 @@ def build_tiny_model(out_dir: str | Path, spec: TinyModelSpec | None = None) -> 
 
     raw = build_tokenizer(spec)
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw,
-        bos_token="<|bos|>",
-        eos_token="<|im_end|>",
-        pad_token="<|pad|>",
-        model_max_length=spec.max_position_embeddings,
+        tokenizer_object=raw, model_max_length=spec.max_position_embeddings, **SPECIAL_TOKEN_ROLES
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     vocab = len(tokenizer)

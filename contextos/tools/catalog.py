@@ -94,7 +94,7 @@ class ToolCatalog:
         from contextos.embed import default_embedder
         from contextos.store import VectorTable
 
-        embedder = embedder or default_embedder()
+        embedder = embedder if embedder is not None else default_embedder()  # an empty CachedEmbedder is falsy
         try:
             tools = VectorTable.open(db, TOOLS_TABLE, embedder=embedder, create=create)
         except StoreError as exc:

@@ -42,11 +42,12 @@ def test_batch_search_writes_rankings(cli, db, tmp_path):
     assert rows[0]["ranked"][0] in {"w1", "w2"} and rows[1]["ranked"][0] == "r1"
 
 
-def test_query_model_offline_is_reported_as_fallback(cli, db):
-    done = cli("tools", "search", "--db", str(db), "book a flight", "--query-model", "offline/demo", "--json")
+def test_query_model_offline_writes_the_queries(cli, db):
+    done = cli("tools", "search", "--db", str(db), "book a flight and find a hotel", "--query-model", "offline/demo", "--json")
     assert done.returncode == 0, done.stderr
     queries = json.loads(done.stdout)["queries"]
-    assert queries["written_by_model"] is False and "held no queries" in queries["fallback_reason"]
+    assert queries["written_by_model"] is True and queries["model"] == "offline/demo"
+    assert queries["queries"] == ["book flight", "hotel"]
 
 
 def test_bad_catalog_leaves_the_store_intact(cli, tmp_path):

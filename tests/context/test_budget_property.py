@@ -1,4 +1,9 @@
-"""Property tests: whatever the items, sections and budget, the rendered request fits."""
+"""Property tests: whatever the items, sections and budget, the rendered request fits.
+
+Counted two ways, each by a path of its own: OpenAI's published accounting over tiktoken's
+encoding (for OpenAI models), and the tiny test model's chat template rendered here with Jinja
+and tokenized with its tokenizer (for open models), as vLLM counts a prompt.
+"""
 
 import asyncio
 import json
@@ -6,8 +11,14 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contextos import Budget, BudgetError, ContextItem, Orchestrator, Renderer, Section, TiktokenCounter
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tokenizers import Tokenizer
+
+from contextos import Budget, BudgetError, ChatTemplateCounter, ContextItem, Orchestrator, Renderer, Section, TiktokenCounter
 from contextos.context.tokens import load_encoding
+from contextos.testing.tiny_model import CHAT_TEMPLATE, SPECIAL_TOKEN_ROLES
+from tests.context.helpers import openai_count, tiny_tokenizer_dir
 
 COUNTER = TiktokenCounter(encoding="o200k_base")
 ENCODING = load_encoding("o200k_base")
@@ -53,30 +64,54 @@ def budgets(draw):
 
 def independent_count(messages, tools):
     """The request's tokens counted from scratch with tiktoken (no contextos cache or helpers)."""
-    def n(text):
-        return len(ENCODING.encode(text, disallowed_special=()))
+    return openai_count(ENCODING, messages, tools)
 
-    def dump(value):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-    total = 3
+TEMPLATE_COUNTER = ChatTemplateCounter(tiny_tokenizer_dir())
+TINY_TOKENIZER = Tokenizer.from_file(str(tiny_tokenizer_dir() / "tokenizer.json"))
+
+
+def _raise(message):
+    raise TemplateError(message)
+
+
+_ENV = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["tojson"] = lambda value: json.dumps(value, ensure_ascii=False)
+_ENV.globals["raise_exception"] = _raise
+TINY_TEMPLATE = _ENV.from_string(CHAT_TEMPLATE)
+
+
+def template_count(messages, tools):
+    """The request's tokens as vLLM counts them: messages reshaped as vLLM does, the template rendered, tokenized."""
+    if not messages:  # nothing to send; the template cannot render it
+        return TEMPLATE_COUNTER.count_request([], tools)
+    shaped = []
     for m in messages:
-        total += 3
-        if isinstance(m.get("content"), str):
-            total += n(m["content"])
+        one = {"role": m["role"], "content": m.get("content") or ""}
         if m.get("tool_calls"):
-            total += n(dump(m["tool_calls"]))
-        if m.get("tool_call_id"):
-            total += n(m["tool_call_id"])
-    if tools:
-        total += 6 + sum(4 + n(dump(t)) for t in tools)
-    return total
+            one["tool_calls"] = [{**c, "function": {**c["function"], "arguments": json.loads(c["function"]["arguments"] or "{}")}}
+                                 for c in m["tool_calls"]]
+        shaped.append(one)
+    schemas = [{"type": "function", "function": {"name": t["function"]["name"], "description": t["function"].get("description"),
+                                                 "parameters": t["function"].get("parameters")}} for t in tools] or None
+    text = TINY_TEMPLATE.render(messages=shaped, tools=schemas, add_generation_prompt=True, **SPECIAL_TOKEN_ROLES)
+    return len(TINY_TOKENIZER.encode(text, add_special_tokens=False).ids)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items(), budgets())
 def test_the_rendered_request_never_exceeds_the_budget(candidates, budget):
-    orchestrator = Orchestrator([], budget, counter=COUNTER)
+    check_fits(candidates, budget, COUNTER, independent_count)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items(), budgets())
+def test_counted_with_the_models_template_the_request_never_exceeds_the_budget(candidates, budget):
+    check_fits(candidates, budget, TEMPLATE_COUNTER, template_count)
+
+
+def check_fits(candidates, budget, counter, independent_count):
+    orchestrator = Orchestrator([], budget, counter=counter)
     try:
         result = asyncio.run(orchestrator.assemble(candidates))
     except BudgetError:

@@ -94,3 +94,40 @@ def test_a_real_model_is_never_answered_offline(server) -> None:
     completion = ModelClient("hosted_vllm/fake-model", api_base=server.api_base).complete([{"role": "user", "content": "Hi"}])
     assert completion.offline is False
     assert "[offline]" not in completion.content
+
+
+REFLECTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "insight": {"type": "string", "maxLength": 40},
+        "tags": {"type": "object", "properties": {"pb-0001": {"type": "string", "enum": ["helpful", "harmful", "neutral"]}},
+                 "required": ["pb-0001"]},
+        "ops": {"type": "array", "items": {"type": "object", "properties": {
+            "op": {"enum": ["add", "update", "delete"]}, "id": {"type": ["string", "null"]}, "n": {"type": "integer", "minimum": 1}}}},
+        "done": {"type": "boolean"},
+    },
+}
+
+
+async def test_offline_answers_a_json_schema_request_deterministically_from_the_prompt() -> None:
+    client = ModelClient("offline/demo")
+    messages = [{"role": "system", "content": "You reflect."},
+                {"role": "user", "content": "## Run\nTask: add 2 and 3\nDelete nothing. It looks harmful; then add it."}]
+    response_format = {"type": "json_schema", "json_schema": {"name": "r", "schema": REFLECTION_SCHEMA}}
+    first = await client.acomplete(messages, response_format=response_format)
+    value = json.loads(first.content or "")
+    assert value == {"insight": "[offline] Task: add 2 and 3", "tags": {"pb-0001": "harmful"},
+                     "ops": [{"op": "add", "id": None, "n": 1}], "done": False}
+    second = await client.acomplete(messages, response_format=response_format)
+    assert second.content == first.content
+
+
+def test_offline_cites_the_listed_items_it_was_asked_to_cite() -> None:
+    messages = [
+        {"role": "system", "content": "Be brief.\n\n## Playbook\n\nCite the ids you use.\n\n[pb-0001] Convert currencies first.\n\n"
+                                      "[pb-0002] Read CSV files with the csv module."},
+        {"role": "user", "content": "Compare 40 EUR with 45 USD: which currencies are cheaper?"},
+    ]
+    assert plan_reply(messages, None)["content"].endswith("\nUsed: [pb-0001]")
+    uncited = [{"role": "system", "content": "[pb-0001] Convert currencies first."}, messages[1]]
+    assert "Used:" not in plan_reply(uncited, None)["content"]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from contextos import Agent, Budget, ChatTemplateCounter, ContextItem, StaticSource, Tool, VllmTokenize
 from contextos.errors import ContextWindowExceededError, ModelError, ModelRequestError
 from contextos.llm import ModelClient, RetryPolicy
 from contextos.llm.vllm_metrics import read_prefix_cache_counters
@@ -53,6 +54,8 @@ class Served:
     api_base: str
     port: int
     log: Path
+    model_dir: Path
+    """The served folder: its tokenizer and chat template are what contextos counts with."""
 
     @property
     def root(self) -> str:
@@ -119,7 +122,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         pytest.fail(f"contextos serve did not print the model and api_base: {(tmp / 'serve.stderr').read_text()}\n{tail}")
     port = int(re.search(r":(\d+)/v1$", found["api_base"]).group(1))
-    yield Served(process, found["model"], found["api_base"], port, log)
+    yield Served(process, found["model"], found["api_base"], port, log, model_dir)
     if process.poll() is None:  # the last test stops it; this is the safety net
         process.send_signal(signal.SIGINT)
         process.wait(120)
@@ -157,6 +160,62 @@ async def test_completion_and_usage_match_the_servers_token_counts(served: Serve
     assert completion.usage.prompt_tokens == _tokens(served, messages)
     assert completion.usage.completion_tokens == 8
     assert completion.model == served.model and not completion.offline
+
+
+def _weather_tools() -> list[Tool]:
+    def get_weather(city: str, unit: str = "celsius") -> str:
+        """The current weather in a city."""
+        return city
+
+    def search_documents(query: str, top_k: int = 5) -> str:
+        """Search the knowledge base for passages about a query."""
+        return query
+
+    def convert_currency(amount: float, source: str, target: str) -> str:
+        """Convert an amount of money from one currency to another."""
+        return source
+
+    def book_table(restaurant: str, people: int, time: str) -> str:
+        """Book a table at a restaurant for a number of people at a time."""
+        return restaurant
+
+    return [Tool.from_function(f) for f in (get_weather, search_documents, convert_currency, book_table)]
+
+
+async def test_an_agents_assembled_request_costs_the_server_exactly_what_contextos_counted(served: Served) -> None:
+    documents = StaticSource("documents", [
+        ContextItem(id=f"doc-{i}", source="documents", score=0.4 + 0.05 * i, content=f"Note {i}: " + _words(60, 10 + i))
+        for i in range(8)
+    ])
+    budget = Budget(context_window=1_400, reserve_output=8)
+    agent = Agent(served.client(), tools=_weather_tools(), sources=[documents], budget=budget, tokenizer=served.model_dir,
+                  model_params={"max_tokens": 1, "tool_choice": "none"})
+    result = await agent.arun("What is the weather in Paris, and what do my notes say about it?", max_steps=1)
+    step = result.steps[0]
+    usage, messages, tools = step.context.usage, step.context.messages, step.context.tools
+    assert len(tools) == 4 and any(d.status.value == "dropped" for d in step.context.decisions)  # under pressure
+    assert usage.counted_with == "template:tiny-llama, checked by vllm:/tokenize" and not usage.estimated
+    served_prompt = step.usage.prompt_tokens
+    assert agent.counter.local.count_request(messages, tools) == served_prompt  # the local template count is exact
+    assert usage.request_tokens == served_prompt <= budget.available
+    assert VllmTokenize(served.api_base, served.model).count_request(messages, tools) == served_prompt
+
+
+async def test_a_conversation_with_tool_calls_counts_the_same_locally_and_on_the_server(served: Served) -> None:
+    tools = [t.schema() for t in _weather_tools()]
+    messages = [
+        {"role": "system", "content": "You help with the weather."},
+        {"role": "user", "content": "Weather in Paris and in Oslo? Ünïcode 🚀 too."},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+            {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo", "unit": "celsius"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "Sunny, 21 C"},
+        {"role": "tool", "tool_call_id": "call_2", "name": "get_weather", "content": "Rain, 9 C"},
+    ]
+    local = ChatTemplateCounter(served.model_dir)
+    completion = await served.client().acomplete(messages, tools=tools, tool_choice="none", max_tokens=1)
+    assert local.count_request(messages, tools) == completion.usage.prompt_tokens
+    assert await VllmTokenize(served.api_base, served.model).acount_request(messages, tools) == completion.usage.prompt_tokens
 
 
 async def test_streaming_yields_several_deltas_that_add_up_to_the_completion(served: Served) -> None:

@@ -199,3 +199,14 @@ def test_retrieval_reads_moved_rows_by_id(catalog):
     catalog.update([catalog.get("w1").model_copy(update={"description": "Current weather, updated."})])
     catalog.table.optimize()  # compaction moves rows
     assert ids(catalog.retriever().retrieve(["book a seat on a flight"], 3)) == before
+
+
+def test_an_empty_cached_embedder_is_the_one_used(tmp_path):
+    # An empty CachedEmbedder has len() 0: it must still be the embedder, not replaced by the default.
+    from contextos.embed.cache import CachedEmbedder
+    from contextos.embed.hashing import HashingEmbedder
+
+    embedder = CachedEmbedder(HashingEmbedder(dimension=64))
+    catalog = ToolCatalog.open(tmp_path / "db", embedder=embedder)
+    catalog.upsert([Tool(name="get_weather", description="Current weather for a city.")])
+    assert catalog.table.embedder is embedder and embedder.misses >= 1

@@ -92,11 +92,17 @@ async def test_failing_or_useless_model_falls_back(catalog):
     assert failing.queries == ["convert 5 euros to yen"] and "failed" in failing.fallback_reason
 
 
-async def test_offline_backend_writes_no_queries():
-    # The offline backend is not a model: its answer holds no JSON queries, and that is recorded.
-    written = await ToolQueryWriter(ModelClient("offline/demo")).write("book a flight to Rome")
-    assert not written.written_by_model and written.queries == ["book a flight to Rome"]
-    assert written.model == "offline/demo" and "held no queries" in written.fallback_reason
+async def test_offline_backend_writes_one_query_per_clause_that_asks():
+    # The offline backend is not a model, but it writes queries mechanically (and deterministically):
+    # the clauses of the request that ask for something, as their content words.
+    request = "I'm flying to Oslo next week. What's the weather forecast there, and how much is 500 USD in NOK?"
+    written = await ToolQueryWriter(ModelClient("offline/demo")).write(request)
+    assert written.written_by_model and written.model == "offline/demo" and written.fallback_reason is None
+    assert written.queries == ["weather forecast", "500 USD NOK"]
+    again = await ToolQueryWriter(ModelClient("offline/demo")).write(request, latest="called get_weather", previous=written.queries)
+    assert again.queries == written.queries  # the progress note after the request changes nothing
+    single = await ToolQueryWriter(ModelClient("offline/demo")).write("book a flight to Rome")
+    assert single.queries == ["book flight Rome"]
 
 
 async def test_queries_are_capped(catalog):
