@@ -27,7 +27,7 @@ class Hung:
 
 
 def test_a_source_that_never_answers_is_left_out_and_recorded() -> None:
-    orchestrator = Orchestrator([InstructionsSource("Be brief."), Hung()], Budget(context_window=500), source_timeout_s=0.3)
+    orchestrator = Orchestrator([InstructionsSource("Be brief."), Hung()], Budget(context_window=500), model="gpt-4", source_timeout_s=0.3)
     started = time.monotonic()
     assembled = orchestrator.build_sync(Step(input="hi"))
     assert time.monotonic() - started < 3
@@ -80,6 +80,6 @@ def test_a_source_misconfigured_by_the_caller_still_raises() -> None:
             raise self.error
 
     with pytest.raises(SourceError, match="InvalidItemError: bad filter"):
-        Orchestrator([Wrong(InvalidItemError("bad filter"))], Budget(context_window=500)).build_sync(Step())
-    outage = Orchestrator([Wrong(StoreError("store unreadable"))], Budget(context_window=500)).build_sync(Step())
+        Orchestrator([Wrong(InvalidItemError("bad filter"))], Budget(context_window=500), model="gpt-4").build_sync(Step())
+    outage = Orchestrator([Wrong(StoreError("store unreadable"))], Budget(context_window=500), model="gpt-4").build_sync(Step())
     assert "StoreError: store unreadable" in outage.decision("memory:unavailable").reason
