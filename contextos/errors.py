@@ -31,6 +31,7 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     ├── PlaybookError                 a playbook version, file or learning step is missing or invalid
     │   └── InvalidDeltaError         a delta operation is malformed, names an unknown id or is oversize
     ├── TraceError                    a trace or run could not be found or read
+    ├── DemoError                     a demonstration pool, retrieval or annotation selection was given bad input
     └── AgentError                    an agent run could not continue
 """
 
@@ -172,6 +173,10 @@ class InvalidDeltaError(PlaybookError):
 
 class TraceError(ContextOSError):
     """A trace or run could not be found or read."""
+
+
+class DemoError(ContextOSError):
+    """A demonstration pool, retriever or annotation selection was given bad input."""
 
 
 class AgentError(ContextOSError):

@@ -8,6 +8,7 @@ import typer
 from contextos.cli import assemble, complete, demo, serve, tools, trace
 from contextos.cli import memory as memory_cli
 from contextos.cli import playbook as playbook_cli
+from contextos.cli import demos as demos_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.command("complete")(complete.complete)
 app.add_typer(trace.app, name="trace")
 app.command("demo")(demo.demo)
 app.add_typer(memory_cli.app, name="memory")
+app.add_typer(demos_cli.app, name="demos")
 app.command("serve", context_settings=serve.CONTEXT_SETTINGS)(serve.serve)
 app.add_typer(playbook_cli.app, name="playbook")
 

@@ -6,10 +6,11 @@ text it writes starts with ``[offline]`` and ``Completion.offline`` is True. It 
 
 It can drive a tool-calling loop:
 
-- tools offered and the last message is the user's: it calls the first tool whose name or
-  description shares a word with the request, filling required arguments from the request text
-  (numbers for numeric parameters; quoted, then capitalised phrases, then the text for strings);
-- the last message is a tool result: it answers plainly, quoting the result;
+- tools offered and the last message is the user's: for each clause of the request that asks for
+  something, it calls the first tool whose name or description shares a word with the clause (or,
+  failing all, with the request), filling required arguments from the request text (numbers for
+  numeric parameters; quoted, then capitalised phrases, then the text for strings);
+- the last message is a tool result: it answers plainly, quoting the latest results;
 - asked to write tool-retrieval queries (``contextos.tools.query.QUERY_PROMPT``): it writes one per
   clause of the request that asks for something (``offline_queries``), as JSON;
 - otherwise (no tools, or none matches): it answers plainly.
@@ -38,14 +39,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from contextos.llm.offline_queries import is_query_prompt, offline_queries
+from contextos.llm.offline_queries import asking_clauses, is_query_prompt, offline_queries
 
 PROVIDER = "offline"
 """The litellm provider name: models are ``offline/<anything>``."""
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_QUOTED = re.compile(r"\"([^\"]+)\"|'([^']+)'|“([^”]+)”")
+_QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")  # not the ' of "I'm ... What's"
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
 _CITABLE = re.compile(r"^\s*(?:[-*]\s*)?\[([A-Za-z0-9_.:-]+)\]\s+(.+)$", re.M)
@@ -70,25 +71,21 @@ def plan_reply(
         schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
         return _text_reply(json.dumps(structured_reply(schema, _last_user_text(messages)), ensure_ascii=False))
     if role == "tool":
-        name = last.get("name") or _tool_name_for(messages, last.get("tool_call_id"))
-        result = _text(last.get("content")).strip()
-        shown = result if len(result) <= 400 else result[:400] + " ..."
-        return _text_reply(_cited(f"[offline] The tool {name or 'call'} returned: {shown}", messages))
+        return _text_reply(_cited(_quote_results(messages), messages))
     request = _text(last.get("content")).strip()
     if role == "user" and not tools and is_query_prompt(request):
         return _text_reply("[offline] " + json.dumps({"queries": offline_queries(request)}))
     if tools and role == "user":
-        chosen = _pick_tool(request, tools)
-        if chosen is not None:
-            function = chosen.get("function", chosen)
-            arguments = _fill_arguments(request, function.get("parameters") or {})
-            call_id = "call_offline_" + hashlib.sha1(f"{len(messages)}:{request}".encode()).hexdigest()[:12]
-            return {
-                "content": None,
-                "tool_calls": [{"id": call_id, "type": "function",
-                                "function": {"name": function["name"], "arguments": json.dumps(arguments)}}],
-                "finish_reason": "tool_calls",
-            }
+        chosen = _pick_tools(request, tools)
+        if chosen:
+            calls = []
+            for n, tool in enumerate(chosen):
+                function = tool.get("function", tool)
+                arguments = _fill_arguments(request, function.get("parameters") or {})
+                call_id = "call_offline_" + hashlib.sha1(f"{len(messages)}:{n}:{request}".encode()).hexdigest()[:12]
+                calls.append({"id": call_id, "type": "function",
+                              "function": {"name": function["name"], "arguments": json.dumps(arguments)}})
+            return {"content": None, "tool_calls": calls, "finish_reason": "tool_calls"}
     shown = request if len(request) <= 200 else request[:200] + " ..."
     return _text_reply(_cited(f"[offline] No model is running here (offline backend). Your request was: {shown}", messages))
 
@@ -159,6 +156,39 @@ def _text_reply(content: str) -> dict[str, Any]:
 def _words(text: str) -> set[str]:
     split = re.sub(r"([a-z])([A-Z])", r"\1 \2", text.replace("_", " ").replace("-", " "))
     return {w.lower() for w in _WORD.findall(split)} - _STOPWORDS
+
+
+def _pick_tools(request: str, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A tool per clause of the request that asks for something (``asking_clauses``): the first one
+    sharing a word with the clause and not already chosen; failing all, the first one sharing a word
+    with the whole request."""
+    chosen: list[dict[str, Any]] = []
+    for clause in asking_clauses(request):
+        tool = _pick_tool(clause, [t for t in tools if t not in chosen])
+        if tool is not None:
+            chosen.append(tool)
+    if not chosen:
+        tool = _pick_tool(request, tools)
+        chosen = [tool] if tool is not None else []
+    return chosen
+
+
+def _quote_results(messages: list[dict[str, Any]]) -> str:
+    """The plain answer after tool calls: each result of the latest calls quoted (clipped)."""
+    results = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        results.append(message)
+    results.reverse()
+    room = max(400 // len(results), 160)
+    parts = []
+    for message in results:
+        name = message.get("name") or _tool_name_for(messages, message.get("tool_call_id"))
+        result = _text(message.get("content")).strip()
+        shown = result if len(result) <= room else result[:room] + " ..."
+        parts.append(f"The tool {name or 'call'} returned: {shown}")
+    return "[offline] " + "\n".join(parts)
 
 
 def _pick_tool(request: str, tools: list[dict[str, Any]]) -> dict[str, Any] | None:

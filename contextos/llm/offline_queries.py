@@ -41,14 +41,18 @@ def offline_queries(prompt: str, max_queries: int = 5) -> list[str]:
     """One query per clause of the prompt's request that asks for something (the whole request's
     content words when no clause does)."""
     request = prompt.split(MARKER, 1)[1].strip().split("\n\n", 1)[0]
+    queries = [q for q in (_content_words(c) for c in asking_clauses(request)) if q]
+    return list(dict.fromkeys(queries))[:max_queries] or [request]
+
+
+def asking_clauses(request: str) -> list[str]:
+    """The clauses of ``request`` that ask for something, in order (``[request]`` when none does)."""
     asking = []
     for sentence in _SENTENCE.split(request):
         clauses = [c.strip() for c in _JOIN.split(sentence) if c.strip()]
         if clauses and _ASKS.match(clauses[0]):  # "Book a table and text Ana": the joined clauses ask too
             asking.extend(clauses)
-    asking = asking or [request]
-    queries = [q for q in (_content_words(c) for c in asking) if q]
-    return list(dict.fromkeys(queries))[:max_queries] or [request]
+    return asking or [request]
 
 
 def _content_words(clause: str) -> str:

@@ -1,4 +1,5 @@
-"""A stored run as one self-contained HTML page: span tree, token waterfall per step, assembled messages.
+"""A stored run as one self-contained HTML page: the answer, span tree, token waterfall per step, the
+assembled messages and the tool schemas offered at each step.
 
 No network (a Content-Security-Policy forbids it) and no HTML built from data: the run travels as
 JSON inside a ``<script type="application/json">`` block (with ``<``, ``>`` and ``&`` escaped), and
@@ -13,7 +14,7 @@ from typing import Any
 
 from contextos.tracing import attributes as A
 from contextos.tracing.records import RunSummary, SpanRecord
-from contextos.tracing.view import span_tree, step_context, steps
+from contextos.tracing.view import final_answer, span_tree, step_context, steps
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -32,6 +33,8 @@ h2{font-size:16px;margin:24px 0 8px}.tree{background:#fff;border:1px solid #dde;
 table{border-collapse:collapse;font-size:12px;margin:6px 0}td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:left}
 .dropped{color:#a33}.msg{border-left:3px solid #4a7bd0;margin:6px 0;padding:2px 8px}.msg .role{font-weight:600;font-size:12px;color:#556}
 .msg pre{margin:2px 0;white-space:pre-wrap;word-break:break-word;font:12px/1.35 monospace}
+.answer-text{background:#fff;border:1px solid #dde;border-radius:6px;padding:10px 14px;white-space:pre-wrap;font:13px/1.4 system-ui,sans-serif}
+.tools summary{cursor:pointer;font-size:12px;color:#334}.schema{font:12px/1.35 monospace;background:#fafbfc;padding:6px;white-space:pre-wrap}
 """
 
 _SCRIPT = r"""
@@ -52,6 +55,8 @@ data.spans.forEach(function(s){
   box.hidden=true;row.addEventListener('click',function(){box.hidden=!box.hidden;});
   tree.appendChild(row);tree.appendChild(box);
 });
+var answerBox=document.getElementById('answer');
+answerBox.appendChild(data.answer===null?el('p',null,'No final answer (the run stopped otherwise, or content was not captured).'):el('pre','answer-text',data.answer));
 var stepsBox=document.getElementById('steps');
 if(!data.steps.length)stepsBox.appendChild(el('p',null,'No assembled steps in this run.'));
 data.steps.forEach(function(st){
@@ -68,6 +73,9 @@ data.steps.forEach(function(st){
   st.decisions.forEach(function(d){var tr=el('tr',d.status==='dropped'?'dropped':'');
     [d.id,d.source,d.status,d.tokens_before+' \u2192 '+d.tokens_after,d.reason].forEach(function(v){tr.appendChild(el('td',null,v));});tbl.appendChild(tr);});
   sec.appendChild(tbl);
+  if(st.tools&&st.tools.length){var tools=el('details','tools');
+    tools.appendChild(el('summary',null,'Tools offered ('+st.tools.length+'): '+st.tools.map(function(t){return (t.function||t).name;}).join(', ')));
+    st.tools.forEach(function(t){tools.appendChild(el('pre','schema',JSON.stringify(t,null,2)));});sec.appendChild(tools);}
   if(st.messages){st.messages.forEach(function(m){var box=el('div','msg');box.appendChild(el('div','role',m.role));
     var c=m.content;if(c===null||c===undefined)c='';if(typeof c!=='string')c=JSON.stringify(c,null,1);
     if(m.tool_calls)c+=(c?'\n':'')+JSON.stringify(m.tool_calls,null,1);box.appendChild(el('pre',null,c));sec.appendChild(box);});}
@@ -98,12 +106,27 @@ def page_data(summary: RunSummary, spans: list[SpanRecord]) -> dict[str, Any]:
             {
                 "span_id": s.span_id, "name": s.name, "depth": depth, "start": s.start_time / 1e6,
                 "end": s.end_time / 1e6, "duration_ms": s.duration_ms, "status": s.status, "tokens": _tokens(s),
-                "attributes": s.attributes, "events": [e.model_dump() for e in s.events],
+                "attributes": _decoded(s.attributes), "events": [e.model_dump() for e in s.events],
             }
             for depth, s in span_tree(spans)
         ],
         "steps": [step_context(spans, n).model_dump() for n in steps(spans)],
+        "answer": final_answer(spans),
     }
+
+
+def _decoded(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes with the JSON text ones (messages, decisions, tool schemas) decoded, so the page shows
+    them as structures rather than as strings full of escaped quotes."""
+    out: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        out[key] = value
+    return out
 
 
 def _script_json(value: Any) -> str:
@@ -133,7 +156,7 @@ def html_report(summary: RunSummary, spans: list[SpanRecord]) -> str:
 <title>contextos trace {_escape(summary.run_id[:12])}</title>
 <style>{_STYLE}</style></head>
 <body><header><h1>{_escape(summary.name)} <small>{_escape(summary.run_id)}</small></h1><div class="meta">{_escape(meta)}</div></header>
-<main><h2>Spans</h2><div id="tree" class="tree"></div><h2>Context per step</h2><div id="steps"></div></main>
+<main><h2>Answer</h2><div id="answer"></div><h2>Spans</h2><div id="tree" class="tree"></div><h2>Context per step</h2><div id="steps"></div></main>
 <script type="application/json" id="trace-data">{_script_json(page_data(summary, spans))}</script>
 <script nonce="{nonce}">{_SCRIPT}</script>
 </body></html>

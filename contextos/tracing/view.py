@@ -78,6 +78,8 @@ class StepContext(BaseModel):
     messages: list[dict[str, Any]] | None = None
     """The rendered messages, as the step's model call sent them (``None``: content was not captured, or
     the context was never sent)."""
+    tools: list[dict[str, Any]] | None = None
+    """The tool schemas the step's model call offered (``None``: not captured, or never sent)."""
     span_id: str = ""
     """The assembly span this came from."""
 
@@ -104,9 +106,9 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
     if not found:
         raise TraceError(f"the run has no assembled step {step}; its steps are {steps(spans) or 'none'}")
     s = max(found, key=lambda x: x.end_time)
+    sent = _sending_chat(spans, s)
     messages = _json_attr(s, A.CONTEXT_MESSAGES, None)  # where runs recorded by earlier versions kept them
     if messages is None:
-        sent = _sending_chat(spans, s)
         messages = _json_attr(sent, A.INPUT_MESSAGES, None) if sent is not None else None
     return StepContext(
         step=step,
@@ -116,8 +118,23 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
         decisions=_json_attr(s, A.DECISIONS, []),
         items=_json_attr(s, A.CONTEXT_ITEMS, None),
         messages=messages,
+        tools=_json_attr(sent, A.TOOL_DEFINITIONS, None) if sent is not None else None,
         span_id=s.span_id,
     )
+
+
+def final_answer(spans: list[SpanRecord]) -> str | None:
+    """The run's answer: the text of the last model call when it called no tool (``None`` when the run
+    ended otherwise, or its content was not captured)."""
+    chats = [s for s in spans if s.attributes.get(A.OPERATION) == "chat" and A.OUTPUT_MESSAGES in s.attributes]
+    if not chats:
+        return None
+    output = _json_attr(max(chats, key=lambda s: s.end_time), A.OUTPUT_MESSAGES, [])
+    last = output[-1] if isinstance(output, list) and output and isinstance(output[-1], dict) else {}
+    content = last.get("content")
+    if last.get("tool_calls") or not isinstance(content, str) or not content:
+        return None
+    return content
 
 
 def _sending_chat(spans: list[SpanRecord], assembly: SpanRecord) -> SpanRecord | None:

@@ -117,11 +117,11 @@ def test_the_same_queries_reuse_the_hits_and_keep_the_prefix(server, retriever):
 
 
 def test_offline_backend_asks_again_but_never_searches_again(retriever):
-    """The offline backend writes no queries: the request text repeats, so later steps reuse the hits."""
+    """The offline backend writes the same queries at every step of a request, so later steps reuse the hits."""
     offline = Agent(ModelClient("offline/demo"), catalog=retriever, tool_k=3,
                     executor=ToolExecutor(fallback=lambda tool, args: "Sunny"), limits=RunLimits(max_steps=3))
     result = offline.run("What is the weather forecast in Oslo?")
     assert len(result.steps) == 2 and len(retriever.searches) == 1
     later = result.steps[1].tool_retrieval
-    assert later.reused and not later.queries.written_by_model
+    assert later.reused and later.queries.written_by_model and later.queries.queries == ["weather forecast Oslo"]
     assert result.steps[1].context.tools == result.steps[0].context.tools

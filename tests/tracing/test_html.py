@@ -81,3 +81,15 @@ def test_screenshot_is_a_png(page, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_the_answer_the_tools_offered_and_decoded_attributes_show(page, traced_run, tmp_path):
+    store, run_id = traced_run
+    dom = dump_dom(page, tmp_path / "profile")
+    answer = re.search(r'<div id="answer"><pre class="answer-text">(.*?)</pre>', dom, flags=re.S)
+    assert answer and answer.group(1).startswith("[offline] The tool lookup_weather returned:")
+    # each step lists the tool schemas its model call offered, pretty-printed
+    assert dom.count('<summary>Tools offered (1): lookup_weather</summary>') == 2
+    assert '"name": "lookup_weather"' in dom and '"description": "Look up the weather for a city.' in dom
+    # JSON-valued attributes (the chat span's messages) are structures, not strings of escaped quotes
+    assert '\\"role\\"' not in dom and '"role": "user"' in dom
