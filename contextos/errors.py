@@ -38,12 +38,19 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ContextOSError(Exception):
     """The root of every contextos exception.
 
     Its message has credentials replaced by ``[REDACTED]`` (an ``api_base`` with ``user:password@``,
-    a key quoted from a server's answer): messages reach logs, CLI output and trace spans."""
+    a key quoted from a server's answer): messages reach logs, CLI output and trace spans.
+    ``partial``: set when an agent run failed, the ``RunResult`` of the steps it completed first
+    (stop reason ``error``); None otherwise.
+    """
+
+    partial: Any = None
 
     def __init__(self, *args: object) -> None:
         if args and isinstance(args[0], str):

@@ -22,9 +22,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
@@ -44,6 +44,7 @@ from contextos.agents.stream import (
 from contextos.agents.structured import OutputSpec
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
+from contextos.checked import CheckedModel
 from contextos.context.budget import Budget
 from contextos.context.orchestrator import Orchestrator
 from contextos.compress.default import agent_compressors
@@ -51,7 +52,7 @@ from contextos.context.sources import Compressor, ContextSource, InstructionsSou
 from contextos.context.items import ContextItem, Step
 from contextos.context.counters import counter_for_client
 from contextos.context.tokens import TokenCounter
-from contextos.errors import AgentError, BudgetError, ConfigError
+from contextos.errors import AgentError, BudgetError, ConfigError, ContextOSError
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
@@ -81,10 +82,12 @@ class Cancellation(Protocol):
     def is_set(self) -> bool: ...
 
 
-class RunLimits(BaseModel):
+class RunLimits(CheckedModel):
     """When a run stops even without a final answer."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "run limits"
 
     max_steps: int = Field(default=10, ge=1)
     """Model calls at most."""
@@ -96,6 +99,8 @@ class RunLimits(BaseModel):
     """Price of a million prompt tokens, for the cost estimate."""
     usd_per_million_output: float = Field(default=0.0, ge=0)
     """Price of a million completion tokens, for the cost estimate."""
+    max_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """Stop once the run has taken this long; a step under way then is cut short (and not recorded)."""
 
     def cost(self, usage: Usage) -> float:
         """The estimated cost of ``usage`` in USD."""
@@ -140,6 +145,8 @@ class Agent:
         output_retries: int = 2,
         compressors: Sequence[Compressor] | None = None,
     ) -> None:
+        if limits is not None and not isinstance(limits, RunLimits):
+            raise ConfigError(f"limits must be RunLimits(...), got {type(limits).__name__}")
         names = {s.name for s in sources}
         clash = names & {"instructions", "tools", "conversation"}
         if clash:
@@ -240,6 +247,7 @@ class Agent:
             if not self._warm:
                 with tracing_span(WARMUP_SPAN):
                     await asyncio.to_thread(self.warmup)
+            deadline = None if self.limits.max_seconds is None else asyncio.get_running_loop().time() + self.limits.max_seconds
             for index in range(max_steps or self.limits.max_steps):
                 if cancel is not None and cancel.is_set():
                     stop = "cancelled"
@@ -254,12 +262,21 @@ class Agent:
                 step = Step(input=task, index=index, run_id=run_id,
                             metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
                 try:
-                    record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
-                                                       response_format=self.output.response_format() if repairs else None,
-                                                       deps=deps)
+                    async with asyncio.timeout_at(deadline) as window:
+                        record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
+                                                           response_format=self.output.response_format() if repairs else None,
+                                                           deps=deps)
+                except TimeoutError:
+                    if not window.expired():
+                        raise
+                    stop = "max_seconds"
+                    break
                 except BudgetError as exc:  # what every request must hold (instructions, task) does not fit
                     stop, stop_message = "context_overflow", str(exc)
                     break
+                except ContextOSError as error:  # the caller gets the steps completed before it
+                    error.partial = self._partial(steps, run_id, traced)
+                    raise
                 steps.append(record)
                 if record.completion.content:
                     answer = record.completion.content
@@ -267,6 +284,10 @@ class Agent:
                     stop = "handoff"
                     break
                 if not record.completion.tool_calls:
+                    # Cut at the output limit before writing anything is no answer.
+                    if record.completion.finish_reason == "length" and not record.completion.content:
+                        stop = "output_limit"
+                        break
                     stop = "final_answer"
                     if self.output is None:
                         break
@@ -288,6 +309,13 @@ class Agent:
 
     def _instructions(self) -> str:
         return self.instructions if self.output is None else f"{self.instructions}\n\n{self.output.instructions()}"
+
+    def _partial(self, steps: list[StepRecord], run_id: str, traced: bool) -> RunResult:
+        """What a run that failed had done: its completed steps, stop reason ``error``."""
+        usage = add_usage(s.usage for s in steps)
+        answer = next((s.completion.content for s in reversed(steps) if s.completion.content), None)
+        return RunResult(agent=self.name, answer=answer, steps=list(steps), usage=usage, cost_usd=self.limits.cost(usage),
+                         stop_reason="error", run_id=run_id, traced=traced)
 
     # -- one step -----------------------------------------------------------------------------
     async def _step(

@@ -18,9 +18,12 @@ agent = Agent(client, tools=[pay_invoice], hooks=[ConfirmPayments()])
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from contextos.checked import CheckedModel
+from contextos.errors import ConfigError, ContextOSError
 
 if TYPE_CHECKING:
     from contextos.agents.result import StepRecord
@@ -28,10 +31,12 @@ if TYPE_CHECKING:
     from contextos.llm.types import ToolCall
 
 
-class ToolDecision(BaseModel):
+class ToolDecision(CheckedModel):
     """What ``on_tool_call`` decides about one call: run it, refuse it, or run it with other arguments."""
 
     model_config = ConfigDict(frozen=True)
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "tool decision"
 
     action: Literal["approve", "deny", "edit"] = "approve"
     """approve: run as called; deny: do not run (the model reads ``reason``); edit: run with ``arguments``."""

@@ -13,11 +13,16 @@ from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolResult
 from contextos.tools.query import ToolRetrieval
 
-StopReason = Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "context_overflow",
-                     "invalid_output"]
+StopReason = Literal[
+    "final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "context_overflow", "invalid_output",
+    "max_seconds", "output_limit", "error",
+]
 """Why a run stopped. ``context_overflow``: what must go in every request (the instructions, the task, other
 pinned items) does not fit the budget; ``RunResult.stop_message`` says by how much and what to do.
-``invalid_output``: with ``output_type``, the last repair still did not validate."""
+``invalid_output``: with ``output_type``, the last repair still did not validate. ``max_seconds``:
+``RunLimits.max_seconds`` passed (a step under way was cut short); ``output_limit``: the model hit its
+output limit (finish reason ``length``) before writing anything; ``error``: the run failed (the error's
+``partial`` holds this result)."""
 
 
 class StepRecord(BaseModel):

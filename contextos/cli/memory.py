@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from contextos.cli.errors import reported_errors
+from contextos.cli.errors import check_output, reported_errors
 
 app = typer.Typer(help="Long-term memory: add JSONL records to a LanceDB store, search it.", no_args_is_help=True)
 
@@ -55,12 +55,9 @@ def _open(db: Path, table: str, embedder: str | None, *, create: bool, mode: str
 
 def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
     from contextos.errors import MemoryStoreError
+    from contextos.jsonl import jsonl_rows, read_text
 
-    if not path.is_file():
-        raise MemoryStoreError(f"{what} file {path} does not exist")
-    from contextos.jsonl import jsonl_rows
-
-    rows = jsonl_rows(path, MemoryStoreError)
+    rows = jsonl_rows(path, MemoryStoreError, text=read_text(path, MemoryStoreError, what=f"{what} file"))
     for n, row in rows:
         if not isinstance(row, dict):
             raise MemoryStoreError(f"{path}:{n} is a JSON {type(row).__name__}, not an object")
@@ -144,6 +141,8 @@ def search(
             raise MemoryStoreError("give either a QUERY or --queries FILE (not both)")
         if queries is not None and out is None:
             raise MemoryStoreError("--queries needs --out FILE for the ranked results")
+        if out is not None:
+            check_output(out, MemoryStoreError)
         filters: dict[str, Any] = {}
         for f in filter:
             if "=" not in f:

@@ -98,12 +98,11 @@ def export(db: Path = DB, format: str = typer.Option("json", "--format", help="j
 def import_(file: Path = typer.Argument(..., help="An export, JSON or Markdown."), db: Path = DB) -> None:
     """Replace the bullets by those of FILE (ids and counters kept), as a new version."""
     from contextos.errors import PlaybookError
+    from contextos.jsonl import read_text
     from contextos.playbook import Playbook
 
     with reported_errors():
-        if not file.is_file():
-            raise PlaybookError(f"file {file} does not exist")
-        bullets = Playbook.parse_export(file.read_text(encoding="utf-8"), where=str(file))
+        bullets = Playbook.parse_export(read_text(file, PlaybookError, what="playbook export"), where=str(file))
         state = _open(db, create=True).import_bullets(bullets)
     typer.echo(f"imported {len(bullets)} bullets: version {state.version}")
 

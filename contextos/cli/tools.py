@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from contextos.cli.errors import reported_errors
+from contextos.cli.errors import check_output, reported_errors
 
 app = typer.Typer(help="Index a tool catalog into LanceDB and find the tools a request needs.", no_args_is_help=True)
 
@@ -58,6 +58,8 @@ def search(
             raise ConfigError("give either a REQUEST text or --queries FILE (with --out), not both or neither")
         if queries is not None and out is None:
             raise ConfigError("--queries needs --out, the file to write the rankings to")
+        if out is not None:
+            check_output(out, ConfigError)
         rows = _read_queries(queries) if queries is not None else []
         writer = _writer(query_model, api_base)
         catalog = ToolCatalog.open(db, create=False)
@@ -93,12 +95,10 @@ def _writer(model: str | None, api_base: str | None):  # -> ToolQueryWriter
 def _read_queries(path: Path) -> list[dict]:
     from contextos.errors import ConfigError
 
-    if not path.is_file():
-        raise ConfigError(f"no queries file at {path}")
-    from contextos.jsonl import jsonl_rows
+    from contextos.jsonl import jsonl_rows, read_text
 
     rows = []
-    for n, row in jsonl_rows(path, ConfigError):
+    for n, row in jsonl_rows(path, ConfigError, text=read_text(path, ConfigError, what="queries file")):
         if not isinstance(row, dict) or not isinstance(row.get("query"), str) or "id" not in row:
             raise ConfigError(f'{path} line {n}: each row needs "id" and a text "query"')
         rows.append(row)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import ClassVar
 
-from contextos.errors import BudgetError
+from pydantic import ConfigDict, Field, model_validator
+
+from contextos.checked import CheckedModel
+from contextos.errors import BudgetError, ContextOSError
 
 
-class _BudgetModel(BaseModel):
+class _BudgetModel(CheckedModel):
     """Validation failures of budgets surface as ``BudgetError``, like every other budget problem."""
 
-    def __init__(self, **data: object) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
-            raise BudgetError(f"invalid {type(self).__name__.lower()} ({problems})") from None
+    _error: ClassVar[type[ContextOSError]] = BudgetError
 
 
 class Section(_BudgetModel):
@@ -27,6 +25,7 @@ class Section(_BudgetModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _what: ClassVar[str] = "section"
 
     floor: int = Field(default=0, ge=0)
     """Tokens reserved for this source: its best items are taken first, up to this many tokens."""
@@ -51,6 +50,7 @@ class Budget(_BudgetModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _what: ClassVar[str] = "budget"
 
     context_window: int
     """The model's context length in tokens."""

@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contextos.errors import InvalidItemError
+from contextos.checked import CheckedModel, validation_problems
+from contextos.errors import ConfigError, ContextOSError, InvalidItemError
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -33,7 +34,7 @@ KNOWN_SOURCES = (
 )
 
 
-class ContextItem(BaseModel):
+class ContextItem(CheckedModel):
     """One candidate piece of context, proposed by a source for one step.
 
     ```python
@@ -42,6 +43,8 @@ class ContextItem(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _error: ClassVar[type[ContextOSError]] = InvalidItemError
+    _what: ClassVar[str] = "context item"
 
     id: str = Field(min_length=1)
     """Unique within one step; decisions and traces refer to items by it."""
@@ -55,8 +58,8 @@ class ContextItem(BaseModel):
     payload: dict[str, Any] | None = None
     """Structured data sent beside the text: a tool's OpenAI schema, an assistant message's
     ``tool_calls``, or a tool result's ``tool_call_id``."""
-    score: float = 0.0
-    """Relevance to this step, as the source judged it (higher is better, typically 0..1)."""
+    score: float = Field(default=0.0, allow_inf_nan=False)
+    """Relevance to this step, as the source judged it (higher is better, typically 0..1; finite)."""
     priority: int = 0
     """A tier: items of a higher priority are considered before any item of a lower one."""
     pinned: bool = False
@@ -101,10 +104,10 @@ class ContextItem(BaseModel):
         """Validate one item from untrusted data, raising ``InvalidItemError`` that names ``where``."""
         try:
             return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'item'}: {err['msg']}" for err in exc.errors()
-            )
+        except (ValidationError, InvalidItemError) as exc:
+            # __init__ turned pydantic's error into InvalidItemError; its context keeps the fields.
+            cause = exc if isinstance(exc, ValidationError) else exc.__context__
+            problems = validation_problems(cause, "item") if isinstance(cause, ValidationError) else str(exc)
             raise InvalidItemError(
                 f"{where} is not a valid context item ({problems}). Each item needs at least "
                 '"id", "source" and text "content", e.g. {"id": "a", "source": "documents", "content": "..."}'
@@ -207,8 +210,11 @@ class AssembledContext(BaseModel):
         return body
 
 
-class Step(BaseModel):
+class Step(CheckedModel):
     """What sources see when they propose candidates for one step."""
+
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "step"
 
     input: str = ""
     """The current request or task text that this step answers."""

@@ -12,8 +12,6 @@ from contextos.jsonl import jsonl_rows
 
 def read_items(path: Path) -> list[ContextItem]:
     """Items from a JSONL file, one per line; a bad line raises ``InvalidItemError`` naming it."""
-    if not path.exists():
-        raise InvalidItemError(f"{path} does not exist; pass a JSONL file with one context item per line")
     return [ContextItem.parse(data, where=f"{path}:{n}") for n, data in jsonl_rows(path, InvalidItemError)]
 
 

@@ -25,9 +25,19 @@ from contextos.context.sources import Compressor, ContextSource, run_compressor
 from contextos.context.counters import counter_for_model
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.context.vllm_tokenize import ServerCheckedCounter
-from contextos.errors import BudgetError, ConfigError, InvalidItemError, SourceError
+from contextos.errors import (
+    BudgetError, ConfigError, ContextOSError, EmbeddingError, InvalidItemError, ModelError, SourceError, StoreError,
+)
 from contextos.tracing.conventions import assembly_span, record_assembly
 
+
+SOURCE_TIMEOUT_S = 60.0
+"""Seconds a source may take to propose its candidates before the step goes on without it."""
+
+OUTAGES: tuple[type[ContextOSError], ...] = (StoreError, EmbeddingError, ModelError)
+"""contextos errors that a source's store or model may raise one step and not the next: like a crash
+or a timeout, they cost the source's items, not the step. Other contextos errors (a bad filter, a bad
+item) are the caller's to fix and raise ``SourceError``."""
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
@@ -55,7 +65,9 @@ class Orchestrator:
         model: str | None = None,
         compressors: Sequence[Compressor] = (),
         renderer: Renderer | None = None,
+        source_timeout_s: float | None = None,
     ) -> None:
+        _check_setup(sources, budget)
         names = [s.name for s in sources]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -69,6 +81,11 @@ class Orchestrator:
         self.counter = counter or counter_for_model(model)
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
+        source_timeout_s = SOURCE_TIMEOUT_S if source_timeout_s is None else source_timeout_s
+        if isinstance(source_timeout_s, bool) or not isinstance(source_timeout_s, (int, float)) or not 0 < source_timeout_s < float("inf"):
+            raise ConfigError(f"source_timeout_s must be a positive number of seconds, got {source_timeout_s!r}")
+        self.source_timeout_s = float(source_timeout_s)
+        """Seconds each source may take; a slower or failing one is left out of the step, and said so."""
         # Per (content, source, role): the last candidate made of such an item for each payload, whose
         # cost, content tokens and sketch serve every item with the same key and payload.
         self._measured: dict[tuple[str, str, str], list[Candidate]] = {}
@@ -76,21 +93,35 @@ class Orchestrator:
         self._neighbours = NeighbourCache()
 
     async def gather(self, step: Step) -> list[ContextItem]:
-        """Every source's candidates for ``step``, sources run concurrently."""
+        """Every source's candidates for ``step``, sources run concurrently; a source that fails or
+        takes longer than ``source_timeout_s`` is left out (``build`` records it in the decisions)."""
+        return (await self._gather(step))[0]
 
-        async def one(source: ContextSource) -> Sequence[ContextItem]:
+    async def _gather(self, step: Step) -> tuple[list[ContextItem], list[ContextDecision]]:
+        async def one(source: ContextSource) -> tuple[Sequence[ContextItem], str | None]:
             try:
-                return await source.candidates(step)
-            except Exception as exc:  # a source's failure is reported with its name
-                raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from exc
+                return await asyncio.wait_for(source.candidates(step), self.source_timeout_s), None
+            except asyncio.TimeoutError:
+                return (), f"did not answer within {self.source_timeout_s:g} s"
+            except Exception as exc:
+                if isinstance(exc, ContextOSError) and not isinstance(exc, OUTAGES):  # the caller's mistake: say so
+                    raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from exc
+                return (), f"failed ({type(exc).__name__}: {str(exc)[:200]})"  # costs its items, not the step
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
-        return [item for items in results for item in items]
+        left_out = [
+            ContextDecision(f"{source.name}:unavailable", source.name, DecisionStatus.DROPPED, 0, 0, 0.0,
+                            f"source {source.name!r} {why}; the step went on without its items")
+            for source, (_, why) in zip(self.sources, results) if why is not None
+        ]
+        return [item for items, _ in results for item in items], left_out
 
     async def build(self, step: Step) -> AssembledContext:
         """Assemble the context for ``step`` (one ``contextos.assemble`` span, gathering included)."""
         with assembly_span(step) as span:
-            assembled = await self._assemble(await self.gather(step), step)
+            items, left_out = await self._gather(step)
+            assembled = await self._assemble(items, step)
+            assembled.decisions.extend(left_out)
             record_assembly(span, assembled)
         return assembled
 
@@ -348,6 +379,14 @@ def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
     if None not in positions and all(map(operator.lt, positions, positions[1:])):
         return turns
     return sorted(turns, key=lambda t: (t.position is None, t.position or 0, t.id))
+
+
+def _check_setup(sources: Sequence[ContextSource], budget: Budget) -> None:
+    if not isinstance(budget, Budget):
+        raise ConfigError(f"budget must be a Budget(context_window=...), got {type(budget).__name__}")
+    for source in sources:
+        if not isinstance(getattr(source, "name", None), str) or not callable(getattr(source, "candidates", None)):
+            raise ConfigError(f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}")
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:

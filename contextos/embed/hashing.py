@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from contextos.embed.base import check_texts, l2_normalise
+from contextos.errors import EmbeddingError
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -37,10 +38,8 @@ class HashingEmbedder:
     """
 
     def __init__(self, dimension: int = 256, ngrams: int = 2) -> None:
-        if dimension < 2:
-            raise ValueError("dimension must be at least 2")
-        if ngrams < 1:
-            raise ValueError("ngrams must be at least 1")
+        if not _whole(dimension) or dimension < 2 or not _whole(ngrams) or ngrams < 1:
+            raise EmbeddingError(f"HashingEmbedder needs a whole dimension >= 2 and ngrams >= 1, got {dimension!r} and {ngrams!r}")
         self.dimension = dimension
         self.ngrams = ngrams
         self.name = f"hashing-{dimension}-n{ngrams}"
@@ -68,3 +67,7 @@ class HashingEmbedder:
                 out[row, slot] = np.sign(value) * (1.0 + np.log(abs(value))) if value else 0.0
         self.embedded_texts += len(texts)
         return l2_normalise(out)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -47,6 +47,11 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return inner
 
 
+CHARS_PER_TOKEN = 64
+"""Characters of a text the tokenizer sees per token kept (``max_length`` of them): an English token
+averages about 4, so only a text of whitespace or very long words embeds differently than whole."""
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 sentence embeddings (384-d), computed by numpy on the CPU.
 
@@ -109,8 +114,11 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
+        # The tokenizer would normalise and split a whole 50 MB text before truncating it (gigabytes
+        # of offsets): it gets a prefix that holds the max_length tokens kept many times over.
+        limit = self.max_length * CHARS_PER_TOKEN
         with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
+            encodings = self._tokenizer.encode_batch([t[:limit] for t in texts])
         ids = [e.ids for e in encodings]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), self.batch_size):

@@ -17,12 +17,13 @@ from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from contextos.errors import AllModelsFailedError, ConfigError, ModelError, ModelRequestError
+from contextos.deadline import call_within
+from contextos.errors import AllModelsFailedError, ConfigError, ModelError, ModelRequestError, ModelResponseError
 from contextos.llm.offline import is_offline_model
 from contextos.llm.parse import StreamAccumulator, message_parts
 from contextos.llm.retry import RetryPolicy, attempt_fields, is_retryable, to_model_error, tries_next_model
 from contextos.llm.runtime import load_litellm
-from contextos.llm.stream import CompletionStream
+from contextos.llm.stream import CompletionStream, EventCheck
 from contextos.llm.types import Attempt, Completion, Endpoint
 from contextos.tracing.conventions import record_attempt
 from contextos.tracing.redact import redact_text
@@ -55,10 +56,11 @@ class ModelClient:
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("ModelClient needs a model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct or offline/demo.")
-        if not timeout or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}.")
         self.timeout = float(timeout)
-        """Seconds per call (litellm's own default is 6000 s, so it is always passed)."""
+        """Seconds per attempt, a deadline for the whole answer (a server that trickles bytes does not
+        stretch it); for a stream, for its first chunk and then for each next one."""
         self.retry = retry or RetryPolicy()
         """How each model is retried."""
         self.on_attempt = on_attempt
@@ -205,7 +207,12 @@ class ModelClient:
         for endpoint in self.endpoints:
             kwargs = self._kwargs(endpoint, request)
             try:
-                response = self._retrying(endpoint, log, lambda kwargs=kwargs: (self.router or litellm).completion(**kwargs))
+                response = self._retrying(
+                    endpoint, log,
+                    # httpx's timeout is per read: the deadline of the whole answer is kept here.
+                    lambda kwargs=kwargs: call_within(lambda: (self.router or litellm).completion(**kwargs), self.timeout,
+                                                      name="contextos-model-call"),
+                )
             except ModelError as error:
                 errors.append(error)
                 if not tries_next_model(error):
@@ -296,7 +303,8 @@ class ModelClient:
         async def attempt() -> Any:
             number, t0 = self._next_attempt(endpoint, log)
             try:
-                result = await call()
+                # httpx's timeout is per read: the deadline of the whole answer is kept here.
+                result = await asyncio.wait_for(call(), self.timeout)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -344,10 +352,12 @@ class ModelClient:
         errors: list[ModelError] = []
         for endpoint in self.endpoints:
             kwargs = self._kwargs(endpoint, request)
+            check = EventCheck()
 
-            async def open_stream(kwargs: dict[str, Any] = kwargs) -> tuple[Any, Any]:
+            async def open_stream(kwargs: dict[str, Any] = kwargs, check: EventCheck = check) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
                 stream = await (self.router or litellm).acompletion(**kwargs)
+                check.watch(stream)
                 iterator = stream.__aiter__()
                 try:
                     first = await iterator.__anext__()
@@ -367,15 +377,24 @@ class ModelClient:
                 if text := accumulator.add(first):
                     yield text
                 try:
-                    async for chunk in iterator:
+                    while True:
+                        try:
+                            chunk = await asyncio.wait_for(iterator.__anext__(), self.timeout)
+                        except StopAsyncIteration:
+                            break
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
+                    if check.problem is not None:  # litellm's complaint about what the check stopped
+                        raise ModelResponseError(f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
+                                                 model=endpoint.model) from None
                     error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
                     raise type(error)(
                         f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
                         model=endpoint.model,
                     ) from exc
+            if check.problem is not None:
+                raise ModelResponseError(f"{endpoint.model} at {endpoint.api_base}: {check.problem}", model=endpoint.model)
             finish(self._completion(endpoint, accumulator.parts(), log, started))
             return
         raise self._all_failed(errors, log)

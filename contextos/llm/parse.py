@@ -16,16 +16,27 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
-def usage_of(raw: Any) -> Usage:
-    """``Usage`` from a response's usage object, cached tokens included when reported."""
+def usage_of(raw: Any, *, model: str | None = None) -> Usage:
+    """``Usage`` from a response's usage object, cached tokens included when reported.
+
+    Counts that are not whole numbers >= 0 raise ``ModelResponseError``: a limit on tokens or cost
+    must not be fed negative usage.
+    """
     if raw is None:
         return Usage()
     details = _get(raw, "prompt_tokens_details")
-    return Usage(
-        prompt_tokens=int(_get(raw, "prompt_tokens") or 0),
-        completion_tokens=int(_get(raw, "completion_tokens") or 0),
-        cached_tokens=int(_get(details, "cached_tokens") or 0),
-    )
+    counts = {"prompt_tokens": _get(raw, "prompt_tokens"), "completion_tokens": _get(raw, "completion_tokens"),
+              "cached_tokens": _get(details, "cached_tokens")}
+    for name, value in counts.items():
+        if value is None:
+            counts[name] = 0
+        elif isinstance(value, bool) or not (isinstance(value, int) or isinstance(value, float) and value.is_integer()) or value < 0:
+            raise ModelResponseError(
+                f"{model or 'the model'}: the server reported usage {name}={value!r}, not a whole number >= 0; "
+                "its token accounting cannot be trusted (check the server).",
+                model=model,
+            )
+    return Usage(**{name: int(value) for name, value in counts.items()})
 
 
 def message_parts(response: Any, *, model: str) -> tuple[str | None, list[ToolCall], str | None, Usage]:
@@ -43,7 +54,7 @@ def message_parts(response: Any, *, model: str) -> tuple[str | None, list[ToolCa
         )
         for index, call in enumerate(_get(message, "tool_calls") or [])
     ]
-    return _get(message, "content"), tool_calls, _get(choice, "finish_reason"), usage_of(_get(response, "usage"))
+    return _get(message, "content"), tool_calls, _get(choice, "finish_reason"), usage_of(_get(response, "usage"), model=model)
 
 
 class StreamAccumulator:

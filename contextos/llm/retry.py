@@ -7,12 +7,15 @@ import random
 import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from tenacity import RetryCallState
 
+from contextos.checked import CheckedModel
 from contextos.errors import (
+    ConfigError,
+    ContextOSError,
     ContextWindowExceededError,
     ModelAuthenticationError,
     ModelConnectionError,
@@ -38,7 +41,7 @@ _CONNECTION_HINTS = (
 )
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(CheckedModel):
     """How a ``ModelClient`` retries one model before moving to the next fallback.
 
     Waits grow exponentially with random jitter (``min(initial_wait_s * multiplier**n, max_wait_s) +
@@ -50,7 +53,9 @@ class RetryPolicy(BaseModel):
     ```
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "retry policy"
 
     max_attempts: int = Field(3, ge=1)
     """Calls per model, the first included (1: no retries)."""
@@ -125,9 +130,23 @@ def retry_after_of(exc: BaseException) -> float | None:
     return None
 
 
+_MALFORMED_HINTS = ("invalid response object", "provider returned 'choices'", "unable to get json response")
+"""litellm's words for a 200 answer whose body is not a chat completion (it reports those as 500s)."""
+
+MESSAGE_CHARS = 300
+"""A server's message is cut to this many characters in errors: a whole response (and any secret in
+it) has no place in logs."""
+
+
 def server_message(exc: BaseException) -> str:
-    """The server's own error message, without litellm's prefixes."""
-    text = str(getattr(exc, "message", None) or exc)
+    """The server's own error message, without litellm's prefixes, its tracebacks or more than
+    ``MESSAGE_CHARS`` characters."""
+    text = _message(exc)
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "..."
+
+
+def _message(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc).split("Traceback (most recent call last)")[0].strip()
     start = text.find("{")
     if start >= 0:
         try:
@@ -157,6 +176,12 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
             f"{model}: litellm knows no provider by that name. A model string starts with its provider: "
             "hosted_vllm/<served name> (with an api_base), openai/<name>, anthropic/<name>, ... or offline/demo "
             f"(docs/models.md lists them). A model vLLM serves as {model} is hosted_vllm/{model}.",
+            model=model,
+        )
+    if any(hint in lowered for hint in _MALFORMED_HINTS) and getattr(exc, "response", None) is None:
+        return ModelResponseError(
+            f"{where}: the server answered with a body that is not an OpenAI chat completion. "
+            "Check that api_base is an OpenAI-compatible server's /v1 URL (e.g. vLLM's http://127.0.0.1:8000/v1).",
             model=model,
         )
     if name == "ContextWindowExceededError" or "maximum context length" in lowered or "context length" in lowered and status == 400:

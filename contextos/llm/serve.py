@@ -151,6 +151,8 @@ class VllmServer:
         self.vllm_args = list(vllm_args)
         if _has_flag(self.vllm_args, "--host", "--port", "--model"):
             raise ServerLaunchError("Give --host, --port and the model to contextos serve itself, not among the vLLM arguments.")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ServerLaunchError(f"--port must be 0-65535 (0 picks a free one), got {port!r}")
         self.host = host
         self.port = port or free_port(host)
         self.python = vllm_python(python)

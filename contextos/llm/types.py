@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contextos.checked import CheckedModel
+from contextos.errors import ConfigError, ContextOSError
 
 
 class Usage(BaseModel):
@@ -140,14 +143,16 @@ class Completion(BaseModel):
         return message
 
 
-class Endpoint(BaseModel):
+class Endpoint(CheckedModel):
     """A model on a given server: a fallback that lives elsewhere than the primary model.
 
     A fallback given as a plain string shares the client's ``api_base`` and ``api_key``; an
     ``Endpoint`` uses exactly its own (None: the provider's default, e.g. for ``openai/...``).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _error: ClassVar[type[ContextOSError]] = ConfigError
+    _what: ClassVar[str] = "endpoint"
 
     model: str
     """The litellm model string."""

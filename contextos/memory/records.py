@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contextos.errors import MemoryStoreError
+import contextos.checked
+
+from contextos.errors import ContextOSError, MemoryStoreError
 from contextos.memory.timestamps import parse_time
 
 Filters = dict[str, Any]
@@ -17,20 +19,10 @@ Filters = dict[str, Any]
 of its elements (for ``tags``: every listed tag must be present)."""
 
 
-class CheckedModel(BaseModel):
-    """A memory model whose invalid input raises ``MemoryStoreError`` naming each bad field, like the
-    rest of the package's bad input (pydantic's own ``ValidationError`` is not a ``ContextOSError``)."""
+class CheckedModel(contextos.checked.CheckedModel):
+    """A memory model whose invalid input raises ``MemoryStoreError`` naming each bad field."""
 
-    _what: ClassVar[str] = "value"
-    """How the error message names the thing, e.g. ``memory record``."""
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            where = f" {data['id']!r}" if isinstance(data.get("id"), str) else ""
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or self._what}: {e['msg']}" for e in exc.errors())
-            raise MemoryStoreError(f"invalid {self._what}{where} ({problems})") from None
+    _error: ClassVar[type[ContextOSError]] = MemoryStoreError
 
 
 class Provenance(CheckedModel):

@@ -9,6 +9,7 @@ idempotent upsert by id, so it is simply retried.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from contextos.memory.scoring import ScoringWeights, combined, recency
 from contextos.store.table import Hit, SearchMode, VectorTable
 from contextos.tracing.spans import span
 
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]{0,127}$")
 _CONFLICT_WORDS = ("conflict", "retryable", "concurrent", "commit")
 _WRITE_ATTEMPTS = 12
 
@@ -73,12 +75,18 @@ class VectorMemory:
             from contextos.embed import default_embedder
 
             embedder = default_embedder()
-        if dedup_threshold is not None and not 0.0 < dedup_threshold <= 1.0:
-            raise MemoryStoreError(f"dedup_threshold must be in (0, 1] or None, got {dedup_threshold}")
+        if dedup_threshold is not None and not (isinstance(dedup_threshold, (int, float)) and 0.0 < dedup_threshold <= 1.0):
+            raise MemoryStoreError(f"dedup_threshold must be in (0, 1] or None, got {dedup_threshold!r}")
         if dedup_scope is not None and (isinstance(dedup_scope, str) or not all(isinstance(f, str) and f for f in dedup_scope)):
             raise MemoryStoreError(f"dedup_scope must be a list of metadata field names (or None for all), got {dedup_scope!r}")
         if index_text is not None and not callable(index_text):
             raise MemoryStoreError(f"index_text must be a callable (record, replies_to) -> str, got {type(index_text).__name__}")
+        if mode not in ("hybrid", "dense", "fts"):
+            raise MemoryStoreError(f"mode must be 'hybrid', 'dense' or 'fts', got {mode!r}")
+        if not isinstance(table, str) or not _TABLE_NAME.match(table):
+            raise MemoryStoreError(f"table names are 1-128 of a-z A-Z 0-9 _ - . (not starting with .), got {table!r}")
+        if weights is not None and not isinstance(weights, ScoringWeights):
+            raise MemoryStoreError(f"weights must be ScoringWeights(...), got {type(weights).__name__}")
         self.uri = str(uri)
         self._connect_options = connect_options
         self.table = self._open(table, embedder, create)

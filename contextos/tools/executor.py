@@ -13,8 +13,11 @@ results = await executor.execute_all(completion.tool_calls)
 messages += [r.message() for r in results]
 ```
 
-Sync callables run in a worker thread (so a slow one does not block the event loop and can be timed
-out; the thread itself cannot be killed and finishes in the background), async ones natively.
+Sync callables run in a daemon thread of their own (``contextos.deadline``), async ones natively.
+A timeout ends the *wait*: the model reads that the tool did not finish and the run goes on. A sync
+tool that ignores its timeout cannot be killed; its thread runs on in the background (holding
+whatever it holds) until it returns, but it never blocks the event loop, the next model call, other
+tools or the end of ``Agent.run()`` (no shared pool to fill, nothing joins it). docs/tools.md says more.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contextos.errors import DuplicateToolError
+from contextos.deadline import in_daemon_thread
+from contextos.errors import ConfigError, DuplicateToolError, InvalidToolError
 from contextos.llm.types import ToolCall
+from contextos.tools.schema import argument_problem
 from contextos.tools.tool import Tool
 
 ToolFailure = Literal["unknown_tool", "invalid_json", "invalid_arguments", "exception", "timeout", "no_implementation", "denied"]
@@ -101,8 +106,10 @@ class ToolExecutor:
         fallback: Fallback | None = None,
         validate: bool = True,
     ) -> None:
-        if timeout_s <= 0 or max_result_chars < 100:
-            raise ValueError("timeout_s must be positive and max_result_chars at least 100")
+        if not _positive(timeout_s) or not all(_positive(t) for t in (timeouts or {}).values()):
+            raise ConfigError(f"tool timeouts must be positive numbers of seconds, got {timeout_s!r} and {dict(timeouts or {})!r}")
+        if isinstance(max_result_chars, bool) or not isinstance(max_result_chars, int) or max_result_chars < 100:
+            raise ConfigError(f"max_result_chars must be a whole number of at least 100, got {max_result_chars!r}")
         self.tools: dict[str, Tool] = {}
         """The tools it runs by name."""
         self.timeout_s = timeout_s
@@ -120,6 +127,8 @@ class ToolExecutor:
 
     def add(self, tool: Tool | Callable[..., Any]) -> Tool:
         """Register a tool (a plain function is wrapped with ``Tool.from_function``)."""
+        if not isinstance(tool, Tool) and not callable(tool):
+            raise InvalidToolError(f"a tool must be a Tool or a function, got {type(tool).__name__}")
         tool = tool if isinstance(tool, Tool) else Tool.from_function(tool)
         if tool.name in self.tools and self.tools[tool.name] is not tool:
             raise DuplicateToolError(f"the executor already has a tool named {tool.name!r}; tool names must be unique")
@@ -140,13 +149,13 @@ class ToolExecutor:
             known = sorted({*self.tools, *(offered or {})})
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
             return error_result(call, "unknown_tool", f"there is no tool named {call.name!r}. Available tools: {shown or 'none'}.")
+        timeout = self.timeouts.get(tool.name, self.timeout_s)
         if self.validate:
-            problem = _schema_problem(tool, call.arguments)
+            problem = await _schema_problem(tool, call.arguments, timeout)
             if problem:
                 return error_result(call, "invalid_arguments", f"invalid arguments for {call.name}: {problem}. Fix them and call it again.")
         if tool.fn is None and self.fallback is None:
             return error_result(call, "no_implementation", f"the tool {call.name!r} has no implementation here; answer without it.")
-        timeout = self.timeouts.get(tool.name, self.timeout_s)
         try:
             value = await asyncio.wait_for(self._run(tool, call.arguments), timeout)
         except asyncio.TimeoutError:
@@ -181,12 +190,18 @@ class ToolExecutor:
         if tool.fn is not None:
             if inspect.iscoroutinefunction(tool.fn):
                 return await tool.fn(**arguments)
-            value = await asyncio.to_thread(tool.fn, **arguments)
+            fn = tool.fn
+            if tool.isolated:
+                from contextos.tools.isolated import run_isolated
+
+                return await run_isolated(getattr(fn, "__wrapped__", fn), arguments)  # your function: it must pickle
+            value = await in_daemon_thread(lambda: fn(**arguments), name=f"contextos-tool-{tool.name}")
         else:
             assert self.fallback is not None
             if inspect.iscoroutinefunction(self.fallback):
                 return await self.fallback(tool, arguments)
-            value = await asyncio.to_thread(self.fallback, tool, arguments)
+            fallback = self.fallback
+            value = await in_daemon_thread(lambda: fallback(tool, arguments), name=f"contextos-tool-{tool.name}")
         if inspect.isawaitable(value):
             value = await value
         return value
@@ -200,13 +215,19 @@ class _Exited(Exception):
         self.code = code
 
 
-def _schema_problem(tool: Tool, arguments: dict[str, Any]) -> str | None:
-    """The first way ``arguments`` break the tool's schema, in words; None when they fit."""
-    from jsonschema import Draft202012Validator
+def _positive(seconds: Any) -> bool:
+    return isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < float("inf")
 
-    validator = Draft202012Validator(tool.parameters)
-    error = next(iter(sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))), None)
-    if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+
+async def _schema_problem(tool: Tool, arguments: dict[str, Any], timeout: float) -> str | None:
+    """The first way ``arguments`` break the tool's schema, in words; None when they fit.
+
+    Checked in a thread under the tool's own timeout: a schema from an untrusted catalog must not
+    hold the event loop, and no failure of the validator escapes as anything but a problem.
+    """
+    try:
+        return await asyncio.wait_for(in_daemon_thread(lambda: argument_problem(tool.parameters, arguments)), timeout)
+    except asyncio.TimeoutError:
+        return f"checking them against the schema took longer than {timeout:g} s"
+    except Exception as exc:  # a schema the validator cannot apply: the call cannot be checked
+        return f"the tool's schema could not be applied ({type(exc).__name__}: {str(exc)[:200]})"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from contextos.errors import DuplicateToolError, InvalidToolError
-from contextos.jsonl import jsonl_rows
+from contextos.jsonl import jsonl_rows, read_text
 from contextos.tools.tool import Tool, tools_from_mcp
 
 _ROW_KEYS = {"id", "name", "description", "parameters", "group", "source", "metadata"}
@@ -61,6 +61,11 @@ def check_unique(tools: Iterable[Tool], *, where: str = "catalog") -> list[Tool]
     by_id: dict[str, Tool] = {}
     out = []
     for tool in tools:
+        if not isinstance(tool, Tool):
+            raise InvalidToolError(
+                f"{where}: expected Tool objects, got {type(tool).__name__}; make them with Tool(...), "
+                "Tool.from_openai(...) or tool_from_row(...)"
+            )
         if tool.name in by_name:
             raise DuplicateToolError(
                 f"{where}: tools {by_name[tool.name].id!r} and {tool.id!r} are both named {tool.label!r}; "
@@ -81,9 +86,7 @@ def load_tools(path: str | Path) -> list[Tool]:
     JSONL rows ``{"id", "name", "description", "parameters"}``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InvalidToolError(f"no catalog file at {path}")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, InvalidToolError, what="catalog file")
     stripped = text.lstrip()
     tools: list[Tool]
     if stripped.startswith("["):

@@ -29,8 +29,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from contextos.checked import validation_problems
 from contextos.errors import InvalidToolError, ToolError
 from contextos.tools.run_context import current_run_context, is_run_context
+from contextos.tools.schema import check_schema_safety
 
 #: OpenAI's rule for function names (also what most providers accept).
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -62,6 +64,7 @@ def check_parameters(parameters: Any, *, tool: str) -> dict[str, Any]:
             f"tool {tool!r}: parameters must be a JSON Schema object, got {type(parameters).__name__}; "
             'use {"type": "object", "properties": {...}}'
         )
+    check_schema_safety(parameters, tool=tool)  # depth and refs first: the metaschema check recurses
     try:
         Draft202012Validator.check_schema(parameters)
     except SchemaError as exc:
@@ -99,6 +102,10 @@ class Tool(BaseModel):
     """The Python callable that runs the tool, when there is one (not stored in a catalog). From
     ``from_function``: your function wrapped to convert the model's JSON arguments to its annotated types
     and fill in its ``RunContext`` (``fn.__wrapped__`` is your function)."""
+    isolated: bool = Field(default=False, exclude=True)
+    """Run a sync ``fn`` in a process of its own that is killed at the tool's timeout (a thread that
+    ignores its timeout cannot be stopped). Costs a fresh interpreter per call; ``fn``, its arguments
+    and its result must be picklable (a module-level function). Not stored in a catalog."""
 
     @model_validator(mode="before")
     @classmethod
@@ -133,8 +140,7 @@ class Tool(BaseModel):
             super().__init__(**fields)
         except ValidationError as exc:
             label = fields.get("original_name") or fields.get("name") or fields.get("id") or "?"
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'tool'}: {e['msg']}" for e in exc.errors())
-            raise InvalidToolError(f"tool {label!r} is invalid: {problems}") from None
+            raise InvalidToolError(f"tool {label!r} is invalid: {validation_problems(exc, 'tool')}") from None
 
     @classmethod
     def named(cls, name: str, *, id: str | None = None, **fields: Any) -> Tool:

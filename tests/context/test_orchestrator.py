@@ -5,7 +5,7 @@ import pytest
 
 from contextos import (
     Budget, BudgetError, ConfigError, ContextItem, InputSource, InstructionsSource, InvalidItemError, Orchestrator,
-    Section, SourceError, StaticSource, Step,
+    Section, StaticSource, Step,
 )
 from contextos.context.items import ContextDecision, DecisionStatus
 from contextos.context.sources import Compressed
@@ -30,16 +30,18 @@ def test_sources_run_concurrently():
     assert {d.id for d in result.decisions} == {f"s{i}-1" for i in range(5)}
 
 
-def test_a_failing_source_is_named():
+def test_a_failing_source_is_named_and_the_step_goes_on():
     class Broken:
         name = "memory"
 
         async def candidates(self, step):
             raise RuntimeError("disk on fire")
 
-    orchestrator = Orchestrator([Broken()], Budget(context_window=100), counter=COUNTER)
-    with pytest.raises(SourceError, match="source 'memory' failed: RuntimeError: disk on fire"):
-        orchestrator.build_sync(Step())
+    docs = StaticSource("documents", [ContextItem(id="d", source="documents", content="a")])
+    orchestrator = Orchestrator([Broken(), docs], Budget(context_window=100), counter=COUNTER)
+    result = orchestrator.build_sync(Step())
+    assert result.decision("d").status == "included"
+    assert "source 'memory' failed (RuntimeError: disk on fire)" in result.decision("memory:unavailable").reason
 
 
 def test_duplicate_ids_are_rejected():

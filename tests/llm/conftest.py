@@ -30,3 +30,15 @@ def attempts() -> list[Attempt]:
 @pytest.fixture
 def client(server: FakeModelServer, attempts: list[Attempt]) -> ModelClient:
     return ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=5, retry=FAST, on_attempt=attempts.append)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _litellm_warmed() -> None:
+    """One call each way before any test: an attempt's deadline covers litellm's own first-call imports
+    too, which on a busy machine take longer than the half-second timeouts some tests use."""
+    with FakeModelServer() as fake:
+        warm = ModelClient("hosted_vllm/fake-model", api_base=fake.api_base, timeout=120)
+        warm.complete(USER)
+        import asyncio
+
+        asyncio.run(warm.acomplete(USER))

@@ -73,7 +73,7 @@ NOT_RETRIED = [
     pytest.param(Fault.status_code(422, "unprocessable"), ModelRequestError, "unprocessable", id="422"),
     pytest.param(Fault.status_code(401), ModelAuthenticationError, "api key", id="401"),
     pytest.param(Fault.status_code(404), ModelNotFoundError, "/v1/models", id="404"),
-    pytest.param(Fault.malformed_json(), ModelResponseError, "could not be used", id="malformed-json"),
+    pytest.param(Fault.malformed_json(), ModelResponseError, "not an OpenAI chat completion", id="malformed-json"),
 ]
 
 
