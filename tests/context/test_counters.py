@@ -76,6 +76,9 @@ def test_a_vllm_model_named_like_gpt_4_is_not_counted_as_openai():
 
 
 def test_a_bare_orchestrator_flags_its_counts_as_estimates():
+    from contextos.context import counters
+
+    counters._warn_estimate.cache_clear()  # said once per process: an earlier test may have heard it
     with pytest.warns(TokenizerWarning, match="no model given"):
         orchestrator = Orchestrator([], Budget(context_window=500))
     result = asyncio.run(orchestrator.assemble([ContextItem(id="q", source="input", role="user", content="Hello there")]))
