@@ -31,6 +31,9 @@ from contextos.errors import (
 from contextos.tracing.conventions import assembly_span, record_assembly
 
 
+LEFT_OUT = "contextos.left_out"
+"""``metadata`` key marking an item a compressor left out (it stays a candidate, with score 0)."""
+
 SOURCE_TIMEOUT_S = 60.0
 """Seconds a source may take to propose its candidates before the step goes on without it."""
 
@@ -212,16 +215,22 @@ class Orchestrator:
             cap = self.budget.section(source).cap
             share = min(share, cap) if cap is not None else share
             overhead = sum(self._candidate(i).cost - self._candidate(i).content_tokens for i in group)
-            # Compressors count text; rendering adds each item's overhead (for as many items as remain).
-            target = share - overhead * share // max(wanted[source], 1)
+            # Compressors count text; rendering adds each kept item's overhead (all of it, at worst).
+            target = share - overhead
             if wanted[source] <= share or target < 1:
                 continue
+            offered = group
             for compressor in self.compressors:
                 results = await run_compressor(compressor, group, step.input, target, counter=self.counter, source=source)
                 group = [r.item for r in results if r.item is not None]
                 replaced.update((i.id, i) for i in group)
                 if sum(self._candidate(i).content_tokens for i in group) <= target:
                     break
+            # What the compressors left out stays a candidate, but last in line: kept only where room is
+            # left once what they kept is in (else an untouched item could crowd out the shortened one).
+            kept = {i.id for i in group}
+            replaced.update((i.id, i.model_copy(update={"score": 0.0, "metadata": {**i.metadata, LEFT_OUT: True}}))
+                            for i in offered if i.id not in kept)
         return [replaced.get(i.id, i) for i in items]
 
     def _candidate(self, item: ContextItem) -> Candidate:
@@ -333,7 +342,9 @@ class Orchestrator:
             outcome = outcomes[item.id]
             status, reason, before = outcome.status, outcome.reason, c.cost
             original = originals.get(item.id) if originals else None
-            if original is not None:
+            if original is not None and item.metadata.get(LEFT_OUT):
+                reason = f"left out by the compressor (score set to 0), then {reason}"
+            elif original is not None:
                 before = self._candidate(original).cost
                 if status is DecisionStatus.INCLUDED:
                     status, reason = DecisionStatus.COMPRESSED, f"compressed from {before} to {c.cost} tokens; {reason}"
