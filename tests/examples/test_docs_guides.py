@@ -1,4 +1,4 @@
-"""docs/agents.md runs as written: its Python blocks, in order, as one script (offline)."""
+"""The guides run as written: each one's Python blocks, in order, as one script (offline)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,24 @@ import sys
 from tests.conftest import ROOT
 
 
-def test_agents_guide_blocks_run(tmp_path):
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "agents.md").read_text(), flags=re.S)
-    assert len(blocks) == 3
-    script = tmp_path / "agents_guide.py"
-    script.write_text("\n".join(blocks) + '\nprint("all asserts held")\n')
+def run_guide(tmp_path, name: str, blocks: int) -> str:
+    found = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / name).read_text(), flags=re.S)
+    assert len(found) == blocks
+    script = tmp_path / "guide.py"
+    script.write_text("\n".join(found) + '\nprint("all asserts held")\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTOS_MODEL")}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("all asserts held")
-    out = done.stdout
+    return done.stdout
+
+
+def test_testing_guide(tmp_path):
+    run_guide(tmp_path, "testing.md", 2)
+
+
+def test_agents_guide(tmp_path):
+    out = run_guide(tmp_path, "agents.md", 3)
     assert "calls get_weather({'city': 'Oslo'})" in out and "final_answer" in out
     assert "from Bergen to Oslo on 24 December (step 0)" in out
