@@ -84,6 +84,7 @@ from contextos.version import __version__
 
 # Public names whose modules import heavy dependencies: resolved on first attribute access.
 _LAZY: dict[str, str] = {
+    "configure_tracing": "contextos.tracing",
     "Agent": "contextos.agents",
     "AgentGraph": "contextos.agents",
     "AgentHooks": "contextos.agents",
@@ -255,6 +256,7 @@ __all__ = [
     "VllmTokenize",
     "WorkingMemory",
     "__version__",
+    "configure_tracing",
     "counter_for_model",
     "default_compressor",
     "default_embedder",
