@@ -39,9 +39,11 @@ async def main() -> None:
             result = await agent.arun(turn, conversation=window)
             print(f"user: {turn}\nassistant: {result.answer}")
         print(f"\n{len(window.items)} turns in the window, {long_term.count()} moved to long-term memory")
-        recalled = [d for d in result.steps[0].context.decisions if d.source == "memory" and d.status.value != "dropped"]
-        for d in recalled:
-            print(f"recalled for the last question: {d.id}")
+        step = result.steps[0]
+        texts = {item.id: item.content for item in step.context.items}
+        for d in step.context.decisions:
+            if d.source == "memory" and d.status.value != "dropped":
+                print(f"recalled for the last question: {d.id}: {texts.get(d.id, '')!r}")
 
 
 if __name__ == "__main__":

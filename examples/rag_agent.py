@@ -36,11 +36,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = VectorMemory(folder, table="documents", dedup_threshold=None)
         store.add_many([MemoryRecord(id=key, kind="document", content=text) for key, text in PASSAGES.items()])
-        documents = MemorySource(store, k=3, name="documents", format=lambda hit: f"[{hit.record.id}] {hit.record.content}")
+        # All five passages are candidates; the documents section's cap (120 tokens) does not hold them all,
+        # so the printout shows what the budget kept, shortened or dropped, and why.
+        documents = MemorySource(store, k=5, name="documents", min_similarity=0.0,  # every passage competes
+                                 format=lambda hit: f"[{hit.record.id}] {hit.record.content}")
         agent = Agent(
             model_client(), name="rag",
             instructions="Answer the question from the documents only, citing their [ids]. Say so if they do not answer it.",
-            sources=[documents], budget=Budget(context_window=2048, reserve_output=256, sections={"documents": Section(cap=200)}),
+            sources=[documents], budget=Budget(context_window=2048, reserve_output=256, sections={"documents": Section(cap=120)}),
         )
         result = agent.run(question)
     step = result.steps[0]
