@@ -17,10 +17,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from contextos.errors import ConfigError
+from contextos.llm.parse import json_candidates
 
 T = TypeVar("T")
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
 class OutputSpec(Generic[T]):
@@ -51,7 +50,7 @@ class OutputSpec(Generic[T]):
         if not text:
             return None, "the answer was empty"
         errors = []
-        for candidate in _candidates(text):
+        for candidate in json_candidates(text):
             try:
                 data = json.loads(candidate)
             except ValueError:
@@ -66,15 +65,3 @@ class OutputSpec(Generic[T]):
         """The user message that asks for the answer again."""
         return {"role": "user", "content": f"Your answer did not match the required output ({problem}). "
                                            "Answer again with JSON only, matching the JSON Schema."}
-
-
-def _candidates(text: str) -> list[str]:
-    """The JSON the answer may be: the whole text, fenced blocks, then its outermost {...} or [...]."""
-    out = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
-    for open_, close in (("{", "}"), ("[", "]")):
-        start, end = text.find(open_), text.rfind(close)
-        if 0 <= start < end:
-            out.append(text[start : end + 1])
-    return [c for c in dict.fromkeys(out) if c]
-
-

@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 import warnings
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -137,7 +138,7 @@ def _warn_unknown_model(model: str) -> None:
     )
 
 
-class ChatAccounting:
+class ChatAccounting(ABC):
     """What selection asks of a counter besides ``count``: the tokens one message, one tool schema,
     the tools block, the system message and an empty request add (internal base class).
 
@@ -152,8 +153,9 @@ class ChatAccounting:
     estimated: bool = False
     """True when the counts are an estimate, not the served model's own tokenizer."""
 
-    def count(self, text: str) -> int:  # pragma: no cover - every subclass counts
-        raise NotImplementedError
+    @abstractmethod
+    def count(self, text: str) -> int:
+        """Tokens in ``text``."""
 
     def message_cost(self, message: dict[str, Any]) -> int:
         """Tokens one message adds to a request, its wrapping included."""
@@ -201,8 +203,9 @@ class CachedCounter(ChatAccounting):
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def encode(self, text: str) -> list[int]:  # pragma: no cover - every subclass encodes
-        raise NotImplementedError
+    @abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``."""
 
     def count(self, text: str) -> int:
         cached = self._cache.get(text)

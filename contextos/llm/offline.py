@@ -32,6 +32,7 @@ It is registered as a litellm custom provider (``litellm.custom_provider_map``) 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -269,12 +270,19 @@ def _text(content: Any) -> str:
     return "" if content is None else json.dumps(content)
 
 
+@functools.cache
+def _usage_counter() -> Any:
+    """One counter for every offline call, so its count cache serves the whole run (a new one per call
+    would encode the whole conversation again at every step)."""
+    from contextos.context.counters import counter_for_model
+
+    return counter_for_model(f"{PROVIDER}/usage")
+
+
 def _usage(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, reply: dict[str, Any]) -> dict[str, int]:
     """Usage counted the way contextos counts an ``offline/...`` model's requests (``counter_for_model``:
     o200k), so a step's assembled request tokens and the model call's prompt tokens agree."""
-    from contextos.context.counters import counter_for_model
-
-    counter = counter_for_model(f"{PROVIDER}/usage")
+    counter = _usage_counter()
     prompt = counter.count_request(messages, tools or None)
     completion = counter.count(reply["content"] or "") + sum(
         counter.count(c["function"]["name"]) + counter.count(c["function"]["arguments"]) for c in reply["tool_calls"]

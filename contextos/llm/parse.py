@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from contextos.errors import ModelResponseError
@@ -98,3 +99,15 @@ class StreamAccumulator:
         ]
         content = "".join(self.text) if self.text or not calls else None
         return content, calls, self.finish_reason, self.usage
+
+
+def json_candidates(text: str) -> list[str]:
+    """Substrings of a model's answer that may be its JSON: fenced blocks, then the outermost {...} and
+    [...], then the whole text (tool-query answers, structured output)."""
+    out = re.findall(r"```(?:json)?\s*(.*?)```", text, flags=re.S)
+    for open_, close in (("{", "}"), ("[", "]")):
+        start, end = text.find(open_), text.rfind(close)
+        if 0 <= start < end:
+            out.append(text[start : end + 1])
+    out.append(text)
+    return out

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from contextos.errors import ModelError
+from contextos.llm.parse import json_candidates
 from contextos.tools.retrieve import ToolHit, ToolRetriever
 from contextos.tracing.spans import span
 
@@ -130,7 +131,7 @@ def parse_queries(text: str) -> list[str]:
     """The queries in a model's answer: ``{"queries": [...]}`` or a JSON list, possibly in a code
     fence or among other text; failing that, a bulleted or numbered list. Duplicates dropped."""
     found: list[str] = []
-    for candidate in _json_candidates(text):
+    for candidate in json_candidates(text):
         try:
             data: Any = json.loads(candidate)
         except json.JSONDecodeError:
@@ -146,17 +147,6 @@ def parse_queries(text: str) -> list[str]:
     if not found:
         found = [m.strip().strip('"') for m in re.findall(r"^\s*(?:[-*•]|\d+[.)])\s+(.+)$", text, flags=re.M)]
     return [q for q in dict.fromkeys(found) if q]
-
-
-def _json_candidates(text: str) -> list[str]:
-    """Substrings that may be the JSON answer: fenced blocks, then the outermost {...} and [...]."""
-    out = re.findall(r"```(?:json)?\s*(.*?)```", text, flags=re.S)
-    for open_, close in (("{", "}"), ("[", "]")):
-        start, end = text.find(open_), text.rfind(close)
-        if 0 <= start < end:
-            out.append(text[start : end + 1])
-    out.append(text)
-    return out
 
 
 async def find_tools(
