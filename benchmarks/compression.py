@@ -46,7 +46,9 @@ from contextos.context.tokens import load_encoding  # noqa: E402
 DATASETS = ("nq_open_multidoc20", "squad_multipara20", "litm_kv_retrieval")
 RATIOS = (1 / 2, 1 / 3, 1 / 5, 1 / 10)
 WORD = re.compile(r"\w+")
-Method = Callable[[dict, float], tuple[str, int]]  # (row, ratio) -> (compressed context, its tokens)
+Method = Callable[
+    [dict, float], tuple[str, int]
+]  # (row, ratio) -> (compressed context, its tokens)
 
 
 def load(dataset: str, limit: int | None) -> list[dict]:
@@ -66,7 +68,11 @@ class Methods:
         compressor = compressor_named(name, self.counter)
 
         def run(row: dict, ratio: float) -> tuple[str, int]:
-            out = asyncio.run(compress_passages(compressor, row["question"], row["passages"], ratio, counter=self.counter))
+            out = asyncio.run(
+                compress_passages(
+                    compressor, row["question"], row["passages"], ratio, counter=self.counter
+                )
+            )
             return out.context, out.output_tokens
 
         return run
@@ -82,7 +88,9 @@ class Methods:
     def _first_tokens(self, text: str, limit: int) -> tuple[str, int]:
         ids = self.encoding.encode(text, disallowed_special=())[:limit]
         cut = self.encoding.decode(ids)
-        while self.counter.count(cut) > limit:  # a decoded cut can re-encode longer: trim a character
+        while (
+            self.counter.count(cut) > limit
+        ):  # a decoded cut can re-encode longer: trim a character
             cut = cut[:-1]
         return cut, self.counter.count(cut)
 
@@ -112,13 +120,17 @@ class Methods:
         from rank_bm25 import BM25Okapi
 
         lines, total = self._whole(row)
-        docs = [WORD.findall(f"{p.get('title') or ''} {p['text']}".lower()) for p in row["passages"]]
+        docs = [
+            WORD.findall(f"{p.get('title') or ''} {p['text']}".lower()) for p in row["passages"]
+        ]
         scores = BM25Okapi(docs).get_scores(WORD.findall(row["question"].lower()))
         order = sorted(range(len(lines)), key=lambda i: (-scores[i], i))
         return self._first_tokens("\n".join(lines[i] for i in order), int(total * ratio))
 
 
-def measure(methods: Methods, method: Method, rows: list[dict], ratio: float, run: str, preds: list[dict]) -> tuple[float, float]:
+def measure(
+    methods: Methods, method: Method, rows: list[dict], ratio: float, run: str, preds: list[dict]
+) -> tuple[float, float]:
     """Run ``method`` on ``rows``; append score_compression predictions; (questions/s, mean tiktoken ratio)."""
     spent, ratios = 0.0, []
     for row in rows:
@@ -132,11 +144,24 @@ def measure(methods: Methods, method: Method, rows: list[dict], ratio: float, ru
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS))
     ap.add_argument("--limit", type=int, default=None, help="questions per data set (default: all)")
-    ap.add_argument("--ratios", nargs="+", type=float, default=list(RATIOS), help="target ratios (default: 1/2 1/3 1/5 1/10)")
-    ap.add_argument("--dense", type=int, default=0, help="also the extractive-dense mode, on this many questions")
+    ap.add_argument(
+        "--ratios",
+        nargs="+",
+        type=float,
+        default=list(RATIOS),
+        help="target ratios (default: 1/2 1/3 1/5 1/10)",
+    )
+    ap.add_argument(
+        "--dense",
+        type=int,
+        default=0,
+        help="also the extractive-dense mode, on this many questions",
+    )
     ap.add_argument("--methods", nargs="+", default=["first", "random", "bm25", "default"])
     ap.add_argument("--json", help="write every number here")
     args = ap.parse_args()
@@ -144,8 +169,15 @@ def main() -> None:
 
     counter = TiktokenCounter()
     methods = Methods(counter)
-    table = {"first": methods.first, "random": methods.random_sentences, "bm25": methods.bm25, "default": methods.library(None)}
-    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+    table = {
+        "first": methods.first,
+        "random": methods.random_sentences,
+        "bm25": methods.bm25,
+        "default": methods.library(None),
+    }
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores"
+    )
     everything: dict = {}
     for dataset in args.datasets:
         rows = load(dataset, args.limit)
@@ -157,26 +189,46 @@ def main() -> None:
                 runs[run] = (*measure(methods, table[name], rows, ratio, run, preds), len(rows))
             if args.dense:
                 run = f"dense@{ratio:.3f}"
-                runs[run] = (*measure(methods, methods.library("extractive-dense"), rows[: args.dense], ratio, run, preds), args.dense)
+                runs[run] = (
+                    *measure(
+                        methods,
+                        methods.library("extractive-dense"),
+                        rows[: args.dense],
+                        ratio,
+                        run,
+                        preds,
+                    ),
+                    args.dense,
+                )
         with tempfile.TemporaryDirectory() as folder:
             gold, pred = Path(folder) / "gold.jsonl", Path(folder) / "pred.jsonl"
             gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
             pred.write_text("".join(json.dumps(p) + "\n" for p in preds))
             scored = score(str(gold), str(pred))
         print(f"\n{dataset} ({len(rows)} dev questions)")
-        print(f"{'run':16s} {'n':>5s} {'surv':>6s} {'ci95':>15s} {'ratio':>6s} {'tok':>6s} {'q/s':>7s}")
+        print(
+            f"{'run':16s} {'n':>5s} {'surv':>6s} {'ci95':>15s} {'ratio':>6s} {'tok':>6s} {'q/s':>7s}"
+        )
         for run, (qps, tok, n) in runs.items():
             r = scored[run]
             n_scored = r["n"] - r["missing"]
             ci = f"[{r['survival_ci95'][0]:.3f},{r['survival_ci95'][1]:.3f}]"
             # A run on fewer questions (dense) is scored on those: the scorer counts the rest as missing.
             surv = r["survival"] * r["n"] / n_scored if r["missing"] else r["survival"]
-            print(f"{run:16s} {n_scored:5d} {surv:6.3f} {ci if not r['missing'] else '':>15s} {r['ratio_mean']:6.3f} {tok:6.3f} {qps:7.1f}")
-            everything.setdefault(dataset, {})[run] = {**r, "survival_of_scored": surv, "tiktoken_ratio": tok, "questions_per_s": qps}
-    print(f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+            print(
+                f"{run:16s} {n_scored:5d} {surv:6.3f} {ci if not r['missing'] else '':>15s} {r['ratio_mean']:6.3f} {tok:6.3f} {qps:7.1f}"
+            )
+            everything.setdefault(dataset, {})[run] = {
+                **r,
+                "survival_of_scored": surv,
+                "tiktoken_ratio": tok,
+                "questions_per_s": qps,
+            }
+    print(
+        f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(everything, indent=2))
-
 
 
 if __name__ == "__main__":

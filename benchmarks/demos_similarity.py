@@ -36,12 +36,24 @@ def ranks(scores: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", default="trec,sst2,agnews,rte")
     parser.add_argument("--embed-cache", default=None)
     args = parser.parse_args()
-    columns = ["dense", "centred", "top-1 removed", "top-3 removed", "top-8 removed", "whitened",
-               "TF-IDF words", "TF-IDF words+pairs", "RRF(dense, words+pairs)", "sum (hybrid)"]
+    columns = [
+        "dense",
+        "centred",
+        "top-1 removed",
+        "top-3 removed",
+        "top-8 removed",
+        "whitened",
+        "TF-IDF words",
+        "TF-IDF words+pairs",
+        "RRF(dense, words+pairs)",
+        "sum (hybrid)",
+    ]
     print("| task | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     words = lambda text: re.findall(r"\w+", text.lower())  # noqa: E731
     for task in args.tasks.split(","):
@@ -60,14 +72,21 @@ def main() -> None:
         white = vt.T / (sv / np.sqrt(len(p)))
         lexical = {}
         for name, analyzer in (("words", words), ("pairs", None)):
-            index = LexicalIndex([r["text"] for r in pool], **({"analyzer": analyzer} if analyzer else {}))
+            index = LexicalIndex(
+                [r["text"] for r in pool], **({"analyzer": analyzer} if analyzer else {})
+            )
             lexical[name] = np.stack([index.scores(r["text"]) for r in dev])
         dense = q @ p.T
-        cells = [agree(dense), agree(unit(q - mean) @ unit(p - mean).T),
-                 *(agree(removed(q, d) @ removed(p, d).T) for d in (1, 3, 8)),
-                 agree(unit((q - mean) @ white) @ unit((p - mean) @ white).T),
-                 agree(lexical["words"]), agree(lexical["pairs"]),
-                 agree(1.0 / (60 + ranks(dense)) + 1.0 / (60 + ranks(lexical["pairs"]))), agree(dense + lexical["pairs"])]
+        cells = [
+            agree(dense),
+            agree(unit(q - mean) @ unit(p - mean).T),
+            *(agree(removed(q, d) @ removed(p, d).T) for d in (1, 3, 8)),
+            agree(unit((q - mean) @ white) @ unit((p - mean) @ white).T),
+            agree(lexical["words"]),
+            agree(lexical["pairs"]),
+            agree(1.0 / (60 + ranks(dense)) + 1.0 / (60 + ranks(lexical["pairs"]))),
+            agree(dense + lexical["pairs"]),
+        ]
         print(f"| {task} | " + " | ".join(cells) + " |", flush=True)
 
 

@@ -28,12 +28,21 @@ with FakeModelServer() as server:
     print(server.api_base, flush=True)
     sys.stdin.read()
 """
-MESSAGES = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "What is the capital of France?"}]
+MESSAGES = [
+    {"role": "system", "content": "Answer briefly."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     return process, process.stdout.readline().strip()
 
 
@@ -51,7 +60,9 @@ async def sequential_latency(clients: dict, calls: int) -> dict[str, list[float]
     return latencies
 
 
-async def interleaved_throughput(clients: dict, calls: int, concurrency: int, rounds: int) -> list[float]:
+async def interleaved_throughput(
+    clients: dict, calls: int, concurrency: int, rounds: int
+) -> list[float]:
     """Median calls/s of each client over ``rounds``, the clients taking turns in each round."""
     runs: dict[str, list[float]] = {name: [] for name in clients}
     for _ in range(rounds):
@@ -80,7 +91,9 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
 
     process, api_base = start_server()
     try:
-        http = httpx.AsyncClient(base_url=api_base, timeout=30, limits=httpx.Limits(max_connections=max(levels)))
+        http = httpx.AsyncClient(
+            base_url=api_base, timeout=30, limits=httpx.Limits(max_connections=max(levels))
+        )
         body = {"model": "fake-model", "messages": MESSAGES}
 
         async def raw() -> None:
@@ -88,7 +101,12 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
             response.raise_for_status()
             response.json()["choices"][0]["message"]["content"]
 
-        client = ModelClient("hosted_vllm/fake-model", api_base=api_base, timeout=30, retry=RetryPolicy(max_attempts=1))
+        client = ModelClient(
+            "hosted_vllm/fake-model",
+            api_base=api_base,
+            timeout=30,
+            retry=RetryPolicy(max_attempts=1),
+        )
 
         async def dispatched() -> None:
             (await client.acomplete(MESSAGES)).content
@@ -98,12 +116,17 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
         litellm = load_litellm()
 
         async def bare_litellm() -> None:
-            response = await litellm.acompletion(model="hosted_vllm/fake-model", api_base=api_base, messages=MESSAGES, timeout=30)
+            response = await litellm.acompletion(
+                model="hosted_vllm/fake-model", api_base=api_base, messages=MESSAGES, timeout=30
+            )
             response.choices[0].message.content
 
         clients = {"raw httpx": raw, "litellm.acompletion": bare_litellm, "ModelClient": dispatched}
         latency = await sequential_latency(clients, calls)
-        rows = [(level, await interleaved_throughput(clients, max(calls, 2 * level), level, rounds)) for level in levels]
+        rows = [
+            (level, await interleaved_throughput(clients, max(calls, 2 * level), level, rounds))
+            for level in levels
+        ]
         await http.aclose()
     finally:
         process.stdin.close()
@@ -112,15 +135,23 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values) * 1000:.2f} ms (p90 {statistics.quantiles(values, n=10)[-1] * 1000:.2f})"
 
-    print(f"sequential, {calls} calls each\n\n| client | latency per call, median (p90) |\n|---|---|")
+    print(
+        f"sequential, {calls} calls each\n\n| client | latency per call, median (p90) |\n|---|---|"
+    )
     for name, values in latency.items():
         print(f"| {name} | {ms(values)} |")
     overhead = statistics.median(latency["ModelClient"]) - statistics.median(latency["raw httpx"])
-    own = statistics.median(latency["ModelClient"]) - statistics.median(latency["litellm.acompletion"])
-    print(f"\nModelClient over raw httpx: {overhead * 1000:.2f} ms per call (median), of which "
-          f"{own * 1000:.2f} ms over a bare litellm.acompletion")
-    print(f"\nthroughput, calls/s: median of {rounds} rounds, the clients taking turns in each "
-          f"(max({calls}, 2 x concurrency) calls per run)\n")
+    own = statistics.median(latency["ModelClient"]) - statistics.median(
+        latency["litellm.acompletion"]
+    )
+    print(
+        f"\nModelClient over raw httpx: {overhead * 1000:.2f} ms per call (median), of which "
+        f"{own * 1000:.2f} ms over a bare litellm.acompletion"
+    )
+    print(
+        f"\nthroughput, calls/s: median of {rounds} rounds, the clients taking turns in each "
+        f"(max({calls}, 2 x concurrency) calls per run)\n"
+    )
     print("| concurrency | " + " | ".join(clients) + " |\n|---|" + "---|" * len(clients))
     for level, values in rows:
         print(f"| {level} | " + " | ".join(f"{v:.0f}" for v in values) + " |")
@@ -135,7 +166,12 @@ async def profile(calls: int) -> None:
 
     process, api_base = start_server()
     try:
-        client = ModelClient("hosted_vllm/fake-model", api_base=api_base, timeout=30, retry=RetryPolicy(max_attempts=1))
+        client = ModelClient(
+            "hosted_vllm/fake-model",
+            api_base=api_base,
+            timeout=30,
+            retry=RetryPolicy(max_attempts=1),
+        )
         for _ in range(10):
             await client.acomplete(MESSAGES)
         profiler = cProfile.Profile()
@@ -146,23 +182,39 @@ async def profile(calls: int) -> None:
     finally:
         process.stdin.close()
         process.wait(timeout=10)
-    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (calls, primitive calls, tottime, cumtime, callers)
+    stats = pstats.Stats(
+        profiler
+    ).stats  # (file, line, name) -> (calls, primitive calls, tottime, cumtime, callers)
 
     def cumulative(path_part: str, name: str) -> float:
-        return sum(v[3] for (file, _, function), v in stats.items() if path_part in file and function == name)
+        return sum(
+            v[3]
+            for (file, _, function), v in stats.items()
+            if path_part in file and function == name
+        )
 
     total = cumulative("contextos/llm/client.py", "acomplete")
     # ``call`` is the closure in acomplete that awaits litellm's acompletion (with litellm's wrappers).
     inner = cumulative("contextos/llm/client.py", "call")
-    print(f"{calls} sequential calls under cProfile: ModelClient.acomplete {total / calls * 1000:.2f} ms per call, "
-          f"litellm.acompletion inside it {inner / calls * 1000:.2f} ms, ModelClient's own {(total - inner) / calls * 1000:.2f} ms")
+    print(
+        f"{calls} sequential calls under cProfile: ModelClient.acomplete {total / calls * 1000:.2f} ms per call, "
+        f"litellm.acompletion inside it {inner / calls * 1000:.2f} ms, ModelClient's own {(total - inner) / calls * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=300, help="calls per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 128])
-    parser.add_argument("--rounds", type=int, default=3, help="throughput runs per client and level, interleaved")
-    parser.add_argument("--profile", action="store_true", help="measure ModelClient's own time per call instead")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="throughput runs per client and level, interleaved"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="measure ModelClient's own time per call instead"
+    )
     args = parser.parse_args()
-    asyncio.run(profile(args.calls) if args.profile else main(args.calls, args.concurrency, args.rounds))
+    asyncio.run(
+        profile(args.calls) if args.profile else main(args.calls, args.concurrency, args.rounds)
+    )

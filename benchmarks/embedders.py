@@ -61,7 +61,10 @@ class _Onnx:
             enc = self.tokenizer.encode_batch(list(texts[i : i + 32]))
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = self.session.run(
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
             out.append((hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True))
         return l2_normalise(np.concatenate(out))
 
@@ -100,7 +103,9 @@ def load(candidate: str, built: Path | None):
         return _SentenceTransformers()
     if candidate in ("onnx", "onnx-int8"):
         file = "minilm.onnx" if candidate == "onnx" else "minilm-int8.onnx"
-        return _Onnx(_need(built) / file, ROOT / "contextos" / "embed" / "models" / "all-MiniLM-L6-v2")
+        return _Onnx(
+            _need(built) / file, ROOT / "contextos" / "embed" / "models" / "all-MiniLM-L6-v2"
+        )
     if candidate == "model2vec":
         return _Model2Vec(_need(built) / "model2vec")
     if candidate == "hashing":
@@ -110,7 +115,9 @@ def load(candidate: str, built: Path | None):
 
 def _need(built: Path | None) -> Path:
     if built is None:
-        raise SystemExit("this candidate needs --built DIR (see benchmarks/build_embedder_candidates.py)")
+        raise SystemExit(
+            "this candidate needs --built DIR (see benchmarks/build_embedder_candidates.py)"
+        )
     return built
 
 
@@ -120,25 +127,35 @@ def score(queries_file: Path, ranked: dict[str, list[str]]) -> dict:
             f.write(json.dumps({"id": qid, "ranked": ids}) + "\n")
     out = subprocess.run(
         [sys.executable, str(TOOLRET / "score_toolret.py"), str(queries_file), f.name, "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     Path(f.name).unlink()
     return json.loads(out)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--candidates", default="numpy,numpy-fp32,hashing")
     ap.add_argument("--built", type=Path, help="folder written by build_embedder_candidates.py")
     ap.add_argument("--data", type=Path, default=TOOLRET)
-    ap.add_argument("--speed-docs", type=int, default=256, help="documents per interleaved speed round")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved speed rounds (best one counts)")
+    ap.add_argument(
+        "--speed-docs", type=int, default=256, help="documents per interleaved speed round"
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="interleaved speed rounds (best one counts)"
+    )
     a = ap.parse_args()
     tools = [json.loads(l) for l in (a.data / "tools.jsonl").open() if l.strip()]
     queries = [json.loads(l) for l in (a.data / "queries.jsonl").open() if l.strip()]
     docs = [tool_text(t) for t in tools]
     print(f"{len(tools)} tools, {len(queries)} queries\n")
-    print("| candidate | Recall@5 | NDCG@10 | Recall@10 | tools/s (one pass) | ms/query (median) | load s |")
+    print(
+        "| candidate | Recall@5 | NDCG@10 | Recall@10 | tools/s (one pass) | ms/query (median) | load s |"
+    )
     print("|---|---|---|---|---|---|---|")
     loaded = {}
     for candidate in a.candidates.split(","):

@@ -51,8 +51,15 @@ def user_rows(conversation: dict) -> list[dict]:
             content = f"{turn['speaker']}: {turn['text']}"
             if turn.get("blip_caption"):
                 content += f" [shares {turn['blip_caption']}]"
-            rows.append({"id": f"{conversation['conv_id']}/{turn['dia_id']}", "content": content,
-                         "conv_id": conversation["conv_id"], "session": session["session"], "date_time": session["date_time"]})
+            rows.append(
+                {
+                    "id": f"{conversation['conv_id']}/{turn['dia_id']}",
+                    "content": content,
+                    "conv_id": conversation["conv_id"],
+                    "session": session["session"],
+                    "date_time": session["date_time"],
+                }
+            )
     return rows
 
 
@@ -62,14 +69,20 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
 
 
 def cli(*args: str) -> float:
     """Run ``contextos ARGS`` as a user would; returns the seconds it took."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "contextos", *args], check=True, cwd=ROOT,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-m", "contextos", *args],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return time.perf_counter() - started
 
 
@@ -81,24 +94,60 @@ def locomo(args: argparse.Namespace) -> None:
     work.mkdir(parents=True, exist_ok=True)
     rows = [r for c in conversations for r in user_rows(c)]
     write_jsonl(work / "rows.jsonl", rows)
-    write_jsonl(work / "queries.jsonl", [{"id": q["id"], "query": q["question"], "filters": {"conv_id": q["conv_id"]}} for q in questions])
+    write_jsonl(
+        work / "queries.jsonl",
+        [
+            {"id": q["id"], "query": q["question"], "filters": {"conv_id": q["conv_id"]}}
+            for q in questions
+        ],
+    )
     db = work / "store"
     took = cli("memory", "add", str(work / "rows.jsonl"), "--db", str(db))
-    print(f"contextos memory add: {len(rows)} turns of {len(conversations)} conversations in {took:.1f} s")
+    print(
+        f"contextos memory add: {len(rows)} turns of {len(conversations)} conversations in {took:.1f} s"
+    )
     scored = work / "scored.jsonl"
     scored.write_text("")
     for mode in args.modes:
         out = work / f"ranked-{mode}.jsonl"
-        took = cli("memory", "search", "--db", str(db), "--queries", str(work / "queries.jsonl"), "--out", str(out),
-                   "-k", "50", *(["--mode", mode] if mode != "hybrid" else []))
-        print(f"contextos memory search --mode {mode}: {len(questions)} questions in {took:.1f} s (process start and model load included)")
-        preds = [{"id": r["id"], "retrieved": [i.split("/", 1)[1] for i in r["ranked"]], "run": f"cli-{mode}"} for r in read_jsonl(out)]
+        took = cli(
+            "memory",
+            "search",
+            "--db",
+            str(db),
+            "--queries",
+            str(work / "queries.jsonl"),
+            "--out",
+            str(out),
+            "-k",
+            "50",
+            *(["--mode", mode] if mode != "hybrid" else []),
+        )
+        print(
+            f"contextos memory search --mode {mode}: {len(questions)} questions in {took:.1f} s (process start and model load included)"
+        )
+        preds = [
+            {
+                "id": r["id"],
+                "retrieved": [i.split("/", 1)[1] for i in r["ranked"]],
+                "run": f"cli-{mode}",
+            }
+            for r in read_jsonl(out)
+        ]
         with open(scored, "a") as f:
             f.writelines(json.dumps(p) + "\n" for p in preds)
         print_recall_by_category(questions, preds, f"cli-{mode}")
     if {"dense", "fts"} <= set(args.modes):
         rank_fusion(questions, work)
-    subprocess.run([sys.executable, str(SHARED / "eval" / "score_memory.py"), str(data / "questions.jsonl"), str(scored)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(SHARED / "eval" / "score_memory.py"),
+            str(data / "questions.jsonl"),
+            str(scored),
+        ],
+        check=True,
+    )
     floor_cost(db, questions)
 
 
@@ -107,7 +156,10 @@ def rank_fusion(questions: list[dict], work: Path) -> None:
     above (each the CLI's top 50): what the hybrid search did before it fused by score."""
     from contextos.store.fusion import fuse_ranks
 
-    lists = [{r["id"]: r["ranked"] for r in read_jsonl(work / f"ranked-{mode}.jsonl")} for mode in ("dense", "fts")]
+    lists = [
+        {r["id"]: r["ranked"] for r in read_jsonl(work / f"ranked-{mode}.jsonl")}
+        for mode in ("dense", "fts")
+    ]
     preds = []
     for qid in lists[0]:
         fused = fuse_ranks([lists[0][qid], lists[1].get(qid, [])])
@@ -116,11 +168,16 @@ def rank_fusion(questions: list[dict], work: Path) -> None:
     print_recall_by_category(questions, preds, "rrf(d+f)")
 
 
-def recall(questions: list[dict], preds: list[dict], k: int, category: int | None = None) -> tuple[float, int]:
+def recall(
+    questions: list[dict], preds: list[dict], k: int, category: int | None = None
+) -> tuple[float, int]:
     """Mean share of evidence turns in the top ``k``, over answerable questions (as score_memory.py counts it)."""
     ranked = {p["id"]: p["retrieved"] for p in preds}
-    shares = [len(set(q["evidence"]) & set(ranked.get(q["id"], [])[:k])) / len(set(q["evidence"]))
-              for q in questions if q.get("evidence") and q["category"] != 5 and category in (None, q["category"])]
+    shares = [
+        len(set(q["evidence"]) & set(ranked.get(q["id"], [])[:k])) / len(set(q["evidence"]))
+        for q in questions
+        if q.get("evidence") and q["category"] != 5 and category in (None, q["category"])
+    ]
     return (sum(shares) / len(shares) if shares else 0.0), len(shares)
 
 
@@ -128,7 +185,10 @@ def print_recall_by_category(questions: list[dict], preds: list[dict], run: str)
     for category in (None, 1, 2, 3, 4):
         name = "answerable" if category is None else CATEGORIES[category]
         values = [recall(questions, preds, k, category) for k in (1, 5, 10, 50)]
-        print(f"  {run:10s} {name:12s} (n={values[0][1]:3d}) " + " ".join(f"R@{k} {v:.3f}" for k, (v, _) in zip((1, 5, 10, 50), values)))
+        print(
+            f"  {run:10s} {name:12s} (n={values[0][1]:3d}) "
+            + " ".join(f"R@{k} {v:.3f}" for k, (v, _) in zip((1, 5, 10, 50), values))
+        )
 
 
 def floor_cost(db: Path, questions: list[dict]) -> None:
@@ -139,19 +199,32 @@ def floor_cost(db: Path, questions: list[dict]) -> None:
 
     memory = VectorMemory(db, create=False)
     for floor in (None, 0.0):
-        source = MemorySource(memory, k=5, filters=lambda step: {"conv_id": step.metadata["conv_id"]},
-                              **({} if floor is None else {"min_similarity": floor}))
+        source = MemorySource(
+            memory,
+            k=5,
+            filters=lambda step: {"conv_id": step.metadata["conv_id"]},
+            **({} if floor is None else {"min_similarity": floor}),
+        )
         preds, offered = [], 0
         for q in questions:
-            items = asyncio.run(source.candidates(Step(input=q["question"], metadata={"conv_id": q["conv_id"]})))
+            items = asyncio.run(
+                source.candidates(Step(input=q["question"], metadata={"conv_id": q["conv_id"]}))
+            )
             items.sort(key=lambda i: -i.score)
             offered += len(items)
-            preds.append({"id": q["id"], "retrieved": [i.metadata["record_id"].split("/", 1)[1] for i in items]})
+            preds.append(
+                {
+                    "id": q["id"],
+                    "retrieved": [i.metadata["record_id"].split("/", 1)[1] for i in items],
+                }
+            )
         value, n = recall(questions, preds, 5)
         adversarial = [len(p["retrieved"]) for p, q in zip(preds, questions) if q["category"] == 5]
         label = f"floor {DEFAULT_MIN_SIMILARITY} (default)" if floor is None else "no floor"
-        print(f"MemorySource k=5, {label:22s}: answerable recall@5 {value:.3f} (n={n}); memories offered per question "
-              f"{offered / len(questions):.2f}, per adversarial question {sum(adversarial) / max(1, len(adversarial)):.2f}")
+        print(
+            f"MemorySource k=5, {label:22s}: answerable recall@5 {value:.3f} (n={n}); memories offered per question "
+            f"{offered / len(questions):.2f}, per adversarial question {sum(adversarial) / max(1, len(adversarial)):.2f}"
+        )
 
 
 def null_similarity(args: argparse.Namespace) -> None:
@@ -166,17 +239,30 @@ def null_similarity(args: argparse.Namespace) -> None:
     data = Path(args.data)
     rows = [r for c in read_jsonl(data / "conversations.jsonl") for r in user_rows(c)]
     policy = RecordText()
-    texts = [policy(MemoryRecord(id=r["id"], content=r["content"], metadata={k: r[k] for k in ("conv_id", "session", "date_time")}), None)
-             for r in rows]
-    requests = [q["query"] for q in read_jsonl(SHARED / "data" / "toolret" / "queries.jsonl")][: args.requests]
+    texts = [
+        policy(
+            MemoryRecord(
+                id=r["id"],
+                content=r["content"],
+                metadata={k: r[k] for k in ("conv_id", "session", "date_time")},
+            ),
+            None,
+        )
+        for r in rows
+    ]
+    requests = [q["query"] for q in read_jsonl(SHARED / "data" / "toolret" / "queries.jsonl")][
+        : args.requests
+    ]
     embedder = default_embedder()
     turns, queries = (np.asarray(embedder.embed(t), dtype=np.float32) for t in (texts, requests))
     turns /= np.linalg.norm(turns, axis=1, keepdims=True)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     sims = queries @ turns.T
-    print(f"{len(requests)} tool requests x {len(texts)} LoCoMo turns (unrelated pairs), cosine percentiles: "
-          + ", ".join(f"p{p} {np.percentile(sims, p):.3f}" for p in (50, 90, 99, 99.9))
-          + f"; each request's best turn: median {np.median(sims.max(1)):.3f}")
+    print(
+        f"{len(requests)} tool requests x {len(texts)} LoCoMo turns (unrelated pairs), cosine percentiles: "
+        + ", ".join(f"p{p} {np.percentile(sims, p):.3f}" for p in (50, 90, 99, 99.9))
+        + f"; each request's best turn: median {np.median(sims.max(1)):.3f}"
+    )
 
 
 def latency(args: argparse.Namespace) -> None:
@@ -203,7 +289,10 @@ def latency(args: argparse.Namespace) -> None:
             batch = 10_000
             for start in range(0, size, batch):
                 memory.add_many(
-                    [MemoryRecord(id=f"r{i}", content=text(), metadata={"user": f"u{i % 100}"}) for i in range(start, min(size, start + batch))],
+                    [
+                        MemoryRecord(id=f"r{i}", content=text(), metadata={"user": f"u{i % 100}"})
+                        for i in range(start, min(size, start + batch))
+                    ],
                     dedup=False,
                 )
             load = time.perf_counter() - t
@@ -226,20 +315,31 @@ def latency(args: argparse.Namespace) -> None:
                 xs = sorted(xs)
                 return f"p50 {1000 * xs[len(xs) // 2]:.1f} ms, p95 {1000 * xs[int(len(xs) * 0.95)]:.1f} ms"
 
-            print(f"{size:>9,} records ({args.embedder}): bulk load (add_many, 10,000 a batch, dedup off) {load:.1f} s "
-                  f"({size / load:,.0f} records/s); add one (defaults: dedup on) {ms(adds)}; hybrid search k=10 {ms(searches)}; "
-                  f"with user filter {ms(filtered)}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+            print(
+                f"{size:>9,} records ({args.embedder}): bulk load (add_many, 10,000 a batch, dedup off) {load:.1f} s "
+                f"({size / load:,.0f} records/s); add one (defaults: dedup on) {ms(adds)}; hybrid search k=10 {ms(searches)}; "
+                f"with user filter {ms(filtered)}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+                flush=True,
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     lo = sub.add_parser("locomo", help="evidence recall@k on LoCoMo through the CLI")
     lo.add_argument("--data", default=str(SHARED / "data" / "locomo"))
-    lo.add_argument("--work", help="folder for rows, store and predictions (default: a new temporary folder)")
-    lo.add_argument("--modes", nargs="+", default=["hybrid", "fts", "dense"], choices=["hybrid", "fts", "dense"])
+    lo.add_argument(
+        "--work", help="folder for rows, store and predictions (default: a new temporary folder)"
+    )
+    lo.add_argument(
+        "--modes", nargs="+", default=["hybrid", "fts", "dense"], choices=["hybrid", "fts", "dense"]
+    )
     lo.set_defaults(func=locomo)
-    nu = sub.add_parser("null-similarity", help="cosine similarity of unrelated texts (the relevance floor's basis)")
+    nu = sub.add_parser(
+        "null-similarity", help="cosine similarity of unrelated texts (the relevance floor's basis)"
+    )
     nu.add_argument("--data", default=str(SHARED / "data" / "locomo"))
     nu.add_argument("--requests", type=int, default=200)
     nu.set_defaults(func=null_similarity)

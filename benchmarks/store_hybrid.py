@@ -29,7 +29,9 @@ from contextos.store.table import Hit  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=2490)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--k", type=int, default=10)
@@ -40,16 +42,25 @@ def main() -> None:
     rows = [{"id": t["id"], "text": f"{t['name']}: {t.get('description') or ''}"} for t in tools]
     for i in range(len(rows), a.rows):
         base = tools[i % len(tools)]
-        rows.append({"id": f"syn-{i}", "text": f"{base['name']} variant {i}: {base.get('description') or ''}"})
+        rows.append(
+            {
+                "id": f"syn-{i}",
+                "text": f"{base['name']} variant {i}: {base.get('description') or ''}",
+            }
+        )
     rows = rows[: a.rows]
-    queries = [json.loads(l)["query"] for l in (TOOLRET / "queries.jsonl").open() if l.strip()][: a.queries]
+    queries = [json.loads(l)["query"] for l in (TOOLRET / "queries.jsonl").open() if l.strip()][
+        : a.queries
+    ]
     embedder = HashingEmbedder(dimension=384)
     with tempfile.TemporaryDirectory() as folder:
         table = VectorTable.open(folder, "bench", embedder=embedder)
         started = time.perf_counter()
         for i in range(0, len(rows), 10000):
             table.upsert(rows[i : i + 10000])
-        print(f"{len(rows)} rows indexed in {time.perf_counter() - started:.1f} s; indexes {table.indexes()}")
+        print(
+            f"{len(rows)} rows indexed in {time.perf_counter() - started:.1f} s; indexes {table.indexes()}"
+        )
         vectors = embedder.embed(queries)
         depth = max(a.k * 3, 50)
         reranker = RRFReranker(K=60)
@@ -61,9 +72,16 @@ def main() -> None:
             return fuse_rrf([dense, table._fts(q, depth, None)], a.k)
 
         def lancedb_rrf(q, v):
-            res = (lance.search(query_type="hybrid", vector_column_name="vector", fts_columns="text")
-                   .vector(v).text(q).distance_type("cosine").limit(depth).select(columns)
-                   .rerank(reranker).to_list())
+            res = (
+                lance.search(query_type="hybrid", vector_column_name="vector", fts_columns="text")
+                .vector(v)
+                .text(q)
+                .distance_type("cosine")
+                .limit(depth)
+                .select(columns)
+                .rerank(reranker)
+                .to_list()
+            )
             return [Hit(r["id"], float(r["_relevance_score"]), r) for r in res[: a.k]]
 
         timings = {"ours": [], "lancedb RRFReranker": []}
@@ -82,7 +100,9 @@ def main() -> None:
                 same += [h.id for h in x] == [h.id for h in y]
         for name, ms in timings.items():
             ms.sort()
-            print(f"{name}: p50 {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms")
+            print(
+                f"{name}: p50 {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms"
+            )
         print(f"identical top-{a.k} ids: {same}/{2 * len(queries)} queries")
 
 

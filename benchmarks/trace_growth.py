@@ -27,19 +27,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from contextos.agents import Agent, RunLimits  # noqa: E402
-from contextos.context import Budget  # noqa: E402
-from contextos.testing import Reply, ScriptedModel  # noqa: E402
-from contextos.tools import ToolExecutor  # noqa: E402
-from contextos.tracing import configure_tracing  # noqa: E402
-from contextos.tracing.store import TraceStore  # noqa: E402
+from contextos.agents import Agent, RunLimits
+from contextos.context import Budget
+from contextos.testing import Reply, ScriptedModel
+from contextos.tools import ToolExecutor
+from contextos.tracing import configure_tracing
+from contextos.tracing.store import TraceStore
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--kb", type=int, default=150)
-    parser.add_argument("--off", action="store_true", help="Run without tracing: the peak memory to compare with.")
+    parser.add_argument(
+        "--off", action="store_true", help="Run without tracing: the peak memory to compare with."
+    )
     args = parser.parse_args()
     line = "2026-12-06 17:00:00 INFO worker-3 request served in 12 ms, status 200, bytes 5120\n"
     result = line * (args.kb * 1024 // len(line))
@@ -52,22 +54,36 @@ def main() -> None:
         """
         return f"part {part}\n{result}"
 
-    script = [Reply.tool_call("read_log", {"part": i}) for i in range(args.steps - 1)] + [Reply.text("done")]
+    script = [Reply.tool_call("read_log", {"part": i}) for i in range(args.steps - 1)] + [
+        Reply.text("done")
+    ]
     folder = Path(os.environ.get("GROWTH_DIR") or tempfile.mkdtemp(prefix="trace-growth-"))
     tracing = None if args.off else configure_tracing(trace_dir=folder)
     try:
-        executor = ToolExecutor(max_result_chars=2 * len(result))  # whole results, not the default 8,000 characters
-        agent = Agent(ScriptedModel(script), name="growth", tools=[read_log], executor=executor,
-                      budget=Budget(context_window=10_000_000, reserve_output=1024), limits=RunLimits(max_steps=args.steps))
+        executor = ToolExecutor(
+            max_result_chars=2 * len(result)
+        )  # whole results, not the default 8,000 characters
+        agent = Agent(
+            ScriptedModel(script),
+            name="growth",
+            tools=[read_log],
+            executor=executor,
+            budget=Budget(context_window=10_000_000, reserve_output=1024),
+            limits=RunLimits(max_steps=args.steps),
+        )
         t0 = time.perf_counter()
         run = agent.run("read every part of the log")
         seconds = time.perf_counter() - t0
     finally:
         if tracing is not None:
             tracing.shutdown()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; before reading back
+    peak_mb = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )  # KiB on Linux; before reading back
     if tracing is None:
-        print(f"steps {len(run.steps)}, tracing off: run time {seconds:.1f} s, peak memory {peak_mb:.0f} MB (ru_maxrss)")
+        print(
+            f"steps {len(run.steps)}, tracing off: run time {seconds:.1f} s, peak memory {peak_mb:.0f} MB (ru_maxrss)"
+        )
         return
     store = TraceStore(folder)
     size = store.path(run.run_id).stat().st_size

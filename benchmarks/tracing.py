@@ -122,7 +122,9 @@ class Discard(SpanProcessor):
 REAL_TRACER = spans_module.tracer
 # how the helpers ask whether to serialize content; before 3870b37 it was ``capturing()``, and this file
 # still measures such a checkout (run it there to compare commits)
-CONTENT_SWITCH, CONTENT_OFF = ("content_encoder", None) if hasattr(conventions, "content_encoder") else ("capturing", False)
+CONTENT_SWITCH, CONTENT_OFF = (
+    ("content_encoder", None) if hasattr(conventions, "content_encoder") else ("capturing", False)
+)
 REAL_SWITCH = getattr(conventions, CONTENT_SWITCH)
 
 
@@ -173,7 +175,9 @@ def store_breakdown(folder: Path) -> tuple[Tracing, Tracing]:
     files.append = lambda records: bool([json_line(r) for r in records])
     one_file = set_up(trace_dir=folder / "one-file", capture_content=False)
     (folder / "one-file").mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / "one-file" / "all-runs.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = os.open(
+        folder / "one-file" / "all-runs.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
     files = one_file._processors[0]._files  # type: ignore[attr-defined]
     files._open = lambda run_id: fd
     files._fds["all runs"] = fd  # closed with the setup
@@ -191,7 +195,9 @@ def resume(handle: Tracing) -> None:
 def store_setups(folder: Path) -> tuple[Tracing, Tracing]:
     """The two local stores the modes switch between: ``configure_tracing()``'s defaults (content
     captured), and the same without message content."""
-    return set_up(trace_dir=folder / "content"), set_up(trace_dir=folder / "nocontent", capture_content=False)
+    return set_up(trace_dir=folder / "content"), set_up(
+        trace_dir=folder / "nocontent", capture_content=False
+    )
 
 
 def in_turn(names: tuple[str, ...], round_number: int) -> tuple[str, ...]:
@@ -208,9 +214,13 @@ def paired_overhead(values: list[float], off: list[float]) -> tuple[float, float
     return statistics.median(differences), low, high
 
 
-async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path,
-                   names: tuple[str, ...] = ("off", "on", "on, new setup", "on, no content", "spans, no store"),
-                   ) -> dict[str, dict[str, list[float]]]:
+async def overhead(
+    agent: Agent,
+    tasks: tuple[str, ...],
+    rounds: int,
+    folder: Path,
+    names: tuple[str, ...] = ("off", "on", "on, new setup", "on, no content", "spans, no store"),
+) -> dict[str, dict[str, list[float]]]:
     """Seconds per step in each mode (``wall`` and ``cpu``), the modes taken in turn within each round."""
     with_content, without_content = store_setups(folder)
     no_exporter = set_up(store=False)
@@ -225,7 +235,9 @@ async def overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Pa
         new_setups.append(set_up(trace_dir=folder / "new-setup"))
 
     # --breakdown: where the store's cost goes, without content (see store_breakdown)
-    unwritten, one_file = store_breakdown(folder) if "no content, lines not written" in names else (None, None)
+    unwritten, one_file = (
+        store_breakdown(folder) if "no content, lines not written" in names else (None, None)
+    )
     every = {
         "no content, lines not written": lambda: (set_tracing(True), resume(unwritten)),  # type: ignore[arg-type]
         "no content, one file for all runs": lambda: (set_tracing(True), resume(one_file)),  # type: ignore[arg-type]
@@ -264,11 +276,19 @@ def report(per_step: dict[str, dict[str, list[float]]]) -> None:
             values = by_clock[clock]
             med = statistics.median(values)
             paired, low, high = paired_overhead(values, off_values)
-            extra = "" if mode == "off" else (f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
-                                              f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}% "
-                                              f"(95% interval {100 * low / off:+.1f}% to {100 * high / off:+.1f}%)")
-            print(f"    {mode:<{width}} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
-                  f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}")
+            extra = (
+                ""
+                if mode == "off"
+                else (
+                    f"  overhead {(med - off) * 1e3:+.2f} ms = {100 * (med - off) / off:+.1f}%; "
+                    f"median paired (same round) {paired * 1e3:+.2f} ms = {100 * paired / off:+.1f}% "
+                    f"(95% interval {100 * low / off:+.1f}% to {100 * high / off:+.1f}%)"
+                )
+            )
+            print(
+                f"    {mode:<{width}} {med * 1e3:7.2f} ms per step (p10 {sorted(values)[len(values) // 10] * 1e3:.2f}, "
+                f"p90 {sorted(values)[(9 * len(values)) // 10] * 1e3:.2f}){extra}"
+            )
 
 
 def real_spans(folder: Path) -> dict[str, object]:
@@ -286,8 +306,10 @@ def real_spans(folder: Path) -> dict[str, object]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(Keep()))
     tracer = provider.get_tracer("bench")
-    wanted = {"chat": next(s for s in records if s.name.startswith("chat ")),
-              "step": next(s for s in records if s.name == "contextos.step")}
+    wanted = {
+        "chat": next(s for s in records if s.name.startswith("chat ")),
+        "step": next(s for s in records if s.name == "contextos.step"),
+    }
     with tracer.start_as_current_span("root"):
         for label, record in wanted.items():
             with tracer.start_as_current_span(record.name, attributes=record.attributes):
@@ -302,42 +324,81 @@ def write_cost(folder: Path, n: int) -> None:
     sample = real_spans(folder)
     for label, span in sample.items():
         line = len(json.dumps(span_record(span), ensure_ascii=False, default=str))
-        for mode in ("store", "redact (cold) + store", "redact (warm) + store", "redact (cold) + store, fsync"):
+        for mode in (
+            "store",
+            "redact (cold) + store",
+            "redact (warm) + store",
+            "redact (cold) + store, fsync",
+        ):
             slug = "".join(c for c in mode if c.isalnum())
-            inner = TraceStoreExporter(TraceStore(folder / f"w-{label}-{slug}"), fsync=mode.endswith("fsync"))
+            inner = TraceStoreExporter(
+                TraceStore(folder / f"w-{label}-{slug}"), fsync=mode.endswith("fsync")
+            )
             count = n if not mode.endswith("fsync") else max(50, n // 20)
             warm = RedactingExporter(inner, Redactor(), capture_content=True)
             total = 0.0
             for _ in range(count):
-                exporter = inner if mode == "store" else warm if "warm" in mode else \
-                    RedactingExporter(inner, Redactor(), capture_content=True)
+                exporter = (
+                    inner
+                    if mode == "store"
+                    else warm
+                    if "warm" in mode
+                    else RedactingExporter(inner, Redactor(), capture_content=True)
+                )
                 t0 = time.perf_counter()
                 exporter.export([span])
                 total += time.perf_counter() - t0
             inner.shutdown()
-            print(f"  {label} span ({line:,} bytes a line), {mode}: {total / count * 1e6:.0f} µs per span (n={count})")
+            print(
+                f"  {label} span ({line:,} bytes a line), {mode}: {total / count * 1e6:.0f} µs per span (n={count})"
+            )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=30, help="Rounds of off / on / on-without-content runs.")
-    parser.add_argument("--breakdown", action="store_true",
-                        help="Also the store without content writing no lines, and writing one file for all runs.")
-    parser.add_argument("--spans", type=int, default=2000, help="Spans written per store measurement.")
-    parser.add_argument("--demo-db", type=Path, default=None,
-                        help="The demo catalog's LanceDB folder (as `contextos demo --db` builds it): also measure "
-                             "the demo agent over the 2,490-tool catalog, the real offline agent.")
-    parser.add_argument("--demo-rounds", type=int, default=10, help="Rounds of off / on runs of the demo agent.")
-    parser.add_argument("--calls", action="store_true", help="Also count the functions entered per step, off and on.")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=30, help="Rounds of off / on / on-without-content runs."
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="Also the store without content writing no lines, and writing one file for all runs.",
+    )
+    parser.add_argument(
+        "--spans", type=int, default=2000, help="Spans written per store measurement."
+    )
+    parser.add_argument(
+        "--demo-db",
+        type=Path,
+        default=None,
+        help="The demo catalog's LanceDB folder (as `contextos demo --db` builds it): also measure "
+        "the demo agent over the 2,490-tool catalog, the real offline agent.",
+    )
+    parser.add_argument(
+        "--demo-rounds", type=int, default=10, help="Rounds of off / on runs of the demo agent."
+    )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="Also count the functions entered per step, off and on.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        toy = Agent(ModelClient("offline/demo"), name="bench", tools=[lookup_weather, convert_currency, search_flights])
+        toy = Agent(
+            ModelClient("offline/demo"),
+            name="bench",
+            tools=[lookup_weather, convert_currency, search_flights],
+        )
         names = ("off", "on", "on, new setup", "on, no content", "spans, no store")
         if args.breakdown:
             names += ("no content, lines not written", "no content, one file for all runs")
         per_step = asyncio.run(overhead(toy, (TASK,), args.rounds, folder, names))
-        print(f"1. offline agent step (three tools), per step (median of {args.rounds} two-step runs per mode, interleaved):")
+        print(
+            f"1. offline agent step (three tools), per step (median of {args.rounds} two-step runs per mode, interleaved):"
+        )
         report(per_step)
         print("2. store write cost per span:")
         write_cost(folder, args.spans)
@@ -347,31 +408,45 @@ def main() -> None:
 
             catalog, built = open_demo_catalog(args.demo_db)
             demo = demo_agent(ModelClient("offline/bench"), catalog)
-            per_part = asyncio.run(demo_overhead(demo, DEMO_REQUESTS, args.demo_rounds, folder / "demo"))
-            print(f"3. demo agent over {len(catalog):,} tools ({'indexed now' if built else 'index reused'}), "
-                  f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved:")
+            per_part = asyncio.run(
+                demo_overhead(demo, DEMO_REQUESTS, args.demo_rounds, folder / "demo")
+            )
+            print(
+                f"3. demo agent over {len(catalog):,} tools ({'indexed now' if built else 'index reused'}), "
+                f"{args.demo_rounds} rounds of its {len(DEMO_REQUESTS)} requests per mode, interleaved:"
+            )
             for part, per_mode in per_part.items():
                 off = per_mode["off"]
                 base = statistics.median(off)
-                print(f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 {pct(off, 90) * 1e3:.2f})")
+                print(
+                    f"  {part:<28} off {base * 1e3:7.2f} ms (p10 {pct(off, 10) * 1e3:.2f}, p90 {pct(off, 90) * 1e3:.2f})"
+                )
                 for mode, values in per_mode.items():
                     if mode == "off":
                         continue
                     paired, low, high = paired_overhead(values, off)
-                    print(f"    {mode:<26} {statistics.median(values) * 1e3:7.2f} ms; median paired overhead "
-                          f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
-                          f"to {100 * high / base:+.1f}%)")
+                    print(
+                        f"    {mode:<26} {statistics.median(values) * 1e3:7.2f} ms; median paired overhead "
+                        f"{paired * 1e3:+.2f} ms = {100 * paired / base:+.1f}% (95% interval {100 * low / base:+.1f}% "
+                        f"to {100 * high / base:+.1f}%)"
+                    )
         if args.calls:
-            print("4. functions entered per step (Python and C, sys.setprofile), off and on (setup kept):")
+            print(
+                "4. functions entered per step (Python and C, sys.setprofile), off and on (setup kept):"
+            )
             agents = [("offline agent step (three tools)", toy, (TASK,))]
             if demo is not None:
                 agents.append(("demo agent, a step of its requests", demo, DEMO_REQUESTS))
             for label, agent, tasks in agents:
                 off, on = asyncio.run(calls_per_step(agent, tasks, folder / "calls"))
-                print(f"  {label:<36} off {off:8.0f}, on {on:8.0f}: {on - off:+.0f} = {100 * (on - off) / off:+.1f}%")
+                print(
+                    f"  {label:<36} off {off:8.0f}, on {on:8.0f}: {on - off:+.0f} = {100 * (on - off) / off:+.1f}%"
+                )
 
 
-async def calls_per_step(agent: Agent, tasks: tuple[str, ...], folder: Path, runs: int = 5) -> tuple[float, float]:
+async def calls_per_step(
+    agent: Agent, tasks: tuple[str, ...], folder: Path, runs: int = 5
+) -> tuple[float, float]:
     """Functions entered per step with tracing ``off`` and ``on``, over ``runs`` runs of each task after a
     warm-up run; in this thread (the agent's), as ``sys.setprofile`` reports calls."""
     counted = [0]
@@ -406,7 +481,9 @@ def median_interval(differences: list[float], resamples: int = 2000) -> tuple[fl
     """A 95% bootstrap interval for the median of ``differences`` (the paired on - off times): how far
     the reported median could move on this machine's noise. Seeded, so a run's output repeats."""
     draw = random.Random(0).choices
-    medians = sorted(statistics.median(draw(differences, k=len(differences))) for _ in range(resamples))
+    medians = sorted(
+        statistics.median(draw(differences, k=len(differences))) for _ in range(resamples)
+    )
     return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
@@ -414,7 +491,9 @@ def pct(values: list[float], q: int) -> float:
     return sorted(values)[(q * len(values)) // 100]
 
 
-async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path) -> dict[str, dict[str, list[float]]]:
+async def demo_overhead(
+    agent: Agent, tasks: tuple[str, ...], rounds: int, folder: Path
+) -> dict[str, dict[str, list[float]]]:
     """Seconds per request, per first step (it retrieves the tools) and per later step (mean over a request's
     later steps), ``off``, ``on`` and ``on, no content`` (the store without message content) taken in turn,
     the first mode rotating; the i-th value of each mode comes from the same round and request."""
@@ -426,7 +505,9 @@ async def demo_overhead(agent: Agent, tasks: tuple[str, ...], rounds: int, folde
     }
     names = tuple(modes)
     parts: dict[str, dict[str, list[float]]] = {
-        p: {m: [] for m in modes} for p in ("request (all its steps)", "first step (with retrieval)", "later steps")}
+        p: {m: [] for m in modes}
+        for p in ("request (all its steps)", "first step (with retrieval)", "later steps")
+    }
     for setup in modes.values():
         setup()
         await timed_run(agent, tasks)

@@ -21,7 +21,9 @@ from contextos.errors import ContextOSError
 
 def validation_problems(exc: ValidationError, default: str = "value") -> str:
     """Each failure of ``exc`` as ``field: what is wrong``, joined by ``; ``."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or default}: {e['msg']}" for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or default}: {e['msg']}" for e in exc.errors()
+    )
 
 
 class CheckedModel(BaseModel):
@@ -37,4 +39,6 @@ class CheckedModel(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             where = f" {data['id']!r}" if isinstance(data.get("id"), str) else ""
-            raise self._error(f"invalid {self._what}{where} ({validation_problems(exc, self._what)})") from None
+            raise self._error(
+                f"invalid {self._what}{where} ({validation_problems(exc, self._what)})"
+            ) from None

@@ -66,7 +66,9 @@ class ContextOSError(Exception):
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
-def _rebuild(cls: type[ContextOSError], args: tuple[object, ...], state: dict[str, object]) -> ContextOSError:
+def _rebuild(
+    cls: type[ContextOSError], args: tuple[object, ...], state: dict[str, object]
+) -> ContextOSError:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)

@@ -35,10 +35,14 @@ def read_text(path: Path, error: type[ContextOSError], *, what: str = "file") ->
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise error(f"{path}:{line} is not UTF-8 text (byte {data[exc.start]:#04x}); save the file as UTF-8") from None
+        raise error(
+            f"{path}:{line} is not UTF-8 text (byte {data[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
 
 
-def jsonl_rows(path: Path, error: type[ContextOSError], *, text: str | None = None) -> list[tuple[int, Any]]:
+def jsonl_rows(
+    path: Path, error: type[ContextOSError], *, text: str | None = None
+) -> list[tuple[int, Any]]:
     """``(line number, value)`` for each non-blank line of ``path`` (or of ``text``, read from it).
 
     A line that is not JSON, or that JSON this package will not take, raises ``error`` with the
@@ -52,7 +56,9 @@ def jsonl_rows(path: Path, error: type[ContextOSError], *, text: str | None = No
         try:
             rows.append((n, parse_line(line)))
         except ValueError as exc:
-            raise error(f"{path}:{n} is not valid JSON ({exc}); each line must be one JSON object") from None
+            raise error(
+                f"{path}:{n} is not valid JSON ({exc}); each line must be one JSON object"
+            ) from None
     return rows
 
 
@@ -76,7 +82,9 @@ def _no_constant(name: str) -> Any:
 def _bounded_int(text: str) -> int:
     # Checked on the digits first: int() of a very long string is itself refused (or slow).
     if len(text.lstrip("-")) > 19 or abs(int(text)) >= _INT_LIMIT:
-        raise ValueError(f"the integer {text[:24]}{'...' if len(text) > 24 else ''} does not fit in 64 bits")
+        raise ValueError(
+            f"the integer {text[:24]}{'...' if len(text) > 24 else ''} does not fit in 64 bits"
+        )
     return int(text)
 
 
@@ -88,5 +96,7 @@ def _depth(value: Any) -> int:
             deepest = max(deepest, depth)
             if depth > MAX_DEPTH:
                 return depth
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+            stack.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
     return deepest

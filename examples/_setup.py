@@ -13,5 +13,7 @@ def model_client() -> ModelClient:
         client = ModelClient.from_config()
         print(f"model: {client.model}")
         return client
-    print("No CONTEXTOS_MODEL set: using the offline backend (offline/examples), which is not a language model.")
+    print(
+        "No CONTEXTOS_MODEL set: using the offline backend (offline/examples), which is not a language model."
+    )
     return ModelClient("offline/examples")

@@ -33,12 +33,18 @@ async def main() -> None:
         client = model_client()
         # a small window, to show turns moving out; counted as the agent's model counts
         window = WorkingMemory(120, model=client.model, sinks=[long_term])
-        agent = Agent(client, name="chat", instructions="You are a friendly travel assistant. Be brief.",
-                      sources=[MemorySource(long_term, k=3)])
+        agent = Agent(
+            client,
+            name="chat",
+            instructions="You are a friendly travel assistant. Be brief.",
+            sources=[MemorySource(long_term, k=3)],
+        )
         for turn in TURNS:
             result = await agent.arun(turn, conversation=window)
             print(f"user: {turn}\nassistant: {result.answer}")
-        print(f"\n{len(window.items)} turns in the window, {long_term.count()} moved to long-term memory")
+        print(
+            f"\n{len(window.items)} turns in the window, {long_term.count()} moved to long-term memory"
+        )
         step = result.steps[0]
         texts = {item.id: item.content for item in step.context.items}
         for d in step.context.decisions:

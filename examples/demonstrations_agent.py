@@ -14,7 +14,15 @@ import tempfile
 
 from _setup import model_client
 
-from contextos import Agent, Budget, Demonstration, DemoPool, DemoSource, Section, select_for_annotation
+from contextos import (
+    Agent,
+    Budget,
+    Demonstration,
+    DemoPool,
+    DemoSource,
+    Section,
+    select_for_annotation,
+)
 
 BACKLOG = {
     "r1": "I was charged twice for my subscription this month",
@@ -31,7 +39,10 @@ BACKLOG = {
 # What a person would write for the selected requests (all ten are prepared; only the selected are used).
 LABELS = {
     "r1": ("billing", "Apologise, confirm the double charge, refund one payment within 5 days."),
-    "r2": ("bug", "Ask for the app version and device, log a crash report, offer the web app meanwhile."),
+    "r2": (
+        "bug",
+        "Ask for the app version and device, log a crash report, offer the web app meanwhile.",
+    ),
     "r3": ("account", "Settings > Profile > Email; a confirmation link goes to the new address."),
     "r4": ("billing", "Confirm the duplicate, refund it to the card, share the refund reference."),
     "r5": ("bug", "Ask for the Firefox version, suggest Chrome meanwhile, log the bug."),
@@ -39,7 +50,10 @@ LABELS = {
     "r7": ("billing", "Invoices are under Billing > History; send last year's as one PDF."),
     "r8": ("bug", "Acknowledge the regression, log it with the query, offer a workaround."),
     "r9": ("account", "Settings > Privacy > Delete account; data is erased within 30 days."),
-    "r10": ("billing", "Explain the pending authorisation drops within 3 days; nothing was charged."),
+    "r10": (
+        "billing",
+        "Explain the pending authorisation drops within 3 days; nothing was charged.",
+    ),
 }
 
 
@@ -49,12 +63,25 @@ def main() -> None:
     print(f"label these first (vote-k): {to_label}")
     with tempfile.TemporaryDirectory() as folder:
         pool = DemoPool(folder)
-        pool.add([Demonstration(id=i, input=BACKLOG[i], output=LABELS[i][1], label=LABELS[i][0]) for i in to_label])
+        pool.add(
+            [
+                Demonstration(id=i, input=BACKLOG[i], output=LABELS[i][1], label=LABELS[i][0])
+                for i in to_label
+            ]
+        )
         demos = DemoSource(pool, k=2, section=Section(cap=300))
-        agent = Agent(model_client(), instructions="You answer customer support requests. Follow the examples' style.",
-                      sources=[demos], budget=demos.within(Budget(context_window=4096, reserve_output=512)))
+        agent = Agent(
+            model_client(),
+            instructions="You answer customer support requests. Follow the examples' style.",
+            sources=[demos],
+            budget=demos.within(Budget(context_window=4096, reserve_output=512)),
+        )
         result = agent.run(request)
-        shown = [i.metadata["demo_id"] for i in result.steps[0].context.items if i.source == "demonstrations"]
+        shown = [
+            i.metadata["demo_id"]
+            for i in result.steps[0].context.items
+            if i.source == "demonstrations"
+        ]
         print(f"request: {request}")
         print(f"examples shown (closest last): {shown}")
         print(f"answer: {result.answer}")

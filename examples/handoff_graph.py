@@ -26,16 +26,29 @@ def issue_refund(order_id: str) -> str:
 
 
 def main() -> None:
-    message = sys.argv[1] if len(sys.argv) > 1 else 'I want a refund: order "A-1001" was billed twice.'
+    message = (
+        sys.argv[1] if len(sys.argv) > 1 else 'I want a refund: order "A-1001" was billed twice.'
+    )
     client = model_client()
-    triage = Agent(client, name="triage", instructions="You route customers: hand billing problems to billing.")
-    billing = Agent(client, name="billing", instructions="You resolve billing problems with the tools you have.",
-                    description="refund requests and other billing problems", tools=[issue_refund])
-    graph = AgentGraph.from_agents([triage, billing], edges=[("triage", "billing")], entry="triage", max_steps=6)
+    triage = Agent(
+        client, name="triage", instructions="You route customers: hand billing problems to billing."
+    )
+    billing = Agent(
+        client,
+        name="billing",
+        instructions="You resolve billing problems with the tools you have.",
+        description="refund requests and other billing problems",
+        tools=[issue_refund],
+    )
+    graph = AgentGraph.from_agents(
+        [triage, billing], edges=[("triage", "billing")], entry="triage", max_steps=6
+    )
     result = graph.run(message)
     for run in result.runs:
         calls = [c.name for s in run.steps for c in s.tool_calls]
-        print(f"{run.agent}: {len(run.steps)} steps, tool calls {calls}, stopped by {run.stop_reason}")
+        print(
+            f"{run.agent}: {len(run.steps)} steps, tool calls {calls}, stopped by {run.stop_reason}"
+        )
     print(f"path: {' -> '.join(result.path)}")
     print(f"answer: {result.answer}")
 

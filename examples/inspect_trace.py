@@ -28,7 +28,9 @@ def get_weather(city: str) -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tracing = configure_tracing(trace_dir=folder)
-        result = Agent(model_client(), name="weather", tools=[get_weather]).run('Weather in "Bergen"?')
+        result = Agent(model_client(), name="weather", tools=[get_weather]).run(
+            'Weather in "Bergen"?'
+        )
         tracing.shutdown()
 
         store = TraceStore(folder)
@@ -36,7 +38,10 @@ def main() -> None:
         print(f"run {result.run_id}: {len(spans)} spans")
         for depth, s in span_tree(spans):
             tokens = s.attributes.get("gen_ai.usage.input_tokens")
-            print(f"{'  ' * depth}{s.name}  {s.duration_ms:.1f} ms" + (f"  ({tokens} prompt tokens)" if tokens else ""))
+            print(
+                f"{'  ' * depth}{s.name}  {s.duration_ms:.1f} ms"
+                + (f"  ({tokens} prompt tokens)" if tokens else "")
+            )
         context = step_context(spans, 0)
         print(f"step 0 used {context.request_tokens} of {context.budget} tokens:")
         for source, decisions in context.sections():

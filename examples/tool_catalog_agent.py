@@ -25,9 +25,17 @@ from contextos.agents.demo import default_demo_db, demo_agent, demo_catalog_path
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("request", nargs="?", default="What's the weather forecast in Oslo for the next days?")
-    parser.add_argument("--limit", type=int, default=None, help="Index only the first N tools (quicker).")
-    parser.add_argument("--db", default=None, help="LanceDB folder (default: the demo's index; a temporary one with --limit).")
+    parser.add_argument(
+        "request", nargs="?", default="What's the weather forecast in Oslo for the next days?"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="Index only the first N tools (quicker)."
+    )
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="LanceDB folder (default: the demo's index; a temporary one with --limit).",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,8 +53,14 @@ def main() -> None:
 
         result = demo_agent(model_client(), catalog).run(args.request)
         for step in result.steps:
-            kept = [d.id for d in step.context.decisions if d.source == "tools" and d.status.value != "dropped"]
-            print(f"step {step.index}: {len(kept)} tools offered; calls: {[c.name for c in step.tool_calls] or 'none'}")
+            kept = [
+                d.id
+                for d in step.context.decisions
+                if d.source == "tools" and d.status.value != "dropped"
+            ]
+            print(
+                f"step {step.index}: {len(kept)} tools offered; calls: {[c.name for c in step.tool_calls] or 'none'}"
+            )
         print(f"answer ({result.stop_reason}): {result.answer}")
 
 

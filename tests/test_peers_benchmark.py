@@ -33,8 +33,11 @@ def test_contextos_fits_the_conversation_within_budget_keeping_calls_with_result
     request = harness.fit_request(60, budget=1500, warm_calls=3, repeats=1)
     conversation = request["conversation"]
     assert conversation[0]["role"] == "system" and conversation[-1]["role"] == "user"
-    assert any(m.get("tool_calls") for m in conversation) and harness.workload.request_tokens(
-        harness.load_encoding("o200k_base"), conversation) > 2 * 1500, "the conversation must not fit whole"
+    assert (
+        any(m.get("tool_calls") for m in conversation)
+        and harness.workload.request_tokens(harness.load_encoding("o200k_base"), conversation)
+        > 2 * 1500
+    ), "the conversation must not fit whole"
     row = harness.score_fit(request, harness.contextos_fit(request))
     assert row["requests"] == 3 and row["cold_ms"] > 0 and row["warm_ms"] > 0
     # Broken role alternation is counted, not asserted: contextos drops single turns today (issue 18).
@@ -44,17 +47,41 @@ def test_contextos_fits_the_conversation_within_budget_keeping_calls_with_result
 def test_the_judge_counts_each_fault(harness):
     encoding = harness.load_encoding("o200k_base")
     newest = {"role": "user", "content": "and now?"}
-    call = {"role": "assistant", "content": None,
-            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+    call = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        ],
+    }
     result = {"role": "tool", "tool_call_id": "c1", "content": "42"}
     judge = harness.workload.judge
-    assert not any(judge(encoding, [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}, call, result,
-                                    {"role": "assistant", "content": "a"}, newest], newest, 100).values())
+    assert not any(
+        judge(
+            encoding,
+            [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": "q"},
+                call,
+                result,
+                {"role": "assistant", "content": "a"},
+                newest,
+            ],
+            newest,
+            100,
+        ).values()
+    )
     assert judge(encoding, [result, newest], newest, 100)["orphaned_tool"]
-    assert judge(encoding, [{"role": "user", "content": "q"}, call, newest], newest, 100)["orphaned_tool"]
-    assert judge(encoding, [{"role": "assistant", "content": "a"}, newest], newest, 100)["broken_alternation"]
+    assert judge(encoding, [{"role": "user", "content": "q"}, call, newest], newest, 100)[
+        "orphaned_tool"
+    ]
+    assert judge(encoding, [{"role": "assistant", "content": "a"}, newest], newest, 100)[
+        "broken_alternation"
+    ]
     assert judge(encoding, [{"role": "user", "content": "q"}], newest, 100)["newest_lost"]
-    assert judge(encoding, [{"role": "user", "content": "word " * 200}, newest], newest, 100)["over_budget"]
+    assert judge(encoding, [{"role": "user", "content": "word " * 200}, newest], newest, 100)[
+        "over_budget"
+    ]
 
 
 def test_a_missing_peer_gets_a_row_saying_so(harness, monkeypatch):
@@ -71,7 +98,9 @@ def test_the_quick_run_with_the_peers(harness, capsys):
     assert harness.main(["--quick"]) == 0
     out = capsys.readouterr().out
     for peer in harness.FIT_PEERS:
-        row = next(line for line in out.splitlines() if line.startswith(f"| fit 60 msgs | {peer} |"))
+        row = next(
+            line for line in out.splitlines() if line.startswith(f"| fit 60 msgs | {peer} |")
+        )
         assert "failed" not in row and "×" in row, row
 
 
@@ -82,9 +111,16 @@ def test_contextos_retrieval_side_and_its_scoring(harness):
     queries = queries[:3]
     from contextos.tools.catalog import index_text
 
-    request = {"task": "retrieve", "k": 10, "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
-               "queries": [{"id": q["id"], "query": q["query"]} for q in queries]}
+    request = {
+        "task": "retrieve",
+        "k": 10,
+        "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
+        "queries": [{"id": q["id"], "query": q["query"]} for q in queries],
+    }
     row = harness.score_retrieve(queries, harness.contextos_retrieve(tools, request))
     assert row["recall@5"] > 0.5 and 0 < row["ndcg@10"] <= 1 and 0 < row["p50_ms"] <= row["p95_ms"]
-    wrong = harness.score_retrieve(queries, {"version": "x", "latency_ms": [1.0], "ranked": {q["id"]: ["none"] for q in queries}})
+    wrong = harness.score_retrieve(
+        queries,
+        {"version": "x", "latency_ms": [1.0], "ranked": {q["id"]: ["none"] for q in queries}},
+    )
     assert wrong["recall@5"] == wrong["ndcg@10"] == 0

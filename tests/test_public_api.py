@@ -20,11 +20,15 @@ def test_every_exception_is_exported_and_under_the_root():
     for cls in classes:
         assert issubclass(cls, contextos.ContextOSError)
         assert cls.__name__ in contextos.__all__, f"{cls.__name__} is not exported"
-        assert cls.__name__ in errors.__doc__, f"{cls.__name__} is missing from the tree in errors.py"
+        assert cls.__name__ in errors.__doc__, (
+            f"{cls.__name__} is missing from the tree in errors.py"
+        )
 
 
 def test_import_does_not_load_heavy_dependencies():
     code = "import sys, contextos; print(sorted(m for m in ('litellm', 'lancedb', 'pyarrow', 'torch', 'openai') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -38,7 +38,11 @@ def installed(peer: str) -> bool:
     python = python_of(peer)
     if not python.exists():
         return False
-    have = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True).stdout.lower().split()
+    have = (
+        subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True)
+        .stdout.lower()
+        .split()
+    )
     return all(pin.lower() in have for pin in PEERS[peer])
 
 

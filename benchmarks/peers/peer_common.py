@@ -27,7 +27,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, out
 
 
-def retrieve_task(index: Callable[[list[dict[str, str]]], Any], search: Callable[[Any, str, int], list[str]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def retrieve_task(
+    index: Callable[[list[dict[str, str]]], Any], search: Callable[[Any, str, int], list[str]]
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A ``retrieve`` handler: index the documents once, then search each query alone, timed."""
 
     def handle(request: dict[str, Any]) -> dict[str, Any]:

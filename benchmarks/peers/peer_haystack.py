@@ -8,12 +8,11 @@ from typing import Any
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from haystack import Document  # noqa: E402
-from haystack import __version__ as version  # noqa: E402
-from haystack.components.retrievers.in_memory import InMemoryBM25Retriever  # noqa: E402
-from haystack.document_stores.in_memory import InMemoryDocumentStore  # noqa: E402
-
-from peer_common import retrieve_task, serve  # noqa: E402
+from haystack import Document
+from haystack import __version__ as version
+from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from peer_common import retrieve_task, serve
 
 
 def index(docs: list[dict[str, str]]) -> InMemoryBM25Retriever:

@@ -9,9 +9,15 @@ from typing import Any
 
 import tiktoken
 from langchain_core import __version__
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage, trim_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    trim_messages,
+)
 from langchain_core.messages.utils import convert_to_messages, convert_to_openai_messages
-
 from peer_common import serve, timed
 
 ENCODING = tiktoken.get_encoding("o200k_base")
@@ -24,16 +30,33 @@ def str_token_counter(text: str) -> int:
 def tiktoken_counter(messages: list[BaseMessage]) -> int:
     num_tokens = 3  # every reply is primed with <|start|>assistant<|message|>
     for msg in messages:
-        role = {HumanMessage: "user", AIMessage: "assistant", ToolMessage: "tool", SystemMessage: "system"}[type(msg)]
-        num_tokens += 3 + str_token_counter(role) + str_token_counter(msg.content if isinstance(msg.content, str) else str(msg.content))
+        role = {
+            HumanMessage: "user",
+            AIMessage: "assistant",
+            ToolMessage: "tool",
+            SystemMessage: "system",
+        }[type(msg)]
+        num_tokens += (
+            3
+            + str_token_counter(role)
+            + str_token_counter(msg.content if isinstance(msg.content, str) else str(msg.content))
+        )
         if msg.name:
             num_tokens += 1 + str_token_counter(msg.name)
     return num_tokens
 
 
 def trim(history: list[BaseMessage], budget: int) -> list[BaseMessage]:
-    return trim_messages(history, max_tokens=budget, strategy="last", token_counter=tiktoken_counter,
-                         include_system=True, start_on="human", end_on=("human", "tool"), allow_partial=False)
+    return trim_messages(
+        history,
+        max_tokens=budget,
+        strategy="last",
+        token_counter=tiktoken_counter,
+        include_system=True,
+        start_on="human",
+        end_on=("human", "tool"),
+        allow_partial=False,
+    )
 
 
 def fit_task(request: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import tiktoken
 from llama_index.core import __version__
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.memory import ChatMemoryBuffer
-
 from peer_common import serve, timed
 
 ENCODING = tiktoken.get_encoding("o200k_base")
@@ -18,7 +17,9 @@ ENCODING = tiktoken.get_encoding("o200k_base")
 
 def to_llama(message: dict[str, Any]) -> ChatMessage:
     extra = {k: message[k] for k in ("tool_calls", "tool_call_id") if message.get(k)}
-    return ChatMessage(role=message["role"], content=message.get("content"), additional_kwargs=extra)
+    return ChatMessage(
+        role=message["role"], content=message.get("content"), additional_kwargs=extra
+    )
 
 
 def to_openai(message: ChatMessage) -> dict[str, Any]:
@@ -26,7 +27,9 @@ def to_openai(message: ChatMessage) -> dict[str, Any]:
 
 
 def buffer(budget: int, history: list[ChatMessage]) -> ChatMemoryBuffer:
-    return ChatMemoryBuffer.from_defaults(chat_history=history, token_limit=budget, tokenizer_fn=ENCODING.encode)
+    return ChatMemoryBuffer.from_defaults(
+        chat_history=history, token_limit=budget, tokenizer_fn=ENCODING.encode
+    )
 
 
 def fit_task(request: dict[str, Any]) -> dict[str, Any]:

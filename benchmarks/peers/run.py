@@ -35,11 +35,11 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from contextos import Budget, Conversation, InstructionsSource, Orchestrator, Step, TiktokenCounter  # noqa: E402
-from contextos.context.tokens import ENCODINGS_DIR, load_encoding  # noqa: E402
-
 import install  # noqa: E402
 import workload  # noqa: E402
+
+from contextos import Budget, Conversation, InstructionsSource, Orchestrator, Step, TiktokenCounter  # noqa: E402
+from contextos.context.tokens import ENCODINGS_DIR, load_encoding  # noqa: E402
 
 FAULTS = ("over_budget", "orphaned_tool", "broken_alternation", "newest_lost")
 FIT_PEERS = ("langchain", "llamaindex")
@@ -54,8 +54,11 @@ def contextos_fit(request: dict[str, Any]) -> dict[str, Any]:
     system, turns = conversation[0]["content"], conversation[1:]
 
     def orchestrator(chat: Conversation) -> Orchestrator:
-        return Orchestrator([InstructionsSource(system), chat], Budget(context_window=budget),
-                            counter=TiktokenCounter(encoding="o200k_base"))
+        return Orchestrator(
+            [InstructionsSource(system), chat],
+            Budget(context_window=budget),
+            counter=TiktokenCounter(encoding="o200k_base"),
+        )
 
     def cold_call() -> list[dict[str, Any]]:
         chat = Conversation(turns)
@@ -79,7 +82,12 @@ def contextos_fit(request: dict[str, Any]) -> dict[str, Any]:
         fitted.append(messages)
     from contextos.version import __version__
 
-    return {"version": f"contextos {__version__}", "cold_ms": cold, "warm_ms": warm, "fitted": fitted}
+    return {
+        "version": f"contextos {__version__}",
+        "cold_ms": cold,
+        "warm_ms": warm,
+        "fitted": fitted,
+    }
 
 
 def toolret(quick: bool) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -93,7 +101,11 @@ def toolret(quick: bool) -> tuple[list[Any], list[dict[str, Any]]]:
         queries = queries[:10]
         wanted = {t for q in queries for t in q["relevant"]}
         position = {t.id: n for n, t in enumerate(tools)}
-        near = {tools[i].id for t in wanted for i in range(max(0, position[t] - 4), min(len(tools), position[t] + 5))}
+        near = {
+            tools[i].id
+            for t in wanted
+            for i in range(max(0, position[t] - 4), min(len(tools), position[t] + 5))
+        }
         tools = [t for t in tools if t.id in near]
     return tools, queries
 
@@ -101,15 +113,16 @@ def toolret(quick: bool) -> tuple[list[Any], list[dict[str, Any]]]:
 def contextos_retrieve(tools: list[Any], request: dict[str, Any]) -> dict[str, Any]:
     """The ``retrieve`` task through ``ToolCatalog`` (default embedder, hybrid search) in a catalog
     kept in the temp folder between runs (so only the first run embeds the tools)."""
+    from contextos.embed import default_embedder
     from contextos.tools import ToolCatalog
     from contextos.version import __version__
-
-    from contextos.embed import default_embedder
 
     embedder = default_embedder()
     texts = "\n".join([embedder.name, *(d["id"] + d["text"] for d in request["docs"])])
     key = hashlib.sha256(texts.encode()).hexdigest()[:16]
-    catalog = ToolCatalog.open(Path(tempfile.gettempdir()) / f"contextos-peers-catalog-{key}", embedder=embedder)
+    catalog = ToolCatalog.open(
+        Path(tempfile.gettempdir()) / f"contextos-peers-catalog-{key}", embedder=embedder
+    )
     if len(catalog) != len(tools):
         catalog.add(tools)
     catalog.search("warm up", k=1)
@@ -141,12 +154,20 @@ def call_peer(peer: str, request: dict[str, Any], timeout: float = 600) -> dict[
         return {"error": f"not installed (python benchmarks/peers/install.py {peer})"}
     env = {**os.environ, "TIKTOKEN_CACHE_DIR": tiktoken_cache(), "PYTHONPATH": str(HERE)}
     try:
-        done = subprocess.run([str(python), str(HERE / f"peer_{peer}.py")], input=json.dumps(request),
-                              capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(
+            [str(python), str(HERE / f"peer_{peer}.py")],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"no answer within {timeout:.0f} s (stopped)"}
     if done.returncode != 0:
-        return {"error": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+        return {
+            "error": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
+        }
     return json.loads(done.stdout)
 
 
@@ -154,7 +175,13 @@ def call_peer(peer: str, request: dict[str, Any], timeout: float = 600) -> dict[
 def fit_request(n_messages: int, budget: int, warm_calls: int, repeats: int) -> dict[str, Any]:
     conversation = workload.conversation(n_messages)
     users = [i for i, m in enumerate(conversation) if m["role"] == "user"]
-    return {"task": "fit", "conversation": conversation, "budget": budget, "points": users[-warm_calls:], "repeats": repeats}
+    return {
+        "task": "fit",
+        "conversation": conversation,
+        "budget": budget,
+        "points": users[-warm_calls:],
+        "repeats": repeats,
+    }
 
 
 def score_fit(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
@@ -163,9 +190,13 @@ def score_fit(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]
         return answer
     encoding = load_encoding("o200k_base")
     faults = dict.fromkeys(FAULTS, 0)
-    excess = max(workload.request_tokens(encoding, fitted) - request["budget"] for fitted in answer["fitted"])
+    excess = max(
+        workload.request_tokens(encoding, fitted) - request["budget"] for fitted in answer["fitted"]
+    )
     for p, fitted in zip(request["points"], answer["fitted"]):
-        for fault, bad in workload.judge(encoding, fitted, request["conversation"][p], request["budget"]).items():
+        for fault, bad in workload.judge(
+            encoding, fitted, request["conversation"][p], request["budget"]
+        ).items():
             faults[fault] += bad
     return {
         "version": answer["version"],
@@ -177,8 +208,14 @@ def score_fit(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def fit_rows(sizes: list[int], budget: int, warm_calls: int, repeats: int, peers: tuple[str, ...] = FIT_PEERS,
-             timeout: float = 600) -> list[dict[str, Any]]:
+def fit_rows(
+    sizes: list[int],
+    budget: int,
+    warm_calls: int,
+    repeats: int,
+    peers: tuple[str, ...] = FIT_PEERS,
+    timeout: float = 600,
+) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         request = fit_request(n, budget, warm_calls, repeats)
@@ -199,21 +236,34 @@ def score_retrieve(queries: list[dict[str, Any]], answer: dict[str, Any]) -> dic
     """Recall@5 and NDCG@10 by the data set's own scorer, and latency percentiles."""
     if "error" in answer:
         return answer
-    spec = importlib.util.spec_from_file_location("score_toolret", workload.DATA / "score_toolret.py")
+    spec = importlib.util.spec_from_file_location(
+        "score_toolret", workload.DATA / "score_toolret.py"
+    )
     scorer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scorer)
-    scores = scorer.mean([scorer.score_one(q["relevant"], answer["ranked"][q["id"]]) for q in queries])
+    scores = scorer.mean(
+        [scorer.score_one(q["relevant"], answer["ranked"][q["id"]]) for q in queries]
+    )
     latency = sorted(answer["latency_ms"])
-    return {"version": answer["version"], "recall@5": scores["Recall@5"], "ndcg@10": scores["NDCG@10"],
-            "p50_ms": statistics.median(latency), "p95_ms": latency[min(len(latency) - 1, round(0.95 * (len(latency) - 1)))]}
+    return {
+        "version": answer["version"],
+        "recall@5": scores["Recall@5"],
+        "ndcg@10": scores["NDCG@10"],
+        "p50_ms": statistics.median(latency),
+        "p95_ms": latency[min(len(latency) - 1, round(0.95 * (len(latency) - 1)))],
+    }
 
 
 def retrieve_rows(quick: bool, peers: tuple[str, ...] = RETRIEVE_PEERS) -> list[dict[str, Any]]:
     from contextos.tools.catalog import index_text
 
     tools, queries = toolret(quick)
-    request = {"task": "retrieve", "k": 10, "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
-               "queries": [{"id": q["id"], "query": q["query"]} for q in queries]}
+    request = {
+        "task": "retrieve",
+        "k": 10,
+        "docs": [{"id": t.id, "text": index_text(t)} for t in tools],
+        "queries": [{"id": q["id"], "query": q["query"]} for q in queries],
+    }
     task = f"tools {len(tools)}, {len(queries)} queries"
     mine = score_retrieve(queries, contextos_retrieve(tools, request))
     rows = [{"task": task, "system": "contextos", **mine}]
@@ -236,42 +286,70 @@ def _ratio(row: dict[str, Any], key: str) -> str:
 
 
 FIT_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-    ("cold ms", lambda r: _ms(r["cold_ms"])), ("ratio", lambda r: _ratio(r, "cold_ratio")),
-    ("warm ms", lambda r: _ms(r["warm_ms"])), ("ratio", lambda r: _ratio(r, "warm_ratio")),
+    ("cold ms", lambda r: _ms(r["cold_ms"])),
+    ("ratio", lambda r: _ratio(r, "cold_ratio")),
+    ("warm ms", lambda r: _ms(r["warm_ms"])),
+    ("ratio", lambda r: _ratio(r, "warm_ratio")),
     ("requests", lambda r: str(r["requests"])),
     *[(fault.replace("_", " "), lambda r, fault=fault: str(r[fault])) for fault in FAULTS],
     ("most tokens over", lambda r: str(r["worst_excess"])),
 ]
 RETRIEVE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-    ("recall@5", lambda r: f"{r['recall@5']:.3f}"), ("NDCG@10", lambda r: f"{r['ndcg@10']:.3f}"),
-    ("p50 ms", lambda r: _ms(r["p50_ms"])), ("ratio", lambda r: _ratio(r, "p50_ratio")), ("p95 ms", lambda r: _ms(r["p95_ms"])),
+    ("recall@5", lambda r: f"{r['recall@5']:.3f}"),
+    ("NDCG@10", lambda r: f"{r['ndcg@10']:.3f}"),
+    ("p50 ms", lambda r: _ms(r["p50_ms"])),
+    ("ratio", lambda r: _ratio(r, "p50_ratio")),
+    ("p95 ms", lambda r: _ms(r["p95_ms"])),
 ]
 
 
-def table(rows: list[dict[str, Any]], columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = FIT_COLUMNS) -> str:
+def table(
+    rows: list[dict[str, Any]],
+    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = FIT_COLUMNS,
+) -> str:
     """A markdown table of rows: task, system, version, then ``columns`` (a peer that could not run
     says why in the version column)."""
-    lines = ["| task | system | version | " + " | ".join(h for h, _ in columns) + " |", "|---" * (len(columns) + 3) + "|"]
+    lines = [
+        "| task | system | version | " + " | ".join(h for h, _ in columns) + " |",
+        "|---" * (len(columns) + 3) + "|",
+    ]
     for r in rows:
-        cells = [r["error"], *[""] * len(columns)] if "error" in r else [r["version"], *(cell(r) for _, cell in columns)]
+        cells = (
+            [r["error"], *[""] * len(columns)]
+            if "error" in r
+            else [r["version"], *(cell(r) for _, cell in columns)]
+        )
         lines.append("| " + " | ".join([r["task"], r["system"], *cells]) + " |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small version: 60 messages, 3 calls, 1,500 tokens")
-    parser.add_argument("--budget", type=int, help="prompt budget in tokens (default 4000; 1500 with --quick)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small version: 60 messages, 3 calls, 1,500 tokens"
+    )
+    parser.add_argument(
+        "--budget", type=int, help="prompt budget in tokens (default 4000; 1500 with --quick)"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--peer-timeout", type=float, default=240, help="seconds a peer gets for one size (default 240)")
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=240,
+        help="seconds a peer gets for one size (default 240)",
+    )
     args = parser.parse_args(argv)
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for peer, pins in install.PEERS.items():
-        print(f"{peer}: {', '.join(pins)}" + ("" if install.installed(peer) else " (not installed)"))
+        print(
+            f"{peer}: {', '.join(pins)}" + ("" if install.installed(peer) else " (not installed)")
+        )
     if args.quick:
         rows = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
     else:
-        rows = fit_rows([500, 5000], args.budget or 4000, warm_calls=10, repeats=3, timeout=args.peer_timeout)
+        rows = fit_rows(
+            [500, 5000], args.budget or 4000, warm_calls=10, repeats=3, timeout=args.peer_timeout
+        )
     print(table(rows), flush=True)
     found = retrieve_rows(args.quick)
     print()

@@ -29,19 +29,47 @@ def conversation(n_messages: int, seed: int = 0) -> list[dict[str, Any]]:
     while len(messages) < n_messages:
         picked = rng.sample(tools, rng.choice((1, 2)))
         ask = " ".join(t["description"] for t in picked)
-        messages.append({"role": "user", "content": f"Turn {turn}: please help. {ask}"[: rng.randint(80, 600)]})
-        calls = [{"id": f"call_{turn}_{i}", "type": "function",
-                  "function": {"name": t["name"].replace(": ", "__").replace(" ", "_")[:64],
-                               "arguments": json.dumps({p: rng.choice(["Oslo", "42", "2024-05-01", "EUR"])
-                                                        for p in (t["parameters"].get("properties") or {"q": 0})})}}
-                 for i, t in enumerate(picked)]
+        messages.append(
+            {"role": "user", "content": f"Turn {turn}: please help. {ask}"[: rng.randint(80, 600)]}
+        )
+        calls = [
+            {
+                "id": f"call_{turn}_{i}",
+                "type": "function",
+                "function": {
+                    "name": t["name"].replace(": ", "__").replace(" ", "_")[:64],
+                    "arguments": json.dumps(
+                        {
+                            p: rng.choice(["Oslo", "42", "2024-05-01", "EUR"])
+                            for p in (t["parameters"].get("properties") or {"q": 0})
+                        }
+                    ),
+                },
+            }
+            for i, t in enumerate(picked)
+        ]
         messages.append({"role": "assistant", "content": None, "tool_calls": calls})
         for call, t in zip(calls, picked):
-            result = json.dumps((t["metadata"] or {}).get("response_template") or {"result": t["description"]})
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": result[: rng.randint(200, 3000)]})
-        messages.append({"role": "assistant", "content": f"Done with turn {turn}. " + picked[0]["description"][:300]})
+            result = json.dumps(
+                (t["metadata"] or {}).get("response_template") or {"result": t["description"]}
+            )
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call["id"],
+                    "content": result[: rng.randint(200, 3000)],
+                }
+            )
+        messages.append(
+            {
+                "role": "assistant",
+                "content": f"Done with turn {turn}. " + picked[0]["description"][:300],
+            }
+        )
         turn += 1
-    messages.append({"role": "user", "content": f"Turn {turn}: and now, what did the first tool return?"})
+    messages.append(
+        {"role": "user", "content": f"Turn {turn}: and now, what did the first tool return?"}
+    )
     return messages
 
 
@@ -52,13 +80,20 @@ def request_tokens(encoding: Any, messages: list[dict[str, Any]]) -> int:
         n += 3 + len(encoding.encode(m["role"])) + len(encoding.encode(m.get("content") or ""))
         for call in m.get("tool_calls") or []:
             f = call["function"]
-            n += 3 + len(encoding.encode(f["name"])) + len(encoding.encode(f["arguments"])) + len(encoding.encode(call["id"]))
+            n += (
+                3
+                + len(encoding.encode(f["name"]))
+                + len(encoding.encode(f["arguments"]))
+                + len(encoding.encode(call["id"]))
+            )
         if m.get("tool_call_id"):
             n += len(encoding.encode(m["tool_call_id"]))
     return n
 
 
-def judge(encoding: Any, fitted: list[dict[str, Any]], newest: dict[str, Any], budget: int) -> dict[str, bool]:
+def judge(
+    encoding: Any, fitted: list[dict[str, Any]], newest: dict[str, Any], budget: int
+) -> dict[str, bool]:
     """What is wrong with one fitted request (each True is one fault)."""
     called = set()
     orphaned = False
@@ -70,7 +105,10 @@ def judge(encoding: Any, fitted: list[dict[str, Any]], newest: dict[str, Any], b
     answered = {m.get("tool_call_id") for m in fitted if m["role"] == "tool"}
     unanswered = bool(called - answered)  # a call without its result: rejected too
     roles = [m["role"] for m in fitted if m["role"] != "system"]
-    alternation = bool(roles) and (roles[0] != "user" or any(a == b and a in ("user", "assistant") for a, b in zip(roles, roles[1:])))
+    alternation = bool(roles) and (
+        roles[0] != "user"
+        or any(a == b and a in ("user", "assistant") for a, b in zip(roles, roles[1:]))
+    )
     return {
         "over_budget": request_tokens(encoding, fitted) > budget,
         "orphaned_tool": orphaned or unanswered,

@@ -28,6 +28,7 @@ from pydantic import ConfigDict, Field
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
+from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.stream import (
     EMIT,
     AgentEvent,
@@ -42,15 +43,14 @@ from contextos.agents.stream import (
     stream_events,
 )
 from contextos.agents.structured import OutputSpec
-from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
 from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.checked import CheckedModel
-from contextos.context.budget import Budget
-from contextos.context.orchestrator import Orchestrator
 from contextos.compress.default import agent_compressors
-from contextos.context.sources import Compressor, ContextSource, InstructionsSource
-from contextos.context.items import ContextItem, Step
+from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_client
+from contextos.context.items import ContextItem, Step
+from contextos.context.orchestrator import Orchestrator
+from contextos.context.sources import Compressor, ContextSource, InstructionsSource
 from contextos.context.tokens import TokenCounter
 from contextos.errors import AgentError, BudgetError, ConfigError, ContextOSError
 from contextos.llm.types import Completion, ToolCall, Usage
@@ -60,8 +60,15 @@ from contextos.tools.run_context import RunContext, using_run_context
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
 from contextos.tracing.attributes import STEP_CITED
+from contextos.tracing.conventions import (
+    agent_span,
+    chat_span,
+    record_chat_response,
+    record_tool_result,
+    step_span,
+    tool_span,
+)
 from contextos.tracing.spans import span as tracing_span
-from contextos.tracing.conventions import agent_span, chat_span, record_chat_response, record_tool_result, step_span, tool_span
 
 if TYPE_CHECKING:
     from contextos.llm.client import ModelClient
@@ -104,7 +111,10 @@ class RunLimits(CheckedModel):
 
     def cost(self, usage: Usage) -> float:
         """The estimated cost of ``usage`` in USD."""
-        return (usage.prompt_tokens * self.usd_per_million_input + usage.completion_tokens * self.usd_per_million_output) / 1e6
+        return (
+            usage.prompt_tokens * self.usd_per_million_input
+            + usage.completion_tokens * self.usd_per_million_output
+        ) / 1e6
 
 
 class Agent:
@@ -150,7 +160,9 @@ class Agent:
         names = {s.name for s in sources}
         clash = names & {"instructions", "tools", "conversation"}
         if clash:
-            raise ConfigError(f"sources named {sorted(clash)} are the agent's own; give yours other names")
+            raise ConfigError(
+                f"sources named {sorted(clash)} are the agent's own; give yours other names"
+            )
         self.client = client
         self.name = name
         self.instructions = instructions
@@ -176,7 +188,11 @@ class Agent:
         """With ``output_type``: what the final answer must be (``agents/structured.py``)."""
         # By default, where they do not fit: the default compressor on the other sources (documents,
         # memory), digests of old tool results in the conversation. ``[]`` turns compression off.
-        self.compressors = list(compressors) if compressors is not None else agent_compressors([s.name for s in self.sources], counter=self.counter)
+        self.compressors = (
+            list(compressors)
+            if compressors is not None
+            else agent_compressors([s.name for s in self.sources], counter=self.counter)
+        )
         self._warm = False
 
     # -- public API ---------------------------------------------------------------------------
@@ -194,7 +210,9 @@ class Agent:
 
     def run(self, task: str, **options: Any) -> RunResult:
         """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
-        return run_blocking(lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)")
+        return run_blocking(
+            lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)"
+        )
 
     async def arun_stream(self, task: str, **options: Any) -> AsyncIterator[AgentEvent]:
         """``arun`` as an async iterator of typed events (``agents/stream.py``), ``RunFinished`` (with the
@@ -224,13 +242,30 @@ class Agent:
         tools that ask for a ``RunContext`` receive as ``ctx.deps`` (a database, a client, a user).
         """
         conversation = conversation if conversation is not None else Conversation()
-        await conversation.add(ContextItem(id=f"task-{uuid.uuid4().hex[:12]}", source="conversation", role="user",
-                                           content=task, pinned=True, compressible=False))
+        await conversation.add(
+            ContextItem(
+                id=f"task-{uuid.uuid4().hex[:12]}",
+                source="conversation",
+                role="user",
+                content=task,
+                pinned=True,
+                compressible=False,
+            )
+        )
         handoff_tools = {_handoff_name(n): (n, d) for n, d in (handoffs or {}).items()}
-        retrieval = ToolSource(self.catalog, k=self.tool_k, writer=self.query_writer) if self.catalog is not None else None
-        run_tools = RunTools([*self.tools, *(_handoff_tool(t, n, d) for t, (n, d) in handoff_tools.items())], retrieval)
+        retrieval = (
+            ToolSource(self.catalog, k=self.tool_k, writer=self.query_writer)
+            if self.catalog is not None
+            else None
+        )
+        run_tools = RunTools(
+            [*self.tools, *(_handoff_tool(t, n, d) for t, (n, d) in handoff_tools.items())],
+            retrieval,
+        )
         orchestrator = Orchestrator(
-            [InstructionsSource(self._instructions()), run_tools, *self.sources, conversation], self.budget, counter=self.counter,
+            [InstructionsSource(self._instructions()), run_tools, *self.sources, conversation],
+            self.budget,
+            counter=self.counter,
             compressors=self.compressors,
         )
         steps: list[StepRecord] = []
@@ -247,31 +282,56 @@ class Agent:
             if not self._warm:
                 with tracing_span(WARMUP_SPAN):
                     await asyncio.to_thread(self.warmup)
-            deadline = None if self.limits.max_seconds is None else asyncio.get_running_loop().time() + self.limits.max_seconds
+            deadline = (
+                None
+                if self.limits.max_seconds is None
+                else asyncio.get_running_loop().time() + self.limits.max_seconds
+            )
             for index in range(max_steps or self.limits.max_steps):
                 if cancel is not None and cancel.is_set():
                     stop = "cancelled"
                     break
                 usage = add_usage(s.usage for s in steps)
-                if self.limits.max_tokens is not None and usage.total_tokens >= self.limits.max_tokens:
+                if (
+                    self.limits.max_tokens is not None
+                    and usage.total_tokens >= self.limits.max_tokens
+                ):
                     stop = "max_tokens"
                     break
-                if self.limits.max_cost_usd is not None and self.limits.cost(usage) >= self.limits.max_cost_usd:
+                if (
+                    self.limits.max_cost_usd is not None
+                    and self.limits.cost(usage) >= self.limits.max_cost_usd
+                ):
                     stop = "max_cost"
                     break
-                step = Step(input=task, index=index, run_id=run_id,
-                            metadata={"agent": self.name, LATEST_TURNS: latest_turns(steps[-1] if steps else None)})
+                step = Step(
+                    input=task,
+                    index=index,
+                    run_id=run_id,
+                    metadata={
+                        "agent": self.name,
+                        LATEST_TURNS: latest_turns(steps[-1] if steps else None),
+                    },
+                )
                 try:
                     async with asyncio.timeout_at(deadline) as window:
-                        record, handoff = await self._step(step, orchestrator, run_tools, conversation, handoff_tools,
-                                                           response_format=self.output.response_format() if repairs else None,
-                                                           deps=deps)
+                        record, handoff = await self._step(
+                            step,
+                            orchestrator,
+                            run_tools,
+                            conversation,
+                            handoff_tools,
+                            response_format=self.output.response_format() if repairs else None,
+                            deps=deps,
+                        )
                 except TimeoutError:
                     if not window.expired():
                         raise
                     stop = "max_seconds"
                     break
-                except BudgetError as exc:  # what every request must hold (instructions, task) does not fit
+                except (
+                    BudgetError
+                ) as exc:  # what every request must hold (instructions, task) does not fit
                     stop, stop_message = "context_overflow", str(exc)
                     break
                 except ContextOSError as error:  # the caller gets the steps completed before it
@@ -285,7 +345,10 @@ class Agent:
                     break
                 if not record.completion.tool_calls:
                     # Cut at the output limit before writing anything is no answer.
-                    if record.completion.finish_reason == "length" and not record.completion.content:
+                    if (
+                        record.completion.finish_reason == "length"
+                        and not record.completion.content
+                    ):
                         stop = "output_limit"
                         break
                     stop = "final_answer"
@@ -300,27 +363,57 @@ class Agent:
                     repairs += 1
                     await conversation.add(self.output.repair_message(problem))
                     stop = "max_steps"
-            span.set_attributes({"contextos.agent.stop_reason": stop, "contextos.agent.steps": len(steps)})
+            span.set_attributes(
+                {"contextos.agent.stop_reason": stop, "contextos.agent.steps": len(steps)}
+            )
         usage = add_usage(s.usage for s in steps)
         return RunResult(
-            agent=self.name, answer=answer, output=output, steps=steps, usage=usage, cost_usd=self.limits.cost(usage),
-            stop_reason=stop, handoff=handoff, run_id=run_id, traced=traced, stop_message=stop_message,
+            agent=self.name,
+            answer=answer,
+            output=output,
+            steps=steps,
+            usage=usage,
+            cost_usd=self.limits.cost(usage),
+            stop_reason=stop,
+            handoff=handoff,
+            run_id=run_id,
+            traced=traced,
+            stop_message=stop_message,
         )
 
     def _instructions(self) -> str:
-        return self.instructions if self.output is None else f"{self.instructions}\n\n{self.output.instructions()}"
+        return (
+            self.instructions
+            if self.output is None
+            else f"{self.instructions}\n\n{self.output.instructions()}"
+        )
 
     def _partial(self, steps: list[StepRecord], run_id: str, traced: bool) -> RunResult:
         """What a run that failed had done: its completed steps, stop reason ``error``."""
         usage = add_usage(s.usage for s in steps)
         answer = next((s.completion.content for s in reversed(steps) if s.completion.content), None)
-        return RunResult(agent=self.name, answer=answer, steps=list(steps), usage=usage, cost_usd=self.limits.cost(usage),
-                         stop_reason="error", run_id=run_id, traced=traced)
+        return RunResult(
+            agent=self.name,
+            answer=answer,
+            steps=list(steps),
+            usage=usage,
+            cost_usd=self.limits.cost(usage),
+            stop_reason="error",
+            run_id=run_id,
+            traced=traced,
+        )
 
     # -- one step -----------------------------------------------------------------------------
     async def _step(
-        self, step: Step, orchestrator: Orchestrator, run_tools: RunTools, conversation: ConversationStore,
-        handoff_tools: Mapping[str, tuple[str, str]], *, response_format: dict[str, Any] | None = None, deps: Any = None,
+        self,
+        step: Step,
+        orchestrator: Orchestrator,
+        run_tools: RunTools,
+        conversation: ConversationStore,
+        handoff_tools: Mapping[str, tuple[str, str]],
+        *,
+        response_format: dict[str, Any] | None = None,
+        deps: Any = None,
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
         with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
@@ -332,20 +425,36 @@ class Agent:
                 edited = await call_hook(hook.on_context, step, assembled)
                 if edited is not None:
                     assembled = edited
-            emit(ContextAssembled, step=step.index, request_tokens=assembled.usage.request_tokens,
-                 budget=assembled.usage.budget, decisions=assembled.decisions)
-            completion, model_s = await self._call_model(step, assembled.messages, assembled.tools, response_format)
+            emit(
+                ContextAssembled,
+                step=step.index,
+                request_tokens=assembled.usage.request_tokens,
+                budget=assembled.usage.budget,
+                decisions=assembled.decisions,
+            )
+            completion, model_s = await self._call_model(
+                step, assembled.messages, assembled.tools, response_format
+            )
             results: list[ToolResult] = []
             handoff = None
             if completion.tool_calls:
-                results, handoff = await self._run_tools(step, completion.tool_calls, run_tools, handoff_tools, deps)
+                results, handoff = await self._run_tools(
+                    step, completion.tool_calls, run_tools, handoff_tools, deps
+                )
                 # The call and its results go in together: the store groups them, never to be split.
                 await conversation.add(completion.message(), *(r.message() for r in results))
             elif completion.content is not None:
                 await conversation.add(completion.message())
             record = StepRecord(
-                index=step.index, context=assembled, completion=completion, tool_calls=completion.tool_calls,
-                tool_results=results, usage=completion.usage, tool_retrieval=run_tools.last, duration_s=time.perf_counter() - started, model_s=model_s,
+                index=step.index,
+                context=assembled,
+                completion=completion,
+                tool_calls=completion.tool_calls,
+                tool_results=results,
+                usage=completion.usage,
+                tool_retrieval=run_tools.last,
+                duration_s=time.perf_counter() - started,
+                model_s=model_s,
                 cited=cited_ids(assembled, completion.content),
             )
             if record.cited:
@@ -355,14 +464,21 @@ class Agent:
             emit(StepFinished, step=step.index, record=record)
         return record, handoff
 
-    async def _call_model(self, step: Step, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-                          response_format: dict[str, Any] | None = None) -> tuple[Completion, float]:
+    async def _call_model(
+        self,
+        step: Step,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        response_format: dict[str, Any] | None = None,
+    ) -> tuple[Completion, float]:
         params = dict(self.model_params)
         if response_format is not None:
             params["response_format"] = response_format
         if self.budget.reserve_output and "max_tokens" not in params:
             params["max_tokens"] = self.budget.reserve_output
-        with chat_span(self.client.model, messages=messages, tools=tools, params=params, step=step.index) as span:
+        with chat_span(
+            self.client.model, messages=messages, tools=tools, params=params, step=step.index
+        ) as span:
             t0 = time.perf_counter()
             if EMIT.get() is None:
                 completion = await self.client.acomplete(messages, tools=tools or None, **params)
@@ -373,7 +489,9 @@ class Agent:
                 completion = stream.completion
             model_s = time.perf_counter() - t0
             record_chat_response(
-                span, response_model=completion.model, input_tokens=completion.usage.prompt_tokens,
+                span,
+                response_model=completion.model,
+                input_tokens=completion.usage.prompt_tokens,
                 output_tokens=completion.usage.completion_tokens,
                 finish_reasons=[completion.finish_reason] if completion.finish_reason else (),
                 output_messages=[completion.message()],
@@ -381,7 +499,11 @@ class Agent:
         return completion, model_s
 
     async def _run_tools(
-        self, step: Step, calls: Sequence[ToolCall], run_tools: RunTools, handoff_tools: Mapping[str, tuple[str, str]],
+        self,
+        step: Step,
+        calls: Sequence[ToolCall],
+        run_tools: RunTools,
+        handoff_tools: Mapping[str, tuple[str, str]],
         deps: Any = None,
     ) -> tuple[list[ToolResult], str | None]:
         handoff: str | None = None
@@ -389,12 +511,24 @@ class Agent:
         for call in calls:
             if call.name in handoff_tools and handoff is None:
                 handoff = handoff_tools[call.name][0]
-                planned.append(ToolResult(call_id=call.id, name=call.name, content=f"Transferred to {handoff}.",
-                                          arguments=call.arguments))
+                planned.append(
+                    ToolResult(
+                        call_id=call.id,
+                        name=call.name,
+                        content=f"Transferred to {handoff}.",
+                        arguments=call.arguments,
+                    )
+                )
                 continue
             decision = await self._decide(step, call)
             if decision.action == "deny":
-                planned.append(error_result(call, "denied", f"the call was denied: {decision.reason or 'no reason given'}"))
+                planned.append(
+                    error_result(
+                        call,
+                        "denied",
+                        f"the call was denied: {decision.reason or 'no reason given'}",
+                    )
+                )
             elif decision.action == "edit" and decision.arguments is not None:
                 planned.append(_edited(call, decision.arguments))
             else:
@@ -406,9 +540,15 @@ class Agent:
                 return item
             emit(ToolCalled, step=step.index, call=item)
             tool = self.executor.lookup(item.name, run_tools.offered)
-            with tool_span(item.name, call_id=item.id, arguments=item.arguments,
-                           description=tool.description if tool else None) as span:
-                with using_run_context(RunContext(deps=deps, run_id=step.run_id, step=step.index, agent=self.name)):
+            with tool_span(
+                item.name,
+                call_id=item.id,
+                arguments=item.arguments,
+                description=tool.description if tool else None,
+            ) as span:
+                with using_run_context(
+                    RunContext(deps=deps, run_id=step.run_id, step=step.index, agent=self.name)
+                ):
                     result = await self.executor.execute(item, offered=run_tools.offered)
                 record_tool_result(span, result.content)
                 if not result.ok:
@@ -443,7 +583,9 @@ def run_blocking(start: Callable[[], Coroutine[Any, Any, T]], called: str, inste
 
 def _edited(call: ToolCall, arguments: dict[str, Any]) -> ToolCall:
     """``call`` with the arguments a hook gave it: valid JSON now, even where the model's were not."""
-    return call.model_copy(update={"arguments": arguments, "raw_arguments": json.dumps(arguments), "error": None})
+    return call.model_copy(
+        update={"arguments": arguments, "raw_arguments": json.dumps(arguments), "error": None}
+    )
 
 
 def _handoff_name(agent: str) -> str:
@@ -451,5 +593,7 @@ def _handoff_name(agent: str) -> str:
 
 
 def _handoff_tool(tool_name: str, agent: str, description: str) -> Tool:
-    text = f"Hand the conversation over to the agent {agent!r}" + (f": {description}" if description else ".")
+    text = f"Hand the conversation over to the agent {agent!r}" + (
+        f": {description}" if description else "."
+    )
     return Tool(name=tool_name, description=text)

@@ -62,19 +62,33 @@ class Conversation:
 
     def _item(self, message: dict[str, Any] | ContextItem, n: int) -> ContextItem:
         if isinstance(message, ContextItem):
-            item = message.model_copy(update={"id": f"turn-{n}", "source": self.name, "position": n})
+            item = message.model_copy(
+                update={"id": f"turn-{n}", "source": self.name, "position": n}
+            )
         else:
             role = message.get("role") if isinstance(message, dict) else None
             if role not in ("system", "user", "assistant", "tool"):
-                raise MemoryStoreError(f"a message needs a role of system, user, assistant or tool, got {message!r:.120}")
+                raise MemoryStoreError(
+                    f"a message needs a role of system, user, assistant or tool, got {message!r:.120}"
+                )
             content = message.get("content") or ""
             if not isinstance(content, str):
-                raise MemoryStoreError("message content must be text (or None for a bare tool call)")
-            payload = {k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)}
+                raise MemoryStoreError(
+                    "message content must be text (or None for a bare tool call)"
+                )
+            payload = {
+                k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)
+            }
             # Tool results may be shortened (with a note; the full text stays in the trace), so that the
             # newest one fits where it would not whole.
-            item = ContextItem(id=f"turn-{n}", source=self.name, role=role, content=content, payload=payload or None,
-                               position=n)
+            item = ContextItem(
+                id=f"turn-{n}",
+                source=self.name,
+                role=role,
+                content=content,
+                payload=payload or None,
+                position=n,
+            )
         payload = item.payload or {}
         if payload.get("tool_calls"):
             group = item.group or f"calls-{n}"
@@ -83,7 +97,9 @@ class Conversation:
         elif item.role == "tool":
             group = self._call_groups.get(payload.get("tool_call_id", ""))
             if group is None:
-                raise MemoryStoreError(f"tool result for unknown call {payload.get('tool_call_id')!r}: add the call first")
+                raise MemoryStoreError(
+                    f"tool result for unknown call {payload.get('tool_call_id')!r}: add the call first"
+                )
             item = item.model_copy(update={"group": group})
         return item
 

@@ -77,7 +77,11 @@ def demo_embedder() -> CachedEmbedder:
 
 
 def open_demo_catalog(
-    db: str | Path, *, source: str | Path | None = None, on_start: Callable[[int], None] | None = None, on_progress: Callable[[int], None] | None = None
+    db: str | Path,
+    *,
+    source: str | Path | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[ToolCatalog, bool]:
     """The demo catalog indexed in the LanceDB folder ``db``, and whether it was (re)built now.
 
@@ -91,9 +95,13 @@ def open_demo_catalog(
     from contextos.tools import ToolCatalog, load_tools
 
     path = Path(source) if source is not None else demo_catalog_path()
-    embedder = demo_embedder()  # other catalogs share many texts with it; the rest is embedded as usual
+    embedder = (
+        demo_embedder()
+    )  # other catalogs share many texts with it; the rest is embedded as usual
     if not path.is_file():
-        raise InvalidToolError(f"no tool catalog file at {path}: give a JSONL, OpenAI tools or MCP tools/list JSON file")
+        raise InvalidToolError(
+            f"no tool catalog file at {path}: give a JSONL, OpenAI tools or MCP tools/list JSON file"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     marker = Path(db) / "demo-catalog.sha256"
     if marker.is_file() and marker.read_text().strip() == digest:
@@ -151,6 +159,12 @@ def demo_agent(client: ModelClient, catalog: ToolCatalog, *, tool_k: int = 8) ->
     from contextos.tools.executor import ToolExecutor
 
     return Agent(
-        client, name="demo", instructions=DEMO_INSTRUCTIONS, catalog=catalog, tool_k=tool_k, budget=DEMO_BUDGET,
-        executor=ToolExecutor(fallback=simulated_response, timeout_s=10), limits=RunLimits(max_steps=4),
+        client,
+        name="demo",
+        instructions=DEMO_INSTRUCTIONS,
+        catalog=catalog,
+        tool_k=tool_k,
+        budget=DEMO_BUDGET,
+        executor=ToolExecutor(fallback=simulated_response, timeout_s=10),
+        limits=RunLimits(max_steps=4),
     )

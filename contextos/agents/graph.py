@@ -42,7 +42,9 @@ class GraphResult(BaseModel):
     """The agents that ran, in order (an agent appears again each time a cycle returns to it)."""
     runs: list[RunResult] = Field(default_factory=list)
     """Each agent's run, in the same order."""
-    stop_reason: Literal["final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "context_overflow"]
+    stop_reason: Literal[
+        "final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "context_overflow"
+    ]
     """Why the graph run stopped."""
     usage: Usage = Field(default_factory=Usage)
     """Tokens of every model call, added up."""
@@ -68,11 +70,17 @@ class AgentGraph:
     ) -> None:
         for node, data in graph.nodes(data=True):
             if not isinstance(data.get("agent"), Agent):
-                raise ConfigError(f"graph node {node!r} has no agent: add nodes with graph.add_node(name, agent=Agent(...))")
+                raise ConfigError(
+                    f"graph node {node!r} has no agent: add nodes with graph.add_node(name, agent=Agent(...))"
+                )
             if data["agent"].name != node:
-                raise ConfigError(f"graph node {node!r} holds the agent named {data['agent'].name!r}; name nodes after their agents")
+                raise ConfigError(
+                    f"graph node {node!r} holds the agent named {data['agent'].name!r}; name nodes after their agents"
+                )
         if entry not in graph:
-            raise ConfigError(f"the entry agent {entry!r} is not in the graph; agents: {sorted(graph.nodes)}")
+            raise ConfigError(
+                f"the entry agent {entry!r} is not in the graph; agents: {sorted(graph.nodes)}"
+            )
         if max_steps < 1:
             raise ConfigError("max_steps must be at least 1")
         self.graph = graph
@@ -87,17 +95,28 @@ class AgentGraph:
         """Model calls allowed for the whole run, across agents (cycles end here)."""
 
     @classmethod
-    def from_agents(cls, agents: Iterable[Agent], edges: Iterable[tuple[str, str]], *, entry: str, **options: object) -> AgentGraph:
+    def from_agents(
+        cls,
+        agents: Iterable[Agent],
+        edges: Iterable[tuple[str, str]],
+        *,
+        entry: str,
+        **options: object,
+    ) -> AgentGraph:
         """A graph of ``agents`` (nodes named after them) with handoff ``edges``."""
         graph = nx.DiGraph()
         for agent in agents:
             if agent.name in graph:
-                raise ConfigError(f"two agents are named {agent.name!r}; agent names must be unique in a graph")
+                raise ConfigError(
+                    f"two agents are named {agent.name!r}; agent names must be unique in a graph"
+                )
             graph.add_node(agent.name, agent=agent)
         for a, b in edges:
             missing = [n for n in (a, b) if n not in graph]
             if missing:
-                raise ConfigError(f"edge ({a!r}, {b!r}) names unknown agents {missing}; agents: {sorted(graph.nodes)}")
+                raise ConfigError(
+                    f"edge ({a!r}, {b!r}) names unknown agents {missing}; agents: {sorted(graph.nodes)}"
+                )
             graph.add_edge(a, b)
         return cls(graph, entry=entry, **options)  # type: ignore[arg-type]
 
@@ -107,25 +126,48 @@ class AgentGraph:
 
     def run(self, task: str, **options: object) -> GraphResult:
         """``arun`` for code that is not async (inside a running event loop, ``await graph.arun(...)``)."""
-        return run_blocking(lambda: self.arun(task, **options), "AgentGraph.run()", "await graph.arun(...)")  # type: ignore[arg-type]
+        return run_blocking(
+            lambda: self.arun(task, **options), "AgentGraph.run()", "await graph.arun(...)"
+        )  # type: ignore[arg-type]
 
-    async def arun(self, task: str, *, conversation: ConversationStore | None = None, cancel: Cancellation | None = None) -> GraphResult:
+    async def arun(
+        self,
+        task: str,
+        *,
+        conversation: ConversationStore | None = None,
+        cancel: Cancellation | None = None,
+    ) -> GraphResult:
         """Run from the entry agent until an agent answers without handing off, or ``max_steps``."""
         shared = conversation if conversation is not None else Conversation()
         runs: list[RunResult] = []
         current, message = self.entry, task
         stop: str = "max_steps"
-        with run_span("agent_graph", {"contextos.graph.entry": self.entry, "contextos.graph.agents": sorted(self.graph.nodes)}):
+        with run_span(
+            "agent_graph",
+            {
+                "contextos.graph.entry": self.entry,
+                "contextos.graph.agents": sorted(self.graph.nodes),
+            },
+        ):
             while True:
                 remaining = self.max_steps - sum(len(r.steps) for r in runs)
                 if remaining <= 0:
                     stop = "max_steps"
                     break
                 successors = list(self.graph.successors(current))
-                handoffs = {n: self.agent(n).description for n in successors} if self.model_handoffs else {}
+                handoffs = (
+                    {n: self.agent(n).description for n in successors}
+                    if self.model_handoffs
+                    else {}
+                )
                 memory = shared if self.shared_memory else Conversation()
-                result = await self.agent(current).arun(message, conversation=memory, cancel=cancel, max_steps=remaining,
-                                                        handoffs=handoffs)
+                result = await self.agent(current).arun(
+                    message,
+                    conversation=memory,
+                    cancel=cancel,
+                    max_steps=remaining,
+                    handoffs=handoffs,
+                )
                 runs.append(result)
                 if result.stop_reason == "handoff" and result.handoff is not None:
                     following = result.handoff
@@ -145,8 +187,13 @@ class AgentGraph:
                 message = _handover(task, current, result, shared=self.shared_memory)
                 current = following
         answer = next((r.answer for r in reversed(runs) if r.answer), None)
-        return GraphResult(answer=answer, path=[r.agent for r in runs], runs=runs, stop_reason=stop,  # type: ignore[arg-type]
-                           usage=add_usage(r.usage for r in runs))
+        return GraphResult(
+            answer=answer,
+            path=[r.agent for r in runs],
+            runs=runs,
+            stop_reason=stop,  # type: ignore[arg-type]
+            usage=add_usage(r.usage for r in runs),
+        )
 
 
 def _handover(task: str, previous: str, result: RunResult, *, shared: bool) -> str:

@@ -14,8 +14,17 @@ from contextos.tools.executor import ToolResult
 from contextos.tools.query import ToolRetrieval
 
 StopReason = Literal[
-    "final_answer", "max_steps", "max_tokens", "max_cost", "cancelled", "handoff", "context_overflow", "invalid_output",
-    "max_seconds", "output_limit", "error",
+    "final_answer",
+    "max_steps",
+    "max_tokens",
+    "max_cost",
+    "cancelled",
+    "handoff",
+    "context_overflow",
+    "invalid_output",
+    "max_seconds",
+    "output_limit",
+    "error",
 ]
 """Why a run stopped. ``context_overflow``: what must go in every request (the instructions, the task, other
 pinned items) does not fit the budget; ``RunResult.stop_message`` says by how much and what to do.
@@ -89,8 +98,11 @@ def cited_ids(context: AssembledContext, text: str | None) -> list[str]:
     if not text:
         return []
     ids = (item.metadata.get(CITE_ID) for item in context.items)
-    return [i for i in dict.fromkeys(ids) if isinstance(i, str) and i
-            and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
+    return [
+        i
+        for i in dict.fromkeys(ids)
+        if isinstance(i, str) and i and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)
+    ]
 
 
 def add_usage(usages: Iterable[Usage]) -> Usage:

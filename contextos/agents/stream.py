@@ -104,10 +104,14 @@ class RunFinished(_Event):
     """The run's result."""
 
 
-AgentEvent = Union[StepStarted, ContextAssembled, ModelToken, ToolCalled, ToolReturned, StepFinished, RunFinished]
+AgentEvent = Union[
+    StepStarted, ContextAssembled, ModelToken, ToolCalled, ToolReturned, StepFinished, RunFinished
+]
 """Any event of a streamed run."""
 
-EMIT: ContextVar[Callable[[AgentEvent], None] | None] = ContextVar("contextos_agent_events", default=None)
+EMIT: ContextVar[Callable[[AgentEvent], None] | None] = ContextVar(
+    "contextos_agent_events", default=None
+)
 """Where the running agent sends its events (None: the run is not streamed)."""
 
 
@@ -118,7 +122,9 @@ def emit(event_type: type[_Event], **fields: Any) -> None:
         send(event_type(**fields))  # type: ignore[arg-type]
 
 
-async def stream_events(run: Callable[[], Coroutine[Any, Any, RunResult]]) -> AsyncIterator[AgentEvent]:
+async def stream_events(
+    run: Callable[[], Coroutine[Any, Any, RunResult]],
+) -> AsyncIterator[AgentEvent]:
     """The events of ``run()`` as they happen, ``RunFinished`` last; its exception, if it fails, after
     the events before it."""
     queue: asyncio.Queue[AgentEvent | BaseException | None] = asyncio.Queue()

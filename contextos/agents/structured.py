@@ -38,8 +38,10 @@ class OutputSpec(Generic[T]):
 
     def instructions(self) -> str:
         """The sentence added to the agent's instructions."""
-        return ("When you give your final answer, reply with JSON only (no other text), matching this JSON Schema:\n"
-                + json.dumps(self.schema, separators=(",", ":")))
+        return (
+            "When you give your final answer, reply with JSON only (no other text), matching this JSON Schema:\n"
+            + json.dumps(self.schema, separators=(",", ":"))
+        )
 
     def response_format(self) -> dict[str, Any]:
         """The OpenAI-style ``response_format`` asking the provider for schema-valid JSON."""
@@ -58,10 +60,18 @@ class OutputSpec(Generic[T]):
             try:
                 return self.adapter.validate_python(data), None
             except ValidationError as exc:
-                errors.append("; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()))
+                errors.append(
+                    "; ".join(
+                        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+                        for e in exc.errors()
+                    )
+                )
         return None, errors[0] if errors else "the answer held no JSON"
 
     def repair_message(self, problem: str) -> dict[str, Any]:
         """The user message that asks for the answer again."""
-        return {"role": "user", "content": f"Your answer did not match the required output ({problem}). "
-                                           "Answer again with JSON only, matching the JSON Schema."}
+        return {
+            "role": "user",
+            "content": f"Your answer did not match the required output ({problem}). "
+            "Answer again with JSON only, matching the JSON Schema.",
+        }

@@ -44,7 +44,9 @@ class RunTools:
         """Every tool proposed in this run, by name."""
         self.last: ToolRetrieval | None = None
         """The latest catalog retrieval (queries written, tools found, whether it was reused)."""
-        self._own_items = [tool_item(t, priority=1, position=n, origin="agent") for n, t in enumerate(self.own)]
+        self._own_items = [
+            tool_item(t, priority=1, position=n, origin="agent") for n, t in enumerate(self.own)
+        ]
         self._own_names = {t.name for t in self.own}
         self._request: str | None = None
         self._retrieved: dict[str, ContextItem] = {}
@@ -64,8 +66,13 @@ class RunTools:
             self.offered.setdefault(name, hit.tool)
             earlier = self._retrieved.get(name)
             if earlier is None:
-                self._retrieved[name] = tool_item(hit.tool, score=hit.score, position=len(self.own) + len(self._retrieved),
-                                                  origin="catalog", offered_at_step=step.index)
+                self._retrieved[name] = tool_item(
+                    hit.tool,
+                    score=hit.score,
+                    position=len(self.own) + len(self._retrieved),
+                    origin="catalog",
+                    offered_at_step=step.index,
+                )
             elif hit.score > earlier.score:
                 self._retrieved[name] = earlier.model_copy(update={"score": hit.score})
         return [*self._own_items, *self._retrieved.values()]
@@ -79,7 +86,9 @@ def latest_turns(record: StepRecord | None) -> str:
     lines = [f"assistant: {_clip(record.completion.content)}"] if record.completion.content else []
     for call, result in zip(record.tool_calls, record.tool_results):
         lines.append(f"assistant called {call.name}({_clip(call.raw_arguments or '{}')})")
-        lines.append(f"{call.name} returned{'' if result.ok else ' an error'}: {_clip(result.content)}")
+        lines.append(
+            f"{call.name} returned{'' if result.ok else ' an error'}: {_clip(result.content)}"
+        )
     return "\n".join(lines)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,21 +12,35 @@ from contextos.cli.errors import reported_errors
 
 def complete(
     prompt: str = typer.Argument(..., help="The user message to send."),
-    model: Optional[str] = typer.Option(None, "--model", help="litellm model string (default: CONTEXTOS_MODEL or the config file)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="Server URL ending in /v1 (default: CONTEXTOS_API_BASE)."),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: CONTEXTOS_API_KEY)."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per call (default: CONTEXTOS_TIMEOUT or 60)."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Most tokens to generate."),
-    system: Optional[str] = typer.Option(None, "--system", help="A system message to send first."),
+    model: str | None = typer.Option(
+        None, "--model", help="litellm model string (default: CONTEXTOS_MODEL or the config file)."
+    ),
+    api_base: str | None = typer.Option(
+        None, "--api-base", help="Server URL ending in /v1 (default: CONTEXTOS_API_BASE)."
+    ),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help="API key (default: CONTEXTOS_API_KEY)."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds per call (default: CONTEXTOS_TIMEOUT or 60)."
+    ),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Most tokens to generate."),
+    system: str | None = typer.Option(None, "--system", help="A system message to send first."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole Completion as JSON."),
-    trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="The trace store folder (default: $CONTEXTOS_TRACE_DIR or the user data dir; CONTEXTOS_TRACE=0 records nothing)."),
+    trace_dir: Path | None = typer.Option(
+        None,
+        "--trace-dir",
+        help="The trace store folder (default: $CONTEXTOS_TRACE_DIR or the user data dir; CONTEXTOS_TRACE=0 records nothing).",
+    ),
 ) -> None:
     """Send PROMPT to the configured model and print its answer (non-zero exit with the reason on failure).
 
     The call is recorded as a run in the trace store (`contextos trace show last`)."""
     from contextos.llm import ModelClient
 
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
     with reported_errors():
         client = ModelClient.from_config(model, api_base=api_base, api_key=api_key, timeout=timeout)
         completion = _traced_complete(client, messages, max_tokens, trace_dir)
@@ -47,17 +60,32 @@ def complete(
     )
 
 
-def _traced_complete(client: object, messages: list[dict[str, str]], max_tokens: Optional[int], trace_dir: Optional[Path]) -> object:
+def _traced_complete(
+    client: object, messages: list[dict[str, str]], max_tokens: int | None, trace_dir: Path | None
+) -> object:
     """``client.complete`` inside a ``contextos complete`` run span and a ``chat`` span (retries are its events)."""
-    from contextos.tracing import TracingConfig, chat_span, configure_tracing, record_chat_response, run_span
+    from contextos.tracing import (
+        TracingConfig,
+        chat_span,
+        configure_tracing,
+        record_chat_response,
+        run_span,
+    )
 
-    tracing = configure_tracing(TracingConfig.from_env(**({"trace_dir": trace_dir} if trace_dir else {})))
+    tracing = configure_tracing(
+        TracingConfig.from_env(**({"trace_dir": trace_dir} if trace_dir else {}))
+    )
     params = {"max_tokens": max_tokens} if max_tokens is not None else {}
     try:
-        with run_span("contextos complete"), chat_span(client.model, messages=messages, params=params) as span:  # type: ignore[attr-defined]
+        with (
+            run_span("contextos complete"),
+            chat_span(client.model, messages=messages, params=params) as span,
+        ):  # type: ignore[attr-defined]
             completion = client.complete(messages, **params)  # type: ignore[attr-defined]
             record_chat_response(
-                span, response_model=completion.model, input_tokens=completion.usage.prompt_tokens,
+                span,
+                response_model=completion.model,
+                input_tokens=completion.usage.prompt_tokens,
                 output_tokens=completion.usage.completion_tokens,
                 finish_reasons=[completion.finish_reason] if completion.finish_reason else (),
                 output_messages=[completion.message()],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -14,12 +14,34 @@ OFFLINE_MODEL = "offline/demo"
 
 
 def demo(
-    model: Optional[str] = typer.Option(None, "--model", help="A litellm model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct (default: $CONTEXTOS_MODEL, else the offline backend)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", help="The model server's URL ending in /v1 (default: $CONTEXTOS_API_BASE)."),
-    db: Optional[Path] = typer.Option(None, "--db", help="Where to keep the LanceDB index of the demo catalog (default: the user cache dir)."),
-    trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="The trace store folder (default: $CONTEXTOS_TRACE_DIR or the user data dir)."),
-    catalog_file: Optional[Path] = typer.Option(None, "--catalog", help="Index this tool catalog (JSONL, OpenAI or MCP JSON) instead of the built-in one."),
-    request: Optional[list[str]] = typer.Option(None, "--request", help="Run this request instead of the built-in ones (repeatable)."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="A litellm model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct (default: $CONTEXTOS_MODEL, else the offline backend).",
+    ),
+    api_base: str | None = typer.Option(
+        None,
+        "--api-base",
+        help="The model server's URL ending in /v1 (default: $CONTEXTOS_API_BASE).",
+    ),
+    db: Path | None = typer.Option(
+        None,
+        "--db",
+        help="Where to keep the LanceDB index of the demo catalog (default: the user cache dir).",
+    ),
+    trace_dir: Path | None = typer.Option(
+        None,
+        "--trace-dir",
+        help="The trace store folder (default: $CONTEXTOS_TRACE_DIR or the user data dir).",
+    ),
+    catalog_file: Path | None = typer.Option(
+        None,
+        "--catalog",
+        help="Index this tool catalog (JSONL, OpenAI or MCP JSON) instead of the built-in one.",
+    ),
+    request: list[str] | None = typer.Option(
+        None, "--request", help="Run this request instead of the built-in ones (repeatable)."
+    ),
 ) -> None:
     """Index the built-in catalog of 2,490 ToolBench APIs and run an agent on a few requests, showing
     at every step which tools were retrieved and kept, what the model did, and where the trace is."""
@@ -38,7 +60,10 @@ def demo(
         api_base = api_base or os.environ.get("CONTEXTOS_API_BASE")
         if model:
             client = ModelClient.from_config(model, api_base=api_base)
-            console.print(f"model: [bold]{client.model}[/bold]" + (f" at {redact_text(api_base)}" if api_base else ""))
+            console.print(
+                f"model: [bold]{client.model}[/bold]"
+                + (f" at {redact_text(api_base)}" if api_base else "")
+            )
         else:
             client = ModelClient(OFFLINE_MODEL)
             console.print(
@@ -50,7 +75,11 @@ def demo(
         catalog = _index(console, db, catalog_file)
         tracing = configure_tracing(trace_dir=trace_dir) if trace_dir else configure_tracing()
         agent = demo_agent(client, catalog)
-        origin = f"{catalog_file}" if catalog_file else f"{demo_catalog_path().name} (ToolBench, Apache-2.0)"
+        origin = (
+            f"{catalog_file}"
+            if catalog_file
+            else f"{demo_catalog_path().name} (ToolBench, Apache-2.0)"
+        )
         console.print(f"catalog: {len(catalog):,} tools from {origin}, indexed at {db}\n")
         run_ids = []
         for n, text in enumerate(request or DEMO_REQUESTS, 1):
@@ -75,7 +104,9 @@ def _index(console: Any, db: Path, source: Path | None) -> Any:
     from contextos.cli.progress import index_progress
 
     with index_progress("indexing the demo catalog", console) as progress:
-        catalog, built = open_demo_catalog(db, source=source, on_start=progress.start, on_progress=progress.advance)
+        catalog, built = open_demo_catalog(
+            db, source=source, on_start=progress.start, on_progress=progress.advance
+        )
     if not built:
         console.print(f"reusing the index at {db}")
     return catalog
@@ -95,21 +126,29 @@ def _print_run(console: Any, result: Any) -> None:
         tools = [d for d in step.context.decisions if d.source == "tools"]
         kept = [d for d in tools if d.status.value != "dropped"]
         new = {d.id for d in tools} - offered_before
-        console.print(f"  tools: offered {len(tools)} ({len(new)} new at this step), kept {len(kept)} within the budget "
-                      f"({step.context.usage.request_tokens}/{step.context.usage.budget} tokens in the request)")
+        console.print(
+            f"  tools: offered {len(tools)} ({len(new)} new at this step), kept {len(kept)} within the budget "
+            f"({step.context.usage.request_tokens}/{step.context.usage.budget} tokens in the request)"
+        )
         for d in tools:
             mark = "kept   " if d.status.value != "dropped" else "dropped"
             tag = "new  " if d.id in new and step.index > 0 else ""
-            console.print(f"    {mark} {tag}{escape(labels.get(d.id, d.id))}  ({d.tokens_before} tokens; {escape(d.reason)})")
+            console.print(
+                f"    {mark} {tag}{escape(labels.get(d.id, d.id))}  ({d.tokens_before} tokens; {escape(d.reason)})"
+            )
         offered_before |= new
         for call, res in zip(step.tool_calls, step.tool_results):
-            console.print(f"  model called [bold]{escape(labels.get(call.name, call.name))}[/bold]({escape(call.raw_arguments or '{}')})")
+            console.print(
+                f"  model called [bold]{escape(labels.get(call.name, call.name))}[/bold]({escape(call.raw_arguments or '{}')})"
+            )
             shown = res.content if len(res.content) <= 240 else res.content[:240] + " …"
             console.print(f"    → {'ok' if res.ok else 'error'}: {escape(shown)}")
         if not step.tool_calls and step.completion.content:
             console.print("  model answered.")
     steps = f"{len(result.steps)} step" + ("" if len(result.steps) == 1 else "s")
-    console.print(f"\n[bold]answer[/bold] ({result.stop_reason}, {steps}): {escape(result.answer or '(none)')}")
+    console.print(
+        f"\n[bold]answer[/bold] ({result.stop_reason}, {steps}): {escape(result.answer or '(none)')}"
+    )
 
 
 def _print_retrieval(console: Any, found: Any) -> None:
@@ -117,10 +156,15 @@ def _print_retrieval(console: Any, found: Any) -> None:
     from rich.markup import escape
 
     if found.reused:
-        console.print(f"  retrieval: same queries as step {found.searched_at_step}: {len(found.hits)} tools reused (no new search)")
+        console.print(
+            f"  retrieval: same queries as step {found.searched_at_step}: {len(found.hits)} tools reused (no new search)"
+        )
         return
-    origin = (f"written by {found.queries.model}" if found.queries.written_by_model
-              else f"the request itself ({found.queries.fallback_reason})")
+    origin = (
+        f"written by {found.queries.model}"
+        if found.queries.written_by_model
+        else f"the request itself ({found.queries.fallback_reason})"
+    )
     console.print(f"  retrieval queries, {escape(origin)}:")
     for q in found.queries.queries:
         console.print(f"    • {escape(q)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -35,6 +35,8 @@ def check_output(path: Path, error: type[ContextOSError]) -> None:
     if path.is_dir():
         raise error(f"{path} is a folder; --out takes a file name")
     if not path.parent.is_dir():
-        raise error(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
+        raise error(
+            f"cannot write {path}: the folder {path.parent} does not exist; create it first"
+        )
     if not os.access(path.parent, os.W_OK):
         raise error(f"cannot write {path}: the folder {path.parent} is not writable")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import typer
 
 from contextos.cli import assemble, complete, demo, serve, tools, trace
+from contextos.cli import compress as compress_cli
+from contextos.cli import demos as demos_cli
 from contextos.cli import memory as memory_cli
 from contextos.cli import playbook as playbook_cli
-from contextos.cli import demos as demos_cli
-from contextos.cli import compress as compress_cli
 from contextos.version import __version__
 
 app = typer.Typer(
@@ -39,7 +39,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Agentic context engineering: assemble, dispatch and trace what a model sees at each step."""
 

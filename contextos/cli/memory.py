@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from contextos.cli.errors import check_output, reported_errors
 
-app = typer.Typer(help="Long-term memory: add JSONL records to a LanceDB store, search it.", no_args_is_help=True)
+app = typer.Typer(
+    help="Long-term memory: add JSONL records to a LanceDB store, search it.", no_args_is_help=True
+)
 
 DB = typer.Option(..., "--db", help="The memory store folder (LanceDB).")
 TABLE = typer.Option("memory", "--table", help="Table name inside the store.")
@@ -31,7 +33,9 @@ def _embedder(choice: str | None, db: Path, table: str) -> Any:
         return HashingEmbedder(dimension=384)
     if choice == "default":
         return default_embedder()
-    raise MemoryStoreError(f"unknown embedder {choice!r}: use 'default' (all-MiniLM-L6-v2) or 'hashing'")
+    raise MemoryStoreError(
+        f"unknown embedder {choice!r}: use 'default' (all-MiniLM-L6-v2) or 'hashing'"
+    )
 
 
 def _built_with(db: Path, table: str) -> str | None:
@@ -46,18 +50,35 @@ def _built_with(db: Path, table: str) -> str | None:
     return (schema.metadata or {}).get(b"contextos.embedder", b"").decode() or None
 
 
-def _open(db: Path, table: str, embedder: str | None, *, create: bool, mode: str = "hybrid", relevance_only: bool = False) -> Any:
+def _open(
+    db: Path,
+    table: str,
+    embedder: str | None,
+    *,
+    create: bool,
+    mode: str = "hybrid",
+    relevance_only: bool = False,
+) -> Any:
     from contextos.memory import ScoringWeights, VectorMemory
 
     weights = ScoringWeights(recency=0.0, importance=0.0) if relevance_only else None
-    return VectorMemory(db, embedder=_embedder(embedder, db, table), table=table, create=create, mode=mode, weights=weights)  # type: ignore[arg-type]
+    return VectorMemory(
+        db,
+        embedder=_embedder(embedder, db, table),
+        table=table,
+        create=create,
+        mode=mode,
+        weights=weights,
+    )  # type: ignore[arg-type]
 
 
 def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
     from contextos.errors import MemoryStoreError
     from contextos.jsonl import jsonl_rows, read_text
 
-    rows = jsonl_rows(path, MemoryStoreError, text=read_text(path, MemoryStoreError, what=f"{what} file"))
+    rows = jsonl_rows(
+        path, MemoryStoreError, text=read_text(path, MemoryStoreError, what=f"{what} file")
+    )
     for n, row in rows:
         if not isinstance(row, dict):
             raise MemoryStoreError(f"{path}:{n} is a JSON {type(row).__name__}, not an object")
@@ -79,12 +100,22 @@ def _filter_values(field: str, text: str) -> list[Any]:
 
 @app.command("add")
 def add(
-    file: Path = typer.Argument(..., help='JSONL, one record per line: {"id", "content", ...metadata}.'),
+    file: Path = typer.Argument(
+        ..., help='JSONL, one record per line: {"id", "content", ...metadata}.'
+    ),
     db: Path = DB,
     table: str = TABLE,
     kind: str = typer.Option("fact", "--kind", help="The kind given to every record."),
-    embedder: Optional[str] = typer.Option(None, "--embedder", help="default (all-MiniLM-L6-v2) or hashing; default: what the table was built with."),
-    dedup: bool = typer.Option(True, "--dedup/--no-dedup", help="Merge near-identical records with equal metadata (merged ids still find the record)."),
+    embedder: str | None = typer.Option(
+        None,
+        "--embedder",
+        help="default (all-MiniLM-L6-v2) or hashing; default: what the table was built with.",
+    ),
+    dedup: bool = typer.Option(
+        True,
+        "--dedup/--no-dedup",
+        help="Merge near-identical records with equal metadata (merged ids still find the record).",
+    ),
 ) -> None:
     """Add the records of FILE; every field other than id and content is kept as metadata."""
     from contextos.errors import MemoryStoreError
@@ -113,22 +144,36 @@ def add(
         # Everything is validated before the first write: a bad line leaves the store untouched.
         stored = memory.add_many(records, dedup=dedup)
     merged = sum(1 for r, s in zip(records, stored) if r.id != s.id)
-    typer.echo(f"stored {len(records) - merged} records in {db} (table {table!r}, {memory.count()} in all)"
-               + (f"; {merged} merged into near-duplicates" if merged else ""))
+    typer.echo(
+        f"stored {len(records) - merged} records in {db} (table {table!r}, {memory.count()} in all)"
+        + (f"; {merged} merged into near-duplicates" if merged else "")
+    )
 
 
 @app.command("search")
 def search(
-    query: Optional[str] = typer.Argument(None, help="The query text (or use --queries for a batch)."),
+    query: str | None = typer.Argument(None, help="The query text (or use --queries for a batch)."),
     db: Path = DB,
     table: str = TABLE,
     k: int = typer.Option(5, "-k", help="How many records to return per query."),
-    filter: list[str] = typer.Option([], "--filter", help="FIELD=VALUE exact metadata match (id: a record's id, merged ids too); VALUE 7 or true also matches the number or boolean. Repeat a field to match any of its values (tags: all)."),
-    queries: Optional[Path] = typer.Option(None, "--queries", help='JSONL of {"id", "query", "filters"?} for a batch.'),
-    out: Optional[Path] = typer.Option(None, "--out", help='Batch output JSONL: {"id", "ranked": \\[record ids]}.'),
+    filter: list[str] = typer.Option(
+        [],
+        "--filter",
+        help="FIELD=VALUE exact metadata match (id: a record's id, merged ids too); VALUE 7 or true also matches the number or boolean. Repeat a field to match any of its values (tags: all).",
+    ),
+    queries: Path | None = typer.Option(
+        None, "--queries", help='JSONL of {"id", "query", "filters"?} for a batch.'
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help='Batch output JSONL: {"id", "ranked": \\[record ids]}.'
+    ),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or fts."),
-    relevance_only: bool = typer.Option(False, "--relevance-only", help="Rank by relevance alone (no recency / importance)."),
-    embedder: Optional[str] = typer.Option(None, "--embedder", help="Override the embedder the table was built with."),
+    relevance_only: bool = typer.Option(
+        False, "--relevance-only", help="Rank by relevance alone (no recency / importance)."
+    ),
+    embedder: str | None = typer.Option(
+        None, "--embedder", help="Override the embedder the table was built with."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON lines."),
 ) -> None:
     """Search the store with QUERY, or every query of --queries into --out."""
@@ -155,8 +200,17 @@ def search(
             hits = memory.search(query, k, filters or None)
             for h in hits:
                 if as_json:
-                    typer.echo(json.dumps({"id": h.record.id, "score": round(h.score, 4), "content": h.record.content,
-                                           "metadata": h.record.metadata.model_dump(exclude_defaults=True)}, ensure_ascii=False))
+                    typer.echo(
+                        json.dumps(
+                            {
+                                "id": h.record.id,
+                                "score": round(h.score, 4),
+                                "content": h.record.content,
+                                "metadata": h.record.metadata.model_dump(exclude_defaults=True),
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
                 else:
                     typer.echo(f"{h.score:.3f}  {h.record.id}  {h.record.content[:200]}")
             return
@@ -166,16 +220,22 @@ def search(
             if not isinstance(row.get("id"), str) or not isinstance(row.get("query"), str):
                 raise MemoryStoreError(f"{queries}:{n} needs string 'id' and 'query'")
             if row.get("filters") is not None and not isinstance(row["filters"], dict):
-                raise MemoryStoreError(f"{queries}:{n} 'filters' must be an object of field to value")
+                raise MemoryStoreError(
+                    f"{queries}:{n} 'filters' must be an object of field to value"
+                )
         results = []
         for n, row in rows:
             try:
-                hits = memory.search(row["query"], k, {**filters, **(row.get("filters") or {})} or None)
+                hits = memory.search(
+                    row["query"], k, {**filters, **(row.get("filters") or {})} or None
+                )
             except MemoryStoreError as exc:
                 raise MemoryStoreError(f"{queries}:{n}: {exc}") from None
             results.append({"id": row["id"], "ranked": [h.record.id for h in hits]})
         # Written only once every query succeeded, through a temporary file: never a half-written output.
         tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+        tmp.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
+        )
         tmp.replace(out)
     typer.echo(f"searched {len(results)} queries; wrote {out}")

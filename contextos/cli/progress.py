@@ -33,7 +33,9 @@ class _Count(MofNCompleteColumn):
     """``done/total`` for the tools; nothing for the families line, whose size is not known here."""
 
     def render(self, task: Task) -> Text:
-        return Text("") if task.total is None or task.fields.get("uncounted") else super().render(task)
+        return (
+            Text("") if task.total is None or task.fields.get("uncounted") else super().render(task)
+        )
 
 
 class _Rate(ProgressColumn):
@@ -41,7 +43,11 @@ class _Rate(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("") if speed is None or task.fields.get("uncounted") else Text(f"{speed:,.0f} tools/s")
+        return (
+            Text("")
+            if speed is None or task.fields.get("uncounted")
+            else Text(f"{speed:,.0f} tools/s")
+        )
 
 
 class IndexProgress:
@@ -61,7 +67,9 @@ class IndexProgress:
         self._progress.advance(self._tools, n)
         tools = next(t for t in self._progress.tasks if t.id == self._tools)
         if self._families is None and tools.finished:
-            self._families = self._progress.add_task("then the tool families", total=None, uncounted=True)
+            self._families = self._progress.add_task(
+                "then the tool families", total=None, uncounted=True
+            )
 
     def done(self) -> None:
         """Indexing has finished."""
@@ -88,14 +96,22 @@ class PlainProgress:
         elapsed = max(time.monotonic() - self._started, 1e-6)
         rate = self._done / elapsed
         left = (self._total - self._done) / rate if rate > 0 else 0.0
-        eta = f", about {_duration(left)} left" if self._done < self._total else f" in {_duration(elapsed)}"
-        self._console.print(f"{self._label}: {self._done:,}/{self._total:,} tools ({rate:,.0f} tools/s{eta})")
+        eta = (
+            f", about {_duration(left)} left"
+            if self._done < self._total
+            else f" in {_duration(elapsed)}"
+        )
+        self._console.print(
+            f"{self._label}: {self._done:,}/{self._total:,} tools ({rate:,.0f} tools/s{eta})"
+        )
         if self._done >= self._total:
             self._console.print(f"{self._label}: then the tool families")
 
     def done(self) -> None:
         if self._total:
-            self._console.print(f"{self._label}: done in {_duration(time.monotonic() - self._started)}")
+            self._console.print(
+                f"{self._label}: done in {_duration(time.monotonic() - self._started)}"
+            )
 
 
 def _duration(seconds: float) -> str:
@@ -103,7 +119,9 @@ def _duration(seconds: float) -> str:
 
 
 @contextmanager
-def index_progress(label: str, console: Console | None = None) -> Iterator[IndexProgress | PlainProgress]:
+def index_progress(
+    label: str, console: Console | None = None
+) -> Iterator[IndexProgress | PlainProgress]:
     """A display of indexing ``label``; see the module docstring."""
     console = console or Console()
     if not console.is_terminal:
@@ -112,7 +130,12 @@ def index_progress(label: str, console: Console | None = None) -> Iterator[Index
         plain.done()
         return
     columns: tuple[Any, ...] = (
-        TextColumn("{task.description}"), BarColumn(), _Count(), _Rate(), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        _Count(),
+        _Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
         shown = IndexProgress(progress, label)

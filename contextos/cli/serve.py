@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -23,11 +22,17 @@ def serve(
     model: str = typer.Argument(..., help="A Hugging Face model id or a local model folder."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on (0 picks a free one)."),
-    python: Optional[str] = typer.Option(
-        None, "--python", help="Python interpreter that has vLLM (default: CONTEXTOS_VLLM_PYTHON, else this one)."
+    python: str | None = typer.Option(
+        None,
+        "--python",
+        help="Python interpreter that has vLLM (default: CONTEXTOS_VLLM_PYTHON, else this one).",
     ),
-    wait_timeout: float = typer.Option(600.0, "--wait-timeout", help="Seconds to wait for the server to become healthy."),
-    log: Optional[Path] = typer.Option(None, "--log", help="Write vLLM's output to this file instead of stderr."),
+    wait_timeout: float = typer.Option(
+        600.0, "--wait-timeout", help="Seconds to wait for the server to become healthy."
+    ),
+    log: Path | None = typer.Option(
+        None, "--log", help="Write vLLM's output to this file instead of stderr."
+    ),
 ) -> None:
     """Start vLLM on MODEL, wait until it is healthy, print the litellm model string and api_base; Ctrl-C stops it.
 
@@ -40,9 +45,14 @@ def serve(
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     with reported_errors():
-        server = VllmServer(model, ctx.args, host=host, port=port, python=python, log=log, wait_timeout=wait_timeout)
+        server = VllmServer(
+            model, ctx.args, host=host, port=port, python=python, log=log, wait_timeout=wait_timeout
+        )
         try:
-            typer.echo(f"starting vLLM on {model} at {server.url} (waiting up to {wait_timeout:.0f} s for /health)", err=True)
+            typer.echo(
+                f"starting vLLM on {model} at {server.url} (waiting up to {wait_timeout:.0f} s for /health)",
+                err=True,
+            )
             server.start()
             where = "CPU" if server.install and server.install.cpu else "GPU"
             typer.echo(f"model: {server.litellm_model}")

@@ -13,7 +13,13 @@ results = default_compressor().compress_sync(items, "who wrote Dune?", target_to
 from contextos.compress.base import COMPRESSION, CompressorBase, kept_items
 from contextos.compress.cluster import ClusterCompressor
 from contextos.compress.cutoff import DynamicCutoff
-from contextos.compress.default import METHODS, PerSource, agent_compressors, compressor_named, default_compressor
+from contextos.compress.default import (
+    METHODS,
+    PerSource,
+    agent_compressors,
+    compressor_named,
+    default_compressor,
+)
 from contextos.compress.extractive import HEADING, ExtractivePruner
 from contextos.compress.history import HistoryCompactor
 from contextos.compress.structure import Structurizer, outline
@@ -22,17 +28,17 @@ from contextos.context.sources import Compressed, Compressor, run_compressor
 
 __all__ = [
     "COMPRESSION",
+    "GENERATED",
+    "HEADING",
+    "METHODS",
     "ClusterCompressor",
     "Compressed",
     "Compressor",
     "CompressorBase",
     "DynamicCutoff",
     "ExtractivePruner",
-    "GENERATED",
-    "HEADING",
     "HistoryCompactor",
     "LLMSummarizer",
-    "METHODS",
     "PerSource",
     "Structurizer",
     "agent_compressors",

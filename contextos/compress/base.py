@@ -16,7 +16,6 @@ from contextos.context.sources import Compressed
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import CompressionError
 
-
 COMPRESSION = "compression"
 """``ContextItem.metadata`` key on a compressed item: what its compressor removed, in words."""
 
@@ -32,7 +31,9 @@ class CompressorBase(ABC):
     def __init__(self, *, counter: TokenCounter | None = None) -> None:
         self.counter = counter or TiktokenCounter()
 
-    async def compress(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> list[Compressed]:
+    async def compress(
+        self, items: Sequence[ContextItem], query: str, target_tokens: int
+    ) -> list[Compressed]:
         """Shorten ``items`` to at most ``target_tokens`` tokens of text, keeping what ``query`` needs."""
         items = check_request(items, target_tokens)
         before = [self.counter.count(i.content) for i in items]
@@ -41,18 +42,32 @@ class CompressorBase(ABC):
         results = await self._shorten(items, query or "", target_tokens, before)
         total = sum(r.decision.tokens_after for r in results if r.item is not None)
         if total > target_tokens:  # a bug in a compressor, never the caller's fault: say so loudly
-            raise AssertionError(f"compressor {self.name!r} kept {total} tokens for a target of {target_tokens}")
+            raise AssertionError(
+                f"compressor {self.name!r} kept {total} tokens for a target of {target_tokens}"
+            )
         return results
 
-    def compress_sync(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> list[Compressed]:
+    def compress_sync(
+        self, items: Sequence[ContextItem], query: str, target_tokens: int
+    ) -> list[Compressed]:
         """``compress`` for code that is not async."""
         return asyncio.run(self.compress(items, query, target_tokens))
 
     @abstractmethod
-    async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
+    async def _shorten(
+        self, items: list[ContextItem], query: str, target: int, before: list[int]
+    ) -> list[Compressed]:
         """Results for ``items`` (whose texts count ``before`` tokens, more than ``target`` together)."""
 
-    def _result(self, item: ContextItem, before: int, content: str | None, removed: str, *, metadata: dict | None = None) -> Compressed:
+    def _result(
+        self,
+        item: ContextItem,
+        before: int,
+        content: str | None,
+        removed: str,
+        *,
+        metadata: dict | None = None,
+    ) -> Compressed:
         """The result for ``item`` given its new text (None: dropped), with ``removed`` saying what went;
         ``metadata`` adds to the item's (generated text names its model there)."""
         if content is None:
@@ -61,16 +76,27 @@ class CompressorBase(ABC):
             return unchanged(item, before, f"{self.name}: nothing removed")
         after = self.counter.count(content)
         reason = f"{self.name}: {before} -> {after} tokens; {removed}"
-        new = item.with_content(content, metadata={**item.metadata, **(metadata or {}), COMPRESSION: reason})
-        return Compressed(new, ContextDecision(item.id, item.source, DecisionStatus.COMPRESSED, before, after, item.score, reason))
+        new = item.with_content(
+            content, metadata={**item.metadata, **(metadata or {}), COMPRESSION: reason}
+        )
+        return Compressed(
+            new,
+            ContextDecision(
+                item.id, item.source, DecisionStatus.COMPRESSED, before, after, item.score, reason
+            ),
+        )
 
 
 def check_request(items: Sequence[ContextItem], target_tokens: int) -> list[ContextItem]:
     """``items`` as a list, or ``CompressionError`` for a target below one token or a non-item."""
     if isinstance(target_tokens, bool) or not isinstance(target_tokens, int):
-        raise CompressionError(f"the target must be a whole number of tokens, got {target_tokens!r}")
+        raise CompressionError(
+            f"the target must be a whole number of tokens, got {target_tokens!r}"
+        )
     if target_tokens < 1:
-        raise CompressionError(f"the target must be at least 1 token, got {target_tokens}; drop the items instead")
+        raise CompressionError(
+            f"the target must be at least 1 token, got {target_tokens}; drop the items instead"
+        )
     out = list(items)
     for n, item in enumerate(out):
         if not isinstance(item, ContextItem):
@@ -79,18 +105,30 @@ def check_request(items: Sequence[ContextItem], target_tokens: int) -> list[Cont
             )
     ids = [i.id for i in out]
     if len(set(ids)) != len(ids):
-        raise CompressionError("two items share an id; ids must be unique so that decisions can name them")
+        raise CompressionError(
+            "two items share an id; ids must be unique so that decisions can name them"
+        )
     return out
 
 
 def unchanged(item: ContextItem, tokens: int, reason: str) -> Compressed:
     """``item`` kept as it is."""
-    return Compressed(item, ContextDecision(item.id, item.source, DecisionStatus.INCLUDED, tokens, tokens, item.score, reason))
+    return Compressed(
+        item,
+        ContextDecision(
+            item.id, item.source, DecisionStatus.INCLUDED, tokens, tokens, item.score, reason
+        ),
+    )
 
 
 def dropped(item: ContextItem, tokens: int, reason: str) -> Compressed:
     """``item`` left out."""
-    return Compressed(None, ContextDecision(item.id, item.source, DecisionStatus.DROPPED, tokens, 0, item.score, reason))
+    return Compressed(
+        None,
+        ContextDecision(
+            item.id, item.source, DecisionStatus.DROPPED, tokens, 0, item.score, reason
+        ),
+    )
 
 
 def kept_items(results: Sequence[Compressed]) -> list[ContextItem]:

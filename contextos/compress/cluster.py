@@ -54,7 +54,9 @@ class ClusterCompressor(CompressorBase):
             self._embedder = default_embedder()
         return self._embedder
 
-    async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
+    async def _shorten(
+        self, items: list[ContextItem], query: str, target: int, before: list[int]
+    ) -> list[Compressed]:
         vectors = self.embedder.embed([i.content for i in items])
         clusters = leader_clusters(vectors, [i.score for i in items], self.similarity)
         results: dict[str, Compressed] = {}
@@ -63,7 +65,9 @@ class ClusterCompressor(CompressorBase):
         for members in sorted(clusters, key=lambda m: (-len(m), m[0])):
             rep = _medoid(vectors, members)
             others = [items[m].id for m in members if m != rep]
-            chosen = unchanged(items[rep], before[rep], f"{self.name}: represents {len(members)} items")
+            chosen = unchanged(
+                items[rep], before[rep], f"{self.name}: represents {len(members)} items"
+            )
             if self.summarizer is not None and others and room > 0:
                 share = min(room, sum(before[m] for m in members) - 1)
                 merged = items[rep].with_content("\n\n".join(items[m].content for m in members))
@@ -77,7 +81,9 @@ class ClusterCompressor(CompressorBase):
                 order.append(items[rep].id)
                 why = f"{self.name}: similar to {items[rep].id}, which represents its cluster"
             else:
-                why = f"{self.name}: its cluster of {len(members)} did not fit the {room} tokens left"
+                why = (
+                    f"{self.name}: its cluster of {len(members)} did not fit the {room} tokens left"
+                )
                 results[items[rep].id] = dropped(items[rep], before[rep], why)
             for m in members:
                 if m != rep:
@@ -86,7 +92,9 @@ class ClusterCompressor(CompressorBase):
         return [results[i] for i in order] + [r for i, r in results.items() if i not in taken]
 
 
-def leader_clusters(vectors: np.ndarray, scores: Sequence[float], similarity: float) -> list[list[int]]:
+def leader_clusters(
+    vectors: np.ndarray, scores: Sequence[float], similarity: float
+) -> list[list[int]]:
     """Greedy leader clustering: in score order, each item joins the first cluster whose leader it is
     at least ``similarity`` (cosine) to, else leads a new one. Returns member indices per cluster."""
     order = sorted(range(len(vectors)), key=lambda i: (-scores[i], i))

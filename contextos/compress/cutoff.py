@@ -35,9 +35,13 @@ class DynamicCutoff(CompressorBase):
             raise ValueError(f"steepness is a relative drop between 0 and 1, got {steepness}")
         self.steepness = steepness
 
-    async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
+    async def _shorten(
+        self, items: list[ContextItem], query: str, target: int, before: list[int]
+    ) -> list[Compressed]:
         q = terms(query)
-        scores = BM25([terms(i.content) for i in items]).scores(q) if q else [i.score for i in items]
+        scores = (
+            BM25([terms(i.content) for i in items]).scores(q) if q else [i.score for i in items]
+        )
         order = sorted(range(len(items)), key=lambda i: (-scores[i], i))
         kept: list[int] = []
         room, reason = target, ""
@@ -54,6 +58,11 @@ class DynamicCutoff(CompressorBase):
             kept.append(i)
             room -= before[i]
         taken = set(kept)
-        results = [unchanged(items[i], before[i], f"{self.name}: rank {r + 1}, kept") for r, i in enumerate(kept)]
-        results += [dropped(items[i], before[i], f"{self.name}: {reason}") for i in order if i not in taken]
+        results = [
+            unchanged(items[i], before[i], f"{self.name}: rank {r + 1}, kept")
+            for r, i in enumerate(kept)
+        ]
+        results += [
+            dropped(items[i], before[i], f"{self.name}: {reason}") for i in order if i not in taken
+        ]
         return results

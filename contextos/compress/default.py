@@ -48,7 +48,9 @@ def compressor_named(name: str | None, counter: TokenCounter | None = None) -> C
         return default_compressor(counter)
     make = METHODS.get(name)
     if make is None:
-        raise CompressionError(f"unknown compression method {name!r}; choose one of {sorted(METHODS)}")
+        raise CompressionError(
+            f"unknown compression method {name!r}; choose one of {sorted(METHODS)}"
+        )
     return make(counter)
 
 
@@ -63,15 +65,27 @@ class PerSource:
     once, each one's compressor gets a share of the target in proportion to its tokens.
     """
 
-    def __init__(self, compressors: Mapping[str, Compressor], *, counter: TokenCounter | None = None) -> None:
+    def __init__(
+        self, compressors: Mapping[str, Compressor], *, counter: TokenCounter | None = None
+    ) -> None:
         self.compressors = dict(compressors)
         self.counter = counter or TiktokenCounter()
-        self.name = "per-source(" + ", ".join(f"{s}: {c.name}" for s, c in sorted(self.compressors.items())) + ")"
+        self.name = (
+            "per-source("
+            + ", ".join(f"{s}: {c.name}" for s, c in sorted(self.compressors.items()))
+            + ")"
+        )
 
-    async def compress(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> list[Compressed]:
+    async def compress(
+        self, items: Sequence[ContextItem], query: str, target_tokens: int
+    ) -> list[Compressed]:
         items = check_request(items, target_tokens)
         sizes = {i.id: self.counter.count(i.content) for i in items}
-        out = [unchanged(i, sizes[i.id], "no compressor for its source") for i in items if i.source not in self.compressors]
+        out = [
+            unchanged(i, sizes[i.id], "no compressor for its source")
+            for i in items
+            if i.source not in self.compressors
+        ]
         room = target_tokens - sum(r.decision.tokens_before for r in out)
         groups: dict[str, list[ContextItem]] = {}
         for i in items:
@@ -87,7 +101,12 @@ class PerSource:
         return out
 
 
-def agent_compressors(sources: Iterable[str], *, counter: TokenCounter | None = None, conversation: str = "conversation") -> list[Compressor]:
+def agent_compressors(
+    sources: Iterable[str],
+    *,
+    counter: TokenCounter | None = None,
+    conversation: str = "conversation",
+) -> list[Compressor]:
     """What ``Agent`` compresses with unless told otherwise: the default compressor on ``sources``
     (documents, memory), history compaction of old tool results on the conversation."""
     chosen: dict[str, Compressor] = {name: default_compressor(counter) for name in sources}

@@ -14,7 +14,6 @@ survived of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,7 +69,9 @@ class ExtractivePruner(CompressorBase):
         self.lead_bonus = lead_bonus
         self.name = "extractive+dense" if embedder is not None else "extractive"
 
-    async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
+    async def _shorten(
+        self, items: list[ContextItem], query: str, target: int, before: list[int]
+    ) -> list[Compressed]:
         passages = [_split(item) for item in items]
         scores = self._sentence_scores(passages, query)
         self._keep_best(passages, scores, target)
@@ -82,7 +83,9 @@ class ExtractivePruner(CompressorBase):
         q = terms(query)
         titles = [terms(p.heading) for p in passages]
         sentence_terms = [[terms(s.text) for s in p.sentences] for p in passages]
-        whole = BM25([t + [w for s in st for w in s] for t, st in zip(titles, sentence_terms)]).scores(q)
+        whole = BM25(
+            [t + [w for s in st for w in s] for t, st in zip(titles, sentence_terms)]
+        ).scores(q)
         flat = [s for st in sentence_terms for s in st]
         own = np.array(BM25(flat).scores(q), dtype=np.float64) if flat else np.zeros(0)
         own = _unit(own)
@@ -91,7 +94,11 @@ class ExtractivePruner(CompressorBase):
             # Dense scores only for the sentences of the best passages by the lexical score: the
             # numpy MiniLM embeds a few hundred tokens in the time an agent's step can spare.
             best = set(np.argsort(-passage, kind="stable")[: self.dense_passages].tolist())
-            chosen = [k for k, i in enumerate(i for i, p in enumerate(passages) for _ in p.sentences) if i in best]
+            chosen = [
+                k
+                for k, i in enumerate(i for i, p in enumerate(passages) for _ in p.sentences)
+                if i in best
+            ]
             texts = [s.text for p in passages for s in p.sentences]
             vectors = self.embedder.embed([query, *(texts[k] for k in chosen)])
             dense = np.zeros(len(flat))
@@ -125,7 +132,9 @@ class ExtractivePruner(CompressorBase):
             if j > 0 and (j - 1) not in p.kept and opener and opener[0] in PRONOUN_OPENERS:
                 wanted.insert(0, j - 1)  # its antecedent first, when both fit
             for choice in (wanted, [j]) if len(wanted) > 1 else (wanted,):
-                cost = sum(count(p.sentences[k].text) + 1 for k in choice) + (count(p.heading) if p.heading and not p.kept else 0)
+                cost = sum(count(p.sentences[k].text) + 1 for k in choice) + (
+                    count(p.heading) if p.heading and not p.kept else 0
+                )
                 if cost <= room:
                     p.kept.update(choice)
                     room -= cost
@@ -133,23 +142,39 @@ class ExtractivePruner(CompressorBase):
             if room <= 0:
                 break
 
-    def _results(self, passages: list[_Passage], scores: list[np.ndarray], before: list[int], target: int) -> list[Compressed]:
+    def _results(
+        self, passages: list[_Passage], scores: list[np.ndarray], before: list[int], target: int
+    ) -> list[Compressed]:
         """Texts of what was kept, trimmed (lowest score first) if joining them cost more than counted."""
         while True:
             texts = [_text(p) for p in passages]
             total = sum(self.counter.count(t) for t in texts if t is not None)
             if total <= target:
                 break
-            worst = min(((float(scores[i][j]), i, j) for i, p in enumerate(passages) for j in p.kept))
+            worst = min(
+                ((float(scores[i][j]), i, j) for i, p in enumerate(passages) for j in p.kept)
+            )
             passages[worst[1]].kept.discard(worst[2])
         # Rerank by what survived: the best kept sentence's score, ties in the given order.
-        order = sorted(range(len(passages)), key=lambda i: (-max((scores[i][j] for j in passages[i].kept), default=-1.0), i))
+        order = sorted(
+            range(len(passages)),
+            key=lambda i: (-max((scores[i][j] for j in passages[i].kept), default=-1.0), i),
+        )
         results = []
         for i in order:
             p, n = passages[i], len(passages[i].sentences)
             removed = n - len(p.kept)
             what = "kept all sentences" if not removed else f"removed {removed} of {n} sentences"
-            results.append(self._result(p.item, before[i], texts[i], what if p.kept else f"no sentence among the best within the target ({n} removed)"))
+            results.append(
+                self._result(
+                    p.item,
+                    before[i],
+                    texts[i],
+                    what
+                    if p.kept
+                    else f"no sentence among the best within the target ({n} removed)",
+                )
+            )
         return results
 
 

@@ -18,9 +18,14 @@ from contextos.context.items import ContextItem
 from contextos.context.sources import Compressed
 from contextos.context.tokens import TokenCounter
 
-_ID = re.compile(r"\b(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z][\w.]*[-_#:]\w*\d\w*|[A-Z]{2,}\d+\w*)\b")
+_ID = re.compile(
+    r"\b(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z][\w.]*[-_#:]\w*\d\w*|[A-Z]{2,}\d+\w*)\b"
+)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?%?(?![\w])")
-_ERROR = re.compile(r"^.*\b(?:error|exception|failed|failure|traceback|denied|timed out|not found)\b.*$", re.IGNORECASE | re.MULTILINE)
+_ERROR = re.compile(
+    r"^.*\b(?:error|exception|failed|failure|traceback|denied|timed out|not found)\b.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class HistoryCompactor(CompressorBase):
@@ -37,17 +42,29 @@ class HistoryCompactor(CompressorBase):
 
     name = "history"
 
-    def __init__(self, *, memory: Any | None = None, counter: TokenCounter | None = None, digest_tokens: int = 80) -> None:
+    def __init__(
+        self,
+        *,
+        memory: Any | None = None,
+        counter: TokenCounter | None = None,
+        digest_tokens: int = 80,
+    ) -> None:
         super().__init__(counter=counter)
         self.memory = memory
         self.digest_tokens = digest_tokens
-        self._stored: set[str] = set()  # results already in memory (the same old result recurs every step)
+        self._stored: set[str] = (
+            set()
+        )  # results already in memory (the same old result recurs every step)
 
-    async def _shorten(self, items: list[ContextItem], query: str, target: int, before: list[int]) -> list[Compressed]:
+    async def _shorten(
+        self, items: list[ContextItem], query: str, target: int, before: list[int]
+    ) -> list[Compressed]:
         order = sorted(range(len(items)), key=lambda i: (_position(items[i]), i))
         tools = [i for i in order if items[i].role == "tool"]
         newest = items[tools[-1]].group if tools else None
-        old = [i for i in tools if newest is None or items[i].group != newest][: -1 if newest is None and tools else None]
+        old = [i for i in tools if newest is None or items[i].group != newest][
+            : -1 if newest is None and tools else None
+        ]
         results = [unchanged(item, n, f"{self.name}: kept") for item, n in zip(items, before)]
         total = sum(before)
         for i in old:
@@ -56,13 +73,19 @@ class HistoryCompactor(CompressorBase):
             digest = self.digest(items[i])
             cost = self.counter.count(digest)
             if cost < before[i]:
-                results[i] = self._result(items[i], before[i], digest, "an old tool result replaced by its digest")
+                results[i] = self._result(
+                    items[i], before[i], digest, "an old tool result replaced by its digest"
+                )
                 total += cost - before[i]
         for i in order:  # still over: leave out the oldest, whatever they are
             if total <= target:
                 break
             total -= results[i].decision.tokens_after
-            results[i] = dropped(items[i], before[i], f"{self.name}: the oldest items did not fit the target even with old results digested")
+            results[i] = dropped(
+                items[i],
+                before[i],
+                f"{self.name}: the oldest items did not fit the target even with old results digested",
+            )
         return [results[i] for i in order]
 
     def digest(self, item: ContextItem) -> str:
@@ -99,7 +122,9 @@ class HistoryCompactor(CompressorBase):
         if record_id in self._stored:
             return f"memory record {record_id}"
         self._stored.add(record_id)
-        self.memory.add(MemoryRecord(id=record_id, kind="tool_result", content=item.content or "(empty)"))
+        self.memory.add(
+            MemoryRecord(id=record_id, kind="tool_result", content=item.content or "(empty)")
+        )
         return f"memory record {record_id}"
 
 

@@ -34,23 +34,41 @@ def passage_items(passages: Sequence[Mapping[str, Any]]) -> list[ContextItem]:
     items = []
     for n, passage in enumerate(passages, 1):
         if not isinstance(passage, Mapping) or not isinstance(passage.get("text"), str):
-            raise CompressionError(f"passage {n} must be an object with a text \"text\" (and an optional \"title\"), got {passage!r:.80}")
+            raise CompressionError(
+                f'passage {n} must be an object with a text "text" (and an optional "title"), got {passage!r:.80}'
+            )
         title = passage.get("title") or ""
         if not isinstance(title, str):
             raise CompressionError(f"passage {n} has a title that is not text: {title!r:.80}")
         heading = f"Document [{n}](Title: {title}) " if title else f"Document [{n}] "
-        items.append(ContextItem(id=str(n), source="documents", content=heading + passage["text"], metadata={HEADING: heading, "title": title}))
+        items.append(
+            ContextItem(
+                id=str(n),
+                source="documents",
+                content=heading + passage["text"],
+                metadata={HEADING: heading, "title": title},
+            )
+        )
     return items
 
 
 async def compress_passages(
-    compressor: Compressor, question: str, passages: Sequence[Mapping[str, Any]], ratio: float, *, counter: TokenCounter
+    compressor: Compressor,
+    question: str,
+    passages: Sequence[Mapping[str, Any]],
+    ratio: float,
+    *,
+    counter: TokenCounter,
 ) -> CompressedContext:
     """Compress ``passages`` for ``question`` to at most ``ratio`` of their tokens (0 < ratio <= 1)."""
     if not 0.0 < ratio <= 1.0:
-        raise CompressionError(f"the ratio is output over input tokens, between 0 (exclusive) and 1; got {ratio}")
+        raise CompressionError(
+            f"the ratio is output over input tokens, between 0 (exclusive) and 1; got {ratio}"
+        )
     if not passages:
-        raise CompressionError("there are no passages to compress; give at least one {\"title\", \"text\"} passage")
+        raise CompressionError(
+            'there are no passages to compress; give at least one {"title", "text"} passage'
+        )
     items = passage_items(passages)
     whole = "\n".join(i.content for i in items)
     input_tokens = counter.count(whole)
@@ -58,10 +76,14 @@ async def compress_passages(
     if target >= input_tokens:
         return CompressedContext(whole, input_tokens, input_tokens)
     if target < 1:
-        raise CompressionError(f"a ratio of {ratio} leaves no token of the {input_tokens}; raise the ratio")
+        raise CompressionError(
+            f"a ratio of {ratio} leaves no token of the {input_tokens}; raise the ratio"
+        )
     budget = target
     while True:  # the line breaks between kept passages count too: shrink the budget by any excess
-        results = await run_compressor(compressor, items, question, budget, counter=counter, source="documents")
+        results = await run_compressor(
+            compressor, items, question, budget, counter=counter, source="documents"
+        )
         context = "\n".join(r.item.content for r in results if r.item is not None)
         used = counter.count(context)
         if used <= target or budget <= 1:

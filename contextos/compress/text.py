@@ -12,7 +12,9 @@ from dataclasses import dataclass
 # an upper-case letter, a digit or an opening quote; or at a line break. Abbreviations such as
 # "U.S." or "Dr." followed by a capitalised name are the common failure, and cost only a split.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]?\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n+")
-_ABBREVIATIONS = re.compile(r"(?:\b[A-Z]|\bMr|\bMrs|\bMs|\bDr|\bSt|\bNo|\bvs|\bJr|\bSr|\bInc|\bCo|\bLt|\bGen|\bProf)\.$")
+_ABBREVIATIONS = re.compile(
+    r"(?:\b[A-Z]|\bMr|\bMrs|\bMs|\bDr|\bSt|\bNo|\bvs|\bJr|\bSr|\bInc|\bCo|\bLt|\bGen|\bProf)\.$"
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 STOPWORDS = frozenset(
@@ -93,7 +95,9 @@ class BM25:
     ```
     """
 
-    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75
+    ) -> None:
         self.k1, self.b = k1, b
         self.counts = [Counter(d) for d in documents]
         self.lengths = [len(d) for d in documents]

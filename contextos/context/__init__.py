@@ -13,7 +13,13 @@ from contextos.context.items import (
 )
 from contextos.context.orchestrator import Orchestrator
 from contextos.context.render import Renderer, shared_prefix_tokens
-from contextos.context.sources import Compressor, ContextSource, InputSource, InstructionsSource, StaticSource
+from contextos.context.sources import (
+    Compressor,
+    ContextSource,
+    InputSource,
+    InstructionsSource,
+    StaticSource,
+)
 from contextos.context.template_counter import ChatTemplateCounter
 from contextos.context.tokens import TiktokenCounter, TokenCounter, TokenizerWarning
 from contextos.context.vllm_tokenize import ServerCheckedCounter, VllmTokenize

@@ -31,10 +31,17 @@ from typing import Any
 from contextos.errors import TokenizerError
 
 
-def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None,
-            separators: tuple[str, str] | None = None, sort_keys: bool = False) -> str:
+def _tojson(
+    value: Any,
+    ensure_ascii: bool = False,
+    indent: int | None = None,
+    separators: tuple[str, str] | None = None,
+    sort_keys: bool = False,
+) -> str:
     # transformers' filter: json.dumps without Jinja's HTML escaping, its options exposed.
-    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+    return json.dumps(
+        value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+    )
 
 
 def _raise_exception(message: str) -> None:
@@ -68,15 +75,18 @@ def _compile(text: str) -> Any:
         def _body(self, caller: Any) -> str:
             return caller()
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[Generation, jinja2.ext.loopcontrols])
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=[Generation, jinja2.ext.loopcontrols]
+    )
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     try:
         return env.from_string(text)
     except jinja2.TemplateError as exc:
-        raise TokenizerError(f"the chat template does not compile: {exc}. Fix the template or pass a TokenCounter.") from None
+        raise TokenizerError(
+            f"the chat template does not compile: {exc}. Fix the template or pass a TokenCounter."
+        ) from None
 
 
 def served_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +95,9 @@ def served_message(message: dict[str, Any]) -> dict[str, Any]:
     if content is None:
         content = ""
     elif isinstance(content, list):
-        content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        content = "\n".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
     out: dict[str, Any] = {"role": message.get("role", "user"), "content": content}
     calls = message.get("tool_calls")
     if out["role"] == "assistant" and calls:
@@ -112,8 +124,11 @@ def _served_call(call: dict[str, Any]) -> dict[str, Any]:
 def served_tool(tool: dict[str, Any]) -> dict[str, Any]:
     """One tool schema as vLLM hands it to the template (its pydantic model dumped)."""
     function = tool.get("function") or {}
-    out = {"name": function.get("name"), "description": function.get("description"),
-           "parameters": function.get("parameters")}
+    out = {
+        "name": function.get("name"),
+        "description": function.get("description"),
+        "parameters": function.get("parameters"),
+    }
     if function.get("strict") is not None:
         out["strict"] = function["strict"]
     return {"type": "function", "function": out}
@@ -126,19 +141,28 @@ class ChatTemplate:
     the latter is used when the request has tools).
     """
 
-    def __init__(self, text: str | list[dict[str, str]], special_tokens: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, text: str | list[dict[str, str]], special_tokens: dict[str, Any] | None = None
+    ) -> None:
         if isinstance(text, list):
             named = {t.get("name"): t.get("template") for t in text if isinstance(t, dict)}
             if "default" not in named:
-                raise TokenizerError(f"the chat templates are named {sorted(map(str, named))} but none is 'default'; "
-                                     "give the template to use")
-            self.default, self.tool_use = named["default"], named.get("tool_use") or named["default"]
+                raise TokenizerError(
+                    f"the chat templates are named {sorted(map(str, named))} but none is 'default'; "
+                    "give the template to use"
+                )
+            self.default, self.tool_use = (
+                named["default"],
+                named.get("tool_use") or named["default"],
+            )
         else:
             self.default = self.tool_use = text
         _compile(self.default), _compile(self.tool_use)
         self.special_tokens = dict(special_tokens or {})
 
-    def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:
+    def render(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> str:
         """The prompt text of a request, generation prompt included (``TokenizerError`` if the template refuses it)."""
         import jinja2
 

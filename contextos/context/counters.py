@@ -27,7 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from contextos.context.tokens import _MODEL_PREFIXES, TiktokenCounter, TokenCounter, TokenizerWarning
+from contextos.context.tokens import (
+    _MODEL_PREFIXES,
+    TiktokenCounter,
+    TokenCounter,
+    TokenizerWarning,
+)
 from contextos.context.vllm_tokenize import ServerCheckedCounter, VllmTokenize
 
 TOKENIZER_ENV = "CONTEXTOS_TOKENIZER"
@@ -79,9 +84,16 @@ def local_tokenizer(model: str | None, env: Mapping[str, str] | None = None) -> 
     if name.count("/") != 1:
         return None
     env = os.environ if env is None else env
-    hub = Path(env.get("HF_HUB_CACHE") or Path(env.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub")
+    hub = Path(
+        env.get("HF_HUB_CACHE")
+        or Path(env.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"
+    )
     snapshots = hub / f"models--{name.replace('/', '--')}" / "snapshots"
-    found = sorted(snapshots.glob("*/tokenizer.json"), key=lambda p: p.stat().st_mtime) if snapshots.is_dir() else []
+    found = (
+        sorted(snapshots.glob("*/tokenizer.json"), key=lambda p: p.stat().st_mtime)
+        if snapshots.is_dir()
+        else []
+    )
     return found[-1].parent if found else None
 
 
@@ -114,7 +126,11 @@ def counter_for_model(
             local = ChatTemplateCounter(path)
         elif model and model.startswith(TEST_MODELS):
             return TiktokenCounter(encoding="o200k_base")
-    server = VllmTokenize(api_base, model) if model and api_base and model.startswith("hosted_vllm/") else None
+    server = (
+        VllmTokenize(api_base, model)
+        if model and api_base and model.startswith("hosted_vllm/")
+        else None
+    )
     if local is None:
         local = EstimatedCounter()
         _warn_estimate(model or "", server is not None)
@@ -132,7 +148,7 @@ def counter_for_client(client: Any, *, tokenizer: str | Path | None = None) -> T
 def _warn_estimate(model: str, checked: bool) -> None:
     # Once per model name (lru_cache), not once per component that counts.
     what = f"model {model!r}" if model else "no model given"
-    then = (" The vLLM server's /tokenize checks each step's final request." if checked else "")
+    then = " The vLLM server's /tokenize checks each step's final request." if checked else ""
     warnings.warn(
         f"{what}: no tokenizer known, so token counts are an estimate (o200k_base + {round(ESTIMATE_MARGIN * 100)}%)."
         f"{then} For exact counts pass tokenizer= (the model's folder or tokenizer.json) or set {TOKENIZER_ENV}; "

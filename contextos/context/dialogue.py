@@ -112,13 +112,22 @@ class Dialogue:
     def last_role(self, k: int) -> str | None:
         """The role of block ``k``'s last turn that is not a system turn (None if it has only system turns)."""
         start, end = self._spans[k]
-        return next((self.turns[i].role for i in range(end - 1, start - 1, -1) if self.turns[i].role != "system"), None)
+        return next(
+            (
+                self.turns[i].role
+                for i in range(end - 1, start - 1, -1)
+                if self.turns[i].role != "system"
+            ),
+            None,
+        )
 
 
 class Chain:
     """The conversation's blocks as units, made from the newest back as selection reaches them."""
 
-    def __init__(self, dialogue: Dialogue, candidate: Callable[[ContextItem], Candidate], weight: float) -> None:
+    def __init__(
+        self, dialogue: Dialogue, candidate: Callable[[ContextItem], Candidate], weight: float
+    ) -> None:
         self.dialogue = dialogue
         self.candidate = candidate
         self.weight = weight
@@ -132,11 +141,15 @@ class Chain:
             span = self.dialogue.span(len(self.blocks))
             if span is None:
                 return None
-            turns = self.dialogue.turns[span[0]:span[1]]
+            turns = self.dialogue.turns[span[0] : span[1]]
             n = len(self.blocks)
-            unit = Unit(tuple(self.candidate(t) for t in turns), (), self.weight, recency(n), block=n)
+            unit = Unit(
+                tuple(self.candidate(t) for t in turns), (), self.weight, recency(n), block=n
+            )
             if n != self.dialogue.pinned_block:
-                unit.pinned = False  # only the newest pinned turn is pinned (see Dialogue.pinned_block)
+                unit.pinned = (
+                    False  # only the newest pinned turn is pinned (see Dialogue.pinned_block)
+                )
             self.blocks.append(unit)
         return self.blocks[k]
 
@@ -151,13 +164,20 @@ class Chain:
         self.stopped = k
         self.blocks[k].drop_reason = reason
         self.blocks[k].decided = True
-        for unit in self.blocks[k + 1:]:
+        for unit in self.blocks[k + 1 :]:
             if not unit.decided:
-                unit.drop_reason, unit.decided = f"older than the turns kept (a newer turn did not fit: {reason})", True
+                unit.drop_reason, unit.decided = (
+                    f"older than the turns kept (a newer turn did not fit: {reason})",
+                    True,
+                )
 
 
-def keep_newest(state: State, chain: Chain, truncate: Callable[[Candidate, int], Candidate | None] | None,
-                measure: Callable[[list[ContextItem]], int] | None) -> int:
+def keep_newest(
+    state: State,
+    chain: Chain,
+    truncate: Callable[[Candidate, int], Candidate | None] | None,
+    measure: Callable[[list[ContextItem]], int] | None,
+) -> int:
     """Take the conversation's newest block (with the blocks before it back to a turn its roles may
     follow), its longest compressible members shortened if it does not fit whole. Returns the number of
     the oldest block protected so (-1: none, the conversation is left out)."""
@@ -184,17 +204,25 @@ def keep_newest(state: State, chain: Chain, truncate: Callable[[Candidate, int],
     def exact() -> int | None:
         """The exact tokens of the request with the span (as shortened so far), when the estimate says it
         is over the budget but not over a cap: estimates are conservative by a few tokens."""
-        if measure is None or (cap is not None and need > cap - state.by_source.get(CONVERSATION, 0)):
+        if measure is None or (
+            cap is not None and need > cap - state.by_source.get(CONVERSATION, 0)
+        ):
             return None
         kept = [o.item for o in state.selection.outcomes.values() if o.item is not None]
-        span_items = [shortened[m.item.id][1].item if m.item.id in shortened else m.item for u in span for m in u.members]
+        span_items = [
+            shortened[m.item.id][1].item if m.item.id in shortened else m.item
+            for u in span
+            for m in u.members
+        ]
         tokens = measure(kept + span_items)
         return tokens if tokens <= state.available else None
 
     measured = exact() if need > room else None
     if need > room and measured is None and truncate is not None:
-        members = sorted((m for u in span for m in u.members if m.item.compressible and not m.item.pinned),
-                         key=lambda m: -m.cost)
+        members = sorted(
+            (m for u in span for m in u.members if m.item.compressible and not m.item.pinned),
+            key=lambda m: -m.cost,
+        )
         for member in members:
             if need <= room:
                 break
@@ -207,19 +235,36 @@ def keep_newest(state: State, chain: Chain, truncate: Callable[[Candidate, int],
         if need > room:
             measured = exact()
     if need > room and measured is None:
-        chain.stop(span[0].block, f"the newest turns need {need} tokens even shortened, {room} are left")
+        chain.stop(
+            span[0].block, f"the newest turns need {need} tokens even shortened, {room} are left"
+        )
         for unit in span[1:]:
             unit.drop_reason, unit.decided = span[0].drop_reason, True
         return -1
     for unit in span:
         if any(m.item.id in shortened for m in unit.members):
-            unit = Unit(tuple(shortened[m.item.id][1] if m.item.id in shortened else m for m in unit.members),
-                         (), unit.weight, unit.score, unit.block)
+            unit = Unit(
+                tuple(
+                    shortened[m.item.id][1] if m.item.id in shortened else m for m in unit.members
+                ),
+                (),
+                unit.weight,
+                unit.score,
+                unit.block,
+            )
             chain.blocks[unit.block] = unit
-        state.take(unit, "the conversation's newest turn" if unit.block == 0 else "before the newest turn, so that roles alternate")
+        state.take(
+            unit,
+            "the conversation's newest turn"
+            if unit.block == 0
+            else "before the newest turn, so that roles alternate",
+        )
     for item_id, (before, short) in shortened.items():
         state.selection.outcomes[item_id] = Outcome(
-            DecisionStatus.TRUNCATED, short.cost, f"truncated from {before} to {short.cost} tokens to keep the newest turn", short.item
+            DecisionStatus.TRUNCATED,
+            short.cost,
+            f"truncated from {before} to {short.cost} tokens to keep the newest turn",
+            short.item,
         )
     if measured is not None:
         state.used = measured
@@ -236,7 +281,10 @@ def alternate(state: State, chain: Chain, protected: int) -> None:
         before = dialogue.last_role(pinned) if pinned is not None and pinned >= m else None
         if follows(before, dialogue.first_role(m - 1)):
             return
-        state.untake(chain.blocks[m - 1], "left out so that the kept turns start with a turn their roles may follow")
+        state.untake(
+            chain.blocks[m - 1],
+            "left out so that the kept turns start with a turn their roles may follow",
+        )
         m -= 1
 
 

@@ -96,7 +96,9 @@ class ContextItem(CheckedModel):
     def with_content(self, content: str, **changes: Any) -> ContextItem:
         """A copy with new content (and any other field changes); the hash follows the content."""
         copy = self.model_copy(update={"content": content, **changes})
-        copy.__dict__.pop("content_hash", None)  # model_copy copies the cached hash of the old content
+        copy.__dict__.pop(
+            "content_hash", None
+        )  # model_copy copies the cached hash of the old content
         return copy
 
     @classmethod
@@ -107,7 +109,11 @@ class ContextItem(CheckedModel):
         except (ValidationError, InvalidItemError) as exc:
             # __init__ turned pydantic's error into InvalidItemError; its context keeps the fields.
             cause = exc if isinstance(exc, ValidationError) else exc.__context__
-            problems = validation_problems(cause, "item") if isinstance(cause, ValidationError) else str(exc)
+            problems = (
+                validation_problems(cause, "item")
+                if isinstance(cause, ValidationError)
+                else str(exc)
+            )
             raise InvalidItemError(
                 f"{where} is not a valid context item ({problems}). Each item needs at least "
                 '"id", "source" and text "content", e.g. {"id": "a", "source": "documents", "content": "..."}'

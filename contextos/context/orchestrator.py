@@ -7,6 +7,8 @@ import operator
 from collections.abc import Sequence
 
 from contextos.context.budget import Budget
+from contextos.context.counters import counter_for_model
+from contextos.context.dialogue import CONVERSATION
 from contextos.context.items import (
     FULL_CONTENT,
     AssembledContext,
@@ -17,19 +19,23 @@ from contextos.context.items import (
     SourceUsage,
     Step,
 )
-from contextos.context.dialogue import CONVERSATION
-from contextos.context.render import Renderer
 from contextos.context.redundancy import NeighbourCache, shingles
+from contextos.context.render import Renderer
 from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource, run_compressor
-from contextos.context.counters import counter_for_model
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.context.vllm_tokenize import ServerCheckedCounter
 from contextos.errors import (
-    BudgetError, ConfigError, ContextOSError, EmbeddingError, InvalidItemError, ModelError, SourceError, StoreError,
+    BudgetError,
+    ConfigError,
+    ContextOSError,
+    EmbeddingError,
+    InvalidItemError,
+    ModelError,
+    SourceError,
+    StoreError,
 )
 from contextos.tracing.conventions import assembly_span, record_assembly
-
 
 LEFT_OUT = "contextos.left_out"
 """``metadata`` key marking an item a compressor left out (it stays a candidate, with score 0)."""
@@ -74,7 +80,9 @@ class Orchestrator:
         names = [s.name for s in sources]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ConfigError(f"sources must have distinct names; {duplicates} appear more than once")
+            raise ConfigError(
+                f"sources must have distinct names; {duplicates} appear more than once"
+            )
         if sources:  # without sources, items come through assemble() and name their own sources
             budget.check_sections(names)
         self.sources = list(sources)
@@ -85,8 +93,14 @@ class Orchestrator:
         self.compressors = list(compressors)
         self.renderer = renderer or Renderer()
         source_timeout_s = SOURCE_TIMEOUT_S if source_timeout_s is None else source_timeout_s
-        if isinstance(source_timeout_s, bool) or not isinstance(source_timeout_s, (int, float)) or not 0 < source_timeout_s < float("inf"):
-            raise ConfigError(f"source_timeout_s must be a positive number of seconds, got {source_timeout_s!r}")
+        if (
+            isinstance(source_timeout_s, bool)
+            or not isinstance(source_timeout_s, (int, float))
+            or not 0 < source_timeout_s < float("inf")
+        ):
+            raise ConfigError(
+                f"source_timeout_s must be a positive number of seconds, got {source_timeout_s!r}"
+            )
         self.source_timeout_s = float(source_timeout_s)
         """Seconds each source may take; a slower or failing one is left out of the step, and said so."""
         # Per (content, source, role): the last candidate made of such an item for each payload, whose
@@ -104,18 +118,33 @@ class Orchestrator:
         async def one(source: ContextSource) -> tuple[Sequence[ContextItem], str | None]:
             try:
                 return await asyncio.wait_for(source.candidates(step), self.source_timeout_s), None
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return (), f"did not answer within {self.source_timeout_s:g} s"
             except Exception as exc:
-                if isinstance(exc, ContextOSError) and not isinstance(exc, OUTAGES):  # the caller's mistake: say so
-                    raise SourceError(f"source {source.name!r} failed: {type(exc).__name__}: {exc}") from exc
-                return (), f"failed ({type(exc).__name__}: {str(exc)[:200]})"  # costs its items, not the step
+                if isinstance(exc, ContextOSError) and not isinstance(
+                    exc, OUTAGES
+                ):  # the caller's mistake: say so
+                    raise SourceError(
+                        f"source {source.name!r} failed: {type(exc).__name__}: {exc}"
+                    ) from exc
+                return (
+                    (),
+                    f"failed ({type(exc).__name__}: {str(exc)[:200]})",
+                )  # costs its items, not the step
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
         left_out = [
-            ContextDecision(f"{source.name}:unavailable", source.name, DecisionStatus.DROPPED, 0, 0, 0.0,
-                            f"source {source.name!r} {why}; the step went on without its items")
-            for source, (_, why) in zip(self.sources, results) if why is not None
+            ContextDecision(
+                f"{source.name}:unavailable",
+                source.name,
+                DecisionStatus.DROPPED,
+                0,
+                0,
+                0.0,
+                f"source {source.name!r} {why}; the step went on without its items",
+            )
+            for source, (_, why) in zip(self.sources, results)
+            if why is not None
         ]
         return [item for items, _ in results for item in items], left_out
 
@@ -132,7 +161,9 @@ class Orchestrator:
         """``build`` for code that is not async."""
         return asyncio.run(self.build(step))
 
-    async def assemble(self, items: Sequence[ContextItem], step: Step | None = None) -> AssembledContext:
+    async def assemble(
+        self, items: Sequence[ContextItem], step: Step | None = None
+    ) -> AssembledContext:
         """Compress, select and render given candidates (``build`` without the sources)."""
         step = step or Step()
         with assembly_span(step) as span:
@@ -145,7 +176,11 @@ class Orchestrator:
         given = list(items)
         compressed = await self._compress(given, step)
         # What a compressor replaced, by id: decisions report an item's size before and after.
-        originals = {} if compressed is given else {a.id: a for a, b in zip(items, compressed) if a is not b}
+        originals = (
+            {}
+            if compressed is given
+            else {a.id: a for a, b in zip(items, compressed) if a is not b}
+        )
         # The conversation is walked from its newest turn back: only the turns reached are measured.
         turns = _in_render_order([item for item in compressed if item.source == CONVERSATION])
         candidates = [self._candidate(item) for item in compressed if item.source != CONVERSATION]
@@ -163,11 +198,19 @@ class Orchestrator:
         candidates.extend(selection.examined_turns)
         ordered, messages, tools = self._render_within_budget(selection, candidates)
         if isinstance(self.counter, ServerCheckedCounter):
-            ordered, messages, tools = await self._checked_by_server(selection, candidates, ordered, messages, tools)
+            ordered, messages, tools = await self._checked_by_server(
+                selection, candidates, ordered, messages, tools
+            )
         return self._result(originals, candidates, selection, ordered, messages, tools)
 
-    async def _checked_by_server(self, selection: Selection, candidates: list[Candidate], ordered: list,
-                                 messages: list, tools: list) -> tuple[list, list, list]:
+    async def _checked_by_server(
+        self,
+        selection: Selection,
+        candidates: list[Candidate],
+        ordered: list,
+        messages: list,
+        tools: list,
+    ) -> tuple[list, list, list]:
         """The final request counted by the vLLM server (the authority) when the local count is an
         estimate or close to the limit; while the server counts more than the budget, the local
         limit shrinks by the server's excess ratio and the request is rendered again."""
@@ -186,8 +229,10 @@ class Orchestrator:
             # The server counts more than the local counter: shrink the local limit by the same ratio.
             limit = min(limit, selection.used * available // served) - 1
             ordered, messages, tools = self._render_within_budget(selection, candidates, limit)
-        raise BudgetError(f"the vLLM server still counts {served} tokens for this request, over the budget of {available}, "
-                          f"after shrinking it four times; check that contextos counts with the served model's tokenizer")
+        raise BudgetError(
+            f"the vLLM server still counts {served} tokens for this request, over the budget of {available}, "
+            f"after shrinking it four times; check that contextos counts with the served model's tokenizer"
+        )
 
     # ---------------------------------------------------------------------------------------
 
@@ -205,23 +250,31 @@ class Orchestrator:
                 groups.setdefault(item.source, []).append(item)
             else:
                 fixed += self._candidate(item).cost
-        sections = sum(self.renderer.section_cost(s, self.counter) for s in {i.source for i in items})
+        sections = sum(
+            self.renderer.section_cost(s, self.counter) for s in {i.source for i in items}
+        )
         room = self.budget.available - self.renderer.base_cost() - sections - fixed
-        wanted = {source: sum(self._candidate(i).cost for i in group) for source, group in groups.items()}
+        wanted = {
+            source: sum(self._candidate(i).cost for i in group) for source, group in groups.items()
+        }
         total = sum(wanted.values())
         replaced: dict[str, ContextItem] = {}
         for source, group in groups.items():
             share = max(0, room) * wanted[source] // total if total > room else wanted[source]
             cap = self.budget.section(source).cap
             share = min(share, cap) if cap is not None else share
-            overhead = sum(self._candidate(i).cost - self._candidate(i).content_tokens for i in group)
+            overhead = sum(
+                self._candidate(i).cost - self._candidate(i).content_tokens for i in group
+            )
             # Compressors count text; rendering adds each kept item's overhead (all of it, at worst).
             target = share - overhead
             if wanted[source] <= share or target < 1:
                 continue
             offered = group
             for compressor in self.compressors:
-                results = await run_compressor(compressor, group, step.input, target, counter=self.counter, source=source)
+                results = await run_compressor(
+                    compressor, group, step.input, target, counter=self.counter, source=source
+                )
                 group = [r.item for r in results if r.item is not None]
                 replaced.update((i.id, i) for i in group)
                 if sum(self._candidate(i).content_tokens for i in group) <= target:
@@ -229,8 +282,14 @@ class Orchestrator:
             # What the compressors left out stays a candidate, but last in line: kept only where room is
             # left once what they kept is in (else an untouched item could crowd out the shortened one).
             kept = {i.id for i in group}
-            replaced.update((i.id, i.model_copy(update={"score": 0.0, "metadata": {**i.metadata, LEFT_OUT: True}}))
-                            for i in offered if i.id not in kept)
+            replaced.update(
+                (
+                    i.id,
+                    i.model_copy(update={"score": 0.0, "metadata": {**i.metadata, LEFT_OUT: True}}),
+                )
+                for i in offered
+                if i.id not in kept
+            )
         return [replaced.get(i.id, i) for i in items]
 
     def _candidate(self, item: ContextItem) -> Candidate:
@@ -249,12 +308,19 @@ class Orchestrator:
             if known.item is item:  # a source returning the same item as before
                 return known
             if known.item.payload == item.payload:
-                seen[n] = known = Candidate(item, known.cost, known.shingles, known.content_tokens, known.key)
+                seen[n] = known = Candidate(
+                    item, known.cost, known.shingles, known.content_tokens, known.key
+                )
                 return known
         content_tokens = self.counter.count(item.content)
         self._renderings += 1
-        known = Candidate(item, self.renderer.item_cost(item, self.counter, content_tokens), shingles(item.content),
-                          content_tokens, self._renderings)
+        known = Candidate(
+            item,
+            self.renderer.item_cost(item, self.counter, content_tokens),
+            shingles(item.content),
+            content_tokens,
+            self._renderings,
+        )
         seen.append(known)  # one per payload: tools may share a description
         return known
 
@@ -271,7 +337,12 @@ class Orchestrator:
             if not cut.strip():
                 lo = mid + 1
                 continue
-            note = truncation_note(text, cut, candidate.content_tokens - self.counter.count(cut), candidate.content_tokens)
+            note = truncation_note(
+                text,
+                cut,
+                candidate.content_tokens - self.counter.count(cut),
+                candidate.content_tokens,
+            )
             short = self._candidate(item.with_content(cut + note, metadata=metadata))
             if short.cost <= max_cost:
                 best, lo = short, mid + 1
@@ -279,8 +350,9 @@ class Orchestrator:
                 hi = mid - 1
         return best
 
-    def _render_within_budget(self, selection: Selection, candidates: list[Candidate],
-                              limit: int | None = None) -> tuple[list, list, list]:
+    def _render_within_budget(
+        self, selection: Selection, candidates: list[Candidate], limit: int | None = None
+    ) -> tuple[list, list, list]:
         """Render (the included items in render order, messages, tools); if tokenizer merges across
         joins push the request over budget (or ``limit``), drop and retry."""
         limit = self.budget.available if limit is None else limit
@@ -294,10 +366,12 @@ class Orchestrator:
             by_id = {c.item.id: c for c in candidates}
             # The least useful other item goes first; the conversation only from its oldest kept turn.
             droppable = [
-                (1, 0, o.item.position or 0, i) if o.item.source == CONVERSATION
+                (1, 0, o.item.position or 0, i)
+                if o.item.source == CONVERSATION
                 else (0, o.item.priority, o.item.score / max(by_id[i].cost, 1), i)
                 for i, o in selection.outcomes.items()
-                if o.item is not None and o.reason != "pinned"  # pinned directly or through its group
+                if o.item is not None
+                and o.reason != "pinned"  # pinned directly or through its group
             ]
             if not droppable:  # pinned alone fit by estimate but not as rendered
                 raise BudgetError(
@@ -307,9 +381,13 @@ class Orchestrator:
             victim = min(droppable)[-1]
             group = selection.outcomes[victim].item.group
             for item_id, outcome in list(selection.outcomes.items()):
-                if item_id == victim or (group is not None and outcome.item is not None and outcome.item.group == group):
+                if item_id == victim or (
+                    group is not None and outcome.item is not None and outcome.item.group == group
+                ):
                     selection.outcomes[item_id] = Outcome(
-                        DecisionStatus.DROPPED, 0, f"over budget once rendered ({actual} > {limit} tokens)"
+                        DecisionStatus.DROPPED,
+                        0,
+                        f"over budget once rendered ({actual} > {limit} tokens)",
                     )
 
     def _request_tokens(self, messages: list, tools: list, ordered: list[ContextItem]) -> int:
@@ -320,7 +398,11 @@ class Orchestrator:
         content hash: encoding every schema to JSON again was a tenth of a warm step. Other
         counters and renderers count the whole request.
         """
-        if not tools or type(self.counter) is not TiktokenCounter or type(self.renderer) is not Renderer:
+        if (
+            not tools
+            or type(self.counter) is not TiktokenCounter
+            or type(self.renderer) is not Renderer
+        ):
             return self.counter.count_request(messages, tools)
         schemas = sum(self._candidate(item).cost for item in ordered if item.source == "tools")
         return self.counter.count_request(messages, None) + TOOLS_BLOCK_OVERHEAD + schemas
@@ -347,10 +429,17 @@ class Orchestrator:
             elif original is not None:
                 before = self._candidate(original).cost
                 if status is DecisionStatus.INCLUDED:
-                    status, reason = DecisionStatus.COMPRESSED, f"compressed from {before} to {c.cost} tokens; {reason}"
+                    status, reason = (
+                        DecisionStatus.COMPRESSED,
+                        f"compressed from {before} to {c.cost} tokens; {reason}",
+                    )
                 else:
                     reason = f"compressed from {before} to {c.cost} tokens, then {reason}"
-            decisions.append(ContextDecision(item.id, item.source, status, before, outcome.tokens_after, item.score, reason))
+            decisions.append(
+                ContextDecision(
+                    item.id, item.source, status, before, outcome.tokens_after, item.score, reason
+                )
+            )
             n = counts.get(item.source)
             if n is None:
                 n = counts[item.source] = [0, 0, 0, 0]
@@ -360,7 +449,8 @@ class Orchestrator:
                 n[2] += 1
                 n[3] += outcome.tokens_after
         usage = {
-            source: SourceUsage(offered=n[0], offered_tokens=n[1], kept=n[2], kept_tokens=n[3]) for source, n in counts.items()
+            source: SourceUsage(offered=n[0], offered_tokens=n[1], kept=n[2], kept_tokens=n[3])
+            for source, n in counts.items()
         }
         if selection.left_out_turns:
             conversation = usage.setdefault(CONVERSATION, SourceUsage())
@@ -370,9 +460,13 @@ class Orchestrator:
             messages=messages,
             tools=tools,
             decisions=decisions,
-            usage=ContextUsage(budget=self.budget.available, request_tokens=selection.used, per_source=usage,
-                               counted_with=getattr(self.counter, "counted_with", type(self.counter).__name__),
-                               estimated=bool(getattr(self.counter, "estimated", False))),
+            usage=ContextUsage(
+                budget=self.budget.available,
+                request_tokens=selection.used,
+                per_source=usage,
+                counted_with=getattr(self.counter, "counted_with", type(self.counter).__name__),
+                estimated=bool(getattr(self.counter, "estimated", False)),
+            ),
             items=ordered,
         )
 
@@ -394,10 +488,16 @@ def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
 
 def _check_setup(sources: Sequence[ContextSource], budget: Budget) -> None:
     if not isinstance(budget, Budget):
-        raise ConfigError(f"budget must be a Budget(context_window=...), got {type(budget).__name__}")
+        raise ConfigError(
+            f"budget must be a Budget(context_window=...), got {type(budget).__name__}"
+        )
     for source in sources:
-        if not isinstance(getattr(source, "name", None), str) or not callable(getattr(source, "candidates", None)):
-            raise ConfigError(f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}")
+        if not isinstance(getattr(source, "name", None), str) or not callable(
+            getattr(source, "candidates", None)
+        ):
+            raise ConfigError(
+                f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}"
+            )
 
 
 def _check_unique(items: Sequence[ContextItem]) -> None:
@@ -405,7 +505,9 @@ def _check_unique(items: Sequence[ContextItem]) -> None:
     if set(map(type, items)) - {ContextItem}:
         for item in items:
             if not isinstance(item, ContextItem):
-                raise InvalidItemError(f"sources must return ContextItem objects, got {type(item).__name__}")
+                raise InvalidItemError(
+                    f"sources must return ContextItem objects, got {type(item).__name__}"
+                )
     if len(set(map(_ID, items))) == len(items):
         return
     seen: set[str] = set()

@@ -68,7 +68,9 @@ def similarities(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.divide(shared, size, out=np.zeros(len(merged)), where=size > 0)
 
 
-def similar_pairs(matrix: np.ndarray, counted: np.ndarray, population: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def similar_pairs(
+    matrix: np.ndarray, counted: np.ndarray, population: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of rows that share a sketch value, and their similarity (only those above zero).
 
     A value held by more than ``max(COMMON_VALUE_MIN, COMMON_VALUE_SHARE * population)`` of the
@@ -83,9 +85,17 @@ def similar_pairs(matrix: np.ndarray, counted: np.ndarray, population: int) -> t
     order = np.argsort(values, kind="stable")
     rows, values = rows[order], values[order]
     # Runs of one value, and how many counted rows hold it (each row holds a value at most once).
-    start = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1]))) if len(values) else np.zeros(0, np.int64)
+    start = (
+        np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        if len(values)
+        else np.zeros(0, np.int64)
+    )
     runs = np.diff(np.append(start, len(values)))
-    holders = np.add.reduceat(counted[rows].astype(np.int64), start) if len(values) else np.zeros(0, np.int64)
+    holders = (
+        np.add.reduceat(counted[rows].astype(np.int64), start)
+        if len(values)
+        else np.zeros(0, np.int64)
+    )
     common = max(COMMON_VALUE_MIN, int(COMMON_VALUE_SHARE * population))
     usable = (holders >= 1) & (holders <= common) & (runs >= 2)
     keep = np.repeat(usable, runs)
@@ -113,9 +123,13 @@ Neighbours = list[list[tuple[int, float]]]
 """Per row, the ``(row, similarity)`` of every row it resembles."""
 
 
-def neighbours(sketches: Sequence[tuple[int, ...]], counted: Sequence[bool], population: int) -> Neighbours:
+def neighbours(
+    sketches: Sequence[tuple[int, ...]], counted: Sequence[bool], population: int
+) -> Neighbours:
     """``similar_pairs`` of ``sketches`` as a neighbour list per sketch."""
-    left, right, sims = similar_pairs(sketch_matrix(sketches), np.array(counted, dtype=bool), population)
+    left, right, sims = similar_pairs(
+        sketch_matrix(sketches), np.array(counted, dtype=bool), population
+    )
     out: Neighbours = [[] for _ in sketches]
     for a, b, sim in zip(left.tolist(), right.tolist(), sims.tolist()):
         out[a].append((b, sim))
@@ -133,7 +147,13 @@ class NeighbourCache:
         self.size = size
         self._entries: dict[tuple, Neighbours] = {}
 
-    def get(self, hashes: tuple[str, ...], sketches: Sequence[tuple[int, ...]], counted: tuple[bool, ...], population: int) -> Neighbours:
+    def get(
+        self,
+        hashes: tuple[str, ...],
+        sketches: Sequence[tuple[int, ...]],
+        counted: tuple[bool, ...],
+        population: int,
+    ) -> Neighbours:
         key = (hashes, counted, population)
         found = self._entries.pop(key, None)
         if found is None:

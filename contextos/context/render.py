@@ -17,7 +17,15 @@ from contextos.context.items import ContextItem
 from contextos.context.tokens import REPLY_PRIMER, TokenCounter, accounting, canonical_json
 
 SEPARATOR = "\n\n"
-DEFAULT_ORDER = ("instructions", "tools", "demonstrations", "memory", "documents", "conversation", "input")
+DEFAULT_ORDER = (
+    "instructions",
+    "tools",
+    "demonstrations",
+    "memory",
+    "documents",
+    "conversation",
+    "input",
+)
 DEFAULT_HEADINGS = {
     "demonstrations": "## Examples",
     "memory": "## Memory",
@@ -41,7 +49,9 @@ class Renderer:
     their name.
     """
 
-    def __init__(self, order: Sequence[str] = DEFAULT_ORDER, headings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, order: Sequence[str] = DEFAULT_ORDER, headings: dict[str, str] | None = None
+    ) -> None:
         self.order = tuple(order)
         self.headings = {**DEFAULT_HEADINGS, **(headings or {})}
 
@@ -51,7 +61,9 @@ class Renderer:
         """Sort key of a source: its place in ``order``; unknown sources just before the conversation."""
         if source in self.order:
             return (self.order.index(source) * 2, "")
-        anchor = self.order.index("conversation") if "conversation" in self.order else len(self.order)
+        anchor = (
+            self.order.index("conversation") if "conversation" in self.order else len(self.order)
+        )
         return (anchor * 2 - 1, source)
 
     def heading(self, source: str) -> str | None:
@@ -74,11 +86,15 @@ class Renderer:
             ordered.extend(_within_source(by_source[source]))
         return ordered
 
-    def render(self, items: Iterable[ContextItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def render(
+        self, items: Iterable[ContextItem]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Messages and tools for ``items``, in render order."""
         return self.layout(self.render_order(items))
 
-    def layout(self, ordered: Sequence[ContextItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def layout(
+        self, ordered: Sequence[ContextItem]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Messages and tools for items already in render order (``render_order``)."""
         by_source: dict[str, list[ContextItem]] = {}
         for item in ordered:
@@ -141,7 +157,9 @@ def _within_source(items: list[ContextItem]) -> list[ContextItem]:
         return sorted(items, key=_BY_POSITION)
     if not placed:
         return sorted(items, key=_BY_ID)
-    return sorted(placed, key=_BY_POSITION) + sorted((item for item in items if item.position is None), key=_BY_ID)
+    return sorted(placed, key=_BY_POSITION) + sorted(
+        (item for item in items if item.position is None), key=_BY_ID
+    )
 
 
 def _message(item: ContextItem) -> dict[str, Any]:
@@ -165,17 +183,23 @@ def prompt_text(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | No
         parts.append("<tools>" + "\n".join(canonical_json(t) for t in tools) + "</tools>")
     for m in messages:
         content = m.get("content")
-        text = content if isinstance(content, str) else canonical_json(content) if content is not None else ""
+        text = (
+            content
+            if isinstance(content, str)
+            else canonical_json(content)
+            if content is not None
+            else ""
+        )
         extras = "".join(
-            canonical_json(m[key]) for key in ("tool_calls", "tool_call_id", "name") if m.get(key) is not None
+            canonical_json(m[key])
+            for key in ("tool_calls", "tool_call_id", "name")
+            if m.get(key) is not None
         )
         parts.append(f"<|{m.get('role', 'user')}|>{text}{extras}<|end|>")
     return "\n".join(parts)
 
 
-def shared_prefix_tokens(
-    previous: dict[str, Any], current: dict[str, Any], counter: Any
-) -> int:
+def shared_prefix_tokens(previous: dict[str, Any], current: dict[str, Any], counter: Any) -> int:
     """Tokens at the start of ``current`` that repeat ``previous`` exactly.
 
     Both are request bodies (``{"messages": [...], "tools": [...]}``, as ``AssembledContext.request()``

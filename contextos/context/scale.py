@@ -36,7 +36,9 @@ def relevances(items: Sequence[ContextItem]) -> list[float]:
     if not n:
         return []
     codes: dict[str, int] = {}
-    source = np.fromiter((codes.setdefault(item.source, len(codes)) for item in items), dtype=np.int64, count=n)
+    source = np.fromiter(
+        (codes.setdefault(item.source, len(codes)) for item in items), dtype=np.int64, count=n
+    )
     scores = np.fromiter((item.score for item in items), dtype=np.float64, count=n)
     # Within each source, best first (ties keep their order): sort by source, then by descending score.
     order = np.lexsort((np.arange(n), -scores, source))

@@ -19,7 +19,14 @@ import heapq
 from collections.abc import Callable, Sequence
 
 from contextos.context.budget import Budget
-from contextos.context.dialogue import CONVERSATION, Chain, Dialogue, alternate, keep_newest, taken_run
+from contextos.context.dialogue import (
+    CONVERSATION,
+    Chain,
+    Dialogue,
+    alternate,
+    keep_newest,
+    taken_run,
+)
 from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
 from contextos.context.units import Candidate, Outcome, Selection, Unit, make_units, render_key
@@ -72,7 +79,9 @@ def select_within_budget(
         others = list(candidates)
     foreign = {c.item.group for c in others if c.item.group is not None}
     moved: list[Candidate] = []
-    if foreign and any(t.group in foreign for t in turns):  # a group spanning sources: kept as one ordinary unit
+    if foreign and any(
+        t.group in foreign for t in turns
+    ):  # a group spanning sources: kept as one ordinary unit
         moved = [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
         others += moved
         turns = [t for t in turns if t.group not in foreign]
@@ -99,12 +108,20 @@ def select_within_budget(
     rest = [u for u in units if not u.pinned]
     for source, section in budget.sections.items():
         if section.floor:
-            own = [u for u in rest if len(u.cost_by_source) == 1 and u.cost_by_source[0][0] == source]
-            state.greedy(own, until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f, reason="section floor",
-                         chain=chain if source == CONVERSATION else None)
+            own = [
+                u for u in rest if len(u.cost_by_source) == 1 and u.cost_by_source[0][0] == source
+            ]
+            state.greedy(
+                own,
+                until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f,
+                reason="section floor",
+                chain=chain if source == CONVERSATION else None,
+            )
     state.greedy([u for u in rest if not u.decided], reason=None, chain=chain)
 
-    if truncate is not None:  # the conversation keeps whole blocks: only its newest may be shortened
+    if (
+        truncate is not None
+    ):  # the conversation keeps whole blocks: only its newest may be shortened
         state.truncate_best_dropped(rest, truncate)
     alternate(state, chain, protected)
     outcomes = state.selection.outcomes
@@ -146,7 +163,9 @@ class State:
 
     def extra_cost(self, unit: Unit) -> int:
         """Tokens ``unit`` would add, its sections' one-off costs included."""
-        return unit.cost + sum(self.section(s) for s, _ in unit.cost_by_source if s not in self.by_source)
+        return unit.cost + sum(
+            self.section(s) for s, _ in unit.cost_by_source if s not in self.by_source
+        )
 
     def assess(self, unit: Unit) -> tuple[int, str | None]:
         """The tokens ``unit`` would add (``extra_cost``), and why it does not fit (None if it does)."""
@@ -162,7 +181,9 @@ class State:
                 extra += self.section(source)
         return extra, ("over budget" if self.used + extra > self.available else None)
 
-    def register(self, candidates: Sequence[Candidate], units: list[Unit], cache: NeighbourCache | None) -> None:
+    def register(
+        self, candidates: Sequence[Candidate], units: list[Unit], cache: NeighbourCache | None
+    ) -> None:
         """Find which candidates resemble which (``redundancy.neighbours``).
 
         Dialogue turns are neither penalised nor penalise others; pinned items penalise the rest
@@ -180,14 +201,22 @@ class State:
         if cache is None:
             self.neighbours = neighbours(sketches, counted, free)
         else:
-            hashes = tuple(c.key if c.key is not None else c.item.content_hash for c in (candidates[p] for p in positions))
+            hashes = tuple(
+                c.key if c.key is not None else c.item.content_hash
+                for c in (candidates[p] for p in positions)
+            )
             self.neighbours = cache.get(hashes, sketches, counted, free)
 
     def take(self, unit: Unit, reason: str, extra: int | None = None) -> None:
         """Include ``unit`` (adding ``extra`` tokens, ``extra_cost`` when not given), and raise the
         redundancy of every undecided candidate that resembles one of its members."""
         self.used += self.extra_cost(unit) if extra is None else extra
-        by_source, outcomes, unit_of, number_of = self.by_source, self.selection.outcomes, self.unit_of, self.number_of
+        by_source, outcomes, unit_of, number_of = (
+            self.by_source,
+            self.selection.outcomes,
+            self.unit_of,
+            self.number_of,
+        )
         unit.decided = unit.taken = True
         for m in unit.members:
             item, cost = m.item, m.cost
@@ -213,8 +242,14 @@ class State:
             del outcomes[m.item.id]
         unit.drop_reason, unit.taken = reason, False
 
-    def greedy(self, units: list[Unit], *, reason: str | None, until: Callable[[], bool] | None = None,
-               chain: Chain | None = None) -> None:
+    def greedy(
+        self,
+        units: list[Unit],
+        *,
+        reason: str | None,
+        until: Callable[[], bool] | None = None,
+        chain: Chain | None = None,
+    ) -> None:
         """Lazy greedy by (priority, utility per token), penalising redundancy with the selection.
 
         An entry carries the redundancy version it was scored at; when the candidate has become
@@ -226,12 +261,18 @@ class State:
         """
         penalty = self.budget.redundancy_penalty
         # Keys are unique, so comparisons never reach the unit at the end of an entry.
-        entries = sorted((-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u) for u in units)
+        entries = sorted(
+            (-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u)
+            for u in units
+        )
         rescored_heap: list = []
 
         def offer(block: Unit | None) -> None:
             if block is not None:
-                heapq.heappush(rescored_heap, (-block.priority, -block.value, -block.score, block.key, block.version, block))
+                heapq.heappush(
+                    rescored_heap,
+                    (-block.priority, -block.value, -block.score, block.key, block.version, block),
+                )
 
         if chain is not None and chain.stopped is None and chain.blocks and chain.blocks[0].taken:
             offer(chain.next_after(taken_run(chain)))
@@ -253,8 +294,17 @@ class State:
                     unit.drop_reason = f"near-duplicate of {sim_id} (similarity {sim:.2f})"
                     unit.decided = True
                     continue
-                rescored = (neg_priority, -unit.density(sim, penalty), neg_score, key, unit.version, unit)
-                if (i < n and entries[i] < rescored) or (rescored_heap and rescored_heap[0] < rescored):
+                rescored = (
+                    neg_priority,
+                    -unit.density(sim, penalty),
+                    neg_score,
+                    key,
+                    unit.version,
+                    unit,
+                )
+                if (i < n and entries[i] < rescored) or (
+                    rescored_heap and rescored_heap[0] < rescored
+                ):
                     heapq.heappush(rescored_heap, rescored)
                     continue
                 # Re-scored, it still leads: take it now rather than put it back and pick it again.
@@ -272,11 +322,14 @@ class State:
             else:
                 self.take(unit, plain, extra)
 
-    def truncate_best_dropped(self, units: list[Unit], truncate: Callable[[Candidate, int], Candidate | None]) -> None:
+    def truncate_best_dropped(
+        self, units: list[Unit], truncate: Callable[[Candidate, int], Candidate | None]
+    ) -> None:
         """Fit the best unit that was dropped for space into what is left, its longest compressible item
         shortened: one item, or a group (a tool call kept whole with its longest result cut)."""
         dropped = [
-            u for u in units
+            u
+            for u in units
             if not u.decided
             and (u.drop_reason == "over budget" or u.drop_reason.startswith("section cap"))
             and any(m.item.compressible for m in u.members)
@@ -289,18 +342,30 @@ class State:
             room = self.available - self.used - self.extra_cost(unit) + unit.cost - rest
             cap = self.budget.section(source).cap
             if cap is not None:
-                whole = sum(c for s, c in unit.cost_by_source if s == source) - member.cost  # the rest, in this section
+                whole = (
+                    sum(c for s, c in unit.cost_by_source if s == source) - member.cost
+                )  # the rest, in this section
                 room = min(room, cap - self.by_source.get(source, 0) - whole)
             if room - (member.cost - member.content_tokens) < self.budget.min_truncated_tokens:
                 continue
             short = truncate(member, room)
             if short is None or short.cost > room:
                 continue
-            shortened = Unit(tuple(short if m is member else m for m in unit.members), unit.indices, unit.weight,
-                              unit.score, unit.block)
-            if self.assess(shortened)[1] is not None:  # a cap of another source among a mixed group's members
+            shortened = Unit(
+                tuple(short if m is member else m for m in unit.members),
+                unit.indices,
+                unit.weight,
+                unit.score,
+                unit.block,
+            )
+            if (
+                self.assess(shortened)[1] is not None
+            ):  # a cap of another source among a mixed group's members
                 continue
             self.take(shortened, f"kept with {member.item.id}, truncated to fit")
             self.selection.outcomes[member.item.id] = Outcome(
-                DecisionStatus.TRUNCATED, short.cost, f"truncated from {member.cost} to {short.cost} tokens to fit", short.item
+                DecisionStatus.TRUNCATED,
+                short.cost,
+                f"truncated from {member.cost} to {short.cost} tokens to fit",
+                short.item,
             )

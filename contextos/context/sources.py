@@ -60,7 +60,9 @@ class Compressor(Protocol):
 
     name: str
 
-    async def compress(self, items: Sequence[ContextItem], query: str, target_tokens: int) -> Sequence[Compressed]:
+    async def compress(
+        self, items: Sequence[ContextItem], query: str, target_tokens: int
+    ) -> Sequence[Compressed]:
         """One result per item, in the order they should be read (a compressor may rerank): together
         the kept items' texts count at most ``target_tokens`` tokens, unless they already did."""
         ...
@@ -76,7 +78,10 @@ class StaticSource:
 
     def __init__(self, name: str, items: Iterable[ContextItem]) -> None:
         self.name = name
-        self.items = [item if item.source == name else item.model_copy(update={"source": name}) for item in items]
+        self.items = [
+            item if item.source == name else item.model_copy(update={"source": name})
+            for item in items
+        ]
 
     async def candidates(self, step: Step) -> list[ContextItem]:
         return list(self.items)
@@ -86,7 +91,19 @@ class InstructionsSource(StaticSource):
     """The system instructions, pinned: they always go in, first."""
 
     def __init__(self, text: str, *, id: str = "instructions") -> None:
-        super().__init__("instructions", [ContextItem(id=id, source="instructions", role="system", content=text, pinned=True, compressible=False)])
+        super().__init__(
+            "instructions",
+            [
+                ContextItem(
+                    id=id,
+                    source="instructions",
+                    role="system",
+                    content=text,
+                    pinned=True,
+                    compressible=False,
+                )
+            ],
+        )
 
 
 class InputSource:
@@ -97,7 +114,16 @@ class InputSource:
     async def candidates(self, step: Step) -> list[ContextItem]:
         if not step.input:
             return []
-        return [ContextItem(id=f"input-{step.index}", source="input", role="user", content=step.input, pinned=True, compressible=False)]
+        return [
+            ContextItem(
+                id=f"input-{step.index}",
+                source="input",
+                role="user",
+                content=step.input,
+                pinned=True,
+                compressible=False,
+            )
+        ]
 
 
 async def run_compressor(
@@ -112,13 +138,26 @@ async def run_compressor(
     """Run ``compressor`` in a ``contextos.compress`` span (method, tokens before and after, target,
     ratio; the span's duration is the time) and check that it answered for exactly ``items``."""
     tokens_in = sum(counter.count(i.content) for i in items)
-    with compressor_span(compressor.name, tokens_in=tokens_in, items_in=len(items), target_tokens=target_tokens, source=source) as span:
+    with compressor_span(
+        compressor.name,
+        tokens_in=tokens_in,
+        items_in=len(items),
+        target_tokens=target_tokens,
+        source=source,
+    ) as span:
         results = list(await compressor.compress(items, query, target_tokens))
         kept = [r.item for r in results if r.item is not None]
-        record_compression(span, tokens_out=sum(counter.count(i.content) for i in kept), items_out=len(kept), tokens_in=tokens_in)
+        record_compression(
+            span,
+            tokens_out=sum(counter.count(i.content) for i in kept),
+            items_out=len(kept),
+            tokens_in=tokens_in,
+        )
     given = {i.id for i in items}
     answered = [r.decision.id for r in results]
-    if sorted(answered) != sorted(given) or any(r.item is not None and r.item.id != r.decision.id for r in results):
+    if sorted(answered) != sorted(given) or any(
+        r.item is not None and r.item.id != r.decision.id for r in results
+    ):
         raise ConfigError(
             f"compressor {compressor.name!r} must return one result per item it was given, with the same ids; "
             f"given {sorted(given)}, returned {sorted(answered)}"

@@ -24,15 +24,38 @@ from contextos.context.chat_template import ChatTemplate
 from contextos.context.tokens import CachedCounter
 from contextos.errors import TokenizerError
 
-_SPECIAL_KEYS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+_SPECIAL_KEYS = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
 _PROBE_USER = {"role": "user", "content": "Hello."}
 _PROBE_ASSISTANT = {"role": "assistant", "content": "Hi."}
-_PROBE_CALL = {"role": "assistant", "content": None, "tool_calls": [
-    {"id": "call_0", "type": "function", "function": {"name": "probe", "arguments": "{}"}}]}
-_PROBE_TOOL = {"type": "function", "function": {"name": "probe", "description": "A probe.",
-                                                "parameters": {"type": "object", "properties": {}}}}
+_PROBE_CALL = {
+    "role": "assistant",
+    "content": None,
+    "tool_calls": [
+        {"id": "call_0", "type": "function", "function": {"name": "probe", "arguments": "{}"}}
+    ],
+}
+_PROBE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "probe",
+        "description": "A probe.",
+        "parameters": {"type": "object", "properties": {}},
+    },
+}
 # A valid conversation to append a message of each role to (templates that insist on alternation accept them).
-_PREFIX_FOR_ROLE = {"user": (_PROBE_USER, _PROBE_ASSISTANT), "assistant": (_PROBE_USER,), "tool": (_PROBE_USER, _PROBE_CALL)}
+_PREFIX_FOR_ROLE = {
+    "user": (_PROBE_USER, _PROBE_ASSISTANT),
+    "assistant": (_PROBE_USER,),
+    "tool": (_PROBE_USER, _PROBE_CALL),
+}
 
 
 def _token_text(value: Any) -> Any:
@@ -67,11 +90,17 @@ def _piece_splitter(tokenizer_file: Path) -> re.Pattern[str] | None:
     normalizers = kinds(spec.get("normalizer")) - {"Sequence", "NFC", "NFKC", ""}
     pre = kinds(spec.get("pre_tokenizer"))
     added = spec.get("added_tokens") or []
-    if normalizers or "ByteLevel" not in pre or pre - {"ByteLevel", "Sequence", "Split", "Digits", "Punctuation"}:
+    if (
+        normalizers
+        or "ByteLevel" not in pre
+        or pre - {"ByteLevel", "Sequence", "Split", "Digits", "Punctuation"}
+    ):
         return None
     if not added or any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added):
         return None
-    contents = sorted({t["content"] for t in added}, key=len, reverse=True)  # longest first, as the library matches
+    contents = sorted(
+        {t["content"] for t in added}, key=len, reverse=True
+    )  # longest first, as the library matches
     return re.compile("(" + "|".join(map(re.escape, contents)) + ")")
 
 
@@ -79,8 +108,10 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TokenizerError(f"{path} could not be read as JSON ({exc}); point tokenizer= at a model folder "
-                             "with a valid tokenizer_config.json") from None
+        raise TokenizerError(
+            f"{path} could not be read as JSON ({exc}); point tokenizer= at a model folder "
+            "with a valid tokenizer_config.json"
+        ) from None
     if not isinstance(data, dict):
         raise TokenizerError(f"{path} is not a JSON object; point tokenizer= at a model folder")
     return data
@@ -99,31 +130,56 @@ class ChatTemplateCounter(CachedCounter):
     overrides the folder's template (as vLLM's ``--chat-template`` does).
     """
 
-    def __init__(self, path: str | Path, *, chat_template: str | None = None, cache_size: int = 200_000) -> None:
+    def __init__(
+        self, path: str | Path, *, chat_template: str | None = None, cache_size: int = 200_000
+    ) -> None:
         path = Path(path).expanduser()
-        folder, tokenizer_file = (path.parent, path) if path.is_file() else (path, path / "tokenizer.json")
+        folder, tokenizer_file = (
+            (path.parent, path) if path.is_file() else (path, path / "tokenizer.json")
+        )
         if not tokenizer_file.is_file():
-            raise TokenizerError(f"no tokenizer.json at {tokenizer_file}; point tokenizer= at the model's folder "
-                                 "(the one vLLM serves) or at its tokenizer.json")
+            raise TokenizerError(
+                f"no tokenizer.json at {tokenizer_file}; point tokenizer= at the model's folder "
+                "(the one vLLM serves) or at its tokenizer.json"
+            )
         try:
             from tokenizers import Tokenizer
 
             self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         except Exception as exc:  # tokenizers raises a bare Exception on a bad file
-            raise TokenizerError(f"{tokenizer_file} is not a tokenizer the tokenizers library can read ({exc})") from None
+            raise TokenizerError(
+                f"{tokenizer_file} is not a tokenizer the tokenizers library can read ({exc})"
+            ) from None
         config_path = folder / "tokenizer_config.json"
         config = _read_json(config_path) if config_path.is_file() else {}
         special_map = folder / "special_tokens_map.json"
-        special = {k: _token_text(v) for k, v in (_read_json(special_map) if special_map.is_file() else {}).items()}
-        special.update({k: _token_text(config[k]) for k in (*_SPECIAL_KEYS, "additional_special_tokens") if config.get(k) is not None})
+        special = {
+            k: _token_text(v)
+            for k, v in (_read_json(special_map) if special_map.is_file() else {}).items()
+        }
+        special.update(
+            {
+                k: _token_text(config[k])
+                for k in (*_SPECIAL_KEYS, "additional_special_tokens")
+                if config.get(k) is not None
+            }
+        )
         jinja_file = folder / "chat_template.jinja"
         try:
-            text = chat_template or (jinja_file.read_text(encoding="utf-8") if jinja_file.is_file() else config.get("chat_template"))
+            text = chat_template or (
+                jinja_file.read_text(encoding="utf-8")
+                if jinja_file.is_file()
+                else config.get("chat_template")
+            )
         except (OSError, UnicodeDecodeError) as exc:
-            raise TokenizerError(f"{jinja_file} could not be read ({exc}); fix it or pass chat_template=") from None
+            raise TokenizerError(
+                f"{jinja_file} could not be read ({exc}); fix it or pass chat_template="
+            ) from None
         if not text:
-            raise TokenizerError(f"{folder} has no chat template (neither chat_template.jinja nor tokenizer_config.json's "
-                                 "chat_template); pass chat_template= as vLLM's --chat-template would be")
+            raise TokenizerError(
+                f"{folder} has no chat template (neither chat_template.jinja nor tokenizer_config.json's "
+                "chat_template); pass chat_template= as vLLM's --chat-template would be"
+            )
         self.template = ChatTemplate(text, special)
         self.path = folder
         self.counted_with = f"template:{folder.name}"
@@ -137,14 +193,18 @@ class ChatTemplateCounter(CachedCounter):
         """Token ids of ``text``, no special tokens added (special-token text in it is recognised, as vLLM does)."""
         return self._tokenizer.encode(text, add_special_tokens=False).ids
 
-    def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         """The prompt tokens of the request as the model's server renders it.
 
         A request without messages cannot be sent (templates index ``messages[0]``); it counts as
         what every request spends plus its tools.
         """
         if not messages:
-            return self.request_base_cost() + (self.tools_block_cost() + sum(map(self.tool_cost, tools)) if tools else 0)
+            return self.request_base_cost() + (
+                self.tools_block_cost() + sum(map(self.tool_cost, tools)) if tools else 0
+            )
         return self.count_prompt(self.render(messages, tools))
 
     def count_prompt(self, prompt: str) -> int:
@@ -160,25 +220,33 @@ class ChatTemplateCounter(CachedCounter):
                 n += self.count(piece)
         return n
 
-    def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:
+    def render(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> str:
         """The prompt text of the request (``TokenizerError`` when the template refuses it)."""
         return self.template.render(messages, tools)
 
     # ChatAccounting: costs measured on the template ----------------------------------------
 
-    def _base(self, messages: tuple[dict[str, Any], ...], tools: tuple[dict[str, Any], ...] = ()) -> int:
+    def _base(
+        self, messages: tuple[dict[str, Any], ...], tools: tuple[dict[str, Any], ...] = ()
+    ) -> int:
         """Tokens of a probe request, counted once."""
         key = json.dumps([messages, tools], sort_keys=True)
         known = self._prefix_costs.get(key)
         if known is None:
-            known = self._prefix_costs[key] = self.count_request(list(messages), list(tools) or None)
+            known = self._prefix_costs[key] = self.count_request(
+                list(messages), list(tools) or None
+            )
         return known
 
     def message_cost(self, message: dict[str, Any]) -> int:
         role = message.get("role", "user")
         try:
             if role == "system":
-                return max(0, self.count_request([message, _PROBE_USER]) - self._base((_PROBE_USER,)))
+                return max(
+                    0, self.count_request([message, _PROBE_USER]) - self._base((_PROBE_USER,))
+                )
             prefix = _PREFIX_FOR_ROLE.get(role, _PREFIX_FOR_ROLE["user"])
             return max(0, self.count_request([*prefix, message]) - self._base(prefix))
         except TokenizerError:
@@ -187,10 +255,19 @@ class ChatTemplateCounter(CachedCounter):
             return super().message_cost(message)
 
     def tool_cost(self, tool: dict[str, Any]) -> int:
-        return max(0, self.count_request([_PROBE_USER], [_PROBE_TOOL, tool]) - self._base((_PROBE_USER,), (_PROBE_TOOL,)))
+        return max(
+            0,
+            self.count_request([_PROBE_USER], [_PROBE_TOOL, tool])
+            - self._base((_PROBE_USER,), (_PROBE_TOOL,)),
+        )
 
     def tools_block_cost(self) -> int:
-        return max(0, self._base((_PROBE_USER,), (_PROBE_TOOL,)) - self._base((_PROBE_USER,)) - self.tool_cost(_PROBE_TOOL))
+        return max(
+            0,
+            self._base((_PROBE_USER,), (_PROBE_TOOL,))
+            - self._base((_PROBE_USER,))
+            - self.tool_cost(_PROBE_TOOL),
+        )
 
     def system_overhead(self) -> int:
         text = _PROBE_ASSISTANT["content"]

@@ -13,7 +13,7 @@ import json
 import threading
 import warnings
 from abc import ABC, abstractmethod
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -88,12 +88,14 @@ class TokenCounter(Protocol):
         """Tokens in ``text``."""
         ...
 
-    def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         """Tokens a chat request spends: messages, tool schemas and chat overhead."""
         ...
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_encoding(name: str) -> Any:
     """The tiktoken ``Encoding`` named ``name``, built from the files shipped with contextos."""
     import tiktoken
@@ -112,7 +114,9 @@ def load_encoding(name: str) -> Any:
         if line:
             token, rank = line.split()
             ranks[base64.b64decode(token)] = int(rank)
-    return tiktoken.Encoding(name=name, pat_str=_PATTERNS[name], mergeable_ranks=ranks, special_tokens=_SPECIAL[name])
+    return tiktoken.Encoding(
+        name=name, pat_str=_PATTERNS[name], mergeable_ranks=ranks, special_tokens=_SPECIAL[name]
+    )
 
 
 def encoding_for_model(model: str | None) -> str:
@@ -228,7 +232,9 @@ class TiktokenCounter(CachedCounter):
     ```
     """
 
-    def __init__(self, model: str | None = None, *, encoding: str | None = None, cache_size: int = 200_000) -> None:
+    def __init__(
+        self, model: str | None = None, *, encoding: str | None = None, cache_size: int = 200_000
+    ) -> None:
         self.encoding_name = encoding or encoding_for_model(model)
         self.counted_with = f"tiktoken:{self.encoding_name}"
         self._encoding = load_encoding(self.encoding_name)
@@ -238,7 +244,9 @@ class TiktokenCounter(CachedCounter):
         """Token ids of ``text`` (special tokens are treated as plain text)."""
         return self._encoding.encode(text, disallowed_special=())
 
-    def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         return count_request(self, messages, tools)
 
 
@@ -273,7 +281,9 @@ def count_tool(counter: TokenCounter, tool: dict[str, Any]) -> int:
     return TOOL_OVERHEAD + counter.count(canonical_json(tool))
 
 
-def count_request(counter: TokenCounter, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
+def count_request(
+    counter: TokenCounter, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+) -> int:
     """Tokens of a whole chat request, the way ``TokenCounter.count_request`` defines them."""
     n = REPLY_PRIMER + sum(count_message(counter, m) for m in messages)
     if tools:

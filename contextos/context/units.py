@@ -60,11 +60,34 @@ class Selection:
 class Unit:
     """Items kept or dropped together (one item, or all items sharing a group)."""
 
-    __slots__ = ("members", "indices", "weight", "cost", "score", "priority", "pinned", "cost_by_source", "key",
-                 "value", "decided", "taken", "drop_reason", "sim", "sim_id", "version", "block")
+    __slots__ = (
+        "block",
+        "cost",
+        "cost_by_source",
+        "decided",
+        "drop_reason",
+        "indices",
+        "key",
+        "members",
+        "pinned",
+        "priority",
+        "score",
+        "sim",
+        "sim_id",
+        "taken",
+        "value",
+        "version",
+        "weight",
+    )
 
-    def __init__(self, members: tuple[Candidate, ...], indices: tuple[int, ...], weight: float, relevance: float,
-                 block: int = -1) -> None:
+    def __init__(
+        self,
+        members: tuple[Candidate, ...],
+        indices: tuple[int, ...],
+        weight: float,
+        relevance: float,
+        block: int = -1,
+    ) -> None:
         self.members = members
         self.indices = indices
         """The members' positions among the candidates (none for conversation blocks: never redundant)."""
@@ -134,6 +157,10 @@ def make_units(candidates: Sequence[Candidate], budget: Budget) -> list[Unit]:
             units.append(None)
     for place, positions in groups.values():
         first = candidates[positions[0]]
-        units[place] = Unit(tuple(candidates[n] for n in positions), tuple(positions), weights[first.item.source],
-                             max(relevance[n] for n in positions))
+        units[place] = Unit(
+            tuple(candidates[n] for n in positions),
+            tuple(positions),
+            weights[first.item.source],
+            max(relevance[n] for n in positions),
+        )
     return units  # type: ignore[return-value]  # every None was replaced by its group

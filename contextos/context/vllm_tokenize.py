@@ -33,31 +33,47 @@ class VllmTokenize:
         """The served model name (the litellm provider prefix removed)."""
         self.timeout = timeout
 
-    def _body(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "add_generation_prompt": True}
+    def _body(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "add_generation_prompt": True,
+        }
         if tools:
             body["tools"] = tools
         return body
 
     def _count(self, response: Any) -> int:
         if response.status_code != 200:
-            raise TokenizerError(f"vLLM's /tokenize at {self.url} answered {response.status_code}: {response.text[:300]}")
+            raise TokenizerError(
+                f"vLLM's /tokenize at {self.url} answered {response.status_code}: {response.text[:300]}"
+            )
         try:
             return int(response.json()["count"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise TokenizerError(f"vLLM's /tokenize at {self.url} answered without a count ({exc})") from None
+            raise TokenizerError(
+                f"vLLM's /tokenize at {self.url} answered without a count ({exc})"
+            ) from None
 
-    def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         """The server's prompt tokens for the request (``TokenizerError`` if it cannot say)."""
         import httpx
 
         try:
             response = httpx.post(self.url, json=self._body(messages, tools), timeout=self.timeout)
         except httpx.HTTPError as exc:
-            raise TokenizerError(f"vLLM's /tokenize at {self.url} could not be reached ({type(exc).__name__}: {exc})") from None
+            raise TokenizerError(
+                f"vLLM's /tokenize at {self.url} could not be reached ({type(exc).__name__}: {exc})"
+            ) from None
         return self._count(response)
 
-    async def acount_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    async def acount_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         """``count_request`` without blocking the event loop."""
         import httpx
 
@@ -65,7 +81,9 @@ class VllmTokenize:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 response = await client.post(self.url, json=self._body(messages, tools))
         except httpx.HTTPError as exc:
-            raise TokenizerError(f"vLLM's /tokenize at {self.url} could not be reached ({type(exc).__name__}: {exc})") from None
+            raise TokenizerError(
+                f"vLLM's /tokenize at {self.url} could not be reached ({type(exc).__name__}: {exc})"
+            ) from None
         return self._count(response)
 
 
@@ -78,7 +96,9 @@ class ServerCheckedCounter(ChatAccounting):
     ``TokenizerWarning`` names the fallback (the local count) and the step goes on.
     """
 
-    def __init__(self, local: TokenCounter, server: VllmTokenize, *, within: float = VERIFY_WITHIN) -> None:
+    def __init__(
+        self, local: TokenCounter, server: VllmTokenize, *, within: float = VERIFY_WITHIN
+    ) -> None:
         self.local = accounting(local)
         self.server = server
         self.within = within
@@ -89,7 +109,9 @@ class ServerCheckedCounter(ChatAccounting):
     def count(self, text: str) -> int:
         return self.local.count(text)
 
-    def count_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
         return self.local.count_request(messages, tools)
 
     def message_cost(self, message: dict[str, Any]) -> int:
@@ -111,13 +133,18 @@ class ServerCheckedCounter(ChatAccounting):
         """Whether a request counted ``local_count`` locally should be checked against ``limit`` by the server."""
         return self.local.estimated or local_count >= limit * (1 - self.within)
 
-    async def checked_count(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int | None:
+    async def checked_count(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> int | None:
         """The server's count of the request, or None (after one warning) when it cannot answer."""
         try:
             return await self.server.acount_request(messages, tools)
         except TokenizerError as exc:
             if not self._warned:
                 self._warned = True
-                warnings.warn(f"{exc}; contextos goes on with its local count ({self.local.counted_with}).",
-                              TokenizerWarning, stacklevel=2)
+                warnings.warn(
+                    f"{exc}; contextos goes on with its local count ({self.local.counted_with}).",
+                    TokenizerWarning,
+                    stacklevel=2,
+                )
             return None

@@ -12,7 +12,13 @@ from contextos.demos.annotate import METHODS, select_for_annotation, select_indi
 from contextos.demos.graph import knn_graph, nearest_neighbours
 from contextos.demos.influence import ic_influence
 from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo, read_demonstrations
-from contextos.demos.retrieve import BalancedRetriever, DemoRetriever, KnnRetriever, MmrRetriever, format_demonstration
+from contextos.demos.retrieve import (
+    BalancedRetriever,
+    DemoRetriever,
+    KnnRetriever,
+    MmrRetriever,
+    format_demonstration,
+)
 from contextos.demos.source import DemoSource
 
 __all__ = [

@@ -27,7 +27,9 @@ SelectionMethod = Literal["votek", "ideal", "kmeans", "random"]
 METHODS: tuple[str, ...] = ("votek", "ideal", "kmeans", "random")
 
 
-def select_votek(vectors: np.ndarray, budget: int, *, k: int = 150, rho: float = 10.0, **neighbour_options: int) -> list[int]:
+def select_votek(
+    vectors: np.ndarray, budget: int, *, k: int = 150, rho: float = 10.0, **neighbour_options: int
+) -> list[int]:
     """Vote-k: every input votes for its ``k`` nearest neighbours; the next pick is the unselected input
     with the most votes, each vote worth ``rho ** -m`` where m counts the already-selected inputs
     among the voter's own neighbours. A region already represented votes weakly, so the picks are
@@ -57,11 +59,20 @@ def select_votek(vectors: np.ndarray, budget: int, *, k: int = 150, rho: float =
     return chosen
 
 
-def select_ideal(vectors: np.ndarray, budget: int, *, k: int = 10, samples: int = 20_000, seed: int = 0,
-                 **neighbour_options: int) -> list[int]:
+def select_ideal(
+    vectors: np.ndarray,
+    budget: int,
+    *,
+    k: int = 10,
+    samples: int = 20_000,
+    seed: int = 0,
+    **neighbour_options: int,
+) -> list[int]:
     """IDEAL: greedy maximum marginal influence over the directed kNN graph (``k`` neighbours), the
     influence estimated from ``samples`` reverse-reachable sets."""
-    return greedy_max_influence(activation_graph(vectors, k, **neighbour_options), budget, samples=samples, seed=seed)
+    return greedy_max_influence(
+        activation_graph(vectors, k, **neighbour_options), budget, samples=samples, seed=seed
+    )
 
 
 def select_kmeans(vectors: np.ndarray, budget: int, *, seed: int = 0) -> list[int]:
@@ -72,7 +83,9 @@ def select_kmeans(vectors: np.ndarray, budget: int, *, seed: int = 0) -> list[in
     taken: set[int] = set()
     for c in np.argsort(-sizes, kind="stable"):
         order = np.argsort(-(vectors @ centroids[c]), kind="stable")
-        members = [int(i) for i in order if assignment[i] == c and int(i) not in taken] or [int(i) for i in order if int(i) not in taken]
+        members = [int(i) for i in order if assignment[i] == c and int(i) not in taken] or [
+            int(i) for i in order if int(i) not in taken
+        ]
         chosen.append(members[0])
         taken.add(members[0])
     return chosen
@@ -83,8 +96,14 @@ def select_random(n: int, budget: int, *, seed: int = 0) -> list[int]:
     return [int(i) for i in np.random.default_rng(seed).permutation(n)[:budget]]
 
 
-def select_indices(vectors: np.ndarray, budget: int, method: SelectionMethod = "votek", *, seed: int = 0,
-                   **options: Any) -> list[int]:
+def select_indices(
+    vectors: np.ndarray,
+    budget: int,
+    method: SelectionMethod = "votek",
+    *,
+    seed: int = 0,
+    **options: Any,
+) -> list[int]:
     """Row indices of ``vectors`` (unit-length input embeddings) to annotate, in the order chosen."""
     n = len(vectors)
     if n == 0:
@@ -92,7 +111,9 @@ def select_indices(vectors: np.ndarray, budget: int, method: SelectionMethod = "
     if not isinstance(budget, int) or budget < 1:
         raise DemoError(f"the annotation budget must be a positive whole number, got {budget!r}")
     if budget > n:
-        raise DemoError(f"the budget ({budget}) is larger than the pool ({n} inputs): lower the budget or add inputs")
+        raise DemoError(
+            f"the budget ({budget}) is larger than the pool ({n} inputs): lower the budget or add inputs"
+        )
     if method == "votek":
         return select_votek(vectors, budget, **options)
     if method == "ideal":
@@ -104,9 +125,15 @@ def select_indices(vectors: np.ndarray, budget: int, method: SelectionMethod = "
     raise DemoError(f"unknown selection method {method!r}: use one of {', '.join(METHODS)}")
 
 
-def select_for_annotation(inputs: Mapping[str, str] | Sequence[tuple[str, str]], budget: int,
-                          method: SelectionMethod = "votek", *, embedder: Embedder | None = None,
-                          seed: int = 0, **options: Any) -> list[str]:
+def select_for_annotation(
+    inputs: Mapping[str, str] | Sequence[tuple[str, str]],
+    budget: int,
+    method: SelectionMethod = "votek",
+    *,
+    embedder: Embedder | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> list[str]:
     """The ids of the inputs to label, in the order chosen. ``inputs``: id -> text, or (id, text) pairs.
 
     ```python

@@ -15,8 +15,14 @@ import numpy as np
 from contextos.errors import DemoError
 
 
-def spherical_kmeans(vectors: np.ndarray, clusters: int, *, iterations: int = 20, seed: int = 0,
-                     sample: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def spherical_kmeans(
+    vectors: np.ndarray,
+    clusters: int,
+    *,
+    iterations: int = 20,
+    seed: int = 0,
+    sample: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Cosine k-means (k-means++ seeding, Arthur & Vassilvitskii 2007): ``(centroids, assignment)``.
 
     Centroids are unit vectors; ``assignment[i]`` is the cluster of row ``i``. With ``sample``, the
@@ -26,7 +32,9 @@ def spherical_kmeans(vectors: np.ndarray, clusters: int, *, iterations: int = 20
     if not 1 <= clusters <= n:
         raise DemoError(f"cannot make {clusters} clusters of {n} vectors")
     rng = np.random.default_rng(seed)
-    fit = vectors if sample is None or sample >= n else vectors[rng.choice(n, sample, replace=False)]
+    fit = (
+        vectors if sample is None or sample >= n else vectors[rng.choice(n, sample, replace=False)]
+    )
     centroids = _kmeanspp(fit, clusters, rng)
     for _ in range(iterations):
         assignment = assign(fit, centroids)
@@ -52,7 +60,11 @@ def _kmeanspp(vectors: np.ndarray, clusters: int, rng: np.random.Generator) -> n
     for _ in range(1, clusters):
         weights = np.clip(distance, 0.0, None) ** 2
         total = weights.sum()
-        pick = int(rng.choice(len(vectors), p=weights / total)) if total > 0 else int(rng.integers(len(vectors)))
+        pick = (
+            int(rng.choice(len(vectors), p=weights / total))
+            if total > 0
+            else int(rng.integers(len(vectors)))
+        )
         chosen.append(pick)
         distance = np.minimum(distance, 1.0 - vectors @ vectors[pick])
     return vectors[chosen].copy()
@@ -66,8 +78,15 @@ def assign(vectors: np.ndarray, centroids: np.ndarray, block: int = 8192) -> np.
     return out
 
 
-def nearest_neighbours(vectors: np.ndarray, k: int, *, exact_up_to: int = 20_000, nprobe: int = 10,
-                       block: int = 1024, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbours(
+    vectors: np.ndarray,
+    k: int,
+    *,
+    exact_up_to: int = 20_000,
+    nprobe: int = 10,
+    block: int = 1024,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` most similar other rows: ``(indices, similarities)``, both (n, k), closest first.
 
     Exact up to ``exact_up_to`` rows, by blocks of ``block`` rows; approximate (inverted file with
@@ -81,7 +100,9 @@ def nearest_neighbours(vectors: np.ndarray, k: int, *, exact_up_to: int = 20_000
     if n <= exact_up_to:
         return _exact(vectors, vectors, np.arange(n), k, block)
     cells = int(np.sqrt(n))
-    centroids, cell_of = spherical_kmeans(vectors, cells, iterations=10, seed=seed, sample=min(n, 50 * cells))
+    centroids, cell_of = spherical_kmeans(
+        vectors, cells, iterations=10, seed=seed, sample=min(n, 50 * cells)
+    )
     members = [np.flatnonzero(cell_of == c) for c in range(cells)]
     probes = np.argsort(-(centroids @ centroids.T), axis=1)[:, : min(nprobe, cells)]
     indices = np.empty((n, k), dtype=np.int64)
@@ -100,14 +121,22 @@ def nearest_neighbours(vectors: np.ndarray, k: int, *, exact_up_to: int = 20_000
     return indices, sims
 
 
-def _exact(queries: np.ndarray, base: np.ndarray, query_ids: np.ndarray, k: int, block: int,
-           base_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _exact(
+    queries: np.ndarray,
+    base: np.ndarray,
+    query_ids: np.ndarray,
+    k: int,
+    block: int,
+    base_ids: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     out_i = np.empty((len(queries), k), dtype=np.int64)
     out_s = np.empty((len(queries), k), dtype=np.float32)
     ids = np.arange(len(base)) if base_ids is None else base_ids
     for start in range(0, len(queries), block):
         slab = queries[start : start + block] @ base.T
-        slab[ids[None, :] == query_ids[start : start + block, None]] = -np.inf  # never one's own neighbour
+        slab[
+            ids[None, :] == query_ids[start : start + block, None]
+        ] = -np.inf  # never one's own neighbour
         top = np.argpartition(-slab, k - 1, axis=1)[:, :k]
         top_s = np.take_along_axis(slab, top, axis=1)
         order = np.argsort(-top_s, axis=1, kind="stable")
@@ -116,7 +145,9 @@ def _exact(queries: np.ndarray, base: np.ndarray, query_ids: np.ndarray, k: int,
     return out_i, out_s
 
 
-def knn_graph(vectors: np.ndarray, k: int, *, similarities: bool = True, **neighbour_options: int) -> nx.DiGraph:
+def knn_graph(
+    vectors: np.ndarray, k: int, *, similarities: bool = True, **neighbour_options: int
+) -> nx.DiGraph:
     """The directed kNN graph: nodes 0..n-1, an edge i -> j for each of i's ``k`` nearest rows j, with
     attribute ``similarity`` (their cosine) unless ``similarities=False`` (a lighter graph).
     ``neighbour_options`` go to ``nearest_neighbours``."""
@@ -125,7 +156,10 @@ def knn_graph(vectors: np.ndarray, k: int, *, similarities: bool = True, **neigh
     graph.add_nodes_from(range(len(vectors)))
     rows = np.repeat(np.arange(len(vectors)), indices.shape[1]).tolist()
     if similarities:
-        graph.add_edges_from((i, j, {"similarity": s}) for i, j, s in zip(rows, indices.ravel().tolist(), sims.ravel().tolist()))
+        graph.add_edges_from(
+            (i, j, {"similarity": s})
+            for i, j, s in zip(rows, indices.ravel().tolist(), sims.ravel().tolist())
+        )
     else:
         graph.add_edges_from(zip(rows, indices.ravel().tolist()))
     return graph

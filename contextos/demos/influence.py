@@ -57,10 +57,14 @@ def reverse_reachable_sets(graph: nx.DiGraph, count: int, *, seed: int = 0) -> l
     edge is live with its probability ``p``."""
     rng = random.Random(seed)
     nodes = list(graph)
-    return [list(_cascade(graph.pred, [nodes[rng.randrange(len(nodes))]], rng)) for _ in range(count)]
+    return [
+        list(_cascade(graph.pred, [nodes[rng.randrange(len(nodes))]], rng)) for _ in range(count)
+    ]
 
 
-def greedy_max_influence(graph: nx.DiGraph, budget: int, *, samples: int = 20_000, seed: int = 0) -> list[int]:
+def greedy_max_influence(
+    graph: nx.DiGraph, budget: int, *, samples: int = 20_000, seed: int = 0
+) -> list[int]:
     """IDEAL's greedy selection: ``budget`` nodes, each the one of largest marginal influence gain given
     those before it (lazy evaluation: a gain only shrinks as the set grows, influence being submodular)."""
     sets = reverse_reachable_sets(graph, samples, seed=seed)
@@ -76,7 +80,7 @@ def greedy_max_influence(graph: nx.DiGraph, budget: int, *, samples: int = 20_00
     while heap and len(chosen) < budget:
         negative_gain, u = heapq.heappop(heap)
         gain = sum(1 for s in covers[u] if not covered[s])
-        if heap and gain < -heap[0][0] or (heap and gain == -heap[0][0] and heap[0][1] < u):
+        if (heap and gain < -heap[0][0]) or (heap and gain == -heap[0][0] and heap[0][1] < u):
             heapq.heappush(heap, (-gain, u))  # stale: re-queue with its current gain
             continue
         chosen.append(u)
@@ -85,7 +89,9 @@ def greedy_max_influence(graph: nx.DiGraph, budget: int, *, samples: int = 20_00
     return chosen
 
 
-def ic_influence(graph: nx.DiGraph, seeds: Sequence[int], *, runs: int = 200, seed: int = 0) -> float:
+def ic_influence(
+    graph: nx.DiGraph, seeds: Sequence[int], *, runs: int = 200, seed: int = 0
+) -> float:
     """The expected number of nodes an independent cascade from ``seeds`` activates (``seeds`` included),
     by ``runs`` forward simulations over edge probabilities ``p`` (as ``activation_graph`` sets them)."""
     rng = random.Random(seed)

@@ -32,7 +32,9 @@ class LexicalIndex:
     ```
     """
 
-    def __init__(self, texts: Sequence[str], analyzer: Callable[[str], list[str]] = features) -> None:
+    def __init__(
+        self, texts: Sequence[str], analyzer: Callable[[str], list[str]] = features
+    ) -> None:
         self.size = len(texts)
         self.analyzer = analyzer
         counts = [Counter(analyzer(t)) for t in texts]
@@ -48,11 +50,18 @@ class LexicalIndex:
                 docs, ws = postings.setdefault(t, ([], []))
                 docs.append(doc)
                 ws.append(w / norm)
-        self._postings = {t: (np.asarray(d, dtype=np.int64), np.asarray(w, dtype=np.float32)) for t, (d, w) in postings.items()}
+        self._postings = {
+            t: (np.asarray(d, dtype=np.int64), np.asarray(w, dtype=np.float32))
+            for t, (d, w) in postings.items()
+        }
 
     def query_vector(self, text: str) -> dict[str, float]:
         """The query's normalised TF-IDF weights over the indexed vocabulary."""
-        weights = {t: (1.0 + math.log(n)) * self.idf[t] for t, n in Counter(self.analyzer(text)).items() if t in self.idf}
+        weights = {
+            t: (1.0 + math.log(n)) * self.idf[t]
+            for t, n in Counter(self.analyzer(text)).items()
+            if t in self.idf
+        }
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {t: w / norm for t, w in weights.items()}
 

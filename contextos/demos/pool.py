@@ -55,14 +55,20 @@ class Demonstration(BaseModel):
     def parse(cls, data: Any, *, where: str = "demonstration") -> Demonstration:
         """Validate untrusted data, raising ``DemoError`` that names ``where`` and what is wrong."""
         if not isinstance(data, dict):
-            raise DemoError(f"{where} is a JSON {type(data).__name__}, not an object like "
-                            '{"id": "...", "input": "...", "output": "...", "label": "..."}')
+            raise DemoError(
+                f"{where} is a JSON {type(data).__name__}, not an object like "
+                '{"id": "...", "input": "...", "output": "...", "label": "..."}'
+            )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
-            raise DemoError(f"{where} is not a valid demonstration ({problems}); each needs string "
-                            '"id", "input" and "output", and may have "label" and "metadata"') from None
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+            )
+            raise DemoError(
+                f"{where} is not a valid demonstration ({problems}); each needs string "
+                '"id", "input" and "output", and may have "label" and "metadata"'
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,9 @@ def read_demonstrations(path: str | Path) -> list[Demonstration]:
     for n, row in jsonl_rows(path, DemoError):
         demo = Demonstration.parse(row, where=f"{path}:{n}")
         if demo.id in seen:
-            raise DemoError(f"{path}:{n} repeats id {demo.id!r} of line {seen[demo.id]}: ids must be unique")
+            raise DemoError(
+                f"{path}:{n} repeats id {demo.id!r} of line {seen[demo.id]}: ids must be unique"
+            )
         seen[demo.id] = n
         demos.append(demo)
     return demos
@@ -131,11 +139,15 @@ class DemoPool:
             from contextos.embed import default_embedder
 
             embedder = default_embedder()
-        self.table: VectorTable = VectorTable.open(uri, table, embedder=embedder, create=create, connect_options=connect_options)
+        self.table: VectorTable = VectorTable.open(
+            uri, table, embedder=embedder, create=create, connect_options=connect_options
+        )
         columns = self.table.columns
         if columns and not set(_COLUMNS) <= set(columns):
-            raise DemoError(f"table {table!r} in {uri} is not a demonstration table (columns {columns}): "
-                            "use another table name or folder")
+            raise DemoError(
+                f"table {table!r} in {uri} is not a demonstration table (columns {columns}): "
+                "use another table name or folder"
+            )
         self._lexical: tuple[int | None, list[str], LexicalIndex] | None = None
 
     @classmethod
@@ -152,19 +164,39 @@ class DemoPool:
     def add(self, demos: Iterable[Demonstration | dict[str, Any]], *, replace: bool = False) -> int:
         """Store ``demos``; returns how many were written. An id the pool already holds raises
         ``DemoError`` unless ``replace`` (then the stored example is replaced)."""
-        checked = [d if isinstance(d, Demonstration) else Demonstration.parse(d, where=f"demonstration {n}")
-                   for n, d in enumerate(demos)]
+        checked = [
+            d
+            if isinstance(d, Demonstration)
+            else Demonstration.parse(d, where=f"demonstration {n}")
+            for n, d in enumerate(demos)
+        ]
         check_unique([d.id for d in checked])
         if not replace and checked:
             stored = [r["id"] for r in self.table.get([d.id for d in checked])]
             if stored:
-                raise DemoError(f"the pool already holds {len(stored)} of these ids (first: {stored[0]!r}): "
-                                "remove them first or add with replace=True")
-        rows = [{"id": d.id, "text": d.input, "output": d.output, "label": d.label or "",
-                 "metadata": json.dumps(d.metadata, ensure_ascii=False, sort_keys=True)} for d in checked]
+                raise DemoError(
+                    f"the pool already holds {len(stored)} of these ids (first: {stored[0]!r}): "
+                    "remove them first or add with replace=True"
+                )
+        rows = [
+            {
+                "id": d.id,
+                "text": d.input,
+                "output": d.output,
+                "label": d.label or "",
+                "metadata": json.dumps(d.metadata, ensure_ascii=False, sort_keys=True),
+            }
+            for d in checked
+        ]
         return self.table.upsert(rows)
 
-    def add_episodes(self, episodes: EpisodicMemory, *, successful_only: bool = True, max_steps: int | None = None) -> int:
+    def add_episodes(
+        self,
+        episodes: EpisodicMemory,
+        *,
+        successful_only: bool = True,
+        max_steps: int | None = None,
+    ) -> int:
         """Add the finished trajectories of ``episodes`` as demonstrations: input = the task, output = the
         steps and outcome (``Trajectory.as_demonstration`` without its task line), label = "success" or
         "failure" when known. Ids are ``episode-<trajectory id>``; re-adding replaces them."""
@@ -177,10 +209,25 @@ class DemoPool:
             if successful_only and trajectory.success is not True:
                 continue
             worked = trajectory.as_demonstration(max_steps).split("\n", 1)
-            label = None if trajectory.success is None else "success" if trajectory.success else "failure"
-            demos.append(Demonstration(id=f"episode-{trajectory.id}", input=trajectory.task,
-                                       output=worked[1] if len(worked) > 1 else "", label=label,
-                                       metadata={"trajectory_id": trajectory.id, "finished_at": trajectory.finished_at}))
+            label = (
+                None
+                if trajectory.success is None
+                else "success"
+                if trajectory.success
+                else "failure"
+            )
+            demos.append(
+                Demonstration(
+                    id=f"episode-{trajectory.id}",
+                    input=trajectory.task,
+                    output=worked[1] if len(worked) > 1 else "",
+                    label=label,
+                    metadata={
+                        "trajectory_id": trajectory.id,
+                        "finished_at": trajectory.finished_at,
+                    },
+                )
+            )
         return self.add(demos, replace=True)
 
     def remove(self, ids: Sequence[str]) -> int:
@@ -189,7 +236,9 @@ class DemoPool:
         stored = {r["id"] for r in self.table.get(ids)}
         missing = [i for i in ids if i not in stored]
         if missing:
-            raise DemoError(f"the pool holds no demonstration with id {missing[0]!r} ({len(missing)} unknown ids); nothing was removed")
+            raise DemoError(
+                f"the pool holds no demonstration with id {missing[0]!r} ({len(missing)} unknown ids); nothing was removed"
+            )
         return self.table.delete(ids)
 
     # ------------------------------------------------------------------ reading
@@ -217,8 +266,14 @@ class DemoPool:
 
         return embed_query(self.table.embedder, text)
 
-    def nearest(self, query: str, k: int, *, vector: np.ndarray | None = None,
-                similarity: Similarity = "hybrid") -> tuple[list[ScoredDemo], np.ndarray]:
+    def nearest(
+        self,
+        query: str,
+        k: int,
+        *,
+        vector: np.ndarray | None = None,
+        similarity: Similarity = "hybrid",
+    ) -> tuple[list[ScoredDemo], np.ndarray]:
         """The ``k`` examples closest to ``query``, closest first, with their input vectors (shape
         (found, dimension)) for retrievers that compare examples with each other.
 
@@ -230,22 +285,30 @@ class DemoPool:
         if similarity not in ("dense", "hybrid"):
             raise DemoError(f"similarity must be 'dense' or 'hybrid', not {similarity!r}")
         if len(self) == 0:
-            raise DemoError("the demonstration pool is empty: add examples (DemoPool.add or from_jsonl) before retrieving")
+            raise DemoError(
+                "the demonstration pool is empty: add examples (DemoPool.add or from_jsonl) before retrieving"
+            )
         vector = self.embed_query(query) if vector is None else np.asarray(vector, dtype=np.float32)
         # Hybrid: the sum is computed exactly on the union of each measure's top ``depth``; an example
         # outside both lists rarely has the top sum, and a deeper list makes that rarer still.
         depth = k if similarity == "dense" else max(4 * k, 64)
         rows = self.table.ranked(vector, depth, [*_COLUMNS, "vector"])
-        for r in rows:  # the exact cosine: past its ANN threshold the table's scores are quantised estimates
+        for r in (
+            rows
+        ):  # the exact cosine: past its ANN threshold the table's scores are quantised estimates
             r["_score"] = float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector))
         if similarity == "hybrid":
             rows = self._with_lexical(query, vector, rows, depth)
         rows.sort(key=lambda r: (-r["_score"], r["id"]))
         rows = rows[:k]
-        vectors = np.asarray([r.pop("vector") for r in rows], dtype=np.float32).reshape(len(rows), -1)
+        vectors = np.asarray([r.pop("vector") for r in rows], dtype=np.float32).reshape(
+            len(rows), -1
+        )
         return [ScoredDemo(_from_row(r), float(r["_score"])) for r in rows], vectors
 
-    def _with_lexical(self, query: str, vector: np.ndarray, rows: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
+    def _with_lexical(
+        self, query: str, vector: np.ndarray, rows: list[dict[str, Any]], depth: int
+    ) -> list[dict[str, Any]]:
         ids, index = self._lexical_index()
         lexical = index.scores(query)
         position = {i: n for n, i in enumerate(ids)}
@@ -253,7 +316,10 @@ class DemoPool:
         have = {r["id"] for r in rows}
         more = [ids[n] for n in best if lexical[n] > 0 and ids[n] not in have]
         if more:
-            found = self.table.scan(where="id IN (" + ", ".join(_quote(i) for i in more) + ")", columns=[*_COLUMNS, "vector"])
+            found = self.table.scan(
+                where="id IN (" + ", ".join(_quote(i) for i in more) + ")",
+                columns=[*_COLUMNS, "vector"],
+            )
             for r in found:
                 r["_score"] = float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector))
             rows = rows + found
@@ -266,10 +332,16 @@ class DemoPool:
         version = self.table.version
         if self._lexical is None or self._lexical[0] != version:
             rows = self.table.scan(columns=["id", "text"])
-            self._lexical = (version, [r["id"] for r in rows], LexicalIndex([r["text"] for r in rows]))
+            self._lexical = (
+                version,
+                [r["id"] for r in rows],
+                LexicalIndex([r["text"] for r in rows]),
+            )
         return self._lexical[1], self._lexical[2]
 
-    def search(self, query: str, k: int = 4, *, similarity: Similarity = "hybrid") -> list[ScoredDemo]:
+    def search(
+        self, query: str, k: int = 4, *, similarity: Similarity = "hybrid"
+    ) -> list[ScoredDemo]:
         """The ``k`` examples whose inputs are most similar to ``query``, closest first."""
         return self.nearest(query, k, similarity=similarity)[0]
 
@@ -279,5 +351,10 @@ def _quote(value: str) -> str:
 
 
 def _from_row(row: dict[str, Any]) -> Demonstration:
-    return Demonstration(id=row["id"], input=row["text"], output=row["output"], label=row["label"] or None,
-                         metadata=json.loads(row["metadata"]) if row.get("metadata") else {})
+    return Demonstration(
+        id=row["id"],
+        input=row["text"],
+        output=row["output"],
+        label=row["label"] or None,
+        metadata=json.loads(row["metadata"]) if row.get("metadata") else {},
+    )

@@ -45,9 +45,16 @@ class DemoRetriever(ABC):
 
     name = "demonstrations"
 
-    def __init__(self, pool: DemoPool, *, k: int = 4, order: Order = "similar_last",
-                 format: Callable[[Demonstration], str] = format_demonstration, fetch_k: int | None = None,
-                 similarity: Similarity = "hybrid") -> None:
+    def __init__(
+        self,
+        pool: DemoPool,
+        *,
+        k: int = 4,
+        order: Order = "similar_last",
+        format: Callable[[Demonstration], str] = format_demonstration,
+        fetch_k: int | None = None,
+        similarity: Similarity = "hybrid",
+    ) -> None:
         if k < 1:
             raise DemoError(f"k must be at least 1 (demonstrations per step), got {k}")
         if order not in ("similar_last", "similar_first"):
@@ -55,7 +62,9 @@ class DemoRetriever(ABC):
         if similarity not in ("hybrid", "dense"):
             raise DemoError(f"similarity must be 'hybrid' or 'dense', not {similarity!r}")
         if fetch_k is not None and fetch_k < k:
-            raise DemoError(f"fetch_k ({fetch_k}) must be at least k ({k}): it is how many neighbours the choice starts from")
+            raise DemoError(
+                f"fetch_k ({fetch_k}) must be at least k ({k}): it is how many neighbours the choice starts from"
+            )
         self.pool = pool
         self.k = k
         self.order: Order = order
@@ -71,11 +80,15 @@ class DemoRetriever(ABC):
         """How many neighbours ``choose`` starts from when ``fetch_k`` is not set."""
         return k
 
-    def retrieve(self, query: str, k: int | None = None, *, vector: np.ndarray | None = None) -> list[ScoredDemo]:
+    def retrieve(
+        self, query: str, k: int | None = None, *, vector: np.ndarray | None = None
+    ) -> list[ScoredDemo]:
         """The picked examples for ``query`` (its vector, when already embedded, as ``vector``), best first."""
         k = self.k if k is None else k
         fetch = max(self.fetch_k or self.default_fetch_k(k), k)
-        candidates, vectors = self.pool.nearest(query, fetch, vector=vector, similarity=self.similarity)
+        candidates, vectors = self.pool.nearest(
+            query, fetch, vector=vector, similarity=self.similarity
+        )
         return self.choose(candidates, vectors, k)
 
     def retrieve_many(self, queries: Sequence[str], k: int | None = None) -> list[list[ScoredDemo]]:
@@ -99,8 +112,14 @@ class DemoRetriever(ABC):
         picked = await asyncio.to_thread(self.retrieve, step.input)
         rank = {s.demo.id: r for r, s in enumerate(picked, 1)}
         return [
-            ContextItem(id=f"demo-{s.demo.id}", source=self.name, content=self.format(s.demo), score=s.score,
-                        position=position, metadata={"demo_id": s.demo.id, "rank": rank[s.demo.id], "label": s.demo.label})
+            ContextItem(
+                id=f"demo-{s.demo.id}",
+                source=self.name,
+                content=self.format(s.demo),
+                score=s.score,
+                position=position,
+                metadata={"demo_id": s.demo.id, "rank": rank[s.demo.id], "label": s.demo.label},
+            )
             for position, s in enumerate(self.arrange(picked))
         ]
 
@@ -132,7 +151,9 @@ class MmrRetriever(DemoRetriever):
 
     def choose(self, candidates: list[ScoredDemo], vectors: np.ndarray, k: int) -> list[ScoredDemo]:
         # Hybrid scores add two cosines: halve them so relevance and redundancy share one scale.
-        relevance = np.array([c.score for c in candidates], dtype=np.float32) / (2.0 if self.similarity == "hybrid" else 1.0)
+        relevance = np.array([c.score for c in candidates], dtype=np.float32) / (
+            2.0 if self.similarity == "hybrid" else 1.0
+        )
         redundancy = np.zeros(len(candidates), dtype=np.float32)
         left = list(range(len(candidates)))
         picked: list[int] = []

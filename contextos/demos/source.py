@@ -35,22 +35,42 @@ class DemoSource:
 
     name = "demonstrations"
 
-    def __init__(self, retriever: DemoRetriever | DemoPool, *, k: int = 4, section: Section | None = DEFAULT_SECTION) -> None:
+    def __init__(
+        self,
+        retriever: DemoRetriever | DemoPool,
+        *,
+        k: int = 4,
+        section: Section | None = DEFAULT_SECTION,
+    ) -> None:
         if isinstance(retriever, DemoPool):
             retriever = KnnRetriever(retriever, k=k)
         if not isinstance(retriever, DemoRetriever):
-            raise DemoError(f"DemoSource takes a DemoPool or a DemoRetriever, not {type(retriever).__name__}")
+            raise DemoError(
+                f"DemoSource takes a DemoPool or a DemoRetriever, not {type(retriever).__name__}"
+            )
         self.retriever = retriever
         self.section = section
         self._episodes: tuple[EpisodicMemory, bool] | None = None
 
     @classmethod
-    def from_episodes(cls, episodes: EpisodicMemory, uri: str | Path, *, embedder: Embedder | None = None,
-                      k: int = 2, successful_only: bool = True, section: Section | None = DEFAULT_SECTION,
-                      **pool_options: Any) -> DemoSource:
+    def from_episodes(
+        cls,
+        episodes: EpisodicMemory,
+        uri: str | Path,
+        *,
+        embedder: Embedder | None = None,
+        k: int = 2,
+        successful_only: bool = True,
+        section: Section | None = DEFAULT_SECTION,
+        **pool_options: Any,
+    ) -> DemoSource:
         """A source whose pool (at ``uri``) holds the finished trajectories of ``episodes``, so the model
         sees how similar tasks were solved. Call ``refresh()`` to add trajectories recorded since."""
-        pool = DemoPool(uri, embedder=embedder if embedder is not None else episodes.store.table.embedder, **pool_options)
+        pool = DemoPool(
+            uri,
+            embedder=embedder if embedder is not None else episodes.store.table.embedder,
+            **pool_options,
+        )
         source = cls(KnnRetriever(pool, k=k), section=section)
         source._episodes = (episodes, successful_only)
         source.refresh()
@@ -67,7 +87,9 @@ class DemoSource:
         """``budget`` with this source's section added (a section the budget already names wins)."""
         if self.section is None or self.name in budget.sections:
             return budget
-        return type(budget)(**{**dict(budget), "sections": {**budget.sections, self.name: self.section}})
+        return type(budget)(
+            **{**dict(budget), "sections": {**budget.sections, self.name: self.section}}
+        )
 
     async def candidates(self, step: Step) -> Sequence[ContextItem]:
         return await self.retriever.candidates(step)

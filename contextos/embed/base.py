@@ -54,7 +54,11 @@ def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     if callable(batch):
         vectors = np.asarray(batch(list(texts)), dtype=np.float32)
     elif callable(getattr(embedder, "embed_query", None)):
-        vectors = np.stack([embed_query(embedder, t) for t in texts]) if texts else np.zeros((0, embedder.dimension), np.float32)
+        vectors = (
+            np.stack([embed_query(embedder, t) for t in texts])
+            if texts
+            else np.zeros((0, embedder.dimension), np.float32)
+        )
     else:
         vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
     if vectors.shape != (len(texts), embedder.dimension):

@@ -51,13 +51,17 @@ class CachedEmbedder:
             try:
                 self._folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise EmbeddingError(f"cannot create the embedding cache folder {self._folder}: {exc}") from exc
+                raise EmbeddingError(
+                    f"cannot create the embedding cache folder {self._folder}: {exc}"
+                ) from exc
             self._load_shards()
 
     def preload(self, keys: Sequence[str], vectors: np.ndarray) -> int:
         """Hold ``vectors`` for the ``content_key``s ``keys`` (vectors computed earlier, e.g. shipped
         with a catalog), so those texts are never embedded; returns how many were new."""
-        vectors = check_vectors(self.name, np.asarray(vectors, dtype=np.float32), len(keys), self.dimension)
+        vectors = check_vectors(
+            self.name, np.asarray(vectors, dtype=np.float32), len(keys), self.dimension
+        )
         with self._lock:
             new = [k for k in keys if k not in self._memory]
             self._memory.update(zip(keys, vectors))
@@ -67,7 +71,11 @@ class CachedEmbedder:
         """The ``content_key``s held and their vectors (sorted by key): what ``preload`` takes back."""
         with self._lock:
             keys = sorted(self._memory)
-            vectors = np.stack([self._memory[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
+            vectors = (
+                np.stack([self._memory[k] for k in keys])
+                if keys
+                else np.zeros((0, self.dimension), np.float32)
+            )
         return keys, vectors
 
     def _load_shards(self) -> None:
@@ -94,7 +102,9 @@ class CachedEmbedder:
             os.replace(tmp, self._folder / f"{keys[0]}.npz")
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise EmbeddingError(f"cannot write the embedding cache in {self._folder}: {exc}") from exc
+            raise EmbeddingError(
+                f"cannot write the embedding cache in {self._folder}: {exc}"
+            ) from exc
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``; only texts the cache lacks reach the wrapped embedder."""
@@ -108,7 +118,10 @@ class CachedEmbedder:
             if missing:
                 new_keys = list(missing)
                 vectors = check_vectors(
-                    self.name, self.inner.embed(list(missing.values())), len(new_keys), self.dimension
+                    self.name,
+                    self.inner.embed(list(missing.values())),
+                    len(new_keys),
+                    self.dimension,
                 )
                 self._persist(new_keys, vectors)
                 for key, vector in zip(new_keys, vectors):

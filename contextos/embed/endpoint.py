@@ -44,7 +44,9 @@ class EndpointEmbedder:
             raise ValueError("batch_size must be at least 1")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.name = f"endpoint:{model}" + (f"|q={query_prefix}|d={document_prefix}" if query_prefix or document_prefix else "")
+        self.name = f"endpoint:{model}" + (
+            f"|q={query_prefix}|d={document_prefix}" if query_prefix or document_prefix else ""
+        )
         self.batch_size = batch_size
         self.retries = retries
         self.query_prefix = query_prefix
@@ -73,7 +75,9 @@ class EndpointEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query vector (``query_prefix`` prepended)."""
-        return check_vectors(self.name, self._request([self.query_prefix + text]), 1, self.dimension)[0]
+        return check_vectors(
+            self.name, self._request([self.query_prefix + text]), 1, self.dimension
+        )[0]
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -87,10 +91,14 @@ class EndpointEmbedder:
                 response = self._client.post(url, json={"model": self.model, "input": batch})
             except httpx.TimeoutException as exc:
                 if last:
-                    raise EmbeddingError(f"{url} did not answer within {self._client.timeout.read}s: {exc}") from exc
+                    raise EmbeddingError(
+                        f"{url} did not answer within {self._client.timeout.read}s: {exc}"
+                    ) from exc
             except httpx.HTTPError as exc:
                 if last:
-                    raise EmbeddingError(f"cannot reach the embedding endpoint {url}: {exc}") from exc
+                    raise EmbeddingError(
+                        f"cannot reach the embedding endpoint {url}: {exc}"
+                    ) from exc
             else:
                 if response.status_code < 400:
                     return self._parse(url, response, len(batch))
@@ -111,7 +119,9 @@ class EndpointEmbedder:
                 f"{url} answered something that is not an embeddings response: {response.text[:300]}"
             ) from exc
         if vectors.ndim != 2 or vectors.shape[0] != count:
-            raise EmbeddingError(f"{url} returned {vectors.shape[0] if vectors.ndim else 0} vectors for {count} texts")
+            raise EmbeddingError(
+                f"{url} returned {vectors.shape[0] if vectors.ndim else 0} vectors for {count} texts"
+            )
         if self._dimension is not None and vectors.shape[1] != self._dimension:
             raise EmbeddingError(
                 f"{url} returned {vectors.shape[1]}-d vectors but this embedder was set to {self._dimension}: "

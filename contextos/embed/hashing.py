@@ -39,7 +39,9 @@ class HashingEmbedder:
 
     def __init__(self, dimension: int = 256, ngrams: int = 2) -> None:
         if not _whole(dimension) or dimension < 2 or not _whole(ngrams) or ngrams < 1:
-            raise EmbeddingError(f"HashingEmbedder needs a whole dimension >= 2 and ngrams >= 1, got {dimension!r} and {ngrams!r}")
+            raise EmbeddingError(
+                f"HashingEmbedder needs a whole dimension >= 2 and ngrams >= 1, got {dimension!r} and {ngrams!r}"
+            )
         self.dimension = dimension
         self.ngrams = ngrams
         self.name = f"hashing-{dimension}-n{ngrams}"

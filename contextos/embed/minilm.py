@@ -64,9 +64,13 @@ class MiniLMEmbedder:
     batched by length so little time is spent on padding.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 32, max_length: int = 256) -> None:
+    def __init__(
+        self, model_dir: str | Path | None = None, *, batch_size: int = 32, max_length: int = 256
+    ) -> None:
         folder = Path(model_dir) if model_dir is not None else MODEL_DIR
-        weights_file, tokenizer_file, config_file = (folder / n for n in ("model.safetensors", "tokenizer.json", "config.json"))
+        weights_file, tokenizer_file, config_file = (
+            folder / n for n in ("model.safetensors", "tokenizer.json", "config.json")
+        )
         for f in (weights_file, tokenizer_file, config_file):
             if not f.is_file():
                 raise EmbeddingError(
@@ -97,16 +101,28 @@ class MiniLMEmbedder:
         for i in range(self._layers_n):
             p = f"encoder.layer.{i}."
             # Query, key and value in one product: one large matmul is faster than three small ones.
-            qkv_w = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T.copy()
-            qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
-            self._layers.append((
-                qkv_w, qkv_b,
-                w[p + "attention.output.dense.weight"].T.copy(), w[p + "attention.output.dense.bias"],
-                w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
-                w[p + "intermediate.dense.weight"].T.copy(), w[p + "intermediate.dense.bias"],
-                w[p + "output.dense.weight"].T.copy(), w[p + "output.dense.bias"],
-                w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
-            ))
+            qkv_w = np.concatenate(
+                [w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]
+            ).T.copy()
+            qkv_b = np.concatenate(
+                [w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")]
+            )
+            self._layers.append(
+                (
+                    qkv_w,
+                    qkv_b,
+                    w[p + "attention.output.dense.weight"].T.copy(),
+                    w[p + "attention.output.dense.bias"],
+                    w[p + "attention.output.LayerNorm.weight"],
+                    w[p + "attention.output.LayerNorm.bias"],
+                    w[p + "intermediate.dense.weight"].T.copy(),
+                    w[p + "intermediate.dense.bias"],
+                    w[p + "output.dense.weight"].T.copy(),
+                    w[p + "output.dense.bias"],
+                    w[p + "output.LayerNorm.weight"],
+                    w[p + "output.LayerNorm.bias"],
+                )
+            )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, shape (len(texts), 384)."""
@@ -142,7 +158,9 @@ class MiniLMEmbedder:
         for qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, i_w, i_b, f_w, f_b, ln2_w, ln2_b in self._layers:
             # Contiguous (3, b, heads, n, d) copies: numpy's batched matmul only reaches BLAS for
             # contiguous operands and is many times slower on strided views.
-            qkv = np.ascontiguousarray((x @ qkv_w + qkv_b).reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4))
+            qkv = np.ascontiguousarray(
+                (x @ qkv_w + qkv_b).reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4)
+            )
             q, k, v = qkv[0], qkv[1], qkv[2]
             q *= scale
             scores = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2))

@@ -18,10 +18,22 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from contextos.deadline import call_within
-from contextos.errors import AllModelsFailedError, ConfigError, ModelError, ModelRequestError, ModelResponseError
+from contextos.errors import (
+    AllModelsFailedError,
+    ConfigError,
+    ModelError,
+    ModelRequestError,
+    ModelResponseError,
+)
 from contextos.llm.offline import is_offline_model
 from contextos.llm.parse import StreamAccumulator, message_parts
-from contextos.llm.retry import RetryPolicy, attempt_fields, is_retryable, to_model_error, tries_next_model
+from contextos.llm.retry import (
+    RetryPolicy,
+    attempt_fields,
+    is_retryable,
+    to_model_error,
+    tries_next_model,
+)
 from contextos.llm.runtime import load_litellm
 from contextos.llm.stream import CompletionStream, EventCheck
 from contextos.llm.types import Attempt, Completion, Endpoint
@@ -55,8 +67,14 @@ class ModelClient:
         **default_params: Any,
     ) -> None:
         if not isinstance(model, str) or not model.strip():
-            raise ConfigError("ModelClient needs a model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct or offline/demo.")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise ConfigError(
+                "ModelClient needs a model string, e.g. hosted_vllm/Qwen/Qwen2.5-7B-Instruct or offline/demo."
+            )
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < float("inf")
+        ):
             raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}.")
         self.timeout = float(timeout)
         """Seconds per attempt, a deadline for the whole answer (a server that trickles bytes does not
@@ -69,7 +87,10 @@ class ModelClient:
         """Extra litellm parameters sent with every request."""
         self.endpoints: tuple[Endpoint, ...] = (
             Endpoint(model=model, api_base=api_base, api_key=api_key),
-            *(Endpoint(model=f, api_base=api_base, api_key=api_key) if isinstance(f, str) else f for f in fallbacks),
+            *(
+                Endpoint(model=f, api_base=api_base, api_key=api_key) if isinstance(f, str) else f
+                for f in fallbacks
+            ),
         )
         """The model, then its fallbacks, in the order they are tried."""
         self.router: Any | None = None
@@ -106,13 +127,24 @@ class ModelClient:
         from contextos.llm.config import resolve_settings
 
         settings = resolve_settings(
-            model=model, api_base=api_base, api_key=api_key, timeout=timeout, max_retries=max_retries,
-            config_path=config_path, env=env,
+            model=model,
+            api_base=api_base,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            config_path=config_path,
+            env=env,
         )
         retry = kwargs.pop("retry", None) or RetryPolicy(max_attempts=settings.max_retries + 1)
         kwargs.setdefault("fallbacks", settings.fallbacks)
-        return cls(settings.model, api_base=settings.api_base, api_key=settings.api_key, timeout=settings.timeout,
-                   retry=retry, **kwargs)
+        return cls(
+            settings.model,
+            api_base=settings.api_base,
+            api_key=settings.api_key,
+            timeout=settings.timeout,
+            retry=retry,
+            **kwargs,
+        )
 
     @classmethod
     def over_router(cls, router: Any, model_group: str, **kwargs: Any) -> ModelClient:
@@ -129,7 +161,9 @@ class ModelClient:
         still retries, falls back (``fallbacks`` name other model groups) and records attempts.
         """
         if kwargs.get("api_base") or kwargs.get("api_key"):
-            raise ConfigError("over_router: api_base and api_key belong in the router's deployments, not the client.")
+            raise ConfigError(
+                "over_router: api_base and api_key belong in the router's deployments, not the client."
+            )
         client = cls(model_group, **kwargs)
         client.router = router
         return client
@@ -145,8 +179,14 @@ class ModelClient:
         return is_offline_model(self.model)
 
     def __repr__(self) -> str:
-        fallbacks = f", fallbacks={[e.model for e in self.endpoints[1:]]}" if len(self.endpoints) > 1 else ""
-        return redact_text(f"ModelClient({self.model!r}, api_base={self.endpoints[0].api_base!r}{fallbacks})")
+        fallbacks = (
+            f", fallbacks={[e.model for e in self.endpoints[1:]]}"
+            if len(self.endpoints) > 1
+            else ""
+        )
+        return redact_text(
+            f"ModelClient({self.model!r}, api_base={self.endpoints[0].api_base!r}{fallbacks})"
+        )
 
     def warmup(self) -> None:
         """Load what the first call would otherwise load on its clock (litellm's import: seconds), so
@@ -166,7 +206,9 @@ class ModelClient:
         **params: Any,
     ) -> Completion:
         """One completion: retried, falling back, parsed. Raises a ``ModelError`` subclass on failure."""
-        request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
+        request = self._request(
+            messages, tools, tool_choice, response_format, max_tokens, temperature, params
+        )
         litellm = load_litellm()
         log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
@@ -184,7 +226,9 @@ class ModelClient:
                 if not tries_next_model(error):
                     raise error
                 continue
-            return self._completion(endpoint, message_parts(response, model=endpoint.model), log, started)
+            return self._completion(
+                endpoint, message_parts(response, model=endpoint.model), log, started
+            )
         raise self._all_failed(errors, log)
 
     def complete(
@@ -199,7 +243,9 @@ class ModelClient:
         **params: Any,
     ) -> Completion:
         """The blocking twin of ``acomplete`` (for scripts and the CLI; agents use ``acomplete``)."""
-        request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
+        request = self._request(
+            messages, tools, tool_choice, response_format, max_tokens, temperature, params
+        )
         litellm = load_litellm()
         log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
@@ -208,17 +254,23 @@ class ModelClient:
             kwargs = self._kwargs(endpoint, request)
             try:
                 response = self._retrying(
-                    endpoint, log,
+                    endpoint,
+                    log,
                     # httpx's timeout is per read: the deadline of the whole answer is kept here.
-                    lambda kwargs=kwargs: call_within(lambda: (self.router or litellm).completion(**kwargs), self.timeout,
-                                                      name="contextos-model-call"),
+                    lambda kwargs=kwargs: call_within(
+                        lambda: (self.router or litellm).completion(**kwargs),
+                        self.timeout,
+                        name="contextos-model-call",
+                    ),
                 )
             except ModelError as error:
                 errors.append(error)
                 if not tries_next_model(error):
                     raise error
                 continue
-            return self._completion(endpoint, message_parts(response, model=endpoint.model), log, started)
+            return self._completion(
+                endpoint, message_parts(response, model=endpoint.model), log, started
+            )
         raise self._all_failed(errors, log)
 
     def astream(
@@ -243,22 +295,41 @@ class ModelClient:
         Opening the stream is retried and falls back like ``acomplete``; a failure after the first
         chunk raises its ``ModelError`` (text already yielded cannot be taken back).
         """
-        request = self._request(messages, tools, tool_choice, response_format, max_tokens, temperature, params)
+        request = self._request(
+            messages, tools, tool_choice, response_format, max_tokens, temperature, params
+        )
         request["stream"] = True
         request.setdefault("stream_options", {"include_usage": True})
         return CompletionStream(lambda finish: self._stream_deltas(request, finish))
 
     # -- internals --------------------------------------------------------------------------
-    def _request(self, messages: Messages, tools: Any, tool_choice: Any, response_format: Any, max_tokens: Any,
-                 temperature: Any, params: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(messages, (str, bytes)) or not messages or not all(isinstance(m, dict) and m.get("role") for m in messages):
+    def _request(
+        self,
+        messages: Messages,
+        tools: Any,
+        tool_choice: Any,
+        response_format: Any,
+        max_tokens: Any,
+        temperature: Any,
+        params: dict[str, Any],
+    ) -> dict[str, Any]:
+        if (
+            isinstance(messages, (str, bytes))
+            or not messages
+            or not all(isinstance(m, dict) and m.get("role") for m in messages)
+        ):
             raise ModelRequestError(
                 "messages must be a non-empty list of chat messages such as [{'role': 'user', 'content': 'Hi'}].",
                 model=self.model,
             )
         request: dict[str, Any] = {**self.default_params, **params, "messages": list(messages)}
-        optional = {"tools": list(tools) if tools else None, "tool_choice": tool_choice, "response_format": response_format,
-                    "max_tokens": max_tokens, "temperature": temperature}
+        optional = {
+            "tools": list(tools) if tools else None,
+            "tool_choice": tool_choice,
+            "response_format": response_format,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
         request.update({k: v for k, v in optional.items() if v is not None})
         return request
 
@@ -279,27 +350,53 @@ class ModelClient:
             "stop": stop_after_attempt(self.retry.max_attempts),
             "wait": wait,
             "retry": retry_if_exception(is_retryable),
-            "before_sleep": lambda state: log.emit_last(wait_s=state.next_action.sleep if state.next_action else None),
+            "before_sleep": lambda state: log.emit_last(
+                wait_s=state.next_action.sleep if state.next_action else None
+            ),
             "reraise": True,
         }
 
     def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        api_base = redact_text(endpoint.api_base) if endpoint.api_base else None  # as attempts keep it
+        api_base = (
+            redact_text(endpoint.api_base) if endpoint.api_base else None
+        )  # as attempts keep it
         tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, api_base))
         return tried + 1, time.perf_counter()
 
-    def _failed(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException) -> ModelError:
-        error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
+    def _failed(
+        self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float, exc: BaseException
+    ) -> ModelError:
+        error = to_model_error(
+            exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout
+        )
         error.attempts = number
-        log.record(Attempt(model=endpoint.model, api_base=endpoint.api_base, number=number, outcome=type(error).__name__,
-                           error=str(error), latency_s=time.perf_counter() - t0, **attempt_fields(exc)))
+        log.record(
+            Attempt(
+                model=endpoint.model,
+                api_base=endpoint.api_base,
+                number=number,
+                outcome=type(error).__name__,
+                error=str(error),
+                latency_s=time.perf_counter() - t0,
+                **attempt_fields(exc),
+            )
+        )
         return error
 
     def _succeeded(self, endpoint: Endpoint, log: _AttemptLog, number: int, t0: float) -> None:
-        log.record(Attempt(model=endpoint.model, api_base=endpoint.api_base, number=number, outcome="ok",
-                           latency_s=time.perf_counter() - t0))
+        log.record(
+            Attempt(
+                model=endpoint.model,
+                api_base=endpoint.api_base,
+                number=number,
+                outcome="ok",
+                latency_s=time.perf_counter() - t0,
+            )
+        )
 
-    async def _aretrying(self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]) -> Any:
+    async def _aretrying(
+        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]
+    ) -> Any:
         async def attempt() -> Any:
             number, t0 = self._next_attempt(endpoint, log)
             try:
@@ -338,14 +435,24 @@ class ModelClient:
         log.emit_last()
         return result
 
-    def _completion(self, endpoint: Endpoint, parts: tuple[Any, ...], log: _AttemptLog, started: float) -> Completion:
+    def _completion(
+        self, endpoint: Endpoint, parts: tuple[Any, ...], log: _AttemptLog, started: float
+    ) -> Completion:
         content, tool_calls, finish_reason, usage = parts
         return Completion(
-            content=content, tool_calls=tool_calls, finish_reason=finish_reason, usage=usage, model=endpoint.model,
-            offline=is_offline_model(endpoint.model), latency_s=time.perf_counter() - started, attempts=list(log.attempts),
+            content=content,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+            model=endpoint.model,
+            offline=is_offline_model(endpoint.model),
+            latency_s=time.perf_counter() - started,
+            attempts=list(log.attempts),
         )
 
-    async def _stream_deltas(self, request: dict[str, Any], finish: Callable[[Completion], None]) -> AsyncIterator[str]:
+    async def _stream_deltas(
+        self, request: dict[str, Any], finish: Callable[[Completion], None]
+    ) -> AsyncIterator[str]:
         litellm = load_litellm()
         log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
@@ -354,7 +461,9 @@ class ModelClient:
             kwargs = self._kwargs(endpoint, request)
             check = EventCheck()
 
-            async def open_stream(kwargs: dict[str, Any] = kwargs, check: EventCheck = check) -> tuple[Any, Any]:
+            async def open_stream(
+                kwargs: dict[str, Any] = kwargs, check: EventCheck = check
+            ) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
                 stream = await (self.router or litellm).acompletion(**kwargs)
                 check.watch(stream)
@@ -385,16 +494,25 @@ class ModelClient:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    if check.problem is not None:  # litellm's complaint about what the check stopped
-                        raise ModelResponseError(f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
-                                                 model=endpoint.model) from None
-                    error = to_model_error(exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout)
+                    if (
+                        check.problem is not None
+                    ):  # litellm's complaint about what the check stopped
+                        raise ModelResponseError(
+                            f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
+                            model=endpoint.model,
+                        ) from None
+                    error = to_model_error(
+                        exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout
+                    )
                     raise type(error)(
                         f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
                         model=endpoint.model,
                     ) from exc
             if check.problem is not None:
-                raise ModelResponseError(f"{endpoint.model} at {endpoint.api_base}: {check.problem}", model=endpoint.model)
+                raise ModelResponseError(
+                    f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
+                    model=endpoint.model,
+                )
             finish(self._completion(endpoint, accumulator.parts(), log, started))
             return
         raise self._all_failed(errors, log)
@@ -403,7 +521,9 @@ class ModelClient:
         if len(errors) == 1:
             return errors[0]
         lines = "; ".join(f"[{e.model}] {e}" for e in errors)
-        return AllModelsFailedError(f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts))
+        return AllModelsFailedError(
+            f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts)
+        )
 
 
 class _AttemptLog:

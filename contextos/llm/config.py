@@ -71,15 +71,21 @@ def read_config_file(path: Path, *, required: bool) -> dict[str, Any]:
     """The ``[model]`` table of a TOML config file ({} when the file is absent and not required)."""
     if not path.exists():
         if required:
-            raise ConfigError(f"Config file {path} does not exist: create it or unset {CONFIG_ENV}.")
+            raise ConfigError(
+                f"Config file {path} does not exist: create it or unset {CONFIG_ENV}."
+            )
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"Config file {path} is not valid TOML: {exc}. Fix it or point {CONFIG_ENV} elsewhere.") from None
+        raise ConfigError(
+            f"Config file {path} is not valid TOML: {exc}. Fix it or point {CONFIG_ENV} elsewhere."
+        ) from None
     table = data.get("model", {})
     if not isinstance(table, dict):
-        raise ConfigError(f"Config file {path}: [model] must be a table of settings, got {type(table).__name__}.")
+        raise ConfigError(
+            f"Config file {path}: [model] must be a table of settings, got {type(table).__name__}."
+        )
     unknown = set(table) - {"model", "api_base", "api_key", "timeout", "max_retries", "fallbacks"}
     if unknown:
         raise ConfigError(f"Config file {path}: unknown setting(s) {sorted(unknown)} in [model].")
@@ -101,7 +107,13 @@ def resolve_settings(
     path = Path(config_path).expanduser() if config_path is not None else default_config_path(env)
     required = config_path is not None or bool(env.get(CONFIG_ENV))
     from_file = read_config_file(path, required=required)
-    arguments = {"model": model, "api_base": api_base, "api_key": api_key, "timeout": timeout, "max_retries": max_retries}
+    arguments = {
+        "model": model,
+        "api_base": api_base,
+        "api_key": api_key,
+        "timeout": timeout,
+        "max_retries": max_retries,
+    }
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}

@@ -48,7 +48,9 @@ PROVIDER = "offline"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
-_QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")  # not the ' of "I'm ... What's"
+_QUOTED = re.compile(
+    r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”"
+)  # not the ' of "I'm ... What's"
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
 _CITABLE = re.compile(r"^\s*(?:[-*]\s*)?\[([A-Za-z0-9_.:-]+)\]\s+(.+)$", re.M)
@@ -69,9 +71,14 @@ def plan_reply(
     """The offline answer to ``messages``: ``{"content", "tool_calls", "finish_reason"}`` (OpenAI shapes)."""
     last = messages[-1] if messages else {"role": "user", "content": ""}
     role = last.get("role")
-    if isinstance(response_format, dict) and response_format.get("type") in ("json_schema", "json_object"):
+    if isinstance(response_format, dict) and response_format.get("type") in (
+        "json_schema",
+        "json_object",
+    ):
         schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
-        return _text_reply(json.dumps(structured_reply(schema, _last_user_text(messages)), ensure_ascii=False))
+        return _text_reply(
+            json.dumps(structured_reply(schema, _last_user_text(messages)), ensure_ascii=False)
+        )
     if role == "tool":
         return _text_reply(_cited(_quote_results(messages), messages))
     request = _text(last.get("content")).strip()
@@ -84,16 +91,31 @@ def plan_reply(
             for n, tool in enumerate(chosen):
                 function = tool.get("function", tool)
                 arguments = _fill_arguments(request, function.get("parameters") or {})
-                call_id = "call_offline_" + hashlib.sha1(f"{len(messages)}:{n}:{request}".encode()).hexdigest()[:12]
-                calls.append({"id": call_id, "type": "function",
-                              "function": {"name": function["name"], "arguments": json.dumps(arguments)}})
+                call_id = (
+                    "call_offline_"
+                    + hashlib.sha1(f"{len(messages)}:{n}:{request}".encode()).hexdigest()[:12]
+                )
+                calls.append(
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": function["name"], "arguments": json.dumps(arguments)},
+                    }
+                )
             return {"content": None, "tool_calls": calls, "finish_reason": "tool_calls"}
     shown = request if len(request) <= 200 else request[:200] + " ..."
-    return _text_reply(_cited(f"[offline] No model is running here (offline backend). Your request was: {shown}", messages))
+    return _text_reply(
+        _cited(
+            f"[offline] No model is running here (offline backend). Your request was: {shown}",
+            messages,
+        )
+    )
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
-    return next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    return next(
+        (_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
+    )
 
 
 def _cited(answer: str, messages: list[dict[str, Any]]) -> str:
@@ -122,12 +144,17 @@ def structured_reply(schema: dict[str, Any], text: str) -> Any:
             return None
         kind = kind[0]
     if kind == "object":
-        return {name: structured_reply(spec, text) for name, spec in (schema.get("properties") or {}).items()}
+        return {
+            name: structured_reply(spec, text)
+            for name, spec in (schema.get("properties") or {}).items()
+        }
     if kind == "array":
         count = max(int(schema.get("minItems", 0)), 1)
         if "maxItems" in schema:
             count = min(count, int(schema["maxItems"]))
-        return [structured_reply(schema.get("items") or {"type": "string"}, text) for _ in range(count)]
+        return [
+            structured_reply(schema.get("items") or {"type": "string"}, text) for _ in range(count)
+        ]
     if kind in ("integer", "number"):
         low = schema.get("minimum", 0)
         return int(low) if kind == "integer" else float(low)
@@ -135,7 +162,10 @@ def structured_reply(schema: dict[str, Any], text: str) -> Any:
         return False
     if kind == "null":
         return None
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    line = next(
+        (ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")),
+        "",
+    )
     value = line if line.startswith("[offline]") else f"[offline] {line}".strip()
     return value[: int(schema["maxLength"])] if "maxLength" in schema else value
 
@@ -204,11 +234,19 @@ def _pick_tool(request: str, tools: list[dict[str, Any]]) -> dict[str, Any] | No
 
 
 def _fill_arguments(request: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return _fill_object(request, schema, [float(n) for n in _NUMBER.findall(request)], _phrases(request), schema)
+    return _fill_object(
+        request, schema, [float(n) for n in _NUMBER.findall(request)], _phrases(request), schema
+    )
 
 
-def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phrases: list[str], root: dict[str, Any],
-                 depth: int = 0) -> dict[str, Any]:
+def _fill_object(
+    request: str,
+    schema: dict[str, Any],
+    numbers: list[float],
+    phrases: list[str],
+    root: dict[str, Any],
+    depth: int = 0,
+) -> dict[str, Any]:
     """Values for ``schema``'s required properties, taking numbers and phrases of the request in turn
     (nested objects too, a few levels deep, ``$ref``s to the root's ``$defs`` followed)."""
     properties: dict[str, Any] = schema.get("properties") or {}
@@ -219,9 +257,11 @@ def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phr
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             spec = (root.get("$defs") or {}).get(ref.rsplit("/", 1)[-1], {})
         kind = spec.get("type", "object" if "properties" in spec else "string")
-        if "enum" in spec and spec["enum"]:
+        if spec.get("enum"):
             lowered = request.lower()
-            arguments[name] = next((v for v in spec["enum"] if str(v).lower() in lowered), spec["enum"][0])
+            arguments[name] = next(
+                (v for v in spec["enum"] if str(v).lower() in lowered), spec["enum"][0]
+            )
         elif kind in ("number", "integer"):
             value = numbers.pop(0) if numbers else 0
             arguments[name] = int(value) if kind == "integer" else value
@@ -230,7 +270,9 @@ def _fill_object(request: str, schema: dict[str, Any], numbers: list[float], phr
         elif kind == "array":
             arguments[name] = [phrases.pop(0)] if phrases else [request]
         elif kind == "object":
-            arguments[name] = _fill_object(request, spec, numbers, phrases, root, depth + 1) if depth < 4 else {}
+            arguments[name] = (
+                _fill_object(request, spec, numbers, phrases, root, depth + 1) if depth < 4 else {}
+            )
         elif spec.get("format") in ("date", "date-time") and _DATE.search(request):
             arguments[name] = _DATE.search(request).group(0)
         else:
@@ -279,15 +321,22 @@ def _usage_counter() -> Any:
     return counter_for_model(f"{PROVIDER}/usage")
 
 
-def _usage(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, reply: dict[str, Any]) -> dict[str, int]:
+def _usage(
+    messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, reply: dict[str, Any]
+) -> dict[str, int]:
     """Usage counted the way contextos counts an ``offline/...`` model's requests (``counter_for_model``:
     o200k), so a step's assembled request tokens and the model call's prompt tokens agree."""
     counter = _usage_counter()
     prompt = counter.count_request(messages, tools or None)
     completion = counter.count(reply["content"] or "") + sum(
-        counter.count(c["function"]["name"]) + counter.count(c["function"]["arguments"]) for c in reply["tool_calls"]
+        counter.count(c["function"]["name"]) + counter.count(c["function"]["arguments"])
+        for c in reply["tool_calls"]
     )
-    return {"prompt_tokens": prompt, "completion_tokens": max(completion, 1), "total_tokens": prompt + max(completion, 1)}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": max(completion, 1),
+        "total_tokens": prompt + max(completion, 1),
+    }
 
 
 def make_handler() -> Any:
@@ -298,8 +347,12 @@ def make_handler() -> Any:
     class OfflineLLM(CustomLLM):
         """litellm custom provider answering with ``plan_reply``."""
 
-        def _respond(self, model: str, messages: list, optional_params: dict, model_response: Any) -> Any:
-            reply = plan_reply(messages, optional_params.get("tools"), optional_params.get("response_format"))
+        def _respond(
+            self, model: str, messages: list, optional_params: dict, model_response: Any
+        ) -> Any:
+            reply = plan_reply(
+                messages, optional_params.get("tools"), optional_params.get("response_format")
+            )
             message: dict[str, Any] = {"role": "assistant", "content": reply["content"]}
             if reply["tool_calls"]:
                 message["tool_calls"] = reply["tool_calls"]
@@ -310,39 +363,113 @@ def make_handler() -> Any:
                 usage=_usage(messages, optional_params.get("tools"), reply),
             )
 
-        def completion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: Any,
-                       print_verbose: Any, encoding: Any, api_key: Any, logging_obj: Any, optional_params: dict,
-                       **kwargs: Any) -> Any:
+        def completion(
+            self,
+            model: str,
+            messages: list,
+            api_base: str,
+            custom_prompt_dict: dict,
+            model_response: Any,
+            print_verbose: Any,
+            encoding: Any,
+            api_key: Any,
+            logging_obj: Any,
+            optional_params: dict,
+            **kwargs: Any,
+        ) -> Any:
             return self._respond(model, messages, optional_params, model_response)
 
-        async def acompletion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict,
-                              model_response: Any, print_verbose: Any, encoding: Any, api_key: Any, logging_obj: Any,
-                              optional_params: dict, **kwargs: Any) -> Any:
+        async def acompletion(
+            self,
+            model: str,
+            messages: list,
+            api_base: str,
+            custom_prompt_dict: dict,
+            model_response: Any,
+            print_verbose: Any,
+            encoding: Any,
+            api_key: Any,
+            logging_obj: Any,
+            optional_params: dict,
+            **kwargs: Any,
+        ) -> Any:
             return self._respond(model, messages, optional_params, model_response)
 
-        def streaming(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict, model_response: Any,
-                      print_verbose: Any, encoding: Any, api_key: Any, logging_obj: Any, optional_params: dict,
-                      **kwargs: Any) -> Iterator[dict[str, Any]]:
+        def streaming(
+            self,
+            model: str,
+            messages: list,
+            api_base: str,
+            custom_prompt_dict: dict,
+            model_response: Any,
+            print_verbose: Any,
+            encoding: Any,
+            api_key: Any,
+            logging_obj: Any,
+            optional_params: dict,
+            **kwargs: Any,
+        ) -> Iterator[dict[str, Any]]:
             yield from _chunks(messages, optional_params)
 
-        async def astreaming(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict,
-                             model_response: Any, print_verbose: Any, encoding: Any, api_key: Any, logging_obj: Any,
-                             optional_params: dict, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+        async def astreaming(
+            self,
+            model: str,
+            messages: list,
+            api_base: str,
+            custom_prompt_dict: dict,
+            model_response: Any,
+            print_verbose: Any,
+            encoding: Any,
+            api_key: Any,
+            logging_obj: Any,
+            optional_params: dict,
+            **kwargs: Any,
+        ) -> AsyncIterator[dict[str, Any]]:
             for chunk in _chunks(messages, optional_params):
                 yield chunk
 
     return OfflineLLM()
 
 
-def _chunks(messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _chunks(
+    messages: list[dict[str, Any]], optional_params: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     """litellm ``GenericStreamingChunk``s of the offline reply: word by word, then tool calls, then usage."""
-    reply = plan_reply(messages, optional_params.get("tools"), optional_params.get("response_format"))
+    reply = plan_reply(
+        messages, optional_params.get("tools"), optional_params.get("response_format")
+    )
     pieces = re.findall(r"\s*\S+", reply["content"] or "")
     for piece in pieces:
-        yield {"text": piece, "is_finished": False, "finish_reason": None, "usage": None, "index": 0, "tool_use": None}
+        yield {
+            "text": piece,
+            "is_finished": False,
+            "finish_reason": None,
+            "usage": None,
+            "index": 0,
+            "tool_use": None,
+        }
     for index, call in enumerate(reply["tool_calls"]):
-        yield {"text": "", "is_finished": False, "finish_reason": None, "usage": None, "index": 0,
-               "tool_use": {"id": call["id"], "type": "function", "index": index,
-                            "function": {"name": call["function"]["name"], "arguments": call["function"]["arguments"]}}}
-    yield {"text": "", "is_finished": True, "finish_reason": reply["finish_reason"], "index": 0, "tool_use": None,
-           "usage": _usage(messages, optional_params.get("tools"), reply)}
+        yield {
+            "text": "",
+            "is_finished": False,
+            "finish_reason": None,
+            "usage": None,
+            "index": 0,
+            "tool_use": {
+                "id": call["id"],
+                "type": "function",
+                "index": index,
+                "function": {
+                    "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"],
+                },
+            },
+        }
+    yield {
+        "text": "",
+        "is_finished": True,
+        "finish_reason": reply["finish_reason"],
+        "index": 0,
+        "tool_use": None,
+        "usage": _usage(messages, optional_params.get("tools"), reply),
+    }

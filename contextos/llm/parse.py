@@ -26,12 +26,19 @@ def usage_of(raw: Any, *, model: str | None = None) -> Usage:
     if raw is None:
         return Usage()
     details = _get(raw, "prompt_tokens_details")
-    counts = {"prompt_tokens": _get(raw, "prompt_tokens"), "completion_tokens": _get(raw, "completion_tokens"),
-              "cached_tokens": _get(details, "cached_tokens")}
+    counts = {
+        "prompt_tokens": _get(raw, "prompt_tokens"),
+        "completion_tokens": _get(raw, "completion_tokens"),
+        "cached_tokens": _get(details, "cached_tokens"),
+    }
     for name, value in counts.items():
         if value is None:
             counts[name] = 0
-        elif isinstance(value, bool) or not (isinstance(value, int) or isinstance(value, float) and value.is_integer()) or value < 0:
+        elif (
+            isinstance(value, bool)
+            or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+            or value < 0
+        ):
             raise ModelResponseError(
                 f"{model or 'the model'}: the server reported usage {name}={value!r}, not a whole number >= 0; "
                 "its token accounting cannot be trusted (check the server).",
@@ -40,11 +47,16 @@ def usage_of(raw: Any, *, model: str | None = None) -> Usage:
     return Usage(**{name: int(value) for name, value in counts.items()})
 
 
-def message_parts(response: Any, *, model: str) -> tuple[str | None, list[ToolCall], str | None, Usage]:
+def message_parts(
+    response: Any, *, model: str
+) -> tuple[str | None, list[ToolCall], str | None, Usage]:
     """Content, tool calls, finish reason and usage of a non-streamed response."""
     choices = _get(response, "choices") or []
     if not choices:
-        raise ModelResponseError(f"{model}: the server answered without any choice; check the server's logs.", model=model)
+        raise ModelResponseError(
+            f"{model}: the server answered without any choice; check the server's logs.",
+            model=model,
+        )
     choice = choices[0]
     message = _get(choice, "message")
     tool_calls = [
@@ -55,7 +67,12 @@ def message_parts(response: Any, *, model: str) -> tuple[str | None, list[ToolCa
         )
         for index, call in enumerate(_get(message, "tool_calls") or [])
     ]
-    return _get(message, "content"), tool_calls, _get(choice, "finish_reason"), usage_of(_get(response, "usage"), model=model)
+    return (
+        _get(message, "content"),
+        tool_calls,
+        _get(choice, "finish_reason"),
+        usage_of(_get(response, "usage"), model=model),
+    )
 
 
 class StreamAccumulator:
@@ -81,7 +98,9 @@ class StreamAccumulator:
         delta = _get(choice, "delta")
         for position, call in enumerate(_get(delta, "tool_calls") or []):
             index = _get(call, "index")
-            slot = self.calls.setdefault(position if index is None else int(index), {"id": "", "name": "", "arguments": ""})
+            slot = self.calls.setdefault(
+                position if index is None else int(index), {"id": "", "name": "", "arguments": ""}
+            )
             slot["id"] = _get(call, "id") or slot["id"]
             function = _get(call, "function")
             slot["name"] = _get(function, "name") or slot["name"]

@@ -21,11 +21,26 @@ class ChatModel(Protocol):
         """The model string (``hosted_vllm/...``, ``offline/demo``, ``scripted``, ...)."""
         ...
 
-    async def acomplete(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                        **params: Any) -> Completion: ...
+    async def acomplete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> Completion: ...
 
-    def complete(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                 **params: Any) -> Completion: ...
+    def complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> Completion: ...
 
-    def astream(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                **params: Any) -> CompletionStream: ...
+    def astream(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> CompletionStream: ...

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field
@@ -28,16 +28,34 @@ from contextos.errors import (
     RateLimitedError,
 )
 
-RETRYABLE: tuple[type[ModelError], ...] = (ModelConnectionError, ModelTimeoutError, RateLimitedError, ModelServerError)
+RETRYABLE: tuple[type[ModelError], ...] = (
+    ModelConnectionError,
+    ModelTimeoutError,
+    RateLimitedError,
+    ModelServerError,
+)
 """Failures that may pass on a later try: retried with backoff, then the next fallback model is tried."""
 
 # Deployment-specific failures: retrying the same server is pointless, another model may work.
-_NEXT_MODEL: tuple[type[ModelError], ...] = (ModelAuthenticationError, ModelNotFoundError, ModelResponseError)
+_NEXT_MODEL: tuple[type[ModelError], ...] = (
+    ModelAuthenticationError,
+    ModelNotFoundError,
+    ModelResponseError,
+)
 
 _CONNECTION_HINTS = (
-    "connection refused", "cannot connect to host", "connecterror", "connection reset", "server disconnected",
-    "remote end closed", "connection aborted", "name or service not known", "clientconnectorerror",
-    "remoteprotocolerror", "server closed the connection", "connection error",
+    "connection refused",
+    "cannot connect to host",
+    "connecterror",
+    "connection reset",
+    "server disconnected",
+    "remote end closed",
+    "connection aborted",
+    "name or service not known",
+    "clientconnectorerror",
+    "remoteprotocolerror",
+    "server closed the connection",
+    "connection error",
 )
 
 
@@ -80,7 +98,9 @@ class RetryPolicy(CheckedModel):
     def wait_s(self, state: RetryCallState, retry_after_s: float | None) -> float:
         """Seconds to wait before the next attempt of ``state``."""
         exponent = max(state.attempt_number - 1, 0)
-        backoff = min(self.initial_wait_s * self.multiplier**exponent, self.max_wait_s) + random.uniform(0, self.jitter_s)
+        backoff = min(
+            self.initial_wait_s * self.multiplier**exponent, self.max_wait_s
+        ) + random.uniform(0, self.jitter_s)
         if self.honour_retry_after and retry_after_s is not None:
             return max(backoff, min(retry_after_s, self.max_retry_after_s))
         return backoff
@@ -110,7 +130,10 @@ def status_code_of(exc: BaseException) -> int | None:
 
 def retry_after_of(exc: BaseException) -> float | None:
     """``Retry-After`` (seconds or an HTTP date) from the error response's headers, if present."""
-    for source in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
+    for source in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
         if not source:
             continue
         try:
@@ -126,11 +149,15 @@ def retry_after_of(exc: BaseException) -> float | None:
                 moment = parsedate_to_datetime(str(value))
             except (TypeError, ValueError):
                 return None
-            return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+            return max(0.0, (moment - datetime.now(UTC)).total_seconds())
     return None
 
 
-_MALFORMED_HINTS = ("invalid response object", "provider returned 'choices'", "unable to get json response")
+_MALFORMED_HINTS = (
+    "invalid response object",
+    "provider returned 'choices'",
+    "unable to get json response",
+)
 """litellm's words for a 200 answer whose body is not a chat completion (it reports those as 500s)."""
 
 MESSAGE_CHARS = 300
@@ -146,7 +173,11 @@ def server_message(exc: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).split("Traceback (most recent call last)")[0].strip()
+    text = (
+        str(getattr(exc, "message", None) or exc)
+        .split("Traceback (most recent call last)")[0]
+        .strip()
+    )
     start = text.find("{")
     if start >= 0:
         try:
@@ -158,10 +189,15 @@ def _message(exc: BaseException) -> str:
             if isinstance(inner.get("message"), str):
                 return inner["message"]
     # "litellm.InternalServerError: InternalServerError: Hosted_vllmException - [Errno 111] ..."
-    return re.sub(r"^(litellm\.\w+: )?(\w+: )*(\w+Exception - )?", "", text).strip() or type(exc).__name__
+    return (
+        re.sub(r"^(litellm\.\w+: )?(\w+: )*(\w+Exception - )?", "", text).strip()
+        or type(exc).__name__
+    )
 
 
-def to_model_error(exc: BaseException, *, model: str, api_base: str | None, timeout: float) -> ModelError:
+def to_model_error(
+    exc: BaseException, *, model: str, api_base: str | None, timeout: float
+) -> ModelError:
     """The contextos exception for a failed litellm call, with a message saying what to do."""
     if isinstance(exc, ModelError):
         return exc
@@ -171,7 +207,9 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
     message = server_message(exc).rstrip(". ")
     lowered = f"{name} {exc}".lower()
 
-    if "llm provider not provided" in lowered:  # litellm's words for a model string without a known provider
+    if (
+        "llm provider not provided" in lowered
+    ):  # litellm's words for a model string without a known provider
         return ModelRequestError(
             f"{model}: litellm knows no provider by that name. A model string starts with its provider: "
             "hosted_vllm/<served name> (with an api_base), openai/<name>, anthropic/<name>, ... or offline/demo "
@@ -184,7 +222,11 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
             "Check that api_base is an OpenAI-compatible server's /v1 URL (e.g. vLLM's http://127.0.0.1:8000/v1).",
             model=model,
         )
-    if name == "ContextWindowExceededError" or "maximum context length" in lowered or "context length" in lowered and status == 400:
+    if (
+        name == "ContextWindowExceededError"
+        or "maximum context length" in lowered
+        or ("context length" in lowered and status == 400)
+    ):
         return ContextWindowExceededError(
             f"{where}: the prompt does not fit the model's context window ({message}). "
             "Give the orchestrator a smaller Budget(context_window=...) or shorten the messages.",
@@ -197,7 +239,9 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
             model=model,
         )
     if name == "RateLimitError" or status == 429:
-        return RateLimitedError(f"{where}: rate limited (429): {message}. Lower the concurrency or wait.", model=model)
+        return RateLimitedError(
+            f"{where}: rate limited (429): {message}. Lower the concurrency or wait.", model=model
+        )
     if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
         return ModelAuthenticationError(
             f"{where}: the server refused the api key ({status}): {message}. "
@@ -210,7 +254,11 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
             "and that api_base ends with /v1.",
             model=model,
         )
-    if name == "APIConnectionError" or any(hint in lowered for hint in _CONNECTION_HINTS) or isinstance(exc, ConnectionError):
+    if (
+        name == "APIConnectionError"
+        or any(hint in lowered for hint in _CONNECTION_HINTS)
+        or isinstance(exc, ConnectionError)
+    ):
         # litellm reports a refused connection as InternalServerError (500): the message tells them apart.
         if not api_base:
             check = "pass --api-base or set CONTEXTOS_API_BASE if the model is served elsewhere."
@@ -223,15 +271,31 @@ def to_model_error(exc: BaseException, *, model: str, api_base: str | None, time
             f"(a vLLM server's looks like http://127.0.0.1:8000/v1): {check}",
             model=model,
         )
-    if status is not None and 500 <= status < 600 or name in ("InternalServerError", "ServiceUnavailableError", "BadGatewayError"):
+    if (status is not None and 500 <= status < 600) or name in (
+        "InternalServerError",
+        "ServiceUnavailableError",
+        "BadGatewayError",
+    ):
         return ModelServerError(f"{where}: server error ({status or 500}): {message}", model=model)
-    if status is not None and 400 <= status < 500 or name in ("BadRequestError", "UnprocessableEntityError", "UnsupportedParamsError"):
-        return ModelRequestError(f"{where}: the request was rejected ({status or 400}): {message}", model=model)
+    if (status is not None and 400 <= status < 500) or name in (
+        "BadRequestError",
+        "UnprocessableEntityError",
+        "UnsupportedParamsError",
+    ):
+        return ModelRequestError(
+            f"{where}: the request was rejected ({status or 400}): {message}", model=model
+        )
     if status == 200 or "json" in lowered:
-        return ModelResponseError(f"{where}: the server's answer could not be used: {message}", model=model)
+        return ModelResponseError(
+            f"{where}: the server's answer could not be used: {message}", model=model
+        )
     return ModelResponseError(f"{where}: the call failed ({name}): {message}", model=model)
 
 
 def attempt_fields(exc: BaseException) -> dict[str, Any]:
     """What an ``Attempt`` records about a raw failure."""
-    return {"cause": type(exc).__name__, "status_code": status_code_of(exc), "retry_after_s": retry_after_of(exc)}
+    return {
+        "cause": type(exc).__name__,
+        "status_code": status_code_of(exc),
+        "retry_after_s": retry_after_of(exc),
+    }

@@ -92,13 +92,22 @@ def find_vllm(python: str | None = None) -> VllmInstall:
     try:
         probe = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ServerLaunchError(f"Cannot run the Python interpreter {python!r} to look for vLLM: {exc}. {INSTALL_HINT}") from None
+        raise ServerLaunchError(
+            f"Cannot run the Python interpreter {python!r} to look for vLLM: {exc}. {INSTALL_HINT}"
+        ) from None
     if probe.returncode != 0:
-        raise ServerLaunchError(f"{python} failed while looking for vLLM: {probe.stderr.strip()[-500:]}")
+        raise ServerLaunchError(
+            f"{python} failed while looking for vLLM: {probe.stderr.strip()[-500:]}"
+        )
     found = json.loads(probe.stdout.strip().splitlines()[-1])
     if not found["vllm"] or not found["distribution"]:
         raise ServerLaunchError(f"vLLM is not installed in {python}. {INSTALL_HINT}")
-    install = VllmInstall(python=python, distribution=found["distribution"], version=found["version"], cuda=found["cuda"])
+    install = VllmInstall(
+        python=python,
+        distribution=found["distribution"],
+        version=found["version"],
+        cuda=found["cuda"],
+    )
     if install.distribution == "vllm" and not install.cuda and not found.get("cpu_torch"):
         raise ServerLaunchError(
             f"vLLM {install.version} in {python} is the CUDA build, but torch sees no GPU here "
@@ -150,7 +159,9 @@ class VllmServer:
         self.model = model
         self.vllm_args = list(vllm_args)
         if _has_flag(self.vllm_args, "--host", "--port", "--model"):
-            raise ServerLaunchError("Give --host, --port and the model to contextos serve itself, not among the vLLM arguments.")
+            raise ServerLaunchError(
+                "Give --host, --port and the model to contextos serve itself, not among the vLLM arguments."
+            )
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ServerLaunchError(f"--port must be 0-65535 (0 picks a free one), got {port!r}")
         self.host = host
@@ -191,30 +202,54 @@ class VllmServer:
         args = list(self.vllm_args)
         if Path(self.model).is_dir() and not _has_flag(args, "--served-model-name"):
             args += ["--served-model-name", self.served_model_name]
-        if self.install is not None and self.install.cpu and not _has_flag(args, "--kv-cache-memory-bytes", "--gpu-memory-utilization"):
+        if (
+            self.install is not None
+            and self.install.cpu
+            and not _has_flag(args, "--kv-cache-memory-bytes", "--gpu-memory-utilization")
+        ):
             args += ["--kv-cache-memory-bytes", str(CPU_KV_CACHE_BYTES)]
         # `python -m` rather than the `vllm` console script: the CPU distribution's script fails.
-        return [self.python, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model,
-                "--host", self.host, "--port", str(self.port), *args]
+        return [
+            self.python,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            self.model,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            *args,
+        ]
 
     def start(self) -> VllmServer:
         """Check the install, start the subprocess and wait until ``/health`` answers 200."""
         if self.process is not None:
             raise ServerLaunchError("This server was already started; create a new VllmServer.")
         if _port_in_use(self.host, self.port):
-            raise ServerLaunchError(f"Port {self.port} on {self.host} is already in use: choose another with --port (0 picks a free one).")
+            raise ServerLaunchError(
+                f"Port {self.port} on {self.host} is already in use: choose another with --port (0 picks a free one)."
+            )
         self.install = find_vllm(self.python)
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = self.log.open("wb")
         out = self._log_file if self._log_file is not None else sys.stderr
-        env = {"VLLM_NO_USAGE_STATS": "1", **os.environ, "PYTHONUNBUFFERED": "1"}  # no usage report leaves the machine
+        env = {
+            "VLLM_NO_USAGE_STATS": "1",
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+        }  # no usage report leaves the machine
         if Path(self.model).is_dir():
             env.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs nothing from the Hub
         try:
             self.process = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
             )
         except OSError as exc:
             self._close_log()
@@ -233,7 +268,9 @@ class VllmServer:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                raise ServerLaunchError(f"vLLM exited with code {code} before it was ready.{self._log_tail()}")
+                raise ServerLaunchError(
+                    f"vLLM exited with code {code} before it was ready.{self._log_tail()}"
+                )
             if _healthy(self.url):
                 return
             time.sleep(0.5)
@@ -295,7 +332,9 @@ def _healthy(url: str) -> bool:
 
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is not "in use"
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as the server will: TIME_WAIT is not "in use"
         try:
             sock.bind((host, port))
         except OSError:

@@ -31,7 +31,9 @@ class CompletionStream:
     def completion(self) -> Completion:
         """The whole answer (text, tool calls, usage); available after the iteration ended."""
         if self._completion is None:
-            raise RuntimeError("The stream has not been read to its end yet: iterate over it first.")
+            raise RuntimeError(
+                "The stream has not been read to its end yet: iterate over it first."
+            )
         return self._completion
 
     def _finish(self, completion: Completion) -> None:
@@ -84,7 +86,9 @@ class EventCheck:
                     self.problem = f"event {self.events} of the stream is not a JSON object ({payload[:60]!r}...)"
                     return
                 choices = event.get("choices")
-                if isinstance(choices, list) and any(isinstance(c, dict) and c.get("finish_reason") for c in choices):
+                if isinstance(choices, list) and any(
+                    isinstance(c, dict) and c.get("finish_reason") for c in choices
+                ):
                     self._finished = True
             yield line
         if self.events == 0:

@@ -64,9 +64,19 @@ class ToolCall(BaseModel):
         try:
             value = json.loads(raw)
         except ValueError as exc:
-            return cls(id=id, name=name, raw_arguments=raw, error=f"arguments of {name!r} are not valid JSON ({exc}): {raw[:200]}")
+            return cls(
+                id=id,
+                name=name,
+                raw_arguments=raw,
+                error=f"arguments of {name!r} are not valid JSON ({exc}): {raw[:200]}",
+            )
         if not isinstance(value, dict):
-            return cls(id=id, name=name, raw_arguments=raw, error=f"arguments of {name!r} must be a JSON object, got {type(value).__name__}")
+            return cls(
+                id=id,
+                name=name,
+                raw_arguments=raw,
+                error=f"arguments of {name!r} must be a JSON object, got {type(value).__name__}",
+            )
         return cls(id=id, name=name, arguments=value, raw_arguments=raw)
 
 
@@ -137,7 +147,11 @@ class Completion(BaseModel):
         message: dict[str, Any] = {"role": "assistant", "content": self.content}
         if self.tool_calls:
             message["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.raw_arguments},
+                }
                 for c in self.tool_calls
             ]
         return message
@@ -165,4 +179,7 @@ class Endpoint(CheckedModel):
         from contextos.tracing.redact import redact_text
 
         for name, value in super().__repr_args__():
-            yield name, redact_text(value) if name == "api_base" and isinstance(value, str) else value
+            yield (
+                name,
+                redact_text(value) if name == "api_base" and isinstance(value, str) else value,
+            )

@@ -48,7 +48,9 @@ class PrefixCacheCounters(BaseModel):
 
     def __sub__(self, earlier: PrefixCacheCounters) -> PrefixCacheCounters:
         """The counts between an earlier reading and this one."""
-        return PrefixCacheCounters(queries=self.queries - earlier.queries, hits=self.hits - earlier.hits)
+        return PrefixCacheCounters(
+            queries=self.queries - earlier.queries, hits=self.hits - earlier.hits
+        )
 
 
 def metrics_url(api_base: str) -> str:
@@ -84,8 +86,12 @@ def read_prefix_cache_counters(api_base: str, *, timeout: float = 10.0) -> Prefi
         with urllib.request.urlopen(url, timeout=timeout) as response:
             text = response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:
-        raise ModelResponseError(f"{url} answered {exc.code}: the server does not expose vLLM metrics there.") from None
+        raise ModelResponseError(
+            f"{url} answered {exc.code}: the server does not expose vLLM metrics there."
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ModelConnectionError(f"Cannot read {url}: {reason}. Is the vLLM server running?") from None
+        raise ModelConnectionError(
+            f"Cannot read {url}: {reason}. Is the vLLM server running?"
+        ) from None
     return parse_prefix_cache_counters(text)

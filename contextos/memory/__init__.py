@@ -9,9 +9,21 @@
 - :class:`RecordText`, :class:`IndexText`: what a record is found by (its time, speaker, the turn it replies to).
 """
 
-from contextos.memory.episodic import EpisodicMemory, Trajectory, TrajectoryStep, trajectory_from_messages
+from contextos.memory.episodic import (
+    EpisodicMemory,
+    Trajectory,
+    TrajectoryStep,
+    trajectory_from_messages,
+)
 from contextos.memory.index_text import IndexText, RecordText, content_only
-from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, MemoryStore, Provenance
+from contextos.memory.records import (
+    Filters,
+    MemoryHit,
+    MemoryMetadata,
+    MemoryRecord,
+    MemoryStore,
+    Provenance,
+)
 from contextos.memory.scoring import ScoringWeights
 from contextos.memory.source import MemorySource
 from contextos.memory.summary import Summary, SummaryMemory

@@ -39,7 +39,9 @@ class TrajectoryStep(CheckedModel):
         for n, call in enumerate(calls):
             fn = call.get("function", call)
             if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                raise ValueError(f'call {n} has no name: give {{"name", "arguments"}} or an OpenAI tool_calls entry')
+                raise ValueError(
+                    f'call {n} has no name: give {{"name", "arguments"}} or an OpenAI tool_calls entry'
+                )
         return calls
 
 
@@ -86,7 +88,11 @@ class Trajectory(CheckedModel):
             for call in step.tool_calls:
                 fn = call.get("function", call)
                 args = fn.get("arguments", {})
-                args = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False, sort_keys=True)
+                args = (
+                    args
+                    if isinstance(args, str)
+                    else json.dumps(args, ensure_ascii=False, sort_keys=True)
+                )
                 lines.append(f"  call {fn.get('name')}({args})")
             if step.observation:
                 lines.append(f"  result: {step.observation}")
@@ -120,11 +126,19 @@ class EpisodicMemory:
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         if k < 1:
-            raise MemoryStoreError(f"k must be at least 1 (demonstrations offered per step), got {k}")
+            raise MemoryStoreError(
+                f"k must be at least 1 (demonstrations offered per step), got {k}"
+            )
         # Relevance to the task is what makes a demonstration useful; recency only breaks near-ties.
-        self.store = VectorMemory(uri, embedder=embedder, table=table, dedup_threshold=None, connect_options=connect_options,
-                                  index_text=content_only,  # a task is found by its own words
-                                  weights=weights or ScoringWeights(recency=0.02, importance=0.0))
+        self.store = VectorMemory(
+            uri,
+            embedder=embedder,
+            table=table,
+            dedup_threshold=None,
+            connect_options=connect_options,
+            index_text=content_only,  # a task is found by its own words
+            weights=weights or ScoringWeights(recency=0.02, importance=0.0),
+        )
         self.k = k
         self.successful_only = successful_only
 
@@ -137,11 +151,20 @@ class EpisodicMemory:
         """The trajectory ``id`` (``RecordNotFoundError`` when there is none)."""
         return _from_record(self.store.get(id))
 
-    def similar(self, task: str, k: int = 3, filters: Filters | None = None, *, successful_only: bool | None = None) -> list[Trajectory]:
+    def similar(
+        self,
+        task: str,
+        k: int = 3,
+        filters: Filters | None = None,
+        *,
+        successful_only: bool | None = None,
+    ) -> list[Trajectory]:
         """The ``k`` stored trajectories whose tasks are most like ``task``."""
         return [_from_record(h.record) for h in self._hits(task, k, filters, successful_only)]
 
-    def _hits(self, task: str, k: int, filters: Filters | None, successful_only: bool | None) -> list[MemoryHit]:
+    def _hits(
+        self, task: str, k: int, filters: Filters | None, successful_only: bool | None
+    ) -> list[MemoryHit]:
         only = self.successful_only if successful_only is None else successful_only
         filters = dict(filters or {})
         if only and self.store.count() and "success" not in filters:
@@ -149,10 +172,21 @@ class EpisodicMemory:
         return self.store.search(task, k, filters)
 
     def _to_record(self, t: Trajectory) -> MemoryRecord:
-        scalars = {k: v for k, v in t.metadata.items() if isinstance(v, (str, int, float, bool)) and k not in ("trajectory", "success")}
-        named = {k: scalars.pop(k) for k in ("user", "session") if isinstance(scalars.get(k), (str, int)) and not isinstance(scalars[k], bool)}
+        scalars = {
+            k: v
+            for k, v in t.metadata.items()
+            if isinstance(v, (str, int, float, bool)) and k not in ("trajectory", "success")
+        }
+        named = {
+            k: scalars.pop(k)
+            for k in ("user", "session")
+            if isinstance(scalars.get(k), (str, int)) and not isinstance(scalars[k], bool)
+        }
         return MemoryRecord(
-            id=t.id, kind="episode", content=t.task, created_at=t.finished_at,
+            id=t.id,
+            kind="episode",
+            content=t.task,
+            created_at=t.finished_at,
             importance=1.0 if t.success else 0.5,
             metadata={**named, **scalars, "success": t.success, "trajectory": t.model_dump_json()},
         )
@@ -161,7 +195,9 @@ class EpisodicMemory:
     def add(self, record: MemoryRecord) -> MemoryRecord:
         """Store an ``episode`` record (its metadata must hold the trajectory JSON); prefer ``record()``."""
         if "trajectory" not in record.metadata.free:
-            raise MemoryStoreError("an episodic record needs metadata 'trajectory' (use EpisodicMemory.record(trajectory))")
+            raise MemoryStoreError(
+                "an episodic record needs metadata 'trajectory' (use EpisodicMemory.record(trajectory))"
+            )
         return self.store.add(record)
 
     def get(self, id: str) -> MemoryRecord:
@@ -182,8 +218,13 @@ class EpisodicMemory:
         if not step.input.strip() or self.store.count() == 0:
             return []
         return [
-            ContextItem(id=f"episode-{h.record.id}", source=self.name, content=_from_record(h.record).as_demonstration(),
-                        score=h.relevance, metadata={"record_id": h.record.id})
+            ContextItem(
+                id=f"episode-{h.record.id}",
+                source=self.name,
+                content=_from_record(h.record).as_demonstration(),
+                score=h.relevance,
+                metadata={"record_id": h.record.id},
+            )
             for h in self._hits(step.input, self.k, step.metadata.get("memory_filters"), None)
         ]
 
@@ -192,17 +233,33 @@ def _from_record(record: MemoryRecord) -> Trajectory:
     try:
         return Trajectory.model_validate_json(record.metadata.free["trajectory"])
     except (KeyError, ValueError) as exc:
-        raise MemoryStoreError(f"record {record.id!r} holds no readable trajectory: {exc}") from None
+        raise MemoryStoreError(
+            f"record {record.id!r} holds no readable trajectory: {exc}"
+        ) from None
 
 
-def trajectory_from_messages(task: str, messages: Sequence[dict[str, Any]], outcome: str = "", success: bool | None = None, **metadata: Any) -> Trajectory:
+def trajectory_from_messages(
+    task: str,
+    messages: Sequence[dict[str, Any]],
+    outcome: str = "",
+    success: bool | None = None,
+    **metadata: Any,
+) -> Trajectory:
     """A trajectory from an OpenAI-style message list (assistant tool calls and their tool results)."""
     steps: list[TrajectoryStep] = []
-    results: dict[str, str] = {m.get("tool_call_id", ""): m.get("content") or "" for m in messages if m.get("role") == "tool"}
+    results: dict[str, str] = {
+        m.get("tool_call_id", ""): m.get("content") or ""
+        for m in messages
+        if m.get("role") == "tool"
+    }
     for m in messages:
         if m.get("role") != "assistant":
             continue
         calls = list(m.get("tool_calls") or [])
         observation = "\n".join(results.get(c.get("id", ""), "") for c in calls).strip()
-        steps.append(TrajectoryStep(thought=m.get("content") or "", tool_calls=calls, observation=observation))
+        steps.append(
+            TrajectoryStep(
+                thought=m.get("content") or "", tool_calls=calls, observation=observation
+            )
+        )
     return Trajectory(task=task, steps=steps, outcome=outcome, success=success, metadata=metadata)

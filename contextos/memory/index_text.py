@@ -82,7 +82,9 @@ class RecordText:
                 text = f"[{format_time(when)}] {text}"
         if self.reply_words and replies_to is not None:
             words = self._said(replies_to).split()
-            quote = " ".join(words[: self.reply_words]) + (" …" if len(words) > self.reply_words else "")
+            quote = " ".join(words[: self.reply_words]) + (
+                " …" if len(words) > self.reply_words else ""
+            )
             text = f"{text} (replying to: {quote})"
         return text
 
@@ -119,7 +121,11 @@ def dialogue_key(record: MemoryRecord) -> str | None:
     """
     if record.metadata.session is None:
         return None
-    shared = {k: v for k, v in record.metadata.model_dump().items() if k not in TURN_FIELDS and k not in TIME_FIELDS}
+    shared = {
+        k: v
+        for k, v in record.metadata.model_dump().items()
+        if k not in TURN_FIELDS and k not in TIME_FIELDS
+    }
     return json.dumps([record.kind, shared], sort_keys=True, default=str)
 
 
@@ -131,12 +137,22 @@ def content_only(record: MemoryRecord, replies_to: MemoryRecord | None = None) -
 def turn_record(item: ContextItem, clock: Callable[[], float] = time.time) -> MemoryRecord:
     """The ``turn`` record of a conversation item (what ``VectorMemory.absorb`` stores and
     ``SummaryMemory`` shows its model): role, position, group and session as metadata."""
-    meta = {k: v for k, v in item.metadata.items()
-            if k not in ("created_at", "record_id") and (k == "tags" or isinstance(v, (str, int, float, bool)))}
+    meta = {
+        k: v
+        for k, v in item.metadata.items()
+        if k not in ("created_at", "record_id")
+        and (k == "tags" or isinstance(v, (str, int, float, bool)))
+    }
     meta.update(role=item.role, position=item.position, group=item.group)
     # Turn ids restart with every window: make the record id unique to the session (or the text).
     session = item.metadata.get("session")
-    record_id = item.metadata.get("record_id") or (f"{session}/{item.id}" if session else f"{item.id}-{item.content_hash[:12]}")
-    return MemoryRecord(id=record_id, kind="turn", content=item.content,
-                        metadata={k: v for k, v in meta.items() if v is not None},
-                        created_at=item.metadata.get("created_at", clock()))
+    record_id = item.metadata.get("record_id") or (
+        f"{session}/{item.id}" if session else f"{item.id}-{item.content_hash[:12]}"
+    )
+    return MemoryRecord(
+        id=record_id,
+        kind="turn",
+        content=item.content,
+        metadata={k: v for k, v in meta.items() if v is not None},
+        created_at=item.metadata.get("created_at", clock()),
+    )

@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import contextos.checked
-
 from contextos.errors import ContextOSError, MemoryStoreError
 from contextos.memory.timestamps import parse_time
 
@@ -63,14 +62,18 @@ class MemoryMetadata(CheckedModel):
         # Kept as given: "1" and 1 are different values, and a filter must name the one stored.
         if value is None or (isinstance(value, (str, int)) and not isinstance(value, bool)):
             return value
-        raise ValueError(f"{info.field_name} must be a string or an integer, got {type(value).__name__} {value!r}")
+        raise ValueError(
+            f"{info.field_name} must be a string or an integer, got {type(value).__name__} {value!r}"
+        )
 
     @field_validator("role", mode="before")
     @classmethod
     def _role_text(cls, value: Any) -> Any:
         if value is None or isinstance(value, str):
             return value
-        raise ValueError(f"role must be a string such as 'user' or 'assistant', got {type(value).__name__} {value!r}")
+        raise ValueError(
+            f"role must be a string such as 'user' or 'assistant', got {type(value).__name__} {value!r}"
+        )
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -21,8 +21,22 @@ from typing import Any
 from contextos.errors import MemoryStoreError
 from contextos.memory.records import Filters, MemoryMetadata, MemoryRecord, Provenance
 
-COLUMNS = ("content", "kind", "user", "session", "role", "tags", "importance", "created_at", "updated_at",
-           "run_id", "step", "meta", "replies_to", "alias_of")
+COLUMNS = (
+    "content",
+    "kind",
+    "user",
+    "session",
+    "role",
+    "tags",
+    "importance",
+    "created_at",
+    "updated_at",
+    "run_id",
+    "step",
+    "meta",
+    "replies_to",
+    "alias_of",
+)
 """The columns a memory table holds besides ``id`` and ``text`` (what the record is indexed by)."""
 NAMED_FIELDS = ("id", "kind", "user", "session", "role", "tags")
 """Fields filters can name besides free metadata fields."""
@@ -40,7 +54,9 @@ def sql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def to_row(record: MemoryRecord, text: str, *, replies_to: str = "", alias_of: str = "") -> dict[str, Any]:
+def to_row(
+    record: MemoryRecord, text: str, *, replies_to: str = "", alias_of: str = ""
+) -> dict[str, Any]:
     """The LanceDB row of ``record``, indexed by ``text``; ``replies_to``: the id of the turn its
     text quotes; ``alias_of``: for an alias row, the id of the record it merged into."""
     m = record.metadata
@@ -71,7 +87,9 @@ def from_row(row: dict[str, Any]) -> MemoryRecord:
     metadata = MemoryMetadata(
         user=json.loads(row["user"]) if row["user"] else None,
         session=json.loads(row["session"]) if row["session"] else None,
-        role=row["role"] or None, tags=tags, **json.loads(row["meta"] or "{}"),
+        role=row["role"] or None,
+        tags=tags,
+        **json.loads(row["meta"] or "{}"),
     )
     return MemoryRecord(
         id=row["id"],
@@ -81,15 +99,23 @@ def from_row(row: dict[str, Any]) -> MemoryRecord:
         created_at=row["created_at"],
         updated_at=None if row["updated_at"] < 0 else row["updated_at"],
         importance=row["importance"],
-        provenance=Provenance(run_id=row["run_id"] or None, step=None if row["step"] < 0 else row["step"]),
+        provenance=Provenance(
+            run_id=row["run_id"] or None, step=None if row["step"] < 0 else row["step"]
+        ),
     )
 
 
-def partition_where(record: MemoryRecord, fields: Sequence[str] | None) -> tuple[str, Callable[[dict[str, Any]], bool]]:
+def partition_where(
+    record: MemoryRecord, fields: Sequence[str] | None
+) -> tuple[str, Callable[[dict[str, Any]], bool]]:
     """SQL and exact check selecting the stored records that may merge with ``record``: same kind and
     every metadata field equal (``fields`` None), or the same ``fields`` (named or free) only."""
     row = to_row(record, "")
-    named = [c for c in ("kind", "user", "session", "role", "tags", "meta") if fields is None or c in (*fields, "kind")]
+    named = [
+        c
+        for c in ("kind", "user", "session", "role", "tags", "meta")
+        if fields is None or c in (*fields, "kind")
+    ]
     free = [] if fields is None else [f for f in fields if f not in NAMED_FIELDS]
     where = " AND ".join([f"{c} = {sql(row[c])}" for c in named] + ["alias_of = ''"])
     mine = record.metadata.free
@@ -122,7 +148,9 @@ def same_value(a: Any, b: Any) -> bool:
 class CompiledFilter:
     """A filter as an SQL ``where`` (pushed into the search) and an exact check of each row."""
 
-    def __init__(self, where: str | None, check: Callable[[dict[str, Any]], bool], exact_in_sql: bool) -> None:
+    def __init__(
+        self, where: str | None, check: Callable[[dict[str, Any]], bool], exact_in_sql: bool
+    ) -> None:
         self.where = where
         self.check = check
         self.exact_in_sql = exact_in_sql
@@ -134,7 +162,9 @@ FieldKinds = Callable[[str], "set[str] | None"]
 None: the store is empty, so anything may be asked)."""
 
 
-def compile_filters(filters: Filters | None, kinds: FieldKinds, resolve_ids: Callable[[list[str]], list[str]]) -> CompiledFilter:
+def compile_filters(
+    filters: Filters | None, kinds: FieldKinds, resolve_ids: Callable[[list[str]], list[str]]
+) -> CompiledFilter:
     """SQL and check for ``filters``. ``kinds(field)`` tells which JSON types a field holds;
     ``resolve_ids`` maps ids, merged ones included, to the ids of the records that hold them.
 
@@ -147,7 +177,9 @@ def compile_filters(filters: Filters | None, kinds: FieldKinds, resolve_ids: Cal
     if not filters:
         return CompiledFilter(None, lambda row: True, True)
     if not isinstance(filters, dict):
-        raise MemoryStoreError(f"filters must be a dict of field to value, got {type(filters).__name__}")
+        raise MemoryStoreError(
+            f"filters must be a dict of field to value, got {type(filters).__name__}"
+        )
     clauses: list[str] = []
     checks: list[Callable[[dict[str, Any]], bool]] = []
     exact = True
@@ -156,10 +188,14 @@ def compile_filters(filters: Filters | None, kinds: FieldKinds, resolve_ids: Cal
             raise MemoryStoreError(f"filter field names must be non-empty strings, got {field!r}")
         values = list(value) if isinstance(value, (list, tuple, set)) else [value]
         if not values:
-            raise MemoryStoreError(f"filter {field!r} has an empty list of values; give at least one")
+            raise MemoryStoreError(
+                f"filter {field!r} has an empty list of values; give at least one"
+            )
         for v in values:
             if json_kind(v) not in ("string", "number", "boolean"):
-                raise MemoryStoreError(f"filter {field!r} value {v!r} is a {json_kind(v)}; filters match strings, numbers or booleans")
+                raise MemoryStoreError(
+                    f"filter {field!r} value {v!r} is a {json_kind(v)}; filters match strings, numbers or booleans"
+                )
         if field in ("id", "kind", "role", "tags"):
             if not all(isinstance(v, str) and v for v in values):
                 raise MemoryStoreError(f"filter {field!r} takes non-empty strings, got {values!r}")
@@ -168,10 +204,14 @@ def compile_filters(filters: Filters | None, kinds: FieldKinds, resolve_ids: Cal
                 raise MemoryStoreError("a tags filter takes tag strings (without '|')")
             clauses.extend(f"tags LIKE {sql('%|' + v + '|%')}" for v in values)
             exact = False  # '_' and '%' inside a tag are LIKE wildcards: check exactly below
-            checks.append(lambda row, vs=values: all("|" + v + "|" in (row.get("tags") or "") for v in vs))
+            checks.append(
+                lambda row, vs=values: all("|" + v + "|" in (row.get("tags") or "") for v in vs)
+            )
         elif field == "id":
             targets = resolve_ids(values)
-            clauses.append(f"id IN ({', '.join(sql(v) for v in targets)})" if targets else "id IS NULL")
+            clauses.append(
+                f"id IN ({', '.join(sql(v) for v in targets)})" if targets else "id IS NULL"
+            )
         elif field in ("kind", "role"):
             clauses.append(f"{field} IN ({', '.join(sql(v) for v in values)})")
         else:
@@ -190,7 +230,9 @@ def compile_filters(filters: Filters | None, kinds: FieldKinds, resolve_ids: Cal
                 text = canonical(int(v) if isinstance(v, float) and v.is_integer() else v)
                 # A backslash escapes in LIKE: fall back to the key alone (still a superset), checked below.
                 safe = "\\" not in text and "\\" not in key
-                patterns.append("meta LIKE " + sql('%"' + key + '":' + (text + "%" if safe else "%")))
+                patterns.append(
+                    "meta LIKE " + sql('%"' + key + '":' + (text + "%" if safe else "%"))
+                )
             clauses.append("(" + " OR ".join(patterns) + ")")
             checks.append(lambda row, f=field, vs=values: _free_match(row, f, vs))
     where = " AND ".join(clauses)
@@ -225,7 +267,10 @@ def _free_match(row: dict[str, Any], field: str, values: list[Any]) -> bool:
 def kind_patterns(field: str) -> dict[str, str]:
     """For each JSON type a filter can match, SQL selecting rows whose ``field`` may hold it (a superset)."""
     if field in JSON_COLUMNS:
-        return {"string": f"{field} LIKE '\"%'", "number": f"{field} != '' AND {field} NOT LIKE '\"%'"}
+        return {
+            "string": f"{field} LIKE '\"%'",
+            "number": f"{field} != '' AND {field} NOT LIKE '\"%'",
+        }
     key = canonical(field)[1:-1]
     if "\\" in key:
         return {k: "meta != '{}'" for k in ("string", "number", "boolean")}

@@ -47,4 +47,6 @@ def recency(last_seen: float, now: float, half_life_s: float) -> float:
 
 def combined(weights: ScoringWeights, relevance: float, recent: float, importance: float) -> float:
     """The weighted sum the results are ordered by."""
-    return weights.relevance * relevance + weights.recency * recent + weights.importance * importance
+    return (
+        weights.relevance * relevance + weights.recency * recent + weights.importance * importance
+    )

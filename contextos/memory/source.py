@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from contextos.context.items import ContextItem, Step
 from contextos.errors import MemoryStoreError
 from contextos.memory.records import Filters, MemoryHit, MemoryStore
-
 
 DEFAULT_MIN_SIMILARITY = 0.25
 """The relevance floor: a memory whose indexed text has a lower cosine similarity to the step's
@@ -20,7 +19,7 @@ pass a floor on its own scale."""
 
 
 def _default_format(hit: MemoryHit) -> str:
-    when = datetime.fromtimestamp(hit.record.created_at, tz=timezone.utc).strftime("%Y-%m-%d")
+    when = datetime.fromtimestamp(hit.record.created_at, tz=UTC).strftime("%Y-%m-%d")
     return f"[{when}] {hit.record.content}"
 
 
@@ -55,17 +54,23 @@ class MemorySource:
         exclude: Callable[[], set[str]] | None = None,
     ) -> None:
         if k < 1:
-            raise MemoryStoreError(f"k must be at least 1 (memories proposed per store and step), got {k}")
+            raise MemoryStoreError(
+                f"k must be at least 1 (memories proposed per store and step), got {k}"
+            )
         self.stores = [stores] if not isinstance(stores, Sequence) else list(stores)
         for store in self.stores:
             if not callable(getattr(store, "search", None)):
-                raise MemoryStoreError(f"{type(store).__name__} has no search(query, k, filters): pass MemoryStore objects")
+                raise MemoryStoreError(
+                    f"{type(store).__name__} has no search(query, k, filters): pass MemoryStore objects"
+                )
         self.k = k
         self.name = name
         self.filters = filters
         self.min_score = min_score
         if not -1.0 <= min_similarity <= 1.0:
-            raise MemoryStoreError(f"min_similarity is a cosine similarity floor in -1..1, got {min_similarity}")
+            raise MemoryStoreError(
+                f"min_similarity is a cosine similarity floor in -1..1, got {min_similarity}"
+            )
         self.min_similarity = min_similarity
         self.format = format
         self.exclude = exclude
@@ -82,7 +87,9 @@ class MemorySource:
             return []
         filters = self._filters(step)
         # Stores are synchronous (LanceDB calls): run them in threads so sources stay concurrent.
-        results = await asyncio.gather(*(asyncio.to_thread(s.search, step.input, self.k, filters) for s in self.stores))
+        results = await asyncio.gather(
+            *(asyncio.to_thread(s.search, step.input, self.k, filters) for s in self.stores)
+        )
         skip = self.exclude() if self.exclude else set()
         items: dict[str, ContextItem] = {}
         for hits in results:
@@ -95,10 +102,18 @@ class MemorySource:
                 if item_id in items and items[item_id].score >= hit.score:
                     continue
                 items[item_id] = ContextItem(
-                    id=item_id, source=self.name, content=self.format(hit), score=hit.score,
+                    id=item_id,
+                    source=self.name,
+                    content=self.format(hit),
+                    score=hit.score,
                     # Oldest first when rendered: memories read as a timeline, and a stable order keeps the prefix cacheable.
                     position=int(hit.record.created_at),
-                    metadata={"record_id": hit.record.id, "kind": hit.record.kind, "relevance": hit.relevance,
-                              "recency": hit.recency, "similarity": hit.similarity},
+                    metadata={
+                        "record_id": hit.record.id,
+                        "kind": hit.record.kind,
+                        "relevance": hit.relevance,
+                        "recency": hit.recency,
+                        "similarity": hit.similarity,
+                    },
                 )
         return list(items.values())

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contextos.context.items import ContextItem, Step
 from contextos.context.counters import counter_for_client
+from contextos.context.items import ContextItem, Step
 from contextos.context.tokens import TokenCounter
 from contextos.errors import MemoryStoreError, ModelResponseError
 from contextos.memory.index_text import IndexText, RecordText, turn_record
@@ -63,11 +63,15 @@ class SummaryMemory:
         index_text: IndexText | None = None,
     ) -> None:
         if max_tokens < 16:
-            raise MemoryStoreError(f"max_tokens must be at least 16 for a useful summary, got {max_tokens}")
+            raise MemoryStoreError(
+                f"max_tokens must be at least 16 for a useful summary, got {max_tokens}"
+            )
         self.model = model
         """The model that writes the summary (``ModelClient``, or ``contextos.testing.ScriptedModel`` in tests)."""
         self.max_tokens = max_tokens
-        self.counter = counter or counter_for_client(model)  # the summary is bounded in the model's own tokens
+        self.counter = counter or counter_for_client(
+            model
+        )  # the summary is bounded in the model's own tokens
         self.name = name
         self.index_text: IndexText = index_text or RecordText()
         """How each turn reads in the model's prompt: the same policy ``VectorMemory`` indexes turns by
@@ -84,7 +88,11 @@ class SummaryMemory:
     async def absorb(self, items: Sequence[ContextItem]) -> Summary:
         """Fold ``items`` into the summary with one model call; returns the new summary."""
         done = set(self.summary.ids)
-        items = [i for i in items if i.id not in done and (i.content.strip() or (i.payload or {}).get("tool_calls"))]
+        items = [
+            i
+            for i in items
+            if i.id not in done and (i.content.strip() or (i.payload or {}).get("tool_calls"))
+        ]
         if not items:
             return self.summary
         turns = "\n".join(self._line(i) for i in items)
@@ -98,9 +106,17 @@ class SummaryMemory:
             completion = await self.model.acomplete(messages, max_tokens=self.max_tokens)
         text = (completion.content or "").strip()
         if not text:
-            raise ModelResponseError("the model returned an empty summary", model=getattr(completion, "model", None))
-        positions = sorted(set(self.summary.positions) | {i.position for i in items if i.position is not None})
-        self.summary = Summary(text=self._bounded(text, positions), positions=positions, ids=[*self.summary.ids, *(i.id for i in items)])
+            raise ModelResponseError(
+                "the model returned an empty summary", model=getattr(completion, "model", None)
+            )
+        positions = sorted(
+            set(self.summary.positions) | {i.position for i in items if i.position is not None}
+        )
+        self.summary = Summary(
+            text=self._bounded(text, positions),
+            positions=positions,
+            ids=[*self.summary.ids, *(i.id for i in items)],
+        )
         return self.summary
 
     def _bounded(self, text: str, positions: list[int]) -> str:
@@ -123,7 +139,9 @@ class SummaryMemory:
         text = self.index_text(turn_record(item), None) if item.content.strip() else f"{item.role}:"
         calls = (item.payload or {}).get("tool_calls")
         if calls:
-            names = ", ".join(str((c.get("function") or {}).get("name")) for c in calls if isinstance(c, dict))
+            names = ", ".join(
+                str((c.get("function") or {}).get("name")) for c in calls if isinstance(c, dict)
+            )
             text = f"{text} [calls {names}]"
         return f"[turn {item.position}] {text}"
 
@@ -133,8 +151,14 @@ class SummaryMemory:
             return []
         return [
             ContextItem(
-                id=f"{self.name}-summary", source=self.name, content=self.text, score=1.0,
-                metadata={"covers_positions": self.summary.positions, "covers_ids": self.summary.ids},
+                id=f"{self.name}-summary",
+                source=self.name,
+                content=self.text,
+                score=1.0,
+                metadata={
+                    "covers_positions": self.summary.positions,
+                    "covers_ids": self.summary.ids,
+                },
             )
         ]
 

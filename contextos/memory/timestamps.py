@@ -8,7 +8,7 @@ that the same day reads the same whatever the source wrote. A time without a zon
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from contextos.errors import MemoryStoreError
@@ -44,7 +44,9 @@ def parse_time(value: Any, *, field: str = "time") -> float:
     silently misplace the record in the timeline.
     """
     if isinstance(value, bool):
-        raise MemoryStoreError(f"{field} {value!r} is not a time: give Unix seconds, ISO 8601 or a date like '8 May 2023'")
+        raise MemoryStoreError(
+            f"{field} {value!r} is not a time: give Unix seconds, ISO 8601 or a date like '8 May 2023'"
+        )
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise MemoryStoreError(f"{field} {value!r} is not a finite number of Unix seconds")
@@ -70,7 +72,7 @@ def parse_time(value: Any, *, field: str = "time") -> float:
 
 def format_time(seconds: float) -> str:
     """The one form times take in indexed text: ``8 May 2023, 13:56`` (UTC; the clock time left out at midnight)."""
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
     day = f"{moment.day} {moment:%B %Y}"
     return day if (moment.hour, moment.minute) == (0, 0) else f"{day}, {moment:%H:%M}"
 
@@ -84,4 +86,4 @@ def record_time(metadata: dict[str, Any]) -> tuple[str, float] | None:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

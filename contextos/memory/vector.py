@@ -22,10 +22,19 @@ from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError, RecordNotFoundError, StoreError
 from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
 from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
-from contextos.memory.rows import (COLUMNS, CompiledFilter, canonical, compile_filters, from_row, kind_patterns,
-                                   partition_where, sql, to_row)
-from contextos.memory.timestamps import record_time
+from contextos.memory.rows import (
+    COLUMNS,
+    CompiledFilter,
+    canonical,
+    compile_filters,
+    from_row,
+    kind_patterns,
+    partition_where,
+    sql,
+    to_row,
+)
 from contextos.memory.scoring import ScoringWeights, combined, recency
+from contextos.memory.timestamps import record_time
 from contextos.store.table import Hit, SearchMode, VectorTable
 from contextos.tracing.spans import span
 
@@ -75,18 +84,32 @@ class VectorMemory:
             from contextos.embed import default_embedder
 
             embedder = default_embedder()
-        if dedup_threshold is not None and not (isinstance(dedup_threshold, (int, float)) and 0.0 < dedup_threshold <= 1.0):
-            raise MemoryStoreError(f"dedup_threshold must be in (0, 1] or None, got {dedup_threshold!r}")
-        if dedup_scope is not None and (isinstance(dedup_scope, str) or not all(isinstance(f, str) and f for f in dedup_scope)):
-            raise MemoryStoreError(f"dedup_scope must be a list of metadata field names (or None for all), got {dedup_scope!r}")
+        if dedup_threshold is not None and not (
+            isinstance(dedup_threshold, (int, float)) and 0.0 < dedup_threshold <= 1.0
+        ):
+            raise MemoryStoreError(
+                f"dedup_threshold must be in (0, 1] or None, got {dedup_threshold!r}"
+            )
+        if dedup_scope is not None and (
+            isinstance(dedup_scope, str) or not all(isinstance(f, str) and f for f in dedup_scope)
+        ):
+            raise MemoryStoreError(
+                f"dedup_scope must be a list of metadata field names (or None for all), got {dedup_scope!r}"
+            )
         if index_text is not None and not callable(index_text):
-            raise MemoryStoreError(f"index_text must be a callable (record, replies_to) -> str, got {type(index_text).__name__}")
+            raise MemoryStoreError(
+                f"index_text must be a callable (record, replies_to) -> str, got {type(index_text).__name__}"
+            )
         if mode not in ("hybrid", "dense", "fts"):
             raise MemoryStoreError(f"mode must be 'hybrid', 'dense' or 'fts', got {mode!r}")
         if not isinstance(table, str) or not _TABLE_NAME.match(table):
-            raise MemoryStoreError(f"table names are 1-128 of a-z A-Z 0-9 _ - . (not starting with .), got {table!r}")
+            raise MemoryStoreError(
+                f"table names are 1-128 of a-z A-Z 0-9 _ - . (not starting with .), got {table!r}"
+            )
         if weights is not None and not isinstance(weights, ScoringWeights):
-            raise MemoryStoreError(f"weights must be ScoringWeights(...), got {type(weights).__name__}")
+            raise MemoryStoreError(
+                f"weights must be ScoringWeights(...), got {type(weights).__name__}"
+            )
         self.uri = str(uri)
         self._connect_options = connect_options
         self.table = self._open(table, embedder, create)
@@ -97,11 +120,15 @@ class VectorMemory:
         self.dedup_threshold = dedup_threshold
         self.dedup_scope = None if dedup_scope is None else tuple(dedup_scope)
         self.clock = clock
-        self._kinds: dict[str, set[str]] = {}  # JSON types seen stored per metadata field (types are never forgotten)
+        self._kinds: dict[
+            str, set[str]
+        ] = {}  # JSON types seen stored per metadata field (types are never forgotten)
         self._last_turn: dict[str, MemoryRecord] = {}  # per session, the latest turn absorbed
 
     def _open(self, name: str, embedder: Embedder, create: bool = True) -> VectorTable:
-        return VectorTable.open(self.uri, name, embedder=embedder, create=create, connect_options=self._connect_options)
+        return VectorTable.open(
+            self.uri, name, embedder=embedder, create=create, connect_options=self._connect_options
+        )
 
     def _check_layout(self) -> None:
         columns = set(self.table.columns)
@@ -131,7 +158,9 @@ class VectorMemory:
         """
         return self.add_many([record])[0]
 
-    def add_many(self, records: Sequence[MemoryRecord], *, dedup: bool = True) -> list[MemoryRecord]:
+    def add_many(
+        self, records: Sequence[MemoryRecord], *, dedup: bool = True
+    ) -> list[MemoryRecord]:
         """Store several records in one commit; returns each as stored (see ``add``).
 
         Records that carry a ``session`` are read as a dialogue's turns in the order given: each is
@@ -142,14 +171,18 @@ class VectorMemory:
         """
         return self._add(records, dedup, {})
 
-    def _add(self, records: Sequence[MemoryRecord], dedup: bool, previous: dict[str, MemoryRecord]) -> list[MemoryRecord]:
+    def _add(
+        self, records: Sequence[MemoryRecord], dedup: bool, previous: dict[str, MemoryRecord]
+    ) -> list[MemoryRecord]:
         records = list(records)
         for r in records:
             if not isinstance(r, MemoryRecord):
                 raise MemoryStoreError(f"add takes MemoryRecord objects, got {type(r).__name__}")
         ids = [r.id for r in records]
         if len(set(ids)) != len(ids):
-            raise MemoryStoreError(f"ids repeat within one add: {sorted({i for i in ids if ids.count(i) > 1})}")
+            raise MemoryStoreError(
+                f"ids repeat within one add: {sorted({i for i in ids if ids.count(i) > 1})}"
+            )
         if not records:
             return []
         records = [_dated(r) for r in records]
@@ -159,12 +192,17 @@ class VectorMemory:
             if dedup and self.dedup_threshold is not None:
                 rows, answers = self._dedup(records, indexed)
             else:
-                rows, answers = [to_row(r, text, replies_to=rid) for r, (text, rid) in zip(records, indexed)], records
+                rows, answers = (
+                    [to_row(r, text, replies_to=rid) for r, (text, rid) in zip(records, indexed)],
+                    records,
+                )
             self._write(lambda: self.table.upsert(rows))
         previous.update(latest)
         return answers
 
-    def _indexed(self, records: list[MemoryRecord], previous: dict[str, MemoryRecord]) -> list[tuple[str, str]]:
+    def _indexed(
+        self, records: list[MemoryRecord], previous: dict[str, MemoryRecord]
+    ) -> list[tuple[str, str]]:
         """Each record's indexed text and the id of the turn it replies to ("" for none)."""
         out = []
         before: MemoryRecord | None = None
@@ -179,15 +217,21 @@ class VectorMemory:
                 previous[key] = record
             text = self.index_text(record, replies_to)
             if not isinstance(text, str) or not text.strip():
-                raise MemoryStoreError(f"index_text gave {text!r} for record {record.id!r}: it must return non-empty text")
+                raise MemoryStoreError(
+                    f"index_text gave {text!r} for record {record.id!r}: it must return non-empty text"
+                )
             out.append((text, replies_to.id if replies_to is not None else ""))
             before = record
         return out
 
-    def _dedup(self, records: list[MemoryRecord], indexed: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[MemoryRecord]]:
+    def _dedup(
+        self, records: list[MemoryRecord], indexed: list[tuple[str, str]]
+    ) -> tuple[list[dict[str, Any]], list[MemoryRecord]]:
         """The rows to write (records, refreshed twins, alias rows), and for each input the record it is stored as."""
         assert self.dedup_threshold is not None
-        vectors = self.table.embedder.embed([text for text, _ in indexed])  # cached: upsert reuses them
+        vectors = self.table.embedder.embed(
+            [text for text, _ in indexed]
+        )  # cached: upsert reuses them
         rows: dict[str, dict[str, Any]] = {}
         kept: dict[str, MemoryRecord] = {}
         # Records of this batch kept so far, as a matrix, so each new one is compared in one product.
@@ -211,7 +255,11 @@ class VectorMemory:
             if twin is None and stored_rows:
                 where, check = partition_where(record, self.dedup_scope)
                 for hit in self.table.search_vector(vector, 5, where=where):
-                    if hit.score < self.dedup_threshold or hit.id == record.id or not check(hit.row):
+                    if (
+                        hit.score < self.dedup_threshold
+                        or hit.id == record.id
+                        or not check(hit.row)
+                    ):
                         continue
                     stored = kept.get(hit.id) or from_row(hit.row)
                     if self._same_content(record, stored):
@@ -229,7 +277,12 @@ class VectorMemory:
                 continue
             # Re-confirmed: the stored record is refreshed rather than stored twice, and the new id
             # stays as an alias of it, so nothing a caller was given stops working.
-            refreshed = twin.model_copy(update={"updated_at": max(now, record.last_seen), "importance": max(twin.importance, record.importance)})
+            refreshed = twin.model_copy(
+                update={
+                    "updated_at": max(now, record.last_seen),
+                    "importance": max(twin.importance, record.importance),
+                }
+            )
             kept[twin.id] = refreshed
             twin_replies = rows[twin.id]["replies_to"] if twin.id in rows else replies
             rows[twin.id] = to_row(refreshed, twin_text, replies_to=twin_replies)
@@ -253,7 +306,9 @@ class VectorMemory:
         allowed = {"content", "metadata", "importance", "kind", "created_at", "provenance"}
         unknown = sorted(set(changes) - allowed)
         if unknown:
-            raise MemoryStoreError(f"cannot update {unknown}; updatable fields are {sorted(allowed)}")
+            raise MemoryStoreError(
+                f"cannot update {unknown}; updatable fields are {sorted(allowed)}"
+            )
         row = self._row(id)
         current = from_row(row)
         data = current.model_dump()
@@ -277,7 +332,9 @@ class VectorMemory:
         self.refresh()
         rows = self.table.get([id])
         if not rows:
-            raise RecordNotFoundError(f"no memory record with id {id!r} in table {self.table.name!r}")
+            raise RecordNotFoundError(
+                f"no memory record with id {id!r} in table {self.table.name!r}"
+            )
         ids = [id]
         if not rows[0]["alias_of"]:
             ids += [r["id"] for r in self.table.scan(f"alias_of = {sql(id)}", ["id"], None)]
@@ -304,7 +361,9 @@ class VectorMemory:
                     continue
                 if isinstance(exc, (StoreError, MemoryStoreError)):
                     raise
-                raise StoreError(f"write to memory table {self.table.name!r} failed: {exc}") from exc
+                raise StoreError(
+                    f"write to memory table {self.table.name!r} failed: {exc}"
+                ) from exc
 
     # ------------------------------------------------------------------ reading
     def refresh(self) -> None:
@@ -323,7 +382,9 @@ class VectorMemory:
         self.refresh()
         found = self.get_rows([id])
         if not found:
-            raise RecordNotFoundError(f"no memory record with id {id!r} in table {self.table.name!r}")
+            raise RecordNotFoundError(
+                f"no memory record with id {id!r} in table {self.table.name!r}"
+            )
         return found[0]
 
     def get_many(self, ids: Iterable[str]) -> list[MemoryRecord]:
@@ -384,7 +445,9 @@ class VectorMemory:
     def _any(self, where: str) -> bool:
         return bool(self.table.scan(f"alias_of = '' AND ({where})", ["id"], 1))
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None, *, now: float | None = None) -> list[MemoryHit]:
+    def search(
+        self, query: str, k: int = 5, filters: Filters | None = None, *, now: float | None = None
+    ) -> list[MemoryHit]:
         """The ``k`` best records for ``query`` among those matching ``filters``, best first.
 
         Relevance comes from the hybrid search; the order is by the combined score of
@@ -397,7 +460,9 @@ class VectorMemory:
         self.refresh()
         compiled = self._compile(filters)
         now = self.clock() if now is None else now
-        with span("contextos.memory.search", {"contextos.memory.k": k, "contextos.memory.mode": self.mode}):
+        with span(
+            "contextos.memory.search", {"contextos.memory.k": k, "contextos.memory.mode": self.mode}
+        ):
             # Rescoring by recency and importance may lift records from deeper in the relevance list.
             depth = max(4 * k, 40)
             while True:
@@ -425,8 +490,15 @@ class VectorMemory:
         for h, r in zip(hits, rel):
             record = from_row(h.row)
             rec = recency(record.last_seen, now, w.half_life_s)
-            out.append(MemoryHit(record=record, score=combined(w, r, rec, record.importance), relevance=r, recency=rec,
-                                 similarity=h.similarity))
+            out.append(
+                MemoryHit(
+                    record=record,
+                    score=combined(w, r, rec, record.importance),
+                    relevance=r,
+                    recency=rec,
+                    similarity=h.similarity,
+                )
+            )
         out.sort(key=lambda m: (-m.score, m.record.id))
         return out
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from contextos.context.budget import Budget
+from contextos.context.counters import counter_for_model
 from contextos.context.items import ContextItem, Step
 from contextos.context.render import Renderer
-from contextos.context.counters import counter_for_model
 from contextos.context.tokens import TokenCounter
 from contextos.errors import BudgetError, MemoryStoreError
 
@@ -69,7 +69,9 @@ class WorkingMemory:
         renderer: Renderer | None = None,
     ) -> None:
         if budget_tokens < 1:
-            raise BudgetError(f"a working memory needs a positive token budget, got {budget_tokens}")
+            raise BudgetError(
+                f"a working memory needs a positive token budget, got {budget_tokens}"
+            )
         self.budget_tokens = budget_tokens
         # Counted as the model the window is shown to counts (``counter_for_model``); with neither
         # a counter nor a model, an estimate, said once in a warning.
@@ -77,15 +79,23 @@ class WorkingMemory:
         self.sinks = list(sinks)
         for sink in self.sinks:
             if not (callable(getattr(sink, "absorb", None)) or callable(sink)):
-                raise MemoryStoreError(f"a sink needs absorb(items) or to be callable, got {type(sink).__name__}")
+                raise MemoryStoreError(
+                    f"a sink needs absorb(items) or to be callable, got {type(sink).__name__}"
+                )
         self.session = session
         self.renderer = renderer or Renderer()
         self._blocks: list[list[ContextItem]] = []
         self._costs: list[int] = []
-        self._newest: list[ContextItem] | None = None  # the block the latest turn entered: it never moves out
+        self._newest: list[ContextItem] | None = (
+            None  # the block the latest turn entered: it never moves out
+        )
         self._next_position = 0
-        self._call_groups: dict[str, str] = {}  # tool_call_id -> group of the message that made the call
-        self._evicted_groups: set[str] = set()  # groups already moved out (late results follow them)
+        self._call_groups: dict[
+            str, str
+        ] = {}  # tool_call_id -> group of the message that made the call
+        self._evicted_groups: set[str] = (
+            set()
+        )  # groups already moved out (late results follow them)
         self.evicted: list[ContextItem] = []
         """Items moved out and not yet handed to sinks (``add`` hands them over; ``add_nowait`` leaves them here)."""
 
@@ -161,24 +171,42 @@ class WorkingMemory:
         self._next_position += 1
         if isinstance(message, ContextItem):
             if message.source != "conversation":
-                raise MemoryStoreError(f"working memory holds conversation items, got source {message.source!r}")
+                raise MemoryStoreError(
+                    f"working memory holds conversation items, got source {message.source!r}"
+                )
             payload = message.payload or {}
             item = message.model_copy(update={"position": position})
         else:
-            if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant", "tool"):
+            if not isinstance(message, dict) or message.get("role") not in (
+                "system",
+                "user",
+                "assistant",
+                "tool",
+            ):
                 raise MemoryStoreError(
                     f"a message needs a role of system, user, assistant or tool, got {message!r:.120}"
                 )
-            payload = {k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)}
+            payload = {
+                k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k)
+            }
             content = message.get("content") or ""
             if not isinstance(content, str):
-                raise MemoryStoreError("message content must be text (or None for a bare tool call)")
+                raise MemoryStoreError(
+                    "message content must be text (or None for a bare tool call)"
+                )
             # When it was said: long-term memory measures recency from here once the turn moves out.
             meta: dict[str, Any] = {"created_at": time.time()}
             if self.session:
                 meta["session"] = self.session
-            item = ContextItem(id=f"turn-{position}", source="conversation", role=message["role"], content=content,
-                               payload=payload or None, position=position, metadata=meta)
+            item = ContextItem(
+                id=f"turn-{position}",
+                source="conversation",
+                role=message["role"],
+                content=content,
+                payload=payload or None,
+                position=position,
+                metadata=meta,
+            )
         if item.role == "tool" and not payload.get("tool_call_id"):
             raise MemoryStoreError("a tool message needs the tool_call_id of the call it answers")
         if payload.get("tool_calls"):
@@ -202,7 +230,9 @@ class WorkingMemory:
         cost = self.cost(item)
         if item.group is not None and item.role == "tool":
             if item.group in self._evicted_groups:
-                return [item]  # its call already left: the result follows it out, never alone in the window
+                return [
+                    item
+                ]  # its call already left: the result follows it out, never alone in the window
             for index, block in enumerate(self._blocks):
                 if block[0].group == item.group:
                     block.append(item)

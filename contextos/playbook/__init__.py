@@ -2,7 +2,15 @@
 validated, versioned deltas; offered to the model by ``PlaybookSource``; learned by ``PlaybookLearner``."""
 
 from contextos.playbook.bullets import SECTIONS, Bullet, PlaybookState, Provenance
-from contextos.playbook.delta import AddOp, DeleteOp, MergeOp, TagOp, UpdateOp, apply_delta, parse_delta
+from contextos.playbook.delta import (
+    AddOp,
+    DeleteOp,
+    MergeOp,
+    TagOp,
+    UpdateOp,
+    apply_delta,
+    parse_delta,
+)
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback, execution_signals, ground_truth, scored
 from contextos.playbook.learn import LearnOutcome, PlaybookLearner

@@ -20,8 +20,10 @@ class Provenance(BaseModel):
 
     def joined(self, other: Provenance) -> Provenance:
         """Both provenances, each id once, in order."""
-        return Provenance(run_ids=list(dict.fromkeys([*self.run_ids, *other.run_ids])),
-                          step_ids=list(dict.fromkeys([*self.step_ids, *other.step_ids])))
+        return Provenance(
+            run_ids=list(dict.fromkeys([*self.run_ids, *other.run_ids])),
+            step_ids=list(dict.fromkeys([*self.step_ids, *other.step_ids])),
+        )
 
 
 class Bullet(BaseModel):

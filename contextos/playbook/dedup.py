@@ -12,7 +12,9 @@ from contextos.playbook.bullets import Bullet
 from contextos.playbook.delta import DeleteOp, MergeOp
 
 
-def duplicate_merges(bullets: Sequence[Bullet], embedder: Embedder, threshold: float) -> list[MergeOp]:
+def duplicate_merges(
+    bullets: Sequence[Bullet], embedder: Embedder, threshold: float
+) -> list[MergeOp]:
     """One merge per group of bullets whose contents have cosine similarity >= ``threshold`` (linked
     transitively). The merged bullet keeps the id and content of the group's best bullet (highest helpful
     minus harmful, then the oldest) and the sum of the counters."""
@@ -40,11 +42,19 @@ def duplicate_merges(bullets: Sequence[Bullet], embedder: Embedder, threshold: f
             continue
         best = min(members, key=lambda i: (-bullets[i].net, i))
         ids = [bullets[best].id, *(bullets[i].id for i in members if i != best)]
-        merges.append(MergeOp(ids=ids, content=bullets[best].content, reason=f"near-duplicates (cosine >= {threshold})"))
+        merges.append(
+            MergeOp(
+                ids=ids,
+                content=bullets[best].content,
+                reason=f"near-duplicates (cosine >= {threshold})",
+            )
+        )
     return merges
 
 
-def prune_to_budget(bullets: Sequence[Bullet], count_tokens: Callable[[Bullet], int], budget: int) -> list[DeleteOp]:
+def prune_to_budget(
+    bullets: Sequence[Bullet], count_tokens: Callable[[Bullet], int], budget: int
+) -> list[DeleteOp]:
     """Deletes that bring the bullets within ``budget`` tokens: the least useful first (lowest helpful
     minus harmful, then the oldest)."""
     total = sum(count_tokens(b) for b in bullets)
@@ -53,5 +63,7 @@ def prune_to_budget(bullets: Sequence[Bullet], count_tokens: Callable[[Bullet], 
         if total <= budget:
             break
         total -= count_tokens(bullet)
-        deletes.append(DeleteOp(id=bullet.id, reason=f"over the playbook's budget of {budget} tokens"))
+        deletes.append(
+            DeleteOp(id=bullet.id, reason=f"over the playbook's budget of {budget} tokens")
+        )
     return deletes

@@ -14,7 +14,7 @@ state = apply_delta(PlaybookState(), ops, now=time.time())
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -97,21 +97,29 @@ class TagOp(_Op):
         return self
 
 
-DeltaOp = Annotated[Union[AddOp, UpdateOp, MergeOp, DeleteOp, TagOp], Field(discriminator="op")]
+DeltaOp = Annotated[AddOp | UpdateOp | MergeOp | DeleteOp | TagOp, Field(discriminator="op")]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(DeltaOp)
 
 
-def parse_op(data: Any, *, where: str = "operation") -> AddOp | UpdateOp | MergeOp | DeleteOp | TagOp:
+def parse_op(
+    data: Any, *, where: str = "operation"
+) -> AddOp | UpdateOp | MergeOp | DeleteOp | TagOp:
     """One operation from untrusted data; ``InvalidDeltaError`` names ``where`` and what is wrong."""
     if not isinstance(data, dict):
-        raise InvalidDeltaError(f"{where} is a JSON {type(data).__name__}, not an object such as "
-                                '{"op": "add", "section": "pitfalls", "content": "..."}')
+        raise InvalidDeltaError(
+            f"{where} is a JSON {type(data).__name__}, not an object such as "
+            '{"op": "add", "section": "pitfalls", "content": "..."}'
+        )
     if data.get("op") not in OPS:
-        raise InvalidDeltaError(f"{where} has unknown op {data.get('op')!r}: use one of {', '.join(OPS)}")
+        raise InvalidDeltaError(
+            f"{where} has unknown op {data.get('op')!r}: use one of {', '.join(OPS)}"
+        )
     try:
         return _ADAPTER.validate_python(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'op'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'op'}: {e['msg']}" for e in exc.errors()
+        )
         raise InvalidDeltaError(f"{where} ({data['op']}) is invalid: {problems}") from None
 
 
@@ -149,34 +157,58 @@ def apply_delta(
     def known(where: str, bid: str) -> Bullet:
         if bid not in bullets:
             have = ", ".join(list(bullets)[:20]) or "none"
-            raise InvalidDeltaError(f"{where}: unknown bullet id {bid!r} (the playbook has: {have})")
+            raise InvalidDeltaError(
+                f"{where}: unknown bullet id {bid!r} (the playbook has: {have})"
+            )
         return bullets[bid]
 
     def checked(where: str, content: str, *, replacing: Sequence[str] = ()) -> str:
         text = content.strip()
         if not text:
             raise InvalidDeltaError(f"{where}: the content is empty")
-        same = next((b.id for b in bullets.values() if b.id not in replacing and _same_text(b.content, text)), None)
+        same = next(
+            (
+                b.id
+                for b in bullets.values()
+                if b.id not in replacing and _same_text(b.content, text)
+            ),
+            None,
+        )
         if same is not None:
-            raise InvalidDeltaError(f"{where}: bullet {same} already says this: tag or update it instead")
+            raise InvalidDeltaError(
+                f"{where}: bullet {same} already says this: tag or update it instead"
+            )
         tokens = count_tokens(text)
         if tokens > max_bullet_tokens:
-            raise InvalidDeltaError(f"{where}: the bullet is {tokens} tokens, over the limit of {max_bullet_tokens}: "
-                                    "split it into smaller lessons")
+            raise InvalidDeltaError(
+                f"{where}: the bullet is {tokens} tokens, over the limit of {max_bullet_tokens}: "
+                "split it into smaller lessons"
+            )
         return text
 
     for n, op in enumerate(ops):
         where = f"{_label(labels, n)} ({op.op})"
         if isinstance(op, AddOp):
-            new = Bullet(id=bullet_id(next_id), section=op.section.strip(), content=checked(where, op.content),
-                         created_at=now, updated_at=now, provenance=made)
+            new = Bullet(
+                id=bullet_id(next_id),
+                section=op.section.strip(),
+                content=checked(where, op.content),
+                created_at=now,
+                updated_at=now,
+                provenance=made,
+            )
             next_id += 1
             bullets[new.id] = new
         elif isinstance(op, UpdateOp):
             old = known(where, op.id)
-            bullets[op.id] = old.model_copy(update={
-                "content": checked(where, op.content, replacing=[op.id]), "section": (op.section or old.section).strip(),
-                "updated_at": now, "provenance": old.provenance.joined(made)})
+            bullets[op.id] = old.model_copy(
+                update={
+                    "content": checked(where, op.content, replacing=[op.id]),
+                    "section": (op.section or old.section).strip(),
+                    "updated_at": now,
+                    "provenance": old.provenance.joined(made),
+                }
+            )
         elif isinstance(op, MergeOp):
             merged = [known(where, i) for i in op.ids]
             keeper = merged[0]
@@ -185,18 +217,29 @@ def apply_delta(
             for other in merged[1:]:
                 provenance_all = provenance_all.joined(other.provenance)
                 del bullets[other.id]
-            bullets[keeper.id] = keeper.model_copy(update={
-                "content": content, "helpful": sum(b.helpful for b in merged),
-                "harmful": sum(b.harmful for b in merged), "updated_at": now,
-                "created_at": min(b.created_at for b in merged), "provenance": provenance_all.joined(made)})
+            bullets[keeper.id] = keeper.model_copy(
+                update={
+                    "content": content,
+                    "helpful": sum(b.helpful for b in merged),
+                    "harmful": sum(b.harmful for b in merged),
+                    "updated_at": now,
+                    "created_at": min(b.created_at for b in merged),
+                    "provenance": provenance_all.joined(made),
+                }
+            )
         elif isinstance(op, DeleteOp):
             known(where, op.id)
             del bullets[op.id]
         elif isinstance(op, TagOp):
             old = known(where, op.id)
-            bullets[op.id] = old.model_copy(update={
-                "helpful": old.helpful + op.helpful, "harmful": old.harmful + op.harmful, "updated_at": now,
-                "provenance": old.provenance.joined(made)})
+            bullets[op.id] = old.model_copy(
+                update={
+                    "helpful": old.helpful + op.helpful,
+                    "harmful": old.harmful + op.harmful,
+                    "updated_at": now,
+                    "provenance": old.provenance.joined(made),
+                }
+            )
         else:  # a caller that built ops by hand with another type
             raise InvalidDeltaError(f"{where}: not a delta operation ({type(op).__name__})")
     return PlaybookState(version=state.version + 1, bullets=list(bullets.values()), next_id=next_id)

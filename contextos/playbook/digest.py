@@ -55,36 +55,69 @@ class RunDigest(BaseModel):
         errors: list[str] = []
         for step in result.steps:
             kept = {d.id for d in step.context.decisions if d.status != "dropped"}
-            used += [i.metadata[CITE_ID] for i in step.context.items
-                     if i.source == source and CITE_ID in i.metadata and i.id in kept]
+            used += [
+                i.metadata[CITE_ID]
+                for i in step.context.items
+                if i.source == source and CITE_ID in i.metadata and i.id in kept
+            ]
             for r in step.tool_results:
-                line = _clip(f"{r.name}({json.dumps(r.arguments, ensure_ascii=False)}) -> {r.content}")
+                line = _clip(
+                    f"{r.name}({json.dumps(r.arguments, ensure_ascii=False)}) -> {r.content}"
+                )
                 actions.append(line)
                 if not r.ok:
                     errors.append(line)
-        return cls(run_id=result.run_id, task=task, answer=result.answer, stop_reason=result.stop_reason,
-                   used=list(dict.fromkeys(used)), cited=list(dict.fromkeys(i for s in result.steps for i in s.cited)),
-                   actions=actions, tool_errors=errors, steps=len(result.steps))
+        return cls(
+            run_id=result.run_id,
+            task=task,
+            answer=result.answer,
+            stop_reason=result.stop_reason,
+            used=list(dict.fromkeys(used)),
+            cited=list(dict.fromkeys(i for s in result.steps for i in s.cited)),
+            actions=actions,
+            tool_errors=errors,
+            steps=len(result.steps),
+        )
 
     @classmethod
-    def from_spans(cls, run_id: str, spans: list[SpanRecord], *, source: str = "playbook") -> RunDigest:
+    def from_spans(
+        cls, run_id: str, spans: list[SpanRecord], *, source: str = "playbook"
+    ) -> RunDigest:
         """The digest of a stored run (offline mode); it must have been recorded with content."""
         assembled = steps(spans)
         if not assembled:
-            raise TraceError(f"run {run_id} assembled no step: it is not an agent run a playbook can learn from")
+            raise TraceError(
+                f"run {run_id} assembled no step: it is not an agent run a playbook can learn from"
+            )
         first = step_context(spans, assembled[0])
         if first.items is None:
-            raise TraceError(f"run {run_id} was recorded without content; a reflector needs the task and answer "
-                             "(record runs with TracingConfig(capture_content=True), the local store's default)")
-        task = next((i["content"] for i in first.items if i.get("role") == "user" and i["source"] in ("conversation", "input")), "")
+            raise TraceError(
+                f"run {run_id} was recorded without content; a reflector needs the task and answer "
+                "(record runs with TracingConfig(capture_content=True), the local store's default)"
+            )
+        task = next(
+            (
+                i["content"]
+                for i in first.items
+                if i.get("role") == "user" and i["source"] in ("conversation", "input")
+            ),
+            "",
+        )
         used: list[str] = []
         prefix = f"{source}-"
         for n in assembled:
             for d in step_context(spans, n).decisions:
-                if d["source"] == source and d["status"] != "dropped" and d["id"].startswith(prefix) and d["id"] != f"{source}-instruction":
-                    used.append(d["id"][len(prefix):])
+                if (
+                    d["source"] == source
+                    and d["status"] != "dropped"
+                    and d["id"].startswith(prefix)
+                    and d["id"] != f"{source}-instruction"
+                ):
+                    used.append(d["id"][len(prefix) :])
         ordered = sorted(spans, key=lambda s: s.start_time)
-        cited = [i for s in ordered if s.name == A.STEP_SPAN for i in s.attributes.get(A.STEP_CITED, [])]
+        cited = [
+            i for s in ordered if s.name == A.STEP_SPAN for i in s.attributes.get(A.STEP_CITED, [])
+        ]
         answer = None
         for s in ordered:
             if s.attributes.get(A.OPERATION) == "chat":
@@ -94,15 +127,26 @@ class RunDigest(BaseModel):
         actions, errors = [], []
         for s in ordered:
             if s.attributes.get(A.OPERATION) == "execute_tool":
-                line = _clip(f"{s.attributes.get(A.TOOL_NAME)}({s.attributes.get(A.TOOL_ARGUMENTS, '')}) -> "
-                             f"{s.attributes.get(A.TOOL_RESULT, '')}")
+                line = _clip(
+                    f"{s.attributes.get(A.TOOL_NAME)}({s.attributes.get(A.TOOL_ARGUMENTS, '')}) -> "
+                    f"{s.attributes.get(A.TOOL_RESULT, '')}"
+                )
                 actions.append(line)
                 if s.attributes.get(A.ERROR_TYPE) or s.status == "ERROR":
                     errors.append(line)
         root = next((s for s in ordered if s.attributes.get(A.OPERATION) == "invoke_agent"), None)
         stop = root.attributes.get("contextos.agent.stop_reason") if root is not None else None
-        return cls(run_id=run_id, task=task, answer=answer, stop_reason=stop, used=list(dict.fromkeys(used)),
-                   cited=list(dict.fromkeys(cited)), actions=actions, tool_errors=errors, steps=len(assembled))
+        return cls(
+            run_id=run_id,
+            task=task,
+            answer=answer,
+            stop_reason=stop,
+            used=list(dict.fromkeys(used)),
+            cited=list(dict.fromkeys(cited)),
+            actions=actions,
+            tool_errors=errors,
+            steps=len(assembled),
+        )
 
 
 def _clip(text: str) -> str:

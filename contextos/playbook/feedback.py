@@ -64,7 +64,9 @@ def ground_truth(expected: str) -> FeedbackFn:
     def judge(run: RunDigest) -> Feedback:
         signals = execution_signals(run)
         ok = bool(run.answer) and _normal(expected) in _normal(run.answer or "")
-        notes = signals.notes + ([] if ok else [f"the answer does not contain the expected {expected!r}"])
+        notes = signals.notes + (
+            [] if ok else [f"the answer does not contain the expected {expected!r}"]
+        )
         return Feedback(success=ok, score=1.0 if ok else 0.0, expected=expected, notes=notes)
 
     return judge
@@ -77,6 +79,10 @@ def scored(score: Callable[[RunDigest], float], *, threshold: float = 0.5) -> Fe
         value = float(score(run))
         signals = execution_signals(run)
         ok = value >= threshold
-        return Feedback(success=ok, score=value, notes=signals.notes + [f"score {value:.2f} (threshold {threshold:.2f})"])
+        return Feedback(
+            success=ok,
+            score=value,
+            notes=signals.notes + [f"score {value:.2f} (threshold {threshold:.2f})"],
+        )
 
     return judge

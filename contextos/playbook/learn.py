@@ -82,8 +82,10 @@ class PlaybookLearner:
         if client is None and (reflector is None or curator is None):
             raise PlaybookError("PlaybookLearner needs a client, or both a reflector and a curator")
         if token_budget < 1 or not 0 < dedup_threshold <= 1 or not 0 < dedup_at <= 1:
-            raise PlaybookError(f"token_budget must be >= 1 and dedup_threshold, dedup_at in (0, 1]; got {token_budget}, "
-                                f"{dedup_threshold}, {dedup_at}")
+            raise PlaybookError(
+                f"token_budget must be >= 1 and dedup_threshold, dedup_at in (0, 1]; got {token_budget}, "
+                f"{dedup_threshold}, {dedup_at}"
+            )
         self.playbook = playbook
         self.reflector = reflector or Reflector(client)  # type: ignore[arg-type]
         self.curator = curator or Curator(client)  # type: ignore[arg-type]
@@ -94,28 +96,52 @@ class PlaybookLearner:
         self.source = source
 
     # ------------------------------------------------------------------ online
-    def learn(self, result: RunResult, task: str, *, feedback: Feedback | FeedbackFn | None = None) -> LearnOutcome:
+    def learn(
+        self, result: RunResult, task: str, *, feedback: Feedback | FeedbackFn | None = None
+    ) -> LearnOutcome:
         """``alearn`` for code that is not async."""
         from contextos.agents.agent import run_blocking
 
-        return run_blocking(lambda: self.alearn(result, task, feedback=feedback), "PlaybookLearner.learn()",
-                            "await learner.alearn(...)")
+        return run_blocking(
+            lambda: self.alearn(result, task, feedback=feedback),
+            "PlaybookLearner.learn()",
+            "await learner.alearn(...)",
+        )
 
-    async def alearn(self, result: RunResult, task: str, *, feedback: Feedback | FeedbackFn | None = None) -> LearnOutcome:
+    async def alearn(
+        self, result: RunResult, task: str, *, feedback: Feedback | FeedbackFn | None = None
+    ) -> LearnOutcome:
         """Learn from a run just made (online mode): ``result`` of ``agent.run(task)``."""
-        return await self.alearn_digest(RunDigest.from_result(result, task, source=self.source), feedback=feedback)
+        return await self.alearn_digest(
+            RunDigest.from_result(result, task, source=self.source), feedback=feedback
+        )
 
     # ------------------------------------------------------------------ offline
-    def learn_offline(self, run_ids: Sequence[str], *, store: TraceStore | None = None, epochs: int = 1,
-                      feedback: Feedback | FeedbackFn | None = None) -> list[LearnOutcome]:
+    def learn_offline(
+        self,
+        run_ids: Sequence[str],
+        *,
+        store: TraceStore | None = None,
+        epochs: int = 1,
+        feedback: Feedback | FeedbackFn | None = None,
+    ) -> list[LearnOutcome]:
         """``alearn_offline`` for code that is not async."""
         from contextos.agents.agent import run_blocking
 
-        return run_blocking(lambda: self.alearn_offline(run_ids, store=store, epochs=epochs, feedback=feedback),
-                            "PlaybookLearner.learn_offline()", "await learner.alearn_offline(...)")
+        return run_blocking(
+            lambda: self.alearn_offline(run_ids, store=store, epochs=epochs, feedback=feedback),
+            "PlaybookLearner.learn_offline()",
+            "await learner.alearn_offline(...)",
+        )
 
-    async def alearn_offline(self, run_ids: Sequence[str], *, store: TraceStore | None = None, epochs: int = 1,
-                             feedback: Feedback | FeedbackFn | None = None) -> list[LearnOutcome]:
+    async def alearn_offline(
+        self,
+        run_ids: Sequence[str],
+        *,
+        store: TraceStore | None = None,
+        epochs: int = 1,
+        feedback: Feedback | FeedbackFn | None = None,
+    ) -> list[LearnOutcome]:
         """Learn from stored runs (offline mode): every run once per epoch, in order, each reflection seeing
         the playbook as the runs before it left it."""
         if epochs < 1:
@@ -124,7 +150,10 @@ class PlaybookLearner:
             from contextos.tracing.store import TraceStore
 
             store = TraceStore()
-        digests = [RunDigest.from_spans(rid, store.spans(rid), source=self.source) for rid in (store.resolve(r) for r in run_ids)]
+        digests = [
+            RunDigest.from_spans(rid, store.spans(rid), source=self.source)
+            for rid in (store.resolve(r) for r in run_ids)
+        ]
         outcomes = []
         for epoch in range(1, epochs + 1):
             for digest in digests:
@@ -132,13 +161,19 @@ class PlaybookLearner:
         return outcomes
 
     # ------------------------------------------------------------------ one run
-    async def alearn_digest(self, run: RunDigest, *, feedback: Feedback | FeedbackFn | None = None, epoch: int = 0) -> LearnOutcome:
+    async def alearn_digest(
+        self, run: RunDigest, *, feedback: Feedback | FeedbackFn | None = None, epoch: int = 0
+    ) -> LearnOutcome:
         """Reflect on ``run``, tag its bullets, curate, and keep the playbook within its budget."""
         given = feedback if feedback is not None else self.feedback
         verdict = given if isinstance(given, Feedback) else given(run)
         outcome = LearnOutcome(run_id=run.run_id, epoch=epoch, feedback=verdict)
-        attrs = {"contextos.playbook.run_id": run.run_id, "contextos.playbook.epoch": epoch,
-                 "contextos.playbook.feedback": verdict.outcome, "contextos.playbook.version_from": self.playbook.version}
+        attrs = {
+            "contextos.playbook.run_id": run.run_id,
+            "contextos.playbook.epoch": epoch,
+            "contextos.playbook.feedback": verdict.outcome,
+            "contextos.playbook.version_from": self.playbook.version,
+        }
         opened = span if trace.get_current_span().get_span_context().is_valid else run_span
         with opened(LEARN_SPAN, attrs) as s:
             provenance = Provenance(run_ids=[run.run_id], step_ids=run.step_ids)
@@ -149,22 +184,43 @@ class PlaybookLearner:
                 self._reject(s, outcome, "reflection", exc)
                 return outcome
             outcome.reflection = reflection
-            tags = [{"op": "tag", "id": i, tag: 1} for i, tag in reflection.bullet_tags.items() if tag != "neutral"]
+            tags = [
+                {"op": "tag", "id": i, tag: 1}
+                for i, tag in reflection.bullet_tags.items()
+                if tag != "neutral"
+            ]
             self._apply(s, outcome, "tags", tags, provenance)
             try:
-                ops = await self.curator.acurate(run, verdict, reflection, self.playbook.bullets,
-                                                 tokens=self.playbook.tokens(), budget=self.token_budget)
+                ops = await self.curator.acurate(
+                    run,
+                    verdict,
+                    reflection,
+                    self.playbook.bullets,
+                    tokens=self.playbook.tokens(),
+                    budget=self.token_budget,
+                )
             except ContextOSError as exc:
                 self._reject(s, outcome, "curation", exc)
             else:
                 self._apply(s, outcome, "curation", ops, provenance)
             self._keep_within_budget(s, outcome)
-            s.set_attributes({"contextos.playbook.version_to": self.playbook.version,
-                              "contextos.playbook.versions": outcome.versions,
-                              "contextos.playbook.rejected": len(outcome.rejected)})
+            s.set_attributes(
+                {
+                    "contextos.playbook.version_to": self.playbook.version,
+                    "contextos.playbook.versions": outcome.versions,
+                    "contextos.playbook.rejected": len(outcome.rejected),
+                }
+            )
         return outcome
 
-    def _apply(self, s: Any, outcome: LearnOutcome, what: str, ops: Sequence[Any], provenance: Provenance | None = None) -> None:
+    def _apply(
+        self,
+        s: Any,
+        outcome: LearnOutcome,
+        what: str,
+        ops: Sequence[Any],
+        provenance: Provenance | None = None,
+    ) -> None:
         if not ops:
             return
         try:
@@ -177,15 +233,23 @@ class PlaybookLearner:
     def _reject(self, s: Any, outcome: LearnOutcome, what: str, exc: Exception) -> None:
         line = f"{what} rejected: {exc}"
         outcome.rejected.append(line)
-        s.add_event(REJECTED_EVENT, {"contextos.playbook.stage": what, "contextos.playbook.error": str(exc)})
+        s.add_event(
+            REJECTED_EVENT, {"contextos.playbook.stage": what, "contextos.playbook.error": str(exc)}
+        )
 
     def _keep_within_budget(self, s: Any, outcome: LearnOutcome) -> None:
         """Lazy refinement: merge near-duplicates once the playbook nears its budget, prune if still over."""
         if self.playbook.tokens() < self.dedup_at * self.token_budget:
             return
-        merges = duplicate_merges(self.playbook.bullets, self.playbook.bullets_table.embedder, self.dedup_threshold)
+        merges = duplicate_merges(
+            self.playbook.bullets, self.playbook.bullets_table.embedder, self.dedup_threshold
+        )
         self._apply(s, outcome, "de-duplication", merges)
         if self.playbook.tokens() > self.token_budget:
             count = self.playbook.count_tokens
-            deletes = prune_to_budget(self.playbook.bullets, lambda b: count(bullet_line(b, counters=False)), self.token_budget)
+            deletes = prune_to_budget(
+                self.playbook.bullets,
+                lambda b: count(bullet_line(b, counters=False)),
+                self.token_budget,
+            )
             self._apply(s, outcome, "pruning", deletes)

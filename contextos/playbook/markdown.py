@@ -19,7 +19,9 @@ def bullet_line(bullet: Bullet, *, counters: bool = True) -> str:
     return f"- [{bullet.id}] {text}{suffix}"
 
 
-def to_markdown(bullets: Iterable[Bullet], *, version: int | None = None, counters: bool = True) -> str:
+def to_markdown(
+    bullets: Iterable[Bullet], *, version: int | None = None, counters: bool = True
+) -> str:
     """The bullets under a ``## section`` heading each (sections in order of first appearance)."""
     by_section: dict[str, list[Bullet]] = {}
     for b in bullets:
@@ -27,7 +29,9 @@ def to_markdown(bullets: Iterable[Bullet], *, version: int | None = None, counte
     title = "# Playbook" + (f" (version {version})" if version is not None else "")
     parts = [title]
     for section, members in by_section.items():
-        parts.append(f"## {section}\n\n" + "\n".join(bullet_line(b, counters=counters) for b in members))
+        parts.append(
+            f"## {section}\n\n" + "\n".join(bullet_line(b, counters=counters) for b in members)
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -47,10 +51,19 @@ def from_markdown(text: str, *, where: str = "the Markdown") -> list[Bullet]:
             helpful, harmful = int(counted["helpful"]), int(counted["harmful"])
             body = body[: counted.start()]
         try:
-            bullets.append(Bullet(id=current["id"], section=current["section"], content=body.strip(),
-                                  helpful=helpful, harmful=harmful))
+            bullets.append(
+                Bullet(
+                    id=current["id"],
+                    section=current["section"],
+                    content=body.strip(),
+                    helpful=helpful,
+                    harmful=harmful,
+                )
+            )
         except ValueError as exc:
-            raise PlaybookError(f"{where}, line {current['line']}: not a valid bullet ({exc})") from None
+            raise PlaybookError(
+                f"{where}, line {current['line']}: not a valid bullet ({exc})"
+            ) from None
 
     for n, line in enumerate(text.splitlines(), 1):
         if line.startswith("## "):
@@ -66,7 +79,9 @@ def from_markdown(text: str, *, where: str = "the Markdown") -> list[Bullet]:
         elif line.startswith("  ") and current is not None:
             current["body"] += "\n" + line[2:]
         else:
-            raise PlaybookError(f"{where}, line {n}: expected '## section', '- [id] content' or an indented "
-                                f"continuation, got {line[:80]!r}")
+            raise PlaybookError(
+                f"{where}, line {n}: expected '## section', '- [id] content' or an indented "
+                f"continuation, got {line[:80]!r}"
+            )
     finish()
     return bullets

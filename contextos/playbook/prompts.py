@@ -37,10 +37,16 @@ keep each bullet one or two sentences, and keep the playbook within its token bu
 operations when nothing is new. Answer only with JSON that fits the schema."""
 
 
-def reflector_messages(run: RunDigest, feedback: Feedback, bullets: Sequence[Bullet]) -> list[dict[str, str]]:
+def reflector_messages(
+    run: RunDigest, feedback: Feedback, bullets: Sequence[Bullet]
+) -> list[dict[str, str]]:
     """The reflector's request for one run."""
-    parts = [f"## Run {run.run_id}", f"Task: {run.task.strip()} (outcome: {feedback.outcome})",
-             "## Answer", (run.answer or "(no answer)").strip()]
+    parts = [
+        f"## Run {run.run_id}",
+        f"Task: {run.task.strip()} (outcome: {feedback.outcome})",
+        "## Answer",
+        (run.answer or "(no answer)").strip(),
+    ]
     if run.actions:
         parts += ["## Tool calls", *run.actions]
     parts += ["## Feedback", f"Outcome: {feedback.outcome}"]
@@ -52,7 +58,10 @@ def reflector_messages(run: RunDigest, feedback: Feedback, bullets: Sequence[Bul
     if run.cited:
         parts.append("Cited by the answer: " + ", ".join(run.cited))
     parts += ["## Verdict", _verdict(feedback)]
-    return [{"role": "system", "content": REFLECTOR_SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+    return [
+        {"role": "system", "content": REFLECTOR_SYSTEM},
+        {"role": "user", "content": "\n".join(parts)},
+    ]
 
 
 def _verdict(feedback: Feedback) -> str:
@@ -60,7 +69,9 @@ def _verdict(feedback: Feedback) -> str:
         return "The run succeeded, so the bullets it relied on look helpful."
     if feedback.success is False:
         return "The run failed, so the bullets it relied on look harmful."
-    return "The outcome is unknown: judge a bullet only where the run shows its effect, else neutral."
+    return (
+        "The outcome is unknown: judge a bullet only where the run shows its effect, else neutral."
+    )
 
 
 def reflection_schema(bullet_ids: Sequence[str]) -> dict[str, Any]:
@@ -81,19 +92,37 @@ def reflection_schema(bullet_ids: Sequence[str]) -> dict[str, Any]:
                 "additionalProperties": False,
             },
         },
-        "required": ["reasoning", "error_identification", "root_cause", "correct_approach", "key_insight", "bullet_tags"],
+        "required": [
+            "reasoning",
+            "error_identification",
+            "root_cause",
+            "correct_approach",
+            "key_insight",
+            "bullet_tags",
+        ],
         "additionalProperties": False,
     }
 
 
 def curator_messages(
-    run: RunDigest, feedback: Feedback, insight: dict[str, Any], bullets: Sequence[Bullet], *, tokens: int, budget: int
+    run: RunDigest,
+    feedback: Feedback,
+    insight: dict[str, Any],
+    bullets: Sequence[Bullet],
+    *,
+    tokens: int,
+    budget: int,
 ) -> list[dict[str, str]]:
     """The curator's request: the lesson, the reflection behind it, and the playbook with its size and budget."""
-    room = "it is over its budget: prefer merging and deleting to adding" if tokens >= budget else f"{budget - tokens} tokens left"
+    room = (
+        "it is over its budget: prefer merging and deleting to adding"
+        if tokens >= budget
+        else f"{budget - tokens} tokens left"
+    )
     likely = "pitfalls" if feedback.success is False else "strategies"
     parts = [
-        f"## Lesson from run {run.run_id}", str(insight.get("key_insight", "")).strip(),
+        f"## Lesson from run {run.run_id}",
+        str(insight.get("key_insight", "")).strip(),
         "## Reflection",
         f"Error: {insight.get('error_identification', '')}",
         f"Root cause: {insight.get('root_cause', '')}",
@@ -104,7 +133,10 @@ def curator_messages(
         f"The run {feedback.outcome}; a lesson from it most likely belongs under {likely}.",
         "Reply with the operations: update, merge or delete existing bullets by id, or add new ones.",
     ]
-    return [{"role": "system", "content": CURATOR_SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+    return [
+        {"role": "system", "content": CURATOR_SYSTEM},
+        {"role": "user", "content": "\n".join(parts)},
+    ]
 
 
 def curation_schema(sections: Sequence[str] = SECTIONS) -> dict[str, Any]:

@@ -18,11 +18,21 @@ from contextos.llm.protocol import ChatModel
 from contextos.playbook.bullets import SECTIONS, Bullet
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback
-from contextos.playbook.prompts import curation_schema, curator_messages, reflection_schema, reflector_messages
+from contextos.playbook.prompts import (
+    curation_schema,
+    curator_messages,
+    reflection_schema,
+    reflector_messages,
+)
 from contextos.tracing.conventions import chat_span, record_chat_response
 
 # the fields each curator operation keeps; the schema makes a model fill every field of every operation
-_OP_FIELDS = {"add": ("section", "content"), "update": ("id", "content"), "merge": ("ids", "content"), "delete": ("id",)}
+_OP_FIELDS = {
+    "add": ("section", "content"),
+    "update": ("id", "content"),
+    "merge": ("ids", "content"),
+    "delete": ("id",),
+}
 
 
 class Reflection(BaseModel):
@@ -42,17 +52,32 @@ class Reflection(BaseModel):
     """Each bullet that was in the context, judged."""
 
 
-async def _ask_json(client: ChatModel, messages: list[dict[str, str]], name: str, schema: dict[str, Any],
-                    max_tokens: int, temperature: float) -> tuple[Any, str]:
+async def _ask_json(
+    client: ChatModel,
+    messages: list[dict[str, str]],
+    name: str,
+    schema: dict[str, Any],
+    max_tokens: int,
+    temperature: float,
+) -> tuple[Any, str]:
     """One model call for JSON fitting ``schema``: the parsed value (None when not JSON) and the raw text."""
     params = {"max_tokens": max_tokens, "temperature": temperature}
     with chat_span(client.model, messages=messages, params=params) as s:
         completion = await client.acomplete(
-            messages, response_format={"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}},
+            messages,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": True},
+            },
             **params,
         )
-        record_chat_response(s, response_model=completion.model, input_tokens=completion.usage.prompt_tokens,
-                             output_tokens=completion.usage.completion_tokens, output_messages=[completion.message()])
+        record_chat_response(
+            s,
+            response_model=completion.model,
+            input_tokens=completion.usage.prompt_tokens,
+            output_tokens=completion.usage.completion_tokens,
+            output_messages=[completion.message()],
+        )
     text = (completion.content or "").strip()
     if text.startswith("```"):  # a model that fenced its JSON despite the schema
         text = text.strip("`").removeprefix("json").strip()
@@ -65,57 +90,99 @@ async def _ask_json(client: ChatModel, messages: list[dict[str, str]], name: str
 class Reflector:
     """Judges a run and the bullets it used, through ``client`` (a ``ModelClient``)."""
 
-    def __init__(self, client: ChatModel, *, max_tokens: int = 1024, temperature: float = 0.0) -> None:
+    def __init__(
+        self, client: ChatModel, *, max_tokens: int = 1024, temperature: float = 0.0
+    ) -> None:
         self.client = client
         self.max_tokens = max_tokens
         self.temperature = temperature
 
-    async def areflect(self, run: RunDigest, feedback: Feedback, bullets: Sequence[Bullet]) -> Reflection:
+    async def areflect(
+        self, run: RunDigest, feedback: Feedback, bullets: Sequence[Bullet]
+    ) -> Reflection:
         """The reflection on ``run``; ``bullets`` are those of the playbook that were in its context."""
         ids = [b.id for b in bullets]
-        value, text = await _ask_json(self.client, reflector_messages(run, feedback, bullets), "reflection",
-                                      reflection_schema(ids), self.max_tokens, self.temperature)
+        value, text = await _ask_json(
+            self.client,
+            reflector_messages(run, feedback, bullets),
+            "reflection",
+            reflection_schema(ids),
+            self.max_tokens,
+            self.temperature,
+        )
         if not isinstance(value, dict):
             raise PlaybookError(f"the reflector's answer is not a JSON object: {text[:200]!r}")
         try:
             reflection = Reflection.model_validate(value)
         except ValidationError as exc:
-            raise PlaybookError(f"the reflector's answer does not fit its schema: {_problems(exc)}") from None
+            raise PlaybookError(
+                f"the reflector's answer does not fit its schema: {_problems(exc)}"
+            ) from None
         unknown = sorted(set(reflection.bullet_tags) - set(ids))
         if unknown:
-            raise PlaybookError(f"the reflector tagged bullets that were not in the run's context: {unknown}")
+            raise PlaybookError(
+                f"the reflector tagged bullets that were not in the run's context: {unknown}"
+            )
         return reflection
 
 
 class Curator:
     """Turns a reflection into delta operations on the playbook, through ``client``."""
 
-    def __init__(self, client: ChatModel, *, max_tokens: int = 1024, temperature: float = 0.0,
-                 sections: Sequence[str] = SECTIONS) -> None:
+    def __init__(
+        self,
+        client: ChatModel,
+        *,
+        max_tokens: int = 1024,
+        temperature: float = 0.0,
+        sections: Sequence[str] = SECTIONS,
+    ) -> None:
         self.client = client
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.sections = tuple(sections)
 
-    async def acurate(self, run: RunDigest, feedback: Feedback, reflection: Reflection, bullets: Sequence[Bullet], *,
-                      tokens: int, budget: int) -> list[dict[str, Any]]:
+    async def acurate(
+        self,
+        run: RunDigest,
+        feedback: Feedback,
+        reflection: Reflection,
+        bullets: Sequence[Bullet],
+        *,
+        tokens: int,
+        budget: int,
+    ) -> list[dict[str, Any]]:
         """The delta the curator proposes, as operation objects (``Playbook.apply`` validates them)."""
         sections = [*self.sections, *(b.section for b in bullets)]
-        messages = curator_messages(run, feedback, reflection.model_dump(), bullets, tokens=tokens, budget=budget)
-        value, text = await _ask_json(self.client, messages, "curation", curation_schema(sections), self.max_tokens,
-                                      self.temperature)
+        messages = curator_messages(
+            run, feedback, reflection.model_dump(), bullets, tokens=tokens, budget=budget
+        )
+        value, text = await _ask_json(
+            self.client,
+            messages,
+            "curation",
+            curation_schema(sections),
+            self.max_tokens,
+            self.temperature,
+        )
         if not isinstance(value, dict) or not isinstance(value.get("operations"), list):
-            raise InvalidDeltaError(f"the curator's answer is not a JSON object with a list of operations: {text[:200]!r}")
+            raise InvalidDeltaError(
+                f"the curator's answer is not a JSON object with a list of operations: {text[:200]!r}"
+            )
         return [_delta_op(op, n) for n, op in enumerate(value["operations"])]
 
 
 def _delta_op(op: Any, n: int) -> dict[str, Any]:
     """A curator operation as a delta operation: only the fields its kind uses (the reason kept)."""
     if not isinstance(op, dict):
-        raise InvalidDeltaError(f"curator operation {n + 1} is a JSON {type(op).__name__}, not an object")
+        raise InvalidDeltaError(
+            f"curator operation {n + 1} is a JSON {type(op).__name__}, not an object"
+        )
     kind = op.get("op")
     if kind not in _OP_FIELDS:
-        raise InvalidDeltaError(f"curator operation {n + 1} has unknown op {kind!r}: use add, update, merge or delete")
+        raise InvalidDeltaError(
+            f"curator operation {n + 1} has unknown op {kind!r}: use add, update, merge or delete"
+        )
     out = {"op": kind, **{f: op.get(f) for f in _OP_FIELDS[kind]}}
     if op.get("reason"):
         out["reason"] = op["reason"]
@@ -123,4 +190,6 @@ def _delta_op(op: Any, n: int) -> dict[str, Any]:
 
 
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+    )

@@ -45,7 +45,9 @@ class PlaybookSource:
         instruction: str = CITE_INSTRUCTION,
     ) -> None:
         if k < 1 or max_tokens < 1:
-            raise ConfigError(f"PlaybookSource needs k >= 1 and max_tokens >= 1, got k={k}, max_tokens={max_tokens}")
+            raise ConfigError(
+                f"PlaybookSource needs k >= 1 and max_tokens >= 1, got k={k}, max_tokens={max_tokens}"
+            )
         self.playbook = playbook
         self.name = name
         self.k = k
@@ -65,14 +67,19 @@ class PlaybookSource:
             return []
         last = self._last
         if last is not None and last[:2] == (step.input, self.playbook.version):
-            hits = last[2]  # an agent's steps share their input: one search per version, not per step
+            hits = last[
+                2
+            ]  # an agent's steps share their input: one search per version, not per step
         else:
             hits = await asyncio.to_thread(self.playbook.search, step.input, self.k)
             self._last = (step.input, self.playbook.version, hits)
         order = {b.id: n for n, b in enumerate(self.playbook.bullets)}
         ranked = sorted(
-            ((self.score(h.score, int(h.row["helpful"]), int(h.row["harmful"])), h) for h in hits
-             if h.score >= self.min_similarity and h.id in order),
+            (
+                (self.score(h.score, int(h.row["helpful"]), int(h.row["harmful"])), h)
+                for h in hits
+                if h.score >= self.min_similarity and h.id in order
+            ),
             key=lambda pair: (-pair[0], pair[1].id),
         )
         items: list[ContextItem] = []
@@ -86,14 +93,31 @@ class PlaybookSource:
             if used + tokens > self.max_tokens:
                 continue
             used += tokens
-            items.append(ContextItem(
-                id=f"{self.name}-{bullet.id}", source=self.name, content=content, score=score,
-                position=order[bullet.id] + 1,
-                metadata={CITE_ID: bullet.id, "section": bullet.section, "similarity": hit.score,
-                          "helpful": bullet.helpful, "harmful": bullet.harmful},
-            ))
+            items.append(
+                ContextItem(
+                    id=f"{self.name}-{bullet.id}",
+                    source=self.name,
+                    content=content,
+                    score=score,
+                    position=order[bullet.id] + 1,
+                    metadata={
+                        CITE_ID: bullet.id,
+                        "section": bullet.section,
+                        "similarity": hit.score,
+                        "helpful": bullet.helpful,
+                        "harmful": bullet.harmful,
+                    },
+                )
+            )
         if not items:
             return []
-        header = ContextItem(id=f"{self.name}-instruction", source=self.name, content=self.instruction, priority=1,
-                             position=0, compressible=False, score=1.0)
+        header = ContextItem(
+            id=f"{self.name}-instruction",
+            source=self.name,
+            content=self.instruction,
+            priority=1,
+            position=0,
+            compressible=False,
+            score=1.0,
+        )
         return [header, *items]

@@ -64,6 +64,7 @@ class PlaybookDiff(BaseModel):
 
     def lines(self) -> list[str]:
         """The difference as ``+``, ``-`` and ``~`` lines."""
+
         def line(b: Bullet) -> str:
             return bullet_line(b)[2:]  # without its list mark
 
@@ -106,13 +107,19 @@ class Playbook:
         self.uri = str(uri)
         self.name = name
         try:
-            self.bullets_table = VectorTable.open(uri, f"{name}_bullets", embedder=embedder, create=create)
+            self.bullets_table = VectorTable.open(
+                uri, f"{name}_bullets", embedder=embedder, create=create
+            )
             # versions are read by number, never by meaning: a hashing embedder spares a model pass per version
-            self.versions_table = VectorTable.open(uri, f"{name}_versions", embedder=HashingEmbedder(dimension=32), create=create)
+            self.versions_table = VectorTable.open(
+                uri, f"{name}_versions", embedder=HashingEmbedder(dimension=32), create=create
+            )
         except StoreError as exc:
             if create:
                 raise
-            raise PlaybookError(f"no playbook {name!r} at {uri} ({exc}): apply a delta to create one") from None
+            raise PlaybookError(
+                f"no playbook {name!r} at {uri} ({exc}): apply a delta to create one"
+            ) from None
         self.max_bullet_tokens = max_bullet_tokens
         self.count_tokens = count_tokens
         self.clock = clock
@@ -153,14 +160,27 @@ class Playbook:
             return PlaybookState()
         rows = self.versions_table.get([_row_id(version)])
         if not rows:
-            raise PlaybookError(f"playbook {self.name!r} has no version {version} (it has 0 to {self.version})")
+            raise PlaybookError(
+                f"playbook {self.name!r} has no version {version} (it has 0 to {self.version})"
+            )
         return PlaybookState.model_validate_json(rows[0]["state"])
 
     def history(self) -> list[VersionInfo]:
         """Every version, oldest first."""
         rows = self.versions_table.scan(columns=["version", "kind", "ops", "created_at", "bullets"])
-        return sorted((VersionInfo(version=r["version"], kind=r["kind"], ops=json.loads(r["ops"]), created_at=r["created_at"],
-                                   bullets=r["bullets"]) for r in rows), key=lambda v: v.version)
+        return sorted(
+            (
+                VersionInfo(
+                    version=r["version"],
+                    kind=r["kind"],
+                    ops=json.loads(r["ops"]),
+                    created_at=r["created_at"],
+                    bullets=r["bullets"],
+                )
+                for r in rows
+            ),
+            key=lambda v: v.version,
+        )
 
     def search(self, query: str, k: int = 10, *, include_harmful: bool = False) -> list[Hit]:
         """The ``k`` current bullets most similar to ``query`` (cosine); without ``include_harmful``, only
@@ -175,16 +195,24 @@ class Playbook:
         after = {x.id: x for x in b.bullets}
         fields = ("section", "content", "helpful", "harmful")
         return PlaybookDiff(
-            from_version=from_version, to_version=to_version,
+            from_version=from_version,
+            to_version=to_version,
             added=[x for i, x in after.items() if i not in before],
             removed=[x for i, x in before.items() if i not in after],
-            changed=[(before[i], x) for i, x in after.items()
-                     if i in before and any(getattr(before[i], f) != getattr(x, f) for f in fields)],
+            changed=[
+                (before[i], x)
+                for i, x in after.items()
+                if i in before and any(getattr(before[i], f) != getattr(x, f) for f in fields)
+            ],
         )
 
     # ------------------------------------------------------------------ writing
     def apply(
-        self, ops: Sequence[Any], *, provenance: Provenance | None = None, labels: Sequence[str] | None = None,
+        self,
+        ops: Sequence[Any],
+        *,
+        provenance: Provenance | None = None,
+        labels: Sequence[str] | None = None,
         kind: str = "apply",
     ) -> PlaybookState:
         """Apply a delta (operations, or their JSON objects) atomically as one new version, and return it.
@@ -192,29 +220,59 @@ class Playbook:
         Any invalid operation raises ``InvalidDeltaError`` naming it (by ``labels``, e.g. file lines) and
         nothing is applied. Accepted or rejected, the delta is recorded in a ``contextos.playbook.apply`` span.
         """
-        with span(APPLY_SPAN, {"contextos.playbook.name": self.name, "contextos.playbook.version_from": self.version,
-                               "contextos.playbook.kind": kind, "contextos.playbook.operations": len(ops)}) as s:
+        with span(
+            APPLY_SPAN,
+            {
+                "contextos.playbook.name": self.name,
+                "contextos.playbook.version_from": self.version,
+                "contextos.playbook.kind": kind,
+                "contextos.playbook.operations": len(ops),
+            },
+        ) as s:
             s.set_attribute(DELTA_ATTR, _traced_delta(ops))
             try:
                 parsed = parse_delta([_as_json(op) for op in ops], labels)
-                new = apply_delta(self.state, parsed, now=self.clock(), provenance=provenance, labels=labels,
-                                  count_tokens=self.count_tokens, max_bullet_tokens=self.max_bullet_tokens)
+                new = apply_delta(
+                    self.state,
+                    parsed,
+                    now=self.clock(),
+                    provenance=provenance,
+                    labels=labels,
+                    count_tokens=self.count_tokens,
+                    max_bullet_tokens=self.max_bullet_tokens,
+                )
             except InvalidDeltaError as exc:
                 s.add_event(REJECTED_EVENT, {"contextos.playbook.error": str(exc)})
                 s.set_attribute("contextos.playbook.outcome", "rejected")
                 raise
             self._commit(new, kind, [op_json(op) for op in parsed])
-            s.set_attributes({"contextos.playbook.outcome": "applied", "contextos.playbook.version_to": new.version,
-                              "contextos.playbook.bullets": len(new.bullets)})
+            s.set_attributes(
+                {
+                    "contextos.playbook.outcome": "applied",
+                    "contextos.playbook.version_to": new.version,
+                    "contextos.playbook.bullets": len(new.bullets),
+                }
+            )
         return new
 
     def revert(self, to_version: int) -> PlaybookState:
         """Restore what ``to_version`` held, as a new version (ids are never reused afterwards)."""
         old = self.at(to_version)
-        new = PlaybookState(version=self.version + 1, bullets=old.bullets, next_id=max(old.next_id, self.state.next_id))
-        with span(APPLY_SPAN, {"contextos.playbook.name": self.name, "contextos.playbook.version_from": self.version,
-                               "contextos.playbook.kind": "revert", "contextos.playbook.version_to": new.version,
-                               "contextos.playbook.outcome": "applied"}):
+        new = PlaybookState(
+            version=self.version + 1,
+            bullets=old.bullets,
+            next_id=max(old.next_id, self.state.next_id),
+        )
+        with span(
+            APPLY_SPAN,
+            {
+                "contextos.playbook.name": self.name,
+                "contextos.playbook.version_from": self.version,
+                "contextos.playbook.kind": "revert",
+                "contextos.playbook.version_to": new.version,
+                "contextos.playbook.outcome": "applied",
+            },
+        ):
             self._commit(new, "revert", [{"op": "revert", "to": to_version}])
         return new
 
@@ -222,25 +280,46 @@ class Playbook:
         """Replace the bullets by ``bullets`` (ids and counters kept), as a new version."""
         ids = [b.id for b in bullets]
         if len(set(ids)) != len(ids):
-            raise PlaybookError(f"imported bullets repeat ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+            raise PlaybookError(
+                f"imported bullets repeat ids: {sorted({i for i in ids if ids.count(i) > 1})}"
+            )
         now = self.clock()
         for b in bullets:
             tokens = self.count_tokens(b.content)
             if tokens > self.max_bullet_tokens:
-                raise PlaybookError(f"imported bullet {b.id} is {tokens} tokens, over the limit of {self.max_bullet_tokens}")
-        stamped = [b if b.created_at else b.model_copy(update={"created_at": now, "updated_at": now}) for b in bullets]
+                raise PlaybookError(
+                    f"imported bullet {b.id} is {tokens} tokens, over the limit of {self.max_bullet_tokens}"
+                )
+        stamped = [
+            b if b.created_at else b.model_copy(update={"created_at": now, "updated_at": now})
+            for b in bullets
+        ]
         numbers = [int(i[3:]) for i in ids if i.startswith("pb-") and i[3:].isdigit()]
-        new = PlaybookState(version=self.version + 1, bullets=stamped, next_id=max([self.state.next_id, *(n + 1 for n in numbers)]))
-        with span(APPLY_SPAN, {"contextos.playbook.name": self.name, "contextos.playbook.kind": "import",
-                               "contextos.playbook.version_from": self.version, "contextos.playbook.version_to": new.version,
-                               "contextos.playbook.outcome": "applied"}):
+        new = PlaybookState(
+            version=self.version + 1,
+            bullets=stamped,
+            next_id=max([self.state.next_id, *(n + 1 for n in numbers)]),
+        )
+        with span(
+            APPLY_SPAN,
+            {
+                "contextos.playbook.name": self.name,
+                "contextos.playbook.kind": "import",
+                "contextos.playbook.version_from": self.version,
+                "contextos.playbook.version_to": new.version,
+                "contextos.playbook.outcome": "applied",
+            },
+        ):
             self._commit(new, "import", [{"op": "import", "bullets": len(stamped)}])
         return new
 
     # ------------------------------------------------------------------ export / import
     def to_json(self) -> dict[str, Any]:
         """``{"version": N, "bullets": [{"id", "section", "content", "helpful", "harmful", ...}]}``."""
-        return {"version": self.version, "bullets": [b.model_dump(mode="json") for b in self.state.bullets]}
+        return {
+            "version": self.version,
+            "bullets": [b.model_dump(mode="json") for b in self.state.bullets],
+        }
 
     def to_markdown(self) -> str:
         """The bullets under ``## section`` headings, with ids and counters."""
@@ -255,7 +334,9 @@ class Playbook:
             data = json.loads(text)
             return [Bullet.model_validate(b) for b in data["bullets"]]
         except (ValueError, KeyError, TypeError) as exc:
-            raise PlaybookError(f"{where} is not a playbook export ({exc}): expected {{\"version\", \"bullets\": [...]}}") from None
+            raise PlaybookError(
+                f'{where} is not a playbook export ({exc}): expected {{"version", "bullets": [...]}}'
+            ) from None
 
     # ------------------------------------------------------------------ internals
     def _latest(self) -> PlaybookState:
@@ -266,20 +347,43 @@ class Playbook:
         counts: dict[str, int] = {}
         for op in ops:
             counts[op["op"]] = counts.get(op["op"], 0) + 1
-        summary = f"version {new.version} ({kind}): " + ", ".join(f"{k} {v}" for k, v in counts.items())
-        self.versions_table.upsert([{
-            "id": _row_id(new.version), "text": summary, "version": new.version, "kind": kind,
-            "ops": json.dumps(ops, ensure_ascii=False), "state": new.model_dump_json(), "created_at": self.clock(),
-            "bullets": len(new.bullets),
-        }])
+        summary = f"version {new.version} ({kind}): " + ", ".join(
+            f"{k} {v}" for k, v in counts.items()
+        )
+        self.versions_table.upsert(
+            [
+                {
+                    "id": _row_id(new.version),
+                    "text": summary,
+                    "version": new.version,
+                    "kind": kind,
+                    "ops": json.dumps(ops, ensure_ascii=False),
+                    "state": new.model_dump_json(),
+                    "created_at": self.clock(),
+                    "bullets": len(new.bullets),
+                }
+            ]
+        )
         self.state = new
         self._sync(new)
 
     def _sync(self, state: PlaybookState) -> None:
         """Make the bullets table hold exactly ``state``'s bullets."""
-        stored = {r["id"]: r for r in self.bullets_table.scan(columns=["id", "text", "section", "helpful", "harmful", "updated_at"])}
+        stored = {
+            r["id"]: r
+            for r in self.bullets_table.scan(
+                columns=["id", "text", "section", "helpful", "harmful", "updated_at"]
+            )
+        }
         rows = [_bullet_row(b) for b in state.bullets]
-        changed = [r for r in rows if any(stored.get(r["id"], {}).get(k) != r[k] for k in ("text", "section", "helpful", "harmful", "updated_at"))]
+        changed = [
+            r
+            for r in rows
+            if any(
+                stored.get(r["id"], {}).get(k) != r[k]
+                for k in ("text", "section", "helpful", "harmful", "updated_at")
+            )
+        ]
         gone = [i for i in stored if state.get(i) is None]
         if changed:
             self.bullets_table.upsert(changed)
@@ -292,8 +396,16 @@ def _row_id(version: int) -> str:
 
 
 def _bullet_row(b: Bullet) -> dict[str, Any]:
-    return {"id": b.id, "text": b.content, "section": b.section, "helpful": b.helpful, "harmful": b.harmful,
-            "created_at": b.created_at, "updated_at": b.updated_at, "provenance": b.provenance.model_dump_json()}
+    return {
+        "id": b.id,
+        "text": b.content,
+        "section": b.section,
+        "helpful": b.helpful,
+        "harmful": b.harmful,
+        "created_at": b.created_at,
+        "updated_at": b.updated_at,
+        "provenance": b.provenance.model_dump_json(),
+    }
 
 
 def _as_json(op: Any) -> Any:
@@ -308,5 +420,11 @@ def _traced_delta(ops: Sequence[Any]) -> str:
         return encode(rows)
     from contextos.tracing.jsontext import compact_json
 
-    return compact_json([{k: v for k, v in r.items() if k not in ("content", "reason")} if isinstance(r, dict) else r
-                         for r in rows])
+    return compact_json(
+        [
+            {k: v for k, v in r.items() if k not in ("content", "reason")}
+            if isinstance(r, dict)
+            else r
+            for r in rows
+        ]
+    )

@@ -38,7 +38,9 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
     return {i: (s - lo) / (hi - lo) for i, s in scores.items()}
 
 
-def fuse_scores(lists: Sequence[Mapping[str, float]], weights: Sequence[float] | None = None) -> dict[str, float]:
+def fuse_scores(
+    lists: Sequence[Mapping[str, float]], weights: Sequence[float] | None = None
+) -> dict[str, float]:
     """Weighted mean of the min-max scaled ``lists`` (an id absent from a list scores 0 there): 0..1.
 
     ```python
@@ -47,7 +49,9 @@ def fuse_scores(lists: Sequence[Mapping[str, float]], weights: Sequence[float] |
     """
     weights = [1.0] * len(lists) if weights is None else list(weights)
     if len(weights) != len(lists) or any(w < 0 for w in weights):
-        raise ValueError(f"fuse_scores needs one non-negative weight per list, got {weights} for {len(lists)} lists")
+        raise ValueError(
+            f"fuse_scores needs one non-negative weight per list, got {weights} for {len(lists)} lists"
+        )
     total = sum(weights)
     if not lists or total <= 0:
         return {}

@@ -29,7 +29,9 @@ def creation_lock(folder: Path, table: str) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise StoreError(f"cannot create the lock file {path} to create table {table!r}: {exc}") from exc
+        raise StoreError(
+            f"cannot create the lock file {path} to create table {table!r}: {exc}"
+        ) from exc
     try:
         _lock(fd)
         try:

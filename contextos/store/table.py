@@ -21,8 +21,8 @@ import numpy as np
 from contextos.embed.base import Embedder, embed_query
 from contextos.embed.cache import CachedEmbedder
 from contextos.errors import StoreError
-from contextos.store.lock import creation_lock
 from contextos.store.fusion import RRF_K, fuse_ranks, fuse_scores
+from contextos.store.lock import creation_lock
 from contextos.tracing.spans import span
 
 # LanceDB logs a warning for every query that does not select its score column (our queries do
@@ -86,13 +86,23 @@ class VectorTable:
     """
 
     def __init__(
-        self, db: Any, name: str, embedder: Embedder, table: Any, ann_threshold: int, where_label: str,
+        self,
+        db: Any,
+        name: str,
+        embedder: Embedder,
+        table: Any,
+        ann_threshold: int,
+        where_label: str,
         folder: Path | None = None,
     ) -> None:
         self._db = db
-        self._folder = folder  # a local store's folder, where creation takes its lock; None for a remote one
+        self._folder = (
+            folder  # a local store's folder, where creation takes its lock; None for a remote one
+        )
         self.name = name
-        self.embedder: CachedEmbedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
+        self.embedder: CachedEmbedder = (
+            embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
+        )
         self._table = table
         self.ann_threshold = ann_threshold
         self._label = where_label
@@ -124,10 +134,14 @@ class VectorTable:
         if not _is_remote(uri_s):
             folder = Path(uri_s).expanduser()
             if folder.exists() and not folder.is_dir():
-                raise StoreError(f"store path {folder} is a file, not a folder: pass a folder for the LanceDB store")
+                raise StoreError(
+                    f"store path {folder} is a file, not a folder: pass a folder for the LanceDB store"
+                )
             if not folder.exists():
                 if not create:
-                    raise StoreError(f"no store at {folder}: create it first (open with create=True or index into it)")
+                    raise StoreError(
+                        f"no store at {folder}: create it first (open with create=True or index into it)"
+                    )
                 folder.mkdir(parents=True)
             else:
                 entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
@@ -139,7 +153,11 @@ class VectorTable:
             uri_s = str(folder)
         try:
             db = lancedb.connect(uri_s, **(connect_options or {}))
-            names = set(db.list_tables().tables) if hasattr(db, "list_tables") else set(db.table_names())
+            names = (
+                set(db.list_tables().tables)
+                if hasattr(db, "list_tables")
+                else set(db.table_names())
+            )
         except Exception as exc:
             raise StoreError(f"cannot open the LanceDB store at {uri_s}: {exc}") from exc
         table = None
@@ -147,12 +165,16 @@ class VectorTable:
             try:
                 table, schema = cls._open_existing(db, name, folder)
             except Exception as exc:
-                raise StoreError(f"table {name!r} in {uri_s} is not a readable LanceDB table: {exc}") from exc
+                raise StoreError(
+                    f"table {name!r} in {uri_s} is not a readable LanceDB table: {exc}"
+                ) from exc
             cls._check_schema(schema, name, uri_s, embedder)
             if (schema.field("id").metadata or {}).get(_PRIMARY_KEY.encode()) != b"true":
                 cls._declare_primary_key(table, f"{uri_s}/{name}")
         elif not create:
-            raise StoreError(f"the store at {uri_s} has no table {name!r} (it has: {sorted(names) or 'none'})")
+            raise StoreError(
+                f"the store at {uri_s} has no table {name!r} (it has: {sorted(names) or 'none'})"
+            )
         return cls(db, name, embedder, table, ann_threshold, f"{uri_s}/{name}", folder)
 
     @staticmethod
@@ -173,7 +195,9 @@ class VectorTable:
     def _check_schema(schema: Any, name: str, uri: str, embedder: Embedder) -> None:
         missing = [c for c in _RESERVED if c not in schema.names]
         if missing:
-            raise StoreError(f"table {name!r} in {uri} was not written by contextos (no {', '.join(missing)} column)")
+            raise StoreError(
+                f"table {name!r} in {uri} was not written by contextos (no {', '.join(missing)} column)"
+            )
         size = getattr(schema.field("vector").type, "list_size", None)
         if size != embedder.dimension:
             built_with = (schema.metadata or {}).get(_META_EMBEDDER, b"?").decode()
@@ -215,7 +239,9 @@ class VectorTable:
         try:
             return int(self._table.count_rows(where))
         except Exception as exc:
-            raise StoreError(f"cannot count rows of {self._label} with filter {where!r}: {exc}") from exc
+            raise StoreError(
+                f"cannot count rows of {self._label} with filter {where!r}: {exc}"
+            ) from exc
 
     def get(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         """The rows with these ids, in the order asked; ids not stored are left out."""
@@ -225,11 +251,22 @@ class VectorTable:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            rows = self._table.search().where(_id_filter(chunk)).select(self.columns).limit(len(chunk)).to_list()
+            rows = (
+                self._table.search()
+                .where(_id_filter(chunk))
+                .select(self.columns)
+                .limit(len(chunk))
+                .to_list()
+            )
             found.update((r["id"], r) for r in rows)
         return [found[i] for i in ids if i in found]
 
-    def scan(self, where: str | None = None, columns: Sequence[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def scan(
+        self,
+        where: str | None = None,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Rows matching ``where`` (an SQL filter; all rows without), in storage order: their
         ``columns`` (every column but the vector by default), at most ``limit`` of them."""
         if self._table is None:
@@ -238,19 +275,31 @@ class VectorTable:
         if where:
             query = query.where(where)
         try:
-            return query.select(list(columns) if columns is not None else self.columns).limit(limit).to_list()
+            return (
+                query.select(list(columns) if columns is not None else self.columns)
+                .limit(limit)
+                .to_list()
+            )
         except Exception as exc:
-            raise StoreError(f"cannot read rows of {self._label} with filter {where!r}: {exc}") from exc
+            raise StoreError(
+                f"cannot read rows of {self._label} with filter {where!r}: {exc}"
+            ) from exc
 
-    def rows_at(self, row_ids: Sequence[int], columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def rows_at(
+        self, row_ids: Sequence[int], columns: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         """The rows at these LanceDB row ids (as a search ``with_row_id`` returns them), or [] when
         any of them no longer exists. Row ids are addresses, not identities: compaction moves rows,
         so callers check each row's id and read the others with ``get``."""
         if self._table is None or not row_ids:
             return []
         try:
-            return self._table.take_row_ids(list(row_ids)).select(list(columns) if columns is not None else self.columns).to_list()
-        except Exception:  # noqa: BLE001 - a stale address (a row deleted since)
+            return (
+                self._table.take_row_ids(list(row_ids))
+                .select(list(columns) if columns is not None else self.columns)
+                .to_list()
+            )
+        except Exception:
             return []
 
     @property
@@ -270,14 +319,23 @@ class VectorTable:
             raise StoreError(f"cannot read the latest version of {self._label}: {exc}") from exc
         return True
 
-    def search(self, query: str, k: int = 10, *, mode: SearchMode = "hybrid", where: str | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, *, mode: SearchMode = "hybrid", where: str | None = None
+    ) -> list[Hit]:
         """The ``k`` best rows for ``query``: by vector (dense), by BM25 (fts), or both (hybrid:
         min-max scaled scores averaged, ``contextos.store.fusion.fuse_scores``)."""
         if mode not in ("dense", "fts", "hybrid"):
             raise ValueError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
         if k < 1 or self._table is None:
             return []
-        with span("contextos.store.search", {"contextos.store.table": self.name, "contextos.store.mode": mode, "contextos.store.k": k}):
+        with span(
+            "contextos.store.search",
+            {
+                "contextos.store.table": self.name,
+                "contextos.store.mode": mode,
+                "contextos.store.k": k,
+            },
+        ):
             if mode == "dense":
                 return self.search_vector(embed_query(self.embedder, query), k, where=where)
             if mode == "fts":
@@ -297,21 +355,29 @@ class VectorTable:
                 similarity.update(self._cosines(vector, missing))
             return [Hit(i, fused[i], found[i].row, similarity.get(i)) for i in best]
 
-    def search_vector(self, vector: Sequence[float] | np.ndarray, k: int = 10, *, where: str | None = None) -> list[Hit]:
+    def search_vector(
+        self, vector: Sequence[float] | np.ndarray, k: int = 10, *, where: str | None = None
+    ) -> list[Hit]:
         """The ``k`` rows nearest to ``vector`` by cosine similarity."""
         if self._table is None or k < 1:
             return []
         vector = np.asarray(vector, dtype=np.float32)
         if vector.shape != (self.embedder.dimension,):
-            raise StoreError(f"query vector has shape {vector.shape}, the table holds ({self.embedder.dimension},) vectors")
-        query = self._table.search(vector, vector_column_name="vector").distance_type("cosine").limit(k)
+            raise StoreError(
+                f"query vector has shape {vector.shape}, the table holds ({self.embedder.dimension},) vectors"
+            )
+        query = (
+            self._table.search(vector, vector_column_name="vector").distance_type("cosine").limit(k)
+        )
         query = query.select([*self.columns, "_distance"])
         if where:
             query = query.where(where, prefilter=True)
         rows = self._run(query, where)
         return [Hit(r["id"], 1.0 - (d := float(r.pop("_distance"))), r, 1.0 - d) for r in rows]
 
-    def ranked(self, query: str | np.ndarray, k: int, columns: Sequence[str]) -> list[dict[str, Any]]:
+    def ranked(
+        self, query: str | np.ndarray, k: int, columns: Sequence[str]
+    ) -> list[dict[str, Any]]:
         """The top ``k`` rows of one search with only ``columns`` read, each with its ``_score`` (BM25
         for a text, cosine similarity for a vector) and ``_rowid`` (an address for ``rows_at``).
 
@@ -322,8 +388,13 @@ class VectorTable:
         if self._table is None or k < 1:
             return []
         if isinstance(query, str):
-            rows = self._run(self._table.search(query, query_type="fts", fts_columns="text").limit(k)
-                             .with_row_id(True).select([*columns, "_score"]), None)
+            rows = self._run(
+                self._table.search(query, query_type="fts", fts_columns="text")
+                .limit(k)
+                .with_row_id(True)
+                .select([*columns, "_score"]),
+                None,
+            )
             for r in rows:
                 r["_score"] = float(r["_score"])
             return rows
@@ -334,11 +405,17 @@ class VectorTable:
             r["_score"] = 1.0 - float(r.pop("_distance"))
         return rows
 
-    def _fts(self, query: str, k: int, where: str | None, addresses: dict[str, int] | None = None) -> list[Hit]:
+    def _fts(
+        self, query: str, k: int, where: str | None, addresses: dict[str, int] | None = None
+    ) -> list[Hit]:
         """BM25 hits; ``addresses``, when given, is filled with each hit's row id (for ``_cosines``)."""
         if not query.strip():
             return []
-        q = self._table.search(query, query_type="fts", fts_columns="text").limit(k).select([*self.columns, "_score"])
+        q = (
+            self._table.search(query, query_type="fts", fts_columns="text")
+            .limit(k)
+            .select([*self.columns, "_score"])
+        )
         if addresses is not None:
             q = q.with_row_id(True)
         if where:
@@ -351,7 +428,11 @@ class VectorTable:
     def _cosines(self, vector: np.ndarray, addresses: dict[str, int]) -> dict[str, float]:
         """Cosine similarity of ``vector`` and the stored vectors of these rows (id to row id: read
         by address, which this handle's version keeps valid)."""
-        rows = [r for r in self.rows_at(list(addresses.values()), ["id", "vector"]) if r["id"] in addresses]
+        rows = [
+            r
+            for r in self.rows_at(list(addresses.values()), ["id", "vector"])
+            if r["id"] in addresses
+        ]
         if not rows:
             return {}
         matrix = np.asarray([r["vector"] for r in rows], dtype=np.float32)
@@ -365,7 +446,9 @@ class VectorTable:
             return query.to_list()
         except Exception as exc:
             if where:
-                raise StoreError(f"search in {self._label} failed with filter {where!r}: {exc}") from exc
+                raise StoreError(
+                    f"search in {self._label} failed with filter {where!r}: {exc}"
+                ) from exc
             raise StoreError(f"search in {self._label} failed: {exc}") from exc
 
     # ---------------------------------------------------------------- writing
@@ -380,7 +463,10 @@ class VectorTable:
         rows = self._validate(rows)
         if not rows:
             return 0
-        with span("contextos.store.upsert", {"contextos.store.table": self.name, "contextos.store.rows": len(rows)}):
+        with span(
+            "contextos.store.upsert",
+            {"contextos.store.table": self.name, "contextos.store.rows": len(rows)},
+        ):
             vectors = self._vectors(rows)
             data_rows = [{**r, "vector": v} for r, v in zip(rows, vectors)]
             if self._table is None:
@@ -396,7 +482,9 @@ class VectorTable:
                 try:
                     data = pa.Table.from_pylist(data_rows, schema=schema)
                 except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                    raise StoreError(f"rows do not fit the columns of {self._label}: {exc}") from exc
+                    raise StoreError(
+                        f"rows do not fit the columns of {self._label}: {exc}"
+                    ) from exc
                 self._merge(data)
             self._maintain_indexes()
         return len(rows)
@@ -424,7 +512,9 @@ class VectorTable:
             if not isinstance(text, str):
                 raise StoreError(f"row {n} ({rid!r}) has no string 'text'")
             if "vector" in row:
-                raise StoreError(f"row {n} ({rid!r}) has a 'vector' column: vectors come from the table's embedder")
+                raise StoreError(
+                    f"row {n} ({rid!r}) has a 'vector' column: vectors come from the table's embedder"
+                )
             if rid in seen:
                 raise StoreError(f"row {n}: id {rid!r} occurs twice in one upsert")
             seen.add(rid)
@@ -439,7 +529,13 @@ class VectorTable:
             ids = [r["id"] for r in rows]
             for start in range(0, len(ids), 1000):
                 chunk = ids[start : start + 1000]
-                stored = self._table.search().where(_id_filter(chunk)).select(["id", "text", "vector"]).limit(len(chunk)).to_list()
+                stored = (
+                    self._table.search()
+                    .where(_id_filter(chunk))
+                    .select(["id", "text", "vector"])
+                    .limit(len(chunk))
+                    .to_list()
+                )
                 reuse.update((s["text"], np.asarray(s["vector"], dtype=np.float32)) for s in stored)
         todo = [r["text"] for r in rows if r["text"] not in reuse]
         fresh = dict(zip(todo, self.embedder.embed(todo))) if todo else {}
@@ -450,13 +546,24 @@ class VectorTable:
 
         dim = self.embedder.dimension
         try:
-            inferred = pa.Table.from_pylist([{k: v for k, v in r.items() if k != "vector"} for r in data_rows]).schema
+            inferred = pa.Table.from_pylist(
+                [{k: v for k, v in r.items() if k != "vector"} for r in data_rows]
+            ).schema
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise StoreError(f"rows have columns of mixed types: {exc}") from exc
-        fields = [pa.field("id", pa.string(), nullable=False, metadata={_PRIMARY_KEY: "true"}), pa.field("text", pa.string()),
-                  pa.field("vector", pa.list_(pa.float32(), dim))]
+        fields = [
+            pa.field("id", pa.string(), nullable=False, metadata={_PRIMARY_KEY: "true"}),
+            pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+        ]
         fields += [f for f in inferred if f.name not in _RESERVED]
-        schema = pa.schema(fields, metadata={_META_EMBEDDER: self.embedder.name.encode(), _META_DIMENSION: str(dim).encode()})
+        schema = pa.schema(
+            fields,
+            metadata={
+                _META_EMBEDDER: self.embedder.name.encode(),
+                _META_DIMENSION: str(dim).encode(),
+            },
+        )
         data = pa.Table.from_pylist(data_rows, schema=schema)
         if self._folder is None:
             self._create_or_merge(data, schema)
@@ -468,10 +575,16 @@ class VectorTable:
         self._confirm_written(data)
 
     def _create_or_merge(self, data: Any, schema: Any) -> None:
-        names = set(self._db.list_tables().tables) if hasattr(self._db, "list_tables") else set(self._db.table_names())
+        names = (
+            set(self._db.list_tables().tables)
+            if hasattr(self._db, "list_tables")
+            else set(self._db.table_names())
+        )
         if self.name not in names:
             try:
-                self._table = self._db.create_table(self.name, data=data, schema=schema, mode="create")
+                self._table = self._db.create_table(
+                    self.name, data=data, schema=schema, mode="create"
+                )
                 return
             except (ValueError, OSError) as exc:
                 if "exist" not in str(exc).lower():
@@ -482,7 +595,14 @@ class VectorTable:
         self._merge(data)
 
     def _merge(self, data: Any) -> None:
-        self._commit(lambda: self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+        self._commit(
+            lambda: (
+                self._table.merge_insert("id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute(data)
+            )
+        )
 
     def _confirm_written(self, data: Any) -> None:
         """Read back the ids the creating write stored, from the latest version, and write again
@@ -492,7 +612,14 @@ class VectorTable:
         found: set[str] = set()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            found.update(r["id"] for r in self._table.search().where(_id_filter(chunk)).select(["id"]).limit(len(chunk)).to_list())
+            found.update(
+                r["id"]
+                for r in self._table.search()
+                .where(_id_filter(chunk))
+                .select(["id"])
+                .limit(len(chunk))
+                .to_list()
+            )
         if len(found) < len(ids):
             import pyarrow as pa
 
@@ -531,17 +658,26 @@ class VectorTable:
 
         existing = {tuple(i.columns): i for i in self._table.list_indices()}
         if ("text",) not in existing:
-            self._commit(lambda: self._table.create_index("text", config=FTS(), replace=True), housekeeping=True)
+            self._commit(
+                lambda: self._table.create_index("text", config=FTS(), replace=True),
+                housekeeping=True,
+            )
         else:
             self._refresh(existing[("text",)].name)
         rows = self.count()
         if ("vector",) not in existing and rows >= self.ann_threshold:
             with span("contextos.store.build_ann", {"contextos.store.rows": rows}):
                 vector_index = IvfSq(distance_type="cosine")
-                self._commit(lambda: self._table.create_index("vector", config=vector_index, replace=True), housekeeping=True)
+                self._commit(
+                    lambda: self._table.create_index("vector", config=vector_index, replace=True),
+                    housekeeping=True,
+                )
                 if ("id",) not in existing:
                     # merge_insert and get() look rows up by id: a B-tree keeps that fast at scale.
-                    self._commit(lambda: self._table.create_index("id", config=BTree(), replace=True), housekeeping=True)
+                    self._commit(
+                        lambda: self._table.create_index("id", config=BTree(), replace=True),
+                        housekeeping=True,
+                    )
         elif ("vector",) in existing:
             self._refresh(existing[("vector",)].name)
 
@@ -567,6 +703,8 @@ def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int, rrf_k: int = RRF_K) -> l
         for hit in ranking:
             rows.setdefault(hit.id, hit)
     scale = len(rankings) / (rrf_k + 1)
-    scores = {i: s * scale for i, s in fuse_ranks([[h.id for h in r] for r in rankings], rrf_k).items()}
+    scores = {
+        i: s * scale for i, s in fuse_ranks([[h.id for h in r] for r in rankings], rrf_k).items()
+    }
     best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
     return [Hit(i, scores[i], rows[i].row, rows[i].similarity) for i in best]

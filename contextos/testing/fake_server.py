@@ -74,7 +74,9 @@ def prompt_words(messages: Iterable[dict[str, Any]]) -> list[str]:
         words.extend(_WORD.findall(_text_of(message.get("content"))))
         for call in message.get("tool_calls") or []:
             function = call.get("function", {})
-            words.extend(_WORD.findall(f"{function.get('name', '')} {function.get('arguments', '')}"))
+            words.extend(
+                _WORD.findall(f"{function.get('name', '')} {function.get('arguments', '')}")
+            )
     return words
 
 
@@ -128,7 +130,10 @@ class FakeModelServer:
         self._httpd = _Server(("127.0.0.1", 0), handler)
         # A short poll interval makes stop() quick (the default waits up to 0.5 s).
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="FakeModelServer", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="FakeModelServer",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -153,7 +158,9 @@ class FakeModelServer:
     def port(self) -> int:
         """The port it listens on."""
         if self._httpd is None:
-            raise RuntimeError("FakeModelServer is not started: use `with FakeModelServer() as server:`")
+            raise RuntimeError(
+                "FakeModelServer is not started: use `with FakeModelServer() as server:`"
+            )
         return self._httpd.server_address[1]
 
     @property
@@ -229,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Without this every response waits for the client's delayed ACK (~40 ms per call).
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     # -- routes ------------------------------------------------------------------------------
@@ -238,7 +245,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/health":
             self._send(200, b"", "text/plain")
         elif self.path in ("/v1/models", "/models"):
-            data = [{"id": m, "object": "model", "owned_by": "vllm", "max_model_len": self.fake.context_window} for m in self.fake.models]
+            data = [
+                {
+                    "id": m,
+                    "object": "model",
+                    "owned_by": "vllm",
+                    "max_model_len": self.fake.context_window,
+                }
+                for m in self.fake.models
+            ]
             self._json(200, {"object": "list", "data": data})
         else:
             self._error(404, f"Not found: {self.path}", "NotFoundError")
@@ -250,7 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"null")
         except ValueError:
             body = None
-        request = RecordedRequest("POST", self.path, _lower(self.headers), body if isinstance(body, dict) else None)
+        request = RecordedRequest(
+            "POST", self.path, _lower(self.headers), body if isinstance(body, dict) else None
+        )
         self.fake._record(request)
         if self.path == "/tokenize" and request.body is not None and self.fake.tokenize:
             self._tokenize(request)
@@ -261,7 +278,10 @@ class _Handler(BaseHTTPRequestHandler):
         if request.body is None:
             self._error(400, "The request body is not a JSON object.", "BadRequestError")
             return
-        if self.fake.api_key is not None and request.headers.get("authorization") != f"Bearer {self.fake.api_key}":
+        if (
+            self.fake.api_key is not None
+            and request.headers.get("authorization") != f"Bearer {self.fake.api_key}"
+        ):
             self._error(401, "Unauthorized: wrong or missing api key.", "AuthenticationError")
             return
         model = request.body.get("model")
@@ -269,14 +289,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"The model `{model}` does not exist.", "NotFoundError")
             return
         words = prompt_words(request.messages)
-        max_tokens = int(request.body.get("max_tokens") or request.body.get("max_completion_tokens") or 0)
-        if self.fake.context_window is not None and len(words) + max_tokens > self.fake.context_window:
-            self._error(400, context_length_message(self.fake.context_window, len(words) + max_tokens), "BadRequestError")
+        max_tokens = int(
+            request.body.get("max_tokens") or request.body.get("max_completion_tokens") or 0
+        )
+        if (
+            self.fake.context_window is not None
+            and len(words) + max_tokens > self.fake.context_window
+        ):
+            self._error(
+                400,
+                context_length_message(self.fake.context_window, len(words) + max_tokens),
+                "BadRequestError",
+            )
             return
         answer = self.fake._next_answer(request)
         if isinstance(answer, Fault) and answer.kind == "cut_stream" and request.body.get("stream"):
-            self._complete(request, answer.then or Reply.text(f"fake reply to: {request.last_user_text}"), words,
-                           cut_after=answer.after_chunks)
+            self._complete(
+                request,
+                answer.then or Reply.text(f"fake reply to: {request.last_user_text}"),
+                words,
+                cut_after=answer.after_chunks,
+            )
             return
         if isinstance(answer, Fault):
             answer = self._fault(answer)
@@ -287,11 +320,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _tokenize(self, request: RecordedRequest) -> None:
         """vLLM's ``/tokenize`` for a chat request: the prompt's tokens as completions count them (words)."""
         if request.body.get("model") not in self.fake.models:
-            self._error(404, f"The model `{request.body.get('model')}` does not exist.", "NotFoundError")
+            self._error(
+                404, f"The model `{request.body.get('model')}` does not exist.", "NotFoundError"
+            )
             return
         words = prompt_words(request.messages)
-        self._json(200, {"count": len(words), "max_model_len": self.fake.context_window or 0,
-                         "tokens": list(range(len(words)))})
+        self._json(
+            200,
+            {
+                "count": len(words),
+                "max_model_len": self.fake.context_window or 0,
+                "tokens": list(range(len(words))),
+            },
+        )
 
     # -- answers -----------------------------------------------------------------------------
     def _fault(self, fault: Fault) -> Reply | None:
@@ -308,9 +349,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return None
         if fault.kind == "malformed_json":
-            self._send(200, b'{"id": "chatcmpl-broken", "choices": [ {"message": ', "application/json")
+            self._send(
+                200, b'{"id": "chatcmpl-broken", "choices": [ {"message": ', "application/json"
+            )
             return None
-        error_type = {429: "RateLimitError", 400: "BadRequestError", 503: "ServiceUnavailableError"}.get(fault.status, "APIError")
+        error_type = {
+            429: "RateLimitError",
+            400: "BadRequestError",
+            503: "ServiceUnavailableError",
+        }.get(fault.status, "APIError")
         self._error(fault.status, fault.message, error_type, headers)
         return None
 
@@ -321,12 +368,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
-    def _complete(self, request: RecordedRequest, reply: Reply, words: list[str], cut_after: int | None = None) -> None:
+    def _complete(
+        self, request: RecordedRequest, reply: Reply, words: list[str], cut_after: int | None = None
+    ) -> None:
         body = request.body or {}
-        cached = self.fake._cached_tokens(words) if reply.cached_tokens is None else reply.cached_tokens
+        cached = (
+            self.fake._cached_tokens(words) if reply.cached_tokens is None else reply.cached_tokens
+        )
         completion_tokens = reply.completion_tokens
         if completion_tokens is None:
-            completion_tokens = max(1, len(_WORD.findall(reply.content or "")) + 4 * len(reply.tool_calls))
+            completion_tokens = max(
+                1, len(_WORD.findall(reply.content or "")) + 4 * len(reply.tool_calls)
+            )
         usage = {
             "prompt_tokens": len(words),
             "completion_tokens": completion_tokens,
@@ -346,7 +399,9 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         model = body.get("model")
         if body.get("stream"):
-            self._stream(ident, created, model, reply.content, tool_calls, finish, usage, body, cut_after)
+            self._stream(
+                ident, created, model, reply.content, tool_calls, finish, usage, body, cut_after
+            )
             return
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         if tool_calls:
@@ -358,22 +413,44 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": created,
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+                "choices": [
+                    {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+                ],
                 "usage": usage,
             },
         )
 
-    def _stream(self, ident: str, created: int, model: Any, content: str | None, tool_calls: list[dict[str, Any]],
-                finish: str, usage: dict[str, Any], body: dict[str, Any], cut_after: int | None = None) -> None:
+    def _stream(
+        self,
+        ident: str,
+        created: int,
+        model: Any,
+        content: str | None,
+        tool_calls: list[dict[str, Any]],
+        finish: str,
+        usage: dict[str, Any],
+        body: dict[str, Any],
+        cut_after: int | None = None,
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 
-        def event(delta: dict[str, Any], finish_reason: str | None = None, extra: dict[str, Any] | None = None) -> None:
-            chunk = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **(extra or {})}
+        def event(
+            delta: dict[str, Any],
+            finish_reason: str | None = None,
+            extra: dict[str, Any] | None = None,
+        ) -> None:
+            chunk = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                **(extra or {}),
+            }
             self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
 
         event({"role": "assistant", "content": ""})
@@ -384,12 +461,30 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             event({"content": piece})
         for index, call in enumerate(tool_calls):
-            event({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                   "function": {"name": call["function"]["name"], "arguments": ""}}]})
-            event({"tool_calls": [{"index": index, "function": {"arguments": call["function"]["arguments"]}}]})
+            event(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": call["function"]["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+            event(
+                {
+                    "tool_calls": [
+                        {"index": index, "function": {"arguments": call["function"]["arguments"]}}
+                    ]
+                }
+            )
         event({}, finish)
         if (body.get("stream_options") or {}).get("include_usage"):
-            self._chunk(f"data: {json.dumps({'id': ident, 'object': 'chat.completion.chunk', 'created': created, 'model': model, 'choices': [], 'usage': usage})}\n\n".encode())
+            self._chunk(
+                f"data: {json.dumps({'id': ident, 'object': 'chat.completion.chunk', 'created': created, 'model': model, 'choices': [], 'usage': usage})}\n\n".encode()
+            )
         self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")
 
@@ -398,7 +493,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -407,12 +504,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-    def _error(self, status: int, message: str, error_type: str, headers: dict[str, str] | None = None) -> None:
+    def _error(
+        self, status: int, message: str, error_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         # vLLM's error body: a flat object, not OpenAI's {"error": {...}}.
-        self._json(status, {"object": "error", "message": message, "type": error_type, "param": None, "code": status}, headers)
+        self._json(
+            status,
+            {
+                "object": "error",
+                "message": message,
+                "type": error_type,
+                "param": None,
+                "code": status,
+            },
+            headers,
+        )
 
 
 def _lower(headers: Any) -> dict[str, str]:

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "rate_limit", "server_error", "unavailable", "delay", "reset", "malformed_json", "context_length", "status",
+    "rate_limit",
+    "server_error",
+    "unavailable",
+    "delay",
+    "reset",
+    "malformed_json",
+    "context_length",
+    "status",
     "cut_stream",
 ]
 
@@ -50,7 +57,14 @@ class Reply:
         return cls(content=content, **kwargs)
 
     @classmethod
-    def tool_call(cls, name: str, arguments: dict[str, Any] | str, *, id: str | None = None, content: str | None = None) -> Reply:
+    def tool_call(
+        cls,
+        name: str,
+        arguments: dict[str, Any] | str,
+        *,
+        id: str | None = None,
+        content: str | None = None,
+    ) -> Reply:
         """One tool call; ``arguments`` as a dict (sent as JSON) or a raw string (sent verbatim, even if not JSON)."""
         raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
         return cls(content=content, tool_calls=(FakeToolCall(name=name, arguments=raw, id=id),))
@@ -90,17 +104,31 @@ class Fault:
     @classmethod
     def rate_limit(cls, retry_after: float | None = 1) -> Fault:
         """429 Too Many Requests, with ``Retry-After`` when given."""
-        return cls("rate_limit", status=429, retry_after=retry_after, message="Too many requests, slow down.")
+        return cls(
+            "rate_limit",
+            status=429,
+            retry_after=retry_after,
+            message="Too many requests, slow down.",
+        )
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
         """A 5xx with an error body (500 by default)."""
-        return cls("server_error", status=status, message="Internal server error (injected by FakeModelServer).")
+        return cls(
+            "server_error",
+            status=status,
+            message="Internal server error (injected by FakeModelServer).",
+        )
 
     @classmethod
     def unavailable(cls, retry_after: float | None = None) -> Fault:
         """503 Service Unavailable, as a server that is loading or overloaded answers."""
-        return cls("unavailable", status=503, retry_after=retry_after, message="Service unavailable (injected).")
+        return cls(
+            "unavailable",
+            status=503,
+            retry_after=retry_after,
+            message="Service unavailable (injected).",
+        )
 
     @classmethod
     def delay(cls, seconds: float, then: Reply | None = None) -> Fault:
@@ -125,12 +153,18 @@ class Fault:
     @classmethod
     def context_length(cls, max_model_len: int = 4096, requested: int = 5000) -> Fault:
         """vLLM's 400 for a prompt longer than the model's context."""
-        return cls("context_length", status=400, message=context_length_message(max_model_len, requested))
+        return cls(
+            "context_length", status=400, message=context_length_message(max_model_len, requested)
+        )
 
     @classmethod
     def status_code(cls, status: int, message: str = "") -> Fault:
         """Any status with an OpenAI-style error body (401, 404, 422, ...)."""
-        return cls("status", status=status, message=message or f"Error {status} (injected by FakeModelServer).")
+        return cls(
+            "status",
+            status=status,
+            message=message or f"Error {status} (injected by FakeModelServer).",
+        )
 
 
 def context_length_message(max_model_len: int, requested: int) -> str:

@@ -59,8 +59,13 @@ class ScriptedModel:
     With both exhausted it echoes: ``"scripted reply to: <last user message>"``.
     """
 
-    def __init__(self, script: Iterable[Answer] = (), *, responder: Callable[[ScriptedRequest], Answer] | None = None,
-                 model: str = "scripted") -> None:
+    def __init__(
+        self,
+        script: Iterable[Answer] = (),
+        *,
+        responder: Callable[[ScriptedRequest], Answer] | None = None,
+        model: str = "scripted",
+    ) -> None:
         self._model = model
         self.responder = responder
         """Called for each request once the script is used up."""
@@ -85,28 +90,51 @@ class ScriptedModel:
         with self._lock:
             return len(self._script)
 
-    async def acomplete(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                        **params: Any) -> Completion:
+    async def acomplete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> Completion:
         """The next scripted answer as a ``Completion`` (or its ``Fault`` raised)."""
         return self.complete(messages, tools=tools, **params)
 
-    def complete(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                 **params: Any) -> Completion:
+    def complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> Completion:
         """The blocking twin of ``acomplete``."""
-        request = ScriptedRequest(list(messages), list(tools) if tools else None, {k: v for k, v in params.items() if v is not None})
+        request = ScriptedRequest(
+            list(messages),
+            list(tools) if tools else None,
+            {k: v for k, v in params.items() if v is not None},
+        )
         with self._lock:
             self.requests.append(request)
             answer = self._script.popleft() if self._script else None
         if answer is None:
-            answer = self.responder(request) if self.responder else Reply.text(f"scripted reply to: {_last_user_text(request)}")
+            answer = (
+                self.responder(request)
+                if self.responder
+                else Reply.text(f"scripted reply to: {_last_user_text(request)}")
+            )
         if isinstance(answer, str):
             answer = Reply.text(answer)
         if isinstance(answer, Fault):
             raise _error_for(answer, self._model)
         return self._completion(request, answer)
 
-    def astream(self, messages: Sequence[dict[str, Any]], *, tools: Sequence[dict[str, Any]] | None = None,
-                **params: Any) -> CompletionStream:
+    def astream(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **params: Any,
+    ) -> CompletionStream:
         """Stream the next answer word by word; ``stream.completion`` once exhausted."""
 
         async def deltas(finish: Callable[[Completion], None]) -> AsyncIterator[str]:
@@ -118,27 +146,48 @@ class ScriptedModel:
         return CompletionStream(deltas)
 
     def _completion(self, request: ScriptedRequest, reply: Reply) -> Completion:
-        calls = [ToolCall.parse(c.id or f"call_scripted_{len(self.requests)}_{i}", c.name, c.arguments)
-                 for i, c in enumerate(reply.tool_calls)]
+        calls = [
+            ToolCall.parse(c.id or f"call_scripted_{len(self.requests)}_{i}", c.name, c.arguments)
+            for i, c in enumerate(reply.tool_calls)
+        ]
         prompt = len(prompt_words(request.messages))
-        completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else max(1, len((reply.content or "").split()))
+        completion_tokens = (
+            reply.completion_tokens
+            if reply.completion_tokens is not None
+            else max(1, len((reply.content or "").split()))
+        )
         return Completion(
-            content=reply.content, tool_calls=calls, finish_reason=reply.finish_reason or ("tool_calls" if calls else "stop"),
-            usage=Usage(prompt_tokens=prompt, completion_tokens=completion_tokens, cached_tokens=reply.cached_tokens or 0),
-            model=self._model, attempts=[Attempt(model=self._model, number=1, outcome="ok", latency_s=0.0)],
+            content=reply.content,
+            tool_calls=calls,
+            finish_reason=reply.finish_reason or ("tool_calls" if calls else "stop"),
+            usage=Usage(
+                prompt_tokens=prompt,
+                completion_tokens=completion_tokens,
+                cached_tokens=reply.cached_tokens or 0,
+            ),
+            model=self._model,
+            attempts=[Attempt(model=self._model, number=1, outcome="ok", latency_s=0.0)],
         )
 
 
 _FAULT_ERRORS: dict[str, type[ModelError]] = {
-    "rate_limit": RateLimitedError, "server_error": ModelServerError, "unavailable": ModelServerError,
-    "delay": ModelTimeoutError, "reset": ModelConnectionError, "malformed_json": ModelResponseError,
+    "rate_limit": RateLimitedError,
+    "server_error": ModelServerError,
+    "unavailable": ModelServerError,
+    "delay": ModelTimeoutError,
+    "reset": ModelConnectionError,
+    "malformed_json": ModelResponseError,
     "context_length": ContextWindowExceededError,
 }
 
 
 def _error_for(fault: Fault, model: str) -> ModelError:
     if fault.kind == "status":
-        kind = {401: ModelAuthenticationError, 403: ModelAuthenticationError, 404: ModelNotFoundError}.get(fault.status)
+        kind = {
+            401: ModelAuthenticationError,
+            403: ModelAuthenticationError,
+            404: ModelNotFoundError,
+        }.get(fault.status)
         error_class = kind or (ModelServerError if fault.status >= 500 else ModelRequestError)
     else:
         error_class = _FAULT_ERRORS[fault.kind]

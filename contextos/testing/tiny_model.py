@@ -167,8 +167,12 @@ def write_tokenizer_files(folder: str | Path, spec: TinyModelSpec | None = None)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     build_tokenizer(spec).save(str(folder / "tokenizer.json"))
-    config = {**SPECIAL_TOKEN_ROLES, "model_max_length": spec.max_position_embeddings, "chat_template": CHAT_TEMPLATE,
-              "tokenizer_class": "PreTrainedTokenizerFast"}
+    config = {
+        **SPECIAL_TOKEN_ROLES,
+        "model_max_length": spec.max_position_embeddings,
+        "chat_template": CHAT_TEMPLATE,
+        "tokenizer_class": "PreTrainedTokenizerFast",
+    }
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
     return folder
@@ -184,7 +188,9 @@ def build_tiny_model(out_dir: str | Path, spec: TinyModelSpec | None = None) -> 
     spec = spec or TinyModelSpec()
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not empty: give an empty or new folder for the tiny model")
+        raise ConfigError(
+            f"{out} exists and is not empty: give an empty or new folder for the tiny model"
+        )
     try:
         import torch
         from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast

@@ -16,9 +16,23 @@ from contextos.tools.bind import implementations
 from contextos.tools.catalog import ToolCatalog, index_text
 from contextos.tools.executor import ToolExecutor, ToolResult
 from contextos.tools.load import load_tools, tool_from_row
-from contextos.tools.query import PROGRESS_NOTE, QUERY_PROMPT, ToolQueries, ToolQueryWriter, ToolRetrieval, find_tools, parse_queries
+from contextos.tools.query import (
+    PROGRESS_NOTE,
+    QUERY_PROMPT,
+    ToolQueries,
+    ToolQueryWriter,
+    ToolRetrieval,
+    find_tools,
+    parse_queries,
+)
+from contextos.tools.retrieve import (
+    BaseToolRetriever,
+    CatalogRetriever,
+    RerankedRetriever,
+    ToolHit,
+    ToolRetriever,
+)
 from contextos.tools.run_context import RunContext
-from contextos.tools.retrieve import BaseToolRetriever, CatalogRetriever, RerankedRetriever, ToolHit, ToolRetriever
 from contextos.tools.source import LATEST_TURNS, ToolSource, tool_item
 from contextos.tools.tool import Tool, tools_from_mcp, valid_tool_name
 
@@ -36,8 +50,8 @@ __all__ = [
     "ToolHit",
     "ToolQueries",
     "ToolQueryWriter",
-    "ToolRetrieval",
     "ToolResult",
+    "ToolRetrieval",
     "ToolRetriever",
     "ToolSource",
     "find_tools",

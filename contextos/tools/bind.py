@@ -31,19 +31,27 @@ def implementations(functions: Mapping[str, Callable[..., Any]]) -> Fallback:
     bound = {}
     for name, function in functions.items():
         if not callable(function):
-            raise ToolError(f"the implementation of {name!r} is a {type(function).__name__}, not a function")
+            raise ToolError(
+                f"the implementation of {name!r} is a {type(function).__name__}, not a function"
+            )
         bound[name] = validate_call(function)
         bound.setdefault(valid_tool_name(name), bound[name])
 
     def run(tool: Tool, arguments: dict[str, Any]) -> Any:
         function = bound.get(tool.name) or bound.get(tool.label)
         if function is None:
-            raise ToolNotFoundError(f"the tool {tool.name!r} has no implementation here; answer without it")
+            raise ToolNotFoundError(
+                f"the tool {tool.name!r} has no implementation here; answer without it"
+            )
         try:
             return function(**arguments)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
-            raise ToolError(f"invalid arguments for {tool.name}: {problems}; fix them and call it again") from None
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ToolError(
+                f"invalid arguments for {tool.name}: {problems}; fix them and call it again"
+            ) from None
 
     return run
-

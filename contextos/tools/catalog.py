@@ -46,7 +46,11 @@ def words(identifier: str) -> str:
 
 def index_text(tool: Tool) -> str:
     """The text a tool is found by: name, description and parameter names."""
-    parts = [words(tool.label), tool.description.strip(), " ".join(words(p) for p in tool.parameter_names)]
+    parts = [
+        words(tool.label),
+        tool.description.strip(),
+        " ".join(words(p) for p in tool.parameter_names),
+    ]
     return "\n".join(p for p in parts if p)
 
 
@@ -56,7 +60,7 @@ def group_text(group: str, members: Sequence[Tool]) -> str:
     for tool in members:
         label = tool.label
         if label.startswith(group):  # ToolBench's "tool: api": the family name is already there
-            label = label[len(group):].lstrip(" :")
+            label = label[len(group) :].lstrip(" :")
         lines.append(f"{words(label)} {tool.description.strip()}".strip())
     return "\n".join(lines)
 
@@ -103,14 +107,22 @@ class ToolCatalog:
         from contextos.embed import default_embedder
         from contextos.store import VectorTable
 
-        embedder = embedder if embedder is not None else default_embedder()  # an empty CachedEmbedder is falsy
+        embedder = (
+            embedder if embedder is not None else default_embedder()
+        )  # an empty CachedEmbedder is falsy
         try:
-            tools = VectorTable.open(db, TOOLS_TABLE, embedder=embedder, create=create, connect_options=connect_options)
+            tools = VectorTable.open(
+                db, TOOLS_TABLE, embedder=embedder, create=create, connect_options=connect_options
+            )
         except StoreError as exc:
             if create:
                 raise
-            raise StoreError(f"no tool catalog at {db} ({exc}); build one with `contextos tools index CATALOG --db {db}`") from None
-        groups = VectorTable.open(db, GROUPS_TABLE, embedder=tools.embedder, create=True, connect_options=connect_options)
+            raise StoreError(
+                f"no tool catalog at {db} ({exc}); build one with `contextos tools index CATALOG --db {db}`"
+            ) from None
+        groups = VectorTable.open(
+            db, GROUPS_TABLE, embedder=tools.embedder, create=True, connect_options=connect_options
+        )
         return cls(tools, groups, location=str(db))
 
     # Reading ----------------------------------------------------------------------------------
@@ -119,7 +131,10 @@ class ToolCatalog:
         return self.table.count()
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.table.count(f"id = {_quote(key)} OR name = {_quote(key)}") > 0
+        return (
+            isinstance(key, str)
+            and self.table.count(f"id = {_quote(key)} OR name = {_quote(key)}") > 0
+        )
 
     def get(self, key: str) -> Tool:
         """The tool with this id or name; ``ToolNotFoundError`` if there is none."""
@@ -128,10 +143,14 @@ class ToolCatalog:
             found = self.get_many(self._ids_where(f"name = {_quote(key)}"))
             if found:
                 return found[0]
-            raise ToolNotFoundError(f"no tool with id or name {key!r} in the catalog at {self.location}")
+            raise ToolNotFoundError(
+                f"no tool with id or name {key!r} in the catalog at {self.location}"
+            )
         return tool_from_stored(rows[0])
 
-    def get_many(self, ids: Sequence[str], *, row_ids: Mapping[str, int] | None = None) -> list[Tool]:
+    def get_many(
+        self, ids: Sequence[str], *, row_ids: Mapping[str, int] | None = None
+    ) -> list[Tool]:
         """The tools with these ids, in that order (unknown ids are left out). ``row_ids`` (id to the
         LanceDB row id a search just returned) lets them be read by address instead of by an id
         filter; a row that has moved since is read by id."""
@@ -144,7 +163,9 @@ class ToolCatalog:
         found = {i: self._cache[i] for i in ids if i in self._cache}
         missing = [i for i in dict.fromkeys(ids) if i not in found]
         if row_ids and missing:
-            found.update((t.id, t) for t in self._read_at({i: row_ids[i] for i in missing if i in row_ids}))
+            found.update(
+                (t.id, t) for t in self._read_at({i: row_ids[i] for i in missing if i in row_ids})
+            )
             missing = [i for i in missing if i not in found]
         for start in range(0, len(missing), _CHUNK):
             for row in self.table.get(missing[start : start + _CHUNK]):
@@ -186,7 +207,9 @@ class ToolCatalog:
         self._check_names(batch)
         return self._write(batch)
 
-    def upsert(self, tools: Iterable[Tool], *, on_progress: Callable[[int], None] | None = None) -> int:
+    def upsert(
+        self, tools: Iterable[Tool], *, on_progress: Callable[[int], None] | None = None
+    ) -> int:
         """Add new tools and replace stored ones with the same id (what re-indexing a catalog does).
         Unchanged tools are not embedded again. The whole batch is checked first, then written in
         chunks, ``on_progress(n)`` called after each chunk of ``n`` tools."""
@@ -197,7 +220,9 @@ class ToolCatalog:
     def remove(self, keys: Iterable[str]) -> int:
         """Remove tools by id or name; ``ToolNotFoundError`` (and nothing removed) if one is unknown."""
         keys = list(dict.fromkeys(keys))
-        by_id = {t.id: t for t in self.get_many(keys)}  # one read per chunk; names are looked up one by one
+        by_id = {
+            t.id: t for t in self.get_many(keys)
+        }  # one read per chunk; names are looked up one by one
         tools = [by_id[k] if k in by_id else self.get(k) for k in keys]
         if not tools:
             return 0
@@ -207,11 +232,17 @@ class ToolCatalog:
 
     def _check_ids(self, batch: list[Tool], *, must_exist: bool) -> None:
         ids = [t.id for t in batch]
-        stored = {row["id"] for i in range(0, len(ids), _CHUNK) for row in self.table.get(ids[i : i + _CHUNK])}
+        stored = {
+            row["id"]
+            for i in range(0, len(ids), _CHUNK)
+            for row in self.table.get(ids[i : i + _CHUNK])
+        }
         if must_exist:
             missing = [i for i in ids if i not in stored]
             if missing:
-                raise ToolNotFoundError(f"cannot update tools not in the catalog at {self.location}: {missing[:10]}; add them")
+                raise ToolNotFoundError(
+                    f"cannot update tools not in the catalog at {self.location}: {missing[:10]}; add them"
+                )
         elif stored:
             raise DuplicateToolError(
                 f"the catalog at {self.location} already has tools with ids {sorted(stored)[:10]}; use update() to change them"
@@ -221,7 +252,9 @@ class ToolCatalog:
         """No tool in ``batch`` may take a name another stored tool (a different id) holds."""
         for i in range(0, len(batch), _CHUNK):
             chunk = batch[i : i + _CHUNK]
-            where = f"{_in('name', [t.name for t in chunk])} AND NOT {_in('id', [t.id for t in chunk])}"
+            where = (
+                f"{_in('name', [t.name for t in chunk])} AND NOT {_in('id', [t.id for t in chunk])}"
+            )
             if self.table.count(where) == 0:
                 continue
             for tool in chunk:
@@ -235,7 +268,11 @@ class ToolCatalog:
     def _write(self, batch: list[Tool], *, on_progress: Callable[[int], None] | None = None) -> int:
         if not batch:
             return 0
-        previous = {t.id: t for i in range(0, len(batch), _CHUNK) for t in self.get_many([t.id for t in batch[i : i + _CHUNK]])}
+        previous = {
+            t.id: t
+            for i in range(0, len(batch), _CHUNK)
+            for t in self.get_many([t.id for t in batch[i : i + _CHUNK]])
+        }
         rows = [stored_row(t) for t in batch]
         written = 0
         step = _CHUNK if on_progress else len(rows)
@@ -243,7 +280,9 @@ class ToolCatalog:
             written += self.table.upsert(rows[i : i + step])
             if on_progress:
                 on_progress(len(rows[i : i + step]))
-        groups = {t.group for t in batch if t.group} | {t.group for t in previous.values() if t.group}
+        groups = {t.group for t in batch if t.group} | {
+            t.group for t in previous.values() if t.group
+        }
         self._refresh_groups(groups)
         return written
 
@@ -262,7 +301,13 @@ class ToolCatalog:
         for group in ordered:
             family = sorted((tools[i] for i in members[group] if i in tools), key=lambda t: t.id)
             if family:
-                rows.append({"id": group, "text": group_text(group, family), "members": json.dumps([t.id for t in family])})
+                rows.append(
+                    {
+                        "id": group,
+                        "text": group_text(group, family),
+                        "members": json.dumps([t.id for t in family]),
+                    }
+                )
             else:
                 empty.append(group)
         if rows:
@@ -301,7 +346,12 @@ def tool_from_stored(row: dict[str, Any]) -> Tool:
     """The tool a stored row holds (without a callable: those are not stored). Rows were validated
     when written, so they are not validated again (checking a JSON Schema costs ~1 ms)."""
     return Tool.model_construct(
-        id=row["id"], name=row["name"], original_name=row.get("original_name") or None,
-        description=row.get("description") or "", parameters=json.loads(row["parameters"]),
-        group=row.get("grp") or None, metadata=json.loads(row.get("metadata") or "{}"), fn=None,
+        id=row["id"],
+        name=row["name"],
+        original_name=row.get("original_name") or None,
+        description=row.get("description") or "",
+        parameters=json.loads(row["parameters"]),
+        group=row.get("grp") or None,
+        metadata=json.loads(row.get("metadata") or "{}"),
+        fn=None,
     )

@@ -37,7 +37,15 @@ from contextos.llm.types import ToolCall
 from contextos.tools.schema import argument_problem
 from contextos.tools.tool import Tool
 
-ToolFailure = Literal["unknown_tool", "invalid_json", "invalid_arguments", "exception", "timeout", "no_implementation", "denied"]
+ToolFailure = Literal[
+    "unknown_tool",
+    "invalid_json",
+    "invalid_arguments",
+    "exception",
+    "timeout",
+    "no_implementation",
+    "denied",
+]
 
 Fallback = Callable[[Tool, dict[str, Any]], Any | Awaitable[Any]]
 """Runs tools that have no callable of their own (e.g. catalog entries): ``fallback(tool, arguments)``."""
@@ -67,13 +75,27 @@ class ToolResult(BaseModel):
 
     def message(self) -> dict[str, Any]:
         """The ``tool`` chat message that answers the call."""
-        return {"role": "tool", "tool_call_id": self.call_id, "name": self.name, "content": self.content}
+        return {
+            "role": "tool",
+            "tool_call_id": self.call_id,
+            "name": self.name,
+            "content": self.content,
+        }
 
 
-def error_result(call: ToolCall, failure: ToolFailure, text: str, *, latency_s: float = 0.0) -> ToolResult:
+def error_result(
+    call: ToolCall, failure: ToolFailure, text: str, *, latency_s: float = 0.0
+) -> ToolResult:
     """A failed call's result: ``Error: <text>`` as the content the model reads."""
-    return ToolResult(call_id=call.id, name=call.name, content=f"Error: {text}", ok=False, failure=failure,
-                      arguments=call.arguments, latency_s=latency_s)
+    return ToolResult(
+        call_id=call.id,
+        name=call.name,
+        content=f"Error: {text}",
+        ok=False,
+        failure=failure,
+        arguments=call.arguments,
+        latency_s=latency_s,
+    )
 
 
 def serialise(value: Any) -> str:
@@ -107,9 +129,17 @@ class ToolExecutor:
         validate: bool = True,
     ) -> None:
         if not _positive(timeout_s) or not all(_positive(t) for t in (timeouts or {}).values()):
-            raise ConfigError(f"tool timeouts must be positive numbers of seconds, got {timeout_s!r} and {dict(timeouts or {})!r}")
-        if isinstance(max_result_chars, bool) or not isinstance(max_result_chars, int) or max_result_chars < 100:
-            raise ConfigError(f"max_result_chars must be a whole number of at least 100, got {max_result_chars!r}")
+            raise ConfigError(
+                f"tool timeouts must be positive numbers of seconds, got {timeout_s!r} and {dict(timeouts or {})!r}"
+            )
+        if (
+            isinstance(max_result_chars, bool)
+            or not isinstance(max_result_chars, int)
+            or max_result_chars < 100
+        ):
+            raise ConfigError(
+                f"max_result_chars must be a whole number of at least 100, got {max_result_chars!r}"
+            )
         self.tools: dict[str, Tool] = {}
         """The tools it runs by name."""
         self.timeout_s = timeout_s
@@ -128,10 +158,14 @@ class ToolExecutor:
     def add(self, tool: Tool | Callable[..., Any]) -> Tool:
         """Register a tool (a plain function is wrapped with ``Tool.from_function``)."""
         if not isinstance(tool, Tool) and not callable(tool):
-            raise InvalidToolError(f"a tool must be a Tool or a function, got {type(tool).__name__}")
+            raise InvalidToolError(
+                f"a tool must be a Tool or a function, got {type(tool).__name__}"
+            )
         tool = tool if isinstance(tool, Tool) else Tool.from_function(tool)
         if tool.name in self.tools and self.tools[tool.name] is not tool:
-            raise DuplicateToolError(f"the executor already has a tool named {tool.name!r}; tool names must be unique")
+            raise DuplicateToolError(
+                f"the executor already has a tool named {tool.name!r}; tool names must be unique"
+            )
         self.tools[tool.name] = tool
         return tool
 
@@ -139,44 +173,85 @@ class ToolExecutor:
         """The tool a call names: a registered one first, then one offered this step."""
         return self.tools.get(name) or (offered or {}).get(name)
 
-    async def execute(self, call: ToolCall, *, offered: Mapping[str, Tool] | None = None) -> ToolResult:
+    async def execute(
+        self, call: ToolCall, *, offered: Mapping[str, Tool] | None = None
+    ) -> ToolResult:
         """Run one call; never raises for anything the model or the tool did wrong."""
         started = time.perf_counter()
         if call.error is not None:
-            return error_result(call, "invalid_json", f"{call.error}. Call {call.name} again with a JSON object as arguments.")
+            return error_result(
+                call,
+                "invalid_json",
+                f"{call.error}. Call {call.name} again with a JSON object as arguments.",
+            )
         tool = self.lookup(call.name, offered)
         if tool is None:
             known = sorted({*self.tools, *(offered or {})})
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-            return error_result(call, "unknown_tool", f"there is no tool named {call.name!r}. Available tools: {shown or 'none'}.")
+            return error_result(
+                call,
+                "unknown_tool",
+                f"there is no tool named {call.name!r}. Available tools: {shown or 'none'}.",
+            )
         timeout = self.timeouts.get(tool.name, self.timeout_s)
         if self.validate:
             problem = await _schema_problem(tool, call.arguments, timeout)
             if problem:
-                return error_result(call, "invalid_arguments", f"invalid arguments for {call.name}: {problem}. Fix them and call it again.")
+                return error_result(
+                    call,
+                    "invalid_arguments",
+                    f"invalid arguments for {call.name}: {problem}. Fix them and call it again.",
+                )
         if tool.fn is None and self.fallback is None:
-            return error_result(call, "no_implementation", f"the tool {call.name!r} has no implementation here; answer without it.")
+            return error_result(
+                call,
+                "no_implementation",
+                f"the tool {call.name!r} has no implementation here; answer without it.",
+            )
         try:
             value = await asyncio.wait_for(self._run(tool, call.arguments), timeout)
-        except asyncio.TimeoutError:
-            return error_result(call, "timeout", f"{call.name} did not finish within {timeout:g} s.",
-                                latency_s=time.perf_counter() - started)
+        except TimeoutError:
+            return error_result(
+                call,
+                "timeout",
+                f"{call.name} did not finish within {timeout:g} s.",
+                latency_s=time.perf_counter() - started,
+            )
         except asyncio.CancelledError:
             raise
         except _Exited as exc:
-            return error_result(call, "exception", f"{call.name} called sys.exit({exc.code!r}); it did not finish.",
-                                latency_s=time.perf_counter() - started)
+            return error_result(
+                call,
+                "exception",
+                f"{call.name} called sys.exit({exc.code!r}); it did not finish.",
+                latency_s=time.perf_counter() - started,
+            )
         except Exception as exc:  # the tool's own failure is the model's information, not our crash
-            return error_result(call, "exception", f"{call.name} raised {type(exc).__name__}: {exc}",
-                                latency_s=time.perf_counter() - started)
+            return error_result(
+                call,
+                "exception",
+                f"{call.name} raised {type(exc).__name__}: {exc}",
+                latency_s=time.perf_counter() - started,
+            )
         text = serialise(value)
         truncated = len(text) > self.max_result_chars
         if truncated:
-            text = text[: self.max_result_chars] + f"\n[truncated: the result had {len(text):,} characters; showing the first {self.max_result_chars:,}]"
-        return ToolResult(call_id=call.id, name=call.name, content=text, arguments=call.arguments, truncated=truncated,
-                          latency_s=time.perf_counter() - started)
+            text = (
+                text[: self.max_result_chars]
+                + f"\n[truncated: the result had {len(text):,} characters; showing the first {self.max_result_chars:,}]"
+            )
+        return ToolResult(
+            call_id=call.id,
+            name=call.name,
+            content=text,
+            arguments=call.arguments,
+            truncated=truncated,
+            latency_s=time.perf_counter() - started,
+        )
 
-    async def execute_all(self, calls: Iterable[ToolCall], *, offered: Mapping[str, Tool] | None = None) -> list[ToolResult]:
+    async def execute_all(
+        self, calls: Iterable[ToolCall], *, offered: Mapping[str, Tool] | None = None
+    ) -> list[ToolResult]:
         """Run calls concurrently; results in the order of the calls."""
         return list(await asyncio.gather(*(self.execute(c, offered=offered) for c in calls)))
 
@@ -194,14 +269,20 @@ class ToolExecutor:
             if tool.isolated:
                 from contextos.tools.isolated import run_isolated
 
-                return await run_isolated(getattr(fn, "__wrapped__", fn), arguments)  # your function: it must pickle
-            value = await in_daemon_thread(lambda: fn(**arguments), name=f"contextos-tool-{tool.name}")
+                return await run_isolated(
+                    getattr(fn, "__wrapped__", fn), arguments
+                )  # your function: it must pickle
+            value = await in_daemon_thread(
+                lambda: fn(**arguments), name=f"contextos-tool-{tool.name}"
+            )
         else:
             assert self.fallback is not None
             if inspect.iscoroutinefunction(self.fallback):
                 return await self.fallback(tool, arguments)
             fallback = self.fallback
-            value = await in_daemon_thread(lambda: fallback(tool, arguments), name=f"contextos-tool-{tool.name}")
+            value = await in_daemon_thread(
+                lambda: fallback(tool, arguments), name=f"contextos-tool-{tool.name}"
+            )
         if inspect.isawaitable(value):
             value = await value
         return value
@@ -216,7 +297,11 @@ class _Exited(Exception):
 
 
 def _positive(seconds: Any) -> bool:
-    return isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < float("inf")
+    return (
+        isinstance(seconds, (int, float))
+        and not isinstance(seconds, bool)
+        and 0 < seconds < float("inf")
+    )
 
 
 async def _schema_problem(tool: Tool, arguments: dict[str, Any], timeout: float) -> str | None:
@@ -226,8 +311,10 @@ async def _schema_problem(tool: Tool, arguments: dict[str, Any], timeout: float)
     hold the event loop, and no failure of the validator escapes as anything but a problem.
     """
     try:
-        return await asyncio.wait_for(in_daemon_thread(lambda: argument_problem(tool.parameters, arguments)), timeout)
-    except asyncio.TimeoutError:
+        return await asyncio.wait_for(
+            in_daemon_thread(lambda: argument_problem(tool.parameters, arguments)), timeout
+        )
+    except TimeoutError:
         return f"checking them against the schema took longer than {timeout:g} s"
     except Exception as exc:  # a schema the validator cannot apply: the call cannot be checked
         return f"the tool's schema could not be applied ({type(exc).__name__}: {str(exc)[:200]})"

@@ -19,10 +19,14 @@ async def run_isolated(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any
     """``fn(**arguments)`` in a child process; cancelling the wait (a timeout) kills the child."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(send, fn, arguments), name="contextos-isolated-tool", daemon=True)
+    child = context.Process(
+        target=_child, args=(send, fn, arguments), name="contextos-isolated-tool", daemon=True
+    )
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(None, child.start)  # a spawn start blocks for a while: not on the loop
+        await loop.run_in_executor(
+            None, child.start
+        )  # a spawn start blocks for a while: not on the loop
         send.close()
         answered: asyncio.Future[None] = loop.create_future()
         loop.add_reader(receive.fileno(), lambda: answered.done() or answered.set_result(None))
@@ -33,7 +37,9 @@ async def run_isolated(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any
         try:
             ok, value = receive.recv()
         except EOFError:
-            raise RuntimeError(f"the tool's process ended without an answer (exit code {child.exitcode})") from None
+            raise RuntimeError(
+                f"the tool's process ended without an answer (exit code {child.exitcode})"
+            ) from None
     finally:
         receive.close()
         if child.is_alive():
@@ -55,6 +61,13 @@ def _child(send: Connection, fn: Callable[..., Any], arguments: dict[str, Any]) 
     try:
         send.send(answer)
     except Exception as exc:  # the result or the exception could not be pickled
-        send.send((False, RuntimeError(f"the tool's result could not be sent back ({type(exc).__name__}: {exc})")))
+        send.send(
+            (
+                False,
+                RuntimeError(
+                    f"the tool's result could not be sent back ({type(exc).__name__}: {exc})"
+                ),
+            )
+        )
     finally:
         send.close()

@@ -26,7 +26,9 @@ def tool_from_row(row: Any, *, where: str) -> Tool:
     row's id. The group defaults to ``metadata.tool_name`` (ToolBench's API a row is an endpoint of).
     """
     if not isinstance(row, dict):
-        raise InvalidToolError(f"{where}: a catalog row must be a JSON object, got {type(row).__name__}")
+        raise InvalidToolError(
+            f"{where}: a catalog row must be a JSON object, got {type(row).__name__}"
+        )
     missing = [k for k in ("id", "name") if not isinstance(row.get(k), str) or not row.get(k)]
     if missing:
         raise InvalidToolError(
@@ -35,7 +37,9 @@ def tool_from_row(row: Any, *, where: str) -> Tool:
         )
     unknown = sorted(set(row) - _ROW_KEYS)
     if unknown:
-        raise InvalidToolError(f"{where} (tool {row['name']!r}): unknown fields {unknown}; allowed: {sorted(_ROW_KEYS)}")
+        raise InvalidToolError(
+            f"{where} (tool {row['name']!r}): unknown fields {unknown}; allowed: {sorted(_ROW_KEYS)}"
+        )
     metadata = row.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InvalidToolError(f"{where} (tool {row['name']!r}): metadata must be an object")
@@ -47,9 +51,12 @@ def tool_from_row(row: Any, *, where: str) -> Tool:
     group = row.get("group") or metadata.get("tool_name")
     try:
         return Tool.named(
-            row["name"], id=row["id"], description=description,
+            row["name"],
+            id=row["id"],
+            description=description,
             parameters=row.get("parameters") or {"type": "object", "properties": {}},
-            group=group if isinstance(group, str) and group else None, metadata=metadata,
+            group=group if isinstance(group, str) and group else None,
+            metadata=metadata,
         )
     except InvalidToolError as exc:
         raise InvalidToolError(f"{where}: {exc}") from None
@@ -72,7 +79,9 @@ def check_unique(tools: Iterable[Tool], *, where: str = "catalog") -> list[Tool]
                 "tool names must be unique within a catalog"
             )
         if tool.id in by_id:
-            raise DuplicateToolError(f"{where}: two tools have the id {tool.id!r}; ids must be unique within a catalog")
+            raise DuplicateToolError(
+                f"{where}: two tools have the id {tool.id!r}; ids must be unique within a catalog"
+            )
         by_name[tool.name] = by_id[tool.id] = tool
         out.append(tool)
     return out
@@ -103,7 +112,10 @@ def load_tools(path: str | Path) -> list[Tool]:
         except InvalidToolError as exc:
             raise InvalidToolError(f"{path}: {exc}") from None
     else:
-        tools = [tool_from_row(row, where=f"{path} line {n}") for n, row in jsonl_rows(path, InvalidToolError, text=text)]
+        tools = [
+            tool_from_row(row, where=f"{path} line {n}")
+            for n, row in jsonl_rows(path, InvalidToolError, text=text)
+        ]
     if not tools:
         raise InvalidToolError(f"{path} holds no tools: a catalog needs at least one")
     return check_unique(tools, where=str(path))

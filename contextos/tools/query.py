@@ -97,33 +97,66 @@ class ToolQueryWriter:
     itself is the one query, and ``ToolQueries.fallback_reason`` says why.
     """
 
-    def __init__(self, client: ModelClient | None = None, *, max_queries: int = 5, max_tokens: int = 300, prompt: str = QUERY_PROMPT,
-                 progress_note: str = PROGRESS_NOTE) -> None:
+    def __init__(
+        self,
+        client: ModelClient | None = None,
+        *,
+        max_queries: int = 5,
+        max_tokens: int = 300,
+        prompt: str = QUERY_PROMPT,
+        progress_note: str = PROGRESS_NOTE,
+    ) -> None:
         self.client = client
         self.max_queries = max_queries
         self.max_tokens = max_tokens
         self.prompt = prompt
         self.progress_note = progress_note
 
-    async def write(self, request: str, *, latest: str = "", previous: Sequence[str] = ()) -> ToolQueries:
+    async def write(
+        self, request: str, *, latest: str = "", previous: Sequence[str] = ()
+    ) -> ToolQueries:
         """The queries for ``request`` (never empty for a non-empty request). ``latest``: the newest
         turns of the conversation, at a later step of the request; ``previous``: the queries written
         at the step before (both go into the prompt through ``progress_note``)."""
         request = request.strip()
         if self.client is None:
-            return ToolQueries(queries=[request], written_by_model=False, fallback_reason="no query model configured")
-        progress = self.progress_note.format(latest=latest.strip(), previous=json.dumps(list(previous))) if latest.strip() else ""
-        messages = [{"role": "user", "content": self.prompt.format(request=request, max_queries=self.max_queries) + progress}]
+            return ToolQueries(
+                queries=[request],
+                written_by_model=False,
+                fallback_reason="no query model configured",
+            )
+        progress = (
+            self.progress_note.format(latest=latest.strip(), previous=json.dumps(list(previous)))
+            if latest.strip()
+            else ""
+        )
+        messages = [
+            {
+                "role": "user",
+                "content": self.prompt.format(request=request, max_queries=self.max_queries)
+                + progress,
+            }
+        ]
         try:
-            completion = await self.client.acomplete(messages, max_tokens=self.max_tokens, temperature=0.0)
+            completion = await self.client.acomplete(
+                messages, max_tokens=self.max_tokens, temperature=0.0
+            )
         except ModelError as exc:
-            return ToolQueries(queries=[request], written_by_model=False, model=self.client.model,
-                               fallback_reason=f"the query model failed: {type(exc).__name__}: {exc}")
+            return ToolQueries(
+                queries=[request],
+                written_by_model=False,
+                model=self.client.model,
+                fallback_reason=f"the query model failed: {type(exc).__name__}: {exc}",
+            )
         queries = parse_queries(completion.content or "")[: self.max_queries]
         if not queries:
             shown = (completion.content or "")[:120]
-            return ToolQueries(queries=[request], written_by_model=False, model=self.client.model,
-                               fallback_reason=f"the query model's answer held no queries: {shown!r}")
+            return ToolQueries(
+                queries=[request],
+                written_by_model=False,
+                model=self.client.model,
+                fallback_reason=f"the query model's answer held no queries: {shown!r}",
+            )
         return ToolQueries(queries=queries, written_by_model=True, model=self.client.model)
 
 
@@ -137,7 +170,10 @@ def parse_queries(text: str) -> list[str]:
         except json.JSONDecodeError:
             continue
         if isinstance(data, dict):
-            data = next((v for k, v in data.items() if k.lower() in ("queries", "query", "search_queries")), None)
+            data = next(
+                (v for k, v in data.items() if k.lower() in ("queries", "query", "search_queries")),
+                None,
+            )
         if isinstance(data, str):
             data = [data]
         if isinstance(data, list):
@@ -145,12 +181,20 @@ def parse_queries(text: str) -> list[str]:
             if found:
                 break
     if not found:
-        found = [m.strip().strip('"') for m in re.findall(r"^\s*(?:[-*•]|\d+[.)])\s+(.+)$", text, flags=re.M)]
+        found = [
+            m.strip().strip('"')
+            for m in re.findall(r"^\s*(?:[-*•]|\d+[.)])\s+(.+)$", text, flags=re.M)
+        ]
     return [q for q in dict.fromkeys(found) if q]
 
 
 async def find_tools(
-    request: str, retriever: ToolRetriever, k: int, *, writer: ToolQueryWriter | None = None, latest: str = "",
+    request: str,
+    retriever: ToolRetriever,
+    k: int,
+    *,
+    writer: ToolQueryWriter | None = None,
+    latest: str = "",
     previous: ToolRetrieval | None = None,
 ) -> ToolRetrieval:
     """Write the queries for ``request`` (through ``writer``, else the request itself), retrieve the
@@ -161,7 +205,9 @@ async def find_tools(
     nothing is searched."""
     with span("contextos.tool_retrieval", {"contextos.tool_retrieval.k": k}) as current:
         earlier = previous.queries.queries if previous is not None else ()
-        queries = await (writer or ToolQueryWriter()).write(request, latest=latest, previous=earlier)
+        queries = await (writer or ToolQueryWriter()).write(
+            request, latest=latest, previous=earlier
+        )
         # attributes set in two calls into the span, not one per attribute; the queries before the search,
         # so that a failing search leaves them on the span
         written: dict[str, Any] = {
@@ -178,7 +224,11 @@ async def find_tools(
             outcome["contextos.tool_retrieval.reused"] = True
             found = previous.model_copy(update={"queries": queries, "reused": True})
         else:
-            hits = await asyncio.to_thread(retriever.retrieve, queries.queries, k) if queries.queries[0] else []
+            hits = (
+                await asyncio.to_thread(retriever.retrieve, queries.queries, k)
+                if queries.queries[0]
+                else []
+            )
             found = ToolRetrieval(queries=queries, hits=hits)
         outcome["contextos.tool_retrieval.ranked_ids"] = [h.tool.id for h in found.hits]
         current.set_attributes(outcome)

@@ -121,7 +121,14 @@ class CatalogRetriever(BaseToolRetriever):
     ``depth`` how many candidates each search returns before fusion.
     """
 
-    def __init__(self, catalog: ToolCatalog, *, mode: SearchMode = "hybrid", family_weight: float = 0.5, depth: int = 100) -> None:
+    def __init__(
+        self,
+        catalog: ToolCatalog,
+        *,
+        mode: SearchMode = "hybrid",
+        family_weight: float = 0.5,
+        depth: int = 100,
+    ) -> None:
         if mode not in ("dense", "fts", "hybrid"):
             raise ConfigError(f"mode must be 'dense', 'fts' or 'hybrid', not {mode!r}")
         if family_weight < 0 or depth < 1:
@@ -171,7 +178,9 @@ class CatalogRetriever(BaseToolRetriever):
         if self.mode in ("fts", "hybrid") and text:
             queries.append(text)
         # The searches are independent and LanceDB runs them outside the GIL: run them together.
-        jobs = [(table, q, ["id", "grp"]) for q in queries] + ([(groups, q, ["id"]) for q in queries] if use_families else [])
+        jobs = [(table, q, ["id", "grp"]) for q in queries] + (
+            [(groups, q, ["id"]) for q in queries] if use_families else []
+        )
         results = list(_pool().map(lambda job: _search(job[0], job[1], self.depth, job[2]), jobs))
         if not queries:
             return {}, {}
@@ -185,7 +194,9 @@ class CatalogRetriever(BaseToolRetriever):
             group = family_of.get(i, "")
             # A tool without a family is a family of one: its own score stands in for the family's,
             # so that grouped tools do not outrank it just for having a family.
-            scores[i] = (mine + weight * (family.get(group, 0.0) if group else mine)) / (1.0 + weight)
+            scores[i] = (mine + weight * (family.get(group, 0.0) if group else mine)) / (
+                1.0 + weight
+            )
         return scores, row_ids
 
 

@@ -33,7 +33,9 @@ def check_schema_safety(parameters: dict[str, Any], *, tool: str) -> None:
     _check_depth(parameters, tool)
     for where, node in _nodes(parameters, "#"):
         if where != "#" and "$id" in node:
-            raise InvalidToolError(f"tool {tool!r}: parameters at {where} set $id; only the root may (refs stay local)")
+            raise InvalidToolError(
+                f"tool {tool!r}: parameters at {where} set $id; only the root may (refs stay local)"
+            )
         for key in _REF_KEYS:
             if key in node:
                 _target(parameters, node[key], tool=tool, where=where)
@@ -48,7 +50,9 @@ def _check_depth(schema: Any, tool: str) -> None:
             raise InvalidToolError(
                 f"tool {tool!r}: parameters nest deeper than {MAX_SCHEMA_DEPTH} levels; flatten the schema"
             )
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        children = (
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        )
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
@@ -78,9 +82,13 @@ def _target(root: dict[str, Any], ref: Any, *, tool: str, where: str) -> tuple[s
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise InvalidToolError(f"tool {tool!r}: parameters at {where} refer to {ref!r}, which does not exist")
+            raise InvalidToolError(
+                f"tool {tool!r}: parameters at {where} refer to {ref!r}, which does not exist"
+            )
     if not isinstance(node, (dict, bool)):
-        raise InvalidToolError(f"tool {tool!r}: parameters at {where} refer to {ref!r}, which is not a schema")
+        raise InvalidToolError(
+            f"tool {tool!r}: parameters at {where} refer to {ref!r}, which is not a schema"
+        )
     return "#" + ref[1:].rstrip("/") if ref not in ("#", "#/") else "#", node
 
 
@@ -90,7 +98,12 @@ def _check_ref_loops(root: dict[str, Any], tool: str) -> None:
     for where, node in _nodes(root, "#"):
         out = [_target(root, node[k], tool=tool, where=where)[0] for k in _REF_KEYS if k in node]
         out += [f"{where}/{k}" for k in _IN_PLACE_ONE if isinstance(node.get(k), dict)]
-        out += [f"{where}/{k}/{i}" for k in _IN_PLACE_MANY if isinstance(node.get(k), list) for i in range(len(node[k]))]
+        out += [
+            f"{where}/{k}/{i}"
+            for k in _IN_PLACE_MANY
+            if isinstance(node.get(k), list)
+            for i in range(len(node[k]))
+        ]
         edges[where] = out
     done: set[str] = set()
     for start in edges:
@@ -104,7 +117,7 @@ def _check_ref_loops(root: dict[str, Any], tool: str) -> None:
                     continue
                 if node in on_path:
                     raise InvalidToolError(
-                        f"tool {tool!r}: parameters refer back to themselves ({' -> '.join([*path[path.index(node):], node])}) "
+                        f"tool {tool!r}: parameters refer back to themselves ({' -> '.join([*path[path.index(node) :], node])}) "
                         "without descending into the arguments, so validation would never end"
                     )
                 path.append(node)
@@ -154,14 +167,19 @@ def _validator_class() -> Any:
             try:
                 yield from list(check(validator, value, instance, schema))
             except _PatternTimeout as slow:
-                yield ValidationError(f"the pattern {slow.pattern!r} took longer than {PATTERN_TIMEOUT_S:g} s to check")
+                yield ValidationError(
+                    f"the pattern {slow.pattern!r} took longer than {PATTERN_TIMEOUT_S:g} s to check"
+                )
+
         return keyword
 
     def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
         if validator.is_type(instance, "string") and not _search(pattern, instance):
             yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
-    def pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
+    def pattern_properties(
+        validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+    ) -> Iterator[Any]:
         if not validator.is_type(instance, "object"):
             return
         for expression, subschema in patterns.items():
@@ -169,19 +187,29 @@ def _validator_class() -> Any:
                 if _search(expression, key):
                     yield from validator.descend(value, subschema, path=key, schema_path=expression)
 
-    def additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    def additional_properties(
+        validator: Any, additional: Any, instance: Any, schema: Any
+    ) -> Iterator[Any]:
         if not validator.is_type(instance, "object"):
             return
         known = schema.get("properties", {})
         expressions = list(schema.get("patternProperties", {}))
-        extras = [k for k in instance if k not in known and not any(_search(e, k) for e in expressions)]
+        extras = [
+            k for k in instance if k not in known and not any(_search(e, k) for e in expressions)
+        ]
         if validator.is_type(additional, "object"):
             for extra in extras:
                 yield from validator.descend(instance[extra], additional, path=extra)
         elif additional is False and extras:
-            yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)")
+            yield ValidationError(
+                f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)"
+            )
 
-    return validators.extend(Draft202012Validator, {
-        "pattern": timed(pattern), "patternProperties": timed(pattern_properties),
-        "additionalProperties": timed(additional_properties),
-    })
+    return validators.extend(
+        Draft202012Validator,
+        {
+            "pattern": timed(pattern),
+            "patternProperties": timed(pattern_properties),
+            "additionalProperties": timed(additional_properties),
+        },
+    )

@@ -31,13 +31,25 @@ LATEST_TURNS = "latest_turns"
 
 
 def tool_item(
-    tool: Tool, *, score: float = 1.0, priority: int = 0, position: int | None = None, **metadata: object
+    tool: Tool,
+    *,
+    score: float = 1.0,
+    priority: int = 0,
+    position: int | None = None,
+    **metadata: object,
 ) -> ContextItem:
     """``tool`` as a ``tools`` context item: its description is the text, its OpenAI schema the
     payload; never compressible (a cut schema is not a schema)."""
     return ContextItem(
-        id=tool.name, source="tools", content=tool.description, payload=tool.schema(), score=score,
-        priority=priority, compressible=False, position=position, metadata={"tool_id": tool.id, **metadata},
+        id=tool.name,
+        source="tools",
+        content=tool.description,
+        payload=tool.schema(),
+        score=score,
+        priority=priority,
+        compressible=False,
+        position=position,
+        metadata={"tool_id": tool.id, **metadata},
     )
 
 
@@ -49,7 +61,9 @@ class ToolSource:
 
     name = "tools"
 
-    def __init__(self, retriever: ToolRetriever, *, k: int = 5, writer: ToolQueryWriter | None = None) -> None:
+    def __init__(
+        self, retriever: ToolRetriever, *, k: int = 5, writer: ToolQueryWriter | None = None
+    ) -> None:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         self.retriever = retriever
@@ -62,15 +76,24 @@ class ToolSource:
         found = await self.retrieve(step)
         if found is None:
             return []
-        return [tool_item(hit.tool, score=hit.score, rank=rank) for rank, hit in enumerate(found.hits, 1)]
+        return [
+            tool_item(hit.tool, score=hit.score, rank=rank)
+            for rank, hit in enumerate(found.hits, 1)
+        ]
 
-    async def retrieve(self, step: Step, *, previous: ToolRetrieval | None = None) -> ToolRetrieval | None:
+    async def retrieve(
+        self, step: Step, *, previous: ToolRetrieval | None = None
+    ) -> ToolRetrieval | None:
         """The retrieval for ``step`` (None for an empty input), also kept as ``last``. With
         ``previous`` (the retrieval of an earlier step of the same request), its hits are reused
         when the queries written now are the same as its queries."""
         if not step.input.strip():
             return None
         latest = str(step.metadata.get(LATEST_TURNS) or "")
-        found = await find_tools(step.input, self.retriever, self.k, writer=self.writer, latest=latest, previous=previous)
-        self.last = found if found.reused else found.model_copy(update={"searched_at_step": step.index})
+        found = await find_tools(
+            step.input, self.retriever, self.k, writer=self.writer, latest=latest, previous=previous
+        )
+        self.last = (
+            found if found.reused else found.model_copy(update={"searched_at_step": step.index})
+        )
         return self.last

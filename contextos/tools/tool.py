@@ -27,7 +27,15 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from contextos.checked import validation_problems
 from contextos.errors import InvalidToolError, ToolError
@@ -64,12 +72,16 @@ def check_parameters(parameters: Any, *, tool: str) -> dict[str, Any]:
             f"tool {tool!r}: parameters must be a JSON Schema object, got {type(parameters).__name__}; "
             'use {"type": "object", "properties": {...}}'
         )
-    check_schema_safety(parameters, tool=tool)  # depth and refs first: the metaschema check recurses
+    check_schema_safety(
+        parameters, tool=tool
+    )  # depth and refs first: the metaschema check recurses
     try:
         Draft202012Validator.check_schema(parameters)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise InvalidToolError(f"tool {tool!r}: parameters are not valid JSON Schema at {where}: {exc.message}") from None
+        raise InvalidToolError(
+            f"tool {tool!r}: parameters are not valid JSON Schema at {where}: {exc.message}"
+        ) from None
     if parameters.get("type", "object") != "object":
         raise InvalidToolError(
             f"tool {tool!r}: parameters must describe an object (type 'object'), got type {parameters.get('type')!r}"
@@ -140,7 +152,9 @@ class Tool(BaseModel):
             super().__init__(**fields)
         except ValidationError as exc:
             label = fields.get("original_name") or fields.get("name") or fields.get("id") or "?"
-            raise InvalidToolError(f"tool {label!r} is invalid: {validation_problems(exc, 'tool')}") from None
+            raise InvalidToolError(
+                f"tool {label!r} is invalid: {validation_problems(exc, 'tool')}"
+            ) from None
 
     @classmethod
     def named(cls, name: str, *, id: str | None = None, **fields: Any) -> Tool:
@@ -153,7 +167,9 @@ class Tool(BaseModel):
         return cls(name=valid, original_name=original, id=id or valid, **fields)
 
     @classmethod
-    def from_function(cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
+    def from_function(
+        cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None
+    ) -> Tool:
         """A tool from a Python function: its signature (through pydantic) becomes the parameters'
         JSON Schema, its docstring the description and the parameters' descriptions."""
         doc = inspect.getdoc(fn) or ""
@@ -164,7 +180,9 @@ class Tool(BaseModel):
         for pname, param in inspect.signature(fn).parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or pname in ("self", "cls"):
                 continue
-            annotation = hints.get(pname, param.annotation if param.annotation is not inspect.Parameter.empty else Any)
+            annotation = hints.get(
+                pname, param.annotation if param.annotation is not inspect.Parameter.empty else Any
+            )
             if is_run_context(annotation):
                 context_params.append(pname)  # filled in by the agent, not by the model
                 continue
@@ -179,8 +197,10 @@ class Tool(BaseModel):
                 "annotate parameters with JSON-compatible types"
             ) from None
         return cls(
-            name=name or fn.__name__, description=description if description is not None else summary,
-            parameters=_strip_titles(schema), fn=_typed_call(fn, model, context_params),
+            name=name or fn.__name__,
+            description=description if description is not None else summary,
+            parameters=_strip_titles(schema),
+            fn=_typed_call(fn, model, context_params),
         )
 
     @classmethod
@@ -188,15 +208,22 @@ class Tool(BaseModel):
         """A tool from an OpenAI tool definition, ``{"type": "function", "function": {...}}`` or the
         bare function object."""
         if not isinstance(definition, dict):
-            raise InvalidToolError(f"an OpenAI tool definition must be an object, got {type(definition).__name__}")
-        function = definition.get("function", definition) if definition.get("type", "function") == "function" else None
+            raise InvalidToolError(
+                f"an OpenAI tool definition must be an object, got {type(definition).__name__}"
+            )
+        function = (
+            definition.get("function", definition)
+            if definition.get("type", "function") == "function"
+            else None
+        )
         if not isinstance(function, dict) or "name" not in function:
             raise InvalidToolError(
                 f"not an OpenAI function tool: {json.dumps(definition)[:120]}; "
                 'expected {"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}'
             )
         return cls(
-            name=function["name"], description=function.get("description") or "",
+            name=function["name"],
+            description=function.get("description") or "",
             parameters=function.get("parameters") or dict(_EMPTY_PARAMETERS),
         )
 
@@ -206,7 +233,11 @@ class Tool(BaseModel):
         """The OpenAI tool definition the model is offered."""
         return {
             "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
         }
 
     @property
@@ -239,12 +270,14 @@ def tools_from_mcp(result: str | bytes | dict[str, Any]) -> list[Tool]:
     tools = []
     for n, entry in enumerate(result["tools"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise InvalidToolError(f"MCP tool #{n} has no text \"name\": {json.dumps(entry)[:120]}")
+            raise InvalidToolError(f'MCP tool #{n} has no text "name": {json.dumps(entry)[:120]}')
         extra = {k: entry[k] for k in ("title", "annotations") if k in entry}
         tools.append(
             Tool.named(
-                entry["name"], description=entry.get("description") or "",
-                parameters=entry.get("inputSchema") or dict(_EMPTY_PARAMETERS), metadata=extra,
+                entry["name"],
+                description=entry.get("description") or "",
+                parameters=entry.get("inputSchema") or dict(_EMPTY_PARAMETERS),
+                metadata=extra,
             )
         )
     return tools
@@ -252,9 +285,13 @@ def tools_from_mcp(result: str | bytes | dict[str, Any]) -> list[Tool]:
 
 # Docstrings -----------------------------------------------------------------------------------
 
-_SECTION = re.compile(r"^(Args|Arguments|Parameters|Params|Keyword Args|Returns?|Raises|Yields|Examples?|Notes?|See Also)\s*:?\s*$")
+_SECTION = re.compile(
+    r"^(Args|Arguments|Parameters|Params|Keyword Args|Returns?|Raises|Yields|Examples?|Notes?|See Also)\s*:?\s*$"
+)
 _PARAM_SECTIONS = ("args", "arguments", "parameters", "params", "keyword args")
-_GOOGLE_PARAM = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")  # "city (str): The city." / "city : str"
+_GOOGLE_PARAM = re.compile(
+    r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$"
+)  # "city (str): The city." / "city : str"
 _SPHINX_PARAM = re.compile(r"^:param\s+(?:[^:\s]+\s+)?(\w+)\s*:\s*(.*)$")
 
 
@@ -324,7 +361,9 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
-def _typed_call(fn: Callable[..., Any], arguments: type[BaseModel], context_params: list[str]) -> Callable[..., Any]:
+def _typed_call(
+    fn: Callable[..., Any], arguments: type[BaseModel], context_params: list[str]
+) -> Callable[..., Any]:
     """``fn`` called with the model's JSON arguments converted to its annotated types (pydantic models,
     enums, dates, ...) and its ``RunContext`` parameters filled in; arguments that do not convert raise
     ``ToolError`` naming each problem (the executor hands that to the model)."""
@@ -336,7 +375,10 @@ def _typed_call(fn: Callable[..., Any], arguments: type[BaseModel], context_para
         try:
             parsed = arguments.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                for e in exc.errors()
+            )
             raise ToolError(f"invalid arguments: {problems}; fix them and call it again") from None
         values = {name: getattr(parsed, name) for name in names}
         if context_params:
@@ -345,6 +387,7 @@ def _typed_call(fn: Callable[..., Any], arguments: type[BaseModel], context_para
         return values
 
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def call_async(*args: Any, **raw: Any) -> Any:
             return await fn(**convert(args, raw))

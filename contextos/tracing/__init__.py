@@ -64,10 +64,26 @@ _LAZY = {
 
 __all__ = sorted(
     [
-        "agent_span", "assembly_span", "capturing", "chat_span", "compressor_span", "provider_of",
-        "record_assembly", "record_attempt", "record_chat_response", "record_compression", "record_retrieval",
-        "record_tool_result", "retrieval_span", "retry_event", "run_span", "span", "step_span",
-        "tool_span", "tracer", *_LAZY,
+        "agent_span",
+        "assembly_span",
+        "capturing",
+        "chat_span",
+        "compressor_span",
+        "provider_of",
+        "record_assembly",
+        "record_attempt",
+        "record_chat_response",
+        "record_compression",
+        "record_retrieval",
+        "record_tool_result",
+        "retrieval_span",
+        "retry_event",
+        "run_span",
+        "span",
+        "step_span",
+        "tool_span",
+        "tracer",
+        *_LAZY,
     ]
 )
 

@@ -44,12 +44,17 @@ _PARAMS = {
 def provider_of(model: str) -> str:
     """``gen_ai.provider.name`` for a litellm model string (``hosted_vllm/x`` → ``vllm``)."""
     prefix = model.split("/", 1)[0] if "/" in model else "openai"
-    return {"hosted_vllm": "vllm", "offline": "contextos.offline", "azure": "azure.ai.openai", "gemini": "gcp.gemini"}.get(
-        prefix, prefix
-    )
+    return {
+        "hosted_vllm": "vllm",
+        "offline": "contextos.offline",
+        "azure": "azure.ai.openai",
+        "gemini": "gcp.gemini",
+    }.get(prefix, prefix)
 
 
-def _open(name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL, root: bool = False) -> Any:
+def _open(
+    name: str, attributes: dict[str, Any], *, kind: SpanKind = SpanKind.INTERNAL, root: bool = False
+) -> Any:
     # an empty context: the span starts a new trace
     return open_span(name, attributes, kind=kind, context=otel_context.Context() if root else None)
 
@@ -60,7 +65,11 @@ def run_span(name: str, attributes: Mapping[str, Any] | None = None) -> Any:
 
 
 def agent_span(
-    agent_name: str, *, agent_id: str | None = None, conversation_id: str | None = None, model: str | None = None
+    agent_name: str,
+    *,
+    agent_id: str | None = None,
+    conversation_id: str | None = None,
+    model: str | None = None,
 ) -> Any:
     """``invoke_agent {agent_name}``: one agent run (a new trace unless inside a run span)."""
     attrs: dict[str, Any] = {A.OPERATION: "invoke_agent", A.AGENT_NAME: agent_name}
@@ -109,12 +118,20 @@ def record_assembly(span: Span, assembled: AssembledContext) -> None:
         from contextos.context.items import FULL_CONTENT  # here: context/ imports this module
 
         kept = {d.id: d.tokens_after for d in decisions}
-        attrs[A.CONTEXT_ITEMS] = encode([
-            {"id": i.id, "source": i.source, "role": i.role, "tokens": kept.get(i.id), "content": i.content}
-            # an item shortened to fit: the text it was cut from
-            | ({"full_content": i.metadata[FULL_CONTENT]} if FULL_CONTENT in i.metadata else {})
-            for i in assembled.items
-        ])
+        attrs[A.CONTEXT_ITEMS] = encode(
+            [
+                {
+                    "id": i.id,
+                    "source": i.source,
+                    "role": i.role,
+                    "tokens": kept.get(i.id),
+                    "content": i.content,
+                }
+                # an item shortened to fit: the text it was cut from
+                | ({"full_content": i.metadata[FULL_CONTENT]} if FULL_CONTENT in i.metadata else {})
+                for i in assembled.items
+            ]
+        )
     span.set_attributes(attrs)
 
 
@@ -130,7 +147,11 @@ def chat_span(
     """``chat {model}``: one model call. While capturing, the whole request is kept for replay (messages,
     tool definitions, and ``contextos.request`` with the model and parameters)."""
     params = dict(params or {})
-    attrs: dict[str, Any] = {A.OPERATION: "chat", A.REQUEST_MODEL: model, A.PROVIDER: provider or provider_of(model)}
+    attrs: dict[str, Any] = {
+        A.OPERATION: "chat",
+        A.REQUEST_MODEL: model,
+        A.PROVIDER: provider or provider_of(model),
+    }
     for key, attr in _PARAMS.items():
         if isinstance(params.get(key), (int, float)):
             attrs[attr] = params[key]
@@ -210,7 +231,9 @@ def retrieval_span(queries: Sequence[str], *, k: int | None = None) -> Any:
     return _open(A.RETRIEVAL_SPAN, attrs)
 
 
-def record_retrieval(span: Span, ranked_ids: Sequence[str], scores: Sequence[float] | None = None) -> None:
+def record_retrieval(
+    span: Span, ranked_ids: Sequence[str], scores: Sequence[float] | None = None
+) -> None:
     """Put the ranked tool ids (best first) and their scores on a retrieval span."""
     if not span.is_recording():
         return
@@ -220,10 +243,19 @@ def record_retrieval(span: Span, ranked_ids: Sequence[str], scores: Sequence[flo
 
 
 def compressor_span(
-    name: str, *, tokens_in: int, items_in: int, target_tokens: int | None = None, source: str | None = None
+    name: str,
+    *,
+    tokens_in: int,
+    items_in: int,
+    target_tokens: int | None = None,
+    source: str | None = None,
 ) -> Any:
     """``contextos.compress``: one compressor's pass over the compressible items (of one source)."""
-    attrs: dict[str, Any] = {A.COMPRESSOR: name, A.COMPRESS_TOKENS_IN: tokens_in, A.COMPRESS_ITEMS_IN: items_in}
+    attrs: dict[str, Any] = {
+        A.COMPRESSOR: name,
+        A.COMPRESS_TOKENS_IN: tokens_in,
+        A.COMPRESS_ITEMS_IN: items_in,
+    }
     if target_tokens is not None:
         attrs[A.COMPRESS_TARGET] = target_tokens
     if source is not None:
@@ -231,7 +263,9 @@ def compressor_span(
     return _open(A.COMPRESS_SPAN, attrs)
 
 
-def record_compression(span: Span, *, tokens_out: int, items_out: int, tokens_in: int | None = None) -> None:
+def record_compression(
+    span: Span, *, tokens_out: int, items_out: int, tokens_in: int | None = None
+) -> None:
     """Put what a compressor returned on its span (and the ratio, given the tokens it was given)."""
     if span.is_recording():
         attrs: dict[str, Any] = {A.COMPRESS_TOKENS_OUT: tokens_out, A.COMPRESS_ITEMS_OUT: items_out}
@@ -241,7 +275,11 @@ def record_compression(span: Span, *, tokens_out: int, items_out: int, tokens_in
 
 
 def retry_event(
-    attempt: int, cause: BaseException | str, *, delay_s: float | None = None, model: str | None = None,
+    attempt: int,
+    cause: BaseException | str,
+    *,
+    delay_s: float | None = None,
+    model: str | None = None,
     span: Span | None = None,
 ) -> None:
     """Record that call ``attempt`` failed with ``cause`` and will be retried (on ``span`` or the current one)."""
@@ -265,5 +303,9 @@ def record_attempt(attempt: Attempt, *, span: Span | None = None) -> None:
     if attempt.ok:
         return
     status = f" (HTTP {attempt.status_code})" if attempt.status_code else ""
-    cause = f"{attempt.outcome}{status}: {attempt.error}" if attempt.error else f"{attempt.outcome}{status}"
+    cause = (
+        f"{attempt.outcome}{status}: {attempt.error}"
+        if attempt.error
+        else f"{attempt.outcome}{status}"
+    )
     retry_event(attempt.number, cause, delay_s=attempt.wait_s, model=attempt.model, span=span)

@@ -39,7 +39,9 @@ class SpanFilter:
         """An event's attributes as the exporter may see them."""
         return self._visible(attributes, _EVENT_CONTENT)
 
-    def _visible(self, attributes: Mapping[str, Any] | None, content: frozenset[str]) -> dict[str, Any]:
+    def _visible(
+        self, attributes: Mapping[str, Any] | None, content: frozenset[str]
+    ) -> dict[str, Any]:
         if not attributes:
             return {}
         if not self.capture_content:
@@ -82,7 +84,9 @@ class RedactingExporter(SpanExporter):
             parent=span.parent,
             resource=span.resource,
             attributes=f.attributes(span.attributes),
-            events=[Event(e.name, f.event_attributes(e.attributes), e.timestamp) for e in span.events],
+            events=[
+                Event(e.name, f.event_attributes(e.attributes), e.timestamp) for e in span.events
+            ],
             links=span.links,
             kind=span.kind,
             status=status,

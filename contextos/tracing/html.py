@@ -104,9 +104,16 @@ def page_data(summary: RunSummary, spans: list[SpanRecord]) -> dict[str, Any]:
         "end": max(s.end_time for s in spans) / 1e6,
         "spans": [
             {
-                "span_id": s.span_id, "name": s.name, "depth": depth, "start": s.start_time / 1e6,
-                "end": s.end_time / 1e6, "duration_ms": s.duration_ms, "status": s.status, "tokens": _tokens(s),
-                "attributes": _decoded(s.attributes), "events": [e.model_dump() for e in s.events],
+                "span_id": s.span_id,
+                "name": s.name,
+                "depth": depth,
+                "start": s.start_time / 1e6,
+                "end": s.end_time / 1e6,
+                "duration_ms": s.duration_ms,
+                "status": s.status,
+                "tokens": _tokens(s),
+                "attributes": _decoded(s.attributes),
+                "events": [e.model_dump() for e in s.events],
             }
             for depth, s in span_tree(spans)
         ],
@@ -133,13 +140,18 @@ def _script_json(value: Any) -> str:
     """JSON that cannot end its ``<script>`` block or open a comment, whatever strings it holds."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return (
-        text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
     )
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def html_report(summary: RunSummary, spans: list[SpanRecord]) -> str:

@@ -41,9 +41,17 @@ def otlp_json(spans: list[SpanRecord], *, service_name: str = "contextos") -> di
             "endTimeUnixNano": str(s.end_time),
             "attributes": _attributes(s.attributes),
             "events": [
-                {"timeUnixNano": str(e.time), "name": e.name, "attributes": _attributes(e.attributes)} for e in s.events
+                {
+                    "timeUnixNano": str(e.time),
+                    "name": e.name,
+                    "attributes": _attributes(e.attributes),
+                }
+                for e in s.events
             ],
-            "status": {"code": _STATUS.get(s.status, 0), **({"message": s.status_description} if s.status_description else {})},
+            "status": {
+                "code": _STATUS.get(s.status, 0),
+                **({"message": s.status_description} if s.status_description else {}),
+            },
         }
         if s.parent_span_id:
             span["parentSpanId"] = s.parent_span_id
@@ -52,7 +60,9 @@ def otlp_json(spans: list[SpanRecord], *, service_name: str = "contextos") -> di
         "resourceSpans": [
             {
                 "resource": {"attributes": _attributes({"service.name": service_name})},
-                "scopeSpans": [{"scope": {"name": "contextos", "version": __version__}, "spans": out}],
+                "scopeSpans": [
+                    {"scope": {"name": "contextos", "version": __version__}, "spans": out}
+                ],
             }
         ]
     }

@@ -31,15 +31,27 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from contextos.tracing.current import CURRENT, SPAN_KEY
 
 _logger = logging.getLogger(__name__)
 
-_ROOT_FLAGS = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)  # as the SDK's random id generator
-UNSET_STATUS = Status(StatusCode.UNSET)  # every span's status until one is set: one object, so readers can skip it
+_ROOT_FLAGS = TraceFlags(
+    TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
+)  # as the SDK's random id generator
+UNSET_STATUS = Status(
+    StatusCode.UNSET
+)  # every span's status until one is set: one object, so readers can skip it
 _MAX_ATTRIBUTES = 128  # the SDK's default span limit
 _SCALARS = (str, bool, int, float)
 _NONE = type(None)
@@ -53,13 +65,20 @@ def _clean(key: str, value: Any) -> Any:
         return value
     if isinstance(value, _SCALARS):  # subclasses, such as a str enum
         return value
-    if kind is list or kind is tuple or (isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))):
+    if (
+        kind is list
+        or kind is tuple
+        or (isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)))
+    ):
         types = set(map(type, value))
         types.discard(_NONE)
         if not types or (len(types) == 1 and issubclass(types.pop(), _SCALARS)):
             return tuple(value)
-    _logger.warning("attribute %r: a %s is not a valid OpenTelemetry attribute value; it is not recorded",
-                    key, type(value).__name__)
+    _logger.warning(
+        "attribute %r: a %s is not a valid OpenTelemetry attribute value; it is not recorded",
+        key,
+        type(value).__name__,
+    )
     return None
 
 
@@ -77,12 +96,32 @@ def _new_id(bits: int) -> int:
 class RecordedSpan(trace.Span):
     """One span contextos records itself; the fields the store reads are those of an SDK ``ReadableSpan``."""
 
-    __slots__ = ("name", "context", "parent", "kind", "start_time", "end_time", "attributes", "events", "links",
-                 "status", "dropped_attributes", "instrumentation_scope", "_recorder")
+    __slots__ = (
+        "_recorder",
+        "attributes",
+        "context",
+        "dropped_attributes",
+        "end_time",
+        "events",
+        "instrumentation_scope",
+        "kind",
+        "links",
+        "name",
+        "parent",
+        "start_time",
+        "status",
+    )
 
     def __init__(
-        self, name: str, context: SpanContext, parent: SpanContext | None, kind: SpanKind,
-        attributes: Mapping[str, Any] | None, links: Sequence[Link], start_time: int, recorder: SpanRecorder,
+        self,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        kind: SpanKind,
+        attributes: Mapping[str, Any] | None,
+        links: Sequence[Link],
+        start_time: int,
+        recorder: SpanRecorder,
     ) -> None:
         self.name = name
         self.context = context
@@ -111,7 +150,9 @@ class RecordedSpan(trace.Span):
             _logger.warning("setting attributes on ended span %r", self.name)
             return
         mine = self.attributes
-        room = len(mine) + len(attributes) <= _MAX_ATTRIBUTES  # the limit is checked per key only near it
+        room = (
+            len(mine) + len(attributes) <= _MAX_ATTRIBUTES
+        )  # the limit is checked per key only near it
         for key, value in attributes.items():
             kind = value.__class__
             if not (kind is str or kind is int or kind is float or kind is bool):
@@ -126,7 +167,9 @@ class RecordedSpan(trace.Span):
     def set_attribute(self, key: str, value: Any) -> None:
         self.set_attributes({key: value})
 
-    def add_event(self, name: str, attributes: Mapping[str, Any] | None = None, timestamp: int | None = None) -> None:
+    def add_event(
+        self, name: str, attributes: Mapping[str, Any] | None = None, timestamp: int | None = None
+    ) -> None:
         if self.end_time is not None:
             _logger.warning("adding event %r to ended span %r", name, self.name)
             return
@@ -138,13 +181,18 @@ class RecordedSpan(trace.Span):
             self.links += (Link(context, attributes),)
 
     def record_exception(
-        self, exception: BaseException, attributes: Mapping[str, Any] | None = None,
-        timestamp: int | None = None, escaped: bool = False,
+        self,
+        exception: BaseException,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp: int | None = None,
+        escaped: bool = False,
     ) -> None:
         """An ``exception`` event with the attributes the SDK gives it."""
         module, qualname = type(exception).__module__, type(exception).__qualname__
         event: dict[str, Any] = {
-            "exception.type": f"{module}.{qualname}" if module and module != "builtins" else qualname,
+            "exception.type": f"{module}.{qualname}"
+            if module and module != "builtins"
+            else qualname,
             "exception.message": str(exception),
             "exception.stacktrace": "".join(traceback.format_exception(exception)),
             "exception.escaped": str(escaped),
@@ -175,9 +223,17 @@ class RecordedSpan(trace.Span):
     def readable(self, resource: Resource) -> ReadableSpan:
         """This span as the SDK's exporters take it."""
         return ReadableSpan(
-            name=self.name, context=self.context, parent=self.parent, resource=resource,
-            attributes=dict(self.attributes), events=tuple(self.events), links=self.links, kind=self.kind,
-            status=self.status, start_time=self.start_time, end_time=self.end_time,
+            name=self.name,
+            context=self.context,
+            parent=self.parent,
+            resource=resource,
+            attributes=dict(self.attributes),
+            events=tuple(self.events),
+            links=self.links,
+            kind=self.kind,
+            status=self.status,
+            start_time=self.start_time,
+            end_time=self.end_time,
             instrumentation_scope=self.instrumentation_scope,
         )
 
@@ -193,40 +249,81 @@ class SpanRecorder(trace.Tracer):
         self.scope = scope
 
     def start_span(
-        self, name: str, context: Context | None = None, kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Mapping[str, Any] | None = None, links: Sequence[Link] | None = (),
-        start_time: int | None = None, record_exception: bool = True, set_status_on_exception: bool = True,
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, Any] | None = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
     ) -> trace.Span:
-        if CURRENT is not None:  # get_current_span(context) without its four frames (see contextos.tracing.current)
+        if (
+            CURRENT is not None
+        ):  # get_current_span(context) without its four frames (see contextos.tracing.current)
             current = (CURRENT.get() if context is None else context).get(SPAN_KEY)
             if current.__class__ is RecordedSpan:
                 parent: SpanContext | None = current.context
             else:
-                parent = (current if isinstance(current, trace.Span) else trace.INVALID_SPAN).get_span_context()
+                parent = (
+                    current if isinstance(current, trace.Span) else trace.INVALID_SPAN
+                ).get_span_context()
         else:
             parent = trace.get_current_span(context).get_span_context()
         # SpanContexts are tuples, made here as SpanContext.__new__ makes them, without its checks: the
         # ids are drawn valid; the parent's is unpacked at once rather than read through five properties
         if parent is not None and parent[5]:  # is_valid
             trace_id, _, _, flags, state, _ = parent
-            span_context = tuple.__new__(SpanContext, (trace_id, _getrandbits(64) or _new_id(64), False, flags, state, True))
-            if not flags & TraceFlags.SAMPLED:  # parent-based sampling: an unsampled trace stays unsampled
+            span_context = tuple.__new__(
+                SpanContext, (trace_id, _getrandbits(64) or _new_id(64), False, flags, state, True)
+            )
+            if (
+                not flags & TraceFlags.SAMPLED
+            ):  # parent-based sampling: an unsampled trace stays unsampled
                 return NonRecordingSpan(span_context)
         else:
             parent = None
-            span_context = tuple.__new__(SpanContext, (
-                _getrandbits(128) or _new_id(128), _getrandbits(64) or _new_id(64), False, _ROOT_FLAGS, DEFAULT_TRACE_STATE, True))
-        return RecordedSpan(name, span_context, parent, kind, attributes, links or (),
-                            start_time or time.time_ns(), self)
+            span_context = tuple.__new__(
+                SpanContext,
+                (
+                    _getrandbits(128) or _new_id(128),
+                    _getrandbits(64) or _new_id(64),
+                    False,
+                    _ROOT_FLAGS,
+                    DEFAULT_TRACE_STATE,
+                    True,
+                ),
+            )
+        return RecordedSpan(
+            name,
+            span_context,
+            parent,
+            kind,
+            attributes,
+            links or (),
+            start_time or time.time_ns(),
+            self,
+        )
 
     @contextlib.contextmanager
     def start_as_current_span(  # type: ignore[override]
-        self, name: str, context: Context | None = None, kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Mapping[str, Any] | None = None, links: Sequence[Link] | None = (),
-        start_time: int | None = None, record_exception: bool = True, set_status_on_exception: bool = True,
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, Any] | None = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
         end_on_exit: bool = True,
     ) -> Iterator[trace.Span]:
         started = self.start_span(name, context, kind, attributes, links, start_time)
-        with trace.use_span(started, end_on_exit=end_on_exit, record_exception=record_exception,
-                            set_status_on_exception=set_status_on_exception) as current:
+        with trace.use_span(
+            started,
+            end_on_exit=end_on_exit,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+        ) as current:
             yield current

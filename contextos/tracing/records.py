@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -128,7 +128,7 @@ def summarize(run_id: str, spans: list[SpanRecord]) -> RunSummary:
     return RunSummary(
         run_id=run_id,
         name=(roots[0] if roots else first).name,
-        start_time=datetime.fromtimestamp(start / 1e9, tz=timezone.utc),
+        start_time=datetime.fromtimestamp(start / 1e9, tz=UTC),
         duration_s=(end - start) / 1e9,
         steps=max(len(steps), chats if not steps else 0),
         input_tokens=tokens_in,

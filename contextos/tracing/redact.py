@@ -22,7 +22,10 @@ REDACTED = "[REDACTED]"
 # A token starts at a word boundary, or right after an escaped line break in JSON text ("...\\nsk-...").
 _START = r"(?:\b|(?<=\\[nrt]))"
 _TOKEN_PATTERNS = (
-    ("sk-", _START + r"sk-[A-Za-z0-9_\-]{8,}"),  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
+    (
+        "sk-",
+        _START + r"sk-[A-Za-z0-9_\-]{8,}",
+    ),  # OpenAI, Anthropic (sk-ant-...), most OpenAI-compatible providers
     ("AKIA", _START + r"AKIA[0-9A-Z]{16}\b"),  # AWS access key ids
     (re.compile(r"gh[pousr]_"), _START + r"gh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
     ("github_pat_", _START + r"github_pat_[A-Za-z0-9_]{20,}"),
@@ -59,7 +62,9 @@ _KEYED = re.compile(
 # ("access", "author", "keyboard"): a plain search for the names (a fifth of the cost) finds where
 # ``_KEYED`` can match, and it is tried only there. Only for ASCII strings, whose lower-casing is
 # exact: elsewhere ``(?i)`` also folds letters (a Kelvin sign "K") that ``lower()`` leaves alone.
-_KEY_NAMES = re.compile(r"api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|secret|passw(?:or)?d")
+_KEY_NAMES = re.compile(
+    r"api[_\-]?key|authorization|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|secret|passw(?:or)?d"
+)
 # Attribute keys whose whole value is a secret (the last dotted segment decides).
 _SECRET_KEY = re.compile(
     r"(?i)^(?:[a-z0-9_\-]*api[_\-]?key|authorization|x-api-key|access[_\-]?token|refresh[_\-]?token"
@@ -71,16 +76,25 @@ _SECRET_KEY = re.compile(
 # scheme and user of a URL, a PEM block's armour, the name of a cookie or query parameter) and stops
 # before a quote or backslash, so JSON around the secret stays JSON. docs/tracing.md tables them.
 # credentials in a URL: scheme://user:password@host (postgres://app:pw@db/x, an api_base)
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:\"'\\]*):(?!\[REDACTED\]@)[^\s/@\"'\\]+@")
+_URL_PASSWORD = re.compile(
+    r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:\"'\\]*):(?!\[REDACTED\]@)[^\s/@\"'\\]+@"
+)
 # a PEM private-key block, whole; cut short (no END line), up to the end of its string
-_PEM = re.compile(r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?!\[REDACTED\])(?:[^\"\\]|\\.)*?"
-                  r"(?:(-----END [A-Z0-9 ]*PRIVATE KEY-----)|(?=\")|\Z)", re.DOTALL)
+_PEM = re.compile(
+    r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?!\[REDACTED\])(?:[^\"\\]|\\.)*?"
+    r"(?:(-----END [A-Z0-9 ]*PRIVATE KEY-----)|(?=\")|\Z)",
+    re.DOTALL,
+)
 # a cookie header's value (Set-Cookie: sid=...; Path=/), to the end of its line or string
-_COOKIE = re.compile(r"""(?i)((?:(?<![a-z0-9_\-])|(?<=\\[nrt]))(?:set-)?cookie\\*["']?\s*[:=]\s*)"""
-                     r"""(?:(\\*["'])(?!\[REDACTED\])(?:(?!\2).)*|(?!\[REDACTED\])[^\s"'\\][^\r\n"'\\]*)""")
+_COOKIE = re.compile(
+    r"""(?i)((?:(?<![a-z0-9_\-])|(?<=\\[nrt]))(?:set-)?cookie\\*["']?\s*[:=]\s*)"""
+    r"""(?:(\\*["'])(?!\[REDACTED\])(?:(?!\2).)*|(?!\[REDACTED\])[^\s"'\\][^\r\n"'\\]*)"""
+)
 # a token, signature or key in a URL's query string (?token=..., &sig=..., &X-Amz-Signature=...)
-_QUERY_SECRET = re.compile(r"(?i)([?&;](?:[a-z0-9_\-]*token|[a-z0-9_\-]*signature|sig|key|apikey|secret|password|passwd"
-                           r"|pwd|auth|code)=)(?!\[REDACTED\])[^&#\s\"'\\<>]+")
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;](?:[a-z0-9_\-]*token|[a-z0-9_\-]*signature|sig|key|apikey|secret|password|passwd"
+    r"|pwd|auth|code)=)(?!\[REDACTED\])[^&#\s\"'\\<>]+"
+)
 _URL_REPLACEMENT = r"\1:" + REDACTED + "@"
 _QUERY_REPLACEMENT = r"\1" + REDACTED
 
@@ -184,16 +198,26 @@ class Redactor:
         except re.error as exc:
             from contextos.errors import ConfigError
 
-            raise ConfigError(f"redaction pattern is not a valid regular expression: {exc}") from exc
+            raise ConfigError(
+                f"redaction pattern is not a valid regular expression: {exc}"
+            ) from exc
         self._tokens = [(literal, re.compile(p)) for literal, p in _TOKEN_PATTERNS]
         # split by how their literal is looked for: ``in`` for a plain one, a search for a variant one
-        self._plain_tokens = [(literal, pattern) for literal, pattern in self._tokens if isinstance(literal, str)]
-        self._variant_tokens = [(literal, pattern) for literal, pattern in self._tokens if not isinstance(literal, str)]
+        self._plain_tokens = [
+            (literal, pattern) for literal, pattern in self._tokens if isinstance(literal, str)
+        ]
+        self._variant_tokens = [
+            (literal, pattern) for literal, pattern in self._tokens if not isinstance(literal, str)
+        ]
         self._extra = extra
         self._texts: dict[str, str] = {}
-        self._chars = 0  # in the remembered strings (their redacted forms are mostly the same objects)
+        self._chars = (
+            0  # in the remembered strings (their redacted forms are mostly the same objects)
+        )
         self._secret_keys: dict[str, bool] = {}
-        self._plain_keys: set[str] = set()  # keys known to name no secret (a set: ``in``, not a call)
+        self._plain_keys: set[str] = (
+            set()
+        )  # keys known to name no secret (a set: ``in``, not a call)
         self._lock = threading.Lock()
 
     def text(self, value: str) -> str:
@@ -204,7 +228,9 @@ class Redactor:
         done = self._scrub(value)
         if len(value) <= _CACHE_CHARS // 4:
             with self._lock:
-                while self._texts and (len(self._texts) >= _CACHE_ENTRIES or self._chars + len(value) > _CACHE_CHARS):
+                while self._texts and (
+                    len(self._texts) >= _CACHE_ENTRIES or self._chars + len(value) > _CACHE_CHARS
+                ):
                     oldest = next(iter(self._texts))
                     del self._texts[oldest]
                     self._chars -= len(oldest)
@@ -215,11 +241,19 @@ class Redactor:
 
     def _scrub(self, value: str) -> str:
         lower = value.lower()
-        if not value.isascii():  # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
-            lower = lower.replace("\u017f", "s").replace("\u0131", "i")  # long s, dotless i (translate: 50 ns a char)
+        if (
+            not value.isascii()
+        ):  # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
+            lower = lower.replace("\u017f", "s").replace(
+                "\u0131", "i"
+            )  # long s, dotless i (translate: 50 ns a char)
         # ``map`` and ``any`` in C: a generator expression would run a Python frame per word
         if any(map(lower.__contains__, _KEY_WORDS)):
-            value = _redact_keyed(value, lower) if value.isascii() else _KEYED.sub(_keyed_replacement, value)
+            value = (
+                _redact_keyed(value, lower)
+                if value.isascii()
+                else _KEYED.sub(_keyed_replacement, value)
+            )
         if any(map(lower.__contains__, _SCHEME_WORDS)):
             value = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, value)
         for literal, pattern in self._plain_tokens:
@@ -258,7 +292,9 @@ class Redactor:
         brackets end every pattern). Values JSON has no type for are written as ``compact_json`` writes
         them."""
         if value.__class__ is list or value.__class__ is tuple:
-            remembered = self._texts.get  # looked up here first: most elements were seen at an earlier step
+            remembered = (
+                self._texts.get
+            )  # looked up here first: most elements were seen at an earlier step
             parts = tuple([remembered(t) or self.text(t) for t in json_texts(value)])
             out = RedactedJSON("[" + ",".join(parts) + "]")
             out.parts = parts
@@ -282,7 +318,9 @@ class Redactor:
     def _each(self, values: list[Any] | tuple[Any, ...]) -> Any:
         """A list or tuple of attribute values with each string redacted (looked up first: most repeat)."""
         remembered = self._texts.get
-        return type(values)([(remembered(v) or self.text(v)) if isinstance(v, str) else v for v in values])
+        return type(values)(
+            [(remembered(v) or self.text(v)) if isinstance(v, str) else v for v in values]
+        )
 
     def attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """Every attribute redacted."""
@@ -297,7 +335,12 @@ class Redactor:
             elif kind is str:
                 done = texts.get(value)
                 out[key] = done if done is not None else self.text(value)
-            elif kind is int or kind is float or kind is bool or (kind is RedactedJSON and value.by is self):
+            elif (
+                kind is int
+                or kind is float
+                or kind is bool
+                or (kind is RedactedJSON and value.by is self)
+            ):
                 out[key] = value
             elif kind is tuple:  # a list attribute, as spans keep them
                 out[key] = self._each(value)

@@ -96,7 +96,11 @@ class RunFiles:
         attributes = record["attributes"]
         new: list[str] = []
         # (``in`` and truth tests, not calls: every span of every step passes here)
-        if INPUT_MESSAGES in attributes or CONTEXT_ITEMS in attributes or TOOL_DEFINITIONS in attributes:
+        if (
+            INPUT_MESSAGES in attributes
+            or CONTEXT_ITEMS in attributes
+            or TOOL_DEFINITIONS in attributes
+        ):
             record, new = self._refer(run_id, record)
         data = json_line(record)
         if new or self.lost or self._torn:
@@ -111,7 +115,9 @@ class RunFiles:
             if self.fsync:
                 os.fsync(fd)
         except OSError as exc:
-            self._torn.add(run_id)  # part of the line may be in the file: the next write starts a new line
+            self._torn.add(
+                run_id
+            )  # part of the line may be in the file: the next write starts a new line
             known = self._parts.get(run_id, {})
             for text in new:  # not written: written again with the next span that refers to them
                 known.pop(text, None)
@@ -154,7 +160,15 @@ class RunFiles:
         """What goes before a span's line: a new line after a torn one, the run's loss line, new parts."""
         chunks = [b"\n"] if run_id in self._torn else []
         if self.lost.get(run_id):
-            chunks.append(json_line({"trace_id": run_id, "lost_spans": self.lost[run_id], "error": self._errors.get(run_id)}))
+            chunks.append(
+                json_line(
+                    {
+                        "trace_id": run_id,
+                        "lost_spans": self.lost[run_id],
+                        "error": self._errors.get(run_id),
+                    }
+                )
+            )
         known = self._parts.get(run_id, {})
         chunks += [json_line({"trace_id": run_id, "part": known[t], "text": t}) for t in new]
         return b"".join(chunks)
@@ -207,7 +221,10 @@ def read_run(path: Path, *, content: bool = True) -> RunRead:
             continue
         try:
             line = json.loads(raw.decode("utf-8"))
-        except (ValueError, RecursionError) as exc:  # not UTF-8 (a character torn by a full disk), not JSON
+        except (
+            ValueError,
+            RecursionError,
+        ) as exc:  # not UTF-8 (a character torn by a full disk), not JSON
             torn = "cut short" if number == last else "not JSON"
             out.skipped.append(f"line {number}: {torn} ({_short(exc)})")
             continue
@@ -222,7 +239,9 @@ def read_run(path: Path, *, content: bool = True) -> RunRead:
             if content:
                 missing = _resolve(span.attributes, parts)
                 if missing:
-                    out.skipped.append(f"line {number}: {missing} message(s) it refers to are missing")
+                    out.skipped.append(
+                        f"line {number}: {missing} message(s) it refers to are missing"
+                    )
             out.spans.append(span)
         elif "part" in line and isinstance(line.get("text"), str):
             parts[line["part"]] = line["text"]
@@ -245,7 +264,12 @@ def _resolve(attributes: dict[str, Any], parts: dict[int, str]) -> int:
                 text = parts.get(i) if isinstance(i, int) else None
                 if text is None:
                     missing += 1
-                    text = json.dumps({"role": "unknown", "content": "[lost: this message is not in the run file]"})
+                    text = json.dumps(
+                        {
+                            "role": "unknown",
+                            "content": "[lost: this message is not in the run file]",
+                        }
+                    )
                 texts.append(text)
             attributes[key] = "[" + ",".join(texts) + "]"
     return missing

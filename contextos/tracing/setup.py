@@ -34,8 +34,8 @@ from contextos.errors import ConfigError
 from contextos.tracing.export import RedactingExporter, SpanFilter
 from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
-from contextos.tracing.spans import encoder_of
 from contextos.tracing.runfile import TraceStoreWarning
+from contextos.tracing.spans import encoder_of
 from contextos.tracing.store import TRACE_DIR_ENV, TraceStore, TraceStoreProcessor
 from contextos.version import __version__
 
@@ -95,9 +95,13 @@ class _Pipeline(SpanProcessor):
         self.provider = provider
         self.processors: tuple[SpanProcessor, ...] = ()
         self.capture = False
-        self.content_encoder: Callable[[Any], str] | None = None  # what spans.content_encoder() returns
+        self.content_encoder: Callable[[Any], str] | None = (
+            None  # what spans.content_encoder() returns
+        )
         self.handle: Tracing | None = None
-        self._direct: tuple[SpanProcessor, ...] = ()  # take a RecordedSpan as it is (the local store)
+        self._direct: tuple[
+            SpanProcessor, ...
+        ] = ()  # take a RecordedSpan as it is (the local store)
         self._copied: tuple[SpanProcessor, ...] = ()  # take an SDK ReadableSpan copy (OTLP, yours)
         self._recorder = SpanRecorder(self.record, InstrumentationScope("contextos", __version__))
         self.tracer: trace.Tracer = _NOTHING
@@ -106,8 +110,12 @@ class _Pipeline(SpanProcessor):
         """Forward to ``processors`` from now on."""
         self.processors = tuple(processors)
         self.capture = capture
-        self.content_encoder = encoder_of(self) if capture else None  # worked out here, not on every span
-        self._direct = tuple(p for p in self.processors if getattr(p, "takes_recorded_spans", False))
+        self.content_encoder = (
+            encoder_of(self) if capture else None
+        )  # worked out here, not on every span
+        self._direct = tuple(
+            p for p in self.processors if getattr(p, "takes_recorded_spans", False)
+        )
         self._copied = tuple(p for p in self.processors if p not in self._direct)
         self.choose_tracer()
 
@@ -179,7 +187,9 @@ def _pipeline(service_name: str) -> _Pipeline:
             )
         # an OTEL_TRACES_SAMPLER other than the default is the SDK's to apply: keep contextos's spans there
         sampled_by_env = bool(os.environ.get("OTEL_TRACES_SAMPLER"))
-        made = (TracerProvider if sampled_by_env else _OwnProvider)(resource=Resource.create({"service.name": service_name}))
+        made = (TracerProvider if sampled_by_env else _OwnProvider)(
+            resource=Resource.create({"service.name": service_name})
+        )
         trace.set_tracer_provider(made)
         provider = trace.get_tracer_provider()
     pipeline = _Pipeline(provider)
@@ -201,9 +211,14 @@ class Tracing:
         self._capture: list[bool] = []
         self.active = True
         if self.store is not None:  # synchronous: a span is on disk when it ends
-            self._check_folder(self.store, explicit=config.trace_dir is not None or bool(os.environ.get(TRACE_DIR_ENV)))
+            self._check_folder(
+                self.store,
+                explicit=config.trace_dir is not None or bool(os.environ.get(TRACE_DIR_ENV)),
+            )
             view = SpanFilter(self.redactor, capture_content=config.capture_content)
-            self._add(TraceStoreProcessor(self.store, view, fsync=config.fsync), config.capture_content)
+            self._add(
+                TraceStoreProcessor(self.store, view, fsync=config.fsync), config.capture_content
+            )
         if config.otlp_endpoint:
             self._add(
                 BatchSpanProcessor(
@@ -225,8 +240,12 @@ class Tracing:
                 f"trace_dir: {problem}. Pass a writable folder (--trace-dir / CONTEXTOS_TRACE_DIR), "
                 "or turn the store off (store=False / CONTEXTOS_TRACE=0)."
             )
-        warnings.warn(f"the trace store {problem}: runs are not recorded. Set CONTEXTOS_TRACE_DIR to a writable "
-                      "folder, or CONTEXTOS_TRACE=0 to record nothing.", TraceStoreWarning, stacklevel=4)
+        warnings.warn(
+            f"the trace store {problem}: runs are not recorded. Set CONTEXTOS_TRACE_DIR to a writable "
+            "folder, or CONTEXTOS_TRACE=0 to record nothing.",
+            TraceStoreWarning,
+            stacklevel=4,
+        )
 
     def _wrap(self, exporter: SpanExporter, capture: bool) -> RedactingExporter:
         return RedactingExporter(exporter, self.redactor, capture_content=capture)
@@ -237,7 +256,9 @@ class Tracing:
         if self._pipeline.handle is self:
             self._pipeline.use(self._processors, any(self._capture))
 
-    def add_exporter(self, exporter: SpanExporter, *, capture_content: bool = False, batch: bool = False) -> None:
+    def add_exporter(
+        self, exporter: SpanExporter, *, capture_content: bool = False, batch: bool = False
+    ) -> None:
         """Send spans to ``exporter`` too (redacted; with content only if ``capture_content``).
 
         ``batch=True`` exports from a background thread (for network exporters)."""
@@ -275,7 +296,9 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
         current = pipeline.handle
         if current is not None and current.active and current.config == config:
             return current
-    handle = Tracing(config, pipeline)  # a bad setting raises here, before the running setup is touched
+    handle = Tracing(
+        config, pipeline
+    )  # a bad setting raises here, before the running setup is touched
     if current is not None:  # replace the running setup
         current.shutdown()
     with _lock:
@@ -294,7 +317,11 @@ def _otlp_exporter(config: TracingConfig) -> SpanExporter:
         ) from None
     endpoint = config.otlp_endpoint or ""
     if not endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"otlp_endpoint must be an http(s) URL such as http://127.0.0.1:4318, got {endpoint!r}")
+        raise ConfigError(
+            f"otlp_endpoint must be an http(s) URL such as http://127.0.0.1:4318, got {endpoint!r}"
+        )
     if not endpoint.rstrip("/").endswith("/v1/traces"):
         endpoint = endpoint.rstrip("/") + "/v1/traces"
-    return OTLPSpanExporter(endpoint=endpoint, headers=dict(config.otlp_headers), timeout=config.otlp_timeout_s)
+    return OTLPSpanExporter(
+        endpoint=endpoint, headers=dict(config.otlp_headers), timeout=config.otlp_timeout_s
+    )

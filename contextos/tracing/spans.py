@@ -32,7 +32,9 @@ def tracer() -> trace.Tracer:
     or an SDK provider someone else set), kept per provider: the SDK builds a new ``Tracer`` on every
     ``get_tracer`` call, a third of what opening an SDK span costs."""
     global _cached
-    provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()  # as in _pipeline
+    provider = (
+        getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
+    )  # as in _pipeline
     pipeline = getattr(provider, "_contextos_pipeline", None)
     if pipeline is not None:
         return pipeline.tracer  # type: ignore[no-any-return]
@@ -61,13 +63,20 @@ class _CurrentSpan:
         started = self._span
         # a non-recording span with no valid context (the no-op tracer's) is not made current, as there
         if started.is_recording() or started.get_span_context().is_valid:
-            if CURRENT is not None:  # what attach(set_span_in_context(started)) does, without its six frames
+            if (
+                CURRENT is not None
+            ):  # what attach(set_span_in_context(started)) does, without its six frames
                 self._token = CURRENT.set(Context({**CURRENT.get(), SPAN_KEY: started}))
             else:
                 self._token = otel_context.attach(trace.set_span_in_context(started))
         return started
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         current = self._span
         try:
             if exc is not None and current.is_recording():
@@ -90,11 +99,16 @@ class _CurrentSpan:
 
 
 def open_span(
-    name: str, attributes: Mapping[str, Any] | None = None, *, kind: SpanKind = SpanKind.INTERNAL,
+    name: str,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
     context: Context | None = None,
 ) -> _CurrentSpan:
     """Start span ``name`` (a child of the current span, or of ``context``'s) for a ``with`` block."""
-    return _CurrentSpan(tracer().start_span(name, context=context, kind=kind, attributes=attributes))
+    return _CurrentSpan(
+        tracer().start_span(name, context=context, kind=kind, attributes=attributes)
+    )
 
 
 def span(name: str, attributes: dict[str, Any] | None = None) -> _CurrentSpan:
@@ -114,8 +128,11 @@ def _pipeline(provider: object = None) -> Any:
     Every span asks: the provider, once one is set, is read from OpenTelemetry's module
     (``get_tracer_provider`` is two more calls); before, ``get_tracer_provider`` gives the proxy, or the
     provider its environment variable names."""
-    return getattr(provider or getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(),
-                   "_contextos_pipeline", None)
+    return getattr(
+        provider or getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(),
+        "_contextos_pipeline",
+        None,
+    )
 
 
 def capturing() -> bool:
@@ -135,7 +152,9 @@ def content_encoder() -> Callable[[Any], str] | None:
     The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
     would find the pipeline again for each piece of content."""
     pipeline = _pipeline()
-    return None if pipeline is None else pipeline.content_encoder  # kept by the pipeline: see _Pipeline.use
+    return (
+        None if pipeline is None else pipeline.content_encoder
+    )  # kept by the pipeline: see _Pipeline.use
 
 
 def to_json(value: Any) -> str:

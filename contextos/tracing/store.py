@@ -40,19 +40,38 @@ def default_trace_dir() -> Path:
 def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str, Any]:
     """A finished SDK span as the JSON object the store writes; through ``view`` (redacted, content
     left out unless it captures content) when given."""
-    trace_id, span_id, _, _, _, _ = span.context  # a SpanContext is a tuple: unpacked, not read through properties
+    trace_id, span_id, _, _, _, _ = (
+        span.context
+    )  # a SpanContext is a tuple: unpacked, not read through properties
     parent = span.parent
     status = span.status
     # most spans keep the status they started with: its code and description are known without a look
-    code, description = ("UNSET", None) if status is UNSET_STATUS else (status.status_code._name_, status.description)
+    code, description = (
+        ("UNSET", None)
+        if status is UNSET_STATUS
+        else (status.status_code._name_, status.description)
+    )
     scope = span.instrumentation_scope
     if view is None:
         name, attributes = span.name, dict(span.attributes or {})
-        events = [{"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events]
+        events = [
+            {"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})}
+            for e in span.events
+        ]
     else:
         name, attributes = view.text(span.name), view.attributes(span.attributes)
-        events = [{"name": e.name, "time": e.timestamp, "attributes": view.event_attributes(e.attributes)}
-                  for e in span.events] if span.events else []
+        events = (
+            [
+                {
+                    "name": e.name,
+                    "time": e.timestamp,
+                    "attributes": view.event_attributes(e.attributes),
+                }
+                for e in span.events
+            ]
+            if span.events
+            else []
+        )
         if description:
             description = view.text(description)
     return {
@@ -97,7 +116,9 @@ class TraceStore:
         """Every run id, newest file first. A ``--trace-dir`` that is a file is a ``TraceError``."""
         if not self.folder.is_dir():
             if self.folder.exists():
-                raise TraceError(f"{self.folder} is not a folder: pass the trace store's folder (--trace-dir)")
+                raise TraceError(
+                    f"{self.folder} is not a folder: pass the trace store's folder (--trace-dir)"
+                )
             return []
         dated = []
         for p in self.folder.iterdir():
@@ -131,7 +152,9 @@ class TraceStore:
         """The run id ``ref`` names: ``last`` (the newest run), a full id or a unique prefix of one."""
         ids = self.run_ids()
         if not ids:
-            raise TraceError(f"no runs in {self.folder}; run something with tracing on, or pass --trace-dir")
+            raise TraceError(
+                f"no runs in {self.folder}; run something with tracing on, or pass --trace-dir"
+            )
         if ref == "last":
             runs = self.runs()
             if not runs:
@@ -139,9 +162,13 @@ class TraceStore:
             return runs[0].run_id
         matches = [i for i in ids if i.startswith(ref.lower())]
         if not matches:
-            raise TraceError(f"no run id starts with {ref!r} in {self.folder}; `contextos trace list` shows them")
+            raise TraceError(
+                f"no run id starts with {ref!r} in {self.folder}; `contextos trace list` shows them"
+            )
         if len(matches) > 1:
-            raise TraceError(f"{ref!r} matches {len(matches)} runs ({', '.join(m[:12] for m in matches[:5])}...); give more of the id")
+            raise TraceError(
+                f"{ref!r} matches {len(matches)} runs ({', '.join(m[:12] for m in matches[:5])}...); give more of the id"
+            )
         return matches[0]
 
     def spans(self, run_id: str, *, content: bool = True) -> list[SpanRecord]:
@@ -229,9 +256,13 @@ class TraceStoreProcessor(SpanProcessor):
     of the span in between, as every span of every step pays for each object made here.
     """
 
-    takes_recorded_spans = True  # reads contextos's own spans as they are (see contextos.tracing.recorder)
+    takes_recorded_spans = (
+        True  # reads contextos's own spans as they are (see contextos.tracing.recorder)
+    )
 
-    def __init__(self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16) -> None:
+    def __init__(
+        self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16
+    ) -> None:
         self.store = store
         self.view = view
         self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
@@ -243,7 +274,9 @@ class TraceStoreProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
-        if ctx is not None and ctx[3] & TraceFlags.SAMPLED:  # its trace_flags (a SpanContext is a tuple)
+        if (
+            ctx is not None and ctx[3] & TraceFlags.SAMPLED
+        ):  # its trace_flags (a SpanContext is a tuple)
             self._files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:

@@ -37,7 +37,10 @@ def effective_steps(spans: list[SpanRecord]) -> dict[str, int]:
     (step 0 when none was assembled before it, as in ``contextos complete``)."""
     by_id = {s.span_id: s for s in spans}
     out: dict[str, int] = {}
-    assemblies = sorted((s for s in spans if s.name == A.ASSEMBLE_SPAN and s.step is not None), key=lambda s: s.end_time)
+    assemblies = sorted(
+        (s for s in spans if s.name == A.ASSEMBLE_SPAN and s.step is not None),
+        key=lambda s: s.end_time,
+    )
     for s in spans:
         node: SpanRecord | None = s
         while node is not None and node.step is None:
@@ -104,10 +107,14 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
     """The context of ``step`` (the last assembly of that step, if it was assembled more than once)."""
     found = [s for s in spans if s.name == A.ASSEMBLE_SPAN and s.step == step]
     if not found:
-        raise TraceError(f"the run has no assembled step {step}; its steps are {steps(spans) or 'none'}")
+        raise TraceError(
+            f"the run has no assembled step {step}; its steps are {steps(spans) or 'none'}"
+        )
     s = max(found, key=lambda x: x.end_time)
     sent = _sending_chat(spans, s)
-    messages = _json_attr(s, A.CONTEXT_MESSAGES, None)  # where runs recorded by earlier versions kept them
+    messages = _json_attr(
+        s, A.CONTEXT_MESSAGES, None
+    )  # where runs recorded by earlier versions kept them
     if messages is None:
         messages = _json_attr(sent, A.INPUT_MESSAGES, None) if sent is not None else None
     return StepContext(
@@ -126,11 +133,17 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
 def final_answer(spans: list[SpanRecord]) -> str | None:
     """The run's answer: the text of the last model call when it called no tool (``None`` when the run
     ended otherwise, or its content was not captured)."""
-    chats = [s for s in spans if s.attributes.get(A.OPERATION) == "chat" and A.OUTPUT_MESSAGES in s.attributes]
+    chats = [
+        s
+        for s in spans
+        if s.attributes.get(A.OPERATION) == "chat" and A.OUTPUT_MESSAGES in s.attributes
+    ]
     if not chats:
         return None
     output = _json_attr(max(chats, key=lambda s: s.end_time), A.OUTPUT_MESSAGES, [])
-    last = output[-1] if isinstance(output, list) and output and isinstance(output[-1], dict) else {}
+    last = (
+        output[-1] if isinstance(output, list) and output and isinstance(output[-1], dict) else {}
+    )
     content = last.get("content")
     if last.get("tool_calls") or not isinstance(content, str) or not content:
         return None
@@ -141,8 +154,14 @@ def _sending_chat(spans: list[SpanRecord], assembly: SpanRecord) -> SpanRecord |
     """The model call that sent an assembled context: the first ``chat`` span beside the assembly (same
     parent) that started after it ended and before the next assembly beside it. (A query-writing call
     made while gathering is inside the assembly, not beside it.)"""
-    beside = sorted((s for s in spans if s.parent_span_id == assembly.parent_span_id and s.start_time >= assembly.end_time),
-                    key=lambda s: s.start_time)
+    beside = sorted(
+        (
+            s
+            for s in spans
+            if s.parent_span_id == assembly.parent_span_id and s.start_time >= assembly.end_time
+        ),
+        key=lambda s: s.start_time,
+    )
     for s in beside:
         if s.name == A.ASSEMBLE_SPAN:
             return None
@@ -182,13 +201,24 @@ def context_diff(spans: list[SpanRecord], a: int, b: int) -> ContextDiff:
             why = f"dropped: {later['reason']}" if later else "not offered"
             left.append({**d, "why": why})
     changed = [
-        {"id": i, "source": d["source"], "tokens_a": ka[i]["tokens_after"], "tokens_b": d["tokens_after"], "status_b": d["status"]}
+        {
+            "id": i,
+            "source": d["source"],
+            "tokens_a": ka[i]["tokens_after"],
+            "tokens_b": d["tokens_after"],
+            "status_b": d["status"],
+        }
         for i, d in kb.items()
         if i in ka and ka[i]["tokens_after"] != d["tokens_after"]
     ]
     return ContextDiff(
-        step_a=a, step_b=b, entered=[d for i, d in kb.items() if i not in ka], left=left, changed=changed,
-        tokens_a=ca.request_tokens, tokens_b=cb.request_tokens,
+        step_a=a,
+        step_b=b,
+        entered=[d for i, d in kb.items() if i not in ka],
+        left=left,
+        changed=changed,
+        tokens_a=ca.request_tokens,
+        tokens_b=cb.request_tokens,
     )
 
 
@@ -215,7 +245,11 @@ class ReplayRequest(BaseModel):
 def replay_request(spans: list[SpanRecord], step: int, *, call: int = 0) -> ReplayRequest:
     """The request that model call number ``call`` (0: the first) of ``step`` sent."""
     stepped = effective_steps(spans)
-    chats = [s for s in spans if s.attributes.get(A.OPERATION) == "chat" and stepped.get(s.span_id) == step]
+    chats = [
+        s
+        for s in spans
+        if s.attributes.get(A.OPERATION) == "chat" and stepped.get(s.span_id) == step
+    ]
     if not chats:
         raise TraceError(f"the run has no model call at step {step}")
     if call >= len(chats):
@@ -228,5 +262,9 @@ def replay_request(spans: list[SpanRecord], step: int, *, call: int = 0) -> Repl
             f"the model call of step {step} was recorded without content; turn content capture on "
             "(TracingConfig(capture_content=True), the default for the local store) to replay it"
         )
-    return ReplayRequest(model=request.get("model") or chat.attributes.get(A.REQUEST_MODEL, ""), messages=messages,
-                         tools=_json_attr(chat, A.TOOL_DEFINITIONS, []), params=request.get("params") or {})
+    return ReplayRequest(
+        model=request.get("model") or chat.attributes.get(A.REQUEST_MODEL, ""),
+        messages=messages,
+        tools=_json_attr(chat, A.TOOL_DEFINITIONS, []),
+        params=request.get("params") or {},
+    )

@@ -34,8 +34,12 @@ def server() -> Iterator[FakeModelServer]:
 
 
 def make_client(server: FakeModelServer) -> ModelClient:
-    return ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=10,
-                       retry=RetryPolicy(max_attempts=2, initial_wait_s=0.01, max_wait_s=0.02, jitter_s=0.0))
+    return ModelClient(
+        "hosted_vllm/fake-model",
+        api_base=server.api_base,
+        timeout=10,
+        retry=RetryPolicy(max_attempts=2, initial_wait_s=0.01, max_wait_s=0.02, jitter_s=0.0),
+    )
 
 
 @pytest.fixture

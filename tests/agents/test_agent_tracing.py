@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextos.agents import Agent
 from contextos.tracing import configure_tracing
 from contextos.tracing.store import TraceStore
-
 from tests.agents.conftest import get_weather, tool_then_answer
 
 
@@ -50,5 +49,7 @@ def test_the_first_run_warms_up_in_its_own_span_before_any_step(tmp_path):
         tracing.shutdown()
     store = TraceStore(tmp_path / "traces")
     names = [s.name for s in sorted(store.spans(first.run_id), key=lambda s: s.start_time)]
-    assert names[1] == "contextos.warmup" and names.index("contextos.warmup") < names.index("contextos.step")
+    assert names[1] == "contextos.warmup" and names.index("contextos.warmup") < names.index(
+        "contextos.step"
+    )
     assert "contextos.warmup" not in {s.name for s in store.spans(second.run_id)}  # once per agent

@@ -14,10 +14,18 @@ from contextos.tracing.store import TraceStore
 
 
 def lessons() -> StaticSource:
-    return StaticSource("playbook", [
-        ContextItem(id=f"playbook-{i}", source="playbook", content=f"[{i}] lesson {i}", metadata={CITE_ID: i})
-        for i in ("pb-0001", "pb-0002", "pb-0010")
-    ])
+    return StaticSource(
+        "playbook",
+        [
+            ContextItem(
+                id=f"playbook-{i}",
+                source="playbook",
+                content=f"[{i}] lesson {i}",
+                metadata={CITE_ID: i},
+            )
+            for i in ("pb-0001", "pb-0002", "pb-0010")
+        ],
+    )
 
 
 def test_cited_ids_are_recorded_on_the_step_and_its_span(tmp_path: Path) -> None:

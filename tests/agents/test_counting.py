@@ -25,9 +25,15 @@ HINDI = [
 
 
 def hindi_documents(n: int = 12) -> StaticSource:
-    docs = [ContextItem(id=f"doc-{i}", source="documents", score=0.5 + 0.03 * i,
-                        content=" ".join(HINDI[(i + k) % len(HINDI)] for k in range(6)))
-            for i in range(n)]
+    docs = [
+        ContextItem(
+            id=f"doc-{i}",
+            source="documents",
+            score=0.5 + 0.03 * i,
+            content=" ".join(HINDI[(i + k) % len(HINDI)] for k in range(6)),
+        )
+        for i in range(n)
+    ]
     return StaticSource("documents", docs)
 
 
@@ -39,7 +45,13 @@ def rainfall(city: str) -> str:
 def sent_request(counter=None) -> tuple[dict, Budget]:
     model = ScriptedModel([Reply.text("ठीक है।")], model="gpt-4-turbo")
     budget = Budget(context_window=1_800)
-    agent = Agent(model, sources=[hindi_documents()], tools=[Tool.from_function(rainfall)], budget=budget, counter=counter)
+    agent = Agent(
+        model,
+        sources=[hindi_documents()],
+        tools=[Tool.from_function(rainfall)],
+        budget=budget,
+        counter=counter,
+    )
     agent.run("मुंबई में कल कितनी बारिश हुई? दस्तावेज़ों के आधार पर उत्तर दें।")
     request = model.requests[0]
     return {"messages": request.messages, "tools": request.tools or []}, budget
@@ -50,11 +62,16 @@ def test_a_gpt_4_turbo_agent_with_hindi_documents_fits_its_budget_in_cl100k():
         warnings.simplefilter("error", TokenizerWarning)  # a known model: no estimate, no warning
         request, budget = sent_request()
     cl100k = openai_count(load_encoding("cl100k_base"), request["messages"], request["tools"])
-    assert budget.available * 0.6 < cl100k <= budget.available  # the budget is used, and never exceeded
+    assert (
+        budget.available * 0.6 < cl100k <= budget.available
+    )  # the budget is used, and never exceeded
     assert "doc-" not in str(request) and "मानसून" in str(request)  # documents went in
 
 
 def test_counted_with_o200k_the_same_agent_would_send_far_more_than_the_budget():
     # What this guards against: the counter every component used before, whatever the model.
     request, budget = sent_request(counter=TiktokenCounter(encoding="o200k_base"))
-    assert openai_count(load_encoding("cl100k_base"), request["messages"], request["tools"]) > 1.5 * budget.available
+    assert (
+        openai_count(load_encoding("cl100k_base"), request["messages"], request["tools"])
+        > 1.5 * budget.available
+    )

@@ -33,7 +33,9 @@ class _Recorder:
 @pytest.fixture(scope="module")
 def embedded_texts(tmp_path_factory) -> list[str]:
     recorder = _Recorder()
-    ToolCatalog.open(tmp_path_factory.mktemp("db"), embedder=recorder).upsert(load_tools(demo_catalog_path()))
+    ToolCatalog.open(tmp_path_factory.mktemp("db"), embedder=recorder).upsert(
+        load_tools(demo_catalog_path())
+    )
     return recorder.texts
 
 

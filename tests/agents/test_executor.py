@@ -59,7 +59,12 @@ def executor() -> ToolExecutor:
 async def test_sync_tool_result_is_serialised_as_json(executor):
     result = await executor.execute(call("add", {"a": 2, "b": 3}))
     assert result.ok and result.content == "5" and result.arguments == {"a": 2, "b": 3}
-    assert result.message() == {"role": "tool", "tool_call_id": "call_1", "name": "add", "content": "5"}
+    assert result.message() == {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "name": "add",
+        "content": "5",
+    }
 
 
 async def test_async_tool_runs_natively(executor):
@@ -73,7 +78,11 @@ async def test_async_tool_runs_natively(executor):
         (call("nope", {}), "unknown_tool", ["no tool named 'nope'", "add"]),
         (call("add", '{"a": 2, "b'), "invalid_json", ["not valid JSON", "again"]),
         (call("add", "[1, 2]"), "invalid_json", ["must be a JSON object"]),
-        (call("add", {"a": "two", "b": 3}), "invalid_arguments", ["a: 'two' is not of type 'integer'"]),
+        (
+            call("add", {"a": "two", "b": 3}),
+            "invalid_arguments",
+            ["a: 'two' is not of type 'integer'"],
+        ),
         (call("add", {"a": 1}), "invalid_arguments", ["'b' is a required property"]),
         (call("broken", {"x": "q"}), "exception", ["RuntimeError", "database unreachable for q"]),
         (call("exits", {"code": 2}), "exception", ["exits called sys.exit(2)"]),
@@ -102,13 +111,21 @@ async def test_catalog_tool_without_callable_needs_a_fallback():
     bare = await ToolExecutor().execute(call("lookup", {}), offered={"lookup": listed})
     assert bare.failure == "no_implementation"
     seen = []
-    with_fallback = ToolExecutor(fallback=lambda tool, args: seen.append(tool.metadata) or {"simulated": True})
+    with_fallback = ToolExecutor(
+        fallback=lambda tool, args: seen.append(tool.metadata) or {"simulated": True}
+    )
     result = await with_fallback.execute(call("lookup", {}), offered={"lookup": listed})
-    assert result.ok and json.loads(result.content) == {"simulated": True} and seen == [{"kind": "catalog"}]
+    assert (
+        result.ok
+        and json.loads(result.content) == {"simulated": True}
+        and seen == [{"kind": "catalog"}]
+    )
 
 
 async def test_long_results_are_truncated_with_a_note():
-    executor = ToolExecutor([Tool.from_function(lambda: "x" * 5000, name="big")], max_result_chars=1000)
+    executor = ToolExecutor(
+        [Tool.from_function(lambda: "x" * 5000, name="big")], max_result_chars=1000
+    )
     result = await executor.execute(call("big", {}))
     assert result.truncated and result.content.startswith("x" * 1000)
     assert "5,000 characters" in result.content and len(result.content) < 1200

@@ -35,11 +35,23 @@ def test_the_context_parameter_is_not_in_the_schema():
 
 
 def test_tools_receive_the_runs_deps_id_and_step():
-    model = ScriptedModel([Reply.tool_call("lookup_order", {"order_id": "A-1001"}),
-                           Reply.tool_call("async_lookup", {"order_id": "A-1001"}), Reply.text("It ships today.")])
+    model = ScriptedModel(
+        [
+            Reply.tool_call("lookup_order", {"order_id": "A-1001"}),
+            Reply.tool_call("async_lookup", {"order_id": "A-1001"}),
+            Reply.text("It ships today."),
+        ]
+    )
     orders = Orders({"A-1001": "shipped from Oslo"})
-    result = Agent(model, name="support", tools=[lookup_order, async_lookup]).run("Where is A-1001?", deps=orders)
+    result = Agent(model, name="support", tools=[lookup_order, async_lookup]).run(
+        "Where is A-1001?", deps=orders
+    )
     assert result.steps[0].tool_results[0].content == "shipped from Oslo"
     assert result.steps[1].tool_results[0].content == "SHIPPED FROM OSLO"
     ctx = seen[-1]
-    assert ctx.deps is orders and ctx.run_id == result.run_id and ctx.step == 0 and ctx.agent == "support"
+    assert (
+        ctx.deps is orders
+        and ctx.run_id == result.run_id
+        and ctx.step == 0
+        and ctx.agent == "support"
+    )

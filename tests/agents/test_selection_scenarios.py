@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from contextos import Agent, Budget, ContextItem, Conversation, ModelClient, StaticSource, TiktokenCounter
+from contextos import (
+    Agent,
+    Budget,
+    ContextItem,
+    Conversation,
+    ModelClient,
+    StaticSource,
+    TiktokenCounter,
+)
 
 CONDITIONS = ["clear", "partly cloudy", "overcast", "light rain", "showers", "fog"]
 WINDS = ["north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"]
@@ -26,13 +34,28 @@ def get_report(city: str) -> str:
 
 
 def notes(n: int = 80) -> StaticSource:
-    facts = ["prefers metric units", "lives near the coast", "asked about trains last week", "likes short answers",
-             "works from home on Fridays", "has a dog called Rex", "follows football", "reads on the bus"]
-    return StaticSource("memory", [
-        ContextItem(id=f"note-{i}", source="memory", content=f"Note {i}: the user {facts[i % len(facts)]} (seen in session {i}).",
-                    score=0.3)
-        for i in range(n)
-    ])
+    facts = [
+        "prefers metric units",
+        "lives near the coast",
+        "asked about trains last week",
+        "likes short answers",
+        "works from home on Fridays",
+        "has a dog called Rex",
+        "follows football",
+        "reads on the bus",
+    ]
+    return StaticSource(
+        "memory",
+        [
+            ContextItem(
+                id=f"note-{i}",
+                source="memory",
+                content=f"Note {i}: the user {facts[i % len(facts)]} (seen in session {i}).",
+                score=0.3,
+            )
+            for i in range(n)
+        ],
+    )
 
 
 def test_the_report_is_about_700_tokens_and_each_note_one_line():
@@ -42,15 +65,21 @@ def test_the_report_is_about_700_tokens_and_each_note_one_line():
 
 
 def test_the_newest_tool_result_beats_eighty_cheap_notes():
-    agent = Agent(ModelClient("offline/demo"), tools=[get_report], sources=[notes()],
-                  budget=Budget(context_window=1500, reserve_output=200))
+    agent = Agent(
+        ModelClient("offline/demo"),
+        tools=[get_report],
+        sources=[notes()],
+        budget=Budget(context_window=1500, reserve_output=200),
+    )
     result = agent.run('What is the weather report for "Oslo"?')
     assert result.stop_reason == "final_answer" and len(result.steps) <= 3
     assert sum(len(s.tool_calls) for s in result.steps) == 1
     assert "Weather report for Oslo" in result.answer
     second = result.steps[1].context
     result_item = next(i for i in second.items if i.role == "tool")
-    assert second.messages[-1]["role"] == "tool"  # the newest block is last, as the model must see it
+    assert (
+        second.messages[-1]["role"] == "tool"
+    )  # the newest block is last, as the model must see it
     assert second.decision(result_item.id).status.value in {"included", "truncated"}
     assert second.usage.request_tokens <= agent.budget.available
     kept_notes = second.usage.per_source["memory"].kept
@@ -58,8 +87,12 @@ def test_the_newest_tool_result_beats_eighty_cheap_notes():
 
 
 def test_a_report_too_large_for_the_budget_is_shortened_with_a_note_and_kept_whole_in_the_trace():
-    agent = Agent(ModelClient("offline/demo"), tools=[get_report], sources=[notes()],
-                  budget=Budget(context_window=700, reserve_output=100))
+    agent = Agent(
+        ModelClient("offline/demo"),
+        tools=[get_report],
+        sources=[notes()],
+        budget=Budget(context_window=700, reserve_output=100),
+    )
     result = agent.run('What is the weather report for "Oslo"?')
     assert result.stop_reason == "final_answer" and len(result.steps) == 2
     context = result.steps[1].context
@@ -73,7 +106,11 @@ def test_a_report_too_large_for_the_budget_is_shortened_with_a_note_and_kept_who
 
 
 def test_a_pinned_task_larger_than_the_budget_stops_the_run_with_a_reason():
-    agent = Agent(ModelClient("offline/demo"), tools=[get_report], budget=Budget(context_window=300, reserve_output=50))
+    agent = Agent(
+        ModelClient("offline/demo"),
+        tools=[get_report],
+        budget=Budget(context_window=300, reserve_output=50),
+    )
     result = agent.run("Summarise this: " + "lorem ipsum dolor sit amet " * 200)
     assert result.stop_reason == "context_overflow" and result.steps == []
     assert "pinned items need" in result.stop_message and "250" in result.stop_message
@@ -81,7 +118,11 @@ def test_a_pinned_task_larger_than_the_budget_stops_the_run_with_a_reason():
 
 def test_in_a_long_chat_only_the_current_task_is_pinned():
     chat = Conversation()
-    agent = Agent(ModelClient("offline/demo"), tools=[get_report], budget=Budget(context_window=1200, reserve_output=100))
+    agent = Agent(
+        ModelClient("offline/demo"),
+        tools=[get_report],
+        budget=Budget(context_window=1200, reserve_output=100),
+    )
     cities = ["Oslo", "Bergen", "Tromsø", "Bodø", "Ålesund"]
     for city in cities:
         result = agent.run(f'What is the weather report for "{city}"?', conversation=chat)
@@ -93,7 +134,9 @@ def test_in_a_long_chat_only_the_current_task_is_pinned():
     users = [m["content"] for m in last.messages if m["role"] == "user"]
     assert f'"{cities[-1]}"' in users[-1] and not any(f'"{cities[0]}"' in u for u in users)
     roles = [m["role"] for m in last.messages if m["role"] != "system"]
-    assert roles[0] == "user" and all(not (a == b and a in ("user", "assistant")) for a, b in zip(roles, roles[1:]))
+    assert roles[0] == "user" and all(
+        not (a == b and a in ("user", "assistant")) for a, b in zip(roles, roles[1:])
+    )
 
 
 def test_the_trace_keeps_the_full_text_of_a_shortened_result(tmp_path):
@@ -102,12 +145,18 @@ def test_the_trace_keeps_the_full_text_of_a_shortened_result(tmp_path):
 
     tracing = configure_tracing(trace_dir=tmp_path)
     try:
-        agent = Agent(ModelClient("offline/demo"), tools=[get_report], budget=Budget(context_window=700, reserve_output=100))
+        agent = Agent(
+            ModelClient("offline/demo"),
+            tools=[get_report],
+            budget=Budget(context_window=700, reserve_output=100),
+        )
         result = agent.run('What is the weather report for "Oslo"?')
     finally:
         tracing.shutdown()
     store = TraceStore(tmp_path)
-    assemblies = [s for s in store.spans(store.resolve(result.run_id)) if s.name == "contextos.assemble"]
+    assemblies = [
+        s for s in store.spans(store.resolve(result.run_id)) if s.name == "contextos.assemble"
+    ]
     items = json.loads(assemblies[1].attributes["contextos.context.items"])
     shortened = next(i for i in items if i["role"] == "tool")
     assert "tokens cut" in shortened["content"]

@@ -13,7 +13,6 @@ from contextos.embed import HashingEmbedder
 from contextos.llm import ModelClient
 from contextos.testing import Reply
 from contextos.tools import ToolCatalog, ToolExecutor, load_tools
-
 from tests.tools.conftest import ROWS, write_jsonl
 
 WEATHER_QUERY = "weather forecast for a city"
@@ -54,7 +53,9 @@ def model(later_queries: list[str]):
         if results == 0:
             return Reply.tool_call(next(n for n in names if "eather" in n), {"city": "Oslo"})
         if results == 1 and any(n.startswith("Flights_search") for n in names):
-            return Reply.tool_call(next(n for n in names if n.startswith("Flights_search")), {"destination": "OSL"})
+            return Reply.tool_call(
+                next(n for n in names if n.startswith("Flights_search")), {"destination": "OSL"}
+            )
         return Reply.text("Done.")
 
     return respond
@@ -62,8 +63,13 @@ def model(later_queries: list[str]):
 
 def agent(server, retriever) -> Agent:
     client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=10)
-    return Agent(client, catalog=retriever, tool_k=2, executor=ToolExecutor(fallback=lambda tool, args: LONG_RESULT),
-                 limits=RunLimits(max_steps=4))
+    return Agent(
+        client,
+        catalog=retriever,
+        tool_k=2,
+        executor=ToolExecutor(fallback=lambda tool, args: LONG_RESULT),
+        limits=RunLimits(max_steps=4),
+    )
 
 
 def agent_requests(server) -> list[dict]:
@@ -98,30 +104,51 @@ def test_new_queries_at_a_later_step_add_tools_after_the_ones_offered(server, re
     # From step 1 on, the query writer sees the latest call and its result, clipped.
     prompts = query_prompts(server)
     assert len(prompts) == 3 and "What the assistant has done" not in prompts[0]
-    assert "Sunny in Oslo, 21 C" in prompts[1] and LONG_RESULT not in prompts[1] and "…" in prompts[1]
-    assert json.dumps([WEATHER_QUERY]) in prompts[1]  # the previous queries, to repeat when they still fit
+    assert (
+        "Sunny in Oslo, 21 C" in prompts[1] and LONG_RESULT not in prompts[1] and "…" in prompts[1]
+    )
+    assert (
+        json.dumps([WEATHER_QUERY]) in prompts[1]
+    )  # the previous queries, to repeat when they still fit
 
 
 def test_the_same_queries_reuse_the_hits_and_keep_the_prefix(server, retriever):
     server.responder = model([WEATHER_QUERY])
     result = agent(server, retriever).run("Check the Oslo forecast")
 
-    assert len(result.steps) == 2 and retriever.searches == [[WEATHER_QUERY]]  # one search for two steps
-    assert result.steps[1].tool_retrieval.reused and result.steps[1].tool_retrieval.searched_at_step == 0
+    assert len(result.steps) == 2 and retriever.searches == [
+        [WEATHER_QUERY]
+    ]  # one search for two steps
+    assert (
+        result.steps[1].tool_retrieval.reused
+        and result.steps[1].tool_retrieval.searched_at_step == 0
+    )
     assert result.steps[1].tool_retrieval.hits == result.steps[0].tool_retrieval.hits
     previous, current = agent_requests(server)
     assert current["tools"] == previous["tools"]
     assert current["messages"][: len(previous["messages"])] == previous["messages"]
     counter = TiktokenCounter()
-    assert shared_prefix_tokens(previous, current, counter) >= shared_prefix_tokens(previous, previous, counter) - 1
+    assert (
+        shared_prefix_tokens(previous, current, counter)
+        >= shared_prefix_tokens(previous, previous, counter) - 1
+    )
 
 
 def test_offline_backend_asks_again_but_never_searches_again(retriever):
     """The offline backend writes the same queries at every step of a request, so later steps reuse the hits."""
-    offline = Agent(ModelClient("offline/demo"), catalog=retriever, tool_k=3,
-                    executor=ToolExecutor(fallback=lambda tool, args: "Sunny"), limits=RunLimits(max_steps=3))
+    offline = Agent(
+        ModelClient("offline/demo"),
+        catalog=retriever,
+        tool_k=3,
+        executor=ToolExecutor(fallback=lambda tool, args: "Sunny"),
+        limits=RunLimits(max_steps=3),
+    )
     result = offline.run("What is the weather forecast in Oslo?")
     assert len(result.steps) == 2 and len(retriever.searches) == 1
     later = result.steps[1].tool_retrieval
-    assert later.reused and later.queries.written_by_model and later.queries.queries == ["weather forecast Oslo"]
+    assert (
+        later.reused
+        and later.queries.written_by_model
+        and later.queries.queries == ["weather forecast Oslo"]
+    )
     assert result.steps[1].context.tools == result.steps[0].context.tools

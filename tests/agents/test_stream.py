@@ -27,14 +27,28 @@ def kinds(events) -> list[str]:
 
 
 async def test_events_arrive_in_order_with_the_result_last():
-    model = ScriptedModel([Reply.tool_call("get_weather", {"city": "Oslo"}), Reply.text("It is 18 degrees in Oslo.")])
+    model = ScriptedModel(
+        [Reply.tool_call("get_weather", {"city": "Oslo"}), Reply.text("It is 18 degrees in Oslo.")]
+    )
     events = [e async for e in Agent(model, tools=[get_weather]).arun_stream("Weather in Oslo?")]
-    assert kinds(events) == ["step_started", "context_assembled", "tool_called", "tool_returned", "step_finished",
-                             "step_started", "context_assembled", "step_finished", "run_finished"]
+    assert kinds(events) == [
+        "step_started",
+        "context_assembled",
+        "tool_called",
+        "tool_returned",
+        "step_finished",
+        "step_started",
+        "context_assembled",
+        "step_finished",
+        "run_finished",
+    ]
     assembled = next(e for e in events if isinstance(e, ContextAssembled))
     assert assembled.request_tokens > 0 and {d.id for d in assembled.decisions} >= {"get_weather"}
     assert next(e for e in events if isinstance(e, ToolCalled)).call.arguments == {"city": "Oslo"}
-    assert next(e for e in events if isinstance(e, ToolReturned)).result.content == "18 degrees in Oslo"
+    assert (
+        next(e for e in events if isinstance(e, ToolReturned)).result.content
+        == "18 degrees in Oslo"
+    )
     tokens = "".join(e.text for e in events if isinstance(e, ModelToken) and e.step == 1)
     assert tokens == "It is 18 degrees in Oslo."
     final = events[-1]

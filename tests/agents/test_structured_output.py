@@ -22,20 +22,39 @@ def get_weather(city: str) -> str:
 
 
 def test_a_valid_answer_is_the_output():
-    model = ScriptedModel([Reply.tool_call("get_weather", {"city": "Oslo"}), Reply.text('```json\n{"city": "Oslo", "celsius": 18}\n```')])
+    model = ScriptedModel(
+        [
+            Reply.tool_call("get_weather", {"city": "Oslo"}),
+            Reply.text('```json\n{"city": "Oslo", "celsius": 18}\n```'),
+        ]
+    )
     result = Agent(model, tools=[get_weather], output_type=Weather).run("Weather in Oslo?")
-    assert result.stop_reason == "final_answer" and result.output == Weather(city="Oslo", celsius=18)
-    assert '"celsius"' in model.requests[0].messages[0]["content"]  # the schema is in the instructions
-    assert "response_format" not in model.requests[0].params  # tools stay callable before any repair
+    assert result.stop_reason == "final_answer" and result.output == Weather(
+        city="Oslo", celsius=18
+    )
+    assert (
+        '"celsius"' in model.requests[0].messages[0]["content"]
+    )  # the schema is in the instructions
+    assert (
+        "response_format" not in model.requests[0].params
+    )  # tools stay callable before any repair
 
 
 def test_an_invalid_answer_is_repaired_with_the_errors_and_the_response_format():
-    model = ScriptedModel([Reply.text("It is warm in Oslo."), Reply.text('{"city": "Oslo", "celsius": "warm"}'),
-                           Reply.text('{"city": "Oslo", "celsius": 18}')])
+    model = ScriptedModel(
+        [
+            Reply.text("It is warm in Oslo."),
+            Reply.text('{"city": "Oslo", "celsius": "warm"}'),
+            Reply.text('{"city": "Oslo", "celsius": 18}'),
+        ]
+    )
     result = Agent(model, output_type=Weather).run("Weather in Oslo?")
     assert result.output == Weather(city="Oslo", celsius=18) and len(result.steps) == 3
     second, third = model.requests[1], model.requests[2]
-    assert "held no JSON" in second.messages[-1]["content"] and second.params["response_format"]["type"] == "json_schema"
+    assert (
+        "held no JSON" in second.messages[-1]["content"]
+        and second.params["response_format"]["type"] == "json_schema"
+    )
     assert "celsius" in third.messages[-1]["content"] and "integer" in third.messages[-1]["content"]
     assert third.params["response_format"]["json_schema"]["schema"] == Weather.model_json_schema()
 
@@ -43,11 +62,17 @@ def test_an_invalid_answer_is_repaired_with_the_errors_and_the_response_format()
 def test_out_of_repairs_stops_with_invalid_output():
     model = ScriptedModel([Reply.text("no"), Reply.text("still no")])
     result = Agent(model, output_type=Weather, output_retries=1).run("Weather in Oslo?")
-    assert result.stop_reason == "invalid_output" and result.output is None and result.answer == "still no"
+    assert (
+        result.stop_reason == "invalid_output"
+        and result.output is None
+        and result.answer == "still no"
+    )
 
 
 def test_offline_backend_answers_schema_valid_output():
-    result = Agent(ModelClient("offline/demo"), tools=[get_weather], output_type=Weather).run('Weather in "Oslo"?')
+    result = Agent(ModelClient("offline/demo"), tools=[get_weather], output_type=Weather).run(
+        'Weather in "Oslo"?'
+    )
     assert isinstance(result.output, Weather) and result.stop_reason == "final_answer"
 
 

@@ -1,10 +1,33 @@
 import json
 
 ITEMS = [
-    {"id": "sys", "source": "instructions", "role": "system", "content": "Answer briefly.", "pinned": True},
-    {"id": "paris", "source": "documents", "content": "Paris is the capital of France. " * 3, "score": 0.9},
-    {"id": "filler", "source": "documents", "content": "Unrelated filler text about nothing. " * 80, "score": 0.1, "compressible": False},
-    {"id": "q", "source": "input", "role": "user", "content": "What is the capital of France?", "pinned": True},
+    {
+        "id": "sys",
+        "source": "instructions",
+        "role": "system",
+        "content": "Answer briefly.",
+        "pinned": True,
+    },
+    {
+        "id": "paris",
+        "source": "documents",
+        "content": "Paris is the capital of France. " * 3,
+        "score": 0.9,
+    },
+    {
+        "id": "filler",
+        "source": "documents",
+        "content": "Unrelated filler text about nothing. " * 80,
+        "score": 0.1,
+        "compressible": False,
+    },
+    {
+        "id": "q",
+        "source": "input",
+        "role": "user",
+        "content": "What is the capital of France?",
+        "pinned": True,
+    },
 ]
 
 
@@ -15,20 +38,47 @@ def write_items(tmp_path, rows):
 
 
 def test_assemble_json_reports_messages_and_decisions(cli, tmp_path):
-    out = cli("assemble", "--items", str(write_items(tmp_path, ITEMS)), "--budget", "300", "--reserve-output", "50", "--model", "gpt-4o", "--json")
+    out = cli(
+        "assemble",
+        "--items",
+        str(write_items(tmp_path, ITEMS)),
+        "--budget",
+        "300",
+        "--reserve-output",
+        "50",
+        "--model",
+        "gpt-4o",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     statuses = {d["id"]: d["status"] for d in result["decisions"]}
-    assert statuses == {"sys": "included", "paris": "included", "filler": "dropped", "q": "included"}
+    assert statuses == {
+        "sys": "included",
+        "paris": "included",
+        "filler": "dropped",
+        "q": "included",
+    }
     assert result["messages"][0]["role"] == "system" and "Paris" in result["messages"][0]["content"]
     assert result["messages"][-1] == {"role": "user", "content": "What is the capital of France?"}
     assert result["usage"]["request_tokens"] <= 250
     dropped = next(d for d in result["decisions"] if d["id"] == "filler")
-    assert dropped["tokens_before"] > 0 and dropped["tokens_after"] == 0 and dropped["reason"] == "over budget"
+    assert (
+        dropped["tokens_before"] > 0
+        and dropped["tokens_after"] == 0
+        and dropped["reason"] == "over budget"
+    )
 
 
 def test_assemble_table_is_readable(cli, tmp_path):
-    out = cli("assemble", "--items", str(write_items(tmp_path, ITEMS)), "--budget", "300", env={"COLUMNS": "160"})
+    out = cli(
+        "assemble",
+        "--items",
+        str(write_items(tmp_path, ITEMS)),
+        "--budget",
+        "300",
+        env={"COLUMNS": "160"},
+    )
     assert out.returncode == 0, out.stderr
     assert "filler" in out.stdout and "dropped" in out.stdout and "over budget" in out.stdout
     assert "tokens per source" in out.stdout
@@ -36,9 +86,20 @@ def test_assemble_table_is_readable(cli, tmp_path):
 
 def test_sections_are_applied_and_checked(cli, tmp_path):
     path = write_items(tmp_path, ITEMS)
-    out = cli("assemble", "--items", str(path), "--budget", "2000", "--section", "documents=0:30", "--json")
+    out = cli(
+        "assemble",
+        "--items",
+        str(path),
+        "--budget",
+        "2000",
+        "--section",
+        "documents=0:30",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
-    assert {d["id"]: d["status"] for d in json.loads(out.stdout)["decisions"]}["filler"] == "dropped"
+    assert {d["id"]: d["status"] for d in json.loads(out.stdout)["decisions"]}[
+        "filler"
+    ] == "dropped"
     bad = cli("assemble", "--items", str(path), "--budget", "2000", "--section", "memroy=0:30")
     assert bad.returncode == 1
     assert "unknown sources ['memroy']" in bad.stderr

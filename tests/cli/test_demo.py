@@ -22,15 +22,26 @@ def small_catalog(path, category="Weather"):
 
 def test_demo_runs_offline_end_to_end(cli, tmp_path):
     n = small_catalog(tmp_path / "tools.jsonl")
-    args = ["demo", "--catalog", str(tmp_path / "tools.jsonl"), "--db", str(tmp_path / "db"),
-            "--trace-dir", str(tmp_path / "traces"), "--request", "What is the weather forecast in Oslo?"]
+    args = [
+        "demo",
+        "--catalog",
+        str(tmp_path / "tools.jsonl"),
+        "--db",
+        str(tmp_path / "db"),
+        "--trace-dir",
+        str(tmp_path / "traces"),
+        "--request",
+        "What is the weather forecast in Oslo?",
+    ]
     env = {"CONTEXTOS_MODEL": "", "CONTEXTOS_API_BASE": ""}
     first = cli(*args, env=env, timeout=600)
     assert first.returncode == 0, first.stderr
     out = first.stdout
     assert "OFFLINE backend" in out
     # Not a terminal: progress comes as plain lines, with a count and a rate.
-    assert re.search(rf"indexing the demo catalog: {n}/{n} tools \(\d[\d,]* tools/s in \d+ s\)", out)
+    assert re.search(
+        rf"indexing the demo catalog: {n}/{n} tools \(\d[\d,]* tools/s in \d+ s\)", out
+    )
     assert "indexing the demo catalog: then the tool families" in out
     assert f"catalog: {n} tools" in out
     assert re.search(r"tools: offered 8 \(8 new at this step\), kept \d+ within the budget", out)
@@ -43,18 +54,27 @@ def test_demo_runs_offline_end_to_end(cli, tmp_path):
     run_id = re.search(r"contextos trace show ([0-9a-f]{32})", out).group(1)
     assert trace.endswith(run_id + ".jsonl") and (tmp_path / "traces" / f"{run_id}.jsonl").is_file()
     shown = cli("trace", "show", run_id, "--trace-dir", str(tmp_path / "traces"))
-    assert shown.returncode == 0 and "invoke_agent demo" in shown.stdout and "execute_tool" in shown.stdout
+    assert (
+        shown.returncode == 0
+        and "invoke_agent demo" in shown.stdout
+        and "execute_tool" in shown.stdout
+    )
 
     again = cli(*args, env=env, timeout=600)
     assert again.returncode == 0 and "reusing the index" in again.stdout
 
 
 def test_simulated_response_is_labelled_and_follows_the_template():
-    tool = Tool(name="forecast", metadata={"response_template": {"city": "str", "temp": "float", "days": [{"day": "int"}]}})
+    tool = Tool(
+        name="forecast",
+        metadata={"response_template": {"city": "str", "temp": "float", "days": [{"day": "int"}]}},
+    )
     body = simulated_response(tool, {"city": "Oslo"})
     assert body["simulated"] is True and "no real API was called" in body["note"]
     assert body["arguments"] == {"city": "Oslo"}
-    assert set(body["response"]) == {"city", "temp", "days"} and isinstance(body["response"]["temp"], float)
+    assert set(body["response"]) == {"city", "temp", "days"} and isinstance(
+        body["response"]["temp"], float
+    )
     assert isinstance(body["response"]["days"][0]["day"], int)
 
 
@@ -68,14 +88,30 @@ def test_demo_uses_the_configured_model_for_queries_and_steps(cli, tmp_path):
             return Reply.text('{"queries": ["daily weather forecast for a city"]}')
         if request.messages[-1]["role"] == "tool":
             return Reply.text("Here is the (simulated) forecast.")
-        free = [t for t in request.body.get("tools", []) if not t["function"]["parameters"].get("required")]
+        free = [
+            t
+            for t in request.body.get("tools", [])
+            if not t["function"]["parameters"].get("required")
+        ]
         return Reply.tool_call((free or request.body["tools"])[0]["function"]["name"], {})
 
     small_catalog(tmp_path / "tools.jsonl")
     with FakeModelServer(responder=responder) as server:
-        done = cli("demo", "--catalog", str(tmp_path / "tools.jsonl"), "--db", str(tmp_path / "db"),
-                   "--trace-dir", str(tmp_path / "traces"), "--request", "Will it rain in Oslo tomorrow?",
-                   "--api-base", server.api_base, env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model"}, timeout=600)
+        done = cli(
+            "demo",
+            "--catalog",
+            str(tmp_path / "tools.jsonl"),
+            "--db",
+            str(tmp_path / "db"),
+            "--trace-dir",
+            str(tmp_path / "traces"),
+            "--request",
+            "Will it rain in Oslo tomorrow?",
+            "--api-base",
+            server.api_base,
+            env={"CONTEXTOS_MODEL": "hosted_vllm/fake-model"},
+            timeout=600,
+        )
         asked = server.completion_requests()
     assert done.returncode == 0, done.stderr
     assert "OFFLINE" not in done.stdout and "model: hosted_vllm/fake-model" in done.stdout
@@ -94,7 +130,14 @@ def test_a_bad_catalog_file_is_reported_before_the_index_is_touched(cli, tmp_pat
     with pytest.raises(InvalidToolError, match="broken.jsonl"):
         open_demo_catalog(db, source=tmp_path / "broken.jsonl")
     assert not db.exists()
-    done = cli("demo", "--catalog", str(tmp_path / "missing.jsonl"), "--db", str(db), env={"CONTEXTOS_MODEL": ""})
+    done = cli(
+        "demo",
+        "--catalog",
+        str(tmp_path / "missing.jsonl"),
+        "--db",
+        str(db),
+        env={"CONTEXTOS_MODEL": ""},
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "error: no tool catalog file at" in done.stderr and not db.exists()
 
@@ -103,10 +146,17 @@ def test_indexing_another_catalog_in_the_same_folder_replaces_the_first(tmp_path
     crypto = small_catalog(tmp_path / "crypto.jsonl", category="Cryptography")
     first, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")
     assert built and len(first) == crypto
-    assert open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")[1] is False  # reused
+    assert (
+        open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")[1] is False
+    )  # reused
     n = small_catalog(tmp_path / "translation.jsonl", category="Translation")
     second, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "translation.jsonl")
     assert built and len(second) == n
     stored = {row["id"] for row in second.table.scan(columns=["id"])}
-    assert stored == {json.loads(line)["id"] for line in (tmp_path / "translation.jsonl").read_text().splitlines()}
-    assert all(h.tool.metadata["category"] == "Translation" for h in second.search("encrypt a password", k=5))
+    assert stored == {
+        json.loads(line)["id"] for line in (tmp_path / "translation.jsonl").read_text().splitlines()
+    }
+    assert all(
+        h.tool.metadata["category"] == "Translation"
+        for h in second.search("encrypt a password", k=5)
+    )

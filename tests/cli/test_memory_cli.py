@@ -12,11 +12,30 @@ def write_jsonl(path, rows):
 
 def test_add_then_search_single_and_batch(cli, tmp_path):
     db = tmp_path / "db"
-    records = write_jsonl(tmp_path / "r.jsonl", [
-        {"id": "t1", "content": "Caroline went to the LGBTQ support group on 7 May", "conv_id": "conv-26", "speaker": "Caroline"},
-        {"id": "t2", "content": "Melanie painted a sunrise over the lake", "conv_id": "conv-26", "speaker": "Melanie"},
-        {"id": "t3", "content": "Caroline went to the support group again", "conv_id": "conv-30", "user": "x", "tags": ["group"]},
-    ])
+    records = write_jsonl(
+        tmp_path / "r.jsonl",
+        [
+            {
+                "id": "t1",
+                "content": "Caroline went to the LGBTQ support group on 7 May",
+                "conv_id": "conv-26",
+                "speaker": "Caroline",
+            },
+            {
+                "id": "t2",
+                "content": "Melanie painted a sunrise over the lake",
+                "conv_id": "conv-26",
+                "speaker": "Melanie",
+            },
+            {
+                "id": "t3",
+                "content": "Caroline went to the support group again",
+                "conv_id": "conv-30",
+                "user": "x",
+                "tags": ["group"],
+            },
+        ],
+    )
     r = cli("memory", "add", "--db", str(db), str(records), "--embedder", "hashing")
     assert r.returncode == 0, r.stderr
     assert "stored 3 records" in r.stdout
@@ -24,15 +43,36 @@ def test_add_then_search_single_and_batch(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     hits = [json.loads(line) for line in r.stdout.splitlines()]
     assert {h["id"] for h in hits} == {"t1", "t3"}
-    assert next(h for h in hits if h["id"] == "t1")["metadata"] == {"conv_id": "conv-26", "speaker": "Caroline"}
+    assert next(h for h in hits if h["id"] == "t1")["metadata"] == {
+        "conv_id": "conv-26",
+        "speaker": "Caroline",
+    }
     r = cli("memory", "search", "--db", str(db), "support group", "--filter", "conv_id=conv-30")
     assert r.returncode == 0 and r.stdout.split()[1] == "t3"
-    queries = write_jsonl(tmp_path / "q.jsonl", [
-        {"id": "q1", "query": "who went to the support group", "filters": {"conv_id": "conv-26"}},
-        {"id": "q2", "query": "sunrise painting"},
-    ])
+    queries = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {
+                "id": "q1",
+                "query": "who went to the support group",
+                "filters": {"conv_id": "conv-26"},
+            },
+            {"id": "q2", "query": "sunrise painting"},
+        ],
+    )
     out = tmp_path / "pred.jsonl"
-    r = cli("memory", "search", "--db", str(db), "--queries", str(queries), "-k", "10", "--out", str(out))
+    r = cli(
+        "memory",
+        "search",
+        "--db",
+        str(db),
+        "--queries",
+        str(queries),
+        "-k",
+        "10",
+        "--out",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     pred = [json.loads(line) for line in out.read_text().splitlines()]
     assert pred[0] == {"id": "q1", "ranked": ["t1", "t2"]}
@@ -57,7 +97,9 @@ def test_bad_input_gives_clear_errors_and_writes_nothing(cli, tmp_path):
     assert r.returncode == 1 and "not a LanceDB store" in r.stderr
     good = write_jsonl(tmp_path / "g.jsonl", [{"id": "a", "content": "a fact", "conv_id": "c"}])
     assert cli("memory", "add", "--db", str(db), str(good), "--embedder", "hashing").returncode == 0
-    queries = write_jsonl(tmp_path / "q.jsonl", [{"id": "q1", "query": "fact", "filters": {"conv": "c"}}])
+    queries = write_jsonl(
+        tmp_path / "q.jsonl", [{"id": "q1", "query": "fact", "filters": {"conv": "c"}}]
+    )
     out = tmp_path / "pred.jsonl"
     r = cli("memory", "search", "--db", str(db), "--queries", str(queries), "--out", str(out))
     assert r.returncode == 1 and "q.jsonl:1" in r.stderr and "metadata field 'conv'" in r.stderr
@@ -66,12 +108,17 @@ def test_bad_input_gives_clear_errors_and_writes_nothing(cli, tmp_path):
 
 def test_filter_flag_matches_numbers_booleans_and_any_of_repeated_values(cli, tmp_path):
     db = tmp_path / "db"
-    records = write_jsonl(tmp_path / "r.jsonl", [
-        {"id": "y1", "content": "the trip to Oslo", "year": 2023, "done": True},
-        {"id": "y2", "content": "the trip to Bergen", "year": "2023"},
-        {"id": "y3", "content": "the trip to Rome", "year": 2024, "done": False},
-    ])
-    assert cli("memory", "add", "--db", str(db), str(records), "--embedder", "hashing").returncode == 0
+    records = write_jsonl(
+        tmp_path / "r.jsonl",
+        [
+            {"id": "y1", "content": "the trip to Oslo", "year": 2023, "done": True},
+            {"id": "y2", "content": "the trip to Bergen", "year": "2023"},
+            {"id": "y3", "content": "the trip to Rome", "year": 2024, "done": False},
+        ],
+    )
+    assert (
+        cli("memory", "add", "--db", str(db), str(records), "--embedder", "hashing").returncode == 0
+    )
 
     def found(*filters: str) -> set[str]:
         args = [a for f in filters for a in ("--filter", f)]
@@ -93,24 +140,69 @@ def test_search_help_shows_the_batch_output_format(cli):
 def test_dialogue_rows_as_users_write_them(cli, tmp_path):
     db = tmp_path / "db"
     line = "Caroline: I went to the LGBTQ support group yesterday."
-    rows = [{"id": f"{conv}/D1:1", "content": line, "conv_id": conv, "session": 1, "date_time": "1:56 pm on 8 May, 2023"}
-            for conv in ("conv-1", "conv-2")]
-    rows.append({"id": "conv-2/D2:1", "content": "Melanie: I painted a sunrise.", "conv_id": "conv-2", "session": 2,
-                 "date_time": "2023-05-25T10:00"})
-    r = cli("memory", "add", "--db", str(db), str(write_jsonl(tmp_path / "r.jsonl", rows)), "--embedder", "hashing")
-    assert r.returncode == 0 and "stored 3 records" in r.stdout, r.stdout + r.stderr  # nothing merged across conversations
+    rows = [
+        {
+            "id": f"{conv}/D1:1",
+            "content": line,
+            "conv_id": conv,
+            "session": 1,
+            "date_time": "1:56 pm on 8 May, 2023",
+        }
+        for conv in ("conv-1", "conv-2")
+    ]
+    rows.append(
+        {
+            "id": "conv-2/D2:1",
+            "content": "Melanie: I painted a sunrise.",
+            "conv_id": "conv-2",
+            "session": 2,
+            "date_time": "2023-05-25T10:00",
+        }
+    )
+    r = cli(
+        "memory",
+        "add",
+        "--db",
+        str(db),
+        str(write_jsonl(tmp_path / "r.jsonl", rows)),
+        "--embedder",
+        "hashing",
+    )
+    assert r.returncode == 0 and "stored 3 records" in r.stdout, (
+        r.stdout + r.stderr
+    )  # nothing merged across conversations
 
     def found(*filters: str) -> list[str]:
-        r = cli("memory", "search", "--db", str(db), "support group", "-k", "5", "--json", *[a for f in filters for a in ("--filter", f)])
+        r = cli(
+            "memory",
+            "search",
+            "--db",
+            str(db),
+            "support group",
+            "-k",
+            "5",
+            "--json",
+            *[a for f in filters for a in ("--filter", f)],
+        )
         assert r.returncode == 0, r.stderr
         return [json.loads(h)["id"] for h in r.stdout.splitlines()]
 
-    assert found("conv_id=conv-2", "session=1") == ["conv-2/D1:1"]  # an int session, found by session=1
+    assert found("conv_id=conv-2", "session=1") == [
+        "conv-2/D1:1"
+    ]  # an int session, found by session=1
     assert found("conv_id=conv-1") == ["conv-1/D1:1"]
     r = cli("memory", "search", "--db", str(db), "support", "--filter", "session=first")
-    assert r.returncode == 1 and "records hold 'session' as number, the filter gives string 'first'" in r.stderr
-    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x", "content": "fine", "date_time": "sometime in May"}])
+    assert (
+        r.returncode == 1
+        and "records hold 'session' as number, the filter gives string 'first'" in r.stderr
+    )
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", [{"id": "x", "content": "fine", "date_time": "sometime in May"}]
+    )
     r = cli("memory", "add", "--db", str(db), str(bad))
-    assert r.returncode == 1 and "record 'x': cannot read metadata field 'date_time' 'sometime in May'" in r.stderr
+    assert (
+        r.returncode == 1
+        and "record 'x': cannot read metadata field 'date_time' 'sometime in May'" in r.stderr
+    )
     r = cli("memory", "search", "--db", str(db), "fine", "--json")
-    assert "\"x\"" not in r.stdout  # nothing written
+    assert '"x"' not in r.stdout  # nothing written

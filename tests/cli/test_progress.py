@@ -18,7 +18,11 @@ def test_plain_lines_when_the_output_is_not_a_terminal():
         progress.advance(500)
     lines = out.getvalue().splitlines()
     assert lines[0] == "indexing: 1,000 tools"
-    assert lines[1].startswith("indexing: 500/1,000 tools (") and "tools/s, about" in lines[1] and "left)" in lines[1]
+    assert (
+        lines[1].startswith("indexing: 500/1,000 tools (")
+        and "tools/s, about" in lines[1]
+        and "left)" in lines[1]
+    )
     assert lines[2].startswith("indexing: 1,000/1,000 tools (") and " in " in lines[2]
     assert lines[3] == "indexing: then the tool families"
     assert lines[4].startswith("indexing: done in ")

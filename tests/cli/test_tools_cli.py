@@ -14,9 +14,15 @@ from tests.tools.conftest import ROWS, write_jsonl
 def db(tmp_path_factory):
     """One catalog indexed through the CLI, shared by the tests that only read it."""
     folder = tmp_path_factory.mktemp("cli-tools")
-    done = run_cli("tools", "index", str(write_jsonl(folder / "tools.jsonl", ROWS)), "--db", str(folder / "db"))
+    done = run_cli(
+        "tools", "index", str(write_jsonl(folder / "tools.jsonl", ROWS)), "--db", str(folder / "db")
+    )
     assert done.returncode == 0, done.stderr
-    assert "indexed 8 tools" in done.stdout and "8/8" in done.stdout and "then the tool families" in done.stdout
+    assert (
+        "indexed 8 tools" in done.stdout
+        and "8/8" in done.stdout
+        and "then the tool families" in done.stdout
+    )
     return folder / "db"
 
 
@@ -24,7 +30,18 @@ def test_index_then_search_table_and_json(cli, db):
     table = cli("tools", "search", "--db", str(db), "send a text message to my phone", "-k", "2")
     assert table.returncode == 0, table.stderr
     assert "send_sms" in table.stdout and "no query model configured" in table.stdout
-    as_json = cli("tools", "search", "--db", str(db), "convert dollars to euros", "-k", "3", "--mode", "fts", "--json")
+    as_json = cli(
+        "tools",
+        "search",
+        "--db",
+        str(db),
+        "convert dollars to euros",
+        "-k",
+        "3",
+        "--mode",
+        "fts",
+        "--json",
+    )
     result = json.loads(as_json.stdout)
     assert [h["tool"]["id"] for h in result["hits"]] == ["c1"]  # BM25: only c1 shares a word
     assert result["hits"][0]["score"] == 1.0
@@ -32,9 +49,25 @@ def test_index_then_search_table_and_json(cli, db):
 
 
 def test_batch_search_writes_rankings(cli, db, tmp_path):
-    queries = write_jsonl(tmp_path / "q.jsonl", [{"id": "a", "query": "weather forecast"}, {"id": 2, "query": "find recipes with rice"}])
+    queries = write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"id": "a", "query": "weather forecast"}, {"id": 2, "query": "find recipes with rice"}],
+    )
     out = tmp_path / "pred.jsonl"
-    done = cli("tools", "search", "--db", str(db), "--queries", str(queries), "-k", "4", "--out", str(out), "--mode", "dense")
+    done = cli(
+        "tools",
+        "search",
+        "--db",
+        str(db),
+        "--queries",
+        str(queries),
+        "-k",
+        "4",
+        "--out",
+        str(out),
+        "--mode",
+        "dense",
+    )
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", 2]
@@ -43,7 +76,16 @@ def test_batch_search_writes_rankings(cli, db, tmp_path):
 
 
 def test_query_model_offline_writes_the_queries(cli, db):
-    done = cli("tools", "search", "--db", str(db), "book a flight and find a hotel", "--query-model", "offline/demo", "--json")
+    done = cli(
+        "tools",
+        "search",
+        "--db",
+        str(db),
+        "book a flight and find a hotel",
+        "--query-model",
+        "offline/demo",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     queries = json.loads(done.stdout)["queries"]
     assert queries["written_by_model"] is True and queries["model"] == "offline/demo"
@@ -52,15 +94,46 @@ def test_query_model_offline_writes_the_queries(cli, db):
 
 def test_bad_catalog_leaves_the_store_intact(cli, tmp_path):
     db = tmp_path / "db"
-    assert cli("tools", "index", str(write_jsonl(tmp_path / "good.jsonl", [*ROWS[:3], ROWS[4]])), "--db", str(db)).returncode == 0
-    bad_rows = [dict(ROWS[3]), dict(ROWS[5], parameters={"type": "object", "properties": {"x": {"type": "nope"}}})]
+    assert (
+        cli(
+            "tools",
+            "index",
+            str(write_jsonl(tmp_path / "good.jsonl", [*ROWS[:3], ROWS[4]])),
+            "--db",
+            str(db),
+        ).returncode
+        == 0
+    )
+    bad_rows = [
+        dict(ROWS[3]),
+        dict(ROWS[5], parameters={"type": "object", "properties": {"x": {"type": "nope"}}}),
+    ]
     bad = cli("tools", "index", str(write_jsonl(tmp_path / "bad.jsonl", bad_rows)), "--db", str(db))
     assert bad.returncode == 1
-    assert "bad.jsonl line 2" in bad.stderr and "send_sms" in bad.stderr and "Traceback" not in bad.stderr
-    clash = cli("tools", "index", str(write_jsonl(tmp_path / "clash.jsonl", [dict(ROWS[5], id="new"), dict(ROWS[4], id="c9")])), "--db", str(db))
+    assert (
+        "bad.jsonl line 2" in bad.stderr
+        and "send_sms" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+    clash = cli(
+        "tools",
+        "index",
+        str(
+            write_jsonl(tmp_path / "clash.jsonl", [dict(ROWS[5], id="new"), dict(ROWS[4], id="c9")])
+        ),
+        "--db",
+        str(db),
+    )
     assert clash.returncode == 1 and "already has" in clash.stderr
-    result = json.loads(cli("tools", "search", "--db", str(db), "flights", "-k", "10", "--json").stdout)
-    assert sorted(h["tool"]["id"] for h in result["hits"]) == ["c1", "f1", "w1", "w2"]  # nothing of either bad file
+    result = json.loads(
+        cli("tools", "search", "--db", str(db), "flights", "-k", "10", "--json").stdout
+    )
+    assert sorted(h["tool"]["id"] for h in result["hits"]) == [
+        "c1",
+        "f1",
+        "w1",
+        "w2",
+    ]  # nothing of either bad file
 
 
 def test_errors_are_clear(cli, tmp_path):
@@ -68,7 +141,9 @@ def test_errors_are_clear(cli, tmp_path):
     assert missing.returncode == 1 and "contextos tools index" in missing.stderr
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    assert "holds no tools" in cli("tools", "index", str(empty), "--db", str(tmp_path / "db")).stderr
+    assert (
+        "holds no tools" in cli("tools", "index", str(empty), "--db", str(tmp_path / "db")).stderr
+    )
     assert "--mode" in cli("tools", "search", "--db", str(tmp_path), "x", "--mode", "sparse").stderr
     assert "--out" in cli("tools", "search", "--db", str(tmp_path), "--queries", str(empty)).stderr
 

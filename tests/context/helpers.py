@@ -11,7 +11,9 @@ COUNTER = TiktokenCounter(encoding="o200k_base")
 
 
 def item(id: str, source: str = "documents", content: str | None = None, **fields) -> ContextItem:
-    return ContextItem(id=id, source=source, content=content if content is not None else f"text of {id}", **fields)
+    return ContextItem(
+        id=id, source=source, content=content if content is not None else f"text of {id}", **fields
+    )
 
 
 def assemble(items, budget: Budget, **kwargs):
@@ -33,13 +35,18 @@ def tiny_tokenizer_dir():
 
         from contextos.testing.tiny_model import write_tokenizer_files
 
-        _TINY.append(write_tokenizer_files(Path(tempfile.mkdtemp(prefix="contextos-tiny-tok-")) / "tiny-llama"))
+        _TINY.append(
+            write_tokenizer_files(
+                Path(tempfile.mkdtemp(prefix="contextos-tiny-tok-")) / "tiny-llama"
+            )
+        )
     return _TINY[0]
 
 
 def openai_count(encoding, messages, tools) -> int:
     """A request's tokens counted from scratch with a tiktoken ``encoding`` and OpenAI's published
     accounting (3 tokens a message, 3 to prime the reply, the tools block): no contextos cache or helper."""
+
     def n(text):
         return len(encoding.encode(text, disallowed_special=()))
 

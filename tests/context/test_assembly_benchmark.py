@@ -10,7 +10,9 @@ from tests.conftest import ROOT
 
 
 def test_the_long_chat_benchmark_keeps_a_contiguous_alternating_suffix(shared_data) -> None:
-    spec = importlib.util.spec_from_file_location("assembly_benchmark", ROOT / "benchmarks" / "assembly.py")
+    spec = importlib.util.spec_from_file_location(
+        "assembly_benchmark", ROOT / "benchmarks" / "assembly.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -23,5 +25,7 @@ def test_the_long_chat_benchmark_keeps_a_contiguous_alternating_suffix(shared_da
         del sys.modules[spec.name]
     ms, cpu, kept, checks = results["contextos"]
     assert checks == (2, 2, 2) and 0 < kept < 42
-    if "langchain trim_messages" in results:  # with the bench extra: both keep the same newest turns
+    if (
+        "langchain trim_messages" in results
+    ):  # with the bench extra: both keep the same newest turns
         assert results["langchain trim_messages"][2] == kept

@@ -13,7 +13,13 @@ def test_available_is_window_minus_reserve():
         ({"context_window": -5}, "context_window must be positive"),
         ({"context_window": 100, "reserve_output": -1}, "reserve_output must not be negative"),
         ({"context_window": 100, "reserve_output": 100}, "leaves no room"),
-        ({"context_window": 100, "sections": {"memory": Section(floor=60), "tools": Section(floor=60)}}, "floors add up to 120"),
+        (
+            {
+                "context_window": 100,
+                "sections": {"memory": Section(floor=60), "tools": Section(floor=60)},
+            },
+            "floors add up to 120",
+        ),
     ],
 )
 def test_impossible_budgets_are_rejected(kwargs, message):

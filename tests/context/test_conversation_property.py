@@ -15,7 +15,8 @@ from tests.context.test_budget_property import COUNTER, ENCODING, independent_co
 WORDS = "the river bank north tower was built in 1850 by engineers who later moved to Lyon and Paris".split()
 # A text from two numbers (its length in words and where it starts): cheap to draw and to shrink.
 texts = st.tuples(st.integers(1, 90), st.integers(0, 10_000)).map(
-    lambda a: " ".join(WORDS[(a[1] + i * (1 + a[1] % 5)) % len(WORDS)] for i in range(a[0])))
+    lambda a: " ".join(WORDS[(a[1] + i * (1 + a[1] % 5)) % len(WORDS)] for i in range(a[0]))
+)
 
 
 @st.composite
@@ -37,16 +38,54 @@ def conversations(draw):
             calls = draw(st.integers(1, 3))
             ids = [f"c{n}-{k}" for k in range(calls)]
             group = f"g{n}"
-            items.append(ContextItem(id=f"t{n}", source="conversation", role="assistant", content="", group=group, position=n,
-                                     payload={"tool_calls": [{"id": i, "type": "function", "function": {"name": "f", "arguments": "{}"}} for i in ids]}))
+            items.append(
+                ContextItem(
+                    id=f"t{n}",
+                    source="conversation",
+                    role="assistant",
+                    content="",
+                    group=group,
+                    position=n,
+                    payload={
+                        "tool_calls": [
+                            {
+                                "id": i,
+                                "type": "function",
+                                "function": {"name": "f", "arguments": "{}"},
+                            }
+                            for i in ids
+                        ]
+                    },
+                )
+            )
             for k, call_id in enumerate(ids):
-                items.append(ContextItem(id=f"t{n + 1 + k}", source="conversation", role="tool", content=draw(texts), group=group,
-                                         position=n + 1 + k, payload={"tool_call_id": call_id}))
+                items.append(
+                    ContextItem(
+                        id=f"t{n + 1 + k}",
+                        source="conversation",
+                        role="tool",
+                        content=draw(texts),
+                        group=group,
+                        position=n + 1 + k,
+                        payload={"tool_call_id": call_id},
+                    )
+                )
         else:
             role = "user" if kind == "user" else "assistant"
-            pinned = kind == "user" and (pinned_at is not None and b >= pinned_at and draw(st.booleans()))
-            items.append(ContextItem(id=f"t{n}", source="conversation", role=role, content=draw(texts), position=n,
-                                     pinned=pinned, compressible=not pinned))
+            pinned = kind == "user" and (
+                pinned_at is not None and b >= pinned_at and draw(st.booleans())
+            )
+            items.append(
+                ContextItem(
+                    id=f"t{n}",
+                    source="conversation",
+                    role=role,
+                    content=draw(texts),
+                    position=n,
+                    pinned=pinned,
+                    compressible=not pinned,
+                )
+            )
         previous = kind
     return items
 
@@ -56,10 +95,25 @@ def others(draw):
     out = []
     for i in range(draw(st.integers(0, 25))):
         source = draw(st.sampled_from(["memory", "documents", "notes"]))
-        out.append(ContextItem(id=f"o{i}", source=source, content=draw(texts), score=draw(st.floats(0, 1)),
-                               compressible=draw(st.booleans())))
+        out.append(
+            ContextItem(
+                id=f"o{i}",
+                source=source,
+                content=draw(texts),
+                score=draw(st.floats(0, 1)),
+                compressible=draw(st.booleans()),
+            )
+        )
     if draw(st.booleans()):
-        out.append(ContextItem(id="sys", source="instructions", role="system", content="Answer briefly.", pinned=True))
+        out.append(
+            ContextItem(
+                id="sys",
+                source="instructions",
+                role="system",
+                content="Answer briefly.",
+                pinned=True,
+            )
+        )
     return out
 
 
@@ -70,8 +124,12 @@ def budgets(draw):
     sections = {}
     if draw(st.booleans()):
         sections["memory"] = Section(cap=draw(st.integers(0, 400)))
-    return Budget(context_window=window, reserve_output=reserve, sections=sections,
-                  min_truncated_tokens=draw(st.integers(32, 120)))
+    return Budget(
+        context_window=window,
+        reserve_output=reserve,
+        sections=sections,
+        min_truncated_tokens=draw(st.integers(32, 120)),
+    )
 
 
 def blocks(turns):
@@ -100,23 +158,44 @@ def least_cost(block, min_truncated):
     return total
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(conversations(), others(), budgets(), st.booleans())
-def test_the_conversation_sent_is_a_contiguous_alternating_newest_suffix_within_budget(turns, other, budget, with_input):
+def test_the_conversation_sent_is_a_contiguous_alternating_newest_suffix_within_budget(
+    turns, other, budget, with_input
+):
     items = list(other) + list(turns)
     # A current input after the conversation's last reply (not beside a pinned task: two pinned user turns
     # side by side cannot alternate, whatever selection does).
-    if with_input and turns[-1].role == "assistant" and not turns[-1].payload and not any(t.pinned for t in turns):
-        items.append(ContextItem(id="input", source="input", content="And then?", pinned=True, compressible=False))
+    if (
+        with_input
+        and turns[-1].role == "assistant"
+        and not turns[-1].payload
+        and not any(t.pinned for t in turns)
+    ):
+        items.append(
+            ContextItem(
+                id="input", source="input", content="And then?", pinned=True, compressible=False
+            )
+        )
     try:
         result = asyncio.run(Orchestrator([], budget, counter=COUNTER).assemble(items))
     except BudgetError:
-        pinned = [i for i in other if i.pinned] + [i for i in items if i.source == "input"] + [t for t in turns if t.pinned][-1:]
+        pinned = (
+            [i for i in other if i.pinned]
+            + [i for i in items if i.source == "input"]
+            + [t for t in turns if t.pinned][-1:]
+        )
         assert independent_count(*Renderer().render(pinned)) > budget.available
         return
     assert independent_count(result.messages, result.tools) <= budget.available
 
-    kept = {d.id for d in result.decisions if d.status.value != "dropped" and d.source == "conversation"}
+    kept = {
+        d.id for d in result.decisions if d.status.value != "dropped" and d.source == "conversation"
+    }
     chat = blocks(turns)
     task = max((k for k, b in enumerate(chat) if any(t.pinned for t in b)), default=None)
     kept_blocks = [k for k, b in enumerate(chat) if b[0].id in kept]
@@ -131,7 +210,9 @@ def test_the_conversation_sent_is_a_contiguous_alternating_newest_suffix_within_
     roles = [m for m in result.messages if m["role"] != "system"]
     assert not roles or roles[0]["role"] == "user"
     for a, b in zip(roles, roles[1:]):
-        assert not (a["role"] == b["role"] and a["role"] in ("user", "assistant")), [m["role"] for m in roles]
+        assert not (a["role"] == b["role"] and a["role"] in ("user", "assistant")), [
+            m["role"] for m in roles
+        ]
         if b["role"] == "tool":
             assert a["role"] == "tool" or a.get("tool_calls")
     calls = {c["id"] for m in roles for c in m.get("tool_calls") or []}
@@ -141,13 +222,24 @@ def test_the_conversation_sent_is_a_contiguous_alternating_newest_suffix_within_
     if newest not in kept_blocks:
         # The newest block, with the blocks before it back to one whose first role may follow what precedes
         # it: the pinned task when there is one, else nothing (a user turn must open).
-        opens = {None: {"user"}, "user": {"assistant"}, "assistant": {"user"}, "tool": {"user", "assistant"}}
+        opens = {
+            None: {"user"},
+            "user": {"assistant"},
+            "assistant": {"user"},
+            "tool": {"user", "assistant"},
+        }
         span = [newest]
         while span[0] - 1 != task and span[0] > 0:
             before = chat[task][-1].role if task is not None and task < span[0] else None
             if chat[span[0]][0].role in opens[before]:
                 break
             span.insert(0, span[0] - 1)
-        pinned = [i for i in items if i.pinned and i.source != "conversation"] + (chat[task] if task is not None else [])
-        need = independent_count(*Renderer().render(pinned)) + sum(least_cost(chat[k], budget.min_truncated_tokens) for k in span if k != task)
-        assert need > budget.available, f"the newest block was dropped though it fits shortened ({need} <= {budget.available})"
+        pinned = [i for i in items if i.pinned and i.source != "conversation"] + (
+            chat[task] if task is not None else []
+        )
+        need = independent_count(*Renderer().render(pinned)) + sum(
+            least_cost(chat[k], budget.min_truncated_tokens) for k in span if k != task
+        )
+        assert need > budget.available, (
+            f"the newest block was dropped though it fits shortened ({need} <= {budget.available})"
+        )

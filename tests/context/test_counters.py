@@ -28,24 +28,42 @@ from contextos.testing import FakeModelServer
 from contextos.testing.fake_server import prompt_words
 from tests.context.helpers import tiny_tokenizer_dir
 
-WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city.",
-                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
 
 
 def estimates(caught) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, TokenizerWarning)]
 
 
-@pytest.mark.parametrize("model, encoding", [
-    ("gpt-4-turbo", "cl100k_base"), ("gpt-4", "cl100k_base"), ("gpt-3.5-turbo", "cl100k_base"),
-    ("openai/gpt-4-0613", "cl100k_base"), ("azure/gpt-4o", "o200k_base"), ("gpt-4o-mini", "o200k_base"),
-    ("o1-preview", "o200k_base"), ("gpt-4.1", "o200k_base"),
-])
+@pytest.mark.parametrize(
+    "model, encoding",
+    [
+        ("gpt-4-turbo", "cl100k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+        ("openai/gpt-4-0613", "cl100k_base"),
+        ("azure/gpt-4o", "o200k_base"),
+        ("gpt-4o-mini", "o200k_base"),
+        ("o1-preview", "o200k_base"),
+        ("gpt-4.1", "o200k_base"),
+    ],
+)
 def test_openai_models_count_with_their_own_encoding(model, encoding):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         counter = counter_for_model(model)
-    assert type(counter) is TiktokenCounter and counter.encoding_name == encoding and not counter.estimated
+    assert (
+        type(counter) is TiktokenCounter
+        and counter.encoding_name == encoding
+        and not counter.estimated
+    )
     assert estimates(caught) == []
 
 
@@ -64,10 +82,16 @@ def test_an_unknown_model_is_an_estimate_said_once_with_its_fallback():
         counters = [counter_for_model("hosted_vllm/acme/mystery-7b") for _ in range(3)]
     assert all(isinstance(c, EstimatedCounter) and c.estimated for c in counters)
     said = estimates(caught)
-    assert len(said) == 1 and "'hosted_vllm/acme/mystery-7b'" in said[0] and "o200k_base + 50%" in said[0]
+    assert (
+        len(said) == 1
+        and "'hosted_vllm/acme/mystery-7b'" in said[0]
+        and "o200k_base + 50%" in said[0]
+    )
     plain = TiktokenCounter(encoding="o200k_base")
     text = "An estimate must not undercount a tokenizer it does not know. " * 20
-    assert counters[0].count(text) == -(-plain.count(text) * 3 // 2)  # o200k's count plus half, rounded up
+    assert counters[0].count(text) == -(
+        -plain.count(text) * 3 // 2
+    )  # o200k's count plus half, rounded up
 
 
 def test_a_vllm_model_named_like_gpt_4_is_not_counted_as_openai():
@@ -81,10 +105,17 @@ def test_a_bare_orchestrator_flags_its_counts_as_estimates():
     counters._warn_estimate.cache_clear()  # said once per process: an earlier test may have heard it
     with pytest.warns(TokenizerWarning, match="no model given"):
         orchestrator = Orchestrator([], Budget(context_window=500))
-    result = asyncio.run(orchestrator.assemble([ContextItem(id="q", source="input", role="user", content="Hello there")]))
+    result = asyncio.run(
+        orchestrator.assemble(
+            [ContextItem(id="q", source="input", role="user", content="Hello there")]
+        )
+    )
     assert result.usage.estimated and result.usage.counted_with == "estimate:o200k_base+50%"
-    named = asyncio.run(Orchestrator([], Budget(context_window=500), model="gpt-4").assemble(
-        [ContextItem(id="q", source="input", role="user", content="Hello there")]))
+    named = asyncio.run(
+        Orchestrator([], Budget(context_window=500), model="gpt-4").assemble(
+            [ContextItem(id="q", source="input", role="user", content="Hello there")]
+        )
+    )
     assert not named.usage.estimated and named.usage.counted_with == "tiktoken:cl100k_base"
 
 
@@ -92,8 +123,12 @@ def test_the_models_tokenizer_comes_from_an_argument_the_environment_or_the_mode
     folder = tiny_tokenizer_dir()
     given = counter_for_model("hosted_vllm/contextos-tiny-llama", tokenizer=folder)
     assert isinstance(given, ChatTemplateCounter) and given.counted_with == "template:tiny-llama"
-    assert isinstance(counter_for_model("hosted_vllm/x", tokenizer=folder / "tokenizer.json"), ChatTemplateCounter)
-    assert isinstance(counter_for_model("hosted_vllm/x", env={TOKENIZER_ENV: str(folder)}), ChatTemplateCounter)
+    assert isinstance(
+        counter_for_model("hosted_vllm/x", tokenizer=folder / "tokenizer.json"), ChatTemplateCounter
+    )
+    assert isinstance(
+        counter_for_model("hosted_vllm/x", env={TOKENIZER_ENV: str(folder)}), ChatTemplateCounter
+    )
     assert isinstance(counter_for_model(f"hosted_vllm/{folder}", env={}), ChatTemplateCounter)
     # the environment variable is for the served open model, not for OpenAI's
     assert type(counter_for_model("gpt-4o", env={TOKENIZER_ENV: str(folder)})) is TiktokenCounter
@@ -108,12 +143,20 @@ def test_the_models_tokenizer_comes_from_an_argument_the_environment_or_the_mode
 
 def test_a_vllm_model_with_a_server_is_checked_by_its_tokenize_endpoint():
     folder = tiny_tokenizer_dir()
-    checked = counter_for_model("hosted_vllm/tiny", api_base="http://127.0.0.1:8000/v1", tokenizer=folder)
-    assert isinstance(checked, ServerCheckedCounter) and isinstance(checked.local, ChatTemplateCounter)
+    checked = counter_for_model(
+        "hosted_vllm/tiny", api_base="http://127.0.0.1:8000/v1", tokenizer=folder
+    )
+    assert isinstance(checked, ServerCheckedCounter) and isinstance(
+        checked.local, ChatTemplateCounter
+    )
     assert checked.server.url == "http://127.0.0.1:8000/tokenize" and checked.server.model == "tiny"
-    assert not checked.needs_check(800, 1000) and checked.needs_check(950, 1000)  # exact: only near the limit
+    assert not checked.needs_check(800, 1000) and checked.needs_check(
+        950, 1000
+    )  # exact: only near the limit
     with pytest.warns(TokenizerWarning):
-        unknown = counter_for_model("hosted_vllm/acme/other-7b", api_base="http://127.0.0.1:8000/v1")
+        unknown = counter_for_model(
+            "hosted_vllm/acme/other-7b", api_base="http://127.0.0.1:8000/v1"
+        )
     assert unknown.estimated and unknown.needs_check(10, 1000)  # an estimate: always
 
 
@@ -122,24 +165,49 @@ def test_the_template_count_is_the_tokenizer_over_the_rendered_template():
     counter = ChatTemplateCounter(folder)
     messages = [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "नमस्ते! What is the weather in Paris? (a literal <|im_end|> in the text)"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+        {
+            "role": "user",
+            "content": "नमस्ते! What is the weather in Paris? (a literal <|im_end|> in the text)",
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "c1", "content": "Sunny, 21 °C"},
     ]
     prompt = counter.render(messages, [WEATHER])
     assert prompt.startswith("<|bos|><|im_start|>system\nBe brief.\n\n# Tools")
-    assert json.dumps(WEATHER) in prompt and '"arguments": {"city": "Paris"}' in prompt  # spaces; arguments as an object
+    assert (
+        json.dumps(WEATHER) in prompt and '"arguments": {"city": "Paris"}' in prompt
+    )  # spaces; arguments as an object
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     whole = len(tokenizer.encode(prompt, add_special_tokens=False).ids)
-    assert counter.count_request(messages, [WEATHER]) == whole == counter.count_prompt(prompt)  # counted by pieces
+    assert (
+        counter.count_request(messages, [WEATHER]) == whole == counter.count_prompt(prompt)
+    )  # counted by pieces
     assert counter._pieces is not None
     # the template's tools preamble costs far more than OpenAI's 6-token tools block
-    assert counter.tools_block_cost() > 50 and counter.tool_cost(WEATHER) > counter.count(json.dumps(WEATHER)) - 5
+    assert (
+        counter.tools_block_cost() > 50
+        and counter.tool_cost(WEATHER) > counter.count(json.dumps(WEATHER)) - 5
+    )
     # a message's cost is what it adds to a rendered request
     alone = counter.count_request(messages[:2])
-    assert abs(counter.count_request([*messages[:2], {"role": "assistant", "content": "Sunny."}]) - alone
-               - counter.message_cost({"role": "assistant", "content": "Sunny."})) <= 1
+    assert (
+        abs(
+            counter.count_request([*messages[:2], {"role": "assistant", "content": "Sunny."}])
+            - alone
+            - counter.message_cost({"role": "assistant", "content": "Sunny."})
+        )
+        <= 1
+    )
 
 
 def test_bad_tokenizer_input_gets_a_tokenizer_error_saying_what_to_do(tmp_path):
@@ -173,27 +241,43 @@ def _closed_port() -> int:
 
 
 def test_tokenize_is_asked_once_per_step_and_its_count_is_the_usage():
-    items = [ContextItem(id="sys", source="instructions", content="You help."),
-             ContextItem(id="q", source="input", role="user", content="How warm is it in Oslo today?")]
+    items = [
+        ContextItem(id="sys", source="instructions", content="You help."),
+        ContextItem(id="q", source="input", role="user", content="How warm is it in Oslo today?"),
+    ]
     with FakeModelServer(models=("acme-7b",)) as server:
         words = len(prompt_words(items_as_messages(items)))  # how the fake server tokenizes
-        assert VllmTokenize(server.api_base, "hosted_vllm/acme-7b").count_request(items_as_messages(items)) == words
+        assert (
+            VllmTokenize(server.api_base, "hosted_vllm/acme-7b").count_request(
+                items_as_messages(items)
+            )
+            == words
+        )
         with pytest.warns(TokenizerWarning, match="estimate"):
             counter = counter_for_model("hosted_vllm/acme-7b", api_base=server.api_base)
-        result = asyncio.run(Orchestrator([], Budget(context_window=400), counter=counter).assemble(items))
-        asked = [r for r in server.requests if r.path == "/tokenize"][1:]  # after the direct call above
+        result = asyncio.run(
+            Orchestrator([], Budget(context_window=400), counter=counter).assemble(items)
+        )
+        asked = [r for r in server.requests if r.path == "/tokenize"][
+            1:
+        ]  # after the direct call above
     assert len(asked) == 1 and asked[0].body["messages"] == result.messages
     assert result.usage.request_tokens == words  # the server's count, not the local estimate
     assert result.usage.estimated and "checked by vllm:/tokenize" in result.usage.counted_with
 
 
 def items_as_messages(items):
-    return [{"role": "system", "content": items[0].content}, {"role": "user", "content": items[1].content}]
+    return [
+        {"role": "system", "content": items[0].content},
+        {"role": "user", "content": items[1].content},
+    ]
 
 
 def test_a_tokenize_endpoint_that_is_down_is_a_warning_naming_the_fallback():
     local = TiktokenCounter(encoding="o200k_base")
-    counter = ServerCheckedCounter(local, VllmTokenize(f"http://127.0.0.1:{_closed_port()}/v1", "hosted_vllm/m", timeout=2))
+    counter = ServerCheckedCounter(
+        local, VllmTokenize(f"http://127.0.0.1:{_closed_port()}/v1", "hosted_vllm/m", timeout=2)
+    )
     with pytest.raises(TokenizerError, match="could not be reached"):
         counter.server.count_request([{"role": "user", "content": "Hi"}])
     item = ContextItem(id="q", source="input", role="user", content="word " * 90)
@@ -217,12 +301,23 @@ class _Stricter(ServerCheckedCounter):
 
 def test_when_the_server_counts_more_the_request_shrinks_until_the_server_says_it_fits():
     counter = _Stricter(EstimatedCounter(margin=0.0), VllmTokenize("http://127.0.0.1:9/v1", "m"))
-    items = [ContextItem(id=f"d{i}", source="documents", content=f"Document {i}: " + "facts about Oslo " * 20, score=0.5)
-             for i in range(10)]
-    result = asyncio.run(Orchestrator([], Budget(context_window=600), counter=counter).assemble(items))
+    items = [
+        ContextItem(
+            id=f"d{i}",
+            source="documents",
+            content=f"Document {i}: " + "facts about Oslo " * 20,
+            score=0.5,
+        )
+        for i in range(10)
+    ]
+    result = asyncio.run(
+        Orchestrator([], Budget(context_window=600), counter=counter).assemble(items)
+    )
     served = int(counter.local.count_request(result.messages, result.tools) * 1.3)
     assert served <= 600 and result.usage.request_tokens == served
-    assert counter.asked >= 2 and any(d.reason.startswith("over budget once rendered") for d in result.decisions)
+    assert counter.asked >= 2 and any(
+        d.reason.startswith("over budget once rendered") for d in result.decisions
+    )
 
 
 def test_a_tokenizer_whose_pieces_interact_is_counted_whole(tmp_path):
@@ -232,17 +327,28 @@ def test_a_tokenizer_whose_pieces_interact_is_counted_whole(tmp_path):
 
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
-    tokenizer.train_from_iterator(["The weather in Paris is sunny today.", "Hello there, how are you?"] * 5,
-                                  trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False))
+    tokenizer.train_from_iterator(
+        ["The weather in Paris is sunny today.", "Hello there, how are you?"] * 5,
+        trainers.BpeTrainer(
+            vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False
+        ),
+    )
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     template = "{{ bos_token }}{% for m in messages %}{{ m.content }}{{ eos_token }}{% endfor %}"
-    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>", "chat_template": template}))
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps({"bos_token": "<s>", "eos_token": "</s>", "chat_template": template})
+    )
     counter = ChatTemplateCounter(tmp_path)
     assert counter._pieces is None
-    messages = [{"role": "user", "content": "The weather in Paris"}, {"role": "assistant", "content": "is sunny today."}]
+    messages = [
+        {"role": "user", "content": "The weather in Paris"},
+        {"role": "assistant", "content": "is sunny today."},
+    ]
     prompt = counter.render(messages)
     assert prompt == "<s>The weather in Paris</s>is sunny today.</s>"
-    assert counter.count_request(messages) == len(tokenizer.encode(prompt, add_special_tokens=False).ids)
+    assert counter.count_request(messages) == len(
+        tokenizer.encode(prompt, add_special_tokens=False).ids
+    )
 
 
 def test_a_server_without_tokenize_is_a_warning_and_the_estimate_stands():
@@ -252,6 +358,13 @@ def test_a_server_without_tokenize_is_a_warning_and_the_estimate_stands():
         with pytest.raises(TokenizerError, match="answered 404"):
             endpoint.count_request([{"role": "user", "content": "Hi"}])
         counter = ServerCheckedCounter(EstimatedCounter(), endpoint)
-        with pytest.warns(TokenizerWarning, match=r"answered 404.*goes on with its local count \(estimate:o200k_base\+50%\)"):
-            result = asyncio.run(Orchestrator([], Budget(context_window=400), counter=counter).assemble([item]))
-    assert result.usage.estimated and result.usage.request_tokens == counter.count_request(result.messages)
+        with pytest.warns(
+            TokenizerWarning,
+            match=r"answered 404.*goes on with its local count \(estimate:o200k_base\+50%\)",
+        ):
+            result = asyncio.run(
+                Orchestrator([], Budget(context_window=400), counter=counter).assemble([item])
+            )
+    assert result.usage.estimated and result.usage.request_tokens == counter.count_request(
+        result.messages
+    )

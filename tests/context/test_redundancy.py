@@ -54,7 +54,9 @@ def test_similar_pairs_are_those_of_the_plain_postings(rows):
     sketches = [s for s, _ in rows]
     counted = [c for _, c in rows]
     i, j, sim = similar_pairs(sketch_matrix(sketches), np.array(counted, dtype=bool), len(rows))
-    assert dict(zip(zip(i.tolist(), j.tolist()), sim.tolist())) == brute_force_pairs(sketches, counted, len(rows))
+    assert dict(zip(zip(i.tolist(), j.tolist()), sim.tolist())) == brute_force_pairs(
+        sketches, counted, len(rows)
+    )
 
 
 def test_values_that_many_hold_pair_nobody():
@@ -72,7 +74,7 @@ def test_near_duplicate_texts_are_neighbours():
     b = shingles("the quick brown fox jumps over the lazy dog near the river")
     c = shingles("an entirely different sentence about tokens and budgets")
     found = neighbours([a, b, c], [True, True, True], 3)
-    (other, sim), = found[0]
+    ((other, sim),) = found[0]
     assert other == 1 and sim > 0.8
     assert found[2] == []
 
@@ -82,6 +84,8 @@ def test_cache_reuses_and_forgets():
     sketches = [(1, 2, 3), (1, 2, 4)]
     first = cache.get(("a", "b"), sketches, (True, True), 2)
     assert cache.get(("a", "b"), sketches, (True, True), 2) is first
-    assert cache.get(("a", "b"), sketches, (True, False), 2) is not first, "what counts is part of the key"
+    assert cache.get(("a", "b"), sketches, (True, False), 2) is not first, (
+        "what counts is part of the key"
+    )
     cache.get(("c", "d"), sketches, (True, True), 2)  # evicts the least recently used
     assert cache.get(("a", "b"), sketches, (True, True), 2) is not first

@@ -1,9 +1,23 @@
-import asyncio
-
-from contextos import Budget, ContextItem, Orchestrator, Step, StaticSource, InputSource, InstructionsSource, shared_prefix_tokens
+from contextos import (
+    Budget,
+    ContextItem,
+    InputSource,
+    InstructionsSource,
+    Orchestrator,
+    StaticSource,
+    Step,
+    shared_prefix_tokens,
+)
 from tests.context.helpers import COUNTER, assemble, item
 
-TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
 
 
 def all_sources():
@@ -24,12 +38,25 @@ def test_render_order_is_most_stable_first():
     result = assemble(all_sources(), Budget(context_window=2000))
     system = result.messages[0]
     assert system["role"] == "system"
-    order = [system["content"].index(s) for s in ("You are helpful.", "An example.", "A memory.", "A document.", "A web page.")]
+    order = [
+        system["content"].index(s)
+        for s in ("You are helpful.", "An example.", "A memory.", "A document.", "A web page.")
+    ]
     assert order == sorted(order)
     assert "## Examples" in system["content"] and "## Web" in system["content"]
     assert [m["content"] for m in result.messages[1:]] == ["Hello", "Sure.", "What now?"]
     assert result.tools == [TOOL]
-    assert [i.id for i in result.items] == ["sys", "weather", "demo", "mem", "doc", "web", "turn1", "turn2", "q"]
+    assert [i.id for i in result.items] == [
+        "sys",
+        "weather",
+        "demo",
+        "mem",
+        "doc",
+        "web",
+        "turn1",
+        "turn2",
+        "q",
+    ]
 
 
 def test_rendering_ignores_candidate_order_and_scores():
@@ -44,7 +71,10 @@ def test_rendering_ignores_candidate_order_and_scores():
 
 def test_consecutive_steps_share_the_prefix_up_to_the_new_turn():
     instructions = InstructionsSource("You are a careful assistant. " * 20)
-    docs = StaticSource("documents", [ContextItem(id="d", source="documents", content="Fact: water boils at 100 C. " * 10)])
+    docs = StaticSource(
+        "documents",
+        [ContextItem(id="d", source="documents", content="Fact: water boils at 100 C. " * 10)],
+    )
     history: list[ContextItem] = []
 
     class Conversation:
@@ -53,12 +83,26 @@ def test_consecutive_steps_share_the_prefix_up_to_the_new_turn():
         async def candidates(self, step):
             return list(history)
 
-    orchestrator = Orchestrator([instructions, docs, Conversation(), InputSource()], Budget(context_window=4000), counter=COUNTER)
+    orchestrator = Orchestrator(
+        [instructions, docs, Conversation(), InputSource()],
+        Budget(context_window=4000),
+        counter=COUNTER,
+    )
     first = orchestrator.build_sync(Step(input="When does water boil?", index=0))
-    history.extend([
-        ContextItem(id="u0", source="conversation", role="user", content="When does water boil?", position=0),
-        ContextItem(id="a0", source="conversation", role="assistant", content="At 100 C.", position=1),
-    ])
+    history.extend(
+        [
+            ContextItem(
+                id="u0",
+                source="conversation",
+                role="user",
+                content="When does water boil?",
+                position=0,
+            ),
+            ContextItem(
+                id="a0", source="conversation", role="assistant", content="At 100 C.", position=1
+            ),
+        ]
+    )
     second = orchestrator.build_sync(Step(input="And at altitude?", index=1))
     shared = shared_prefix_tokens(first.request(), second.request(), COUNTER)
     system_tokens = COUNTER.count(first.messages[0]["content"])

@@ -11,7 +11,10 @@ def text(n: int, offset: int = 0) -> str:
 
 
 def test_pinned_items_always_go_in_first():
-    items = [item("sys", "instructions", "Be brief.", pinned=True), item("doc", content=text(400), score=1.0)]
+    items = [
+        item("sys", "instructions", "Be brief.", pinned=True),
+        item("doc", content=text(400), score=1.0),
+    ]
     result = assemble(items, Budget(context_window=120))
     assert status(result, "sys") == "included"
     assert result.decision("sys").reason == "pinned"
@@ -19,7 +22,10 @@ def test_pinned_items_always_go_in_first():
 
 
 def test_pinned_items_over_budget_raise_and_name_them():
-    items = [item("big", "instructions", text(300), pinned=True), item("small", "input", "hi", pinned=True)]
+    items = [
+        item("big", "instructions", text(300), pinned=True),
+        item("small", "input", "hi", pinned=True),
+    ]
     with pytest.raises(BudgetError, match=r"big \(\d+ tokens\).*small \(\d+ tokens\)"):
         assemble(items, Budget(context_window=100))
 
@@ -36,7 +42,10 @@ def test_higher_utility_per_token_wins():
 
 
 def test_priority_tier_beats_utility():
-    items = [item("low", content=text(20), score=1.0), item("high", content=text(30, 3), score=0.1, priority=1)]
+    items = [
+        item("low", content=text(20), score=1.0),
+        item("high", content=text(30, 3), score=0.1, priority=1),
+    ]
     result = assemble(items, Budget(context_window=100, min_truncated_tokens=1000))
     assert status(result, "high") == "included"
     assert status(result, "low") == "dropped"
@@ -81,17 +90,23 @@ def test_redundancy_penalty_can_be_switched_off():
         item("overlapping", content=shared + " " + text(10, 11), score=0.62),
         item("distinct", content=text(40, 13), score=0.6),
     ]
-    result = assemble(items, Budget(context_window=190, min_truncated_tokens=1000, redundancy_penalty=0.0))
+    result = assemble(
+        items, Budget(context_window=190, min_truncated_tokens=1000, redundancy_penalty=0.0)
+    )
     assert status(result, "overlapping") == "included"
     assert status(result, "distinct") == "dropped"
 
 
 def test_section_cap_limits_a_source():
-    items = [item(f"m{i}", "memory", text(20, i), score=0.9) for i in range(5)] + [item("d", content=text(20, 9), score=0.1)]
+    items = [item(f"m{i}", "memory", text(20, i), score=0.9) for i in range(5)] + [
+        item("d", content=text(20, 9), score=0.1)
+    ]
     result = assemble(items, Budget(context_window=1000, sections={"memory": Section(cap=50)}))
     kept = [d for d in result.decisions if d.source == "memory" and d.status.value == "included"]
     assert sum(d.tokens_after for d in kept) <= 50
-    assert any("section cap of memory" in d.reason for d in result.decisions if d.status.value == "dropped")
+    assert any(
+        "section cap of memory" in d.reason for d in result.decisions if d.status.value == "dropped"
+    )
     assert status(result, "d") == "included"
 
 
@@ -100,26 +115,55 @@ def test_section_floor_reserves_room_for_a_low_scored_source():
     mems = [item(f"m{i}", "memory", text(20, 10 + i), score=0.05) for i in range(3)]
     without = assemble(docs + mems, Budget(context_window=110, min_truncated_tokens=1000))
     assert all(status(without, m.id) == "dropped" for m in mems)
-    with_floor = assemble(docs + mems, Budget(context_window=110, min_truncated_tokens=1000, sections={"memory": Section(floor=40)}))
+    with_floor = assemble(
+        docs + mems,
+        Budget(
+            context_window=110, min_truncated_tokens=1000, sections={"memory": Section(floor=40)}
+        ),
+    )
     kept_memory = [m.id for m in mems if status(with_floor, m.id) == "included"]
     assert len(kept_memory) >= 1
     assert with_floor.usage.per_source["memory"].kept_tokens >= 40
 
 
 def test_section_weight_scales_utility():
-    items = [item("d", "documents", text(20), score=0.5), item("m", "memory", text(20, 4), score=0.4)]
-    result = assemble(items, Budget(context_window=60, min_truncated_tokens=1000, sections={"memory": Section(weight=2.0)}))
+    items = [
+        item("d", "documents", text(20), score=0.5),
+        item("m", "memory", text(20, 4), score=0.4),
+    ]
+    result = assemble(
+        items,
+        Budget(
+            context_window=60, min_truncated_tokens=1000, sections={"memory": Section(weight=2.0)}
+        ),
+    )
     assert status(result, "m") == "included"
     assert status(result, "d") == "dropped"
 
 
 def test_grouped_items_are_kept_or_dropped_together():
     call = ContextItem(
-        id="call", source="conversation", role="assistant", content="", group="g1", position=1, score=0.1,
-        payload={"tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        id="call",
+        source="conversation",
+        role="assistant",
+        content="",
+        group="g1",
+        position=1,
+        score=0.1,
+        payload={
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ]
+        },
     )
     result_item = ContextItem(
-        id="result", source="conversation", role="tool", content=text(60), group="g1", position=2, score=0.1,
+        id="result",
+        source="conversation",
+        role="tool",
+        content=text(60),
+        group="g1",
+        position=2,
+        score=0.1,
         payload={"tool_call_id": "c1"},
     )
     small = assemble([call, result_item], Budget(context_window=40))
@@ -133,19 +177,44 @@ def test_grouped_items_are_kept_or_dropped_together():
 
 def call_and_long_result(result_words: int) -> list[ContextItem]:
     call = ContextItem(
-        id="call", source="conversation", role="assistant", content="", group="g1", position=1, score=0.9,
-        payload={"tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        id="call",
+        source="conversation",
+        role="assistant",
+        content="",
+        group="g1",
+        position=1,
+        score=0.9,
+        payload={
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ]
+        },
     )
     result_item = ContextItem(
-        id="result", source="conversation", role="tool", content=text(result_words), group="g1", position=2, score=0.9,
+        id="result",
+        source="conversation",
+        role="tool",
+        content=text(result_words),
+        group="g1",
+        position=2,
+        score=0.9,
         payload={"tool_call_id": "c1"},
     )
     return [call, result_item]
 
 
-@pytest.mark.parametrize("budget", [Budget(context_window=200, min_truncated_tokens=32),
-                                    Budget(context_window=2000, min_truncated_tokens=32, sections={"conversation": Section(cap=150)})],
-                         ids=["over budget", "over its section cap"])
+@pytest.mark.parametrize(
+    "budget",
+    [
+        Budget(context_window=200, min_truncated_tokens=32),
+        Budget(
+            context_window=2000,
+            min_truncated_tokens=32,
+            sections={"conversation": Section(cap=150)},
+        ),
+    ],
+    ids=["over budget", "over its section cap"],
+)
 def test_a_group_that_does_not_fit_keeps_its_call_whole_and_its_result_truncated(budget):
     result = assemble(call_and_long_result(500), budget)
     assert status(result, "call") == "included" and status(result, "result") == "truncated"
@@ -159,7 +228,10 @@ def test_a_group_that_does_not_fit_keeps_its_call_whole_and_its_result_truncated
 
 
 def test_the_best_item_that_does_not_fit_is_truncated_with_a_record():
-    items = [item("short", content=text(20), score=0.5), item("long", content=text(500, 2), score=0.9)]
+    items = [
+        item("short", content=text(20), score=0.5),
+        item("long", content=text(500, 2), score=0.9),
+    ]
     result = assemble(items, Budget(context_window=200, min_truncated_tokens=32))
     decision = result.decision("long")
     assert decision.status.value == "truncated"

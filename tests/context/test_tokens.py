@@ -33,8 +33,15 @@ def test_counting_works_with_no_network():
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "TIKTOKEN_CACHE_DIR": "/nonexistent", "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            "PYTHONPATH": str(ROOT),
+            "TIKTOKEN_CACHE_DIR": "/nonexistent",
+            "PATH": "/usr/bin:/bin",
+        },
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
@@ -43,7 +50,12 @@ def test_counting_works_with_no_network():
 
 @pytest.mark.parametrize(
     "model, encoding",
-    [("gpt-4o-mini", "o200k_base"), ("openai/gpt-4", "cl100k_base"), ("gpt-3.5-turbo", "cl100k_base"), ("o3-mini", "o200k_base")],
+    [
+        ("gpt-4o-mini", "o200k_base"),
+        ("openai/gpt-4", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+        ("o3-mini", "o200k_base"),
+    ],
 )
 def test_model_names_map_to_their_encoding(model, encoding):
     assert encoding_for_model(model) == encoding
@@ -65,7 +77,10 @@ def test_request_count_includes_chat_overhead():
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     bare = counter.count("Be brief.") + counter.count("Hi")
     assert count_request(counter, messages, None) == bare + 2 * 3 + 3
-    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    tool = {
+        "type": "function",
+        "function": {"name": "get_weather", "parameters": {"type": "object"}},
+    }
     assert counter.count_request(messages, [tool]) > counter.count_request(messages)
 
 

@@ -21,5 +21,7 @@ SENTIMENT = [
 @pytest.fixture
 def pool(tmp_path) -> DemoPool:
     p = DemoPool(tmp_path / "demos")
-    p.add([Demonstration(id=i, input=text, output=label, label=label) for i, text, label in SENTIMENT])
+    p.add(
+        [Demonstration(id=i, input=text, output=label, label=label) for i, text, label in SENTIMENT]
+    )
     return p

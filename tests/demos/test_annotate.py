@@ -6,12 +6,20 @@ import numpy as np
 import pytest
 
 from contextos import DemoError
-from contextos.demos import ic_influence, knn_graph, nearest_neighbours, select_for_annotation, select_indices
+from contextos.demos import (
+    ic_influence,
+    knn_graph,
+    nearest_neighbours,
+    select_for_annotation,
+    select_indices,
+)
 from contextos.demos.influence import activation_graph, greedy_max_influence
 from contextos.embed import HashingEmbedder
 
 
-def clusters(sizes: list[int], dim: int = 32, spread: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def clusters(
+    sizes: list[int], dim: int = 32, spread: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors around len(sizes) random centres; returns (vectors, cluster of each)."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(len(sizes), dim))
@@ -50,8 +58,14 @@ def test_votek_spreads_over_the_clusters_and_the_discount_is_what_spreads_it():
     vectors, labels = clusters([300, 60, 30, 10], spread=0.4)
     chosen = select_indices(vectors, 4, "votek", k=20)
     assert len(set(chosen)) == 4
-    assert set(labels[chosen]) == {0, 1, 2}  # representative: the 10-input cluster is the one left out
-    undiscounted = select_indices(vectors, 4, "votek", k=20, rho=1.0)  # no discount: the densest region wins every pick
+    assert set(labels[chosen]) == {
+        0,
+        1,
+        2,
+    }  # representative: the 10-input cluster is the one left out
+    undiscounted = select_indices(
+        vectors, 4, "votek", k=20, rho=1.0
+    )  # no discount: the densest region wins every pick
     assert set(labels[undiscounted]) == {0}
 
 
@@ -62,7 +76,10 @@ def test_ideal_reverse_reachable_estimate_matches_the_cascade():
     chosen = greedy_max_influence(graph, 5, samples=4000)
     assert len(set(chosen)) == 5
     rng = np.random.default_rng(1)
-    randoms = [ic_influence(graph, [int(i) for i in rng.choice(120, 5, replace=False)], runs=300) for _ in range(5)]
+    randoms = [
+        ic_influence(graph, [int(i) for i in rng.choice(120, 5, replace=False)], runs=300)
+        for _ in range(5)
+    ]
     assert ic_influence(graph, chosen, runs=300) >= np.mean(randoms)
     assert select_indices(vectors, 5, "ideal", k=5, samples=4000) == chosen
 
@@ -70,17 +87,33 @@ def test_ideal_reverse_reachable_estimate_matches_the_cascade():
 def test_kmeans_takes_one_input_per_cluster_and_random_follows_its_seed():
     vectors, labels = clusters([50, 50, 50], spread=0.1)
     assert sorted(labels[select_indices(vectors, 3, "kmeans")]) == [0, 1, 2]
-    assert select_indices(vectors, 5, "random", seed=3) == select_indices(vectors, 5, "random", seed=3)
-    assert select_indices(vectors, 5, "random", seed=3) != select_indices(vectors, 5, "random", seed=4)
+    assert select_indices(vectors, 5, "random", seed=3) == select_indices(
+        vectors, 5, "random", seed=3
+    )
+    assert select_indices(vectors, 5, "random", seed=3) != select_indices(
+        vectors, 5, "random", seed=4
+    )
 
 
 def test_select_for_annotation_returns_ids_in_order():
-    inputs = {f"q{i}": text for i, text in enumerate(
-        ["how many moons has mars", "how many legs has a spider", "who wrote hamlet", "who painted the mona lisa",
-         "where is the eiffel tower", "where is mount fuji"])}
+    inputs = {
+        f"q{i}": text
+        for i, text in enumerate(
+            [
+                "how many moons has mars",
+                "how many legs has a spider",
+                "who wrote hamlet",
+                "who painted the mona lisa",
+                "where is the eiffel tower",
+                "where is mount fuji",
+            ]
+        )
+    }
     chosen = select_for_annotation(inputs, 3, "votek", embedder=HashingEmbedder(64), k=2)
     assert len(chosen) == 3 and set(chosen) <= set(inputs)
-    assert select_for_annotation(list(inputs.items()), 2, "random", seed=0) == select_for_annotation(inputs, 2, "random", seed=0)
+    assert select_for_annotation(
+        list(inputs.items()), 2, "random", seed=0
+    ) == select_for_annotation(inputs, 2, "random", seed=0)
 
 
 @pytest.mark.parametrize("method", ["votek", "ideal", "kmeans", "random"])

@@ -12,7 +12,9 @@ from contextos.demos import BalancedRetriever, Demonstration, KnnRetriever, MmrR
 
 def test_knn_returns_the_closest_examples_best_first(pool):
     for similarity in ("hybrid", "dense"):
-        picked = KnnRetriever(pool, k=2, similarity=similarity).retrieve("tedious, boring and badly acted")
+        picked = KnnRetriever(pool, k=2, similarity=similarity).retrieve(
+            "tedious, boring and badly acted"
+        )
         assert {p.demo.label for p in picked} == {"negative"}, similarity
         assert [p.score for p in picked] == sorted((p.score for p in picked), reverse=True)
 
@@ -20,8 +22,9 @@ def test_knn_returns_the_closest_examples_best_first(pool):
 def test_retrieve_many_matches_one_by_one(pool):
     retriever = KnnRetriever(pool, k=2)
     queries = ["how many legs does a spider have", "a delightful and funny story"]
-    assert [[p.demo.id for p in r] for r in retriever.retrieve_many(queries)] == \
-        [[p.demo.id for p in retriever.retrieve(q)] for q in queries]
+    assert [[p.demo.id for p in r] for r in retriever.retrieve_many(queries)] == [
+        [p.demo.id for p in retriever.retrieve(q)] for q in queries
+    ]
 
 
 def test_order_policy_puts_the_closest_last_or_first(pool):
@@ -29,7 +32,9 @@ def test_order_policy_puts_the_closest_last_or_first(pool):
     last = asyncio.run(KnnRetriever(pool, k=3).candidates(step))
     first = asyncio.run(KnnRetriever(pool, k=3, order="similar_first").candidates(step))
     assert isinstance(KnnRetriever(pool), ContextSource)
-    by_position = lambda items: [i.metadata["rank"] for i in sorted(items, key=lambda i: i.position)]  # noqa: E731
+    by_position = lambda items: [
+        i.metadata["rank"] for i in sorted(items, key=lambda i: i.position)
+    ]  # noqa: E731
     assert by_position(last) == [3, 2, 1] and by_position(first) == [1, 2, 3]
     item = next(i for i in last if i.metadata["rank"] == 1)
     assert item.source == "demonstrations" and item.id == f"demo-{item.metadata['demo_id']}"
@@ -41,12 +46,16 @@ def test_mmr_skips_a_near_duplicate_that_knn_takes(tmp_path):
     from contextos.demos import DemoPool
 
     pool = DemoPool(tmp_path)
-    pool.add([
-        Demonstration(id="a", input="book a flight from paris to rome", output="flight"),
-        Demonstration(id="a2", input="book a flight from paris to rome please", output="flight"),
-        Demonstration(id="b", input="book a hotel room in rome", output="hotel"),
-        Demonstration(id="c", input="what is the weather in rome", output="weather"),
-    ])
+    pool.add(
+        [
+            Demonstration(id="a", input="book a flight from paris to rome", output="flight"),
+            Demonstration(
+                id="a2", input="book a flight from paris to rome please", output="flight"
+            ),
+            Demonstration(id="b", input="book a hotel room in rome", output="hotel"),
+            Demonstration(id="c", input="what is the weather in rome", output="weather"),
+        ]
+    )
     query = "book a flight to rome"
     knn = [p.demo.id for p in KnnRetriever(pool, k=2).retrieve(query)]
     mmr = [p.demo.id for p in MmrRetriever(pool, k=2, lambda_=0.5).retrieve(query)]

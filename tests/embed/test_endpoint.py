@@ -34,7 +34,9 @@ class _Server:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+                outer.requests.append(
+                    {"path": self.path, "auth": self.headers.get("Authorization"), **body}
+                )
                 time.sleep(outer.delay)
                 if outer.fail_next:
                     self._send(outer.fail_next.pop(0), b'{"error": "overloaded"}')
@@ -43,8 +45,16 @@ class _Server:
                     self._send(200, outer.body_override)
                     return
                 vectors = model.embed(body["input"]) * 3.0  # the client must normalise
-                data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
-                self._send(200, json.dumps({"object": "list", "data": data[::-1], "model": body["model"]}).encode())
+                data = [
+                    {"object": "embedding", "index": i, "embedding": v.tolist()}
+                    for i, v in enumerate(vectors)
+                ]
+                self._send(
+                    200,
+                    json.dumps(
+                        {"object": "list", "data": data[::-1], "model": body["model"]}
+                    ).encode(),
+                )
 
             def _send(self, status: int, payload: bytes):
                 self.send_response(status)
@@ -74,17 +84,24 @@ def test_batches_orders_and_normalises(server):
     texts = [f"text number {i}" for i in range(10)]
     vectors = e.embed(texts)
     assert [len(r["input"]) for r in server.requests] == [4, 4, 2]
-    assert server.requests[0]["path"] == "/v1/embeddings" and server.requests[0]["auth"] == "Bearer sk-test"
+    assert (
+        server.requests[0]["path"] == "/v1/embeddings"
+        and server.requests[0]["auth"] == "Bearer sk-test"
+    )
     np.testing.assert_allclose(vectors, HashingEmbedder(dimension=DIM).embed(texts), atol=1e-6)
 
 
 def test_dimension_is_asked_of_the_server_and_prefixes_are_sent(server):
-    e = EndpointEmbedder(server.url, "tiny-embed", query_prefix="query: ", document_prefix="passage: ")
+    e = EndpointEmbedder(
+        server.url, "tiny-embed", query_prefix="query: ", document_prefix="passage: "
+    )
     assert e.dimension == DIM
     e.embed(["doc"])
     q = e.embed_query("question")
     assert q.shape == (DIM,)
-    assert server.requests[-2]["input"] == ["passage: doc"] and server.requests[-1]["input"] == ["query: question"]
+    assert server.requests[-2]["input"] == ["passage: doc"] and server.requests[-1]["input"] == [
+        "query: question"
+    ]
 
 
 def test_retries_overload_then_succeeds(server):

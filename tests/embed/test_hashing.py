@@ -20,7 +20,9 @@ def test_vectors_are_unit_float32_and_deterministic():
 
 def test_shared_words_make_closer_vectors():
     e = HashingEmbedder()
-    q, near, far = e.embed(["weather forecast Berlin", "Berlin weather forecast today", "convert currency rates"])
+    q, near, far = e.embed(
+        ["weather forecast Berlin", "Berlin weather forecast today", "convert currency rates"]
+    )
     assert q @ near > q @ far + 0.3
 
 

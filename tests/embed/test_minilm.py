@@ -17,7 +17,9 @@ TEXTS = [
     "",
     "Ünïcödé text, with punctuation!? and numbers 12345",
 ]
-LONG = "word " * 270  # longer than the model's 256 word pieces: must be truncated like the reference
+LONG = (
+    "word " * 270
+)  # longer than the model's 256 word pieces: must be truncated like the reference
 
 
 def test_default_embedder_shape_norm_and_semantics():
@@ -27,7 +29,13 @@ def test_default_embedder_shape_norm_and_semantics():
     v = e.embed(TEXTS)
     assert v.dtype == np.float32 and v.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
-    q, near, far = e.embed(["Will it rain in London tomorrow?", "weather forecast for a city", "convert euros to dollars"])
+    q, near, far = e.embed(
+        [
+            "Will it rain in London tomorrow?",
+            "weather forecast for a city",
+            "convert euros to dollars",
+        ]
+    )
     assert q @ near > q @ far + 0.1
 
 

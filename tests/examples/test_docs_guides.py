@@ -17,7 +17,14 @@ def run_guide(tmp_path, name: str, blocks: int) -> str:
     script.write_text("\n".join(found) + '\nprint("all asserts held")\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTOS_MODEL")}
     env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("all asserts held")
     return done.stdout

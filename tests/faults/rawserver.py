@@ -70,7 +70,14 @@ def _read_request(conn: socket.socket) -> None:
             return
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
     while len(body) < length:
         body += conn.recv(65536)
 
@@ -118,8 +125,17 @@ def event_stream(*events: str, close: bool = True) -> Answer:
 def completion(content: str = "hello", **usage: int) -> dict[str, Any]:
     """A well-formed chat completion body."""
     return {
-        "id": "c1", "object": "chat.completion", "created": 1, "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4, **usage},
     }
 
@@ -127,5 +143,12 @@ def completion(content: str = "hello", **usage: int) -> dict[str, Any]:
 def chunk(content: str | None = None, finish: str | None = None) -> str:
     """One streamed chunk's JSON."""
     delta = {"content": content} if content is not None else {}
-    return json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    return json.dumps(
+        {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+    )

@@ -51,10 +51,21 @@ def test_a_trickled_answer_ends_at_the_deadline_sync() -> None:
 
 
 def test_contextos_complete_ends_at_its_timeout(cli) -> None:
-    with RawServer(trickle(completion(), every_s=0.5)) as server:  # the whole answer: nearly 3 minutes
+    with RawServer(
+        trickle(completion(), every_s=0.5)
+    ) as server:  # the whole answer: nearly 3 minutes
         started = time.monotonic()
-        done = cli("complete", "hi", "--model", "hosted_vllm/m", "--api-base", server.api_base, "--timeout", "1",
-                   env={"CONTEXTOS_MAX_RETRIES": "0"})
+        done = cli(
+            "complete",
+            "hi",
+            "--model",
+            "hosted_vllm/m",
+            "--api-base",
+            server.api_base,
+            "--timeout",
+            "1",
+            env={"CONTEXTOS_MAX_RETRIES": "0"},
+        )
         took = time.monotonic() - started
     assert done.returncode != 0
     assert "no answer within 1 s" in done.stderr and "Traceback" not in done.stderr
@@ -70,12 +81,16 @@ async def test_a_trickled_stream_ends_at_the_deadline() -> None:
         assert time.monotonic() - started < 4
 
 
-@pytest.mark.parametrize("body", [
-    {"choices": "not a list"},
-    [1, 2, 3],
-    {"choices": [{"message": 5}]},
-    "<html>a proxy's login page</html>",
-], ids=["choices-text", "a-list", "message-number", "html"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"choices": "not a list"},
+        [1, 2, 3],
+        {"choices": [{"message": 5}]},
+        "<html>a proxy's login page</html>",
+    ],
+    ids=["choices-text", "a-list", "message-number", "html"],
+)
 async def test_a_wrong_shaped_200_is_a_short_response_error_not_retried(body) -> None:
     secret = "sk-live-SECRET-in-the-body"
     shaped = body if not isinstance(body, dict) else {**body, "leak": secret}
@@ -98,13 +113,20 @@ async def _stream_text(server: RawServer) -> str:
     return "".join([delta async for delta in _client(server).astream(USER)])
 
 
-@pytest.mark.parametrize("events, says", [
-    ((), "without a single event"),
-    (("[DONE]",), "without a single event"),
-    (('{"id": "c1", "choi',), "event 1 of the stream is not a JSON object"),
-    ((chunk("a"), "{garbage", chunk("b", "stop"), "[DONE]"), "event 2 of the stream is not a JSON object"),
-    ((chunk("a"), chunk("b")), "before the server finished its answer"),
-], ids=["no-events", "done-only", "dies-in-first-event", "corrupt-event", "no-finish"])
+@pytest.mark.parametrize(
+    "events, says",
+    [
+        ((), "without a single event"),
+        (("[DONE]",), "without a single event"),
+        (('{"id": "c1", "choi',), "event 1 of the stream is not a JSON object"),
+        (
+            (chunk("a"), "{garbage", chunk("b", "stop"), "[DONE]"),
+            "event 2 of the stream is not a JSON object",
+        ),
+        ((chunk("a"), chunk("b")), "before the server finished its answer"),
+    ],
+    ids=["no-events", "done-only", "dies-in-first-event", "corrupt-event", "no-finish"],
+)
 async def test_a_broken_event_stream_is_an_error_not_an_empty_answer(events, says) -> None:
     with RawServer(event_stream(*events)) as server:
         with pytest.raises(ModelResponseError, match=says):

@@ -9,19 +9,34 @@ from pathlib import Path
 
 import pytest
 
-from contextos import ConfigError, ContextOSError, InvalidItemError, InvalidToolError, MemoryStoreError
+from contextos import (
+    ConfigError,
+    ContextOSError,
+    InvalidItemError,
+    InvalidToolError,
+    MemoryStoreError,
+)
 from contextos.cli.memory import _read_jsonl
 from contextos.cli.tools import _read_queries
 from contextos.context.itemsfile import read_items
 from contextos.tools import load_tools
 
 ITEM = {"id": "a", "source": "documents", "content": "fine"}
-TOOL = {"id": "t1", "name": "t1", "description": "a tool", "parameters": {"type": "object", "properties": {}}}
+TOOL = {
+    "id": "t1",
+    "name": "t1",
+    "description": "a tool",
+    "parameters": {"type": "object", "properties": {}},
+}
 QUERY = {"id": "q1", "query": "something"}
 
 READERS: dict[str, tuple[Callable[[Path], object], type[ContextOSError], dict]] = {
     "assemble --items": (read_items, InvalidItemError, ITEM),
-    "memory add": (lambda p: _read_jsonl(p, "records"), MemoryStoreError, {"id": "r1", "content": "x"}),
+    "memory add": (
+        lambda p: _read_jsonl(p, "records"),
+        MemoryStoreError,
+        {"id": "r1", "content": "x"},
+    ),
     "memory search --queries": (lambda p: _read_jsonl(p, "queries"), MemoryStoreError, QUERY),
     "tools index": (load_tools, InvalidToolError, TOOL),
     "tools search --queries": (_read_queries, ConfigError, QUERY),
@@ -83,13 +98,19 @@ def _no_traceback(done) -> str:
 
 def test_the_cli_names_the_line_of_bytes_that_are_not_utf8(cli, tmp_path: Path) -> None:
     items = tmp_path / "items.jsonl"
-    items.write_bytes(json.dumps(ITEM).encode() + b'\n{"id": "b", "source": "documents", "content": "caf\xe9"}\n')
-    assert f"{items}:2 is not UTF-8" in _no_traceback(cli("assemble", "--items", str(items), "--budget", "1000"))
+    items.write_bytes(
+        json.dumps(ITEM).encode() + b'\n{"id": "b", "source": "documents", "content": "caf\xe9"}\n'
+    )
+    assert f"{items}:2 is not UTF-8" in _no_traceback(
+        cli("assemble", "--items", str(items), "--budget", "1000")
+    )
 
 
 def test_the_cli_assembles_text_with_a_line_separator(cli, tmp_path: Path) -> None:
     items = tmp_path / "items.jsonl"
-    items.write_text(json.dumps({**ITEM, "content": "one\u2028two"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    items.write_text(
+        json.dumps({**ITEM, "content": "one\u2028two"}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     done = cli("assemble", "--items", str(items), "--budget", "1000", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["decisions"][0]["status"] == "included"
@@ -97,19 +118,40 @@ def test_the_cli_assembles_text_with_a_line_separator(cli, tmp_path: Path) -> No
 
 def test_path_mistakes_on_the_command_line_are_errors(cli, tmp_path: Path) -> None:
     records = tmp_path / "records.jsonl"
-    records.write_text(json.dumps({"id": "r1", "content": "Oslo is rainy"}) + "\n", encoding="utf-8")
+    records.write_text(
+        json.dumps({"id": "r1", "content": "Oslo is rainy"}) + "\n", encoding="utf-8"
+    )
     queries = tmp_path / "queries.jsonl"
     queries.write_text(json.dumps(QUERY) + "\n", encoding="utf-8")
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
 
-    assert "is a folder" in _no_traceback(cli("assemble", "--items", str(tmp_path), "--budget", "1000"))
-    _no_traceback(cli("memory", "add", str(records), "--db", str(blocker / "db"), "--embedder", "hashing"))
+    assert "is a folder" in _no_traceback(
+        cli("assemble", "--items", str(tmp_path), "--budget", "1000")
+    )
+    _no_traceback(
+        cli("memory", "add", str(records), "--db", str(blocker / "db"), "--embedder", "hashing")
+    )
     db = tmp_path / "db"
-    assert cli("memory", "add", str(records), "--db", str(db), "--embedder", "hashing").returncode == 0
-    says = _no_traceback(cli("memory", "search", "--queries", str(queries), "--out", str(tmp_path / "no" / "out.jsonl"), "--db", str(db)))
+    assert (
+        cli("memory", "add", str(records), "--db", str(db), "--embedder", "hashing").returncode == 0
+    )
+    says = _no_traceback(
+        cli(
+            "memory",
+            "search",
+            "--queries",
+            str(queries),
+            "--out",
+            str(tmp_path / "no" / "out.jsonl"),
+            "--db",
+            str(db),
+        )
+    )
     assert "does not exist; create it first" in says
-    assert "is a folder" in _no_traceback(cli("memory", "search", "--queries", str(queries), "--out", str(tmp_path), "--db", str(db)))
+    assert "is a folder" in _no_traceback(
+        cli("memory", "search", "--queries", str(queries), "--out", str(tmp_path), "--db", str(db))
+    )
 
 
 def test_an_out_of_range_port_is_an_error(cli) -> None:

@@ -27,7 +27,12 @@ class Hung:
 
 
 def test_a_source_that_never_answers_is_left_out_and_recorded() -> None:
-    orchestrator = Orchestrator([InstructionsSource("Be brief."), Hung()], Budget(context_window=500), model="gpt-4", source_timeout_s=0.3)
+    orchestrator = Orchestrator(
+        [InstructionsSource("Be brief."), Hung()],
+        Budget(context_window=500),
+        model="gpt-4",
+        source_timeout_s=0.3,
+    )
     started = time.monotonic()
     assembled = orchestrator.build_sync(Step(input="hi"))
     assert time.monotonic() - started < 3
@@ -38,7 +43,9 @@ def test_a_source_that_never_answers_is_left_out_and_recorded() -> None:
 def test_an_agent_step_goes_on_without_a_hung_source(monkeypatch) -> None:
     import contextos.context.orchestrator
 
-    monkeypatch.setattr(contextos.context.orchestrator, "SOURCE_TIMEOUT_S", 0.3)  # the default, 60 s, made quick
+    monkeypatch.setattr(
+        contextos.context.orchestrator, "SOURCE_TIMEOUT_S", 0.3
+    )  # the default, 60 s, made quick
     result = Agent(ScriptedModel([Reply.text("fine")]), sources=[Hung()]).run("go")
     assert result.answer == "fine"
     assert "did not answer" in result.steps[0].context.decision("memory:unavailable").reason
@@ -59,8 +66,14 @@ print(json.dumps({"grew_mb": (after - before) / 1024, "same": same}))
 
 
 def test_a_5_mb_text_through_the_default_embedder_stays_small() -> None:
-    done = subprocess.run([sys.executable, "-c", _PEAK], capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     assert measured["grew_mb"] < 150, measured  # the whole text tokenized: about 750 MB more
@@ -80,6 +93,10 @@ def test_a_source_misconfigured_by_the_caller_still_raises() -> None:
             raise self.error
 
     with pytest.raises(SourceError, match="InvalidItemError: bad filter"):
-        Orchestrator([Wrong(InvalidItemError("bad filter"))], Budget(context_window=500), model="gpt-4").build_sync(Step())
-    outage = Orchestrator([Wrong(StoreError("store unreadable"))], Budget(context_window=500), model="gpt-4").build_sync(Step())
+        Orchestrator(
+            [Wrong(InvalidItemError("bad filter"))], Budget(context_window=500), model="gpt-4"
+        ).build_sync(Step())
+    outage = Orchestrator(
+        [Wrong(StoreError("store unreadable"))], Budget(context_window=500), model="gpt-4"
+    ).build_sync(Step())
     assert "StoreError: store unreadable" in outage.decision("memory:unavailable").reason

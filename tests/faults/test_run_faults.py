@@ -24,7 +24,9 @@ def weather(city: str) -> str:
 
 
 def _client(api_base: str, timeout: float = 60) -> ModelClient:
-    return ModelClient("hosted_vllm/fake-model", api_base=api_base, timeout=timeout, retry=RetryPolicy.none())
+    return ModelClient(
+        "hosted_vllm/fake-model", api_base=api_base, timeout=timeout, retry=RetryPolicy.none()
+    )
 
 
 def test_max_seconds_ends_a_run_held_by_a_trickling_server() -> None:
@@ -41,7 +43,9 @@ def test_max_seconds_ends_a_run_held_by_a_trickling_server() -> None:
 
 def test_a_run_that_fails_at_step_two_hands_over_step_one() -> None:
     with FakeModelServer() as server:
-        server.enqueue(Reply.tool_call("weather", {"city": "Oslo"}), Fault.status_code(400, "bad field"))
+        server.enqueue(
+            Reply.tool_call("weather", {"city": "Oslo"}), Fault.status_code(400, "bad field")
+        )
         agent = Agent(_client(server.api_base), tools=[weather])
         with pytest.raises(ModelRequestError) as caught:
             agent.run("weather?")

@@ -9,7 +9,7 @@ import pytest
 
 from contextos import Agent, InvalidToolError, Tool, ToolExecutor
 from contextos.llm import ToolCall
-from contextos.testing import ScriptedModel, Reply
+from contextos.testing import Reply, ScriptedModel
 from contextos.tools import tools_from_mcp
 
 
@@ -21,12 +21,34 @@ def _nested(depth: int) -> dict:
 
 
 BAD = [
-    pytest.param({"type": "object", "properties": {"a": {"$ref": "https://example.com/schema.json"}}}, "only local refs", id="remote-ref"),
-    pytest.param({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}, "does not exist", id="missing-ref"),
-    pytest.param({"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}}, "refer back to themselves", id="self-ref"),
+    pytest.param(
+        {"type": "object", "properties": {"a": {"$ref": "https://example.com/schema.json"}}},
+        "only local refs",
+        id="remote-ref",
+    ),
+    pytest.param(
+        {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
+        "does not exist",
+        id="missing-ref",
+    ),
+    pytest.param(
+        {"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}},
+        "refer back to themselves",
+        id="self-ref",
+    ),
     pytest.param({"$ref": "#"}, "refer back to themselves", id="root-self-ref"),
-    pytest.param({"type": "object", "$defs": {"p": {"allOf": [{"$ref": "#/$defs/q"}]}, "q": {"anyOf": [{"$ref": "#/$defs/p"}]}},
-                  "properties": {"a": {"$ref": "#/$defs/p"}}}, "refer back to themselves", id="ref-loop-through-allOf"),
+    pytest.param(
+        {
+            "type": "object",
+            "$defs": {
+                "p": {"allOf": [{"$ref": "#/$defs/q"}]},
+                "q": {"anyOf": [{"$ref": "#/$defs/p"}]},
+            },
+            "properties": {"a": {"$ref": "#/$defs/p"}},
+        },
+        "refer back to themselves",
+        id="ref-loop-through-allOf",
+    ),
     pytest.param(_nested(400), "deeper than", id="400-deep"),
 ]
 
@@ -40,8 +62,16 @@ def test_a_bad_schema_is_refused_when_the_tool_is_made(parameters, says) -> None
 
 
 def test_recursive_schemas_that_descend_are_fine() -> None:
-    tree = {"type": "object", "$defs": {"node": {"type": "object", "properties": {
-        "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}}, "properties": {"root": {"$ref": "#/$defs/node"}}}
+    tree = {
+        "type": "object",
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+            }
+        },
+        "properties": {"root": {"$ref": "#/$defs/node"}},
+    }
     Tool(name="t", parameters=tree)
 
 
@@ -54,13 +84,19 @@ async def test_a_catastrophic_pattern_is_bounded_in_time() -> None:
     result = await executor.execute(ToolCall.parse("c1", "t", '{"s": "' + "a" * 60 + '!"}'))
     assert result.failure == "invalid_arguments"
     assert "took longer" in result.content
-    assert time.monotonic() - started < 8  # the backtracking alone would take longer than the universe
+    assert (
+        time.monotonic() - started < 8
+    )  # the backtracking alone would take longer than the universe
     ok = await executor.execute(ToolCall.parse("c2", "t", '{"s": "aaaa"}'))
     assert ok.ok and ok.content == "aaaa"
 
 
 async def test_a_catastrophic_pattern_property_is_bounded_in_time() -> None:
-    schema = {"type": "object", "patternProperties": {"^(a|aa)+$": {"type": "integer"}}, "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "patternProperties": {"^(a|aa)+$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
     executor = ToolExecutor([Tool(name="t", parameters=schema, fn=lambda **kw: "ran")], timeout_s=5)
     result = await executor.execute(ToolCall.parse("c1", "t", '{"' + "a" * 60 + '!": 1}'))
     assert result.failure == "invalid_arguments"

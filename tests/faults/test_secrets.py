@@ -30,7 +30,13 @@ def _docs_rows() -> list[tuple[str, str, str]]:
     rows = []
     for line in table.splitlines()[2:]:
         shape, example, becomes = (cell.strip() for cell in line.strip().strip("|").split(" | "))
-        rows.append((shape, example.strip("`").replace("\\n", "\n"), becomes.strip("`").replace("\\n", "\n")))
+        rows.append(
+            (
+                shape,
+                example.strip("`").replace("\\n", "\n"),
+                becomes.strip("`").replace("\\n", "\n"),
+            )
+        )
     return rows
 
 
@@ -39,8 +45,15 @@ ROWS = _docs_rows()
 
 def test_the_docs_table_lists_every_shape_the_issue_names():
     shapes = {shape for shape, _, _ in ROWS}
-    assert {"URL with a password", "database URL", "api_base with a password", "AWS secret access key",
-            "PEM private key", "Set-Cookie header", "token in a query string"} <= shapes
+    assert {
+        "URL with a password",
+        "database URL",
+        "api_base with a password",
+        "AWS secret access key",
+        "PEM private key",
+        "Set-Cookie header",
+        "token in a query string",
+    } <= shapes
     assert len(ROWS) >= 15
 
 
@@ -59,8 +72,14 @@ PASSWORD = "hunter2pw"
 SECRETS = {
     "url": ("https://ada:s3cretURLpw@example.com/x", "s3cretURLpw"),
     "database": ("postgres://app:DBpw9931@db/x", "DBpw9931"),
-    "aws": ("aws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"),
-    "pem": ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowPLANTEDpemBODY\n-----END RSA PRIVATE KEY-----", "MIIEowPLANTEDpemBODY"),
+    "aws": (
+        "aws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+    ),
+    "pem": (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowPLANTEDpemBODY\n-----END RSA PRIVATE KEY-----",
+        "MIIEowPLANTEDpemBODY",
+    ),
     "cookie": ("Set-Cookie: sid=PLANTEDcookie77; Path=/", "PLANTEDcookie77"),
     "query": ("https://h/cb?token=PLANTEDquery55&x=1", "PLANTEDquery55"),
 }
@@ -87,7 +106,7 @@ class _Collected(SpanExporter):
     def __init__(self) -> None:
         self.spans: list = []
 
-    def export(self, spans):  # noqa: ANN001
+    def export(self, spans):
         self.spans.extend(spans)
         return SpanExportResult.SUCCESS
 
@@ -111,7 +130,8 @@ def leaky_runs(tmp_path_factory):
     tracing.add_exporter(collected, capture_content=False)
     try:
         ok = Agent(ModelClient("offline/demo"), name="leaky", tools=[dump_config]).run(
-            "dump the config of billing " + SECRETS["url"][0])
+            "dump the config of billing " + SECRETS["url"][0]
+        )
         base = f"http://app:{PASSWORD}@127.0.0.1:{_closed_port()}/v1"
         client = ModelClient("hosted_vllm/qwen", api_base=base, max_retries=1, timeout=5)
         with pytest.raises(ContextOSError) as failed:
@@ -127,7 +147,9 @@ def test_the_run_files_hold_no_secret(leaky_runs):
     raw = b"".join(p.read_bytes() for p in folder.iterdir() if p.suffix == ".jsonl").decode()
     _assert_clean("the trace store", raw)
     assert "config of billing" in raw and REDACTED in raw  # content is kept, secrets replaced
-    assert f"app:{REDACTED}@127.0.0.1" in raw  # the failing call's retry events and status name the server
+    assert (
+        f"app:{REDACTED}@127.0.0.1" in raw
+    )  # the failing call's retry events and status name the server
 
 
 def test_a_model_error_names_the_server_without_its_password(leaky_runs):
@@ -148,12 +170,20 @@ def test_an_exporter_without_content_gets_no_secret(leaky_runs):
     assert "contextos.retry" in {e.name for s in collected.spans for e in s.events}
 
 
-@pytest.mark.parametrize("args", [
-    ("trace", "show", "{run}"), ("trace", "show", "{run}", "--json"), ("trace", "show", "{run}", "--step", "0", "--full"),
-    ("trace", "export", "{run}"), ("trace", "export", "{run}", "--format", "otlp-json"),
-    ("trace", "export", "{run}", "--format", "html"), ("trace", "replay", "{run}", "--step", "1"),
-    ("trace", "list", "--json"), ("trace", "show", "{failed}"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("trace", "show", "{run}"),
+        ("trace", "show", "{run}", "--json"),
+        ("trace", "show", "{run}", "--step", "0", "--full"),
+        ("trace", "export", "{run}"),
+        ("trace", "export", "{run}", "--format", "otlp-json"),
+        ("trace", "export", "{run}", "--format", "html"),
+        ("trace", "replay", "{run}", "--step", "1"),
+        ("trace", "list", "--json"),
+        ("trace", "show", "{failed}"),
+    ],
+)
 def test_trace_commands_print_no_secret(leaky_runs, args):
     from contextos.cli.main import app
     from contextos.tracing.store import TraceStore
@@ -168,8 +198,19 @@ def test_trace_commands_print_no_secret(leaky_runs, args):
 
 def test_cli_stderr_names_the_server_without_its_password(cli, tmp_path):
     base = f"http://app:{PASSWORD}@127.0.0.1:{_closed_port()}/v1"
-    out = cli("complete", "hello", "--model", "hosted_vllm/qwen", "--api-base", base, "--timeout", "5",
-              "--trace-dir", str(tmp_path), env={"CONTEXTOS_MAX_RETRIES": "0"})
+    out = cli(
+        "complete",
+        "hello",
+        "--model",
+        "hosted_vllm/qwen",
+        "--api-base",
+        base,
+        "--timeout",
+        "5",
+        "--trace-dir",
+        str(tmp_path),
+        env={"CONTEXTOS_MAX_RETRIES": "0"},
+    )
     assert out.returncode != 0
     assert re.search(r"app:\[REDACTED\]@127\.0\.0\.1", out.stderr), out.stderr
     _assert_clean("stderr", out.stderr + out.stdout)
@@ -178,11 +219,17 @@ def test_cli_stderr_names_the_server_without_its_password(cli, tmp_path):
 
 def test_attempts_and_reprs_do_not_carry_the_password():
     # attempts are printed by `contextos complete --json` and handed to on_attempt hooks that log them
-    from contextos.llm.types import Attempt, Endpoint
+    from contextos.llm.types import Attempt
 
     base = f"http://app:{PASSWORD}@127.0.0.1:9/v1"
-    attempt = Attempt(model="m", api_base=base, number=1, outcome="ModelConnectionError",
-                      error=f"m at {base}: could not connect", latency_s=0.1)
+    attempt = Attempt(
+        model="m",
+        api_base=base,
+        number=1,
+        outcome="ModelConnectionError",
+        error=f"m at {base}: could not connect",
+        latency_s=0.1,
+    )
     client = ModelClient("hosted_vllm/qwen", api_base=base, api_key="sk-PLANTEDapikey123456")
     for text in (attempt.model_dump_json(), repr(attempt), repr(client), repr(client.endpoints[0])):
         _assert_clean("an attempt or a repr", text)

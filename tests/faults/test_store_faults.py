@@ -47,7 +47,9 @@ for t in range(trials):
 def _writer(base: Path, me: str, peer: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(base), me, peer, str(TRIALS), str(ROWS)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -57,7 +59,9 @@ def _stored(store: Path, kind: str) -> int:
         return VectorTable.open(store, "t", embedder=HashingEmbedder(), create=False).count()
     if kind == "memory":
         return VectorMemory(store, embedder=HashingEmbedder()).count()
-    return len(ToolCatalog.open(store, embedder=HashingEmbedder(), create=False).table.scan(columns=["id"]))
+    return len(
+        ToolCatalog.open(store, embedder=HashingEmbedder(), create=False).table.scan(columns=["id"])
+    )
 
 
 def test_two_processes_creating_one_table_keep_both_batches(tmp_path):
@@ -65,9 +69,13 @@ def test_two_processes_creating_one_table_keep_both_batches(tmp_path):
     for p in (a, b):
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
-        assert out.split() == [w for t in range(TRIALS) for w in ("ack", str(t))], "every write was acknowledged"
+        assert out.split() == [w for t in range(TRIALS) for w in ("ack", str(t))], (
+            "every write was acknowledged"
+        )
     lost = {t: 2 * ROWS - _stored(tmp_path / f"s{t}", KINDS[t % 3]) for t in range(TRIALS)}
-    assert lost == dict.fromkeys(range(TRIALS), 0), "rows lost per trial (acknowledged by both writers)"
+    assert lost == dict.fromkeys(range(TRIALS), 0), (
+        "rows lost per trial (acknowledged by both writers)"
+    )
 
 
 def test_the_lock_file_does_not_make_the_folder_foreign(tmp_path):

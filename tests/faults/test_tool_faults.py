@@ -44,11 +44,15 @@ def server() -> Iterator[FakeModelServer]:
 
 
 def _agent(server: FakeModelServer, timeout_s: float) -> Agent:
-    client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=10, retry=RetryPolicy.none())
+    client = ModelClient(
+        "hosted_vllm/fake-model", api_base=server.api_base, timeout=10, retry=RetryPolicy.none()
+    )
     return Agent(client, tools=[stuck], executor=ToolExecutor(timeout_s=timeout_s))
 
 
-def test_a_run_with_a_stuck_sync_tool_ends_soon_after_the_tool_timeout(server: FakeModelServer) -> None:
+def test_a_run_with_a_stuck_sync_tool_ends_soon_after_the_tool_timeout(
+    server: FakeModelServer,
+) -> None:
     server.enqueue(Reply.tool_call("stuck", {}), Reply.text("done without it"))
     started = time.monotonic()
     result = _agent(server, timeout_s=0.5).run("go")
@@ -83,13 +87,24 @@ async def test_a_stuck_tool_does_not_block_other_tools_or_the_loop() -> None:
     import asyncio
 
     started = time.monotonic()
-    results, _ = await asyncio.gather(executor.execute_all([ToolCall.parse(f"c{i}", "stuck", "{}") for i in range(8)]), tick())
+    results, _ = await asyncio.gather(
+        executor.execute_all([ToolCall.parse(f"c{i}", "stuck", "{}") for i in range(8)]), tick()
+    )
     assert [r.failure for r in results] == ["timeout"] * 8
     assert ticks == 5 and time.monotonic() - started < 3
 
 
-@pytest.mark.parametrize("kwargs", [{"timeout_s": 0}, {"timeout_s": -1}, {"timeout_s": float("nan")},
-                                    {"timeouts": {"stuck": 0}}, {"max_result_chars": 5}, {"timeout_s": "10"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"timeout_s": 0},
+        {"timeout_s": -1},
+        {"timeout_s": float("nan")},
+        {"timeouts": {"stuck": 0}},
+        {"max_result_chars": 5},
+        {"timeout_s": "10"},
+    ],
+)
 def test_executor_settings_are_config_errors(kwargs) -> None:
     with pytest.raises(ConfigError):
         ToolExecutor(**kwargs)
@@ -106,10 +121,14 @@ async def test_an_isolated_tool_is_killed_at_its_timeout(tmp_path) -> None:
     tools = [Tool.from_function(f).model_copy(update={"isolated": True}) for f in (spin, add, fail)]
     executor = ToolExecutor(tools, timeout_s=60, timeouts={"spin": 3})
     pid_file = tmp_path / "pid"
-    result = await executor.execute(ToolCall.parse("c1", "spin", json.dumps({"pid_file": str(pid_file)})))
+    result = await executor.execute(
+        ToolCall.parse("c1", "spin", json.dumps({"pid_file": str(pid_file)}))
+    )
     assert result.failure == "timeout"
     deadline = time.monotonic() + 5
-    while any(p.name == "contextos-isolated-tool" for p in multiprocessing.active_children()):  # killed, then reaped
+    while any(
+        p.name == "contextos-isolated-tool" for p in multiprocessing.active_children()
+    ):  # killed, then reaped
         assert time.monotonic() < deadline, "the isolated tool's process is still running"
         await asyncio.sleep(0.05)
     if pid_file.exists():  # the child got as far as the loop (on a busy machine it may not in 3 s)

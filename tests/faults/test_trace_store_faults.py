@@ -14,7 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from contextos.errors import ConfigError
-from contextos.tracing import chat_span, configure_tracing, record_tool_result, run_span, step_span, tool_span
+from contextos.tracing import (
+    chat_span,
+    configure_tracing,
+    record_tool_result,
+    run_span,
+    step_span,
+    tool_span,
+)
 from contextos.tracing.store import TraceStore
 from contextos.tracing.view import replay_request
 
@@ -27,22 +34,32 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def _conversation_run(folder: Path, steps: int, result_chars: int, name: str = "long run") -> tuple[str, int]:
+def _conversation_run(
+    folder: Path, steps: int, result_chars: int, name: str = "long run"
+) -> tuple[str, int]:
     """A traced run of ``steps`` model calls, each sending the whole conversation so far and adding a
     tool result of ``result_chars`` characters; the run id and the characters of content sent once."""
     tracing = configure_tracing(trace_dir=folder)
     messages = [{"role": "user", "content": "summarise the logs, é ü 日本"}]
-    tools = [{"type": "function", "function": {"name": "read_log", "parameters": {"type": "object"}}}]
+    tools = [
+        {"type": "function", "function": {"name": "read_log", "parameters": {"type": "object"}}}
+    ]
     try:
         with run_span(name) as root:
             for step in range(steps):
-                with step_span(step), chat_span("offline/demo", messages=messages, tools=tools, step=step):
+                with (
+                    step_span(step),
+                    chat_span("offline/demo", messages=messages, tools=tools, step=step),
+                ):
                     pass
                 with tool_span("read_log", call_id=f"c{step}", arguments={"part": step}) as span:
                     result = f"part {step}: " + ("log line é\n" * (result_chars // 11))
                     record_tool_result(span, result)
-                messages = [*messages, {"role": "assistant", "content": f"reading part {step}"},
-                            {"role": "tool", "tool_call_id": f"c{step}", "content": result}]
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": f"reading part {step}"},
+                    {"role": "tool", "tool_call_id": f"c{step}", "content": result},
+                ]
             run_id = format(root.get_span_context().trace_id, "032x")
     finally:
         tracing.shutdown()
@@ -73,7 +90,12 @@ def test_exports_resolve_the_messages_stored_once(tmp_path):
     exported = _invoke("trace", "export", run_id, "--trace-dir", str(tmp_path))
     assert exported.exit_code == 0, exported.output
     chats = [s for s in json.loads(exported.output)["spans"] if s["name"] == "chat offline/demo"]
-    assert [len(json.loads(c["attributes"]["gen_ai.input.messages"])) for c in chats] == [1, 3, 5, 7]
+    assert [len(json.loads(c["attributes"]["gen_ai.input.messages"])) for c in chats] == [
+        1,
+        3,
+        5,
+        7,
+    ]
     otlp = _invoke("trace", "export", run_id, "--format", "otlp-json", "--trace-dir", str(tmp_path))
     assert "$parts" not in otlp.output and "reading part 2" in otlp.output
     html = _invoke("trace", "export", run_id, "--format", "html", "--trace-dir", str(tmp_path))
@@ -93,13 +115,19 @@ def _damaged_store(tmp_path: Path) -> tuple[Path, str, dict[str, str]]:
     ids = {kind: f"{n:032x}" for n, kind in enumerate(("torn", "garbage", "tokens", "folder"), 1)}
 
     def rewrite(kind: str, data: bytes) -> None:
-        (tmp_path / f"{ids[kind]}.jsonl").write_bytes(data.replace(good.encode(), ids[kind].encode()))
+        (tmp_path / f"{ids[kind]}.jsonl").write_bytes(
+            data.replace(good.encode(), ids[kind].encode())
+        )
 
     cut = text.rindex("é".encode()) + 1  # inside the two bytes of é: the file ends mid-character
     rewrite("torn", text + text[:cut])
     rewrite("garbage", lines[0] + b"\x00\xff garbage {{{\n" + b"".join(lines[1:]))
-    rewrite("tokens", text.replace(b'"gen_ai.usage.input_tokens":', b'"gen_ai.usage.input_tokens":"many","x":')
-            if b"input_tokens" in text else text + b'{"not": "a span"}\n')
+    rewrite(
+        "tokens",
+        text.replace(b'"gen_ai.usage.input_tokens":', b'"gen_ai.usage.input_tokens":"many","x":')
+        if b"input_tokens" in text
+        else text + b'{"not": "a span"}\n',
+    )
     (tmp_path / f"{ids['folder']}.jsonl").mkdir()
     return tmp_path, good, ids
 
@@ -118,8 +146,12 @@ def test_trace_list_reads_every_readable_run_and_names_the_damaged_ones(tmp_path
 @pytest.mark.parametrize("kind", ["torn", "garbage", "tokens"])
 def test_trace_show_reads_a_damaged_run(tmp_path, kind):
     folder, _, ids = _damaged_store(tmp_path)
-    for args in (("trace", "show", ids[kind]), ("trace", "show", ids[kind], "--json"),
-                 ("trace", "export", ids[kind], "--format", "html"), ("trace", "replay", ids[kind], "--step", "1")):
+    for args in (
+        ("trace", "show", ids[kind]),
+        ("trace", "show", ids[kind], "--json"),
+        ("trace", "export", ids[kind], "--format", "html"),
+        ("trace", "replay", ids[kind], "--step", "1"),
+    ):
         out = _invoke(*args, "--trace-dir", str(folder))
         assert out.exit_code == 0, (args, out.output)
     if kind != "tokens":
@@ -141,17 +173,31 @@ def test_complete_with_an_unwritable_trace_dir_says_so(cli, tmp_path):
     a_file = tmp_path / "traces"
     a_file.write_text("not a folder")
     out = cli("complete", "hello", "--model", "offline/demo", "--trace-dir", str(a_file))
-    assert out.returncode != 0 and "trace_dir" in out.stderr and "is a file" in out.stderr, out.stderr
+    assert out.returncode != 0 and "trace_dir" in out.stderr and "is a file" in out.stderr, (
+        out.stderr
+    )
 
 
 def test_an_unwritable_default_folder_is_a_warning(tmp_path):
     # No folder was named: the default one (under the user data dir) cannot be made.
     (tmp_path / "data").write_text("a file where the data dir should be")
-    code = ("import warnings\nfrom contextos.tracing import configure_tracing, run_span\n"
-            "t = configure_tracing()\nwith run_span('r'):\n    pass\nprint('ran')")
+    code = (
+        "import warnings\nfrom contextos.tracing import configure_tracing, run_span\n"
+        "t = configure_tracing()\nwith run_span('r'):\n    pass\nprint('ran')"
+    )
     env = {k: v for k, v in os.environ.items() if k != "CONTEXTOS_TRACE_DIR"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={**env, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **env,
+            "PYTHONPATH": str(ROOT),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "HOME": str(tmp_path),
+        },
+    )
     assert out.returncode == 0 and "ran" in out.stdout, out.stderr
     assert "TraceStoreWarning" in out.stderr and "runs are not recorded" in out.stderr
 
@@ -182,8 +228,13 @@ print(format(root.get_span_context().trace_id, "032x"))
 
 
 def test_a_full_disk_warns_once_and_marks_the_run_incomplete(tmp_path):
-    out = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path)], capture_output=True, text=True,
-                         timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stderr.count("TraceStoreWarning") == 1, out.stderr  # once, not per lost span
     assert "cannot write" in out.stderr and "incomplete" in out.stderr

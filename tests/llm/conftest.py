@@ -9,7 +9,9 @@ import pytest
 from contextos.llm import Attempt, ModelClient, RetryPolicy
 from contextos.testing import FakeModelServer
 
-FAST = RetryPolicy(max_attempts=3, initial_wait_s=0.01, max_wait_s=0.05, jitter_s=0.01, max_retry_after_s=2)
+FAST = RetryPolicy(
+    max_attempts=3, initial_wait_s=0.01, max_wait_s=0.05, jitter_s=0.01, max_retry_after_s=2
+)
 """Real backoff logic with waits small enough for a fast suite."""
 
 USER = [{"role": "user", "content": "What is the capital of France?"}]
@@ -29,7 +31,13 @@ def attempts() -> list[Attempt]:
 
 @pytest.fixture
 def client(server: FakeModelServer, attempts: list[Attempt]) -> ModelClient:
-    return ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=5, retry=FAST, on_attempt=attempts.append)
+    return ModelClient(
+        "hosted_vllm/fake-model",
+        api_base=server.api_base,
+        timeout=5,
+        retry=FAST,
+        on_attempt=attempts.append,
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

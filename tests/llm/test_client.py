@@ -18,12 +18,18 @@ WEATHER_TOOL = {
     "function": {
         "name": "get_weather",
         "description": "Current weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
     },
 }
 
 
-def test_complete_returns_the_servers_text_and_usage(client: ModelClient, server: FakeModelServer) -> None:
+def test_complete_returns_the_servers_text_and_usage(
+    client: ModelClient, server: FakeModelServer
+) -> None:
     server.enqueue(Reply.text("Paris is the capital.", completion_tokens=5))
     completion = client.complete(USER)
     assert isinstance(completion, Completion)
@@ -37,7 +43,9 @@ def test_complete_returns_the_servers_text_and_usage(client: ModelClient, server
     assert completion.latency_s > 0
 
 
-async def test_acomplete_sends_the_request_parameters(client: ModelClient, server: FakeModelServer) -> None:
+async def test_acomplete_sends_the_request_parameters(
+    client: ModelClient, server: FakeModelServer
+) -> None:
     schema = {"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object"}}}
     await client.acomplete(USER, max_tokens=7, temperature=0.0, response_format=schema, seed=3)
     body = server.completion_requests()[-1].body
@@ -50,7 +58,9 @@ async def test_acomplete_sends_the_request_parameters(client: ModelClient, serve
 
 
 async def test_default_params_go_with_every_request(server: FakeModelServer) -> None:
-    client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=5, temperature=0.25)
+    client = ModelClient(
+        "hosted_vllm/fake-model", api_base=server.api_base, timeout=5, temperature=0.25
+    )
     await client.acomplete(USER)
     await client.acomplete(USER, temperature=0.5)
     assert [r.body["temperature"] for r in server.completion_requests()] == [0.25, 0.5]
@@ -58,7 +68,9 @@ async def test_default_params_go_with_every_request(server: FakeModelServer) -> 
 
 async def test_api_key_is_sent_as_bearer_token() -> None:
     with FakeModelServer(api_key="s3cret") as server:
-        client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, api_key="s3cret", timeout=5)
+        client = ModelClient(
+            "hosted_vllm/fake-model", api_base=server.api_base, api_key="s3cret", timeout=5
+        )
         assert (await client.acomplete(USER)).content.startswith("fake reply")
         assert server.completion_requests()[0].headers["authorization"] == "Bearer s3cret"
 
@@ -70,14 +82,24 @@ async def test_tool_calls_are_parsed(client: ModelClient, server: FakeModelServe
     assert server.completion_requests()[0].body["tool_choice"] == "auto"
     assert completion.finish_reason == "tool_calls"
     assert completion.tool_calls == [
-        ToolCall(id="call_1", name="get_weather", arguments={"city": "Paris"}, raw_arguments='{"city": "Paris"}')
+        ToolCall(
+            id="call_1",
+            name="get_weather",
+            arguments={"city": "Paris"},
+            raw_arguments='{"city": "Paris"}',
+        )
     ]
     assert completion.tool_calls[0].valid
     # The assistant message carries the call back into the conversation verbatim.
-    assert completion.message()["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert completion.message()["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"city": "Paris"}',
+    }
 
 
-async def test_invalid_tool_arguments_are_kept_and_flagged_not_raised(client: ModelClient, server: FakeModelServer) -> None:
+async def test_invalid_tool_arguments_are_kept_and_flagged_not_raised(
+    client: ModelClient, server: FakeModelServer
+) -> None:
     server.enqueue(Reply.invalid_tool_arguments("get_weather", '{"city": "Par'))
     completion = await client.acomplete(USER, tools=[WEATHER_TOOL])
     (call,) = completion.tool_calls
@@ -89,7 +111,10 @@ async def test_invalid_tool_arguments_are_kept_and_flagged_not_raised(client: Mo
 
 
 def test_tool_arguments_that_are_not_an_object_are_flagged() -> None:
-    assert ToolCall.parse("c", "f", "[1, 2]").error == "arguments of 'f' must be a JSON object, got list"
+    assert (
+        ToolCall.parse("c", "f", "[1, 2]").error
+        == "arguments of 'f' must be a JSON object, got list"
+    )
     assert ToolCall.parse("c", "f", "").valid
     assert ToolCall.parse("c", "f", None).arguments == {}
 
@@ -124,15 +149,24 @@ def test_hosted_vllm_without_api_base_is_a_config_error() -> None:
 
 
 def test_api_base_must_be_an_http_url() -> None:
-    with pytest.raises(ConfigError, match="must be an http:// or https:// URL.*'127.0.0.1:8000/v1'"):
+    with pytest.raises(
+        ConfigError, match="must be an http:// or https:// URL.*'127.0.0.1:8000/v1'"
+    ):
         ModelClient("hosted_vllm/some-model", api_base="127.0.0.1:8000/v1")
     with pytest.raises(ConfigError, match="api_base of hosted_vllm/backup"):
-        ModelClient("offline/demo", fallbacks=[Endpoint(model="hosted_vllm/backup", api_base="gpu-1:8000")])
+        ModelClient(
+            "offline/demo", fallbacks=[Endpoint(model="hosted_vllm/backup", api_base="gpu-1:8000")]
+        )
 
 
 def test_a_model_string_without_a_known_provider_says_what_one_looks_like(attempts) -> None:
-    client = ModelClient("nonsense-provider/m", retry=RetryPolicy(max_attempts=3), on_attempt=attempts.append)
-    with pytest.raises(ModelRequestError, match="knows no provider by that name.*is hosted_vllm/nonsense-provider/m"):
+    client = ModelClient(
+        "nonsense-provider/m", retry=RetryPolicy(max_attempts=3), on_attempt=attempts.append
+    )
+    with pytest.raises(
+        ModelRequestError,
+        match="knows no provider by that name.*is hosted_vllm/nonsense-provider/m",
+    ):
         client.complete(USER)
     assert len(attempts) == 1  # not retried: no try can succeed
 
@@ -155,13 +189,18 @@ async def test_over_router_spreads_calls_over_replicas() -> None:
     with FakeModelServer() as first, FakeModelServer() as second:
         router = litellm.Router(
             model_list=[
-                {"model_name": "qwen", "litellm_params": {"model": "hosted_vllm/fake-model", "api_base": s.api_base}}
+                {
+                    "model_name": "qwen",
+                    "litellm_params": {"model": "hosted_vllm/fake-model", "api_base": s.api_base},
+                }
                 for s in (first, second)
             ],
             num_retries=0,
         )
         client = ModelClient.over_router(router, "qwen", timeout=5)
-        completions = await asyncio.gather(*(client.acomplete([{"role": "user", "content": f"q{i}"}]) for i in range(30)))
+        completions = await asyncio.gather(
+            *(client.acomplete([{"role": "user", "content": f"q{i}"}]) for i in range(30))
+        )
         stream = client.astream(USER)
         assert "".join([d async for d in stream]).startswith("fake reply")
         served = (len(first.completion_requests()), len(second.completion_requests()))
@@ -175,7 +214,9 @@ def test_over_router_refuses_an_api_base() -> None:
         ModelClient.over_router(object(), "qwen", api_base="http://127.0.0.1:8000/v1")
 
 
-async def test_vllm_structured_output_parameters_reach_the_server(client: ModelClient, server: FakeModelServer) -> None:
+async def test_vllm_structured_output_parameters_reach_the_server(
+    client: ModelClient, server: FakeModelServer
+) -> None:
     # vLLM reads `structured_outputs` (0.32 here ignores the removed guided_json / guided_choice fields).
     structured = {"json": {"type": "object", "properties": {"city": {"type": "string"}}}}
     await client.acomplete(USER, extra_body={"structured_outputs": structured})

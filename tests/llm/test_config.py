@@ -29,15 +29,24 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_file_alone(config_file: Path) -> None:
     settings = resolve_settings(env={"CONTEXTOS_CONFIG": str(config_file)})
-    assert (settings.model, settings.api_base, settings.api_key, settings.timeout, settings.max_retries) == (
-        "hosted_vllm/from-file", "http://file:8000/v1", "file-key", 11.0, 4)
+    assert (
+        settings.model,
+        settings.api_base,
+        settings.api_key,
+        settings.timeout,
+        settings.max_retries,
+    ) == ("hosted_vllm/from-file", "http://file:8000/v1", "file-key", 11.0, 4)
     assert settings.fallbacks == ("hosted_vllm/file-fallback",)
     assert settings.sources["model"] == f"file:{config_file}"
 
 
 def test_environment_beats_file(config_file: Path) -> None:
-    env = {"CONTEXTOS_CONFIG": str(config_file), "CONTEXTOS_MODEL": "hosted_vllm/from-env", "CONTEXTOS_TIMEOUT": "7",
-           "CONTEXTOS_MAX_RETRIES": "0"}
+    env = {
+        "CONTEXTOS_CONFIG": str(config_file),
+        "CONTEXTOS_MODEL": "hosted_vllm/from-env",
+        "CONTEXTOS_TIMEOUT": "7",
+        "CONTEXTOS_MAX_RETRIES": "0",
+    }
     settings = resolve_settings(env=env)
     assert settings.model == "hosted_vllm/from-env"
     assert settings.timeout == 7.0
@@ -48,17 +57,31 @@ def test_environment_beats_file(config_file: Path) -> None:
 
 def test_arguments_beat_environment_and_file(config_file: Path) -> None:
     env = {"CONTEXTOS_MODEL": "hosted_vllm/from-env", "CONTEXTOS_API_BASE": "http://env:8000/v1"}
-    settings = resolve_settings(model="hosted_vllm/from-arg", api_base="http://arg:8000/v1", config_path=config_file, env=env)
-    assert (settings.model, settings.api_base, settings.api_key) == ("hosted_vllm/from-arg", "http://arg:8000/v1", "file-key")
+    settings = resolve_settings(
+        model="hosted_vllm/from-arg",
+        api_base="http://arg:8000/v1",
+        config_path=config_file,
+        env=env,
+    )
+    assert (settings.model, settings.api_base, settings.api_key) == (
+        "hosted_vllm/from-arg",
+        "http://arg:8000/v1",
+        "file-key",
+    )
     assert settings.sources["api_base"] == "argument"
 
 
 def test_from_config_builds_the_client(config_file: Path) -> None:
-    client = ModelClient.from_config(env={"CONTEXTOS_CONFIG": str(config_file), "CONTEXTOS_MAX_RETRIES": "1"})
+    client = ModelClient.from_config(
+        env={"CONTEXTOS_CONFIG": str(config_file), "CONTEXTOS_MAX_RETRIES": "1"}
+    )
     assert client.model == "hosted_vllm/from-file"
     assert client.timeout == 11.0
     assert client.retry.max_attempts == 2
-    assert [e.model for e in client.endpoints] == ["hosted_vllm/from-file", "hosted_vllm/file-fallback"]
+    assert [e.model for e in client.endpoints] == [
+        "hosted_vllm/from-file",
+        "hosted_vllm/file-fallback",
+    ]
     assert client.endpoints[1].api_base == "http://file:8000/v1"
 
 
@@ -83,7 +106,9 @@ def test_bad_toml_and_bad_values_say_what_is_wrong(tmp_path: Path) -> None:
     unknown.write_text('[model]\nmodel = "offline/demo"\ntemperature = 3\n')
     with pytest.raises(ConfigError, match="unknown setting.*temperature"):
         resolve_settings(config_path=unknown, env={})
-    with pytest.raises(ConfigError, match="timeout = 'soon'.*env:CONTEXTOS_TIMEOUT.*Fix each where it came from"):
+    with pytest.raises(
+        ConfigError, match="timeout = 'soon'.*env:CONTEXTOS_TIMEOUT.*Fix each where it came from"
+    ):
         resolve_settings(model="offline/demo", env={"CONTEXTOS_TIMEOUT": "soon"})
     with pytest.raises(ConfigError, match=r"max_retries = -1 \(argument\).*whole number >= 0"):
         resolve_settings(model="offline/demo", max_retries=-1, env={})

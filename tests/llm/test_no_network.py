@@ -68,19 +68,34 @@ GUARDED_RUN = textwrap.dedent(
 
 def test_no_connection_leaves_the_machine() -> None:
     run = subprocess.run(
-        [sys.executable, "-c", GUARDED_RUN], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [sys.executable, "-c", GUARDED_RUN],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
     )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report["results"] == {"sync": "sync ok", "async": "async ok", "stream": "stream ok", "offline": True,
-                                 "router": "router ok"}
+    assert report["results"] == {
+        "sync": "sync ok",
+        "async": "async ok",
+        "stream": "stream ok",
+        "offline": True,
+        "router": "router ok",
+    }
     assert report["leaks"] == []
     assert report["guard_caught"] == ["connect ('203.0.113.7', 80)"]
 
 
 def test_importing_contextos_does_not_import_litellm() -> None:
     code = "import sys, contextos; from contextos import ModelClient; from contextos.testing import FakeModelServer; print('litellm' in sys.modules)"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert run.stdout.strip() == "False", run.stderr

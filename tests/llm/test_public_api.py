@@ -29,15 +29,23 @@ def test_subpackage_exports_resolve() -> None:
 
 def _imports_litellm(path) -> bool:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "litellm" for alias in node.names):
+        if isinstance(node, ast.Import) and any(
+            alias.name.split(".")[0] == "litellm" for alias in node.names
+        ):
             return True
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "litellm":
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == "litellm"
+        ):
             return True
     return False
 
 
 def test_only_contextos_llm_imports_litellm() -> None:
     package = ROOT / "contextos"
-    importers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if _imports_litellm(p))
+    importers = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if _imports_litellm(p)
+    )
     assert importers, "the scan found no litellm import at all, so it checks nothing"
     assert [p for p in importers if not p.startswith("llm/")] == []

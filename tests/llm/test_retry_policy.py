@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -29,21 +29,25 @@ def test_jitter_spreads_the_waits_within_its_bound() -> None:
     for attempt, base in ((1, 0.1), (2, 0.2), (3, 0.4)):
         waits = [policy.wait_s(_state(attempt), None) for _ in range(200)]
         assert all(base <= w <= base + 0.5 for w in waits)
-        assert max(waits) - min(waits) > 0.3  # many clients failing together do not retry in lockstep
+        assert (
+            max(waits) - min(waits) > 0.3
+        )  # many clients failing together do not retry in lockstep
 
 
 def test_retry_after_raises_the_wait_but_never_past_its_cap() -> None:
     policy = RetryPolicy(initial_wait_s=0.1, jitter_s=0, max_retry_after_s=5)
     assert policy.wait_s(_state(1), 3.0) == 3.0
     assert policy.wait_s(_state(1), 90.0) == 5.0
-    assert policy.wait_s(_state(1), 0.01) == pytest.approx(0.1)  # a shorter Retry-After does not cut the backoff
+    assert policy.wait_s(_state(1), 0.01) == pytest.approx(
+        0.1
+    )  # a shorter Retry-After does not cut the backoff
     ignoring = RetryPolicy(initial_wait_s=0.1, jitter_s=0, honour_retry_after=False)
     assert ignoring.wait_s(_state(1), 3.0) == pytest.approx(0.1)
 
 
 async def test_retry_after_as_an_http_date_is_honoured(server: FakeModelServer, attempts) -> None:
     asked_at = time.monotonic()
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     dated = dataclasses.replace(Fault.rate_limit(retry_after=None), headers={"Retry-After": when})
     server.enqueue(dated, Reply.text("ok"))
     retry = RetryPolicy(max_attempts=2, initial_wait_s=0.01, jitter_s=0, max_retry_after_s=0.3)

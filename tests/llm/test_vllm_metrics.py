@@ -10,7 +10,12 @@ import pytest
 
 from contextos.errors import ModelConnectionError, ModelResponseError
 from contextos.llm.serve import free_port
-from contextos.llm.vllm_metrics import PrefixCacheCounters, metrics_url, parse_prefix_cache_counters, read_prefix_cache_counters
+from contextos.llm.vllm_metrics import (
+    PrefixCacheCounters,
+    metrics_url,
+    parse_prefix_cache_counters,
+    read_prefix_cache_counters,
+)
 from contextos.testing import FakeModelServer
 
 EXPOSITION = """\
@@ -77,7 +82,10 @@ def test_reading_over_http(metrics_server: str) -> None:
 
 
 def test_a_server_without_metrics_and_no_server_at_all_are_told_apart() -> None:
-    with FakeModelServer() as fake, pytest.raises(ModelResponseError, match="does not expose vLLM metrics"):
+    with (
+        FakeModelServer() as fake,
+        pytest.raises(ModelResponseError, match="does not expose vLLM metrics"),
+    ):
         read_prefix_cache_counters(fake.api_base)
     with pytest.raises(ModelConnectionError, match="Is the vLLM server running"):
         read_prefix_cache_counters(f"http://127.0.0.1:{free_port()}/v1", timeout=2)

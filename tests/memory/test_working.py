@@ -14,7 +14,11 @@ from contextos.errors import BudgetError, MemoryStoreError
 from contextos.memory import WorkingMemory
 
 COUNTER = TiktokenCounter()
-WORDS = st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "tool", "result", "42"]), min_size=0, max_size=40)
+WORDS = st.lists(
+    st.sampled_from(["alpha", "beta", "gamma", "delta", "omega", "tool", "result", "42"]),
+    min_size=0,
+    max_size=40,
+)
 
 
 @st.composite
@@ -25,22 +29,53 @@ def conversations(draw, pinned: bool = True):
     pending: list[str] = []
     n_calls = 0
     for n in range(draw(st.integers(1, 25))):
-        kinds = ["user", "assistant", "call"] + (["task"] if pinned else []) + (["result"] if pending else [])
+        kinds = (
+            ["user", "assistant", "call"]
+            + (["task"] if pinned else [])
+            + (["result"] if pending else [])
+        )
         kind = draw(st.sampled_from(kinds))
         if kind in ("user", "assistant"):
             events.append({"role": kind, "content": " ".join(draw(WORDS)) or "ok"})
         elif kind == "task":
-            events.append(ContextItem(id=f"task-{n}", source="conversation", role="user",
-                                      content=" ".join(draw(WORDS)) or "do it", pinned=True, compressible=False))
+            events.append(
+                ContextItem(
+                    id=f"task-{n}",
+                    source="conversation",
+                    role="user",
+                    content=" ".join(draw(WORDS)) or "do it",
+                    pinned=True,
+                    compressible=False,
+                )
+            )
         elif kind == "call":
             ids = [f"c{n_calls}-{i}" for i in range(draw(st.integers(1, 3)))]
             n_calls += 1
-            calls = [{"id": i, "type": "function", "function": {"name": "lookup", "arguments": '{"q": "x"}'}} for i in ids]
-            events.append({"role": "assistant", "content": draw(st.sampled_from(["", "let me check"])), "tool_calls": calls})
+            calls = [
+                {
+                    "id": i,
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"q": "x"}'},
+                }
+                for i in ids
+            ]
+            events.append(
+                {
+                    "role": "assistant",
+                    "content": draw(st.sampled_from(["", "let me check"])),
+                    "tool_calls": calls,
+                }
+            )
             pending.extend(ids)
         else:
             call_id = pending.pop(draw(st.integers(0, len(pending) - 1)))
-            events.append({"role": "tool", "tool_call_id": call_id, "content": " ".join(draw(WORDS)) or "done"})
+            events.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "content": " ".join(draw(WORDS)) or "done",
+                }
+            )
     return events
 
 
@@ -52,8 +87,12 @@ def blocks_of(items: list[ContextItem]) -> list[list[ContextItem]]:
     return list(blocks.values())
 
 
-def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved: list[ContextItem],
-                     newest: int | None) -> None:
+def check_invariants(
+    window: WorkingMemory,
+    everything: list[ContextItem],
+    moved: list[ContextItem],
+    newest: int | None,
+) -> None:
     """``newest``: the position of the latest turn that entered the window."""
     items = window.items
     # Never over the budget except by what never moves out: the latest pinned block and the newest block.
@@ -62,7 +101,8 @@ def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved
     if window.tokens > window.budget_tokens:
         for block in blocks_of(items):
             assert {task, newest} & {i.position for i in block}, (
-                f"over budget ({window.tokens} > {window.budget_tokens}) while holding a movable block {block}")
+                f"over budget ({window.tokens} > {window.budget_tokens}) while holding a movable block {block}"
+            )
     assert sum(window.cost(i) for i in items) == window.tokens
     # The latest pinned turn (the current task) never moves out; earlier ones may.
     assert task is None or task in {i.position for i in items}
@@ -76,7 +116,9 @@ def check_invariants(window: WorkingMemory, everything: list[ContextItem], moved
             by_group.setdefault(item.group, set()).add(item.position)
     for group, positions in by_group.items():
         present = positions & in_window
-        assert not present or present == positions, f"group {group} split: {present} of {positions} in window"
+        assert not present or present == positions, (
+            f"group {group} split: {present} of {positions} in window"
+        )
     # Every tool result in the window has its call in the window.
     calls = {c["id"] for i in items for c in (i.payload or {}).get("tool_calls", [])}
     for i in items:
@@ -94,9 +136,12 @@ def test_window_never_exceeds_budget_but_by_pinned_and_newest_nor_splits_calls(e
         position = len(window.items) + len(moved)
         left = window.add_nowait(event)
         moved.extend(left)
-        if position in {i.position for i in left}:  # only a late result leaves at once: it follows its call out
-            assert event["role"] == "tool" and {i.group for i in moved if i.position == position} <= {
-                i.group for i in moved if i.position < position}
+        if position in {
+            i.position for i in left
+        }:  # only a late result leaves at once: it follows its call out
+            assert event["role"] == "tool" and {
+                i.group for i in moved if i.position == position
+            } <= {i.group for i in moved if i.position < position}
         else:
             newest = position
         everything = window.items + moved
@@ -110,7 +155,9 @@ def test_window_never_exceeds_budget_but_by_pinned_and_newest_nor_splits_calls(e
 
 
 @settings(max_examples=40, deadline=None)
-@given(events=conversations(pinned=False), budget=st.integers(20, 300), context=st.integers(200, 2000))
+@given(
+    events=conversations(pinned=False), budget=st.integers(20, 300), context=st.integers(200, 2000)
+)
 def test_orchestrator_keeps_window_groups_whole(events, budget, context):
     window = WorkingMemory(budget, counter=COUNTER)
     window.add_nowait(*events)
@@ -129,9 +176,13 @@ async def test_moved_turns_reach_sinks_in_order():
         async def absorb(self, items):
             got.append([i.position for i in items])
 
-    window = WorkingMemory(40, counter=COUNTER, sinks=[Sink(), lambda items: got.append(["sync", len(items)])])
+    window = WorkingMemory(
+        40, counter=COUNTER, sinks=[Sink(), lambda items: got.append(["sync", len(items)])]
+    )
     for n in range(6):
-        await window.add({"role": "user", "content": f"message number {n} with a few more words in it"})
+        await window.add(
+            {"role": "user", "content": f"message number {n} with a few more words in it"}
+        )
     flat = [p for batch in got if batch and batch[0] != "sync" for p in batch]
     assert flat == sorted(flat) and flat[0] == 0
     assert len(flat) + len(window.items) == 6
@@ -141,37 +192,69 @@ async def test_moved_turns_reach_sinks_in_order():
 async def test_a_pinned_task_stays_and_the_unpinned_turns_after_it_leave_in_order():
     got: list[ContextItem] = []
     window = WorkingMemory(60, counter=COUNTER, sinks=[got.extend])
-    task = ContextItem(id="task-1", source="conversation", role="user", pinned=True,
-                       content="Plan a week in Lisbon for two: museums, food markets, a day trip to Sintra and a fado night.")
+    task = ContextItem(
+        id="task-1",
+        source="conversation",
+        role="user",
+        pinned=True,
+        content="Plan a week in Lisbon for two: museums, food markets, a day trip to Sintra and a fado night.",
+    )
     await window.add(task)
     for n in range(6):
-        await window.add({"role": "assistant", "content": f"step {n}: a few more words about the plan in it"})
+        await window.add(
+            {"role": "assistant", "content": f"step {n}: a few more words about the plan in it"}
+        )
     positions = [i.position for i in got]
     assert [i.id for i in window.items][0] == "task-1"
     assert positions == sorted(positions) and positions[0] == 1 and 0 not in positions
     # The task counts against the budget: the window is within it, and would not be with one more turn.
     assert window.tokens <= 60 < window.tokens + window.cost(got[-1])
-    assert window.tokens - window.cost(window.items[0]) + window.cost(got[-1]) <= 60  # it fits without the task
+    assert (
+        window.tokens - window.cost(window.items[0]) + window.cost(got[-1]) <= 60
+    )  # it fits without the task
 
 
 def test_the_newest_block_stays_even_over_the_budget_and_leaves_once_a_newer_one_comes():
     window = WorkingMemory(60, counter=COUNTER)
-    window.add_nowait(ContextItem(id="task-1", source="conversation", role="user", content="Get the report.", pinned=True))
-    call = {"role": "assistant", "content": "", "tool_calls": [{"id": "r1", "type": "function", "function": {"name": "report", "arguments": "{}"}}]}
+    window.add_nowait(
+        ContextItem(
+            id="task-1", source="conversation", role="user", content="Get the report.", pinned=True
+        )
+    )
+    call = {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": "r1", "type": "function", "function": {"name": "report", "arguments": "{}"}}
+        ],
+    }
     window.add_nowait(call)
-    moved = window.add_nowait({"role": "tool", "tool_call_id": "r1", "content": "sunny and mild " * 60})
+    moved = window.add_nowait(
+        {"role": "tool", "tool_call_id": "r1", "content": "sunny and mild " * 60}
+    )
     assert moved == [] and [i.role for i in window.items] == ["user", "assistant", "tool"]
     assert window.tokens > 60  # the task and the newest block, nothing movable
     moved = window.add_nowait({"role": "assistant", "content": "It is sunny."})
-    assert [i.role for i in moved] == ["assistant", "tool"]  # the call leaves with its result, oldest first
+    assert [i.role for i in moved] == [
+        "assistant",
+        "tool",
+    ]  # the call leaves with its result, oldest first
     assert [i.id for i in window.items] == ["task-1", "turn-3"] and window.tokens <= 60
 
 
 def test_late_result_of_moved_call_follows_it_out():
     window = WorkingMemory(60, counter=COUNTER)
-    call = {"role": "assistant", "content": "", "tool_calls": [{"id": "k1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+    call = {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": "k1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        ],
+    }
     window.add_nowait(call)
-    moved = window.add_nowait({"role": "user", "content": "x " * 80})  # pushes the call (and this) out
+    moved = window.add_nowait(
+        {"role": "user", "content": "x " * 80}
+    )  # pushes the call (and this) out
     assert any(i.payload and i.payload.get("tool_calls") for i in moved)
     late = window.add_nowait({"role": "tool", "tool_call_id": "k1", "content": "result"})
     assert [i.role for i in late] == ["tool"] and late[0].group == moved[0].group
@@ -196,13 +279,21 @@ def test_candidates_render_as_messages_with_tool_calls():
     window = WorkingMemory(500, counter=COUNTER)
     window.add_nowait(
         {"role": "user", "content": "weather?"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "w1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "w1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "w1", "content": "sunny"},
     )
     items = asyncio.run(window.candidates(Step()))
     assert [i.position for i in items] == [0, 1, 2]
     assert items[1].group == items[2].group is not None
-    assembled = Orchestrator([window], Budget(context_window=1000), counter=COUNTER).build_sync(Step())
+    assembled = Orchestrator([window], Budget(context_window=1000), counter=COUNTER).build_sync(
+        Step()
+    )
     assert [m["role"] for m in assembled.messages] == ["user", "assistant", "tool"]
     assert assembled.messages[1]["tool_calls"][0]["id"] == "w1"
 
@@ -213,7 +304,12 @@ def test_window_sized_by_the_conversation_section_moves_turns_out_instead_of_los
     budget = Budget(context_window=1000, sections={"conversation": Section(cap=60)})
     window = WorkingMemory.for_section(budget, counter=COUNTER)
     assert window.budget_tokens == 60
-    moved = window.add_nowait(*({"role": "user", "content": f"message {n} about the hotel booking in Lisbon"} for n in range(8)))
+    moved = window.add_nowait(
+        *(
+            {"role": "user", "content": f"message {n} about the hotel booking in Lisbon"}
+            for n in range(8)
+        )
+    )
     assert moved and window.tokens <= 60
     assembled = Orchestrator([window], budget, counter=COUNTER).build_sync(Step())
     # The section's cap is the window's own: the selection keeps every turn still in it.
@@ -226,9 +322,18 @@ def test_earlier_tasks_leave_so_a_long_chat_does_not_fill_the_window_with_them()
     window = WorkingMemory(80, counter=COUNTER)
     moved: list[ContextItem] = []
     for run in range(12):  # twelve runs of an agent sharing the window, each pinning its task
-        moved += window.add_nowait(ContextItem(id=f"task-{run}", source="conversation", role="user", pinned=True,
-                                               content=f"Task {run}: summarise the quarterly report for the board."))
-        moved += window.add_nowait({"role": "assistant", "content": f"Done with task {run}: revenue grew."})
+        moved += window.add_nowait(
+            ContextItem(
+                id=f"task-{run}",
+                source="conversation",
+                role="user",
+                pinned=True,
+                content=f"Task {run}: summarise the quarterly report for the board.",
+            )
+        )
+        moved += window.add_nowait(
+            {"role": "assistant", "content": f"Done with task {run}: revenue grew."}
+        )
     kept_tasks = [i.id for i in window.items if i.pinned]
     assert "task-11" in kept_tasks and len(kept_tasks) < 12
     assert "task-0" in {i.id for i in moved}

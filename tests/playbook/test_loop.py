@@ -32,8 +32,14 @@ def multiply(a: int, b: int) -> int:
 
 def playbook_items(result: Any) -> list[str]:
     """The playbook bullets that were in the model's context at some step of a run."""
-    return sorted({d.id for s in result.steps for d in s.context.decisions
-                   if d.source == "playbook" and d.status != "dropped" and d.id != "playbook-instruction"})
+    return sorted(
+        {
+            d.id
+            for s in result.steps
+            for d in s.context.decisions
+            if d.source == "playbook" and d.status != "dropped" and d.id != "playbook-instruction"
+        }
+    )
 
 
 class Loop:
@@ -63,24 +69,42 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         bad_runs = [bad.run(TASK, "999"), bad.run(TASK, "999"), bad.run(TASK, "999")]
     finally:
         tracing.shutdown()
-    return {"good": good, "bad": bad, "good_runs": good_runs, "bad_runs": bad_runs, "store": TraceStore(folder / "traces")}
+    return {
+        "good": good,
+        "bad": bad,
+        "good_runs": good_runs,
+        "bad_runs": bad_runs,
+        "store": TraceStore(folder / "traces"),
+    }
 
 
 def test_feedback_grows_a_playbook_whose_bullets_enter_later_runs(traced: dict[str, Any]) -> None:
     (first, learned), (second, relearned), (third, _) = traced["good_runs"]
     playbook: Playbook = traced["good"].playbook
-    assert playbook_items(first) == [] and learned.feedback.success is True and learned.versions == [1]
+    assert (
+        playbook_items(first) == [] and learned.feedback.success is True and learned.versions == [1]
+    )
     (lesson,) = playbook.at(1).bullets
-    assert lesson.section == "strategies" and TASK in lesson.content and lesson.provenance.run_ids == [first.run_id]
+    assert (
+        lesson.section == "strategies"
+        and TASK in lesson.content
+        and lesson.provenance.run_ids == [first.run_id]
+    )
     # the next run on the task reads the lesson, and its answer cites it: the step records the id
     assert playbook_items(second) == ["playbook-pb-0001"]
     assert second.steps[-1].cited == ["pb-0001"] and "[pb-0001]" in (second.answer or "")
-    assert relearned.reflection is not None and relearned.reflection.bullet_tags == {"pb-0001": "helpful"}
-    assert any("already says this" in r for r in relearned.rejected)  # the same lesson is not added twice
+    assert relearned.reflection is not None and relearned.reflection.bullet_tags == {
+        "pb-0001": "helpful"
+    }
+    assert any(
+        "already says this" in r for r in relearned.rejected
+    )  # the same lesson is not added twice
     # another task adds its own lesson: the playbook grows
     assert [b.id for b in playbook.bullets] == ["pb-0001", "pb-0002"]
     assert OTHER in playbook.get("pb-0002").content
-    assert "playbook-pb-0001" in playbook_items(third) and playbook.get("pb-0001").helpful == 2  # runs 2 and 3 used it
+    assert (
+        "playbook-pb-0001" in playbook_items(third) and playbook.get("pb-0001").helpful == 2
+    )  # runs 2 and 3 used it
 
 
 def test_a_harmful_bullet_counts_up_and_drops_out_of_selection(traced: dict[str, Any]) -> None:
@@ -88,7 +112,9 @@ def test_a_harmful_bullet_counts_up_and_drops_out_of_selection(traced: dict[str,
     playbook: Playbook = traced["bad"].playbook
     assert learned.feedback.success is False and playbook.at(1).bullets[0].section == "pitfalls"
     assert playbook_items(second) == ["playbook-pb-0001"]
-    assert relearned.reflection is not None and relearned.reflection.bullet_tags == {"pb-0001": "harmful"}
+    assert relearned.reflection is not None and relearned.reflection.bullet_tags == {
+        "pb-0001": "harmful"
+    }
     assert playbook.get("pb-0001").harmful == 1 and playbook.get("pb-0001").is_harmful
     assert playbook_items(third) == []  # out of selection: the third run never saw it
     assert [b.id for b in playbook.bullets] == ["pb-0001"]  # kept, not silently dropped
@@ -99,26 +125,49 @@ def test_every_delta_and_rejection_is_in_the_trace(traced: dict[str, Any]) -> No
     spans = [s for rid in store.run_ids() for s in store.spans(rid)]
     for loop in (traced["good"], traced["bad"]):
         playbook: Playbook = loop.playbook
-        mine = [s for s in spans if s.name == APPLY_SPAN and s.attributes.get("contextos.playbook.outcome") == "applied"
-                and s.trace_id in {x.trace_id for x in spans if x.name == LEARN_SPAN and
-                                   x.attributes.get("contextos.playbook.run_id") in loop.run_ids}]
-        assert sorted(s.attributes["contextos.playbook.version_to"] for s in mine) == [v.version for v in playbook.history()]
+        mine = [
+            s
+            for s in spans
+            if s.name == APPLY_SPAN
+            and s.attributes.get("contextos.playbook.outcome") == "applied"
+            and s.trace_id
+            in {
+                x.trace_id
+                for x in spans
+                if x.name == LEARN_SPAN
+                and x.attributes.get("contextos.playbook.run_id") in loop.run_ids
+            }
+        ]
+        assert sorted(s.attributes["contextos.playbook.version_to"] for s in mine) == [
+            v.version for v in playbook.history()
+        ]
     learns = [s for s in spans if s.name == LEARN_SPAN]
     assert len(learns) == 6
-    assert any(e.name == REJECTED_EVENT and "already says this" in e.attributes["contextos.playbook.error"]
-               for s in learns for e in s.events)
+    assert any(
+        e.name == REJECTED_EVENT and "already says this" in e.attributes["contextos.playbook.error"]
+        for s in learns
+        for e in s.events
+    )
     # the reflector's and curator's model calls sit inside their learn span
-    chats = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat" and s.trace_id == learns[0].trace_id]
+    chats = [
+        s
+        for s in spans
+        if s.attributes.get("gen_ai.operation.name") == "chat" and s.trace_id == learns[0].trace_id
+    ]
     assert len(chats) == 2
 
 
-def test_offline_mode_learns_from_stored_runs_over_epochs(traced: dict[str, Any], tmp_path: Path) -> None:
+def test_offline_mode_learns_from_stored_runs_over_epochs(
+    traced: dict[str, Any], tmp_path: Path
+) -> None:
     good: Loop = traced["good"]
     playbook = Playbook(tmp_path / "offline")
     learner = PlaybookLearner(playbook, ModelClient("offline/demo"))
     outcomes = learner.learn_offline(good.run_ids, store=traced["store"], epochs=2)
     assert [o.epoch for o in outcomes] == [1, 1, 1, 2, 2, 2]
-    assert all(o.feedback.success for o in outcomes)  # execution signals: each run ended in a final answer
+    assert all(
+        o.feedback.success for o in outcomes
+    )  # execution signals: each run ended in a final answer
     assert {b.content for b in playbook.bullets} == {b.content for b in good.playbook.bullets}
     # each epoch, the two runs that had pb-0001 in their context tag it helpful
     assert playbook.get("pb-0001").helpful == 4

@@ -11,9 +11,21 @@ from contextos.context.items import CITE_ID
 from contextos.playbook import Playbook, PlaybookSource
 
 LESSONS = [
-    {"op": "add", "section": "pitfalls", "content": "Convert both amounts to the same currency before comparing prices."},
-    {"op": "add", "section": "strategies", "content": "Compare prices only after converting them to one currency."},
-    {"op": "add", "section": "code", "content": "Read CSV files with the csv module, never by splitting on commas."},
+    {
+        "op": "add",
+        "section": "pitfalls",
+        "content": "Convert both amounts to the same currency before comparing prices.",
+    },
+    {
+        "op": "add",
+        "section": "strategies",
+        "content": "Compare prices only after converting them to one currency.",
+    },
+    {
+        "op": "add",
+        "section": "code",
+        "content": "Read CSV files with the csv module, never by splitting on commas.",
+    },
 ]
 TASK = "Which is cheaper: 40 euros or 45 dollars?"
 
@@ -25,12 +37,16 @@ def playbook(tmp_path_factory: pytest.TempPathFactory) -> Playbook:
     return playbook
 
 
-async def test_relevant_bullets_are_offered_with_their_ids_and_a_request_to_cite(playbook: Playbook) -> None:
+async def test_relevant_bullets_are_offered_with_their_ids_and_a_request_to_cite(
+    playbook: Playbook,
+) -> None:
     items = await PlaybookSource(playbook).candidates(Step(input=TASK))
     header, *bullets = items
     assert header.priority == 1 and "cite" in header.content
     assert {i.metadata[CITE_ID] for i in bullets} == {"pb-0001", "pb-0002"}
-    assert "pb-0003" not in {i.metadata[CITE_ID] for i in bullets}  # the CSV lesson is not about prices
+    assert "pb-0003" not in {
+        i.metadata[CITE_ID] for i in bullets
+    }  # the CSV lesson is not about prices
     assert all(i.content.startswith(f"[{i.metadata[CITE_ID]}] ") for i in bullets)
 
 
@@ -44,7 +60,9 @@ async def test_counters_weigh_the_score_and_a_harmful_bullet_drops_out(playbook:
     playbook.apply([{"op": "tag", "id": "pb-0001", "harmful": 1}])
     offered = {i.metadata.get(CITE_ID) for i in await source.candidates(Step(input=TASK))}
     assert "pb-0001" not in offered and "pb-0002" in offered
-    playbook.apply([{"op": "tag", "id": "pb-0001", "helpful": 1}])  # helpful again as often as harmful: back in
+    playbook.apply(
+        [{"op": "tag", "id": "pb-0001", "helpful": 1}]
+    )  # helpful again as often as harmful: back in
     assert "pb-0001" in {i.metadata.get(CITE_ID) for i in await source.candidates(Step(input=TASK))}
 
 
@@ -55,9 +73,13 @@ async def test_the_offer_stays_within_its_own_token_budget(playbook: Playbook) -
     assert sum(playbook.count_tokens(i.content) for i in items) <= 60
 
 
-async def test_the_orchestrator_renders_the_playbook_section_in_the_system_message(playbook: Playbook) -> None:
-    orchestrator = Orchestrator([InstructionsSource("Answer briefly."), PlaybookSource(playbook), InputSource()],
-                                Budget(context_window=2048))
+async def test_the_orchestrator_renders_the_playbook_section_in_the_system_message(
+    playbook: Playbook,
+) -> None:
+    orchestrator = Orchestrator(
+        [InstructionsSource("Answer briefly."), PlaybookSource(playbook), InputSource()],
+        Budget(context_window=2048),
+    )
     assembled = await orchestrator.build(Step(input=TASK))
     system = assembled.messages[0]["content"]
     assert "## Playbook" in system and "[pb-0002] Compare prices" in system

@@ -36,7 +36,9 @@ for b in range(batches):
 def _writer(store: Path, prefix: str, batches: int, peers: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(store), prefix, str(batches), peers],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -44,7 +46,9 @@ def _writer(store: Path, prefix: str, batches: int, peers: str) -> subprocess.Po
 def test_two_processes_writing_one_table(tmp_path):
     # Create the table first so both writers commit to an existing one (creation races are
     # covered too, but the interesting part is concurrent merge commits).
-    VectorTable.open(tmp_path, "t", embedder=HashingEmbedder()).upsert([{"id": "seed", "text": "seed", "writer": "none"}])
+    VectorTable.open(tmp_path, "t", embedder=HashingEmbedder()).upsert(
+        [{"id": "seed", "text": "seed", "writer": "none"}]
+    )
     a, b = _writer(tmp_path, "a", 10, "ab"), _writer(tmp_path, "b", 10, "ab")
     for p in (a, b):
         out, err = p.communicate(timeout=120)
@@ -89,11 +93,23 @@ def test_a_table_without_the_mark_gets_it_on_open(tmp_path):
     import pyarrow as pa
 
     dim = HashingEmbedder().dimension
-    schema = pa.schema([pa.field("id", pa.string(), nullable=False), pa.field("text", pa.string()),
-                        pa.field("vector", pa.list_(pa.float32(), dim))])
+    schema = pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
     db = lancedb.connect(tmp_path)
-    db.create_table("t", data=pa.Table.from_pylist([{"id": "old", "text": "old", "vector": [0.0] * dim}], schema=schema))
+    db.create_table(
+        "t",
+        data=pa.Table.from_pylist(
+            [{"id": "old", "text": "old", "vector": [0.0] * dim}], schema=schema
+        ),
+    )
     assert not db.open_table("t").schema.field("id").metadata
     table = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder(), create=False)
     assert table.get(["old"])[0]["text"] == "old"
-    assert db.open_table("t").schema.field("id").metadata == {b"lance-schema:unenforced-primary-key": b"true"}
+    assert db.open_table("t").schema.field("id").metadata == {
+        b"lance-schema:unenforced-primary-key": b"true"
+    }

@@ -22,7 +22,7 @@ from contextos.memory import MemoryRecord, VectorMemory
 from contextos.tools import Tool, ToolCatalog
 
 pytest.importorskip("moto.server", reason="needs moto[server] (the test extra)")
-from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.server import ThreadedMotoServer
 
 pytestmark = pytest.mark.objectstore
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +44,13 @@ def s3():
         "aws_region": "us-east-1",
         "allow_http": "true",
     }
-    boto3.client("s3", endpoint_url=options["aws_endpoint"], region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket=BUCKET)
+    boto3.client(
+        "s3",
+        endpoint_url=options["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=BUCKET)
     try:
         yield options
     finally:
@@ -59,18 +64,26 @@ def uri():
 
 
 def _open(uri: str, s3: dict, **kwargs) -> VectorTable:
-    return VectorTable.open(uri, "items", embedder=HashingEmbedder(), connect_options={"storage_options": s3}, **kwargs)
+    return VectorTable.open(
+        uri, "items", embedder=HashingEmbedder(), connect_options={"storage_options": s3}, **kwargs
+    )
 
 
 def test_vector_table_on_s3(s3, uri):
     with pytest.raises(StoreError, match="no table 'items'"):
         _open(uri, s3, create=False)
     table = _open(uri, s3)
-    table.upsert([
-        {"id": "weather", "text": "get the weather forecast for a city", "category": "weather"},
-        {"id": "flight", "text": "book a flight between two airports", "category": "travel"},
-        {"id": "hotel", "text": "find a hotel room in a city for given dates", "category": "travel"},
-    ])
+    table.upsert(
+        [
+            {"id": "weather", "text": "get the weather forecast for a city", "category": "weather"},
+            {"id": "flight", "text": "book a flight between two airports", "category": "travel"},
+            {
+                "id": "hotel",
+                "text": "find a hotel room in a city for given dates",
+                "category": "travel",
+            },
+        ]
+    )
     again = _open(uri, s3, create=False)
     assert again.count() == 3 and again.count("category = 'travel'") == 2
     assert again.search("weather forecast", 1, mode="fts")[0].id == "weather"
@@ -78,7 +91,9 @@ def test_vector_table_on_s3(s3, uri):
     assert again.search("hotel room", 2, where="category = 'travel'")[0].id == "hotel"
     assert "FTS" in "".join(again.indexes().values())
     # a handle reads the version it opened until refreshed
-    table.upsert([{"id": "flight", "text": "book a train between two cities", "category": "travel"}])
+    table.upsert(
+        [{"id": "flight", "text": "book a train between two cities", "category": "travel"}]
+    )
     table.delete(["hotel"])
     assert again.count() == 3
     assert again.refresh() and again.count() == 2
@@ -86,8 +101,15 @@ def test_vector_table_on_s3(s3, uri):
 
 
 def test_a_missing_bucket_is_a_store_error(s3):
-    with pytest.raises(StoreError, match="cannot open the LanceDB store at s3://no-such-bucket/store.*NoSuchBucket"):
-        VectorTable.open("s3://no-such-bucket/store", "items", embedder=HashingEmbedder(), connect_options={"storage_options": s3})
+    with pytest.raises(
+        StoreError, match="cannot open the LanceDB store at s3://no-such-bucket/store.*NoSuchBucket"
+    ):
+        VectorTable.open(
+            "s3://no-such-bucket/store",
+            "items",
+            embedder=HashingEmbedder(),
+            connect_options={"storage_options": s3},
+        )
 
 
 def weather(city: str, days: int = 1) -> str:
@@ -101,19 +123,34 @@ def convert(amount: float, currency: str) -> str:
 
 
 def test_tool_catalog_on_s3(s3, uri):
-    catalog = ToolCatalog.open(uri, embedder=HashingEmbedder(), connect_options={"storage_options": s3})
+    catalog = ToolCatalog.open(
+        uri, embedder=HashingEmbedder(), connect_options={"storage_options": s3}
+    )
     catalog.add([Tool.from_function(weather), Tool.from_function(convert)])
-    reopened = ToolCatalog.open(uri, embedder=HashingEmbedder(), create=False, connect_options={"storage_options": s3})
+    reopened = ToolCatalog.open(
+        uri, embedder=HashingEmbedder(), create=False, connect_options={"storage_options": s3}
+    )
     assert len(reopened) == 2 and "weather" in reopened
     assert reopened.search("will it rain in Oslo tomorrow forecast", k=1)[0].tool.name == "weather"
     assert reopened.get("convert").parameters["required"] == ["amount", "currency"]
 
 
 def test_vector_memory_on_s3(s3, uri):
-    memory = VectorMemory(uri, embedder=HashingEmbedder(dimension=256), connect_options={"storage_options": s3})
-    memory.add(MemoryRecord(id="m1", content="Alice moved to Berlin in May.", metadata={"user": "alice"}))
-    memory.add(MemoryRecord(id="m2", content="Bob moved to Lisbon in June.", metadata={"user": "bob"}))
-    reopened = VectorMemory(uri, embedder=HashingEmbedder(dimension=256), create=False, connect_options={"storage_options": s3})
+    memory = VectorMemory(
+        uri, embedder=HashingEmbedder(dimension=256), connect_options={"storage_options": s3}
+    )
+    memory.add(
+        MemoryRecord(id="m1", content="Alice moved to Berlin in May.", metadata={"user": "alice"})
+    )
+    memory.add(
+        MemoryRecord(id="m2", content="Bob moved to Lisbon in June.", metadata={"user": "bob"})
+    )
+    reopened = VectorMemory(
+        uri,
+        embedder=HashingEmbedder(dimension=256),
+        create=False,
+        connect_options={"storage_options": s3},
+    )
     assert reopened.get("m1").content == "Alice moved to Berlin in May."
     hits = reopened.search("where did Alice move", k=2, filters={"user": "alice"})
     assert [h.record.id for h in hits] == ["m1"]
@@ -144,8 +181,20 @@ def test_two_writer_processes_and_a_reader(s3, uri, tmp_path):
     batches = 4
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, uri, json.dumps(s3), name, str(tmp_path / "barrier"), str(batches)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                uri,
+                json.dumps(s3),
+                name,
+                str(tmp_path / "barrier"),
+                str(batches),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         for name in "ab"
     ]

@@ -9,9 +9,24 @@ from contextos import HashingEmbedder, StoreError, VectorTable
 from contextos.store import fuse_rrf
 
 ROWS = [
-    {"id": "weather", "text": "get the weather forecast for a city", "category": "weather", "calls": 10},
-    {"id": "flight", "text": "book a flight between two airports", "category": "travel", "calls": 3},
-    {"id": "hotel", "text": "find a hotel room in a city for given dates", "category": "travel", "calls": 7},
+    {
+        "id": "weather",
+        "text": "get the weather forecast for a city",
+        "category": "weather",
+        "calls": 10,
+    },
+    {
+        "id": "flight",
+        "text": "book a flight between two airports",
+        "category": "travel",
+        "calls": 3,
+    },
+    {
+        "id": "hotel",
+        "text": "find a hotel room in a city for given dates",
+        "category": "travel",
+        "calls": 7,
+    },
     {"id": "fx", "text": "convert an amount between currencies", "category": "finance", "calls": 1},
 ]
 
@@ -28,14 +43,28 @@ def test_upsert_get_count(table):
     assert table.count("category = 'travel'") == 2
     got = table.get(["fx", "missing", "weather"])
     assert [r["id"] for r in got] == ["fx", "weather"]
-    assert got[0] == {"id": "fx", "text": "convert an amount between currencies", "category": "finance", "calls": 1}
+    assert got[0] == {
+        "id": "fx",
+        "text": "convert an amount between currencies",
+        "category": "finance",
+        "calls": 1,
+    }
     assert "FTS" in "".join(table.indexes().values())
 
 
 def test_upsert_updates_by_id_and_reopens(tmp_path):
     t = VectorTable.open(tmp_path, "items", embedder=HashingEmbedder())
     t.upsert(ROWS)
-    t.upsert([{"id": "fx", "text": "exchange rates of cryptocurrencies", "category": "crypto", "calls": 2}])
+    t.upsert(
+        [
+            {
+                "id": "fx",
+                "text": "exchange rates of cryptocurrencies",
+                "category": "crypto",
+                "calls": 2,
+            }
+        ]
+    )
     again = VectorTable.open(tmp_path, "items", embedder=HashingEmbedder(), create=False)
     assert again.count() == 4
     assert again.get(["fx"])[0]["category"] == "crypto"
@@ -128,7 +157,16 @@ def test_bad_filter_and_bad_rows(table):
 
 
 def test_new_rows_are_found_by_full_text_right_after_upsert(table):
-    table.upsert([{"id": "zz", "text": "zanzibar spice market opening hours", "category": "travel", "calls": 0}])
+    table.upsert(
+        [
+            {
+                "id": "zz",
+                "text": "zanzibar spice market opening hours",
+                "category": "travel",
+                "calls": 0,
+            }
+        ]
+    )
     assert table.search("zanzibar", 1, mode="fts")[0].id == "zz"
 
 

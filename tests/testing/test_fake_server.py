@@ -12,10 +12,14 @@ import pytest
 from contextos.testing import FakeModelServer, Fault, Reply
 
 
-def _post(server: FakeModelServer, body: dict, headers: dict | None = None) -> tuple[int, dict, dict]:
+def _post(
+    server: FakeModelServer, body: dict, headers: dict | None = None
+) -> tuple[int, dict, dict]:
     request = urllib.request.Request(
-        f"{server.api_base}/chat/completions", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})}, method="POST",
+        f"{server.api_base}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -73,7 +77,9 @@ def test_errors_in_vllm_format() -> None:
 def test_malformed_json_and_reset() -> None:
     with FakeModelServer() as server:
         server.enqueue(Fault.malformed_json())
-        request = urllib.request.Request(f"{server.api_base}/chat/completions", data=json.dumps(CHAT).encode(), method="POST")
+        request = urllib.request.Request(
+            f"{server.api_base}/chat/completions", data=json.dumps(CHAT).encode(), method="POST"
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             with pytest.raises(ValueError):
                 json.loads(response.read())
@@ -87,14 +93,24 @@ def test_stream_is_server_sent_events_with_a_usage_chunk() -> None:
         server.enqueue(Reply.text("one two"))
         request = urllib.request.Request(
             f"{server.api_base}/chat/completions",
-            data=json.dumps({**CHAT, "stream": True, "stream_options": {"include_usage": True}}).encode(), method="POST",
+            data=json.dumps(
+                {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
+            ).encode(),
+            method="POST",
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.headers["Content-Type"] == "text/event-stream"
-            events = [line[6:] for line in response.read().decode().splitlines() if line.startswith("data: ")]
+            events = [
+                line[6:]
+                for line in response.read().decode().splitlines()
+                if line.startswith("data: ")
+            ]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
-    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == "one two"
+    assert (
+        "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+        == "one two"
+    )
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 2
 
 
@@ -112,7 +128,10 @@ def test_stop_is_quick_even_with_a_delayed_answer_in_flight() -> None:
     server.enqueue(Fault.delay(30))
     client = socket.create_connection(("127.0.0.1", server.port))
     payload = json.dumps(CHAT).encode()
-    client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
+    client.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(payload), payload)
+    )
     server.stop()
     client.close()
     with pytest.raises(RuntimeError, match="not started"):

@@ -26,9 +26,22 @@ def ship(to: Address, speed: Speed, on: dt.date) -> str:
     return f"{speed.value} to {to.city} on {on:%d %b}"
 
 
-SHIP = Tool(name="ship", description="Ship a parcel.", parameters={"type": "object", "properties": {
-    "to": {"type": "object"}, "speed": {"type": "string"}, "on": {"type": "string"}}, "required": ["to", "speed", "on"]})
-SMS = Tool(name="send_sms", description="Send a text.", parameters={"type": "object", "properties": {}})
+SHIP = Tool(
+    name="ship",
+    description="Ship a parcel.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "to": {"type": "object"},
+            "speed": {"type": "string"},
+            "on": {"type": "string"},
+        },
+        "required": ["to", "speed", "on"],
+    },
+)
+SMS = Tool(
+    name="send_sms", description="Send a text.", parameters={"type": "object", "properties": {}}
+)
 
 
 def call(name: str, arguments: dict) -> ToolCall:
@@ -38,15 +51,22 @@ def call(name: str, arguments: dict) -> ToolCall:
 async def test_arguments_are_converted_to_the_annotated_types():
     executor = ToolExecutor(fallback=implementations({"ship": ship}))
     offered = {"ship": SHIP}
-    result = await executor.execute(call("ship", {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "express",
-                                                  "on": "2026-12-24"}), offered=offered)
+    result = await executor.execute(
+        call(
+            "ship",
+            {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "express", "on": "2026-12-24"},
+        ),
+        offered=offered,
+    )
     assert result.ok and result.content == "express to Oslo on 24 Dec"
 
 
 async def test_bad_arguments_and_missing_implementations_are_told_to_the_model():
     executor = ToolExecutor(fallback=implementations({"ship": ship}))
     offered = {"ship": SHIP, "send_sms": SMS}
-    bad = await executor.execute(call("ship", {"to": {"city": "Oslo"}, "speed": "teleport", "on": "soon"}), offered=offered)
+    bad = await executor.execute(
+        call("ship", {"to": {"city": "Oslo"}, "speed": "teleport", "on": "soon"}), offered=offered
+    )
     assert not bad.ok and "invalid arguments for ship" in bad.content
     assert "to.street" in bad.content and "speed" in bad.content and "on" in bad.content
     missing = await executor.execute(call("send_sms", {}), offered=offered)
@@ -56,9 +76,21 @@ async def test_bad_arguments_and_missing_implementations_are_told_to_the_model()
 async def test_function_tools_get_their_arguments_as_annotated_types():
     # def ship(to: Address, ...) receives an Address, an enum and a date, not a dict and strings
     executor = ToolExecutor([ship])
-    result = await executor.execute(call("ship", {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "standard",
-                                                  "on": "2026-12-24"}))
+    result = await executor.execute(
+        call(
+            "ship",
+            {
+                "to": {"street": "1 Main St", "city": "Oslo"},
+                "speed": "standard",
+                "on": "2026-12-24",
+            },
+        )
+    )
     assert result.ok and result.content == "standard to Oslo on 24 Dec"
-    bad = await executor.execute(call("ship", {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "standard",
-                                               "on": "someday"}))
+    bad = await executor.execute(
+        call(
+            "ship",
+            {"to": {"street": "1 Main St", "city": "Oslo"}, "speed": "standard", "on": "someday"},
+        )
+    )
     assert not bad.ok and "on: Input should be a valid date" in bad.content

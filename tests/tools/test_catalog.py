@@ -26,20 +26,26 @@ def test_persisted_and_reopened(tmp_path, catalog):
     again = ToolCatalog.open(tmp_path / "db", create=False)
     assert len(again) == 8
     tool = again.get("w2")
-    assert tool.label == "Weather API: forecast" and tool.parameters["properties"]["days"] == {"type": "integer"}
+    assert tool.label == "Weather API: forecast" and tool.parameters["properties"]["days"] == {
+        "type": "integer"
+    }
     assert again.get(tool.name).id == "w2" and "convert_currency" in again and "nope" not in again
     assert again.groups.count() == 3  # Weather API, Flights, Recipes
 
 
 @pytest.mark.parametrize("mode", ["dense", "fts", "hybrid"])
 def test_each_mode_finds_the_tool(catalog, mode):
-    assert ids(catalog.search("convert 100 dollars to euros exchange rate", 3, mode=mode))[0] == "c1"
+    assert (
+        ids(catalog.search("convert 100 dollars to euros exchange rate", 3, mode=mode))[0] == "c1"
+    )
     assert ids(catalog.search("send a text message to my phone", 3, mode=mode))[0] == "s1"
 
 
 def test_dense_matches_meaning_without_shared_words(catalog):
     # No word in common with "Search cooking recipes by ingredient or dish name."
-    assert ids(catalog.search("I am hungry, what could I make for dinner tonight?", 1, mode="dense")) == ["r1"]
+    assert ids(
+        catalog.search("I am hungry, what could I make for dinner tonight?", 1, mode="dense")
+    ) == ["r1"]
     assert catalog.search("I am hungry, what could I make for dinner tonight?", 1, mode="fts") == []
 
 
@@ -85,7 +91,9 @@ def test_add_update_remove(catalog):
         catalog.update([Tool(id="zz", name="zz")])
     assert catalog.remove(["j1", "f2"]) == 2
     assert "j1" not in catalog and len(catalog) == 7
-    assert "book a seat" not in catalog.groups.get(["Flights"])[0]["text"].lower()  # family text follows its members
+    assert (
+        "book a seat" not in catalog.groups.get(["Flights"])[0]["text"].lower()
+    )  # family text follows its members
     with pytest.raises(ToolNotFoundError):
         catalog.remove(["w1", "missing"])
     assert "w1" in catalog  # nothing removed when one key is unknown
@@ -125,12 +133,23 @@ def test_family_evidence_lifts_tools_of_a_matching_family(tmp_path):
     from contextos.embed import HashingEmbedder
 
     c = ToolCatalog.open(tmp_path / "fam", embedder=HashingEmbedder())
-    c.upsert([
-        # Two tools with the same text; only the family of the second also tracks parcels.
-        Tool(id="a-library", name="list_items_1", description="List the items.", group="Library"),
-        Tool(id="b-parcels", name="list_items_2", description="List the items.", group="Parcels"),
-        Tool(id="c-parcels", name="parcels_track", description="Track parcel shipping status.", group="Parcels"),
-    ])
+    c.upsert(
+        [
+            # Two tools with the same text; only the family of the second also tracks parcels.
+            Tool(
+                id="a-library", name="list_items_1", description="List the items.", group="Library"
+            ),
+            Tool(
+                id="b-parcels", name="list_items_2", description="List the items.", group="Parcels"
+            ),
+            Tool(
+                id="c-parcels",
+                name="parcels_track",
+                description="Track parcel shipping status.",
+                group="Parcels",
+            ),
+        ]
+    )
     query = "list the items and track my parcel shipping"
     without = c.retriever("fts", family_weight=0.0).scores(query)
     with_family = c.retriever("fts", family_weight=0.5).scores(query)
@@ -144,10 +163,17 @@ def test_bulk_reads_and_families_beyond_the_cache(tmp_path):
 
     c = ToolCatalog.open(tmp_path / "bulk", embedder=HashingEmbedder())
     n = catalog_module._CACHE_SIZE + 500
-    c.upsert([Tool(id=f"t{i}", name=f"tool_{i}", description=f"does thing {i}", group=f"fam{i % 7}") for i in range(n)])
+    c.upsert(
+        [
+            Tool(id=f"t{i}", name=f"tool_{i}", description=f"does thing {i}", group=f"fam{i % 7}")
+            for i in range(n)
+        ]
+    )
     assert len(c.get_many([f"t{i}" for i in range(n)])) == n
     assert c.groups.count() == 7
-    members = sum(len(json.loads(r["members"])) for r in c.groups.get([f"fam{i}" for i in range(7)]))
+    members = sum(
+        len(json.loads(r["members"])) for r in c.groups.get([f"fam{i}" for i in range(7)])
+    )
     assert members == n
 
 
@@ -158,8 +184,14 @@ def test_real_toolret_catalog_beats_the_bm25_reference(tmp_path, shared_data):
     folder = shared_data / "toolret"
     c = ToolCatalog.open(tmp_path / "toolret", embedder=HashingEmbedder())
     c.upsert(load_tools(folder / "tools.jsonl"))
-    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
-    reference = json.loads((folder / "bm25_reference_dev.json").read_text())["bm25_name+description+params"]["Recall@5"]
+    queries = [
+        json.loads(line)
+        for line in (folder / "queries.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    reference = json.loads((folder / "bm25_reference_dev.json").read_text())[
+        "bm25_name+description+params"
+    ]["Recall@5"]
 
     def recall_at_5(retriever) -> float:
         total = 0.0
@@ -176,18 +208,25 @@ def test_real_toolret_catalog_beats_the_bm25_reference(tmp_path, shared_data):
 
 def test_row_addresses_are_only_a_hint(catalog, monkeypatch):
     native = catalog.table._table
-    address = {r["id"]: r["_rowid"] for r in native.search().with_row_id(True).select(["id"]).limit(None).to_list()}
+    address = {
+        r["id"]: r["_rowid"]
+        for r in native.search().with_row_id(True).select(["id"]).limit(None).to_list()
+    }
     wanted = ["w1", "f1", "s1", "n1", "r1"]
     expected = [catalog.get(i).description for i in wanted]
     read_by_id: list[list[str]] = []
     get = catalog.table.get
-    monkeypatch.setattr(catalog.table, "get", lambda keys: read_by_id.append(list(keys)) or get(keys))
+    monkeypatch.setattr(
+        catalog.table, "get", lambda keys: read_by_id.append(list(keys)) or get(keys)
+    )
     # Right addresses: nothing is read by id.
     tools = catalog.get_many(wanted, row_ids={i: address[i] for i in wanted})
     assert [t.description for t in tools] == expected and read_by_id == []
     # Swapped and unknown addresses: every tool still comes back as itself.
     catalog._cache.clear()
-    tools = catalog.get_many(wanted, row_ids={"w1": address["w1"], "f1": address["s1"], "s1": address["r1"]})
+    tools = catalog.get_many(
+        wanted, row_ids={"w1": address["w1"], "f1": address["s1"], "s1": address["r1"]}
+    )
     assert [t.description for t in tools] == expected
     catalog._cache.clear()
     tools = catalog.get_many(wanted, row_ids={"w1": 10**9})
@@ -196,7 +235,9 @@ def test_row_addresses_are_only_a_hint(catalog, monkeypatch):
 
 def test_retrieval_reads_moved_rows_by_id(catalog):
     before = ids(catalog.retriever().retrieve(["book a seat on a flight"], 3))
-    catalog.update([catalog.get("w1").model_copy(update={"description": "Current weather, updated."})])
+    catalog.update(
+        [catalog.get("w1").model_copy(update={"description": "Current weather, updated."})]
+    )
     catalog.table.optimize()  # compaction moves rows
     assert ids(catalog.retriever().retrieve(["book a seat on a flight"], 3)) == before
 

@@ -16,25 +16,54 @@ def test_jsonl_rows(catalog_file, rows):
     tools = load_tools(catalog_file)
     assert [t.id for t in tools] == [r["id"] for r in rows]
     weather = tools[0]
-    assert weather.label == "Weather API: current" and weather.name.startswith("Weather_API_current_")
+    assert weather.label == "Weather API: current" and weather.name.startswith(
+        "Weather_API_current_"
+    )
     assert weather.group == "Weather API"
     assert tools[4].name == "convert_currency" and tools[4].original_name is None
 
 
 def test_toolbench_rows_take_their_family_from_metadata(tmp_path):
-    row = {"id": "tb-1", "name": "Pattern Monster: Get Pattern", "description": "SVG patterns", "parameters": {"type": "object", "properties": {}},
-           "source": "toolbench", "metadata": {"tool_name": "Pattern Monster", "category": "Design"}}
+    row = {
+        "id": "tb-1",
+        "name": "Pattern Monster: Get Pattern",
+        "description": "SVG patterns",
+        "parameters": {"type": "object", "properties": {}},
+        "source": "toolbench",
+        "metadata": {"tool_name": "Pattern Monster", "category": "Design"},
+    }
     (tool,) = load_tools(write_jsonl(tmp_path / "c.jsonl", [row]))
-    assert tool.group == "Pattern Monster" and tool.metadata["category"] == "Design" and tool.metadata["source"] == "toolbench"
+    assert (
+        tool.group == "Pattern Monster"
+        and tool.metadata["category"] == "Design"
+        and tool.metadata["source"] == "toolbench"
+    )
 
 
 def test_openai_array_and_mcp_result(tmp_path):
     openai = tmp_path / "openai.json"
-    openai.write_text(json.dumps([{"type": "function", "function": {"name": "a", "description": "A", "parameters": {"type": "object"}}},
-                                  {"type": "function", "function": {"name": "b"}}]))
+    openai.write_text(
+        json.dumps(
+            [
+                {
+                    "type": "function",
+                    "function": {"name": "a", "description": "A", "parameters": {"type": "object"}},
+                },
+                {"type": "function", "function": {"name": "b"}},
+            ]
+        )
+    )
     assert [t.name for t in load_tools(openai)] == ["a", "b"]
     mcp = tmp_path / "mcp.json"
-    mcp.write_text(json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "git.status", "inputSchema": {"type": "object"}}]}}))
+    mcp.write_text(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "result": {"tools": [{"name": "git.status", "inputSchema": {"type": "object"}}]},
+            }
+        )
+    )
     assert [t.label for t in load_tools(mcp)] == ["git.status"]
 
 
@@ -52,7 +81,11 @@ def test_invalid_schema_names_row_and_tool(tmp_path, rows):
     rows[2]["parameters"] = {"type": "object", "properties": {"origin": {"type": "text"}}}
     with pytest.raises(InvalidToolError) as info:
         load_tools(write_jsonl(tmp_path / "c.jsonl", rows))
-    assert "line 3" in str(info.value) and "Flights: searchFlights" in str(info.value) and "JSON Schema" in str(info.value)
+    assert (
+        "line 3" in str(info.value)
+        and "Flights: searchFlights" in str(info.value)
+        and "JSON Schema" in str(info.value)
+    )
 
 
 def test_duplicate_name_and_id(tmp_path, rows):

@@ -30,14 +30,22 @@ async def test_source_proposes_top_k_schemas_with_scores(tmp_path, catalog_file)
 async def test_offered_tools_are_exactly_the_selected_tool_items(tmp_path, catalog_file):
     catalog = _catalog(tmp_path, catalog_file)
     step = Step(input="book a flight from Oslo to Rome and check the weather forecast there")
-    sources = [InstructionsSource("Use the tools."), ToolSource(catalog.retriever(), k=6), InputSource()]
+    sources = [
+        InstructionsSource("Use the tools."),
+        ToolSource(catalog.retriever(), k=6),
+        InputSource(),
+    ]
 
     roomy = await Orchestrator(sources, Budget(context_window=8000)).build(step)
     assert len(roomy.tools) == 6
 
     # A cap on the tools section that fits only some of the six schemas.
-    tight = await Orchestrator(sources, Budget(context_window=8000, sections={"tools": Section(cap=150)})).build(step)
-    selected = [d.id for d in tight.decisions if d.source == "tools" and d.status.value == "included"]
+    tight = await Orchestrator(
+        sources, Budget(context_window=8000, sections={"tools": Section(cap=150)})
+    ).build(step)
+    selected = [
+        d.id for d in tight.decisions if d.source == "tools" and d.status.value == "included"
+    ]
     dropped = [d.id for d in tight.decisions if d.source == "tools" and d.status.value == "dropped"]
     assert selected and dropped
     assert sorted(t["function"]["name"] for t in tight.tools) == sorted(selected)

@@ -33,7 +33,10 @@ def test_from_function_builds_schema_from_signature_and_docstring():
     assert function["description"] == "Current weather for a city."
     params = function["parameters"]
     assert params["required"] == ["city"]
-    assert params["properties"]["city"] == {"type": "string", "description": 'The city name, e.g. "Paris". Case does not matter.'}
+    assert params["properties"]["city"] == {
+        "type": "string",
+        "description": 'The city name, e.g. "Paris". Case does not matter.',
+    }
     assert params["properties"]["days"]["type"] == "integer"
     assert params["properties"]["unit"]["default"] == "celsius"
     assert "title" not in json.dumps(params)
@@ -61,7 +64,11 @@ def test_from_function_numpy_and_sphinx_docstrings():
 
     props = Tool.from_function(numpy_style).parameters["properties"]
     assert props["x"]["description"] == "How many."
-    assert props["tags"] == {"type": "array", "items": {"type": "string"}, "description": "Labels to attach."}
+    assert props["tags"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Labels to attach.",
+    }
     sphinx = Tool.from_function(sphinx_style)
     assert sphinx.description == "Read a file."
     assert sphinx.parameters["properties"]["path"]["description"] == "Where the file is."
@@ -102,7 +109,14 @@ def test_parameters_must_be_a_valid_object_schema():
 
 
 def test_from_openai_accepts_wrapped_and_bare_definitions():
-    wrapped = {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
+    wrapped = {
+        "type": "function",
+        "function": {
+            "name": "f",
+            "description": "d",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+        },
+    }
     assert Tool.from_openai(wrapped).schema() == wrapped
     assert Tool.from_openai({"name": "g"}).parameters == {"type": "object", "properties": {}}
     with pytest.raises(InvalidToolError, match="not an OpenAI function tool"):
@@ -112,7 +126,15 @@ def test_from_openai_accepts_wrapped_and_bare_definitions():
 def test_tools_from_mcp_result_text_and_jsonrpc_envelope():
     result = {
         "tools": [
-            {"name": "fs.read_file", "description": "Read a file", "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}},
+            {
+                "name": "fs.read_file",
+                "description": "Read a file",
+                "inputSchema": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}},
+                    "required": ["path"],
+                },
+            },
             {"name": "search", "title": "Web search", "inputSchema": {"type": "object"}},
         ]
     }

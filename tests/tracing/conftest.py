@@ -28,12 +28,19 @@ def lookup_weather(city: str) -> str:
     Args:
         city: The city name.
     """
-    return (f"{SCRIPT} Weather in {city}: sunny. Fetched with Authorization: Bearer {BEARER} "
-            f"and headers {{\"Authorization\": \"{AUTH_HEADER_VALUE}\"}}")
+    return (
+        f"{SCRIPT} Weather in {city}: sunny. Fetched with Authorization: Bearer {BEARER} "
+        f'and headers {{"Authorization": "{AUTH_HEADER_VALUE}"}}'
+    )
 
 
-def traced_agent_run(trace_dir: Path, *, tool: Callable[..., str] = lookup_weather, task: str = TASK,
-                     **settings: object) -> tuple[TraceStore, str]:
+def traced_agent_run(
+    trace_dir: Path,
+    *,
+    tool: Callable[..., str] = lookup_weather,
+    task: str = TASK,
+    **settings: object,
+) -> tuple[TraceStore, str]:
     """Run the offline agent once (``task``, with ``tool``) with tracing into ``trace_dir``; the store and the run id."""
     tracing = configure_tracing(trace_dir=trace_dir, redact_patterns=PATTERNS, **settings)
     try:

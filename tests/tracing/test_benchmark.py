@@ -16,18 +16,43 @@ from tests.conftest import ROOT
 def test_the_tracing_benchmark_runs_and_prints_every_mode_and_part(tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CONTEXTOS_TRACE_DIR": str(tmp_path / "traces")}
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "tracing.py"), "--rounds", "2", "--spans", "5", "--breakdown", "--calls"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "tracing.py"),
+            "--rounds",
+            "2",
+            "--spans",
+            "5",
+            "--breakdown",
+            "--calls",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for mode in ("on", "on, new setup", "on, no content", "spans, no store",
-                 "no content, lines not written", "no content, one file for all runs"):
+    for mode in (
+        "on",
+        "on, new setup",
+        "on, no content",
+        "spans, no store",
+        "no content, lines not written",
+        "no content, one file for all runs",
+    ):
         # each mode once per clock, with its paired overhead and interval
         lines = [line for line in out.splitlines() if line.strip().startswith(mode + " ")]
         assert len(lines) == 2, (mode, out)
-        assert all(re.search(r"median paired \(same round\) [+-]\d+\.\d+ ms = [+-]\d+\.\d+% \(95% interval", line)
-                   for line in lines), lines
+        assert all(
+            re.search(
+                r"median paired \(same round\) [+-]\d+\.\d+ ms = [+-]\d+\.\d+% \(95% interval", line
+            )
+            for line in lines
+        ), lines
     assert len(re.findall(r"span \([\d,]+ bytes a line\), .*: \d+ µs per span", out)) == 8, out
     assert re.search(r"offline agent step \(three tools\)\s+off\s+\d+, on\s+\d+: \+\d+", out), out
-    assert not list((tmp_path / "traces").glob("*.jsonl")), "the benchmark wrote into the user's trace folder"
+    assert not list((tmp_path / "traces").glob("*.jsonl")), (
+        "the benchmark wrote into the user's trace folder"
+    )

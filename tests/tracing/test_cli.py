@@ -43,7 +43,15 @@ def test_show_tree_and_json_by_prefix_and_last(cli, traced_run):
     assert {s["span_id"] for s in spans} == {s.span_id for s in store.spans(run_id)}
     by_id = {s["span_id"]: s for s in spans}
     for s in spans:
-        assert set(s) >= {"span_id", "parent", "name", "start_time", "end_time", "duration_ms", "attributes"}
+        assert set(s) >= {
+            "span_id",
+            "parent",
+            "name",
+            "start_time",
+            "end_time",
+            "duration_ms",
+            "attributes",
+        }
         assert s["parent"] is None or s["parent"] in by_id
     chat = next(s for s in spans if s["name"] == "chat offline/demo")
     assert chat["attributes"]["gen_ai.operation.name"] == "chat"
@@ -57,7 +65,9 @@ def test_show_step_lists_sections_and_content(cli, traced_run):
     for source in ("instructions", "tools", "conversation"):
         assert f"## {source}: kept" in out.stdout
     assert "Weather in Oslo: sunny" in out.stdout and API_KEY not in out.stdout
-    step = json.loads(cli(*_args(store, "trace", "show", run_id, "--step", "1", "--json")).stdout)["step"]
+    step = json.loads(cli(*_args(store, "trace", "show", run_id, "--step", "1", "--json")).stdout)[
+        "step"
+    ]
     assert step["step"] == 1 and step["per_source"]["conversation"]["kept"] == 3
     missing = cli(*_args(store, "trace", "show", run_id, "--step", "7"))
     assert missing.returncode != 0 and "no assembled step 7" in missing.stderr
@@ -91,7 +101,11 @@ def test_export_json_otlp_and_html(cli, traced_run, tmp_path):
     out = cli(*_args(store, "trace", "export", run_id, "--format", "html", "--out", str(page)))
     assert out.returncode == 0 and f"wrote {page}" in out.stderr
     html = page.read_text()
-    assert html.startswith("<!DOCTYPE html>") and SCRIPT not in html and "http://" not in html.split("</style>")[1]
+    assert (
+        html.startswith("<!DOCTYPE html>")
+        and SCRIPT not in html
+        and "http://" not in html.split("</style>")[1]
+    )
     bad = cli(*_args(store, "trace", "export", run_id, "--format", "yaml"))
     assert bad.returncode != 0 and "unknown format" in bad.stderr
 

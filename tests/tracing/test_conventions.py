@@ -38,10 +38,17 @@ def test_agent_chat_and_tool_spans_carry_genai_attributes(traced_run):
         assert a["gen_ai.request.model"] == "offline/demo"
         assert a["gen_ai.provider.name"] == "contextos.offline"
         assert a["contextos.step"] == index
-        assert isinstance(a["gen_ai.usage.input_tokens"], int) and a["gen_ai.usage.input_tokens"] > 0
-        assert isinstance(a["gen_ai.usage.output_tokens"], int) and a["gen_ai.usage.output_tokens"] > 0
+        assert (
+            isinstance(a["gen_ai.usage.input_tokens"], int) and a["gen_ai.usage.input_tokens"] > 0
+        )
+        assert (
+            isinstance(a["gen_ai.usage.output_tokens"], int) and a["gen_ai.usage.output_tokens"] > 0
+        )
     # the second request carries the tool call and its result, so it is longer
-    assert chats[1].attributes["gen_ai.usage.input_tokens"] > chats[0].attributes["gen_ai.usage.input_tokens"]
+    assert (
+        chats[1].attributes["gen_ai.usage.input_tokens"]
+        > chats[0].attributes["gen_ai.usage.input_tokens"]
+    )
 
     (tool,) = names["execute_tool lookup_weather"]
     assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
@@ -67,14 +74,22 @@ def test_assembly_span_has_per_source_usage_and_every_decision(traced_run):
     for s in assemblies:
         a = s.attributes
         per_source = json.loads(a["contextos.context.per_source"])
-        assert set(per_source) == {"instructions", "tools", "conversation"} == set(a["contextos.context.sources"])
+        assert (
+            set(per_source)
+            == {"instructions", "tools", "conversation"}
+            == set(a["contextos.context.sources"])
+        )
         for usage in per_source.values():
             assert set(usage) >= {"offered", "offered_tokens", "kept", "kept_tokens"}
             assert usage["kept_tokens"] <= usage["offered_tokens"]
         decisions = json.loads(a["contextos.context.decisions"])
         assert {d["source"] for d in decisions} == set(per_source)
-        assert sum(1 for d in decisions if d["status"] != "dropped") == sum(u["kept"] for u in per_source.values())
-        assert all({"id", "status", "tokens_before", "tokens_after", "reason"} <= set(d) for d in decisions)
+        assert sum(1 for d in decisions if d["status"] != "dropped") == sum(
+            u["kept"] for u in per_source.values()
+        )
+        assert all(
+            {"id", "status", "tokens_before", "tokens_after", "reason"} <= set(d) for d in decisions
+        )
         assert 0 < a["contextos.context.request_tokens"] <= a["contextos.context.budget"]
     # step 1 holds the tool call and its result on top of what step 0 had
     first, second = (json.loads(s.attributes["contextos.context.per_source"]) for s in assemblies)
@@ -85,33 +100,77 @@ def test_assembly_span_has_per_source_usage_and_every_decision(traced_run):
 def test_assembly_attributes_read_as_the_assembled_context_step_after_step(tmp_path, capture):
     # per-source usage, decisions and items as the assembled context holds them at each step (a row
     # that comes back reads as it is, a changed one as it changed), a secret in a decision redacted
-    from contextos.context import AssembledContext, ContextDecision, ContextItem, ContextUsage, SourceUsage
+    from contextos.context import (
+        AssembledContext,
+        ContextDecision,
+        ContextItem,
+        ContextUsage,
+        SourceUsage,
+    )
     from contextos.tracing import assembly_span, configure_tracing, record_assembly, run_span
 
-    decisions = [ContextDecision(id=f"doc-{i}", source="documents", status="included", tokens_before=10 + i,
-                                 tokens_after=10 + i, score=0.5, reason="utility per token") for i in range(3)]
-    changed = dataclasses.replace(decisions[2], status="dropped", tokens_after=0, reason="over budget sk-abcdefghijklmnop")
+    decisions = [
+        ContextDecision(
+            id=f"doc-{i}",
+            source="documents",
+            status="included",
+            tokens_before=10 + i,
+            tokens_after=10 + i,
+            score=0.5,
+            reason="utility per token",
+        )
+        for i in range(3)
+    ]
+    changed = dataclasses.replace(
+        decisions[2], status="dropped", tokens_after=0, reason="over budget sk-abcdefghijklmnop"
+    )
     items = [ContextItem(id=f"doc-{i}", source="documents", content=f"text {i}") for i in range(3)]
     steps = [(decisions, items, 33), (decisions[:2] + [changed], items[:2], 21)]
     tracing = configure_tracing(trace_dir=tmp_path, capture_content=capture)
     try:
         with run_span("test") as root:
             for step_decisions, step_items, kept_tokens in steps:
-                usage = ContextUsage(budget=100, request_tokens=kept_tokens + 5, per_source={
-                    "documents": SourceUsage(offered=3, offered_tokens=33, kept=len(step_items), kept_tokens=kept_tokens)})
+                usage = ContextUsage(
+                    budget=100,
+                    request_tokens=kept_tokens + 5,
+                    per_source={
+                        "documents": SourceUsage(
+                            offered=3,
+                            offered_tokens=33,
+                            kept=len(step_items),
+                            kept_tokens=kept_tokens,
+                        )
+                    },
+                )
                 with assembly_span() as s:
-                    record_assembly(s, AssembledContext(messages=[], tools=[], decisions=step_decisions, usage=usage,
-                                                        items=step_items))
+                    record_assembly(
+                        s,
+                        AssembledContext(
+                            messages=[],
+                            tools=[],
+                            decisions=step_decisions,
+                            usage=usage,
+                            items=step_items,
+                        ),
+                    )
         run_id = f"{root.get_span_context().trace_id:032x}"
     finally:
         tracing.shutdown()
-    recorded = sorted(_by_name(TraceStore(tmp_path), run_id)["contextos.assemble"], key=lambda s: s.start_time)
+    recorded = sorted(
+        _by_name(TraceStore(tmp_path), run_id)["contextos.assemble"], key=lambda s: s.start_time
+    )
     assert len(recorded) == 2
     for span, (step_decisions, step_items, kept_tokens) in zip(recorded, steps):
         a = span.attributes
         assert json.loads(a["contextos.context.per_source"]) == {
-            "documents": {"offered": 3, "offered_tokens": 33, "kept": len(step_items), "kept_tokens": kept_tokens,
-                          "unexamined": 0}}
+            "documents": {
+                "offered": 3,
+                "offered_tokens": 33,
+                "kept": len(step_items),
+                "kept_tokens": kept_tokens,
+                "unexamined": 0,
+            }
+        }
         expected = [dataclasses.asdict(d) for d in step_decisions]
         for d in expected:
             d["reason"] = d["reason"].replace("sk-abcdefghijklmnop", "[REDACTED]")
@@ -119,8 +178,15 @@ def test_assembly_attributes_read_as_the_assembled_context_step_after_step(tmp_p
         if capture:
             tokens = {d.id: d.tokens_after for d in step_decisions}
             assert json.loads(a["contextos.context.items"]) == [
-                {"id": i.id, "source": i.source, "role": i.role, "tokens": tokens[i.id], "content": i.content}
-                for i in step_items]
+                {
+                    "id": i.id,
+                    "source": i.source,
+                    "role": i.role,
+                    "tokens": tokens[i.id],
+                    "content": i.content,
+                }
+                for i in step_items
+            ]
         else:
             assert "contextos.context.items" not in a
     assert "sk-abcdefghijklmnop" not in (tmp_path / f"{run_id}.jsonl").read_text()

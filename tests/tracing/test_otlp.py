@@ -10,12 +10,11 @@ import pytest
 
 from contextos.errors import ConfigError
 from contextos.tracing import configure_tracing
-
 from tests.tracing.conftest import ACCOUNT, API_KEY, BEARER, traced_agent_run
 
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason="needs the otlp extra")
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 
 class Collector:
@@ -25,7 +24,7 @@ class Collector:
         bodies: list[tuple[str, bytes]] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 bodies.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -55,7 +54,9 @@ class Collector:
 def test_collector_gets_redacted_spans_without_content(tmp_path):
     collector = Collector()
     try:
-        store, run_id = traced_agent_run(tmp_path, otlp_endpoint=collector.url)  # shutdown() flushes the batch
+        store, run_id = traced_agent_run(
+            tmp_path, otlp_endpoint=collector.url
+        )  # shutdown() flushes the batch
     finally:
         collector.close()
     assert {path for path, _ in collector.bodies} == {"/v1/traces"}
@@ -68,9 +69,13 @@ def test_collector_gets_redacted_spans_without_content(tmp_path):
     assert attrs["gen_ai.usage.input_tokens"].int_value > 0
     assert "gen_ai.input.messages" not in attrs and "contextos.request" not in attrs
     tool = next(s for s in received if s.name == "execute_tool lookup_weather")
-    assert not {"gen_ai.tool.call.result", "gen_ai.tool.call.arguments"} & {a.key for a in tool.attributes}
+    assert not {"gen_ai.tool.call.result", "gen_ai.tool.call.arguments"} & {
+        a.key for a in tool.attributes
+    }
     raw = b"".join(body for _, body in collector.bodies)
-    assert API_KEY.encode() not in raw and BEARER.encode() not in raw and b"Weather in Oslo" not in raw
+    assert (
+        API_KEY.encode() not in raw and BEARER.encode() not in raw and b"Weather in Oslo" not in raw
+    )
     # the local store beside it still has the content
     local = next(s for s in store.spans(run_id) if s.name == "execute_tool lookup_weather")
     assert "Weather in Oslo" in local.attributes["gen_ai.tool.call.result"]
@@ -113,10 +118,17 @@ def test_collector_with_content_gets_what_the_local_store_keeps(tmp_path):
     """With content on, the collector gets each span's attributes exactly as the local store keeps
     them: the same content, redacted by the same rules (a key in a tool argument and in the result)."""
     collector = Collector()
-    task = f'fetch the weather report "https://example.org/oslo" with token "{API_KEY}" for {ACCOUNT}'
+    task = (
+        f'fetch the weather report "https://example.org/oslo" with token "{API_KEY}" for {ACCOUNT}'
+    )
     try:
-        store, run_id = traced_agent_run(tmp_path, tool=fetch_report, task=task,
-                                         otlp_endpoint=collector.url, otlp_capture_content=True)
+        store, run_id = traced_agent_run(
+            tmp_path,
+            tool=fetch_report,
+            task=task,
+            otlp_endpoint=collector.url,
+            otlp_capture_content=True,
+        )
     finally:
         collector.close()
     local = {s.span_id: s for s in store.spans(run_id)}
@@ -128,9 +140,15 @@ def test_collector_with_content_gets_what_the_local_store_keeps(tmp_path):
         assert {a.key: _value(a.value) for a in span.attributes} == kept.attributes, span.name
     tool = next(s for s in received if s.name == "execute_tool fetch_report")
     attrs = {a.key: a.value.string_value for a in tool.attributes}
-    assert json.loads(attrs["gen_ai.tool.call.arguments"]) == {"url": "https://example.org/oslo", "token": "[REDACTED]"}
+    assert json.loads(attrs["gen_ai.tool.call.arguments"]) == {
+        "url": "https://example.org/oslo",
+        "token": "[REDACTED]",
+    }
     assert "report from https://example.org/oslo" in attrs["gen_ai.tool.call.result"]
     chat = next(s for s in received if s.name == "chat offline/demo")
-    assert "https://example.org/oslo" in {a.key: a.value.string_value for a in chat.attributes}["gen_ai.input.messages"]
+    assert (
+        "https://example.org/oslo"
+        in {a.key: a.value.string_value for a in chat.attributes}["gen_ai.input.messages"]
+    )
     raw = b"".join(body for _, body in collector.bodies)
     assert API_KEY.encode() not in raw and ACCOUNT.encode() not in raw

@@ -22,9 +22,18 @@ from contextos.tracing.store import span_record
 def _run(code: str, tmp_path: Path, prelude: str = "") -> dict:
     """Run ``code`` (after ``prelude``) in a fresh interpreter with the store in ``tmp_path``; what it
     printed last, as JSON."""
-    script = "import json\nfrom contextos.tracing import configure_tracing, span, tracer\n" + prelude + textwrap.dedent(code)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                         env={"CONTEXTOS_TRACE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    script = (
+        "import json\nfrom contextos.tracing import configure_tracing, span, tracer\n"
+        + prelude
+        + textwrap.dedent(code)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"CONTEXTOS_TRACE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -39,13 +48,16 @@ def test_the_current_context_is_read_from_opentelemetrys_contextvar():
 
     from contextos.tracing.current import CURRENT, SPAN_KEY
 
-    assert CURRENT is not None and CURRENT.get() is context.get_current()  # else every span takes the slow path
+    assert (
+        CURRENT is not None and CURRENT.get() is context.get_current()
+    )  # else every span takes the slow path
     assert SPAN_KEY.startswith("current-span")
 
 
 @pytest.mark.parametrize("prelude", ["", THROUGH_THE_API], ids=["contextvar", "api"])
 def test_contextos_and_sdk_spans_nest_both_ways_and_all_reach_the_store(tmp_path, prelude):
-    seen = _run("""
+    seen = _run(
+        """
         from opentelemetry import trace
         tracing = configure_tracing()
         app = trace.get_tracer("app")
@@ -57,10 +69,19 @@ def test_contextos_and_sdk_spans_nest_both_ways_and_all_reach_the_store(tmp_path
         print(json.dumps({"kind": type(middle).__name__, "tracer": type(tracer()).__name__,
                           "valid": middle.get_span_context().is_valid, "sampled": middle.get_span_context().trace_flags.sampled,
                           "current_after": trace.get_current_span().get_span_context().is_valid}))
-    """, tmp_path, prelude)
+    """,
+        tmp_path,
+        prelude,
+    )
     # after shutdown nothing records; the span contexts contextos makes are valid and sampled, and
     # leaving the spans restored the empty context
-    assert seen == {"kind": "RecordedSpan", "tracer": "NoOpTracer", "valid": True, "sampled": True, "current_after": False}
+    assert seen == {
+        "kind": "RecordedSpan",
+        "tracer": "NoOpTracer",
+        "valid": True,
+        "sampled": True,
+        "current_after": False,
+    }
     (run,) = TraceStore(tmp_path).runs()
     spans = {s.name: s for s in TraceStore(tmp_path).spans(run.run_id)}
     assert set(spans) == {"app.outer", "contextos.middle", "app.inner"}
@@ -72,7 +93,8 @@ def test_contextos_and_sdk_spans_nest_both_ways_and_all_reach_the_store(tmp_path
 
 
 def test_a_child_of_an_unsampled_parent_records_nothing(tmp_path):
-    seen = _run("""
+    seen = _run(
+        """
         from opentelemetry import trace
         from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
         configure_tracing()
@@ -83,14 +105,25 @@ def test_a_child_of_an_unsampled_parent_records_nothing(tmp_path):
         with span("contextos.sampled") as t:
             pass
         print(json.dumps({"recording": recording, "trace_id": trace_id, "second": t.is_recording()}))
-    """, tmp_path)
-    assert seen == {"recording": False, "trace_id": 0xABC, "second": False}  # (ended: no longer recording)
-    names = [s.name for run in TraceStore(tmp_path).runs() for s in TraceStore(tmp_path).spans(run.run_id)]
+    """,
+        tmp_path,
+    )
+    assert seen == {
+        "recording": False,
+        "trace_id": 0xABC,
+        "second": False,
+    }  # (ended: no longer recording)
+    names = [
+        s.name
+        for run in TraceStore(tmp_path).runs()
+        for s in TraceStore(tmp_path).spans(run.run_id)
+    ]
     assert names == ["contextos.sampled"]
 
 
 def test_other_exporters_get_sdk_spans_with_the_resource_and_scope(tmp_path):
-    seen = _run("""
+    seen = _run(
+        """
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
         from contextos.tracing.conventions import retry_event
         tracing = configure_tracing(service_name="svc-under-test")
@@ -109,15 +142,22 @@ def test_other_exporters_get_sdk_spans_with_the_resource_and_scope(tmp_path):
             "events": [e.name for e in got.events], "status": got.status.status_code.name,
             "error": got.attributes.get("error.type"), "ended": got.end_time >= got.start_time,
         }))
-    """, tmp_path)
-    assert seen["type"] == "ReadableSpan" and seen["service"] == "svc-under-test" and seen["scope"] == "contextos"
+    """,
+        tmp_path,
+    )
+    assert (
+        seen["type"] == "ReadableSpan"
+        and seen["service"] == "svc-under-test"
+        and seen["scope"] == "contextos"
+    )
     assert seen["attrs"]["contextos.step"] == 2 and seen["attrs"]["x.list"] == ["a", "b"]
     assert seen["events"] == ["contextos.retry", "exception"] and seen["status"] == "ERROR"
     assert seen["error"] == "ValueError" and seen["ended"]
 
 
 def test_a_processor_added_to_the_provider_sees_contextos_spans_from_then_on(tmp_path):
-    seen = _run("""
+    seen = _run(
+        """
         from opentelemetry import trace
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -130,9 +170,19 @@ def test_a_processor_added_to_the_provider_sees_contextos_spans_from_then_on(tmp
             pass
         print(json.dumps({"before": type(before).__name__, "after": type(after).__name__,
                           "seen": [s.name for s in memory.get_finished_spans()]}))
-    """, tmp_path)
-    assert seen["before"] == "RecordedSpan" and seen["after"] != "RecordedSpan" and seen["seen"] == ["contextos.after"]
-    stored = {s.name for run in TraceStore(tmp_path).runs() for s in TraceStore(tmp_path).spans(run.run_id)}
+    """,
+        tmp_path,
+    )
+    assert (
+        seen["before"] == "RecordedSpan"
+        and seen["after"] != "RecordedSpan"
+        and seen["seen"] == ["contextos.after"]
+    )
+    stored = {
+        s.name
+        for run in TraceStore(tmp_path).runs()
+        for s in TraceStore(tmp_path).spans(run.run_id)
+    }
     assert stored == {"contextos.before", "contextos.after"}  # the store keeps both either way
 
 
@@ -142,8 +192,17 @@ def test_attribute_values_are_cleaned_as_the_sdk_cleans_them(caplog):
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     recorder = SpanRecorder(ended.append, InstrumentationScope("contextos"))
-    s = recorder.start_span("t", attributes={"ok": "x", "n": 3, "seq": ["a", "b"], "mixed": ["a", 1],
-                                             "obj": {"a": 1}, "none": None})
+    s = recorder.start_span(
+        "t",
+        attributes={
+            "ok": "x",
+            "n": 3,
+            "seq": ["a", "b"],
+            "mixed": ["a", 1],
+            "obj": {"a": 1},
+            "none": None,
+        },
+    )
     s.set_attribute("late", 1.5)
     other = recorder.start_span("other").get_span_context()
     s.add_link(other, {"why": "follows"})
@@ -152,10 +211,18 @@ def test_attribute_values_are_cleaned_as_the_sdk_cleans_them(caplog):
     s.end()  # a second end is ignored too
     assert ended == [s]
     assert s.attributes == {"ok": "x", "n": 3, "seq": ("a", "b"), "late": 1.5}
-    assert "not a valid OpenTelemetry attribute value" in caplog.text and "ended twice" in caplog.text
-    assert [link.context for link in s.links] == [other] and s.readable(Resource.create({})).links[0].attributes["why"] == "follows"
+    assert (
+        "not a valid OpenTelemetry attribute value" in caplog.text and "ended twice" in caplog.text
+    )
+    assert [link.context for link in s.links] == [other] and s.readable(Resource.create({})).links[
+        0
+    ].attributes["why"] == "follows"
     record = span_record(s)
-    assert record["parent_span_id"] is None and record["scope"] == "contextos" and record["kind"] == "INTERNAL"
+    assert (
+        record["parent_span_id"] is None
+        and record["scope"] == "contextos"
+        and record["kind"] == "INTERNAL"
+    )
     assert json.loads(json.dumps(record))["attributes"]["seq"] == ["a", "b"]
 
 

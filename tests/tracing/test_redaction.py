@@ -11,8 +11,14 @@ from hypothesis import strategies as st
 from contextos.errors import ConfigError, TraceError
 from contextos.tracing.redact import REDACTED, Redactor
 from contextos.tracing.view import replay_request
-
-from tests.tracing.conftest import ACCOUNT, API_KEY, AUTH_HEADER_VALUE, BEARER, SCRIPT, traced_agent_run
+from tests.tracing.conftest import (
+    ACCOUNT,
+    API_KEY,
+    AUTH_HEADER_VALUE,
+    BEARER,
+    SCRIPT,
+    traced_agent_run,
+)
 
 PLANTED = (API_KEY, BEARER, AUTH_HEADER_VALUE, ACCOUNT)
 
@@ -43,9 +49,16 @@ def test_capture_off_keeps_structure_but_no_content(tmp_path):
     raw = _store_bytes(store)
     assert b"Weather in Oslo" not in raw and b"lookup the weather" not in raw
     spans = store.spans(run_id)
-    content_keys = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments",
-                    "gen_ai.tool.call.result", "gen_ai.tool.definitions", "contextos.request",
-                    "contextos.context.items", "contextos.context.messages"}
+    content_keys = {
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+        "gen_ai.tool.definitions",
+        "contextos.request",
+        "contextos.context.items",
+        "contextos.context.messages",
+    }
     for s in spans:
         assert not content_keys & set(s.attributes), s.name
     chat = next(s for s in spans if s.name == "chat offline/demo")
@@ -92,12 +105,16 @@ def test_remembered_strings_are_redacted_every_time_and_per_redactor():
     assert first == second and "sk-abcdefghijklmnop" not in second and "acct-123456" in second
     assert "acct-123456" not in Redactor([r"acct-\d{6}"]).text(text)
     assert plain.attributes({"gen_ai.tool.call.result": text, "x-api-key": "plain"}) == {
-        "gen_ai.tool.call.result": first, "x-api-key": REDACTED}
+        "gen_ai.tool.call.result": first,
+        "x-api-key": REDACTED,
+    }
 
 
 def test_long_and_many_distinct_strings_are_still_redacted():
     r = Redactor()
-    long_text = "filler " * 200_000 + "Authorization: Bearer abcdef123456789"  # longer than what is remembered
+    long_text = (
+        "filler " * 200_000 + "Authorization: Bearer abcdef123456789"
+    )  # longer than what is remembered
     assert "abcdef123456789" not in r.text(long_text) and "abcdef123456789" not in r.text(long_text)
     for i in range(2_000):  # far more strings than are remembered
         assert r.text(f"step {i} password=hunter{i}") == f"step {i} password={REDACTED}"
@@ -106,18 +123,76 @@ def test_long_and_many_distinct_strings_are_still_redacted():
         assert r.text(f"{big} {i} sk-abcdefghijklmnop") == f"{big} {i} {REDACTED}"
 
 
-_FRAGMENTS = ["client_", "client", "openai_", "x-", "_", "-", "token", "api_key", "API-KEY", "apikey", "Authorization", "author", "access", "Access_Token", "refresh-token",
-              "auth_token", "client_secret", "SECRET", "password", "PassWD", "keyboard", "monkey", "basic", "Bearer",
-              "sk-", "AKIA", "ghp_", "github_pat_", "AIza", "xoxb-", "hf_", "eyJ", "abcdefghijklmnopqrstuvwxyz0123",
-              "ABCDEFGHIJKLMNOP", "://", "@", "/", "?", "&", "Set-Cookie", "cookie", "-----BEGIN RSA PRIVATE KEY-----",
-              "-----END PRIVATE KEY-----", "aws_secret_access_key", "\n", ".", "=", ":", " ", '"', "'", "\\", ",", "{", "}", "\u212a", "\u0130", "\u017f", "é"]
+_FRAGMENTS = [
+    "client_",
+    "client",
+    "openai_",
+    "x-",
+    "_",
+    "-",
+    "token",
+    "api_key",
+    "API-KEY",
+    "apikey",
+    "Authorization",
+    "author",
+    "access",
+    "Access_Token",
+    "refresh-token",
+    "auth_token",
+    "client_secret",
+    "SECRET",
+    "password",
+    "PassWD",
+    "keyboard",
+    "monkey",
+    "basic",
+    "Bearer",
+    "sk-",
+    "AKIA",
+    "ghp_",
+    "github_pat_",
+    "AIza",
+    "xoxb-",
+    "hf_",
+    "eyJ",
+    "abcdefghijklmnopqrstuvwxyz0123",
+    "ABCDEFGHIJKLMNOP",
+    "://",
+    "@",
+    "/",
+    "?",
+    "&",
+    "Set-Cookie",
+    "cookie",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----END PRIVATE KEY-----",
+    "aws_secret_access_key",
+    "\n",
+    ".",
+    "=",
+    ":",
+    " ",
+    '"',
+    "'",
+    "\\",
+    ",",
+    "{",
+    "}",
+    "\u212a",
+    "\u0130",
+    "\u017f",
+    "é",
+]
 
 
 @given(st.lists(st.sampled_from(_FRAGMENTS), max_size=24).map("".join))
 @example("pa\u017f\u017fword=hunter22")  # (?i) folds the long s to "s", lower() does not
 @example("author\u0130zation: abcdefgh")  # lower() turns the dotted I into two characters
 @example("x-api-\u212aey: abcdefgh")  # Kelvin sign
-@example('{"clientSecret": "abcdefgh"}')  # the match starts 6 characters before the "secret" found first
+@example(
+    '{"clientSecret": "abcdefgh"}'
+)  # the match starts 6 characters before the "secret" found first
 @settings(max_examples=1500, deadline=None)
 def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
     # the word, key-name and literal checks only spare scans that cannot match: running every
@@ -136,13 +211,29 @@ def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
 def test_json_stays_valid_json_when_a_schema_names_a_secret():
     # a tool with a "password" or "api_key" parameter: its schema is no secret, and cutting it open
     # made the recorded tool definitions invalid JSON (replay and the views could not read them)
-    tools = [{"type": "function", "function": {"name": "login", "parameters": {"type": "object", "properties": {
-        "password": {"type": "string"}, "api_key": {"type": "string", "description": "the key"}},
-        "required": ["password"]}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "login",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "password": {"type": "string"},
+                        "api_key": {"type": "string", "description": "the key"},
+                    },
+                    "required": ["password"],
+                },
+            },
+        }
+    ]
     r = Redactor()
     for text in (r.text(json.dumps(tools)), r.json(tools)):
         assert json.loads(text) == tools
-    call = {"name": "login", "arguments": {"password": "hunter22", "api_key": "sk-abcdefghijklmnop"}}
+    call = {
+        "name": "login",
+        "arguments": {"password": "hunter22", "api_key": "sk-abcdefghijklmnop"},
+    }
     assert json.loads(r.json([call]))[0]["arguments"] == {"password": REDACTED, "api_key": REDACTED}
 
 
@@ -151,20 +242,34 @@ def test_a_bare_json_value_under_a_secret_key_becomes_a_quoted_redaction(value):
     # "password": 1234 was redacted to "password": [REDACTED], which no JSON reader accepts
     r = Redactor()
     arguments = {"password": value, "client_secret": value, "user": "ada"}
-    assert json.loads(r.json(arguments)) == {"password": REDACTED, "client_secret": REDACTED, "user": "ada"}
-    nested = r.text(json.dumps({"arguments": json.dumps(arguments)}))  # JSON text inside a JSON string
+    assert json.loads(r.json(arguments)) == {
+        "password": REDACTED,
+        "client_secret": REDACTED,
+        "user": "ada",
+    }
+    nested = r.text(
+        json.dumps({"arguments": json.dumps(arguments)})
+    )  # JSON text inside a JSON string
     assert json.loads(json.loads(nested)["arguments"])["password"] == REDACTED
-    assert r.text(f"password={value}&user=ada") == f"password={REDACTED}&user=ada"  # not JSON: no quotes added
+    assert (
+        r.text(f"password={value}&user=ada") == f"password={REDACTED}&user=ada"
+    )  # not JSON: no quotes added
 
 
 def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged():
     r = Redactor([r"acct-\d{6}"])
-    messages = [{"role": "user", "content": "my key sk-abcdefghijklmnop, acct-123456"},
-                {"role": "assistant", "content": "Authorization: Bearer abcdef123456789"}]
+    messages = [
+        {"role": "user", "content": "my key sk-abcdefghijklmnop, acct-123456"},
+        {"role": "assistant", "content": "Authorization: Bearer abcdef123456789"},
+    ]
     text = r.json(messages)
-    assert json.loads(text) == [{"role": "user", "content": f"my key {REDACTED}, {REDACTED}"},
-                                {"role": "assistant", "content": f"Authorization: {REDACTED}"}]
-    assert r.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] is text  # not scanned again
+    assert json.loads(text) == [
+        {"role": "user", "content": f"my key {REDACTED}, {REDACTED}"},
+        {"role": "assistant", "content": f"Authorization: {REDACTED}"},
+    ]
+    assert (
+        r.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] is text
+    )  # not scanned again
     other = Redactor()  # a redactor with other patterns scans it as text
     assert other.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] == text
     assert REDACTED in Redactor([r"my key"]).attributes({"m": r.json(["my key"])})["m"]
@@ -178,7 +283,10 @@ def test_a_list_with_values_orjson_refuses_still_makes_redacted_json():
 
 def test_list_attributes_are_redacted_string_by_string():
     r = Redactor()
-    attrs = {"contextos.tool_retrieval.queries": ("weather in Oslo", "key sk-abcdefghijklmnop"), "n": (1, 2)}
+    attrs = {
+        "contextos.tool_retrieval.queries": ("weather in Oslo", "key sk-abcdefghijklmnop"),
+        "n": (1, 2),
+    }
     for _ in range(2):  # a key not seen yet, then one known to name no secret: two paths
         out = r.attributes(attrs)
         assert out["contextos.tool_retrieval.queries"] == ("weather in Oslo", f"key {REDACTED}")

@@ -14,7 +14,6 @@ import pytest
 
 from contextos.errors import TraceError
 from contextos.tracing.store import TraceStore
-
 from tests.conftest import ROOT
 
 # A run that blocks inside its first tool call (after the assembly and the model call of step 0
@@ -45,9 +44,13 @@ Agent(ModelClient("offline/demo"), name="doomed", tools=[lookup_weather]).run("l
 
 def test_a_killed_run_keeps_the_spans_that_finished(tmp_path):
     marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tmp_path / "traces"), str(marker)],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(tmp_path / "traces"), str(marker)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 90
         while not marker.exists():
@@ -75,7 +78,9 @@ def test_a_torn_last_line_and_a_damaged_middle_are_skipped_and_reported(traced_r
     spans = len([line for line in lines if '"span_id"' in line])
     copy = TraceStore(tmp_path)
     tmp_path.mkdir(exist_ok=True)
-    copy.path(run_id).write_text("".join(lines) + lines[0][: len(lines[0]) // 2])  # a kill mid-write
+    copy.path(run_id).write_text(
+        "".join(lines) + lines[0][: len(lines[0]) // 2]
+    )  # a kill mid-write
     assert len(copy.spans(run_id)) == spans
     assert copy.problems[run_id][0].startswith(f"line {len(lines) + 1}: cut short")
     copy.path(run_id).write_text(lines[0][:20] + "\n" + "".join(lines))
@@ -95,12 +100,23 @@ def test_runs_resolve_by_prefix_and_last(traced_run, tmp_path):
 
 
 def test_trace_dir_environment_variable_moves_the_store(tmp_path):
-    code = ("from contextos.tracing import configure_tracing, run_span\n"
-            "t = configure_tracing()\n"
-            "with run_span('env-run'):\n    pass\n"
-            "print(t.store.folder)")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT),
-                         "CONTEXTOS_TRACE_DIR": str(tmp_path / "envdir")}, capture_output=True, text=True, timeout=60)
+    code = (
+        "from contextos.tracing import configure_tracing, run_span\n"
+        "t = configure_tracing()\n"
+        "with run_span('env-run'):\n    pass\n"
+        "print(t.store.folder)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CONTEXTOS_TRACE_DIR": str(tmp_path / "envdir"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == tmp_path / "envdir"
     (run,) = TraceStore(tmp_path / "envdir").runs()
