@@ -44,6 +44,7 @@ def test_the_main_entry_points_show_an_example() -> None:
         "TiktokenCounter",
         "counter_for_model",
         "shared_prefix_tokens",
+        "ScriptedModel",
     }
     assert expected <= names, f"no example left in {sorted(expected - names)}"
 
