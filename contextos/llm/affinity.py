@@ -121,11 +121,14 @@ class ReplicaSet:
             raise ConfigError(f"Replica URLs must differ; given more than once: {duplicates}.")
         if isinstance(down_s, bool) or not isinstance(down_s, (int, float)) or down_s < 0:
             raise ConfigError(f"down_s must be a number of seconds >= 0, got {down_s!r}.")
+        if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
+            raise ConfigError(f"max_sessions must be a whole number >= 1, got {max_sessions!r}.")
         self.replicas: tuple[Replica, ...] = tuple(Replica(i, b) for i, b in enumerate(bases))
         """The replicas, in the order given."""
         self.down_s = float(down_s)
         """Seconds a replica that failed stays marked down."""
         self.max_sessions = max_sessions
+        """Pins kept at most (the least recently used are forgotten first)."""
         self._clock = clock
         self._lock = threading.Lock()
         self._pins: OrderedDict[str, int] = OrderedDict()

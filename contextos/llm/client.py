@@ -169,15 +169,7 @@ class ModelClient:
         return client
 
     @classmethod
-    def replicas(
-        cls,
-        model: str,
-        api_bases: Sequence[str],
-        *,
-        api_key: str | None = None,
-        down_s: float = 30.0,
-        **kwargs: Any,
-    ) -> ModelClient:
+    def replicas(cls, model: str, api_bases: Sequence[str], **kwargs: Any) -> ModelClient:
         """A client over several servers of one model (vLLM replicas), each session kept on one of them.
 
         ```python
@@ -188,11 +180,13 @@ class ModelClient:
         The steps of an agent run (or the calls inside ``with contextos.llm.session(key):``) go to
         one replica, so its prefix cache keeps hitting; a replica that fails is marked down for
         ``down_s`` seconds and its sessions move to another one, for good. Calls go through a
-        ``litellm.Router`` whose deployments are the replicas. See ``contextos.llm.replicas``.
+        ``litellm.Router`` whose deployments are the replicas. ``kwargs``: ``api_key`` (shared by
+        the replicas), ``down_s``, ``max_sessions`` (pins kept), and ``ModelClient``'s own
+        (``timeout``, ``retry``, ``fallbacks``, ...). See ``contextos.llm.replicas``.
         """
         from contextos.llm.replicas import ReplicaClient
 
-        return ReplicaClient(model, api_bases, api_key=api_key, down_s=down_s, **kwargs)
+        return ReplicaClient(model, api_bases, **kwargs)
 
     @property
     def model(self) -> str:

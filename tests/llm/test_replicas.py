@@ -252,6 +252,7 @@ def test_an_outer_session_wins_over_a_runs_default() -> None:
         (["http://a/v1", "http://a/v1/"], {}, "given more than once"),
         (["http://a/v1"], {"api_base": "http://b/v1"}, "api_bases"),
         (["http://a/v1"], {"down_s": -1}, "down_s"),
+        (["http://a/v1"], {"max_sessions": 0}, "max_sessions"),
     ],
 )
 def test_bad_replica_settings_raise_config_error(bases, kwargs, match) -> None:
