@@ -5,11 +5,14 @@ A *session* is a stable key for calls that share a growing prompt prefix: the st
 Keeping a session on one vLLM replica keeps that replica's prefix cache hitting; spreading its calls
 would make every replica recompute the shared prefix.
 
-```python
-replicas = ReplicaSet(["http://gpu-0:8000/v1", "http://gpu-1:8000/v1"], down_s=30)
-with session("conversation-42"):
-    first = replicas.order(current_session())[0]   # the session's replica, else the least used
-```
+>>> replicas = ReplicaSet(["http://gpu-0:8000/v1", "http://gpu-1:8000/v1"], down_s=30)
+>>> first = replicas.order("run-1")[0]          # a new session: the replica with fewest sessions
+>>> replicas.answered(first, "run-1")           # it answered: run-1 is pinned there
+>>> replicas.order("run-2")[0].api_base         # the next new session goes to the other one
+'http://gpu-1:8000/v1'
+>>> replicas.failed(first)                      # run-1's replica fails: tried last for 30 s
+>>> [r.api_base for r in replicas.order("run-1")]
+['http://gpu-1:8000/v1', 'http://gpu-0:8000/v1']
 
 ``ReplicaClient`` (``ModelClient.replicas``) keeps this state; this module holds no network code.
 """
