@@ -64,7 +64,7 @@ def test_tokenizer_keeps_the_reference_word_pieces(reference):
     rows, _ = reference
     tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
     tokenizer.no_padding()
-    tokenizer.enable_truncation(MiniLMEmbedder().max_length)
+    tokenizer.enable_truncation(default_embedder().max_length)
     for row, encoding in zip(rows, tokenizer.encode_batch([r["text"] for r in rows])):
         digest = hashlib.sha256(",".join(map(str, encoding.ids)).encode()).hexdigest()
         assert (len(encoding.ids), digest) == (row["tokens"], row["ids_sha256"]), row["text"][:60]
