@@ -155,7 +155,8 @@ def _fill(template: Any, seed: str, key: str = "value") -> Any:
 
 def demo_agent(client: ModelClient, catalog: ToolCatalog, *, tool_k: int = 8) -> Agent:
     """The demo's agent: the catalog's tools retrieved at every step, simulated when called."""
-    from contextos.agents.agent import Agent, RunLimits
+    from contextos.agents.agent import Agent
+    from contextos.agents.limits import RunLimits
     from contextos.tools.executor import ToolExecutor
 
     return Agent(

@@ -6,6 +6,7 @@ import asyncio
 import operator
 from collections.abc import Sequence
 
+from contextos.blocking import run_blocking
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
 from contextos.context.dialogue import CONVERSATION
@@ -158,8 +159,10 @@ class Orchestrator:
         return assembled
 
     def build_sync(self, step: Step) -> AssembledContext:
-        """``build`` for code that is not async."""
-        return asyncio.run(self.build(step))
+        """``build`` for code that is not async (inside a running event loop, ``await orchestrator.build(...)``)."""
+        return run_blocking(
+            lambda: self.build(step), "Orchestrator.build_sync()", "await orchestrator.build(...)"
+        )
 
     async def assemble(
         self, items: Sequence[ContextItem], step: Step | None = None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from contextos.demos.lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
+from contextos.store.where import id_in
 
 if TYPE_CHECKING:
     from contextos.memory.episodic import EpisodicMemory
@@ -317,7 +318,7 @@ class DemoPool:
         more = [ids[n] for n in best if lexical[n] > 0 and ids[n] not in have]
         if more:
             found = self.table.scan(
-                where="id IN (" + ", ".join(_quote(i) for i in more) + ")",
+                where=id_in(more),
                 columns=[*_COLUMNS, "vector"],
             )
             for r in found:
@@ -344,10 +345,6 @@ class DemoPool:
     ) -> list[ScoredDemo]:
         """The ``k`` examples whose inputs are most similar to ``query``, closest first."""
         return self.nearest(query, k, similarity=similarity)[0]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _from_row(row: dict[str, Any]) -> Demonstration:

@@ -377,7 +377,7 @@ def test_a_tiny_window_keeps_the_task_and_the_latest_tool_result_in_every_reques
 
 
 async def test_run_inside_an_event_loop_points_to_arun(client):
-    from contextos import AgentError
+    from contextos import RunningLoopError
 
-    with pytest.raises(AgentError, match="await agent.arun"):
+    with pytest.raises(RunningLoopError, match="await agent.arun"):
         Agent(client).run("hi")
