@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from contextos.blocking import run_blocking
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
-from contextos.context.dialogue import CONVERSATION
 from contextos.context.items import (
     FULL_CONTENT,
     AssembledContext,
@@ -23,6 +22,7 @@ from contextos.context.items import (
 from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.render import Renderer
 from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
+from contextos.context.source_names import CONVERSATION, TOOLS
 from contextos.context.sources import Compressor, ContextSource, run_compressor
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.context.vllm_tokenize import ServerCheckedCounter
@@ -407,7 +407,7 @@ class Orchestrator:
             or type(self.renderer) is not Renderer
         ):
             return self.counter.count_request(messages, tools)
-        schemas = sum(self._candidate(item).cost for item in ordered if item.source == "tools")
+        schemas = sum(self._candidate(item).cost for item in ordered if item.source == TOOLS)
         return self.counter.count_request(messages, None) + TOOLS_BLOCK_OVERHEAD + schemas
 
     def _result(
@@ -495,9 +495,7 @@ def _check_setup(sources: Sequence[ContextSource], budget: Budget) -> None:
             f"budget must be a Budget(context_window=...), got {type(budget).__name__}"
         )
     for source in sources:
-        if not isinstance(getattr(source, "name", None), str) or not callable(
-            getattr(source, "candidates", None)
-        ):
+        if not isinstance(source, ContextSource) or not isinstance(source.name, str):
             raise ConfigError(
                 f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}"
             )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -210,26 +211,16 @@ class ModelClient:
             messages, tools, tool_choice, response_format, max_tokens, temperature, params
         )
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt)
         for endpoint in self.endpoints:
-            kwargs = self._kwargs(endpoint, request)
 
-            async def call(kwargs: dict[str, Any] = kwargs) -> Any:
+            async def once(kwargs: dict[str, Any] = self._kwargs(endpoint, request)) -> Any:
                 return await (self.router or litellm).acompletion(**kwargs)
 
-            try:
-                response = await self._aretrying(endpoint, log, call)
-            except ModelError as error:
-                errors.append(error)
-                if not tries_next_model(error):
-                    raise error
-                continue
-            return self._completion(
-                endpoint, message_parts(response, model=endpoint.model), log, started
-            )
-        raise self._all_failed(errors, log)
+            with call.next_model_on_failure():
+                response = await self._aretrying(endpoint, call.log, once)
+                return call.completion(endpoint, message_parts(response, model=endpoint.model))
+        raise call.all_failed()
 
     def complete(
         self,
@@ -247,31 +238,21 @@ class ModelClient:
             messages, tools, tool_choice, response_format, max_tokens, temperature, params
         )
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt)
         for endpoint in self.endpoints:
-            kwargs = self._kwargs(endpoint, request)
-            try:
-                response = self._retrying(
-                    endpoint,
-                    log,
-                    # httpx's timeout is per read: the deadline of the whole answer is kept here.
-                    lambda kwargs=kwargs: call_within(
-                        lambda: (self.router or litellm).completion(**kwargs),
-                        self.timeout,
-                        name="contextos-model-call",
-                    ),
+
+            def once(kwargs: dict[str, Any] = self._kwargs(endpoint, request)) -> Any:
+                # httpx's timeout is per read: the deadline of the whole answer is kept here.
+                return call_within(
+                    lambda: (self.router or litellm).completion(**kwargs),
+                    self.timeout,
+                    name="contextos-model-call",
                 )
-            except ModelError as error:
-                errors.append(error)
-                if not tries_next_model(error):
-                    raise error
-                continue
-            return self._completion(
-                endpoint, message_parts(response, model=endpoint.model), log, started
-            )
-        raise self._all_failed(errors, log)
+
+            with call.next_model_on_failure():
+                response = self._retrying(endpoint, call.log, once)
+                return call.completion(endpoint, message_parts(response, model=endpoint.model))
+        raise call.all_failed()
 
     def astream(
         self,
@@ -435,28 +416,11 @@ class ModelClient:
         log.emit_last()
         return result
 
-    def _completion(
-        self, endpoint: Endpoint, parts: tuple[Any, ...], log: _AttemptLog, started: float
-    ) -> Completion:
-        content, tool_calls, finish_reason, usage = parts
-        return Completion(
-            content=content,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason,
-            usage=usage,
-            model=endpoint.model,
-            offline=is_offline_model(endpoint.model),
-            latency_s=time.perf_counter() - started,
-            attempts=list(log.attempts),
-        )
-
     async def _stream_deltas(
         self, request: dict[str, Any], finish: Callable[[Completion], None]
     ) -> AsyncIterator[str]:
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt)
         for endpoint in self.endpoints:
             kwargs = self._kwargs(endpoint, request)
             check = EventCheck()
@@ -474,13 +438,12 @@ class ModelClient:
                     first = None
                 return iterator, first
 
-            try:
-                iterator, first = await self._aretrying(endpoint, log, open_stream)
-            except ModelError as error:
-                errors.append(error)
-                if not tries_next_model(error):
-                    raise error
+            opened = None
+            with call.next_model_on_failure():
+                opened = await self._aretrying(endpoint, call.log, open_stream)
+            if opened is None:
                 continue
+            iterator, first = opened
             accumulator = StreamAccumulator()
             if first is not None:
                 if text := accumulator.add(first):
@@ -513,16 +476,54 @@ class ModelClient:
                     f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                     model=endpoint.model,
                 )
-            finish(self._completion(endpoint, accumulator.parts(), log, started))
+            finish(call.completion(endpoint, accumulator.parts()))
             return
-        raise self._all_failed(errors, log)
+        raise call.all_failed()
 
-    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
-        if len(errors) == 1:
-            return errors[0]
-        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
+
+class _Fallbacks:
+    """One call across the model and its fallbacks: the attempts, and the errors of the models
+    that failed, each tried in turn while the error says the next one may succeed."""
+
+    def __init__(self, hook: AttemptHook | None) -> None:
+        self.log = _AttemptLog(hook)
+        self.errors: list[ModelError] = []
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def next_model_on_failure(self) -> Iterator[None]:
+        """Inside: a ``ModelError`` is kept and swallowed when the next model may succeed where
+        this one failed (``tries_next_model``), raised otherwise."""
+        try:
+            yield
+        except ModelError as error:
+            self.errors.append(error)
+            if not tries_next_model(error):
+                raise
+
+    def completion(self, endpoint: Endpoint, parts: tuple[Any, ...]) -> Completion:
+        """The ``Completion`` of ``endpoint``'s answer ``parts`` (content, tool calls, finish, usage)."""
+        content, tool_calls, finish_reason, usage = parts
+        return Completion(
+            content=content,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+            model=endpoint.model,
+            offline=is_offline_model(endpoint.model),
+            latency_s=time.perf_counter() - self.started,
+            attempts=list(self.log.attempts),
+        )
+
+    def all_failed(self) -> ModelError:
+        """The error when every model failed: the one error, or ``AllModelsFailedError`` of them all."""
+        if len(self.errors) == 1:
+            return self.errors[0]
+        lines = "; ".join(f"[{e.model}] {e}" for e in self.errors)
         return AllModelsFailedError(
-            f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts)
+            f"All {len(self.errors)} models failed: {lines}",
+            errors=self.errors,
+            attempts=len(self.log.attempts),
         )
 
 

@@ -23,6 +23,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, Field
 
 from contextos.blocking import run_blocking
+from contextos.context.source_names import PLAYBOOK
 from contextos.errors import ContextOSError, PlaybookError
 from contextos.llm.protocol import ChatModel
 from contextos.playbook.bullets import Provenance
@@ -78,7 +79,7 @@ class PlaybookLearner:
         dedup_threshold: float = 0.9,
         dedup_at: float = 0.9,
         feedback: FeedbackFn = execution_signals,
-        source: str = "playbook",
+        source: str = PLAYBOOK,
     ) -> None:
         if client is None and (reflector is None or curator is None):
             raise PlaybookError("PlaybookLearner needs a client, or both a reflector and a curator")
