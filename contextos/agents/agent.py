@@ -20,7 +20,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.handoff import handoff_tool, handoff_tools
@@ -56,6 +56,22 @@ DEFAULT_INSTRUCTIONS = (
     "answer the user directly and concisely."
 )
 WARMUP_SPAN = "contextos.warmup"
+
+
+class RunOptions(TypedDict, total=False):
+    """The options of a run, ``arun``'s keyword parameters: its twins (``run``, ``astream``,
+    ``stream``) take them as ``**options`` (``tests/test_sync_twins.py`` keeps the two the same)."""
+
+    conversation: ConversationStore | None
+    """Continue an earlier conversation (it is appended to)."""
+    cancel: Cancellation | None
+    """Checked before every step."""
+    max_steps: int | None
+    """Overrides the limits' step count."""
+    handoffs: Mapping[str, str] | None
+    """Agent names (with descriptions) this run may hand over to."""
+    deps: Any
+    """What tools that ask for a ``RunContext`` receive as ``ctx.deps``."""
 
 
 @runtime_checkable
@@ -157,77 +173,24 @@ class Agent:
                 part.warmup()
         self._warm = True
 
-    def run(
-        self,
-        task: str,
-        *,
-        conversation: ConversationStore | None = None,
-        cancel: Cancellation | None = None,
-        max_steps: int | None = None,
-        handoffs: Mapping[str, str] | None = None,
-        deps: Any = None,
-    ) -> RunResult:
+    def run(self, task: str, **options: Unpack[RunOptions]) -> RunResult:
         """``arun`` for code that is not async (inside a running event loop, ``await agent.arun(...)``)."""
         return run_blocking(
-            lambda: self.arun(
-                task,
-                conversation=conversation,
-                cancel=cancel,
-                max_steps=max_steps,
-                handoffs=handoffs,
-                deps=deps,
-            ),
-            "Agent.run()",
-            "await agent.arun(...)",
+            lambda: self.arun(task, **options), "Agent.run()", "await agent.arun(...)"
         )
 
-    async def astream(
-        self,
-        task: str,
-        *,
-        conversation: ConversationStore | None = None,
-        cancel: Cancellation | None = None,
-        max_steps: int | None = None,
-        handoffs: Mapping[str, str] | None = None,
-        deps: Any = None,
-    ) -> AsyncIterator[AgentEvent]:
+    async def astream(self, task: str, **options: Unpack[RunOptions]) -> AsyncIterator[AgentEvent]:
         """``arun`` as an async iterator of typed events (``agents/stream.py``), ``RunFinished`` (with the
-        ``RunResult``) last. The parameters are ``arun``'s."""
-        run = lambda: self.arun(  # noqa: E731
-            task,
-            conversation=conversation,
-            cancel=cancel,
-            max_steps=max_steps,
-            handoffs=handoffs,
-            deps=deps,
-        )
-        async for event in stream_events(run):
+        ``RunResult``) last. The options are ``arun``'s."""
+        async for event in stream_events(lambda: self.arun(task, **options)):
             yield event
 
     arun_stream = astream
     """The name ``astream`` had before (docs and code written against it keep working)."""
 
-    def stream(
-        self,
-        task: str,
-        *,
-        conversation: ConversationStore | None = None,
-        cancel: Cancellation | None = None,
-        max_steps: int | None = None,
-        handoffs: Mapping[str, str] | None = None,
-        deps: Any = None,
-    ) -> Iterator[AgentEvent]:
+    def stream(self, task: str, **options: Unpack[RunOptions]) -> Iterator[AgentEvent]:
         """``astream`` for code that is not async: the events as a plain iterator."""
-        return iterate_in_thread(
-            lambda: self.astream(
-                task,
-                conversation=conversation,
-                cancel=cancel,
-                max_steps=max_steps,
-                handoffs=handoffs,
-                deps=deps,
-            )
-        )
+        return iterate_in_thread(lambda: self.astream(task, **options))
 
     async def arun(
         self,

@@ -27,7 +27,7 @@ from contextos.llm.protocol import ChatModel
 from contextos.llm.types import Completion
 from contextos.tools.executor import ToolExecutor, ToolResult
 from contextos.tracing.attributes import STEP_CITED
-from contextos.tracing.conventions import chat_span, record_chat_response, step_span
+from contextos.tracing.conventions import chat_span, record_completion, step_span
 
 
 @dataclass
@@ -131,12 +131,5 @@ class StepRunner:
                     emit(ModelToken, step=step.index, text=text)
                 completion = stream.completion
             model_s = time.perf_counter() - t0
-            record_chat_response(
-                span,
-                response_model=completion.model,
-                input_tokens=completion.usage.prompt_tokens,
-                output_tokens=completion.usage.completion_tokens,
-                finish_reasons=[completion.finish_reason] if completion.finish_reason else (),
-                output_messages=[completion.message()],
-            )
+            record_completion(span, completion)
         return completion, model_s
