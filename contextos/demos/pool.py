@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contextos.checked import validation_problems
 from contextos.demos.lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
@@ -63,11 +64,8 @@ class Demonstration(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-            )
             raise DemoError(
-                f"{where} is not a valid demonstration ({problems}); each needs string "
+                f"{where} is not a valid demonstration ({validation_problems(exc)}); each needs string "
                 '"id", "input" and "output", and may have "label" and "metadata"'
             ) from None
 
