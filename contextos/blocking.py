@@ -3,9 +3,10 @@
 Every operation that waits (a model call, a run, an assembly) is an ``async`` method, the primary
 one; where code that is not async needs it too, a blocking twin with the same parameters runs it to
 the end. Twins are named ``aname`` / ``name`` (``Agent.arun`` / ``Agent.run``, ``ModelClient.acomplete``
-/ ``ModelClient.complete``), except two that keep the names users already wrote: ``Orchestrator.build``
-/ ``build_sync`` and ``Compressor.compress`` / ``compress_sync``. ``tests/test_sync_twins.py`` checks
-that every twin takes the parameters of its async method, with the same annotations.
+/ ``ModelClient.complete``), except ``Orchestrator.build`` / ``build_sync`` and ``Compressor.compress`` /
+``compress_sync``, where the plain name is the async one (``compress`` is what a user's compressor
+implements). ``tests/test_sync_twins.py`` checks that every twin takes the parameters of its async
+method, with the same annotations.
 
 ```python
 result = agent.run("Hi")              # a script
