@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from contextos.agents.agent import Agent
+from contextos.agents.agent import Agent, RunOptions
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.graph import AgentGraph, GraphResult, Router
 from contextos.agents.hooks import AgentHooks, ToolDecision
@@ -41,6 +41,7 @@ __all__ = [
     "Router",
     "RunFinished",
     "RunLimits",
+    "RunOptions",
     "RunResult",
     "StepFinished",
     "StepRecord",

@@ -24,7 +24,12 @@ from contextos.context.render import Renderer
 from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.source_names import CONVERSATION, TOOLS
 from contextos.context.sources import Compressor, ContextSource, run_compressor
-from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
+from contextos.context.tokens import (
+    TOOLS_BLOCK_OVERHEAD,
+    TiktokenCounter,
+    TokenCounter,
+    accounting,
+)
 from contextos.context.vllm_tokenize import ServerCheckedCounter
 from contextos.errors import (
     BudgetError,
@@ -459,6 +464,7 @@ class Orchestrator:
             conversation = usage.setdefault(CONVERSATION, SourceUsage())
             conversation.offered += len(selection.left_out_turns)
             conversation.unexamined = len(selection.left_out_turns)
+        counted = accounting(self.counter)  # what counted: its name, and whether it estimates
         return AssembledContext(
             messages=messages,
             tools=tools,
@@ -467,8 +473,8 @@ class Orchestrator:
                 budget=self.budget.available,
                 request_tokens=selection.used,
                 per_source=usage,
-                counted_with=getattr(self.counter, "counted_with", type(self.counter).__name__),
-                estimated=bool(getattr(self.counter, "estimated", False)),
+                counted_with=counted.counted_with,
+                estimated=counted.estimated,
             ),
             items=ordered,
         )
