@@ -19,10 +19,12 @@ from pydantic import BaseModel, ValidationError
 from contextos.errors import ContextOSError
 
 
-def validation_problems(exc: ValidationError, default: str = "value") -> str:
-    """Each failure of ``exc`` as ``field: what is wrong``, joined by ``; ``."""
+def validation_problems(exc: ValidationError, default: str = "value", *, skip: int = 0) -> str:
+    """Each failure of ``exc`` as ``field: what is wrong`` (``default`` where no field is named),
+    joined by ``; ``: the words every ``ContextOSError`` for invalid input quotes. ``skip``: leading
+    parts of each location to leave out (a tagged union's tag)."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or default}: {e['msg']}" for e in exc.errors()
+        f"{'.'.join(str(p) for p in e['loc'][skip:]) or default}: {e['msg']}" for e in exc.errors()
     )
 
 

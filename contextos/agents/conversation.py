@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import CONVERSATION
 from contextos.errors import MemoryStoreError
 
 
@@ -42,7 +43,7 @@ class Conversation:
     ```
     """
 
-    name = "conversation"
+    name = CONVERSATION
 
     def __init__(self, messages: Sequence[dict[str, Any]] = ()) -> None:
         self._items: list[ContextItem] = []

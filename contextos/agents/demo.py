@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextos.context.budget import Budget, Section
+from contextos.context.source_names import TOOLS
 from contextos.errors import InvalidToolError
 from contextos.tools.tool import Tool
 
@@ -37,7 +38,7 @@ DEMO_INSTRUCTIONS = (
     "Say when a result is simulated."
 )
 
-DEMO_BUDGET = Budget(context_window=4096, reserve_output=512, sections={"tools": Section(cap=1800)})
+DEMO_BUDGET = Budget(context_window=4096, reserve_output=512, sections={TOOLS: Section(cap=1800)})
 """A deliberately small budget: the tools section is capped, so selection has to choose."""
 
 
@@ -155,7 +156,8 @@ def _fill(template: Any, seed: str, key: str = "value") -> Any:
 
 def demo_agent(client: ModelClient, catalog: ToolCatalog, *, tool_k: int = 8) -> Agent:
     """The demo's agent: the catalog's tools retrieved at every step, simulated when called."""
-    from contextos.agents.agent import Agent, RunLimits
+    from contextos.agents.agent import Agent
+    from contextos.agents.limits import RunLimits
     from contextos.tools.executor import ToolExecutor
 
     return Agent(

@@ -22,9 +22,11 @@ from typing import Literal
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from contextos.agents.agent import Agent, Cancellation, run_blocking
+from contextos.agents.agent import Agent
 from contextos.agents.conversation import Conversation, ConversationStore
+from contextos.agents.limits import Cancellation
 from contextos.agents.result import RunResult, add_usage
+from contextos.blocking import run_blocking
 from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Usage
 from contextos.tracing.conventions import run_span
@@ -124,11 +126,19 @@ class AgentGraph:
         """The agent at node ``name``."""
         return self.graph.nodes[name]["agent"]
 
-    def run(self, task: str, **options: object) -> GraphResult:
+    def run(
+        self,
+        task: str,
+        *,
+        conversation: ConversationStore | None = None,
+        cancel: Cancellation | None = None,
+    ) -> GraphResult:
         """``arun`` for code that is not async (inside a running event loop, ``await graph.arun(...)``)."""
         return run_blocking(
-            lambda: self.arun(task, **options), "AgentGraph.run()", "await graph.arun(...)"
-        )  # type: ignore[arg-type]
+            lambda: self.arun(task, conversation=conversation, cancel=cancel),
+            "AgentGraph.run()",
+            "await graph.arun(...)",
+        )
 
     async def arun(
         self,

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from contextos.checked import validation_problems
 from contextos.errors import ConfigError
 from contextos.llm.parse import json_candidates
 
@@ -60,12 +61,7 @@ class OutputSpec(Generic[T]):
             try:
                 return self.adapter.validate_python(data), None
             except ValidationError as exc:
-                errors.append(
-                    "; ".join(
-                        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-                        for e in exc.errors()
-                    )
-                )
+                errors.append(validation_problems(exc))
         return None, errors[0] if errors else "the answer held no JSON"
 
     def repair_message(self, problem: str) -> dict[str, Any]:

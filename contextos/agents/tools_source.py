@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import TOOLS
 from contextos.tools.query import ToolRetrieval
 from contextos.tools.source import ToolSource, tool_item
 from contextos.tools.tool import Tool
@@ -37,7 +38,7 @@ class RunTools:
     """Proposes the agent's own tools (considered first) and the retrieved ones, and remembers every
     tool it offered so the executor can run a call by name."""
 
-    name = "tools"
+    name = TOOLS
 
     def __init__(self, own: Sequence[Tool], retrieval: ToolSource | None = None) -> None:
         self.own = list(own)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from contextos.cli.errors import reported_errors
+from contextos.context.source_names import TOOLS
 
 OFFLINE_MODEL = "offline/demo"
 
@@ -123,7 +124,7 @@ def _print_run(console: Any, result: Any) -> None:
         if found is not None:
             _print_retrieval(console, found)
             labels.update((h.tool.name, h.tool.label) for h in found.hits)
-        tools = [d for d in step.context.decisions if d.source == "tools"]
+        tools = [d for d in step.context.decisions if d.source == TOOLS]
         kept = [d for d in tools if d.status.value != "dropped"]
         new = {d.id for d in tools} - offered_before
         console.print(

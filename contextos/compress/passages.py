@@ -12,6 +12,7 @@ from typing import Any
 
 from contextos.compress.extractive import HEADING
 from contextos.context.items import ContextItem
+from contextos.context.source_names import DOCUMENTS
 from contextos.context.sources import Compressor, run_compressor
 from contextos.context.tokens import TokenCounter
 from contextos.errors import CompressionError
@@ -44,7 +45,7 @@ def passage_items(passages: Sequence[Mapping[str, Any]]) -> list[ContextItem]:
         items.append(
             ContextItem(
                 id=str(n),
-                source="documents",
+                source=DOCUMENTS,
                 content=heading + passage["text"],
                 metadata={HEADING: heading, "title": title},
             )
@@ -82,7 +83,7 @@ async def compress_passages(
     budget = target
     while True:  # the line breaks between kept passages count too: shrink the budget by any excess
         results = await run_compressor(
-            compressor, items, question, budget, counter=counter, source="documents"
+            compressor, items, question, budget, counter=counter, source=DOCUMENTS
         )
         context = "\n".join(r.item.content for r in results if r.item is not None)
         used = counter.count(context)

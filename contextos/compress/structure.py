@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from contextos.compress.base import CompressorBase, dropped
 from contextos.compress.extractive import HEADING
@@ -23,7 +23,7 @@ from contextos.context.sources import Compressed
 from contextos.context.tokens import TokenCounter
 
 if TYPE_CHECKING:
-    from contextos.llm.client import ModelClient
+    from contextos.llm.protocol import ChatModel
 
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+(?P<md>.+?)\s*#*|(?P<label>[^.!?:]{2,60}):)\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+(?P<text>.+)$")
@@ -99,7 +99,7 @@ class Structurizer(CompressorBase):
     name = "structure"
 
     def __init__(
-        self, *, client: ModelClient | Any | None = None, counter: TokenCounter | None = None
+        self, *, client: ChatModel | None = None, counter: TokenCounter | None = None
     ) -> None:
         super().__init__(counter=counter)
         self.client = client
@@ -124,7 +124,7 @@ class Structurizer(CompressorBase):
                     [{"role": "user", "content": PROMPT.format(text=item.content)}], temperature=0
                 )
                 sections, structured = outline(completion.content or "")
-                model = getattr(completion, "model", None) or getattr(self.client, "model", "model")
+                model = completion.model or self.client.model
             outlines.append(sections)
             models.append(model)
         self._fit(outlines, query, target)

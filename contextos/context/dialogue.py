@@ -18,13 +18,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from contextos.context.items import ContextItem, DecisionStatus
+from contextos.context.source_names import CONVERSATION
 from contextos.context.units import Candidate, Outcome, Unit
 
 if TYPE_CHECKING:
     from contextos.context.select import State
 
-#: The source whose items are the conversation.
-CONVERSATION = "conversation"
 
 _NEXT: dict[str | None, frozenset[str]] = {
     None: frozenset({"user"}),

@@ -22,17 +22,6 @@ the ids its answer cites (``StepRecord.cited``)."""
 FULL_CONTENT = "contextos.full_content"
 """The ``metadata`` key under which an item shortened to fit keeps its full text (the trace records it)."""
 
-#: The source names contextos knows how to place; any other name renders with the documents.
-KNOWN_SOURCES = (
-    "instructions",
-    "tools",
-    "demonstrations",
-    "memory",
-    "documents",
-    "conversation",
-    "input",
-)
-
 
 class ContextItem(CheckedModel):
     """One candidate piece of context, proposed by a source for one step.

@@ -6,9 +6,9 @@ import asyncio
 import operator
 from collections.abc import Sequence
 
+from contextos.blocking import run_blocking
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
-from contextos.context.dialogue import CONVERSATION
 from contextos.context.items import (
     FULL_CONTENT,
     AssembledContext,
@@ -22,8 +22,14 @@ from contextos.context.items import (
 from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.render import Renderer
 from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
+from contextos.context.source_names import CONVERSATION, TOOLS
 from contextos.context.sources import Compressor, ContextSource, run_compressor
-from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
+from contextos.context.tokens import (
+    TOOLS_BLOCK_OVERHEAD,
+    TiktokenCounter,
+    TokenCounter,
+    accounting,
+)
 from contextos.context.vllm_tokenize import ServerCheckedCounter
 from contextos.errors import (
     BudgetError,
@@ -167,8 +173,10 @@ class Orchestrator:
         return assembled
 
     def build_sync(self, step: Step) -> AssembledContext:
-        """``build`` for code that is not async."""
-        return asyncio.run(self.build(step))
+        """``build`` for code that is not async (inside a running event loop, ``await orchestrator.build(...)``)."""
+        return run_blocking(
+            lambda: self.build(step), "Orchestrator.build_sync()", "await orchestrator.build(...)"
+        )
 
     async def assemble(
         self, items: Sequence[ContextItem], step: Step | None = None
@@ -413,7 +421,7 @@ class Orchestrator:
             or type(self.renderer) is not Renderer
         ):
             return self.counter.count_request(messages, tools)
-        schemas = sum(self._candidate(item).cost for item in ordered if item.source == "tools")
+        schemas = sum(self._candidate(item).cost for item in ordered if item.source == TOOLS)
         return self.counter.count_request(messages, None) + TOOLS_BLOCK_OVERHEAD + schemas
 
     def _result(
@@ -465,6 +473,7 @@ class Orchestrator:
             conversation = usage.setdefault(CONVERSATION, SourceUsage())
             conversation.offered += len(selection.left_out_turns)
             conversation.unexamined = len(selection.left_out_turns)
+        counted = accounting(self.counter)  # what counted: its name, and whether it estimates
         return AssembledContext(
             messages=messages,
             tools=tools,
@@ -473,8 +482,8 @@ class Orchestrator:
                 budget=self.budget.available,
                 request_tokens=selection.used,
                 per_source=usage,
-                counted_with=getattr(self.counter, "counted_with", type(self.counter).__name__),
-                estimated=bool(getattr(self.counter, "estimated", False)),
+                counted_with=counted.counted_with,
+                estimated=counted.estimated,
             ),
             items=ordered,
         )
@@ -501,9 +510,7 @@ def _check_setup(sources: Sequence[ContextSource], budget: Budget) -> None:
             f"budget must be a Budget(context_window=...), got {type(budget).__name__}"
         )
     for source in sources:
-        if not isinstance(getattr(source, "name", None), str) or not callable(
-            getattr(source, "candidates", None)
-        ):
+        if not isinstance(source, ContextSource) or not isinstance(source.name, str):
             raise ConfigError(
                 f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}"
             )

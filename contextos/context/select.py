@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 
 from contextos.context.budget import Budget
 from contextos.context.dialogue import (
-    CONVERSATION,
     Chain,
     Dialogue,
     alternate,
@@ -29,6 +28,7 @@ from contextos.context.dialogue import (
 )
 from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
+from contextos.context.source_names import CONVERSATION, MESSAGE_SOURCES
 from contextos.context.units import Candidate, Outcome, Selection, Unit, make_units, render_key
 from contextos.errors import BudgetError
 
@@ -36,8 +36,6 @@ __all__ = ["Candidate", "Outcome", "Selection", "select_within_budget"]
 
 #: Items at least this similar (word-bigram Jaccard) to a selected item are dropped as duplicates.
 DUPLICATE_SIMILARITY = 0.9
-#: Sources whose items are turns of a dialogue, not information chunks: never penalised as redundant.
-DIALOGUE_SOURCES = frozenset({"conversation", "input"})
 INCLUDED = DecisionStatus.INCLUDED
 
 
@@ -189,7 +187,7 @@ class State:
         Dialogue turns are neither penalised nor penalise others; pinned items penalise the rest
         but do not count towards how common a sketch value is.
         """
-        positions = [n for n, c in enumerate(candidates) if c.item.source not in DIALOGUE_SOURCES]
+        positions = [n for n, c in enumerate(candidates) if c.item.source not in MESSAGE_SOURCES]
         self.number_of = [-1] * len(candidates)
         for number, position in enumerate(positions):
             self.number_of[position] = number

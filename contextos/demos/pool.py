@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contextos.checked import validation_problems
 from contextos.demos.lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
+from contextos.store.where import id_in
 
 if TYPE_CHECKING:
     from contextos.memory.episodic import EpisodicMemory
@@ -62,11 +64,8 @@ class Demonstration(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-            )
             raise DemoError(
-                f"{where} is not a valid demonstration ({problems}); each needs string "
+                f"{where} is not a valid demonstration ({validation_problems(exc)}); each needs string "
                 '"id", "input" and "output", and may have "label" and "metadata"'
             ) from None
 
@@ -317,7 +316,7 @@ class DemoPool:
         more = [ids[n] for n in best if lexical[n] > 0 and ids[n] not in have]
         if more:
             found = self.table.scan(
-                where="id IN (" + ", ".join(_quote(i) for i in more) + ")",
+                where=id_in(more),
                 columns=[*_COLUMNS, "vector"],
             )
             for r in found:
@@ -344,10 +343,6 @@ class DemoPool:
     ) -> list[ScoredDemo]:
         """The ``k`` examples whose inputs are most similar to ``query``, closest first."""
         return self.nearest(query, k, similarity=similarity)[0]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _from_row(row: dict[str, Any]) -> Demonstration:

@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import DEMONSTRATIONS
 from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo, Similarity
 from contextos.errors import DemoError
 
@@ -43,7 +44,7 @@ class DemoRetriever(ABC):
     each with its similarity as score and its rendered place as ``position``.
     """
 
-    name = "demonstrations"
+    name = DEMONSTRATIONS
 
     def __init__(
         self,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -230,28 +231,19 @@ class ModelClient:
             messages, tools, tool_choice, response_format, max_tokens, temperature, params
         )
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt, self._settle)
         for endpoint in self._route():
-            kwargs = self._kwargs(endpoint, request)
 
-            async def call(kwargs: dict[str, Any] = kwargs, endpoint: Endpoint = endpoint) -> Any:
+            async def once(
+                kwargs: dict[str, Any] = self._kwargs(endpoint, request),
+                endpoint: Endpoint = endpoint,
+            ) -> Any:
                 return await self._transport(litellm, endpoint).acompletion(**kwargs)
 
-            try:
-                response = await self._aretrying(endpoint, log, call)
-            except ModelError as error:
-                errors.append(error)
-                self._settle(endpoint, log, error)
-                if not tries_next_model(error):
-                    raise error
-                continue
-            self._settle(endpoint, log, None)
-            return self._completion(
-                endpoint, message_parts(response, model=endpoint.model), log, started
-            )
-        raise self._all_failed(errors, log)
+            with call.next_model_on_failure(endpoint):
+                response = await self._aretrying(endpoint, call.log, once)
+                return call.completion(endpoint, message_parts(response, model=endpoint.model))
+        raise self._all_failed(call.errors, call.log)
 
     def complete(
         self,
@@ -269,33 +261,24 @@ class ModelClient:
             messages, tools, tool_choice, response_format, max_tokens, temperature, params
         )
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt, self._settle)
         for endpoint in self._route():
-            kwargs = self._kwargs(endpoint, request)
-            try:
-                response = self._retrying(
-                    endpoint,
-                    log,
-                    # httpx's timeout is per read: the deadline of the whole answer is kept here.
-                    lambda kwargs=kwargs, endpoint=endpoint: call_within(
-                        lambda: self._transport(litellm, endpoint).completion(**kwargs),
-                        self.timeout,
-                        name="contextos-model-call",
-                    ),
+
+            def once(
+                kwargs: dict[str, Any] = self._kwargs(endpoint, request),
+                endpoint: Endpoint = endpoint,
+            ) -> Any:
+                # httpx's timeout is per read: the deadline of the whole answer is kept here.
+                return call_within(
+                    lambda: self._transport(litellm, endpoint).completion(**kwargs),
+                    self.timeout,
+                    name="contextos-model-call",
                 )
-            except ModelError as error:
-                errors.append(error)
-                self._settle(endpoint, log, error)
-                if not tries_next_model(error):
-                    raise error
-                continue
-            self._settle(endpoint, log, None)
-            return self._completion(
-                endpoint, message_parts(response, model=endpoint.model), log, started
-            )
-        raise self._all_failed(errors, log)
+
+            with call.next_model_on_failure(endpoint):
+                response = self._retrying(endpoint, call.log, once)
+                return call.completion(endpoint, message_parts(response, model=endpoint.model))
+        raise self._all_failed(call.errors, call.log)
 
     def astream(
         self,
@@ -327,7 +310,7 @@ class ModelClient:
         return CompletionStream(lambda finish: self._stream_deltas(request, finish))
 
     # -- internals --------------------------------------------------------------------------
-    # Four hooks that ReplicaClient (llm/replicas.py) overrides to spread calls over replicas.
+    # Five hooks that ReplicaClient (llm/replicas.py) overrides to spread calls over replicas.
     def _route(self) -> Sequence[Endpoint]:
         """The endpoints one call tries, in order: the model, then its fallbacks."""
         return self.endpoints
@@ -342,6 +325,15 @@ class ModelClient:
 
     def _settle(self, endpoint: Endpoint, log: _AttemptLog, error: ModelError | None) -> None:
         """Told how ``endpoint``'s tries ended (``error`` None: it answered)."""
+
+    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
+        """The error when every endpoint failed: the one error, or ``AllModelsFailedError`` of them all."""
+        if len(errors) == 1:
+            return errors[0]
+        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
+        return AllModelsFailedError(
+            f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts)
+        )
 
     def _request(
         self,
@@ -475,28 +467,11 @@ class ModelClient:
         log.emit_last()
         return result
 
-    def _completion(
-        self, endpoint: Endpoint, parts: tuple[Any, ...], log: _AttemptLog, started: float
-    ) -> Completion:
-        content, tool_calls, finish_reason, usage = parts
-        return Completion(
-            content=content,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason,
-            usage=usage,
-            model=endpoint.model,
-            offline=is_offline_model(endpoint.model),
-            latency_s=time.perf_counter() - started,
-            attempts=list(log.attempts),
-        )
-
     async def _stream_deltas(
         self, request: dict[str, Any], finish: Callable[[Completion], None]
     ) -> AsyncIterator[str]:
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt, self._settle)
         for endpoint in self._route():
             kwargs = self._kwargs(endpoint, request)
             check = EventCheck()
@@ -516,15 +491,12 @@ class ModelClient:
                     first = None
                 return iterator, first
 
-            try:
-                iterator, first = await self._aretrying(endpoint, log, open_stream)
-            except ModelError as error:
-                errors.append(error)
-                self._settle(endpoint, log, error)
-                if not tries_next_model(error):
-                    raise error
+            opened = None
+            with call.next_model_on_failure(endpoint):
+                opened = await self._aretrying(endpoint, call.log, open_stream)
+            if opened is None:
                 continue
-            self._settle(endpoint, log, None)
+            iterator, first = opened
             accumulator = StreamAccumulator()
             if first is not None:
                 if text := accumulator.add(first):
@@ -557,16 +529,52 @@ class ModelClient:
                     f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                     model=endpoint.model,
                 )
-            finish(self._completion(endpoint, accumulator.parts(), log, started))
+            finish(call.completion(endpoint, accumulator.parts()))
             return
-        raise self._all_failed(errors, log)
+        raise self._all_failed(call.errors, call.log)
 
-    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
-        if len(errors) == 1:
-            return errors[0]
-        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
-        return AllModelsFailedError(
-            f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts)
+
+class _Fallbacks:
+    """One call across the model and its fallbacks (or replicas): the attempts, and the errors of
+    the endpoints that failed, each tried in turn while the error says the next one may succeed."""
+
+    def __init__(
+        self,
+        hook: AttemptHook | None,
+        settle: Callable[[Endpoint, _AttemptLog, ModelError | None], None],
+    ) -> None:
+        self.log = _AttemptLog(hook)
+        self.errors: list[ModelError] = []
+        self.started = time.perf_counter()
+        self._settle = settle
+
+    @contextmanager
+    def next_model_on_failure(self, endpoint: Endpoint) -> Iterator[None]:
+        """Inside: a ``ModelError`` is kept and swallowed when the next endpoint may succeed where
+        this one failed (``tries_next_model``), raised otherwise. The client's ``_settle`` hears
+        how ``endpoint``'s tries ended either way."""
+        try:
+            yield
+        except ModelError as error:
+            self.errors.append(error)
+            self._settle(endpoint, self.log, error)
+            if not tries_next_model(error):
+                raise
+        else:
+            self._settle(endpoint, self.log, None)
+
+    def completion(self, endpoint: Endpoint, parts: tuple[Any, ...]) -> Completion:
+        """The ``Completion`` of ``endpoint``'s answer ``parts`` (content, tool calls, finish, usage)."""
+        content, tool_calls, finish_reason, usage = parts
+        return Completion(
+            content=content,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+            model=endpoint.model,
+            offline=is_offline_model(endpoint.model),
+            latency_s=time.perf_counter() - self.started,
+            attempts=list(self.log.attempts),
         )
 
 

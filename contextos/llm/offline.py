@@ -345,11 +345,10 @@ def make_handler() -> Any:
     from litellm import CustomLLM
 
     class OfflineLLM(CustomLLM):
-        """litellm custom provider answering with ``plan_reply``."""
+        """litellm custom provider answering with ``plan_reply``. litellm calls its four entry points
+        with keyword arguments (model_response, api_base, logging_obj, ...); only these three are read."""
 
-        def _respond(
-            self, model: str, messages: list, optional_params: dict, model_response: Any
-        ) -> Any:
+        def _respond(self, model: str, messages: list, optional_params: dict) -> Any:
             reply = plan_reply(
                 messages, optional_params.get("tools"), optional_params.get("response_format")
             )
@@ -364,66 +363,22 @@ def make_handler() -> Any:
             )
 
         def completion(
-            self,
-            model: str,
-            messages: list,
-            api_base: str,
-            custom_prompt_dict: dict,
-            model_response: Any,
-            print_verbose: Any,
-            encoding: Any,
-            api_key: Any,
-            logging_obj: Any,
-            optional_params: dict,
-            **kwargs: Any,
+            self, model: str, messages: list, optional_params: dict, **kwargs: Any
         ) -> Any:
-            return self._respond(model, messages, optional_params, model_response)
+            return self._respond(model, messages, optional_params)
 
         async def acompletion(
-            self,
-            model: str,
-            messages: list,
-            api_base: str,
-            custom_prompt_dict: dict,
-            model_response: Any,
-            print_verbose: Any,
-            encoding: Any,
-            api_key: Any,
-            logging_obj: Any,
-            optional_params: dict,
-            **kwargs: Any,
+            self, model: str, messages: list, optional_params: dict, **kwargs: Any
         ) -> Any:
-            return self._respond(model, messages, optional_params, model_response)
+            return self._respond(model, messages, optional_params)
 
         def streaming(
-            self,
-            model: str,
-            messages: list,
-            api_base: str,
-            custom_prompt_dict: dict,
-            model_response: Any,
-            print_verbose: Any,
-            encoding: Any,
-            api_key: Any,
-            logging_obj: Any,
-            optional_params: dict,
-            **kwargs: Any,
+            self, model: str, messages: list, optional_params: dict, **kwargs: Any
         ) -> Iterator[dict[str, Any]]:
             yield from _chunks(messages, optional_params)
 
         async def astreaming(
-            self,
-            model: str,
-            messages: list,
-            api_base: str,
-            custom_prompt_dict: dict,
-            model_response: Any,
-            print_verbose: Any,
-            encoding: Any,
-            api_key: Any,
-            logging_obj: Any,
-            optional_params: dict,
-            **kwargs: Any,
+            self, model: str, messages: list, optional_params: dict, **kwargs: Any
         ) -> AsyncIterator[dict[str, Any]]:
             for chunk in _chunks(messages, optional_params):
                 yield chunk

@@ -20,6 +20,7 @@ from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
 from contextos.context.items import ContextItem, Step
 from contextos.context.render import Renderer
+from contextos.context.source_names import CONVERSATION
 from contextos.context.tokens import TokenCounter
 from contextos.errors import BudgetError, MemoryStoreError
 
@@ -56,7 +57,7 @@ class WorkingMemory:
     refused with a ``BudgetError``.
     """
 
-    name = "conversation"
+    name = CONVERSATION
 
     def __init__(
         self,
@@ -78,7 +79,7 @@ class WorkingMemory:
         self.counter = counter or counter_for_model(model)
         self.sinks = list(sinks)
         for sink in self.sinks:
-            if not (callable(getattr(sink, "absorb", None)) or callable(sink)):
+            if not (isinstance(sink, EvictionSink) or callable(sink)):
                 raise MemoryStoreError(
                     f"a sink needs absorb(items) or to be callable, got {type(sink).__name__}"
                 )
@@ -156,7 +157,7 @@ class WorkingMemory:
         batch, self.evicted = self.evicted, []
         try:
             for sink in self.sinks:
-                absorb = sink.absorb if hasattr(sink, "absorb") else sink
+                absorb = sink.absorb if isinstance(sink, EvictionSink) else sink
                 result = absorb(list(batch))
                 if inspect.isawaitable(result):
                     await result
@@ -170,7 +171,7 @@ class WorkingMemory:
         position = self._next_position
         self._next_position += 1
         if isinstance(message, ContextItem):
-            if message.source != "conversation":
+            if message.source != CONVERSATION:
                 raise MemoryStoreError(
                     f"working memory holds conversation items, got source {message.source!r}"
                 )
@@ -200,7 +201,7 @@ class WorkingMemory:
                 meta["session"] = self.session
             item = ContextItem(
                 id=f"turn-{position}",
-                source="conversation",
+                source=CONVERSATION,
                 role=message["role"],
                 content=content,
                 payload=payload or None,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from contextos.checked import validation_problems
 from contextos.errors import InvalidDeltaError, PlaybookError
 from contextos.llm.protocol import ChatModel
 from contextos.playbook.bullets import SECTIONS, Bullet
@@ -116,7 +117,7 @@ class Reflector:
             reflection = Reflection.model_validate(value)
         except ValidationError as exc:
             raise PlaybookError(
-                f"the reflector's answer does not fit its schema: {_problems(exc)}"
+                f"the reflector's answer does not fit its schema: {validation_problems(exc)}"
             ) from None
         unknown = sorted(set(reflection.bullet_tags) - set(ids))
         if unknown:
@@ -187,9 +188,3 @@ def _delta_op(op: Any, n: int) -> dict[str, Any]:
     if op.get("reason"):
         out["reason"] = op["reason"]
     return out
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-    )

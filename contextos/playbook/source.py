@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from contextos.context.items import CITE_ID, ContextItem, Step
+from contextos.context.source_names import PLAYBOOK
 from contextos.errors import ConfigError
 from contextos.playbook.markdown import bullet_line
 from contextos.playbook.store import Playbook
@@ -37,7 +38,7 @@ class PlaybookSource:
         self,
         playbook: Playbook,
         *,
-        name: str = "playbook",
+        name: str = PLAYBOOK,
         k: int = 20,
         max_tokens: int = 1000,
         min_similarity: float = 0.2,

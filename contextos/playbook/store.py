@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contextos.context.source_names import PLAYBOOK
 from contextos.embed.base import Embedder
 from contextos.embed.hashing import HashingEmbedder
 from contextos.errors import InvalidDeltaError, PlaybookError, StoreError
@@ -90,7 +91,7 @@ class Playbook:
         uri: str | Path,
         *,
         embedder: Embedder | None = None,
-        name: str = "playbook",
+        name: str = PLAYBOOK,
         create: bool = True,
         max_bullet_tokens: int = DEFAULT_MAX_BULLET_TOKENS,
         count_tokens: Callable[[str], int] | None = None,

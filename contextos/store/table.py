@@ -23,6 +23,7 @@ from contextos.embed.cache import CachedEmbedder
 from contextos.errors import StoreError
 from contextos.store.fusion import RRF_K, fuse_ranks, fuse_scores
 from contextos.store.lock import creation_lock
+from contextos.store.where import id_in
 from contextos.tracing.spans import span
 
 # LanceDB logs a warning for every query that does not select its score column (our queries do
@@ -57,14 +58,6 @@ class Hit:
     similarity: float | None = None
     """Cosine similarity of the query and the row (dense and hybrid; None for fts): an absolute
     measure where the fused score is relative to the other candidates."""
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _id_filter(ids: Sequence[str]) -> str:
-    return "id IN (" + ", ".join(_quote(i) for i in ids) + ")"
 
 
 def _is_remote(uri: str) -> bool:
@@ -253,7 +246,7 @@ class VectorTable:
             chunk = ids[start : start + 1000]
             rows = (
                 self._table.search()
-                .where(_id_filter(chunk))
+                .where(id_in(chunk))
                 .select(self.columns)
                 .limit(len(chunk))
                 .to_list()
@@ -497,7 +490,7 @@ class VectorTable:
         before = self.count()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            self._commit(lambda: self._table.delete(_id_filter(chunk)))
+            self._commit(lambda: self._table.delete(id_in(chunk)))
         return before - self.count()
 
     def _validate(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -531,7 +524,7 @@ class VectorTable:
                 chunk = ids[start : start + 1000]
                 stored = (
                     self._table.search()
-                    .where(_id_filter(chunk))
+                    .where(id_in(chunk))
                     .select(["id", "text", "vector"])
                     .limit(len(chunk))
                     .to_list()
@@ -615,7 +608,7 @@ class VectorTable:
             found.update(
                 r["id"]
                 for r in self._table.search()
-                .where(_id_filter(chunk))
+                .where(id_in(chunk))
                 .select(["id"])
                 .limit(len(chunk))
                 .to_list()

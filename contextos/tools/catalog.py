@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextos.errors import DuplicateToolError, StoreError, ToolNotFoundError
+from contextos.store.where import id_in, quote
 from contextos.tools.load import check_unique
+from contextos.tools.retrieve import CatalogRetriever, ToolHit
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
     from contextos.embed import Embedder
     from contextos.store import VectorTable
-    from contextos.tools.retrieve import CatalogRetriever, SearchMode, ToolHit
+    from contextos.store.table import SearchMode
 
 TOOLS_TABLE = "tools"
 GROUPS_TABLE = "tool_groups"
@@ -63,14 +65,6 @@ def group_text(group: str, members: Sequence[Tool]) -> str:
             label = label[len(group) :].lstrip(" :")
         lines.append(f"{words(label)} {tool.description.strip()}".strip())
     return "\n".join(lines)
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in(column: str, values: Sequence[str]) -> str:
-    return f"{column} IN ({', '.join(_quote(v) for v in values)})"
 
 
 class ToolCatalog:
@@ -133,14 +127,14 @@ class ToolCatalog:
     def __contains__(self, key: object) -> bool:
         return (
             isinstance(key, str)
-            and self.table.count(f"id = {_quote(key)} OR name = {_quote(key)}") > 0
+            and self.table.count(f"id = {quote(key)} OR name = {quote(key)}") > 0
         )
 
     def get(self, key: str) -> Tool:
         """The tool with this id or name; ``ToolNotFoundError`` if there is none."""
         rows = self.table.get([key])
         if not rows:
-            found = self.get_many(self._ids_where(f"name = {_quote(key)}"))
+            found = self.get_many(self._ids_where(f"name = {quote(key)}"))
             if found:
                 return found[0]
             raise ToolNotFoundError(
@@ -253,12 +247,12 @@ class ToolCatalog:
         for i in range(0, len(batch), _CHUNK):
             chunk = batch[i : i + _CHUNK]
             where = (
-                f"{_in('name', [t.name for t in chunk])} AND NOT {_in('id', [t.id for t in chunk])}"
+                f"{id_in([t.name for t in chunk], 'name')} AND NOT {id_in([t.id for t in chunk])}"
             )
             if self.table.count(where) == 0:
                 continue
             for tool in chunk:
-                clash = self._ids_where(f"name = {_quote(tool.name)} AND id != {_quote(tool.id)}")
+                clash = self._ids_where(f"name = {quote(tool.name)} AND id != {quote(tool.id)}")
                 if clash:
                     raise DuplicateToolError(
                         f"tool {tool.id!r} is named {tool.label!r}, which tool {clash[0]!r} in the catalog at "
@@ -293,7 +287,7 @@ class ToolCatalog:
         ordered = sorted(groups)
         members: dict[str, list[str]] = {g: [] for g in ordered}
         for i in range(0, len(ordered), _CHUNK):
-            for row in self._rows_where(_in("grp", ordered[i : i + _CHUNK]), ["id", "grp"]):
+            for row in self._rows_where(id_in(ordered[i : i + _CHUNK], "grp"), ["id", "grp"]):
                 if row["id"] not in removed:
                     members[row["grp"]].append(row["id"])
         tools = {t.id: t for t in self.get_many([i for ids in members.values() for i in ids])}
@@ -319,8 +313,6 @@ class ToolCatalog:
 
     def retriever(self, mode: SearchMode = "hybrid", **options: Any) -> CatalogRetriever:
         """A ``ToolRetriever`` over this catalog (see ``CatalogRetriever`` for the options)."""
-        from contextos.tools.retrieve import CatalogRetriever
-
         return CatalogRetriever(self, mode=mode, **options)
 
     def search(self, query: str, k: int = 5, *, mode: SearchMode = "hybrid") -> list[ToolHit]:

@@ -375,10 +375,7 @@ def _typed_call(
         try:
             parsed = arguments.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
-                for e in exc.errors()
-            )
+            problems = validation_problems(exc, "arguments")
             raise ToolError(f"invalid arguments: {problems}; fix them and call it again") from None
         values = {name: getattr(parsed, name) for name in names}
         if context_params:

@@ -377,7 +377,28 @@ def test_a_tiny_window_keeps_the_task_and_the_latest_tool_result_in_every_reques
 
 
 async def test_run_inside_an_event_loop_points_to_arun(client):
-    from contextos import AgentError
+    from contextos import RunningLoopError
 
-    with pytest.raises(AgentError, match="await agent.arun"):
+    with pytest.raises(RunningLoopError, match="await agent.arun"):
         Agent(client).run("hi")
+
+
+def test_the_model_and_the_catalog_are_checked_against_their_contracts(tmp_path):
+    from contextos import ConfigError, ToolCatalog
+    from contextos.testing import ScriptedModel
+    from contextos.tools import CatalogRetriever, ToolRetriever
+
+    with pytest.raises(ConfigError, match="ChatModel"):
+        Agent("offline/demo")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="ToolRetriever"):
+        Agent(ScriptedModel(), catalog=[get_weather])  # type: ignore[arg-type]
+
+    class Everything:
+        def retrieve(self, queries, k):
+            return []
+
+    mine = Everything()
+    assert isinstance(mine, ToolRetriever)
+    assert Agent(ScriptedModel(), catalog=mine).catalog is mine
+    catalog = ToolCatalog.open(tmp_path / "tools")
+    assert isinstance(Agent(ScriptedModel(), catalog=catalog).catalog, CatalogRetriever)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from contextos import AgentError, Budget, ConfigError, ContextItem, StaticSource
+from contextos import (
+    AgentError,
+    Budget,
+    ConfigError,
+    ContextItem,
+    RunningLoopError,
+    StaticSource,
+)
 from contextos.agents import Agent, AgentGraph
 from contextos.testing import Reply
 
@@ -157,5 +164,5 @@ def test_graph_configuration_errors(client):
 
 async def test_run_inside_an_event_loop_points_to_arun(client):
     graph = AgentGraph.from_agents(agents(client, "a"), [], entry="a")
-    with pytest.raises(AgentError, match=r"await graph.arun"):
+    with pytest.raises(RunningLoopError, match=r"await graph.arun"):
         graph.run("hi")

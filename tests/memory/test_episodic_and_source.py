@@ -172,7 +172,7 @@ async def test_memory_source_proposes_scored_filtered_items_and_the_budget_decid
         ).build(Step(input="hiking"))
     with pytest.raises(MemoryStoreError, match="k must be at least 1"):
         MemorySource(store, k=0)
-    with pytest.raises(MemoryStoreError, match="no search"):
+    with pytest.raises(MemoryStoreError, match="is not a MemoryStore"):
         MemorySource([store, "documents"])
     with pytest.raises(MemoryStoreError, match="k must be at least 1"):
         EpisodicMemory(tmp_path / "episodes", embedder=HashingEmbedder(dimension=256), k=0)
