@@ -56,7 +56,7 @@ from contextos.demos import (  # noqa: E402
     MmrRetriever,
     select_for_annotation,
 )
-from contextos.demos.influence import activation_graph, ic_influence  # noqa: E402
+from contextos.demos._influence import activation_graph, ic_influence  # noqa: E402
 from contextos.embed import CachedEmbedder, default_embedder  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

@@ -168,7 +168,7 @@ def store_breakdown(folder: Path) -> tuple[Tracing, Tracing]:
     """Two stores without content that skip part of the work, to see what each part costs: one builds
     every span's record and JSON line but writes nothing; one writes every line to a single file
     instead of a file per run (no file created per run)."""
-    from contextos.tracing.jsontext import json_line
+    from contextos.tracing._jsontext import json_line
 
     unwritten = set_up(trace_dir=folder / "unwritten", capture_content=False)
     files = unwritten._processors[0]._files  # type: ignore[attr-defined]
@@ -404,7 +404,7 @@ def main() -> None:
         write_cost(folder, args.spans)
         demo = None
         if args.demo_db is not None:
-            from contextos.agents.demo import DEMO_REQUESTS, demo_agent, open_demo_catalog
+            from contextos.agents._demo import DEMO_REQUESTS, demo_agent, open_demo_catalog
 
             catalog, built = open_demo_catalog(args.demo_db)
             demo = demo_agent(ModelClient("offline/bench"), catalog)

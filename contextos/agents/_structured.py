@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from contextos.errors import ConfigError
-from contextos.llm.parse import json_candidates
+from contextos.llm._parse import json_candidates
 
 T = TypeVar("T")
 

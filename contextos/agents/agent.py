@@ -42,9 +42,9 @@ from contextos.agents.stream import (
     iterate_in_thread,
     stream_events,
 )
-from contextos.agents.structured import OutputSpec
-from contextos.agents.tools_source import RunTools, latest_turns
-from contextos.checked import CheckedModel
+from contextos.agents._structured import OutputSpec
+from contextos.agents._tools_source import RunTools, latest_turns
+from contextos._checked import CheckedModel
 from contextos.compress.default import agent_compressors
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_client
@@ -59,7 +59,7 @@ from contextos.tools.query import ToolQueryWriter
 from contextos.tools.run_context import RunContext, using_run_context
 from contextos.tools.source import LATEST_TURNS, ToolSource
 from contextos.tools.tool import Tool, valid_tool_name
-from contextos.tracing.attributes import STEP_CITED
+from contextos.tracing._attributes import STEP_CITED
 from contextos.tracing.conventions import (
     agent_span,
     chat_span,
@@ -126,7 +126,7 @@ class Agent:
     (memory, documents, demonstrations). ``executor``: runs the calls (default: one over ``tools``).
     ``output_type``: a pydantic model (or any type pydantic validates) the final answer must be: it is parsed
     and validated into ``RunResult.output``, and the model is asked again with the validation errors and
-    the JSON-schema response format, up to ``output_retries`` times (``agents/structured.py``).
+    the JSON-schema response format, up to ``output_retries`` times (``agents/_structured.py``).
     ``compressors``: what shortens candidates that do not fit (default: ``agent_compressors``).
     ``counter``: how tokens are counted (default: ``counter_for_client(client, tokenizer=tokenizer)``, the
     model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
@@ -185,7 +185,7 @@ class Agent:
         self.counter = counter or counter_for_client(client, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
         self.output = OutputSpec(output_type, output_retries) if output_type is not None else None
-        """With ``output_type``: what the final answer must be (``agents/structured.py``)."""
+        """With ``output_type``: what the final answer must be (``agents/_structured.py``)."""
         # By default, where they do not fit: the default compressor on the other sources (documents,
         # memory), digests of old tool results in the conversation. ``[]`` turns compression off.
         self.compressors = (

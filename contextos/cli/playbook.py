@@ -42,7 +42,7 @@ def apply(
 ) -> None:
     """Apply every operation of DELTAS atomically, as one new version (an invalid line applies nothing)."""
     from contextos.errors import InvalidDeltaError
-    from contextos.jsonl import jsonl_rows
+    from contextos._jsonl import jsonl_rows
     from contextos.playbook import parse_delta
 
     existed = db.exists()
@@ -138,7 +138,7 @@ def import_(
 ) -> None:
     """Replace the bullets by those of FILE (ids and counters kept), as a new version."""
     from contextos.errors import PlaybookError
-    from contextos.jsonl import read_text
+    from contextos._jsonl import read_text
     from contextos.playbook import Playbook
 
     with reported_errors():

@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from contextos.context.items import ContextItem, DecisionStatus
-from contextos.context.units import Candidate, Outcome, Unit
+from contextos.context._units import Candidate, Outcome, Unit
 
 if TYPE_CHECKING:
-    from contextos.context.select import State
+    from contextos.context._select import State
 
 #: The source whose items are the conversation.
 CONVERSATION = "conversation"

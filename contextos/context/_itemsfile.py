@@ -7,7 +7,7 @@ from pathlib import Path
 from contextos.context.budget import Section
 from contextos.context.items import ContextItem
 from contextos.errors import BudgetError, InvalidItemError
-from contextos.jsonl import jsonl_rows
+from contextos._jsonl import jsonl_rows
 
 
 def read_items(path: Path) -> list[ContextItem]:

@@ -19,7 +19,7 @@ import heapq
 from collections.abc import Callable, Sequence
 
 from contextos.context.budget import Budget
-from contextos.context.dialogue import (
+from contextos.context._dialogue import (
     CONVERSATION,
     Chain,
     Dialogue,
@@ -28,8 +28,8 @@ from contextos.context.dialogue import (
     taken_run,
 )
 from contextos.context.items import ContextItem, DecisionStatus
-from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
-from contextos.context.units import Candidate, Outcome, Selection, Unit, make_units, render_key
+from contextos.context._redundancy import NeighbourCache, Neighbours, neighbours
+from contextos.context._units import Candidate, Outcome, Selection, Unit, make_units, render_key
 from contextos.errors import BudgetError
 
 __all__ = ["Candidate", "Outcome", "Selection", "select_within_budget"]

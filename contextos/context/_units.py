@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from contextos.context.budget import Budget
 from contextos.context.items import ContextItem, DecisionStatus
-from contextos.context.scale import relevances
+from contextos.context._scale import relevances
 
 
 @dataclass(slots=True)

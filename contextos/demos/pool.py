@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contextos.demos.lexical import LexicalIndex
+from contextos.demos._lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
 
@@ -87,7 +87,7 @@ def read_demonstrations(path: str | Path) -> list[Demonstration]:
     path = Path(path)
     if not path.is_file():
         raise DemoError(f"demonstration file {path} does not exist")
-    from contextos.jsonl import jsonl_rows
+    from contextos._jsonl import jsonl_rows
 
     demos: list[Demonstration] = []
     seen: dict[str, int] = {}

@@ -42,7 +42,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from contextos.tracing.current import CURRENT, SPAN_KEY
+from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ class SpanRecorder(trace.Tracer):
     ) -> trace.Span:
         if (
             CURRENT is not None
-        ):  # get_current_span(context) without its four frames (see contextos.tracing.current)
+        ):  # get_current_span(context) without its four frames (see contextos.tracing._otel_compat)
             current = (CURRENT.get() if context is None else context).get(SPAN_KEY)
             if current.__class__ is RecordedSpan:
                 parent: SpanContext | None = current.context

@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contextos.tracing.attributes import CONTEXT_ITEMS, INPUT_MESSAGES, TOOL_DEFINITIONS
-from contextos.tracing.jsontext import json_line
+from contextos.tracing._attributes import CONTEXT_ITEMS, INPUT_MESSAGES, TOOL_DEFINITIONS
+from contextos.tracing._jsontext import json_line
 from contextos.tracing.records import SpanRecord
 
 PARTS = "$parts"

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.errors import ConfigError
 from contextos.tracing.export import RedactingExporter, SpanFilter
-from contextos.tracing.recorder import RecordedSpan, SpanRecorder
+from contextos.tracing._recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
 from contextos.tracing.runfile import TraceStoreWarning
 from contextos.tracing.spans import encoder_of

@@ -16,9 +16,9 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from contextos.tracing.attributes import ERROR_TYPE
-from contextos.tracing.current import CURRENT, SPAN_KEY
-from contextos.tracing.jsontext import compact_json
+from contextos.tracing._attributes import ERROR_TYPE
+from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
+from contextos.tracing._jsontext import compact_json
 from contextos.version import __version__
 
 _logger = logging.getLogger(__name__)

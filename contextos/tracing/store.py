@@ -19,7 +19,7 @@ from opentelemetry.trace import TraceFlags
 
 from contextos.errors import TraceError
 from contextos.tracing.export import SpanFilter
-from contextos.tracing.recorder import UNSET_STATUS
+from contextos.tracing._recorder import UNSET_STATUS
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
 from contextos.tracing.runfile import RunFiles, RunRead, read_run
 
@@ -257,7 +257,7 @@ class TraceStoreProcessor(SpanProcessor):
     """
 
     takes_recorded_spans = (
-        True  # reads contextos's own spans as they are (see contextos.tracing.recorder)
+        True  # reads contextos's own spans as they are (see contextos.tracing._recorder)
     )
 
     def __init__(

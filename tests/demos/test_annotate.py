@@ -13,7 +13,7 @@ from contextos.demos import (
     select_for_annotation,
     select_indices,
 )
-from contextos.demos.influence import activation_graph, greedy_max_influence
+from contextos.demos._influence import activation_graph, greedy_max_influence
 from contextos.embed import HashingEmbedder
 
 
