@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import ConfigDict, Field
 
+from contextos._checked import CheckedModel
+from contextos.agents._structured import OutputSpec
+from contextos.agents._tools_source import RunTools, latest_turns
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.hooks import AgentHooks, ToolDecision, call_hook
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage, cited_ids
@@ -42,9 +45,6 @@ from contextos.agents.stream import (
     iterate_in_thread,
     stream_events,
 )
-from contextos.agents._structured import OutputSpec
-from contextos.agents._tools_source import RunTools, latest_turns
-from contextos._checked import CheckedModel
 from contextos.compress.default import agent_compressors
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_client

@@ -17,8 +17,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context._units import Candidate, Outcome, Unit
+from contextos.context.items import ContextItem, DecisionStatus
 
 if TYPE_CHECKING:
     from contextos.context._select import State

@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Sequence
 
-from contextos.context.budget import Budget
 from contextos.context._dialogue import (
     CONVERSATION,
     Chain,
@@ -27,9 +26,10 @@ from contextos.context._dialogue import (
     keep_newest,
     taken_run,
 )
-from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context._redundancy import NeighbourCache, Neighbours, neighbours
 from contextos.context._units import Candidate, Outcome, Selection, Unit, make_units, render_key
+from contextos.context.budget import Budget
+from contextos.context.items import ContextItem, DecisionStatus
 from contextos.errors import BudgetError
 
 __all__ = ["Candidate", "Outcome", "Selection", "select_within_budget"]

@@ -6,9 +6,11 @@ import asyncio
 import operator
 from collections.abc import Sequence
 
+from contextos.context._dialogue import CONVERSATION
+from contextos.context._redundancy import NeighbourCache, shingles
+from contextos.context._select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
-from contextos.context._dialogue import CONVERSATION
 from contextos.context.items import (
     FULL_CONTENT,
     AssembledContext,
@@ -19,9 +21,7 @@ from contextos.context.items import (
     SourceUsage,
     Step,
 )
-from contextos.context._redundancy import NeighbourCache, shingles
 from contextos.context.render import Renderer
-from contextos.context._select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.sources import Compressor, ContextSource, run_compressor
 from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
 from contextos.context.vllm_tokenize import ServerCheckedCounter

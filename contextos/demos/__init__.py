@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from contextos.demos.annotate import METHODS, select_for_annotation, select_indices
 from contextos.demos._graph import knn_graph, nearest_neighbours
 from contextos.demos._influence import ic_influence
+from contextos.demos.annotate import METHODS, select_for_annotation, select_indices
 from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo, read_demonstrations
 from contextos.demos.retrieve import (
     BalancedRetriever,

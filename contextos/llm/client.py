@@ -27,6 +27,7 @@ from contextos.errors import (
 )
 from contextos.llm._offline import is_offline_model
 from contextos.llm._parse import StreamAccumulator, message_parts
+from contextos.llm._runtime import load_litellm
 from contextos.llm.retry import (
     RetryPolicy,
     attempt_fields,
@@ -34,7 +35,6 @@ from contextos.llm.retry import (
     to_model_error,
     tries_next_model,
 )
-from contextos.llm._runtime import load_litellm
 from contextos.llm.stream import CompletionStream, EventCheck
 from contextos.llm.types import Attempt, Completion, Endpoint
 from contextos.tracing.conventions import record_attempt

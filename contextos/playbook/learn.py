@@ -24,11 +24,11 @@ from pydantic import BaseModel, Field
 
 from contextos.errors import ContextOSError, PlaybookError
 from contextos.llm.protocol import ChatModel
-from contextos.playbook.bullets import Provenance
 from contextos.playbook._dedup import duplicate_merges, prune_to_budget
+from contextos.playbook._markdown import bullet_line
+from contextos.playbook.bullets import Provenance
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback, FeedbackFn, execution_signals
-from contextos.playbook._markdown import bullet_line
 from contextos.playbook.roles import Curator, Reflection, Reflector
 from contextos.playbook.store import REJECTED_EVENT, Playbook
 from contextos.tracing.conventions import run_span

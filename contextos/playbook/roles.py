@@ -15,15 +15,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from contextos.errors import InvalidDeltaError, PlaybookError
 from contextos.llm.protocol import ChatModel
-from contextos.playbook.bullets import SECTIONS, Bullet
-from contextos.playbook.digest import RunDigest
-from contextos.playbook.feedback import Feedback
 from contextos.playbook._prompts import (
     curation_schema,
     curator_messages,
     reflection_schema,
     reflector_messages,
 )
+from contextos.playbook.bullets import SECTIONS, Bullet
+from contextos.playbook.digest import RunDigest
+from contextos.playbook.feedback import Feedback
 from contextos.tracing.conventions import chat_span, record_chat_response
 
 # the fields each curator operation keeps; the schema makes a model fill every field of every operation

@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 from contextos.embed.base import Embedder
 from contextos.embed.hashing import HashingEmbedder
 from contextos.errors import InvalidDeltaError, PlaybookError, StoreError
+from contextos.playbook._markdown import bullet_line, from_markdown, to_markdown
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance
 from contextos.playbook.delta import DEFAULT_MAX_BULLET_TOKENS, apply_delta, op_json, parse_delta
-from contextos.playbook._markdown import bullet_line, from_markdown, to_markdown
 from contextos.store.table import Hit, VectorTable
 from contextos.tracing.spans import content_encoder, span
 

@@ -31,8 +31,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.errors import ConfigError
-from contextos.tracing.export import RedactingExporter, SpanFilter
 from contextos.tracing._recorder import RecordedSpan, SpanRecorder
+from contextos.tracing.export import RedactingExporter, SpanFilter
 from contextos.tracing.redact import Redactor
 from contextos.tracing.runfile import TraceStoreWarning
 from contextos.tracing.spans import encoder_of

@@ -17,8 +17,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from contextos.tracing._attributes import ERROR_TYPE
-from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
 from contextos.tracing._jsontext import compact_json
+from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
 from contextos.version import __version__
 
 _logger = logging.getLogger(__name__)

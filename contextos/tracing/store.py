@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import TraceFlags
 
 from contextos.errors import TraceError
-from contextos.tracing.export import SpanFilter
 from contextos.tracing._recorder import UNSET_STATUS
+from contextos.tracing.export import SpanFilter
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
 from contextos.tracing.runfile import RunFiles, RunRead, read_run
 
