@@ -43,7 +43,7 @@ def apply(
     """Apply every operation of DELTAS atomically, as one new version (an invalid line applies nothing)."""
     from contextos._jsonl import jsonl_rows
     from contextos.errors import InvalidDeltaError
-    from contextos.playbook import parse_delta
+    from contextos.playbook.delta import parse_delta
 
     existed = db.exists()
     try:

@@ -13,7 +13,7 @@ litellm itself is imported on the first call, never at import time.
 from __future__ import annotations
 
 from contextos.llm.client import ModelClient
-from contextos.llm.config import ModelSettings, resolve_settings
+from contextos.llm.config import ModelSettings
 from contextos.llm.protocol import ChatModel
 from contextos.llm.retry import RetryPolicy
 from contextos.llm.serve import VllmServer
@@ -35,5 +35,4 @@ __all__ = [
     "Usage",
     "VllmServer",
     "read_prefix_cache_counters",
-    "resolve_settings",
 ]
