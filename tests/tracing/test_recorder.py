@@ -23,9 +23,8 @@ def _run(code: str, tmp_path: Path, prelude: str = "") -> dict:
     """Run ``code`` (after ``prelude``) in a fresh interpreter with the store in ``tmp_path``; what it
     printed last, as JSON."""
     script = (
-        "import json\nfrom contextos.tracing import configure_tracing, span, tracer\n"
-        + prelude
-        + textwrap.dedent(code)
+        "import json\nfrom contextos.tracing import configure_tracing, span\n"
+        "from contextos.tracing.spans import tracer\n" + prelude + textwrap.dedent(code)
     )
     out = subprocess.run(
         [sys.executable, "-c", script],
