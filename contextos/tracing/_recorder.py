@@ -42,13 +42,10 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
+from contextos.tracing._otel_compat import CURRENT, ROOT_TRACE_FLAGS, SPAN_KEY
 
 _logger = logging.getLogger(__name__)
 
-_ROOT_FLAGS = TraceFlags(
-    TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
-)  # as the SDK's random id generator
 UNSET_STATUS = Status(
     StatusCode.UNSET
 )  # every span's status until one is set: one object, so readers can skip it
@@ -290,7 +287,7 @@ class SpanRecorder(trace.Tracer):
                     _getrandbits(128) or _new_id(128),
                     _getrandbits(64) or _new_id(64),
                     False,
-                    _ROOT_FLAGS,
+                    ROOT_TRACE_FLAGS,
                     DEFAULT_TRACE_STATE,
                     True,
                 ),

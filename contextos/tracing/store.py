@@ -265,22 +265,23 @@ class TraceStoreProcessor(SpanProcessor):
     ) -> None:
         self.store = store
         self.view = view
-        self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
+        self.files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
+        """The run files spans are appended to."""
 
     @property
     def lost_spans(self) -> int:
         """Spans this processor could not write (a full disk, an unwritable folder)."""
-        return self._files.lost_total
+        return self.files.lost_total
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
         if (
             ctx is not None and ctx[3] & TraceFlags.SAMPLED
         ):  # its trace_flags (a SpanContext is a tuple)
-            self._files.append((span_record(span, self.view),))
+            self.files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:
-        self._files.close()
+        self.files.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
