@@ -132,13 +132,18 @@ def _differences(pinned: dict[str, Any], now: dict[str, Any]) -> list[str]:
         )
         lines += [f"{package}: {n} no longer exported" for n in sorted(before - after)]
         lines += [f"{package}: {n} newly exported" for n in sorted(after - before)]
-    for kind in ("signatures", "methods"):
-        for name in sorted(set(pinned[kind]) | set(now[kind])):
-            if pinned[kind].get(name) != now[kind].get(name):
-                lines.append(
-                    f"{kind} of {name}:\n  pinned: {pinned[kind].get(name)}\n  now:    {now[kind].get(name)}"
-                )
+    pinned_calls = {**pinned["signatures"], **_flat(pinned["methods"])}
+    now_calls = {**now["signatures"], **_flat(now["methods"])}
+    for name in sorted(set(pinned_calls) | set(now_calls)):
+        if pinned_calls.get(name) != now_calls.get(name):
+            lines.append(
+                f"{name}:\n  pinned: {pinned_calls.get(name)}\n  now:    {now_calls.get(name)}"
+            )
     return lines
+
+
+def _flat(methods: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {f"{cls}.{name}": text for cls, own in methods.items() for name, text in own.items()}
 
 
 def test_the_exported_surface_matches_the_pinned_contract() -> None:
