@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from contextos import TiktokenCounter, shared_prefix_tokens  # noqa: E402
 from contextos.agents import Agent, RunLimits  # noqa: E402
-from contextos.agents.demo import DEMO_REQUESTS, demo_agent, demo_catalog_path, open_demo_catalog  # noqa: E402
+from contextos.agents._demo import DEMO_REQUESTS, demo_agent, demo_catalog_path, open_demo_catalog  # noqa: E402
 from contextos.llm import ModelClient  # noqa: E402
 from contextos.testing import FakeModelServer, Reply  # noqa: E402
 from contextos.tracing import configure_tracing  # noqa: E402

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(SHARED / "eval"))
 
 from contextos.compress import compressor_named  # noqa: E402
-from contextos.compress.passages import compress_passages, passage_items  # noqa: E402
-from contextos.compress.text import split_sentences  # noqa: E402
+from contextos.compress._passages import compress_passages, passage_items  # noqa: E402
+from contextos.compress._text import split_sentences  # noqa: E402
 from contextos.context import TiktokenCounter  # noqa: E402
 from contextos.context.tokens import load_encoding  # noqa: E402
 

@@ -48,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from contextos.demos import (  # noqa: E402
-    METHODS,
     BalancedRetriever,
     Demonstration,
     DemoPool,
@@ -56,7 +55,8 @@ from contextos.demos import (  # noqa: E402
     MmrRetriever,
     select_for_annotation,
 )
-from contextos.demos.influence import activation_graph, ic_influence  # noqa: E402
+from contextos.demos._influence import activation_graph, ic_influence  # noqa: E402
+from contextos.demos.annotate import METHODS  # noqa: E402
 from contextos.embed import CachedEmbedder, default_embedder  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -256,7 +256,7 @@ def timing_vectors(n: int, cache: str | None) -> np.ndarray:
 
 
 def timing_one(args: argparse.Namespace) -> None:
-    from contextos.demos import select_indices
+    from contextos.demos.annotate import select_indices
 
     vectors = timing_vectors(args.size, args.embed_cache)
     started = time.perf_counter()

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.demos import DATA, embedder, read_jsonl  # noqa: E402
-from contextos.demos.lexical import LexicalIndex  # noqa: E402
+from contextos.demos._lexical import LexicalIndex  # noqa: E402
 
 
 def unit(m: np.ndarray) -> np.ndarray:

@@ -111,7 +111,7 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
         async def dispatched() -> None:
             (await client.acomplete(MESSAGES)).content
 
-        from contextos.llm.runtime import load_litellm
+        from contextos.llm._runtime import load_litellm
 
         litellm = load_litellm()
 

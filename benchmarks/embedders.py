@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TOOLRET = ROOT.parent / "shared" / "data" / "toolret"
 
-from contextos.embed import HashingEmbedder, MiniLMEmbedder, l2_normalise  # noqa: E402
+from contextos.embed import HashingEmbedder, MiniLMEmbedder  # noqa: E402
+from contextos.embed.base import l2_normalise  # noqa: E402
 
 
 def tool_text(tool: dict) -> str:

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from contextos.agents.demo import demo_catalog_path, demo_vectors_path
+from contextos.agents._demo import demo_catalog_path, demo_vectors_path
 from contextos.embed import default_embedder
 from contextos.embed.cache import CachedEmbedder
 from contextos.tools import ToolCatalog, load_tools

@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
+from contextos.agents._structured import OutputSpec
+from contextos.agents._tools_source import RunTools, latest_turns
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.handoff import handoff_tool, handoff_tools
 from contextos.agents.hooks import AgentHooks
@@ -29,8 +31,6 @@ from contextos.agents.limits import Cancellation, RunLimits
 from contextos.agents.result import RunResult, StepRecord, StopReason, add_usage
 from contextos.agents.step import StepRunner
 from contextos.agents.stream import AgentEvent, iterate_in_thread, stream_events
-from contextos.agents.structured import OutputSpec
-from contextos.agents.tools_source import RunTools, latest_turns
 from contextos.blocking import run_blocking
 from contextos.compress.default import agent_compressors
 from contextos.context.budget import Budget
@@ -92,7 +92,7 @@ class Agent:
     demonstrations). ``executor``: runs the calls (default: one over ``tools``).
     ``output_type``: a pydantic model (or any type pydantic validates) the final answer must be: it is parsed
     and validated into ``RunResult.output``, and the model is asked again with the validation errors and
-    the JSON-schema response format, up to ``output_retries`` times (``agents/structured.py``).
+    the JSON-schema response format, up to ``output_retries`` times (``agents/_structured.py``).
     ``compressors``: what shortens candidates that do not fit (default: ``agent_compressors``).
     ``counter``: how tokens are counted (default: ``counter_for_client(model, tokenizer=tokenizer)``, the
     model's own tokenizer where known; ``tokenizer``: the served model's folder or ``tokenizer.json``).
@@ -153,7 +153,7 @@ class Agent:
         self.counter = counter or counter_for_client(model, tokenizer=tokenizer)
         self.model_params = dict(model_params or {})
         self.output = OutputSpec(output_type, output_retries) if output_type is not None else None
-        """With ``output_type``: what the final answer must be (``agents/structured.py``)."""
+        """With ``output_type``: what the final answer must be (``agents/_structured.py``)."""
         # By default, where they do not fit: the default compressor on the other sources (documents,
         # memory), digests of old tool results in the conversation. ``[]`` turns compression off.
         self.compressors = (

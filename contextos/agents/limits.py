@@ -6,8 +6,8 @@ from typing import ClassVar, Protocol
 
 from pydantic import ConfigDict, Field
 
+from contextos._checked import CheckedModel
 from contextos.agents.result import StopReason
-from contextos.checked import CheckedModel
 from contextos.errors import ConfigError, ContextOSError
 from contextos.llm.types import Usage
 

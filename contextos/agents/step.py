@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from contextos.agents._tools_source import RunTools
 from contextos.agents.conversation import ConversationStore
 from contextos.agents.hooks import AgentHooks, call_hook
 from contextos.agents.result import StepRecord, cited_ids
@@ -20,14 +21,13 @@ from contextos.agents.stream import (
     emit,
 )
 from contextos.agents.tool_calls import run_tool_calls
-from contextos.agents.tools_source import RunTools
 from contextos.context.items import Step
 from contextos.context.orchestrator import Orchestrator
 from contextos.llm.affinity import default_session
 from contextos.llm.protocol import ChatModel
 from contextos.llm.types import Completion
 from contextos.tools.executor import ToolExecutor, ToolResult
-from contextos.tracing.attributes import STEP_CITED
+from contextos.tracing._attributes import STEP_CITED
 from contextos.tracing.conventions import chat_span, record_completion, step_span
 
 

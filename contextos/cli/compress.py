@@ -35,11 +35,11 @@ def compress(
     """Compress every row's passages for its question to at most RATIO of their tokens."""
     import asyncio
 
+    from contextos._jsonl import jsonl_rows
     from contextos.compress import compressor_named
-    from contextos.compress.passages import compress_passages
+    from contextos.compress._passages import compress_passages
     from contextos.context import TiktokenCounter
     from contextos.errors import CompressionError
-    from contextos.jsonl import jsonl_rows
 
     with reported_errors():
         counter = TiktokenCounter(model)

@@ -50,7 +50,7 @@ def demo(
 
     from rich.console import Console
 
-    from contextos.agents.demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
+    from contextos.agents._demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
     from contextos.llm import ModelClient
     from contextos.tracing import configure_tracing
     from contextos.tracing.redact import redact_text
@@ -101,7 +101,7 @@ def demo(
 
 
 def _index(console: Any, db: Path, source: Path | None) -> Any:
-    from contextos.agents.demo import open_demo_catalog
+    from contextos.agents._demo import open_demo_catalog
     from contextos.cli.progress import index_progress
 
     with index_progress("indexing the demo catalog", console) as progress:

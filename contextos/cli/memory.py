@@ -73,8 +73,8 @@ def _open(
 
 
 def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
+    from contextos._jsonl import jsonl_rows, read_text
     from contextos.errors import MemoryStoreError
-    from contextos.jsonl import jsonl_rows, read_text
 
     rows = jsonl_rows(
         path, MemoryStoreError, text=read_text(path, MemoryStoreError, what=f"{what} file")

@@ -132,8 +132,8 @@ def _writer(model: str | None, api_base: str | None):  # -> ToolQueryWriter
 
 
 def _read_queries(path: Path) -> list[dict]:
+    from contextos._jsonl import jsonl_rows, read_text
     from contextos.errors import ConfigError
-    from contextos.jsonl import jsonl_rows, read_text
 
     rows = []
     for n, row in jsonl_rows(

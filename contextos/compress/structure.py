@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from contextos.compress._text import BM25, split_sentences, terms
 from contextos.compress.base import CompressorBase, dropped
 from contextos.compress.extractive import HEADING
 from contextos.compress.summarize import GENERATED
-from contextos.compress.text import BM25, split_sentences, terms
 from contextos.context.items import ContextItem
 from contextos.context.sources import Compressed
 from contextos.context.tokens import TokenCounter

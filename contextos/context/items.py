@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contextos.checked import CheckedModel, validation_problems
+from contextos._checked import CheckedModel, validation_problems
 from contextos.errors import ConfigError, ContextOSError, InvalidItemError
 
 Role = Literal["system", "user", "assistant", "tool"]

@@ -7,6 +7,8 @@ import operator
 from collections.abc import Sequence
 
 from contextos.blocking import run_blocking
+from contextos.context._redundancy import NeighbourCache, shingles
+from contextos.context._select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
 from contextos.context.items import (
@@ -19,9 +21,7 @@ from contextos.context.items import (
     SourceUsage,
     Step,
 )
-from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.render import Renderer
-from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.source_names import CONVERSATION, TOOLS
 from contextos.context.sources import Compressor, ContextSource, run_compressor
 from contextos.context.tokens import (

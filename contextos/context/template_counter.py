@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from contextos.context.chat_template import ChatTemplate
+from contextos.context._chat_template import ChatTemplate
 from contextos.context.tokens import CachedCounter
 from contextos.errors import TokenizerError
 

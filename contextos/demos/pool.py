@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contextos.checked import validation_problems
-from contextos.demos.lexical import LexicalIndex
+from contextos._checked import validation_problems
+from contextos.demos._lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
 from contextos.store.where import id_in
@@ -86,7 +86,7 @@ def read_demonstrations(path: str | Path) -> list[Demonstration]:
     path = Path(path)
     if not path.is_file():
         raise DemoError(f"demonstration file {path} does not exist")
-    from contextos.jsonl import jsonl_rows
+    from contextos._jsonl import jsonl_rows
 
     demos: list[Demonstration] = []
     seen: dict[str, int] = {}

@@ -18,7 +18,7 @@ from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from contextos.deadline import call_within
+from contextos._deadline import call_within
 from contextos.errors import (
     AllModelsFailedError,
     ConfigError,
@@ -26,8 +26,9 @@ from contextos.errors import (
     ModelRequestError,
     ModelResponseError,
 )
-from contextos.llm.offline import is_offline_model
-from contextos.llm.parse import StreamAccumulator, message_parts
+from contextos.llm._offline import is_offline_model
+from contextos.llm._parse import StreamAccumulator, message_parts
+from contextos.llm._runtime import load_litellm
 from contextos.llm.retry import (
     RetryPolicy,
     attempt_fields,
@@ -35,7 +36,6 @@ from contextos.llm.retry import (
     to_model_error,
     tries_next_model,
 )
-from contextos.llm.runtime import load_litellm
 from contextos.llm.stream import CompletionStream, EventCheck
 from contextos.llm.types import Attempt, Completion, Endpoint
 from contextos.tracing.conventions import record_attempt

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, Field
 from tenacity import RetryCallState
 
-from contextos.checked import CheckedModel
+from contextos._checked import CheckedModel
 from contextos.errors import (
     ConfigError,
     ContextOSError,

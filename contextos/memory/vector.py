@@ -20,9 +20,7 @@ import numpy as np
 from contextos.context.items import ContextItem
 from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError, RecordNotFoundError, StoreError
-from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
-from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
-from contextos.memory.rows import (
+from contextos.memory._rows import (
     COLUMNS,
     CompiledFilter,
     canonical,
@@ -33,8 +31,10 @@ from contextos.memory.rows import (
     sql,
     to_row,
 )
+from contextos.memory._timestamps import record_time
+from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
+from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
 from contextos.memory.scoring import ScoringWeights, combined, recency
-from contextos.memory.timestamps import record_time
 from contextos.store.table import Hit, SearchMode, VectorTable
 from contextos.tracing.spans import span
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from contextos.checked import validation_problems
+from contextos._checked import validation_problems
 from contextos.errors import InvalidDeltaError
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance, bullet_id
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from contextos.context.items import CITE_ID
 from contextos.context.source_names import MESSAGE_SOURCES, PLAYBOOK
 from contextos.errors import TraceError
-from contextos.tracing import attributes as A
+from contextos.tracing import _attributes as A
 from contextos.tracing.records import SpanRecord
 from contextos.tracing.view import _json_attr, step_context, steps
 

@@ -26,11 +26,11 @@ from contextos.blocking import run_blocking
 from contextos.context.source_names import PLAYBOOK
 from contextos.errors import ContextOSError, PlaybookError
 from contextos.llm.protocol import ChatModel
+from contextos.playbook._dedup import duplicate_merges, prune_to_budget
+from contextos.playbook._markdown import bullet_line
 from contextos.playbook.bullets import Provenance
-from contextos.playbook.dedup import duplicate_merges, prune_to_budget
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback, FeedbackFn, execution_signals
-from contextos.playbook.markdown import bullet_line
 from contextos.playbook.roles import Curator, Reflection, Reflector
 from contextos.playbook.store import REJECTED_EVENT, Playbook
 from contextos.tracing.conventions import run_span

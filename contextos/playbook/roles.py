@@ -1,6 +1,6 @@
 """``Reflector`` and ``Curator``: the two model roles of ACE's learning loop, each one structured call.
 
-Their prompts and schemas are in ``contextos.playbook.prompts``. Each call asks for a JSON-schema
+Their prompts and schemas are in ``contextos.playbook._prompts``. Each call asks for a JSON-schema
 ``response_format`` and validates the answer; an answer that is not JSON, or does not fit, raises
 (``PlaybookError`` for a reflection, ``InvalidDeltaError`` for a curation) and changes nothing.
 """
@@ -13,18 +13,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from contextos.checked import validation_problems
+from contextos._checked import validation_problems
 from contextos.errors import InvalidDeltaError, PlaybookError
 from contextos.llm.protocol import ChatModel
-from contextos.playbook.bullets import SECTIONS, Bullet
-from contextos.playbook.digest import RunDigest
-from contextos.playbook.feedback import Feedback
-from contextos.playbook.prompts import (
+from contextos.playbook._prompts import (
     curation_schema,
     curator_messages,
     reflection_schema,
     reflector_messages,
 )
+from contextos.playbook.bullets import SECTIONS, Bullet
+from contextos.playbook.digest import RunDigest
+from contextos.playbook.feedback import Feedback
 from contextos.tracing.conventions import chat_span, record_chat_response
 
 # the fields each curator operation keeps; the schema makes a model fill every field of every operation

@@ -8,7 +8,7 @@ from typing import Any
 from contextos.context.items import CITE_ID, ContextItem, Step
 from contextos.context.source_names import PLAYBOOK
 from contextos.errors import ConfigError
-from contextos.playbook.markdown import bullet_line
+from contextos.playbook._markdown import bullet_line
 from contextos.playbook.store import Playbook
 
 CITE_INSTRUCTION = (

@@ -23,9 +23,9 @@ from contextos.context.source_names import PLAYBOOK
 from contextos.embed.base import Embedder
 from contextos.embed.hashing import HashingEmbedder
 from contextos.errors import InvalidDeltaError, PlaybookError, StoreError
+from contextos.playbook._markdown import bullet_line, from_markdown, to_markdown
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance
 from contextos.playbook.delta import DEFAULT_MAX_BULLET_TOKENS, apply_delta, op_json, parse_delta
-from contextos.playbook.markdown import bullet_line, from_markdown, to_markdown
 from contextos.store.table import Hit, VectorTable
 from contextos.tracing.spans import content_encoder, span
 
@@ -419,7 +419,7 @@ def _traced_delta(ops: Sequence[Any]) -> str:
     encode = content_encoder()
     if encode is not None:
         return encode(rows)
-    from contextos.tracing.jsontext import compact_json
+    from contextos.tracing._jsontext import compact_json
 
     return compact_json(
         [

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError, validate_call
 
-from contextos.checked import validation_problems
+from contextos._checked import validation_problems
 from contextos.errors import ToolError, ToolNotFoundError
 from contextos.tools.executor import Fallback
 from contextos.tools.tool import Tool, valid_tool_name

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from contextos.errors import ModelError
-from contextos.llm.parse import json_candidates
+from contextos.llm._parse import json_candidates
 from contextos.tools.retrieve import ToolHit, ToolRetriever
 from contextos.tracing.spans import span
 

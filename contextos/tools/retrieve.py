@@ -182,7 +182,7 @@ class CatalogRetriever(BaseToolRetriever):
         use_families = self.family_weight > 0 and groups.count() > 0
         queries: list[str | np.ndarray] = []
         if self.mode in ("dense", "hybrid"):
-            from contextos.embed import embed_queries
+            from contextos.embed.base import embed_queries
 
             queries.append(embed_queries(table.embedder, [query, *query_segments(query)]))
         text = fts_query(query)

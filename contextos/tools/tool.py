@@ -37,10 +37,10 @@ from pydantic import (
     model_validator,
 )
 
-from contextos.checked import validation_problems
+from contextos._checked import validation_problems
 from contextos.errors import InvalidToolError, ToolError
+from contextos.tools._schema import check_schema_safety
 from contextos.tools.run_context import current_run_context, is_run_context
-from contextos.tools.schema import check_schema_safety
 
 #: OpenAI's rule for function names (also what most providers accept).
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")

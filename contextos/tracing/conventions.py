@@ -24,8 +24,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-from contextos.tracing import attributes as A
-from contextos.tracing.jsontext import compact_json
+from contextos.tracing import _attributes as A
+from contextos.tracing._jsontext import compact_json
 from contextos.tracing.spans import content_encoder, open_span
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from contextos.tracing.jsontext import compact_json, json_texts
+from contextos.tracing._jsontext import compact_json, json_texts
 
 REDACTED = "[REDACTED]"
 

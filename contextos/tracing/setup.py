@@ -31,8 +31,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.errors import ConfigError
+from contextos.tracing._otel_compat import hang_pipeline, pipeline_of
+from contextos.tracing._recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.export import RedactingExporter, SpanFilter
-from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
 from contextos.tracing.runfile import TraceStoreWarning
 from contextos.tracing.spans import encoder_of
@@ -164,7 +165,7 @@ class _OwnProvider(TracerProvider):
         super().add_span_processor(span_processor)
         if not isinstance(span_processor, _Pipeline):
             self.foreign = True
-            pipeline = getattr(self, "_contextos_pipeline", None)
+            pipeline = pipeline_of(self)
             if pipeline is not None:
                 pipeline.choose_tracer()
 
@@ -176,7 +177,7 @@ _NOTHING = trace.NoOpTracer()
 def _pipeline(service_name: str) -> _Pipeline:
     """The pipeline on the global tracer provider, installing a provider first if there is none."""
     provider = trace.get_tracer_provider()
-    pipeline = getattr(provider, "_contextos_pipeline", None)
+    pipeline = pipeline_of(provider)
     if pipeline is not None:
         return pipeline
     if not isinstance(provider, TracerProvider):
@@ -194,7 +195,7 @@ def _pipeline(service_name: str) -> _Pipeline:
         provider = trace.get_tracer_provider()
     pipeline = _Pipeline(provider)
     provider.add_span_processor(pipeline)
-    provider._contextos_pipeline = pipeline  # type: ignore[attr-defined]
+    hang_pipeline(provider, pipeline)
     pipeline.choose_tracer()
     return pipeline
 
@@ -254,6 +255,37 @@ class Tracing:
         self._processors.append(processor)
         self._capture.append(capture)
         if self._pipeline.handle is self:
+            self._pipeline.use(self._processors, any(self._capture))
+
+    @property
+    def processors(self) -> tuple[SpanProcessor, ...]:
+        """The span processors of this setup (the store's ``TraceStoreProcessor`` first, when on)."""
+        return tuple(self._processors)
+
+    @property
+    def current(self) -> bool:
+        """Whether contextos's spans go to this setup now."""
+        return self._pipeline.handle is self
+
+    def add_processor(self, processor: SpanProcessor, *, capture_content: bool = False) -> None:
+        """Hand every span to ``processor`` too, as it is (no redaction: wrap an exporter with
+        ``add_exporter`` for that); ``capture_content`` says whether it wants message content."""
+        self._add(processor, capture_content)
+
+    def suspend(self) -> None:
+        """Stop sending spans here, leaving the exporters open (``resume`` sends them here again)."""
+        with _lock:
+            if self._pipeline.handle is self:
+                self._pipeline.use((), False)
+                self._pipeline.handle = None
+
+    def resume(self) -> None:
+        """Make this setup the one contextos's spans go to, as it was (its store, its redactor's memory,
+        its open files); the setup current until now is suspended, not shut down."""
+        with _lock:
+            if not self.active:
+                raise ConfigError("this tracing setup was shut down; call configure_tracing again")
+            self._pipeline.handle = self
             self._pipeline.use(self._processors, any(self._capture))
 
     def add_exporter(

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from contextos.errors import TraceError
-from contextos.tracing import attributes as A
+from contextos.tracing import _attributes as A
 from contextos.tracing.records import SpanRecord
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from contextos import Budget, TiktokenCounter, shared_prefix_tokens
 from contextos.agents import Agent, RunLimits
-from contextos.agents.tools_source import RunTools
+from contextos.agents._tools_source import RunTools
 from contextos.context import Step
 from contextos.embed import HashingEmbedder
 from contextos.llm import ModelClient

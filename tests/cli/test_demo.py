@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from contextos.agents.demo import demo_catalog_path, open_demo_catalog, simulated_response
+from contextos.agents._demo import demo_catalog_path, open_demo_catalog, simulated_response
 from contextos.errors import InvalidToolError
 from contextos.tools import Tool
 

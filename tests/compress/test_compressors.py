@@ -8,7 +8,6 @@ import pytest
 
 from contextos import CompressionError, ContextItem, TiktokenCounter
 from contextos.compress import (
-    GENERATED,
     ClusterCompressor,
     DynamicCutoff,
     ExtractivePruner,
@@ -18,9 +17,10 @@ from contextos.compress import (
     compressor_named,
     default_compressor,
     kept_items,
-    outline,
 )
 from contextos.compress.extractive import HEADING
+from contextos.compress.structure import outline
+from contextos.compress.summarize import GENERATED
 from contextos.testing import HashingEmbedder, Reply, ScriptedModel
 
 COUNTER = TiktokenCounter(encoding="o200k_base")
@@ -278,7 +278,7 @@ def test_per_source_routes_each_source_to_its_compressor_within_one_target():
 
 def test_run_compressor_refuses_a_compressor_that_answers_for_other_items():
     from contextos import ConfigError
-    from contextos.compress import run_compressor
+    from contextos.context.sources import run_compressor
 
     class Liar:
         name = "liar"

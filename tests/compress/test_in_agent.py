@@ -18,7 +18,9 @@ from contextos import (
     TiktokenCounter,
 )
 from contextos.agents import Agent, Conversation
-from contextos.compress import COMPRESSION, agent_compressors, default_compressor
+from contextos.compress import default_compressor
+from contextos.compress.base import COMPRESSION
+from contextos.compress.default import agent_compressors
 from contextos.testing import Reply, ScriptedModel
 
 COUNTER = TiktokenCounter(encoding="o200k_base")

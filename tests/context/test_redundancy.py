@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contextos.context.redundancy import (
+from contextos.context._redundancy import (
     COMMON_VALUE_MIN,
     SKETCH_SIZE,
     NeighbourCache,

@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 
 from contextos import DemoError
-from contextos.demos import (
-    ic_influence,
-    knn_graph,
-    nearest_neighbours,
-    select_for_annotation,
-    select_indices,
-)
-from contextos.demos.influence import activation_graph, greedy_max_influence
+from contextos.demos import select_for_annotation
+from contextos.demos._graph import knn_graph, nearest_neighbours
+from contextos.demos._influence import activation_graph, greedy_max_influence, ic_influence
+from contextos.demos.annotate import select_indices
 from contextos.embed import HashingEmbedder
 
 

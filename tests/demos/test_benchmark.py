@@ -28,7 +28,7 @@ def test_benchmark_retrieval_and_selection_on_a_slice(shared_data, tmp_path):
         str(tmp_path / "out"),
     ]
     run = lambda *args: subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "demos.py"), *args, *common],  # noqa: E731
+        [sys.executable, str(ROOT / "benchmarks" / "demos.py"), *args, *common],
         capture_output=True,
         text=True,
         timeout=300,

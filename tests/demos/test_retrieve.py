@@ -34,7 +34,7 @@ def test_order_policy_puts_the_closest_last_or_first(pool):
     assert isinstance(KnnRetriever(pool), ContextSource)
     by_position = lambda items: [
         i.metadata["rank"] for i in sorted(items, key=lambda i: i.position)
-    ]  # noqa: E731
+    ]
     assert by_position(last) == [3, 2, 1] and by_position(first) == [1, 2, 3]
     item = next(i for i in last if i.metadata["rank"] == 1)
     assert item.source == "demonstrations" and item.id == f"demo-{item.metadata['demo_id']}"

@@ -12,7 +12,7 @@ import pytest
 
 from contextos import Agent, ConfigError, ModelClient, RetryPolicy, ToolExecutor
 from contextos.llm import ToolCall
-from contextos.llm.runtime import load_litellm
+from contextos.llm._runtime import load_litellm
 from contextos.testing import FakeModelServer, FakeToolCall, Reply
 
 RELEASE = threading.Event()

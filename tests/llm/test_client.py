@@ -183,7 +183,7 @@ def test_completion_serialises_to_json(client: ModelClient) -> None:
 
 
 async def test_over_router_spreads_calls_over_replicas() -> None:
-    from contextos.llm.runtime import load_litellm
+    from contextos.llm._runtime import load_litellm
 
     litellm = load_litellm()
     with FakeModelServer() as first, FakeModelServer() as second:

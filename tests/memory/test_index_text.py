@@ -8,8 +8,8 @@ from contextos.context.items import ContextItem
 from contextos.embed import HashingEmbedder
 from contextos.errors import MemoryStoreError, StoreError
 from contextos.memory import MemoryRecord, VectorMemory
+from contextos.memory._timestamps import format_time, parse_time
 from contextos.memory.index_text import RecordText, content_only
-from contextos.memory.timestamps import format_time, parse_time
 
 
 def memory(path, **kwargs) -> VectorMemory:

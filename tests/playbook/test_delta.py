@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contextos import InvalidDeltaError
-from contextos.playbook import PlaybookState, Provenance, apply_delta, parse_delta
+from contextos.playbook import PlaybookState, Provenance
+from contextos.playbook.delta import apply_delta, parse_delta
 
 
 def state_with(*contents: str) -> PlaybookState:

@@ -17,7 +17,7 @@ from contextos.playbook import (
     execution_signals,
     scored,
 )
-from contextos.playbook.dedup import duplicate_merges, prune_to_budget
+from contextos.playbook._dedup import duplicate_merges, prune_to_budget
 from contextos.playbook.learn import LEARN_SPAN
 from contextos.playbook.store import REJECTED_EVENT
 from contextos.testing import ScriptedModel

@@ -1,7 +1,7 @@
 """Running a tool in a process of its own, which is killed at the tool's timeout.
 
 For a sync tool marked ``Tool(isolated=True)``: a thread that ignores its timeout runs on (see
-``contextos.deadline``), a process does not. The price is a fresh interpreter per call (``spawn``:
+``contextos._deadline``), a process does not. The price is a fresh interpreter per call (``spawn``:
 no fork of a process that holds threads and locks), so the function and its arguments and result
 must be picklable: a module-level function with JSON-like arguments.
 """

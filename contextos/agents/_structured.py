@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from contextos.checked import validation_problems
+from contextos._checked import validation_problems
 from contextos.errors import ConfigError
-from contextos.llm.parse import json_candidates
+from contextos.llm._parse import json_candidates
 
 T = TypeVar("T")
 

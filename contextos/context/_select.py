@@ -18,18 +18,18 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Sequence
 
-from contextos.context.budget import Budget
-from contextos.context.dialogue import (
+from contextos.context._dialogue import (
     Chain,
     Dialogue,
     alternate,
     keep_newest,
     taken_run,
 )
+from contextos.context._redundancy import NeighbourCache, Neighbours, neighbours
+from contextos.context._units import Candidate, Outcome, Selection, Unit, make_units, render_key
+from contextos.context.budget import Budget
 from contextos.context.items import ContextItem, DecisionStatus
-from contextos.context.redundancy import NeighbourCache, Neighbours, neighbours
 from contextos.context.source_names import CONVERSATION, MESSAGE_SOURCES
-from contextos.context.units import Candidate, Outcome, Selection, Unit, make_units, render_key
 from contextos.errors import BudgetError
 
 __all__ = ["Candidate", "Outcome", "Selection", "select_within_budget"]

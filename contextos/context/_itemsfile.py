@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contextos._jsonl import jsonl_rows
 from contextos.context.budget import Section
 from contextos.context.items import ContextItem
 from contextos.errors import BudgetError, InvalidItemError
-from contextos.jsonl import jsonl_rows
 
 
 def read_items(path: Path) -> list[ContextItem]:

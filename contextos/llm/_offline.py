@@ -27,7 +27,7 @@ booleans false; arrays ``minItems`` items (at least one, at most ``maxItems``). 
 valid for the schema shapes contextos's own prompts use.
 
 It is registered as a litellm custom provider (``litellm.custom_provider_map``) by
-``contextos.llm.runtime.load_litellm``, so it goes through the same path as any model.
+``contextos.llm._runtime.load_litellm``, so it goes through the same path as any model.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from contextos.llm.offline_queries import asking_clauses, is_query_prompt, offline_queries
+from contextos.llm._offline_queries import asking_clauses, is_query_prompt, offline_queries
 
 PROVIDER = "offline"
 """The litellm provider name: models are ``offline/<anything>``."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contextos.playbook._markdown import bullet_line, to_markdown
 from contextos.playbook.bullets import SECTIONS, Bullet
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback
-from contextos.playbook.markdown import bullet_line, to_markdown
 
 TAGS = ("helpful", "harmful", "neutral")
 

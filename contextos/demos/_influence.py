@@ -24,7 +24,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from contextos.demos.graph import knn_graph
+from contextos.demos._graph import knn_graph
 
 
 def activation_graph(vectors: np.ndarray, k: int = 10, **neighbour_options: int) -> nx.DiGraph:

@@ -17,12 +17,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from contextos.context._units import Candidate, Outcome, Unit
 from contextos.context.items import ContextItem, DecisionStatus
 from contextos.context.source_names import CONVERSATION
-from contextos.context.units import Candidate, Outcome, Unit
 
 if TYPE_CHECKING:
-    from contextos.context.select import State
+    from contextos.context._select import State
 
 
 _NEXT: dict[str | None, frozenset[str]] = {

@@ -42,13 +42,10 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from contextos.tracing.current import CURRENT, SPAN_KEY
+from contextos.tracing._otel_compat import CURRENT, ROOT_TRACE_FLAGS, SPAN_KEY
 
 _logger = logging.getLogger(__name__)
 
-_ROOT_FLAGS = TraceFlags(
-    TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
-)  # as the SDK's random id generator
 UNSET_STATUS = Status(
     StatusCode.UNSET
 )  # every span's status until one is set: one object, so readers can skip it
@@ -261,7 +258,7 @@ class SpanRecorder(trace.Tracer):
     ) -> trace.Span:
         if (
             CURRENT is not None
-        ):  # get_current_span(context) without its four frames (see contextos.tracing.current)
+        ):  # get_current_span(context) without its four frames (see contextos.tracing._otel_compat)
             current = (CURRENT.get() if context is None else context).get(SPAN_KEY)
             if current.__class__ is RecordedSpan:
                 parent: SpanContext | None = current.context
@@ -290,7 +287,7 @@ class SpanRecorder(trace.Tracer):
                     _getrandbits(128) or _new_id(128),
                     _getrandbits(64) or _new_id(64),
                     False,
-                    _ROOT_FLAGS,
+                    ROOT_TRACE_FLAGS,
                     DEFAULT_TRACE_STATE,
                     True,
                 ),

@@ -26,7 +26,7 @@ def load_litellm() -> ModuleType:
             os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
             import litellm
 
-            from contextos.llm.offline import PROVIDER, make_handler
+            from contextos.llm._offline import PROVIDER, make_handler
 
             litellm.suppress_debug_info = True
             litellm.telemetry = False

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from contextos.context._scale import relevances
 from contextos.context.budget import Budget
 from contextos.context.items import ContextItem, DecisionStatus
-from contextos.context.scale import relevances
 
 
 @dataclass(slots=True)
