@@ -16,9 +16,9 @@ Only light modules load here; parts with heavy dependencies (litellm, LanceDB) l
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from contextos._lazy import lazy_exports
 from contextos.context import (
     AssembledContext,
     Budget,
@@ -341,14 +341,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'contextos' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("contextos", _LAZY, globals())
