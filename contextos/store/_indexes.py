@@ -24,34 +24,27 @@ def maintain_indexes(table: Any, ann_threshold: int, label: str) -> None:
 
     existing = {tuple(i.columns): i for i in table.list_indices()}
     if ("text",) not in existing:
-        commit(
-            table,
-            lambda: table.create_index("text", config=FTS(), replace=True),
-            label,
-            housekeeping=True,
-        )
+        _build(table, "text", FTS(), label)
     else:
         _refresh(table, existing[("text",)].name, label)
     rows = int(table.count_rows())
     if ("vector",) not in existing and rows >= ann_threshold:
         with span("contextos.store.build_ann", {"contextos.store.rows": rows}):
-            vector_index = IvfSq(distance_type="cosine")
-            commit(
-                table,
-                lambda: table.create_index("vector", config=vector_index, replace=True),
-                label,
-                housekeeping=True,
-            )
+            _build(table, "vector", IvfSq(distance_type="cosine"), label)
             if ("id",) not in existing:
                 # merge_insert and get() look rows up by id: a B-tree keeps that fast at scale.
-                commit(
-                    table,
-                    lambda: table.create_index("id", config=BTree(), replace=True),
-                    label,
-                    housekeeping=True,
-                )
+                _build(table, "id", BTree(), label)
     elif ("vector",) in existing:
         _refresh(table, existing[("vector",)].name, label)
+
+
+def _build(table: Any, column: str, config: Any, label: str) -> None:
+    commit(
+        table,
+        lambda: table.create_index(column, config=config, replace=True),
+        label,
+        housekeeping=True,
+    )
 
 
 def _refresh(table: Any, index_name: str, label: str) -> None:
