@@ -24,7 +24,7 @@ from contextos.embed.base import Embedder
 from contextos.errors import StoreError
 from contextos.store._commit import insert_missing, is_conflict, merge
 from contextos.store._lock import creation_lock
-from contextos.store._open import open_table, table_names
+from contextos.store._open import open_table
 from contextos.store._schema import check_schema
 
 _logger = logging.getLogger("contextos.store")
@@ -50,18 +50,19 @@ def create_or_merge(
 def _create_or_merge(
     db: Any, name: str, data: Any, embedder: Embedder, folder: Path | None, label: str
 ) -> Any:
-    if name not in table_names(db):
-        try:
-            table = db.create_table(name, data=data, schema=data.schema, mode="create")
-        except Exception as exc:  # "already exists", or a conflict on its first version
-            if "exist" not in str(exc).lower() and not is_conflict(exc):
-                raise StoreError(f"cannot create table {label}: {exc}") from exc
+    # Try to create first, even when the table is listed: a listed table may be another process's
+    # creation in progress, or the data files of an interrupted one (create_table writes over those).
+    try:
+        table = db.create_table(name, data=data, schema=data.schema, mode="create")
+    except Exception as exc:  # "already exists", or a conflict on its first version
+        if "exist" not in str(exc).lower() and not is_conflict(exc):
+            raise StoreError(f"cannot create table {label}: {exc}") from exc
+    else:
+        if table.version > 1:
+            restore_overwritten(table, table.version - 1, label)
         else:
-            if table.version > 1:
-                restore_overwritten(table, table.version - 1, label)
-            else:
-                _logger.debug("created table %s", label)
-            return table
+            _logger.debug("created table %s", label)
+        return table
     # Another process created it first (or is creating it): write into theirs.
     table = open_table(db, name, folder, label)
     check_schema(table.schema, name, label, embedder)

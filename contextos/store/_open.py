@@ -75,8 +75,12 @@ def table_names(db: Any) -> set[str]:
     return set(db.table_names())
 
 
-def open_table(db: Any, name: str, folder: Path | None, label: str) -> Any:
-    """Open table ``name``, waiting while another process creates it."""
+def open_table(
+    db: Any, name: str, folder: Path | None, label: str, *, missing_ok: bool = False
+) -> Any:
+    """Open table ``name``, waiting while another process creates it. A remote table whose first
+    version does not appear in time is None with ``missing_ok`` (an interrupted creation: the next
+    creation writes over its files), a StoreError without."""
     try:
         return db.open_table(name)
     except Exception as exc:
@@ -95,10 +99,12 @@ def open_table(db: Any, name: str, folder: Path | None, label: str) -> Any:
             if not _not_created_yet(exc):
                 raise
             if time.monotonic() > deadline:
+                if missing_ok:
+                    return None
                 raise StoreError(
-                    f"table {label} exists but has no committed version after {CREATION_WAIT_S:.0f} s: "
-                    "another process is still creating it, or a creation was interrupted (then "
-                    f"delete {label}.lance and write again)"
+                    f"table {label} is listed but has no committed version after "
+                    f"{CREATION_WAIT_S:.0f} s: another process is still creating it, or a creation "
+                    "was interrupted (open it with create=True and upsert to create it)"
                 ) from exc
         delay = min(delay * 2, 1.0)
 

@@ -98,16 +98,16 @@ class VectorTable:
         table = None
         if name in names:
             try:
-                table = open_table(db, name, folder, label)
-                schema = table.schema
+                table = open_table(db, name, folder, label, missing_ok=create)
             except StoreError:
                 raise
             except Exception as exc:
                 raise StoreError(
                     f"table {name!r} in {uri_s} is not a readable LanceDB table: {exc}"
                 ) from exc
-            check_schema(schema, name, uri_s, embedder)
-            ensure_primary_key(table, label)
+            if table is not None:
+                check_schema(table.schema, name, uri_s, embedder)
+                ensure_primary_key(table, label)
         elif not create:
             raise StoreError(
                 f"the store at {uri_s} has no table {name!r} (it has: {sorted(names) or 'none'})"

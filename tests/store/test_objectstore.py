@@ -246,3 +246,30 @@ def test_two_writer_processes_creating_one_table(s3, tmp_path):
         assert log.count(f"created table {uri}/items") + log.count(f"table {uri}/items was") == 2, (
             log
         )
+
+
+def test_opening_a_table_another_process_is_creating_waits_for_it(s3, uri):
+    # A creator's data files land before its first version: the table is listed but cannot be
+    # opened yet. Opening it waits for the first version instead of calling it unreadable.
+    import threading
+
+    import boto3
+
+    creator = _open(uri, s3)
+    bucket, prefix = uri.removeprefix("s3://").split("/", 1)
+    boto3.client(
+        "s3",
+        endpoint_url=s3["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).put_object(Bucket=bucket, Key=f"{prefix}/items.lance/data/pending.lance", Body=b"")
+    done = threading.Timer(
+        1.0, lambda: creator.upsert([{"id": "r1", "text": "written while another opens"}])
+    )
+    done.start()
+    try:
+        opened = _open(uri, s3, create=False)
+    finally:
+        done.join()
+    assert opened.count() == 1 and opened.get(["r1"])[0]["text"] == "written while another opens"
