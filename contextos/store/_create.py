@@ -63,8 +63,14 @@ def _create_or_merge(
         else:
             _logger.debug("created table %s", label)
         return table
-    # Another process created it first (or is creating it): write into theirs.
-    table = open_table(db, name, folder, label)
+    # Another process created it first (or, on a remote store, is creating it): write into theirs.
+    if folder is None:
+        table = open_table(db, name, None, label)
+    else:  # under the creation lock, which its creator held until its first version was committed
+        try:
+            table = db.open_table(name)
+        except Exception as exc:
+            raise StoreError(f"table {label} exists but cannot be opened: {exc}") from exc
     check_schema(table.schema, name, label, embedder)
     merge(table, data, label)
     _logger.info("table %s was created by another process first: rows written into it", label)
