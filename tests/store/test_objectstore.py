@@ -29,11 +29,22 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "contextos-test"
 
 
+def _client(options: dict):
+    """A boto3 S3 client of the server that ``options`` point to."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=options["aws_endpoint"],
+        region_name=options["aws_region"],
+        aws_access_key_id=options["aws_access_key_id"],
+        aws_secret_access_key=options["aws_secret_access_key"],
+    )
+
+
 @pytest.fixture(scope="module")
 def s3():
     """``storage_options`` for a fresh bucket on a moto S3 server of this module's own."""
-    import boto3
-
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -44,13 +55,7 @@ def s3():
         "aws_region": "us-east-1",
         "allow_http": "true",
     }
-    boto3.client(
-        "s3",
-        endpoint_url=options["aws_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).create_bucket(Bucket=BUCKET)
+    _client(options).create_bucket(Bucket=BUCKET)
     try:
         yield options
     finally:
@@ -253,17 +258,9 @@ def test_opening_a_table_another_process_is_creating_waits_for_it(s3, uri):
     # opened yet. Opening it waits for the first version instead of calling it unreadable.
     import threading
 
-    import boto3
-
     creator = _open(uri, s3)
     bucket, prefix = uri.removeprefix("s3://").split("/", 1)
-    boto3.client(
-        "s3",
-        endpoint_url=s3["aws_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).put_object(Bucket=bucket, Key=f"{prefix}/items.lance/data/pending.lance", Body=b"")
+    _client(s3).put_object(Bucket=bucket, Key=f"{prefix}/items.lance/data/pending.lance", Body=b"")
     done = threading.Timer(
         1.0, lambda: creator.upsert([{"id": "r1", "text": "written while another opens"}])
     )
