@@ -19,7 +19,7 @@ from contextos.store.where import id_in
 
 if TYPE_CHECKING:
     from contextos.memory.episodic import EpisodicMemory
-    from contextos.store.table import VectorTable
+    from contextos.store import VectorTable
 
 _COLUMNS = ["id", "text", "output", "label", "metadata"]
 Similarity = Literal["hybrid", "dense"]
@@ -132,7 +132,7 @@ class DemoPool:
         create: bool = True,
         connect_options: dict[str, Any] | None = None,
     ) -> None:
-        from contextos.store.table import VectorTable
+        from contextos.store import VectorTable
 
         if embedder is None:
             from contextos.embed import default_embedder

@@ -35,7 +35,7 @@ from contextos.memory._timestamps import record_time
 from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
 from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
 from contextos.memory.scoring import ScoringWeights, combined, recency
-from contextos.store.table import Hit, SearchMode, VectorTable
+from contextos.store import Hit, SearchMode, VectorTable
 from contextos.tracing.spans import span
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]{0,127}$")

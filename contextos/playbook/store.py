@@ -26,7 +26,7 @@ from contextos.errors import InvalidDeltaError, PlaybookError, StoreError
 from contextos.playbook._markdown import bullet_line, from_markdown, to_markdown
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance
 from contextos.playbook.delta import DEFAULT_MAX_BULLET_TOKENS, apply_delta, op_json, parse_delta
-from contextos.store.table import Hit, VectorTable
+from contextos.store import Hit, VectorTable
 from contextos.tracing.spans import content_encoder, span
 
 APPLY_SPAN = "contextos.playbook.apply"

@@ -29,8 +29,7 @@ from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
     from contextos.embed import Embedder
-    from contextos.store import VectorTable
-    from contextos.store.table import SearchMode
+    from contextos.store import SearchMode, VectorTable
 
 TOOLS_TABLE = "tools"
 GROUPS_TABLE = "tool_groups"

@@ -13,12 +13,12 @@
   A request usually names what it wants done in the family's vocabulary ("a captcha API") more
   than in one endpoint's, and a multi-step request often needs several endpoints of one family.
 
-The lists are fused by the store's score fusion (``contextos.store.fusion.fuse_scores``: each list
+The lists are fused by the store's score fusion (``contextos.store.fuse_scores``: each list
 min-max scaled over its top ``depth``, absent = 0, then averaged), so that BM25's unbounded scores
 and cosine similarities weigh alike; rank fusion (RRF) throws away how far apart scores are, which
 matters here because one retriever is often much surer than the other. Several queries (one per
 capability a request needs, see ``ToolQueryWriter``) are fused by reciprocal rank
-(``contextos.store.fusion.fuse_ranks``), so that each capability gets its own tools into the top.
+(``contextos.store.fuse_ranks``), so that each capability gets its own tools into the top.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from contextos.errors import ConfigError
-from contextos.store.fusion import fuse_ranks, fuse_scores
+from contextos.store import fuse_ranks, fuse_scores
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
-    from contextos.store.table import SearchMode, VectorTable
+    from contextos.store import SearchMode, VectorTable
 
 MAX_SEGMENTS = 8
 """At most this many sentences of one query are embedded and searched (a bound on the cost of a

@@ -207,7 +207,7 @@ def test_real_toolret_catalog_beats_the_bm25_reference(tmp_path, shared_data):
 
 
 def test_row_addresses_are_only_a_hint(catalog, monkeypatch):
-    native = catalog.table._table
+    native = catalog.table.lance_table
     address = {
         r["id"]: r["_rowid"]
         for r in native.search().with_row_id(True).select(["id"]).limit(None).to_list()
