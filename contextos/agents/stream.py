@@ -20,7 +20,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextvars import ContextVar
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -104,9 +104,15 @@ class RunFinished(_Event):
     """The run's result."""
 
 
-AgentEvent = Union[
-    StepStarted, ContextAssembled, ModelToken, ToolCalled, ToolReturned, StepFinished, RunFinished
-]
+AgentEvent: TypeAlias = (
+    StepStarted
+    | ContextAssembled
+    | ModelToken
+    | ToolCalled
+    | ToolReturned
+    | StepFinished
+    | RunFinished
+)
 """Any event of a streamed run."""
 
 EMIT: ContextVar[Callable[[AgentEvent], None] | None] = ContextVar(

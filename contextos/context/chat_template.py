@@ -65,7 +65,7 @@ def _compile(text: str) -> Any:
     class Generation(jinja2.ext.Extension):
         # transformers' ``{% generation %}`` tag marks the assistant's tokens for training masks;
         # for a prompt it renders its body unchanged.
-        tags = {"generation"}
+        tags = frozenset({"generation"})
 
         def parse(self, parser: Any) -> Any:
             lineno = next(parser.stream).lineno

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
@@ -120,7 +120,7 @@ class ContextItem(CheckedModel):
             ) from None
 
 
-class DecisionStatus(str, Enum):
+class DecisionStatus(StrEnum):
     """What happened to a candidate item."""
 
     INCLUDED = "included"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def shingles(text: str) -> tuple[int, ...]:
     (Broder's bottom-k MinHash), at a fixed cost however long the texts are. The hash is CRC-32,
     not Python's per-process ``hash``, so a selection is the same in every run."""
     words = text.lower().split()
-    grams = set(words) if len(words) < 2 else {f"{a} {b}" for a, b in zip(words, words[1:])}
+    grams = set(words) if len(words) < 2 else {f"{a} {b}" for a, b in pairwise(words)}
     return tuple(sorted(zlib.crc32(g.encode("utf-8")) for g in grams)[:SKETCH_SIZE])
 
 

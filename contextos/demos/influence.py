@@ -78,7 +78,7 @@ def greedy_max_influence(
     heapq.heapify(heap)
     chosen: list[int] = []
     while heap and len(chosen) < budget:
-        negative_gain, u = heapq.heappop(heap)
+        _, u = heapq.heappop(heap)  # the queued gain may be stale: recounted below
         gain = sum(1 for s in covers[u] if not covered[s])
         if (heap and gain < -heap[0][0]) or (heap and gain == -heap[0][0] and heap[0][1] < u):
             heapq.heappush(heap, (-gain, u))  # stale: re-queue with its current gain

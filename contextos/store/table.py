@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -497,7 +498,7 @@ class VectorTable:
         before = self.count()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            self._commit(lambda: self._table.delete(_id_filter(chunk)))
+            self._commit(partial(self._table.delete, _id_filter(chunk)))
         return before - self.count()
 
     def _validate(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
