@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ from contextos.tracing import configure_tracing  # noqa: E402
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def ms(x: float) -> str:
@@ -147,7 +148,7 @@ async def prefix_share(catalog, steps: int, tool_k: int = 8, call: str = "first"
         await agent.arun(DEMO_REQUESTS[0])
     counter = TiktokenCounter()
     shares = []
-    for previous, current in zip(requests, requests[1:]):
+    for previous, current in pairwise(requests):
         shares.append(
             shared_prefix_tokens(previous, current, counter)
             / shared_prefix_tokens(current, current, counter)

@@ -209,7 +209,7 @@ def main() -> None:
         print(
             f"{'run':16s} {'n':>5s} {'surv':>6s} {'ci95':>15s} {'ratio':>6s} {'tok':>6s} {'q/s':>7s}"
         )
-        for run, (qps, tok, n) in runs.items():
+        for run, (qps, tok, _) in runs.items():
             r = scored[run]
             n_scored = r["n"] - r["missing"]
             ci = f"[{r['survival_ci95'][0]:.3f},{r['survival_ci95'][1]:.3f}]"

@@ -302,7 +302,7 @@ def latency(args: argparse.Namespace) -> None:
                 t = time.perf_counter()
                 memory.add(MemoryRecord(id=f"new{i}", content=text(), metadata={"user": "u1"}))
                 adds.append(time.perf_counter() - t)
-            for i in range(args.repeats):
+            for _ in range(args.repeats):
                 q = text()
                 t = time.perf_counter()
                 memory.search(q, k=10)

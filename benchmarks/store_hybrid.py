@@ -38,7 +38,7 @@ def main() -> None:
     a = ap.parse_args()
     from lancedb.rerankers import RRFReranker
 
-    tools = [json.loads(l) for l in (TOOLRET / "tools.jsonl").open() if l.strip()]
+    tools = [json.loads(line) for line in (TOOLRET / "tools.jsonl").open() if line.strip()]
     rows = [{"id": t["id"], "text": f"{t['name']}: {t.get('description') or ''}"} for t in tools]
     for i in range(len(rows), a.rows):
         base = tools[i % len(tools)]
@@ -49,9 +49,9 @@ def main() -> None:
             }
         )
     rows = rows[: a.rows]
-    queries = [json.loads(l)["query"] for l in (TOOLRET / "queries.jsonl").open() if l.strip()][
-        : a.queries
-    ]
+    queries = [
+        json.loads(line)["query"] for line in (TOOLRET / "queries.jsonl").open() if line.strip()
+    ][: a.queries]
     embedder = HashingEmbedder(dimension=384)
     with tempfile.TemporaryDirectory() as folder:
         table = VectorTable.open(folder, "bench", embedder=embedder)
