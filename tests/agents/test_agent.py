@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from itertools import pairwise
 
 import pytest
 
@@ -209,7 +210,7 @@ def test_prefix_stays_stable_across_steps(server, client):
     )
     counter = TiktokenCounter()
     requests = [r.body for r in server.completion_requests()]
-    for previous, current in zip(requests, requests[1:]):
+    for previous, current in pairwise(requests):
         assert current["messages"][: len(previous["messages"])] == previous["messages"]
         assert current["tools"] == previous["tools"]
         shared = shared_prefix_tokens(previous, current, counter)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from contextos import (
     Agent,
@@ -135,7 +136,7 @@ def test_in_a_long_chat_only_the_current_task_is_pinned():
     assert f'"{cities[-1]}"' in users[-1] and not any(f'"{cities[0]}"' in u for u in users)
     roles = [m["role"] for m in last.messages if m["role"] != "system"]
     assert roles[0] == "user" and all(
-        not (a == b and a in ("user", "assistant")) for a, b in zip(roles, roles[1:])
+        not (a == b and a in ("user", "assistant")) for a, b in pairwise(roles)
     )
 
 

@@ -143,7 +143,7 @@ def leaky_runs(tmp_path_factory):
 
 
 def test_the_run_files_hold_no_secret(leaky_runs):
-    folder, run_id, _, _ = leaky_runs
+    folder, *_ = leaky_runs
     raw = b"".join(p.read_bytes() for p in folder.iterdir() if p.suffix == ".jsonl").decode()
     _assert_clean("the trace store", raw)
     assert "config of billing" in raw and REDACTED in raw  # content is kept, secrets replaced

@@ -474,8 +474,8 @@ async def test_tool_calls_on_a_server_without_a_tool_parser_fail_with_vllms_reas
 async def test_prompts_sharing_a_long_prefix_hit_vllms_prefix_cache(served: Served) -> None:
     client = served.client(temperature=0)
     prefix = [{"role": "system", "content": f"Instructions {time.time_ns()}: " + _words(400, 2)}]
-    first = prefix + [{"role": "user", "content": "First question about " + _words(20, 3)}]
-    second = prefix + [{"role": "user", "content": "Second question about " + _words(20, 4)}]
+    first = [*prefix, {"role": "user", "content": "First question about " + _words(20, 3)}]
+    second = [*prefix, {"role": "user", "content": "Second question about " + _words(20, 4)}]
     shared = _tokens(served, prefix)
     assert shared > 4 * BLOCK, "the shared prefix must span several KV blocks"
 

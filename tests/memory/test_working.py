@@ -205,7 +205,7 @@ async def test_a_pinned_task_stays_and_the_unpinned_turns_after_it_leave_in_orde
             {"role": "assistant", "content": f"step {n}: a few more words about the plan in it"}
         )
     positions = [i.position for i in got]
-    assert [i.id for i in window.items][0] == "task-1"
+    assert window.items[0].id == "task-1"
     assert positions == sorted(positions) and positions[0] == 1 and 0 not in positions
     # The task counts against the budget: the window is within it, and would not be with one more turn.
     assert window.tokens <= 60 < window.tokens + window.cost(got[-1])

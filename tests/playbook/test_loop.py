@@ -108,7 +108,7 @@ def test_feedback_grows_a_playbook_whose_bullets_enter_later_runs(traced: dict[s
 
 
 def test_a_harmful_bullet_counts_up_and_drops_out_of_selection(traced: dict[str, Any]) -> None:
-    (first, learned), (second, relearned), (third, _) = traced["bad_runs"]
+    (_, learned), (second, relearned), (third, _) = traced["bad_runs"]
     playbook: Playbook = traced["bad"].playbook
     assert learned.feedback.success is False and playbook.at(1).bullets[0].section == "pitfalls"
     assert playbook_items(second) == ["playbook-pb-0001"]

@@ -151,7 +151,7 @@ def test_every_delta_is_in_the_trace_and_a_rejected_one_changes_nothing(tmp_path
         "rejected",
     ]
     rejected = next(s for s in spans if s.attributes["contextos.playbook.outcome"] == "rejected")
-    assert [e.name for e in rejected.events][0] == REJECTED_EVENT and rejected.status == "ERROR"
+    assert rejected.events[0].name == REJECTED_EVENT and rejected.status == "ERROR"
     assert json.loads(rejected.attributes["contextos.playbook.delta"])[1] == {
         "op": "delete",
         "id": "pb-0042",

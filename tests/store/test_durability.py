@@ -51,7 +51,7 @@ def test_two_processes_writing_one_table(tmp_path):
     )
     a, b = _writer(tmp_path, "a", 10, "ab"), _writer(tmp_path, "b", 10, "ab")
     for p in (a, b):
-        out, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     table = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder(), create=False)
     # Both insert the new ids "shared" and both-0..9 at about the same moment: each is there once.
