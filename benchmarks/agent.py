@@ -182,6 +182,7 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
     # The tiny model's tokenizer, trained on a small corpus, spends many more tokens on this text than tiktoken
     # (the ratio is printed below); its weights are random, so a context past its 4,096 positions is allowed.
     os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"
+    # tools in the request need a parser
     args = [
         "--served-model-name",
         TINY_MODEL_NAME,
@@ -196,7 +197,7 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
         "--enable-auto-tool-choice",
         "--tool-call-parser",
         "hermes",
-    ]  # tools in the request need a parser
+    ]
     t0 = time.perf_counter()
     with VllmServer(
         str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900

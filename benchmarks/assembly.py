@@ -474,9 +474,8 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
             statistics.median(exact) * 1000,
             result,
         )
-    template = ChatTemplateCounter(
-        tokenizer_dir
-    )  # the same request's prompt tokenized whole, not by pieces
+    # the same request's prompt tokenized whole, not by pieces
+    template = ChatTemplateCounter(tokenizer_dir)
     prompt = template.render(result.messages, result.tools)
     whole = []
     for _ in range(max(3, repeats // 5)):

@@ -96,9 +96,8 @@ class ContextItem(CheckedModel):
     def with_content(self, content: str, **changes: Any) -> ContextItem:
         """A copy with new content (and any other field changes); the hash follows the content."""
         copy = self.model_copy(update={"content": content, **changes})
-        copy.__dict__.pop(
-            "content_hash", None
-        )  # model_copy copies the cached hash of the old content
+        # model_copy copies the cached hash of the old content
+        copy.__dict__.pop("content_hash", None)
         return copy
 
     @classmethod

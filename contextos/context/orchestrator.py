@@ -121,16 +121,16 @@ class Orchestrator:
             except TimeoutError:
                 return (), f"did not answer within {self.source_timeout_s:g} s"
             except Exception as exc:
-                if isinstance(exc, ContextOSError) and not isinstance(
-                    exc, OUTAGES
-                ):  # the caller's mistake: say so
+                # the caller's mistake: say so
+                if isinstance(exc, ContextOSError) and not isinstance(exc, OUTAGES):
                     raise SourceError(
                         f"source {source.name!r} failed: {type(exc).__name__}: {exc}"
                     ) from exc
+                # costs its items, not the step
                 return (
                     (),
                     f"failed ({type(exc).__name__}: {str(exc)[:200]})",
-                )  # costs its items, not the step
+                )
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
         left_out = [

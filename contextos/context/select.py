@@ -79,9 +79,8 @@ def select_within_budget(
         others = list(candidates)
     foreign = {c.item.group for c in others if c.item.group is not None}
     moved: list[Candidate] = []
-    if foreign and any(
-        t.group in foreign for t in turns
-    ):  # a group spanning sources: kept as one ordinary unit
+    # a group spanning sources: kept as one ordinary unit
+    if foreign and any(t.group in foreign for t in turns):
         moved = [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
         others += moved
         turns = [t for t in turns if t.group not in foreign]
@@ -119,9 +118,8 @@ def select_within_budget(
             )
     state.greedy([u for u in rest if not u.decided], reason=None, chain=chain)
 
-    if (
-        truncate is not None
-    ):  # the conversation keeps whole blocks: only its newest may be shortened
+    # the conversation keeps whole blocks: only its newest may be shortened
+    if truncate is not None:
         state.truncate_best_dropped(rest, truncate)
     alternate(state, chain, protected)
     outcomes = state.selection.outcomes
@@ -342,9 +340,8 @@ class State:
             room = self.available - self.used - self.extra_cost(unit) + unit.cost - rest
             cap = self.budget.section(source).cap
             if cap is not None:
-                whole = (
-                    sum(c for s, c in unit.cost_by_source if s == source) - member.cost
-                )  # the rest, in this section
+                # the rest, in this section
+                whole = sum(c for s, c in unit.cost_by_source if s == source) - member.cost
                 room = min(room, cap - self.by_source.get(source, 0) - whole)
             if room - (member.cost - member.content_tokens) < self.budget.min_truncated_tokens:
                 continue
@@ -358,9 +355,8 @@ class State:
                 unit.score,
                 unit.block,
             )
-            if (
-                self.assess(shortened)[1] is not None
-            ):  # a cap of another source among a mixed group's members
+            # a cap of another source among a mixed group's members
+            if self.assess(shortened)[1] is not None:
                 continue
             self.take(shortened, f"kept with {member.item.id}, truncated to fit")
             self.selection.outcomes[member.item.id] = Outcome(

@@ -357,9 +357,8 @@ class ModelClient:
         }
 
     def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        api_base = (
-            redact_text(endpoint.api_base) if endpoint.api_base else None
-        )  # as attempts keep it
+        # as attempts keep it
+        api_base = redact_text(endpoint.api_base) if endpoint.api_base else None
         tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, api_base))
         return tried + 1, time.perf_counter()
 
@@ -494,9 +493,8 @@ class ModelClient:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    if (
-                        check.problem is not None
-                    ):  # litellm's complaint about what the check stopped
+                    # litellm's complaint about what the check stopped
+                    if check.problem is not None:
                         raise ModelResponseError(
                             f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                             model=endpoint.model,

@@ -48,9 +48,8 @@ PROVIDER = "offline"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
-_QUOTED = re.compile(
-    r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”"
-)  # not the ' of "I'm ... What's"
+# not the ' of "I'm ... What's"
+_QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
 _CITABLE = re.compile(r"^\s*(?:[-*]\s*)?\[([A-Za-z0-9_.:-]+)\]\s+(.+)$", re.M)

@@ -207,9 +207,8 @@ def to_model_error(
     message = server_message(exc).rstrip(". ")
     lowered = f"{name} {exc}".lower()
 
-    if (
-        "llm provider not provided" in lowered
-    ):  # litellm's words for a model string without a known provider
+    # litellm's words for a model string without a known provider
+    if "llm provider not provided" in lowered:
         return ModelRequestError(
             f"{model}: litellm knows no provider by that name. A model string starts with its provider: "
             "hosted_vllm/<served name> (with an api_base), openai/<name>, anthropic/<name>, ... or offline/demo "

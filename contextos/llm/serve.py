@@ -235,11 +235,12 @@ class VllmServer:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = self.log.open("wb")
         out = self._log_file if self._log_file is not None else sys.stderr
+        # no usage report leaves the machine
         env = {
             "VLLM_NO_USAGE_STATS": "1",
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-        }  # no usage report leaves the machine
+        }
         if Path(self.model).is_dir():
             env.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs nothing from the Hub
         try:
@@ -332,9 +333,8 @@ def _healthy(url: str) -> bool:
 
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket() as sock:
-        sock.setsockopt(
-            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
-        )  # as the server will: TIME_WAIT is not "in use"
+        # as the server will: TIME_WAIT is not "in use"
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

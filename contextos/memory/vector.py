@@ -229,9 +229,8 @@ class VectorMemory:
     ) -> tuple[list[dict[str, Any]], list[MemoryRecord]]:
         """The rows to write (records, refreshed twins, alias rows), and for each input the record it is stored as."""
         assert self.dedup_threshold is not None
-        vectors = self.table.embedder.embed(
-            [text for text, _ in indexed]
-        )  # cached: upsert reuses them
+        # cached: upsert reuses them
+        vectors = self.table.embedder.embed([text for text, _ in indexed])
         rows: dict[str, dict[str, Any]] = {}
         kept: dict[str, MemoryRecord] = {}
         # Records of this batch kept so far, as a matrix, so each new one is compared in one product.

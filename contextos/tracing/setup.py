@@ -110,9 +110,8 @@ class _Pipeline(SpanProcessor):
         """Forward to ``processors`` from now on."""
         self.processors = tuple(processors)
         self.capture = capture
-        self.content_encoder = (
-            encoder_of(self) if capture else None
-        )  # worked out here, not on every span
+        # worked out here, not on every span
+        self.content_encoder = encoder_of(self) if capture else None
         self._direct = tuple(
             p for p in self.processors if getattr(p, "takes_recorded_spans", False)
         )
@@ -296,9 +295,8 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
         current = pipeline.handle
         if current is not None and current.active and current.config == config:
             return current
-    handle = Tracing(
-        config, pipeline
-    )  # a bad setting raises here, before the running setup is touched
+    # a bad setting raises here, before the running setup is touched
+    handle = Tracing(config, pipeline)
     if current is not None:  # replace the running setup
         current.shutdown()
     with _lock:

@@ -32,9 +32,8 @@ def tracer() -> trace.Tracer:
     or an SDK provider someone else set), kept per provider: the SDK builds a new ``Tracer`` on every
     ``get_tracer`` call, a third of what opening an SDK span costs."""
     global _cached
-    provider = (
-        getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
-    )  # as in _pipeline
+    # as in _pipeline
+    provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
     pipeline = getattr(provider, "_contextos_pipeline", None)
     if pipeline is not None:
         return pipeline.tracer  # type: ignore[no-any-return]
@@ -63,9 +62,8 @@ class _CurrentSpan:
         started = self._span
         # a non-recording span with no valid context (the no-op tracer's) is not made current, as there
         if started.is_recording() or started.get_span_context().is_valid:
-            if (
-                CURRENT is not None
-            ):  # what attach(set_span_in_context(started)) does, without its six frames
+            # what attach(set_span_in_context(started)) does, without its six frames
+            if CURRENT is not None:
                 self._token = CURRENT.set(Context({**CURRENT.get(), SPAN_KEY: started}))
             else:
                 self._token = otel_context.attach(trace.set_span_in_context(started))
@@ -152,9 +150,8 @@ def content_encoder() -> Callable[[Any], str] | None:
     The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
     would find the pipeline again for each piece of content."""
     pipeline = _pipeline()
-    return (
-        None if pipeline is None else pipeline.content_encoder
-    )  # kept by the pipeline: see _Pipeline.use
+    # kept by the pipeline: see _Pipeline.use
+    return None if pipeline is None else pipeline.content_encoder
 
 
 def to_json(value: Any) -> str:
