@@ -78,9 +78,8 @@ def test_the_newest_tool_result_beats_eighty_cheap_notes():
     assert "Weather report for Oslo" in result.answer
     second = result.steps[1].context
     result_item = next(i for i in second.items if i.role == "tool")
-    assert (
-        second.messages[-1]["role"] == "tool"
-    )  # the newest block is last, as the model must see it
+    # the newest block is last, as the model must see it
+    assert second.messages[-1]["role"] == "tool"
     assert second.decision(result_item.id).status.value in {"included", "truncated"}
     assert second.usage.request_tokens <= agent.budget.available
     kept_notes = second.usage.per_source["memory"].kept

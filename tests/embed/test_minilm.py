@@ -17,9 +17,8 @@ TEXTS = [
     "",
     "Ünïcödé text, with punctuation!? and numbers 12345",
 ]
-LONG = (
-    "word " * 270
-)  # longer than the model's 256 word pieces: must be truncated like the reference
+# longer than the model's 256 word pieces: must be truncated like the reference
+LONG = "word " * 270
 
 
 def test_default_embedder_shape_norm_and_semantics():

@@ -49,17 +49,15 @@ def test_tool_catalog_agent():
 def test_rag_agent():
     out = run_example("rag_agent")
     assert "documents-vllm" in out and "answer: [offline]" in out
-    assert (
-        "dropped  documents-" in out and "section cap of documents (120 tokens) reached" in out
-    )  # the budget at work
+    # the budget at work
+    assert "dropped  documents-" in out and "section cap of documents (120 tokens) reached" in out
 
 
 def test_chat_agent_with_memory():
     out = run_example("chat_agent_with_memory")
     assert "moved to long-term memory" in out
-    assert re.search(
-        r"recalled for the last question: memory-\S+: [\"'].+[\"']", out
-    )  # what was recalled, not just its id
+    # what was recalled, not just its id
+    assert re.search(r"recalled for the last question: memory-\S+: [\"'].+[\"']", out)
 
 
 def test_handoff_graph():
