@@ -363,3 +363,19 @@ def test_a_server_without_tokenize_is_a_warning_and_the_estimate_stands():
     assert result.usage.estimated and result.usage.request_tokens == counter.count_request(
         result.messages
     )
+
+
+class _Words:
+    """A user's counter: the ``TokenCounter`` protocol only (no ``ChatAccounting`` base)."""
+
+    def count(self, text: str) -> int:
+        return len(text.split())
+
+    def count_request(self, messages, tools=None) -> int:
+        return 100 + sum(self.count(m["content"]) for m in messages)
+
+
+def test_a_server_checked_users_counter_counts_requests_its_own_way():
+    counter = ServerCheckedCounter(_Words(), VllmTokenize("http://127.0.0.1:9/v1", "m"))
+    messages = [{"role": "user", "content": "two words"}]
+    assert counter.count("a b c") == 3 and counter.count_request(messages) == 102
