@@ -66,7 +66,8 @@ def call_within(fn: Callable[[], T], seconds: float, *, name: str = "contextos-c
         raise TimeoutError(f"no result within {seconds:g} s")
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    value: T = box["value"]
+    return value
 
 
 def in_daemon_thread(fn: Callable[[], T], *, name: str = "contextos-call") -> asyncio.Future[T]:

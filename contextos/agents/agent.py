@@ -171,8 +171,10 @@ class Agent:
         self.executor = executor or ToolExecutor()
         self.tools = [self.executor.add(t) for t in tools]
         """The tools offered at every step."""
-        if catalog is not None and not hasattr(catalog, "retrieve"):
-            catalog = catalog.retriever()  # a ToolCatalog
+        from contextos.tools.catalog import ToolCatalog
+
+        if isinstance(catalog, ToolCatalog):
+            catalog = catalog.retriever()
         self.catalog = catalog
         self.tool_k = tool_k
         self.query_writer = query_writer if query_writer is not None else ToolQueryWriter(client)
@@ -321,7 +323,9 @@ class Agent:
                             run_tools,
                             conversation,
                             handoff_tools,
-                            response_format=self.output.response_format() if repairs else None,
+                            response_format=(
+                                self.output.response_format() if repairs and self.output else None
+                            ),
                             deps=deps,
                         )
                 except TimeoutError:
@@ -561,7 +565,7 @@ class Agent:
     async def _decide(self, step: Step, call: ToolCall) -> ToolDecision:
         decision = ToolDecision.approve()
         for hook in self.hooks:
-            verdict = await call_hook(hook.on_tool_call, step, call)
+            verdict: ToolDecision | None = await call_hook(hook.on_tool_call, step, call)
             if verdict is None or verdict.action == "approve":
                 continue
             if verdict.action == "deny":

@@ -66,7 +66,8 @@ def similarities(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     in_union = first & (np.cumsum(first, axis=1) <= SKETCH_SIZE)
     size = in_union.sum(axis=1)
     shared = (in_union & same_as_next).sum(axis=1)
-    return np.divide(shared, size, out=np.zeros(len(merged)), where=size > 0)
+    similar: np.ndarray = np.divide(shared, size, out=np.zeros(len(merged)), where=size > 0)
+    return similar
 
 
 def similar_pairs(
@@ -146,11 +147,11 @@ class NeighbourCache:
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
-        self._entries: dict[tuple, Neighbours] = {}
+        self._entries: dict[tuple[object, ...], Neighbours] = {}
 
     def get(
         self,
-        hashes: tuple[str, ...],
+        hashes: tuple[int | str, ...],
         sketches: Sequence[tuple[int, ...]],
         counted: tuple[bool, ...],
         population: int,

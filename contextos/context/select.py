@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from contextos.context.budget import Budget
 from contextos.context.dialogue import (
@@ -91,7 +93,9 @@ def select_within_budget(
 
     pinned = [u for u in units if u.pinned]
     if chain.dialogue.pinned_block is not None:
-        pinned.append(chain.block(chain.dialogue.pinned_block))
+        block = chain.block(chain.dialogue.pinned_block)
+        assert block is not None  # the block of a pinned turn exists
+        pinned.append(block)
     for unit in pinned:
         state.take(unit, "pinned")
     if state.used > budget.available and measure is not None:
@@ -112,7 +116,7 @@ def select_within_budget(
             ]
             state.greedy(
                 own,
-                until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f,
+                until=partial(state.source_reached, source, section.floor),
                 reason="section floor",
                 chain=chain if source == CONVERSATION else None,
             )
@@ -240,6 +244,10 @@ class State:
             del outcomes[m.item.id]
         unit.drop_reason, unit.taken = reason, False
 
+    def source_reached(self, source: str, tokens: int) -> bool:
+        """Whether the included items of ``source`` hold at least ``tokens`` tokens."""
+        return self.by_source.get(source, 0) >= tokens
+
     def greedy(
         self,
         units: list[Unit],
@@ -263,7 +271,7 @@ class State:
             (-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u)
             for u in units
         )
-        rescored_heap: list = []
+        rescored_heap: list[tuple[Any, ...]] = []
 
         def offer(block: Unit | None) -> None:
             if block is not None:

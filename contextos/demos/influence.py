@@ -29,7 +29,7 @@ from contextos.demos.graph import knn_graph
 
 def activation_graph(vectors: np.ndarray, k: int = 10, **neighbour_options: int) -> nx.DiGraph:
     """The kNN graph with each edge's activation probability as attribute ``p`` (out-edges of a node sum to 1)."""
-    graph = knn_graph(vectors, k, **neighbour_options)
+    graph = knn_graph(vectors, k, similarities=True, **neighbour_options)
     for u in graph:
         edges = graph.succ[u]
         total = sum(max(d["similarity"], 0.0) for d in edges.values())
