@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -257,8 +258,9 @@ class ModelClient:
                     endpoint,
                     log,
                     # httpx's timeout is per read: the deadline of the whole answer is kept here.
-                    lambda kwargs=kwargs: call_within(
-                        lambda: (self.router or litellm).completion(**kwargs),
+                    partial(
+                        call_within,
+                        partial((self.router or litellm).completion, **kwargs),
                         self.timeout,
                         name="contextos-model-call",
                     ),
@@ -394,7 +396,7 @@ class ModelClient:
         )
 
     async def _aretrying(
-        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]
+        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Awaitable[Any]]
     ) -> Any:
         async def attempt() -> Any:
             number, t0 = self._next_attempt(endpoint, log)
@@ -409,7 +411,7 @@ class ModelClient:
             return result
 
         try:
-            result = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
+            result: Any = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
         except ModelError:
             log.emit_last()
             raise
@@ -499,11 +501,11 @@ class ModelClient:
                             f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                             model=endpoint.model,
                         ) from None
-                    error = to_model_error(
+                    broken = to_model_error(
                         exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout
                     )
-                    raise type(error)(
-                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
+                    raise type(broken)(
+                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {broken}",
                         model=endpoint.model,
                     ) from exc
             if check.problem is not None:

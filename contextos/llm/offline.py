@@ -272,8 +272,8 @@ def _fill_object(
             arguments[name] = (
                 _fill_object(request, spec, numbers, phrases, root, depth + 1) if depth < 4 else {}
             )
-        elif spec.get("format") in ("date", "date-time") and _DATE.search(request):
-            arguments[name] = _DATE.search(request).group(0)
+        elif spec.get("format") in ("date", "date-time") and (date := _DATE.search(request)):
+            arguments[name] = date.group(0)
         else:
             arguments[name] = phrases.pop(0) if phrases else request
     return arguments
@@ -343,11 +343,15 @@ def make_handler() -> Any:
     import litellm
     from litellm import CustomLLM
 
-    class OfflineLLM(CustomLLM):
+    class OfflineLLM(CustomLLM):  # type: ignore[misc]  # litellm is read as Any (pyproject)
         """litellm custom provider answering with ``plan_reply``."""
 
         def _respond(
-            self, model: str, messages: list, optional_params: dict, model_response: Any
+            self,
+            model: str,
+            messages: list[dict[str, Any]],
+            optional_params: dict[str, Any],
+            model_response: Any,
         ) -> Any:
             reply = plan_reply(
                 messages, optional_params.get("tools"), optional_params.get("response_format")
@@ -365,15 +369,15 @@ def make_handler() -> Any:
         def completion(
             self,
             model: str,
-            messages: list,
+            messages: list[dict[str, Any]],
             api_base: str,
-            custom_prompt_dict: dict,
+            custom_prompt_dict: dict[str, Any],
             model_response: Any,
             print_verbose: Any,
             encoding: Any,
             api_key: Any,
             logging_obj: Any,
-            optional_params: dict,
+            optional_params: dict[str, Any],
             **kwargs: Any,
         ) -> Any:
             return self._respond(model, messages, optional_params, model_response)
@@ -381,15 +385,15 @@ def make_handler() -> Any:
         async def acompletion(
             self,
             model: str,
-            messages: list,
+            messages: list[dict[str, Any]],
             api_base: str,
-            custom_prompt_dict: dict,
+            custom_prompt_dict: dict[str, Any],
             model_response: Any,
             print_verbose: Any,
             encoding: Any,
             api_key: Any,
             logging_obj: Any,
-            optional_params: dict,
+            optional_params: dict[str, Any],
             **kwargs: Any,
         ) -> Any:
             return self._respond(model, messages, optional_params, model_response)
@@ -397,15 +401,15 @@ def make_handler() -> Any:
         def streaming(
             self,
             model: str,
-            messages: list,
+            messages: list[dict[str, Any]],
             api_base: str,
-            custom_prompt_dict: dict,
+            custom_prompt_dict: dict[str, Any],
             model_response: Any,
             print_verbose: Any,
             encoding: Any,
             api_key: Any,
             logging_obj: Any,
-            optional_params: dict,
+            optional_params: dict[str, Any],
             **kwargs: Any,
         ) -> Iterator[dict[str, Any]]:
             yield from _chunks(messages, optional_params)
@@ -413,15 +417,15 @@ def make_handler() -> Any:
         async def astreaming(
             self,
             model: str,
-            messages: list,
+            messages: list[dict[str, Any]],
             api_base: str,
-            custom_prompt_dict: dict,
+            custom_prompt_dict: dict[str, Any],
             model_response: Any,
             print_verbose: Any,
             encoding: Any,
             api_key: Any,
             logging_obj: Any,
-            optional_params: dict,
+            optional_params: dict[str, Any],
             **kwargs: Any,
         ) -> AsyncIterator[dict[str, Any]]:
             for chunk in _chunks(messages, optional_params):

@@ -185,9 +185,11 @@ def _message(exc: BaseException) -> str:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            inner = body.get("error") if isinstance(body.get("error"), dict) else body
-            if isinstance(inner.get("message"), str):
-                return inner["message"]
+            error = body.get("error")
+            inner = error if isinstance(error, dict) else body
+            message = inner.get("message")
+            if isinstance(message, str):
+                return message
     # "litellm.InternalServerError: InternalServerError: Hosted_vllmException - [Errno 111] ..."
     return (
         re.sub(r"^(litellm\.\w+: )?(\w+: )*(\w+Exception - )?", "", text).strip()

@@ -121,7 +121,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free on ``host`` a moment ago."""
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _has_flag(args: Sequence[str], *flags: str) -> bool:
@@ -326,7 +327,8 @@ class VllmServer:
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
+            ok: bool = response.status == 200
+            return ok
     except (urllib.error.URLError, OSError):
         return False
 
