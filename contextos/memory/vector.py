@@ -398,9 +398,9 @@ class VectorMemory:
         real = {r["id"]: r for r in self.table.get(sorted(targets))} if targets else {}
         out = []
         for r in rows:
-            r = real.get(r["alias_of"]) if r["alias_of"] else r
-            if r is not None:
-                out.append(r)
+            row = real.get(r["alias_of"]) if r["alias_of"] else r
+            if row is not None:
+                out.append(row)
         return out
 
     def _resolve(self, ids: list[str]) -> list[str]:

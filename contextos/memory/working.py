@@ -216,13 +216,13 @@ class WorkingMemory:
                     self._call_groups[call_id] = group
             item = item.model_copy(update={"group": group})
         elif item.role == "tool":
-            group = self._call_groups.get(payload["tool_call_id"])
-            if group is None:
+            call_group = self._call_groups.get(payload["tool_call_id"])
+            if call_group is None:
                 raise MemoryStoreError(
                     f"tool result for unknown call {payload['tool_call_id']!r}: add the assistant message "
                     "that made the call first"
                 )
-            item = item.model_copy(update={"group": group})
+            item = item.model_copy(update={"group": call_group})
         return item
 
     def _append(self, item: ContextItem) -> list[ContextItem]:

@@ -276,11 +276,12 @@ class VectorTable:
         if where:
             query = query.where(where)
         try:
-            return (
+            found: list[dict[str, Any]] = (
                 query.select(list(columns) if columns is not None else self.columns)
                 .limit(limit)
                 .to_list()
             )
+            return found
         except Exception as exc:
             raise StoreError(
                 f"cannot read rows of {self._label} with filter {where!r}: {exc}"
@@ -295,13 +296,14 @@ class VectorTable:
         if self._table is None or not row_ids:
             return []
         try:
-            return (
+            found: list[dict[str, Any]] = (
                 self._table.take_row_ids(list(row_ids))
                 .select(list(columns) if columns is not None else self.columns)
                 .to_list()
             )
         except Exception:
             return []
+        return found
 
     @property
     def version(self) -> int | None:
@@ -444,7 +446,8 @@ class VectorTable:
 
     def _run(self, query: Any, where: str | None) -> list[dict[str, Any]]:
         try:
-            return query.to_list()
+            found: list[dict[str, Any]] = query.to_list()
+            return found
         except Exception as exc:
             if where:
                 raise StoreError(
@@ -540,7 +543,8 @@ class VectorTable:
                 reuse.update((s["text"], np.asarray(s["vector"], dtype=np.float32)) for s in stored)
         todo = [r["text"] for r in rows if r["text"] not in reuse]
         fresh = dict(zip(todo, self.embedder.embed(todo))) if todo else {}
-        return np.stack([reuse.get(r["text"], fresh.get(r["text"])) for r in rows])
+        known = reuse | fresh
+        return np.stack([known[r["text"]] for r in rows])
 
     def _create(self, data_rows: list[dict[str, Any]]) -> None:
         import pyarrow as pa
