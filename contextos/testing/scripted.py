@@ -188,7 +188,9 @@ def _error_for(fault: Fault, model: str) -> ModelError:
             403: ModelAuthenticationError,
             404: ModelNotFoundError,
         }.get(fault.status)
-        error_class = kind or (ModelServerError if fault.status >= 500 else ModelRequestError)
+        error_class: type[ModelError] = kind or (
+            ModelServerError if fault.status >= 500 else ModelRequestError
+        )
     else:
         error_class = _FAULT_ERRORS[fault.kind]
     return error_class(f"{model}: {fault.message or fault.kind} (scripted fault)", model=model)
@@ -196,6 +198,7 @@ def _error_for(fault: Fault, model: str) -> ModelError:
 
 def _last_user_text(request: ScriptedRequest) -> str:
     for message in reversed(request.messages):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return message["content"]
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            return content
     return ""

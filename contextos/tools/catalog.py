@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -284,7 +285,7 @@ class ToolCatalog:
         self._refresh_groups(groups)
         return written
 
-    def _refresh_groups(self, groups: set[str], removed: set[str] = frozenset()) -> None:
+    def _refresh_groups(self, groups: set[str], removed: AbstractSet[str] = frozenset()) -> None:
         """Rewrite the family rows of ``groups`` from their current members."""
         if not groups:
             return

@@ -28,7 +28,12 @@ async def run_isolated(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any
         await loop.run_in_executor(None, child.start)
         send.close()
         answered: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(receive.fileno(), lambda: answered.done() or answered.set_result(None))
+
+        def wake() -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        loop.add_reader(receive.fileno(), wake)
         try:
             await answered
         finally:

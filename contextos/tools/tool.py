@@ -228,7 +228,8 @@ class Tool(BaseModel):
 
     # Views ------------------------------------------------------------------------------------
 
-    def schema(self) -> dict[str, Any]:
+    # pydantic's BaseModel.schema is its deprecated v1 classmethod; this one is the tool's definition.
+    def schema(self) -> dict[str, Any]:  # type: ignore[override]
         """The OpenAI tool definition the model is offered."""
         return {
             "type": "function",
