@@ -256,8 +256,8 @@ class Redactor:
         for literal, pattern in self._plain_tokens:
             if literal in value:
                 value = pattern.sub(REDACTED, value)
-        for literal, pattern in self._variant_tokens:
-            if literal.search(value):
+        for finder, pattern in self._variant_tokens:
+            if finder.search(value):
                 value = pattern.sub(REDACTED, value)
         if "://" in value and "@" in value:
             value = _URL_PASSWORD.sub(_URL_REPLACEMENT, value)

@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -175,9 +175,9 @@ _NOTHING = trace.NoOpTracer()
 def _pipeline(service_name: str) -> _Pipeline:
     """The pipeline on the global tracer provider, installing a provider first if there is none."""
     provider = trace.get_tracer_provider()
-    pipeline = getattr(provider, "_contextos_pipeline", None)
-    if pipeline is not None:
-        return pipeline
+    installed: _Pipeline | None = getattr(provider, "_contextos_pipeline", None)
+    if installed is not None:
+        return installed
     if not isinstance(provider, TracerProvider):
         if type(provider).__name__ != "ProxyTracerProvider":
             raise ConfigError(
@@ -190,7 +190,7 @@ def _pipeline(service_name: str) -> _Pipeline:
             resource=Resource.create({"service.name": service_name})
         )
         trace.set_tracer_provider(made)
-        provider = trace.get_tracer_provider()
+        provider = cast(TracerProvider, trace.get_tracer_provider())  # the one just set
     pipeline = _Pipeline(provider)
     provider.add_span_processor(pipeline)
     provider._contextos_pipeline = pipeline  # type: ignore[attr-defined]
@@ -287,7 +287,7 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
 
     Idempotent: the same settings give back the running handle."""
     if config is None:
-        config = TracingConfig(**settings)  # type: ignore[arg-type]
+        config = TracingConfig(**settings)
     elif settings:
         config = config.model_copy(update=settings)
     with _lock:

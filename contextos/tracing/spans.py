@@ -142,7 +142,7 @@ def capturing() -> bool:
 def encoder_of(pipeline: Any) -> Callable[[Any], str]:
     """The configured redactor's ``json`` (JSON redacted as it is made), or plain ``compact_json``."""
     handle = pipeline.handle if pipeline is not None else None
-    return handle.redactor.json if handle is not None else compact_json  # type: ignore[no-any-return]
+    return handle.redactor.json if handle is not None else compact_json
 
 
 def content_encoder() -> Callable[[Any], str] | None:
