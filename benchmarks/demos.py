@@ -36,9 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault(
-    "OPENBLAS_NUM_THREADS", "1"
-)  # see benchmarks/memory.py: threads spin on a shared host
+# see benchmarks/memory.py: threads spin on a shared host
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("LANCE_LOG", "error")
 
@@ -197,9 +196,8 @@ def selection(args: argparse.Namespace) -> None:
         emb = embedder(args.embed_cache)
         vectors = emb.embed([r["text"] for r in rows])
         index = {r["id"]: i for i, r in enumerate(rows)}
-        influence_graph = activation_graph(
-            vectors, 10
-        )  # IDEAL's graph: its objective, measured for every method
+        # IDEAL's graph: its objective, measured for every method
+        influence_graph = activation_graph(vectors, 10)
         inputs = [(r["id"], r["text"]) for r in rows]  # labels never reach the selection
         for budget in args.budgets:
             runs, extra = [], {}

@@ -150,8 +150,8 @@ def main() -> None:
         "--rounds", type=int, default=3, help="interleaved speed rounds (best one counts)"
     )
     a = ap.parse_args()
-    tools = [json.loads(l) for l in (a.data / "tools.jsonl").open() if l.strip()]
-    queries = [json.loads(l) for l in (a.data / "queries.jsonl").open() if l.strip()]
+    tools = [json.loads(line) for line in (a.data / "tools.jsonl").open() if line.strip()]
+    queries = [json.loads(line) for line in (a.data / "queries.jsonl").open() if line.strip()]
     docs = [tool_text(t) for t in tools]
     print(f"{len(tools)} tools, {len(queries)} queries\n")
     print(

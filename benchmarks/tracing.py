@@ -314,7 +314,7 @@ def real_spans(folder: Path) -> dict[str, object]:
         "step": next(s for s in records if s.name == "contextos.step"),
     }
     with tracer.start_as_current_span("root"):
-        for label, record in wanted.items():
+        for record in wanted.values():
             with tracer.start_as_current_span(record.name, attributes=record.attributes):
                 pass
     return {label: next(s for s in captured if s.name == wanted[label].name) for label in wanted}

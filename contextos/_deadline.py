@@ -66,16 +66,16 @@ def call_within(fn: Callable[[], T], seconds: float, *, name: str = "contextos-c
         raise TimeoutError(f"no result within {seconds:g} s")
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    value: T = box["value"]
+    return value
 
 
 def in_daemon_thread(fn: Callable[[], T], *, name: str = "contextos-call") -> asyncio.Future[T]:
     """A future of ``fn()`` run in a daemon thread of its own; cancelling it stops the wait, not ``fn``."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
-    context = (
-        contextvars.copy_context()
-    )  # as asyncio.to_thread does: the caller's span, the tool's RunContext
+    # as asyncio.to_thread does: the caller's span, the tool's RunContext
+    context = contextvars.copy_context()
 
     def settle(value: Any, error: BaseException | None) -> None:
         if future.done():  # given up on (cancelled at its timeout)

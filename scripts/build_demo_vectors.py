@@ -23,9 +23,8 @@ from contextos.tools import ToolCatalog, load_tools
 
 def main() -> None:
     started = time.perf_counter()
-    recording = CachedEmbedder(
-        default_embedder()
-    )  # in memory: it ends up holding exactly the texts embedded
+    # in memory: it ends up holding exactly the texts embedded
+    recording = CachedEmbedder(default_embedder())
     with tempfile.TemporaryDirectory() as db:
         ToolCatalog.open(db, embedder=recording).upsert(load_tools(demo_catalog_path()))
     keys, vectors = recording.snapshot()

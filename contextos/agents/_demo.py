@@ -96,9 +96,8 @@ def open_demo_catalog(
     from contextos.tools import ToolCatalog, load_tools
 
     path = Path(source) if source is not None else demo_catalog_path()
-    embedder = (
-        demo_embedder()
-    )  # other catalogs share many texts with it; the rest is embedded as usual
+    # other catalogs share many texts with it; the rest is embedded as usual
+    embedder = demo_embedder()
     if not path.is_file():
         raise InvalidToolError(
             f"no tool catalog file at {path}: give a JSONL, OpenAI tools or MCP tools/list JSON file"

@@ -96,12 +96,12 @@ class Conversation:
             self._call_groups.update({c["id"]: group for c in payload["tool_calls"] if c.get("id")})
             item = item.model_copy(update={"group": group})
         elif item.role == "tool":
-            group = self._call_groups.get(payload.get("tool_call_id", ""))
-            if group is None:
+            call_group = self._call_groups.get(payload.get("tool_call_id", ""))
+            if call_group is None:
                 raise MemoryStoreError(
                     f"tool result for unknown call {payload.get('tool_call_id')!r}: add the call first"
                 )
-            item = item.model_copy(update={"group": group})
+            item = item.model_copy(update={"group": call_group})
         return item
 
     @property

@@ -124,7 +124,8 @@ class AgentGraph:
 
     def agent(self, name: str) -> Agent:
         """The agent at node ``name``."""
-        return self.graph.nodes[name]["agent"]
+        agent: Agent = self.graph.nodes[name]["agent"]
+        return agent
 
     def run(
         self,
@@ -185,15 +186,16 @@ class AgentGraph:
                     stop = result.stop_reason
                     break
                 else:
-                    following = self.router(current, result) if self.router is not None else None
-                    if following is None:
+                    routed = self.router(current, result) if self.router is not None else None
+                    if routed is None:
                         stop = "final_answer"
                         break
-                    if following not in successors:
+                    if routed not in successors:
                         raise AgentError(
-                            f"the router sent {current!r} to {following!r}, which is not one of its successors {successors}; "
+                            f"the router sent {current!r} to {routed!r}, which is not one of its successors {successors}; "
                             "add that edge to the graph or fix the router"
                         )
+                    following = routed
                 message = _handover(task, current, result, shared=self.shared_memory)
                 current = following
         answer = next((r.answer for r in reversed(runs) if r.answer), None)
@@ -201,7 +203,7 @@ class AgentGraph:
             answer=answer,
             path=[r.agent for r in runs],
             runs=runs,
-            stop_reason=stop,  # type: ignore[arg-type]
+            stop_reason=stop,
             usage=add_usage(r.usage for r in runs),
         )
 

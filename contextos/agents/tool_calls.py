@@ -85,7 +85,7 @@ async def _decide(hooks: Sequence[AgentHooks], step: Step, call: ToolCall) -> To
     """What the hooks say about ``call``: the first denial, else the last edit, else approval."""
     decision = ToolDecision.approve()
     for hook in hooks:
-        verdict = await call_hook(hook.on_tool_call, step, call)
+        verdict: ToolDecision | None = await call_hook(hook.on_tool_call, step, call)
         if verdict is None or verdict.action == "approve":
             continue
         if verdict.action == "deny":

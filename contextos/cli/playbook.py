@@ -52,9 +52,8 @@ def apply(
                 raise InvalidDeltaError(f"delta file {deltas} does not exist")
             rows = jsonl_rows(deltas, InvalidDeltaError)
             labels = [f"{deltas}:{n}" for n, _ in rows]
-            ops = parse_delta(
-                [row for _, row in rows], labels
-            )  # shape checked before the store is touched
+            # shape checked before the store is touched
+            ops = parse_delta([row for _, row in rows], labels)
             if not ops:
                 raise InvalidDeltaError(f"{deltas} holds no operations")
             playbook = _open(db, create=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from contextos.blocking import run_blocking
 from contextos.context.items import ContextDecision, ContextItem, DecisionStatus
@@ -70,7 +71,7 @@ class CompressorBase(ABC):
         content: str | None,
         removed: str,
         *,
-        metadata: dict | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Compressed:
         """The result for ``item`` given its new text (None: dropped), with ``removed`` saying what went;
         ``metadata`` adds to the item's (generated text names its model there)."""

@@ -110,9 +110,8 @@ class Structurizer(CompressorBase):
         outlines, models = [], []
         for item in items:
             heading = item.metadata.get(HEADING)
-            if (
-                isinstance(heading, str) and heading and item.content.startswith(heading)
-            ):  # a title line: the outline's title
+            # a title line: the outline's title
+            if isinstance(heading, str) and heading and item.content.startswith(heading):
                 sections, structured = outline(item.content[len(heading) :], title=heading.strip())
             else:
                 sections, structured = outline(
@@ -173,10 +172,11 @@ class Structurizer(CompressorBase):
                 for sections in outlines
             )
 
+        # size falls as points go, and is 0 with all gone: search the least k
         lo, hi = (
             0,
             len(removal),
-        )  # size falls as points go, and is 0 with all gone: search the least k
+        )
         while lo < hi:
             mid = (lo + hi) // 2
             if size_without(mid) <= target:

@@ -65,7 +65,7 @@ def _compile(text: str) -> Any:
     class Generation(jinja2.ext.Extension):
         # transformers' ``{% generation %}`` tag marks the assistant's tokens for training masks;
         # for a prompt it renders its body unchanged.
-        tags = {"generation"}
+        tags = {"generation"}  # noqa: RUF012 - jinja2's Extension declares a plain set
 
         def parse(self, parser: Any) -> Any:
             lineno = next(parser.stream).lineno
@@ -73,7 +73,8 @@ def _compile(text: str) -> Any:
             return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
 
         def _body(self, caller: Any) -> str:
-            return caller()
+            body: str = caller()
+            return body
 
     env = ImmutableSandboxedEnvironment(
         trim_blocks=True, lstrip_blocks=True, extensions=[Generation, jinja2.ext.loopcontrols]
@@ -168,7 +169,7 @@ class ChatTemplate:
 
         template = _compile(self.tool_use if tools else self.default)
         try:
-            return template.render(
+            prompt: str = template.render(
                 **self.special_tokens,
                 messages=[served_message(m) for m in messages],
                 tools=[served_tool(t) for t in tools] if tools else None,
@@ -180,3 +181,4 @@ class ChatTemplate:
                 f"the chat template could not render this request ({type(exc).__name__}: {exc}); "
                 "the server would refuse it too. Check the roles and their order, or pass a TokenCounter."
             ) from None
+        return prompt

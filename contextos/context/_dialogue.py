@@ -258,11 +258,11 @@ def keep_newest(
             if unit.block == 0
             else "before the newest turn, so that roles alternate",
         )
-    for item_id, (before, short) in shortened.items():
+    for item_id, (full_cost, short) in shortened.items():
         state.selection.outcomes[item_id] = Outcome(
             DecisionStatus.TRUNCATED,
             short.cost,
-            f"truncated from {before} to {short.cost} tokens to keep the newest turn",
+            f"truncated from {full_cost} to {short.cost} tokens to keep the newest turn",
             short.item,
         )
     if measured is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def shingles(text: str) -> tuple[int, ...]:
     (Broder's bottom-k MinHash), at a fixed cost however long the texts are. The hash is CRC-32,
     not Python's per-process ``hash``, so a selection is the same in every run."""
     words = text.lower().split()
-    grams = set(words) if len(words) < 2 else {f"{a} {b}" for a, b in zip(words, words[1:])}
+    grams = set(words) if len(words) < 2 else {f"{a} {b}" for a, b in pairwise(words)}
     return tuple(sorted(zlib.crc32(g.encode("utf-8")) for g in grams)[:SKETCH_SIZE])
 
 
@@ -65,7 +66,8 @@ def similarities(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     in_union = first & (np.cumsum(first, axis=1) <= SKETCH_SIZE)
     size = in_union.sum(axis=1)
     shared = (in_union & same_as_next).sum(axis=1)
-    return np.divide(shared, size, out=np.zeros(len(merged)), where=size > 0)
+    similar: np.ndarray = np.divide(shared, size, out=np.zeros(len(merged)), where=size > 0)
+    return similar
 
 
 def similar_pairs(
@@ -145,11 +147,11 @@ class NeighbourCache:
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
-        self._entries: dict[tuple, Neighbours] = {}
+        self._entries: dict[tuple[object, ...], Neighbours] = {}
 
     def get(
         self,
-        hashes: tuple[str, ...],
+        hashes: tuple[int | str, ...],
         sketches: Sequence[tuple[int, ...]],
         counted: tuple[bool, ...],
         population: int,

@@ -53,4 +53,4 @@ def relevances(items: Sequence[ContextItem]) -> list[float]:
             ranked[start:end] = (ranked[start:end] - low) / spread if spread > 0 else 1.0
     out = np.empty(n)
     out[order] = ranked / np.log2(rank + 2.0)
-    return out.tolist()  # type: ignore[no-any-return]
+    return out.tolist()

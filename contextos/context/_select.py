@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from contextos.context._dialogue import (
     Chain,
@@ -77,9 +79,8 @@ def select_within_budget(
         others = list(candidates)
     foreign = {c.item.group for c in others if c.item.group is not None}
     moved: list[Candidate] = []
-    if foreign and any(
-        t.group in foreign for t in turns
-    ):  # a group spanning sources: kept as one ordinary unit
+    # a group spanning sources: kept as one ordinary unit
+    if foreign and any(t.group in foreign for t in turns):
         moved = [turn_candidate(t) for t in turns if t.group in foreign]  # type: ignore[misc]
         others += moved
         turns = [t for t in turns if t.group not in foreign]
@@ -90,7 +91,9 @@ def select_within_budget(
 
     pinned = [u for u in units if u.pinned]
     if chain.dialogue.pinned_block is not None:
-        pinned.append(chain.block(chain.dialogue.pinned_block))
+        block = chain.block(chain.dialogue.pinned_block)
+        assert block is not None  # the block of a pinned turn exists
+        pinned.append(block)
     for unit in pinned:
         state.take(unit, "pinned")
     if state.used > budget.available and measure is not None:
@@ -111,15 +114,14 @@ def select_within_budget(
             ]
             state.greedy(
                 own,
-                until=lambda s=source, f=section.floor: state.by_source.get(s, 0) >= f,
+                until=partial(state.source_reached, source, section.floor),
                 reason="section floor",
                 chain=chain if source == CONVERSATION else None,
             )
     state.greedy([u for u in rest if not u.decided], reason=None, chain=chain)
 
-    if (
-        truncate is not None
-    ):  # the conversation keeps whole blocks: only its newest may be shortened
+    # the conversation keeps whole blocks: only its newest may be shortened
+    if truncate is not None:
         state.truncate_best_dropped(rest, truncate)
     alternate(state, chain, protected)
     outcomes = state.selection.outcomes
@@ -240,6 +242,10 @@ class State:
             del outcomes[m.item.id]
         unit.drop_reason, unit.taken = reason, False
 
+    def source_reached(self, source: str, tokens: int) -> bool:
+        """Whether the included items of ``source`` hold at least ``tokens`` tokens."""
+        return self.by_source.get(source, 0) >= tokens
+
     def greedy(
         self,
         units: list[Unit],
@@ -263,7 +269,7 @@ class State:
             (-u.priority, -u.value * (1.0 - penalty * u.sim), -u.score, u.key, u.version, u)
             for u in units
         )
-        rescored_heap: list = []
+        rescored_heap: list[tuple[Any, ...]] = []
 
         def offer(block: Unit | None) -> None:
             if block is not None:
@@ -340,9 +346,8 @@ class State:
             room = self.available - self.used - self.extra_cost(unit) + unit.cost - rest
             cap = self.budget.section(source).cap
             if cap is not None:
-                whole = (
-                    sum(c for s, c in unit.cost_by_source if s == source) - member.cost
-                )  # the rest, in this section
+                # the rest, in this section
+                whole = sum(c for s, c in unit.cost_by_source if s == source) - member.cost
                 room = min(room, cap - self.by_source.get(source, 0) - whole)
             if room - (member.cost - member.content_tokens) < self.budget.min_truncated_tokens:
                 continue
@@ -356,9 +361,8 @@ class State:
                 unit.score,
                 unit.block,
             )
-            if (
-                self.assess(shortened)[1] is not None
-            ):  # a cap of another source among a mixed group's members
+            # a cap of another source among a mixed group's members
+            if self.assess(shortened)[1] is not None:
                 continue
             self.take(shortened, f"kept with {member.item.id}, truncated to fit")
             self.selection.outcomes[member.item.id] = Outcome(

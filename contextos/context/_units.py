@@ -100,7 +100,7 @@ class Unit:
         self.taken = False
         self.drop_reason = "over budget"
         self.sim = 0.0
-        self.sim_id = None
+        self.sim_id: str | None = None
         self.version = 0
         if len(members) == 1:  # the common case, kept cheap: this runs for every candidate
             only = members[0]
@@ -110,7 +110,7 @@ class Unit:
             self.score = relevance
             self.priority = item.priority
             self.pinned = item.pinned
-            self.cost_by_source = ((item.source, only.cost),)
+            self.cost_by_source: tuple[tuple[str, int], ...] = ((item.source, only.cost),)
         else:
             self.key = members[0].item.id
             self.cost = sum(m.cost for m in members)
@@ -131,7 +131,7 @@ class Unit:
         return self.value * (1.0 - penalty * sim)
 
 
-def render_key(item: ContextItem) -> tuple:
+def render_key(item: ContextItem) -> tuple[bool, int, str]:
     """The order turns render in: by position, then id; those without a position last."""
     return (item.position is None, item.position or 0, item.id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
@@ -91,9 +91,8 @@ class ContextItem(CheckedModel):
     def with_content(self, content: str, **changes: Any) -> ContextItem:
         """A copy with new content (and any other field changes); the hash follows the content."""
         copy = self.model_copy(update={"content": content, **changes})
-        copy.__dict__.pop(
-            "content_hash", None
-        )  # model_copy copies the cached hash of the old content
+        # model_copy copies the cached hash of the old content
+        copy.__dict__.pop("content_hash", None)
         return copy
 
     @classmethod
@@ -115,7 +114,7 @@ class ContextItem(CheckedModel):
             ) from None
 
 
-class DecisionStatus(str, Enum):
+class DecisionStatus(StrEnum):
     """What happened to a candidate item."""
 
     INCLUDED = "included"

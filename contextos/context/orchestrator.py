@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import operator
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 from contextos.blocking import run_blocking
 from contextos.context._redundancy import NeighbourCache, shingles
@@ -56,6 +57,9 @@ item) are the caller's to fix and raise ``SourceError``."""
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
+
+Rendered: TypeAlias = tuple[list[ContextItem], list[dict[str, Any]], list[dict[str, Any]]]
+"""The included items in render order, the request's messages and its tools."""
 
 
 class Orchestrator:
@@ -136,16 +140,16 @@ class Orchestrator:
             except TimeoutError:
                 return (), f"did not answer within {self.source_timeout_s:g} s"
             except Exception as exc:
-                if isinstance(exc, ContextOSError) and not isinstance(
-                    exc, OUTAGES
-                ):  # the caller's mistake: say so
+                # the caller's mistake: say so
+                if isinstance(exc, ContextOSError) and not isinstance(exc, OUTAGES):
                     raise SourceError(
                         f"source {source.name!r} failed: {type(exc).__name__}: {exc}"
                     ) from exc
+                # costs its items, not the step
                 return (
                     (),
                     f"failed ({type(exc).__name__}: {str(exc)[:200]})",
-                )  # costs its items, not the step
+                )
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
         left_out = [
@@ -224,10 +228,10 @@ class Orchestrator:
         self,
         selection: Selection,
         candidates: list[Candidate],
-        ordered: list,
-        messages: list,
-        tools: list,
-    ) -> tuple[list, list, list]:
+        ordered: list[ContextItem],
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+    ) -> Rendered:
         """The final request counted by the vLLM server (the authority) when the local count is an
         estimate or close to the limit; while the server counts more than the budget, the local
         limit shrinks by the server's excess ratio and the request is rendered again."""
@@ -369,7 +373,7 @@ class Orchestrator:
 
     def _render_within_budget(
         self, selection: Selection, candidates: list[Candidate], limit: int | None = None
-    ) -> tuple[list, list, list]:
+    ) -> Rendered:
         """Render (the included items in render order, messages, tools); if tokenizer merges across
         joins push the request over budget (or ``limit``), drop and retry."""
         limit = self.budget.available if limit is None else limit
@@ -396,7 +400,8 @@ class Orchestrator:
                     "raise the budget or shorten them"
                 )
             victim = min(droppable)[-1]
-            group = selection.outcomes[victim].item.group
+            victim_item = selection.outcomes[victim].item
+            group = victim_item.group if victim_item is not None else None
             for item_id, outcome in list(selection.outcomes.items()):
                 if item_id == victim or (
                     group is not None and outcome.item is not None and outcome.item.group == group
@@ -407,7 +412,12 @@ class Orchestrator:
                         f"over budget once rendered ({actual} > {limit} tokens)",
                     )
 
-    def _request_tokens(self, messages: list, tools: list, ordered: list[ContextItem]) -> int:
+    def _request_tokens(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        ordered: list[ContextItem],
+    ) -> int:
         """Exact tokens of the rendered request.
 
         With the default counter and renderer, a tools block costs its overhead plus each tool
@@ -430,8 +440,8 @@ class Orchestrator:
         candidates: list[Candidate],
         selection: Selection,
         ordered: list[ContextItem],
-        messages: list,
-        tools: list,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
     ) -> AssembledContext:
         counts: dict[str, list[int]] = {}  # source -> [offered, offered tokens, kept, kept tokens]
         decisions = []
@@ -498,8 +508,8 @@ def truncation_note(text: str, kept: str, cut_tokens: int, tokens: int) -> str:
 
 def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
     """Conversation turns in the order they render (by position, then id): as stores keep them, mostly."""
-    positions = [t.position for t in turns]
-    if None not in positions and all(map(operator.lt, positions, positions[1:])):
+    positions = [t.position for t in turns if t.position is not None]
+    if len(positions) == len(turns) and all(map(operator.lt, positions, positions[1:])):
         return turns
     return sorted(turns, key=lambda t: (t.position is None, t.position or 0, t.id))
 

@@ -29,7 +29,7 @@ from contextos.demos._graph import knn_graph
 
 def activation_graph(vectors: np.ndarray, k: int = 10, **neighbour_options: int) -> nx.DiGraph:
     """The kNN graph with each edge's activation probability as attribute ``p`` (out-edges of a node sum to 1)."""
-    graph = knn_graph(vectors, k, **neighbour_options)
+    graph = knn_graph(vectors, k, similarities=True, **neighbour_options)
     for u in graph:
         edges = graph.succ[u]
         total = sum(max(d["similarity"], 0.0) for d in edges.values())
@@ -78,7 +78,7 @@ def greedy_max_influence(
     heapq.heapify(heap)
     chosen: list[int] = []
     while heap and len(chosen) < budget:
-        negative_gain, u = heapq.heappop(heap)
+        _, u = heapq.heappop(heap)  # the queued gain may be stale: recounted below
         gain = sum(1 for s in covers[u] if not covered[s])
         if (heap and gain < -heap[0][0]) or (heap and gain == -heap[0][0] and heap[0][1] < u):
             heapq.heappush(heap, (-gain, u))  # stale: re-queue with its current gain

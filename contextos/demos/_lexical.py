@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -20,7 +21,7 @@ _WORD = re.compile(r"\w+")
 def features(text: str) -> list[str]:
     """Lower-cased words and adjacent word pairs of ``text``."""
     words = _WORD.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
 class LexicalIndex:

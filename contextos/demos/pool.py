@@ -292,9 +292,8 @@ class DemoPool:
         # outside both lists rarely has the top sum, and a deeper list makes that rarer still.
         depth = k if similarity == "dense" else max(4 * k, 64)
         rows = self.table.ranked(vector, depth, [*_COLUMNS, "vector"])
-        for r in (
-            rows
-        ):  # the exact cosine: past its ANN threshold the table's scores are quantised estimates
+        # the exact cosine: past its ANN threshold the table's scores are quantised estimates
+        for r in rows:
             r["_score"] = float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector))
         if similarity == "hybrid":
             rows = self._with_lexical(query, vector, rows, depth)

@@ -29,7 +29,8 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     mean = x.mean(-1, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(-1, keepdims=True)
-    return centred / np.sqrt(var + eps) * weight + bias
+    normed: np.ndarray = centred / np.sqrt(var + eps) * weight + bias
+    return normed
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -45,7 +46,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     inner += np.float32(1.0)
     inner *= x
     inner *= np.float32(0.5)
-    return inner
+    gelu: np.ndarray = inner
+    return gelu
 
 
 CHARS_PER_TOKEN = 64

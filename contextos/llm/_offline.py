@@ -48,9 +48,8 @@ PROVIDER = "offline"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
-_QUOTED = re.compile(
-    r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”"
-)  # not the ' of "I'm ... What's"
+# not the ' of "I'm ... What's"
+_QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
 _ASKS_TO_CITE = re.compile(r"\bcite\b", re.I)
 _CITABLE = re.compile(r"^\s*(?:[-*]\s*)?\[([A-Za-z0-9_.:-]+)\]\s+(.+)$", re.M)
@@ -273,8 +272,8 @@ def _fill_object(
             arguments[name] = (
                 _fill_object(request, spec, numbers, phrases, root, depth + 1) if depth < 4 else {}
             )
-        elif spec.get("format") in ("date", "date-time") and _DATE.search(request):
-            arguments[name] = _DATE.search(request).group(0)
+        elif spec.get("format") in ("date", "date-time") and (date := _DATE.search(request)):
+            arguments[name] = date.group(0)
         else:
             arguments[name] = phrases.pop(0) if phrases else request
     return arguments
@@ -344,11 +343,13 @@ def make_handler() -> Any:
     import litellm
     from litellm import CustomLLM
 
-    class OfflineLLM(CustomLLM):
+    class OfflineLLM(CustomLLM):  # type: ignore[misc]  # litellm is read as Any (pyproject)
         """litellm custom provider answering with ``plan_reply``. litellm calls its four entry points
         with keyword arguments (model_response, api_base, logging_obj, ...); only these three are read."""
 
-        def _respond(self, model: str, messages: list, optional_params: dict) -> Any:
+        def _respond(
+            self, model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]
+        ) -> Any:
             reply = plan_reply(
                 messages, optional_params.get("tools"), optional_params.get("response_format")
             )
@@ -363,22 +364,38 @@ def make_handler() -> Any:
             )
 
         def completion(
-            self, model: str, messages: list, optional_params: dict, **kwargs: Any
+            self,
+            model: str,
+            messages: list[dict[str, Any]],
+            optional_params: dict[str, Any],
+            **kwargs: Any,
         ) -> Any:
             return self._respond(model, messages, optional_params)
 
         async def acompletion(
-            self, model: str, messages: list, optional_params: dict, **kwargs: Any
+            self,
+            model: str,
+            messages: list[dict[str, Any]],
+            optional_params: dict[str, Any],
+            **kwargs: Any,
         ) -> Any:
             return self._respond(model, messages, optional_params)
 
         def streaming(
-            self, model: str, messages: list, optional_params: dict, **kwargs: Any
+            self,
+            model: str,
+            messages: list[dict[str, Any]],
+            optional_params: dict[str, Any],
+            **kwargs: Any,
         ) -> Iterator[dict[str, Any]]:
             yield from _chunks(messages, optional_params)
 
         async def astreaming(
-            self, model: str, messages: list, optional_params: dict, **kwargs: Any
+            self,
+            model: str,
+            messages: list[dict[str, Any]],
+            optional_params: dict[str, Any],
+            **kwargs: Any,
         ) -> AsyncIterator[dict[str, Any]]:
             for chunk in _chunks(messages, optional_params):
                 yield chunk

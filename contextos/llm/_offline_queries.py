@@ -50,9 +50,8 @@ def asking_clauses(request: str) -> list[str]:
     asking = []
     for sentence in _SENTENCE.split(request):
         clauses = [c.strip() for c in _JOIN.split(sentence) if c.strip()]
-        if clauses and _ASKS.match(
-            clauses[0]
-        ):  # "Book a table and text Ana": the joined clauses ask too
+        # "Book a table and text Ana": the joined clauses ask too
+        if clauses and _ASKS.match(clauses[0]):
             asking.extend(clauses)
     return asking or [request]
 

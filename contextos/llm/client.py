@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -389,9 +389,8 @@ class ModelClient:
         }
 
     def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        api_base = (
-            redact_text(endpoint.api_base) if endpoint.api_base else None
-        )  # as attempts keep it
+        # as attempts keep it
+        api_base = redact_text(endpoint.api_base) if endpoint.api_base else None
         tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, api_base))
         return tried + 1, time.perf_counter()
 
@@ -427,7 +426,7 @@ class ModelClient:
         )
 
     async def _aretrying(
-        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]
+        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Awaitable[Any]]
     ) -> Any:
         async def attempt() -> Any:
             number, t0 = self._next_attempt(endpoint, log)
@@ -442,7 +441,7 @@ class ModelClient:
             return result
 
         try:
-            result = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
+            result: Any = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
         except ModelError:
             log.emit_last()
             raise
@@ -510,18 +509,17 @@ class ModelClient:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    if (
-                        check.problem is not None
-                    ):  # litellm's complaint about what the check stopped
+                    # litellm's complaint about what the check stopped
+                    if check.problem is not None:
                         raise ModelResponseError(
                             f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                             model=endpoint.model,
                         ) from None
-                    error = to_model_error(
+                    broken = to_model_error(
                         exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout
                     )
-                    raise type(error)(
-                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
+                    raise type(broken)(
+                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {broken}",
                         model=endpoint.model,
                     ) from exc
             if check.problem is not None:

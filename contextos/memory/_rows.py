@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from contextos.errors import MemoryStoreError
@@ -204,9 +205,7 @@ def compile_filters(
                 raise MemoryStoreError("a tags filter takes tag strings (without '|')")
             clauses.extend(f"tags LIKE {sql('%|' + v + '|%')}" for v in values)
             exact = False  # '_' and '%' inside a tag are LIKE wildcards: check exactly below
-            checks.append(
-                lambda row, vs=values: all("|" + v + "|" in (row.get("tags") or "") for v in vs)
-            )
+            checks.append(partial(_has_tags, tags=values))
         elif field == "id":
             targets = resolve_ids(values)
             clauses.append(
@@ -234,7 +233,7 @@ def compile_filters(
                     "meta LIKE " + sql('%"' + key + '":' + (text + "%" if safe else "%"))
                 )
             clauses.append("(" + " OR ".join(patterns) + ")")
-            checks.append(lambda row, f=field, vs=values: _free_match(row, f, vs))
+            checks.append(partial(_free_match, field=field, values=values))
     where = " AND ".join(clauses)
     return CompiledFilter(where, lambda row: all(c(row) for c in checks), exact)
 
@@ -257,6 +256,10 @@ def _held(field: str, values: list[Any], held: set[str] | None) -> list[Any]:
             f"it could never match; pass the value as the records were written"
         )
     return values
+
+
+def _has_tags(row: dict[str, Any], tags: list[str]) -> bool:
+    return all("|" + t + "|" in (row.get("tags") or "") for t in tags)
 
 
 def _free_match(row: dict[str, Any], field: str, values: list[Any]) -> bool:

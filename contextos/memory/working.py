@@ -94,9 +94,8 @@ class WorkingMemory:
         self._call_groups: dict[
             str, str
         ] = {}  # tool_call_id -> group of the message that made the call
-        self._evicted_groups: set[str] = (
-            set()
-        )  # groups already moved out (late results follow them)
+        # groups already moved out (late results follow them)
+        self._evicted_groups: set[str] = set()
         self.evicted: list[ContextItem] = []
         """Items moved out and not yet handed to sinks (``add`` hands them over; ``add_nowait`` leaves them here)."""
 
@@ -218,22 +217,21 @@ class WorkingMemory:
                     self._call_groups[call_id] = group
             item = item.model_copy(update={"group": group})
         elif item.role == "tool":
-            group = self._call_groups.get(payload["tool_call_id"])
-            if group is None:
+            call_group = self._call_groups.get(payload["tool_call_id"])
+            if call_group is None:
                 raise MemoryStoreError(
                     f"tool result for unknown call {payload['tool_call_id']!r}: add the assistant message "
                     "that made the call first"
                 )
-            item = item.model_copy(update={"group": group})
+            item = item.model_copy(update={"group": call_group})
         return item
 
     def _append(self, item: ContextItem) -> list[ContextItem]:
         cost = self.cost(item)
         if item.group is not None and item.role == "tool":
             if item.group in self._evicted_groups:
-                return [
-                    item
-                ]  # its call already left: the result follows it out, never alone in the window
+                # its call already left: the result follows it out, never alone in the window
+                return [item]
             for index, block in enumerate(self._blocks):
                 if block[0].group == item.group:
                     block.append(item)

@@ -59,7 +59,7 @@ def prune_to_budget(
     minus harmful, then the oldest)."""
     total = sum(count_tokens(b) for b in bullets)
     deletes = []
-    for index, bullet in sorted(enumerate(bullets), key=lambda p: (p[1].net, p[0])):
+    for _, bullet in sorted(enumerate(bullets), key=lambda p: (p[1].net, p[0])):
         if total <= budget:
             break
         total -= count_tokens(bullet)

@@ -70,7 +70,8 @@ async def _ask_json(
                 "type": "json_schema",
                 "json_schema": {"name": name, "schema": schema, "strict": True},
             },
-            **params,
+            max_tokens=max_tokens,
+            temperature=temperature,
         )
         record_chat_response(
             s,

@@ -68,9 +68,8 @@ class PlaybookSource:
             return []
         last = self._last
         if last is not None and last[:2] == (step.input, self.playbook.version):
-            hits = last[
-                2
-            ]  # an agent's steps share their input: one search per version, not per step
+            # an agent's steps share their input: one search per version, not per step
+            hits = last[2]
         else:
             hits = await asyncio.to_thread(self.playbook.search, step.input, self.k)
             self._last = (step.input, self.playbook.version, hits)

@@ -15,7 +15,8 @@ from contextos.store.hit import Hit
 def run(query: Any, label: str, where: str | None) -> list[dict[str, Any]]:
     """The rows of a LanceDB query; a failure is a StoreError naming the table and filter."""
     try:
-        return query.to_list()
+        rows: list[dict[str, Any]] = query.to_list()
+        return rows
     except Exception as exc:
         if where:
             raise StoreError(f"search in {label} failed with filter {where!r}: {exc}") from exc

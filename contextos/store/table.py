@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +169,12 @@ class VectorTable:
         if where:
             query = query.where(where)
         try:
-            return (
+            found: list[dict[str, Any]] = (
                 query.select(list(columns) if columns is not None else self.columns)
                 .limit(limit)
                 .to_list()
             )
+            return found
         except Exception as exc:
             raise StoreError(
                 f"cannot read rows of {self._label} with filter {where!r}: {exc}"
@@ -187,13 +189,14 @@ class VectorTable:
         if self._table is None or not row_ids:
             return []
         try:
-            return (
+            found: list[dict[str, Any]] = (
                 self._table.take_row_ids(list(row_ids))
                 .select(list(columns) if columns is not None else self.columns)
                 .to_list()
             )
         except Exception:
             return []
+        return found
 
     @property
     def version(self) -> int | None:
@@ -336,7 +339,7 @@ class VectorTable:
             return 0
         before = self.count()
         for chunk in id_chunks(ids):
-            commit(self._table, lambda c=chunk: self._table.delete(id_in(c)), self._label)
+            commit(self._table, partial(self._table.delete, id_in(chunk)), self._label)
         return before - self.count()
 
     def _vectors(self, rows: list[dict[str, Any]]) -> np.ndarray:
@@ -348,7 +351,8 @@ class VectorTable:
             reuse.update((s["text"], np.asarray(s["vector"], dtype=np.float32)) for s in stored)
         todo = [r["text"] for r in rows if r["text"] not in reuse]
         fresh = dict(zip(todo, self.embedder.embed(todo))) if todo else {}
-        return np.stack([reuse.get(r["text"], fresh.get(r["text"])) for r in rows])
+        known = reuse | fresh
+        return np.stack([known[r["text"]] for r in rows])
 
     # ---------------------------------------------------------------- indexes
     def indexes(self) -> dict[str, str]:

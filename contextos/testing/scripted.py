@@ -199,6 +199,7 @@ def _error_for(fault: Fault, model: str) -> ModelError:
 
 def _last_user_text(request: ScriptedRequest) -> str:
     for message in reversed(request.messages):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return message["content"]
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            return content
     return ""

@@ -24,12 +24,16 @@ async def run_isolated(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any
     )
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(
-            None, child.start
-        )  # a spawn start blocks for a while: not on the loop
+        # a spawn start blocks for a while: not on the loop
+        await loop.run_in_executor(None, child.start)
         send.close()
         answered: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(receive.fileno(), lambda: answered.done() or answered.set_result(None))
+
+        def wake() -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        loop.add_reader(receive.fileno(), wake)
         try:
             await answered
         finally:

@@ -111,24 +111,24 @@ def _check_ref_loops(root: dict[str, Any], tool: str) -> None:
         on_path: set[str] = set()
         stack: list[tuple[str, int]] = [(start, 0)]
         while stack:
-            node, i = stack.pop()
+            at, i = stack.pop()
             if i == 0:
-                if node in done:
+                if at in done:
                     continue
-                if node in on_path:
+                if at in on_path:
                     raise InvalidToolError(
-                        f"tool {tool!r}: parameters refer back to themselves ({' -> '.join([*path[path.index(node) :], node])}) "
+                        f"tool {tool!r}: parameters refer back to themselves ({' -> '.join([*path[path.index(at) :], at])}) "
                         "without descending into the arguments, so validation would never end"
                     )
-                path.append(node)
-                on_path.add(node)
-            nexts = edges.get(node, [])
+                path.append(at)
+                on_path.add(at)
+            nexts = edges.get(at, [])
             if i < len(nexts):
-                stack.append((node, i + 1))
+                stack.append((at, i + 1))
                 stack.append((nexts[i], 0))
             else:
-                done.add(node)
-                on_path.discard(node)
+                done.add(at)
+                on_path.discard(at)
                 path.pop()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,9 +101,8 @@ class ToolCatalog:
         from contextos.embed import default_embedder
         from contextos.store import VectorTable
 
-        embedder = (
-            embedder if embedder is not None else default_embedder()
-        )  # an empty CachedEmbedder is falsy
+        # an empty CachedEmbedder is falsy
+        embedder = embedder if embedder is not None else default_embedder()
         try:
             tools = VectorTable.open(
                 db, TOOLS_TABLE, embedder=embedder, create=create, connect_options=connect_options
@@ -213,9 +213,8 @@ class ToolCatalog:
     def remove(self, keys: Iterable[str]) -> int:
         """Remove tools by id or name; ``ToolNotFoundError`` (and nothing removed) if one is unknown."""
         keys = list(dict.fromkeys(keys))
-        by_id = {
-            t.id: t for t in self.get_many(keys)
-        }  # one read per chunk; names are looked up one by one
+        # one read per chunk; names are looked up one by one
+        by_id = {t.id: t for t in self.get_many(keys)}
         tools = [by_id[k] if k in by_id else self.get(k) for k in keys]
         if not tools:
             return 0
@@ -279,7 +278,7 @@ class ToolCatalog:
         self._refresh_groups(groups)
         return written
 
-    def _refresh_groups(self, groups: set[str], removed: set[str] = frozenset()) -> None:
+    def _refresh_groups(self, groups: set[str], removed: AbstractSet[str] = frozenset()) -> None:
         """Rewrite the family rows of ``groups`` from their current members."""
         if not groups:
             return

@@ -269,9 +269,8 @@ class ToolExecutor:
             if tool.isolated:
                 from contextos.tools._isolated import run_isolated
 
-                return await run_isolated(
-                    getattr(fn, "__wrapped__", fn), arguments
-                )  # your function: it must pickle
+                # your function: it must pickle
+                return await run_isolated(getattr(fn, "__wrapped__", fn), arguments)
             value = await in_daemon_thread(
                 lambda: fn(**arguments), name=f"contextos-tool-{tool.name}"
             )

@@ -33,9 +33,8 @@ def _plain(value: Any) -> Any:
 
 
 _TEXT = json.JSONEncoder(ensure_ascii=False, default=_plain, separators=(",", ":"))
-_ASCII = json.JSONEncoder(
-    ensure_ascii=True, default=_plain, separators=(",", ":")
-)  # valid UTF-8 whatever the strings
+# valid UTF-8 whatever the strings
+_ASCII = json.JSONEncoder(ensure_ascii=True, default=_plain, separators=(",", ":"))
 
 
 def compact_json(value: Any) -> str:

@@ -46,9 +46,8 @@ from contextos.tracing._otel_compat import CURRENT, ROOT_TRACE_FLAGS, SPAN_KEY
 
 _logger = logging.getLogger(__name__)
 
-UNSET_STATUS = Status(
-    StatusCode.UNSET
-)  # every span's status until one is set: one object, so readers can skip it
+# every span's status until one is set: one object, so readers can skip it
+UNSET_STATUS = Status(StatusCode.UNSET)
 _MAX_ATTRIBUTES = 128  # the SDK's default span limit
 _SCALARS = (str, bool, int, float)
 _NONE = type(None)
@@ -147,9 +146,8 @@ class RecordedSpan(trace.Span):
             _logger.warning("setting attributes on ended span %r", self.name)
             return
         mine = self.attributes
-        room = (
-            len(mine) + len(attributes) <= _MAX_ATTRIBUTES
-        )  # the limit is checked per key only near it
+        # the limit is checked per key only near it
+        room = len(mine) + len(attributes) <= _MAX_ATTRIBUTES
         for key, value in attributes.items():
             kind = value.__class__
             if not (kind is str or kind is int or kind is float or kind is bool):
@@ -256,9 +254,8 @@ class SpanRecorder(trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
     ) -> trace.Span:
-        if (
-            CURRENT is not None
-        ):  # get_current_span(context) without its four frames (see contextos.tracing._otel_compat)
+        # get_current_span(context) without its four frames (see contextos.tracing._otel_compat)
+        if CURRENT is not None:
             current = (CURRENT.get() if context is None else context).get(SPAN_KEY)
             if current.__class__ is RecordedSpan:
                 parent: SpanContext | None = current.context
@@ -275,9 +272,8 @@ class SpanRecorder(trace.Tracer):
             span_context = tuple.__new__(
                 SpanContext, (trace_id, _getrandbits(64) or _new_id(64), False, flags, state, True)
             )
-            if (
-                not flags & TraceFlags.SAMPLED
-            ):  # parent-based sampling: an unsampled trace stays unsampled
+            # parent-based sampling: an unsampled trace stays unsampled
+            if not flags & TraceFlags.SAMPLED:
                 return NonRecordingSpan(span_context)
         else:
             parent = None

@@ -116,9 +116,8 @@ class RunFiles:
             if self.fsync:
                 os.fsync(fd)
         except OSError as exc:
-            self._torn.add(
-                run_id
-            )  # part of the line may be in the file: the next write starts a new line
+            # part of the line may be in the file: the next write starts a new line
+            self._torn.add(run_id)
             known = self._parts.get(run_id, {})
             for text in new:  # not written: written again with the next span that refers to them
                 known.pop(text, None)

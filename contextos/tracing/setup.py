@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -111,9 +111,8 @@ class _Pipeline(SpanProcessor):
         """Forward to ``processors`` from now on."""
         self.processors = tuple(processors)
         self.capture = capture
-        self.content_encoder = (
-            encoder_of(self) if capture else None
-        )  # worked out here, not on every span
+        # worked out here, not on every span
+        self.content_encoder = encoder_of(self) if capture else None
         self._direct = tuple(
             p for p in self.processors if getattr(p, "takes_recorded_spans", False)
         )
@@ -177,7 +176,7 @@ _NOTHING = trace.NoOpTracer()
 def _pipeline(service_name: str) -> _Pipeline:
     """The pipeline on the global tracer provider, installing a provider first if there is none."""
     provider = trace.get_tracer_provider()
-    pipeline = pipeline_of(provider)
+    pipeline: _Pipeline | None = pipeline_of(provider)
     if pipeline is not None:
         return pipeline
     if not isinstance(provider, TracerProvider):
@@ -192,7 +191,7 @@ def _pipeline(service_name: str) -> _Pipeline:
             resource=Resource.create({"service.name": service_name})
         )
         trace.set_tracer_provider(made)
-        provider = trace.get_tracer_provider()
+        provider = cast(TracerProvider, trace.get_tracer_provider())  # the one just set
     pipeline = _Pipeline(provider)
     provider.add_span_processor(pipeline)
     hang_pipeline(provider, pipeline)
@@ -320,7 +319,7 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
 
     Idempotent: the same settings give back the running handle."""
     if config is None:
-        config = TracingConfig(**settings)  # type: ignore[arg-type]
+        config = TracingConfig(**settings)
     elif settings:
         config = config.model_copy(update=settings)
     with _lock:
@@ -328,9 +327,8 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
         current = pipeline.handle
         if current is not None and current.active and current.config == config:
             return current
-    handle = Tracing(
-        config, pipeline
-    )  # a bad setting raises here, before the running setup is touched
+    # a bad setting raises here, before the running setup is touched
+    handle = Tracing(config, pipeline)
     if current is not None:  # replace the running setup
         current.shutdown()
     with _lock:

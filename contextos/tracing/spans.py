@@ -61,9 +61,8 @@ class _CurrentSpan:
         started = self._span
         # a non-recording span with no valid context (the no-op tracer's) is not made current, as there
         if started.is_recording() or started.get_span_context().is_valid:
-            if (
-                CURRENT is not None
-            ):  # what attach(set_span_in_context(started)) does, without its six frames
+            # what attach(set_span_in_context(started)) does, without its six frames
+            if CURRENT is not None:
                 self._token = CURRENT.set(Context({**CURRENT.get(), SPAN_KEY: started}))
             else:
                 self._token = otel_context.attach(trace.set_span_in_context(started))
@@ -134,7 +133,7 @@ def capturing() -> bool:
 def encoder_of(pipeline: Any) -> Callable[[Any], str]:
     """The configured redactor's ``json`` (JSON redacted as it is made), or plain ``compact_json``."""
     handle = pipeline.handle if pipeline is not None else None
-    return handle.redactor.json if handle is not None else compact_json  # type: ignore[no-any-return]
+    return handle.redactor.json if handle is not None else compact_json
 
 
 def content_encoder() -> Callable[[Any], str] | None:
@@ -142,9 +141,8 @@ def content_encoder() -> Callable[[Any], str] | None:
     The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
     would find the pipeline again for each piece of content."""
     pipeline = _pipeline()
-    return (
-        None if pipeline is None else pipeline.content_encoder
-    )  # kept by the pipeline: see _Pipeline.use
+    # kept by the pipeline: see _Pipeline.use
+    return None if pipeline is None else pipeline.content_encoder
 
 
 def to_json(value: Any) -> str:

@@ -40,9 +40,8 @@ def default_trace_dir() -> Path:
 def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str, Any]:
     """A finished SDK span as the JSON object the store writes; through ``view`` (redacted, content
     left out unless it captures content) when given."""
-    trace_id, span_id, _, _, _, _ = (
-        span.context
-    )  # a SpanContext is a tuple: unpacked, not read through properties
+    # a SpanContext is a tuple: unpacked, not read through properties
+    trace_id, span_id, _, _, _, _ = span.context
     parent = span.parent
     status = span.status
     # most spans keep the status they started with: its code and description are known without a look
@@ -275,9 +274,8 @@ class TraceStoreProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
-        if (
-            ctx is not None and ctx[3] & TraceFlags.SAMPLED
-        ):  # its trace_flags (a SpanContext is a tuple)
+        # its trace_flags (a SpanContext is a tuple)
+        if ctx is not None and ctx[3] & TraceFlags.SAMPLED:
             self.files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:

@@ -41,13 +41,14 @@ def test_model_hands_off_through_a_transfer_tool(server, client):
     assert result.answer == "Refund issued." and result.runs[0].handoff == "billing"
     billing_request = server.completion_requests()[1].body
     roles = [m["role"] for m in billing_request["messages"]]
+    # shared memory: billing sees the handoff
     assert roles == [
         "system",
         "user",
         "assistant",
         "tool",
         "user",
-    ]  # shared memory: billing sees the handoff
+    ]
     assert billing_request["messages"][3]["content"] == "Transferred to billing."
     assert "tools" not in billing_request  # billing has no successors, hence no transfer tools
 
@@ -75,10 +76,11 @@ def test_router_chooses_the_next_agent(server, client):
         ("writer", "answer from You are writer."),
     ]
     writer_messages = server.completion_requests()[1].body["messages"]
+    # no shared memory: a fresh conversation
     assert [m["role"] for m in writer_messages] == [
         "system",
         "user",
-    ]  # no shared memory: a fresh conversation
+    ]
     assert "researcher said: answer from You are researcher." in writer_messages[1]["content"]
 
 

@@ -38,7 +38,7 @@ def brute_force_pairs(sketches, counted, population):
         for v in s:
             holders.setdefault(v, []).append(n)
     found = {}
-    for v, rows in holders.items():
+    for rows in holders.values():
         if not 1 <= sum(counted[r] for r in rows) <= common:
             continue
         for a, b in itertools.combinations(sorted(rows), 2):

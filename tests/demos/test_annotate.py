@@ -54,14 +54,14 @@ def test_votek_spreads_over_the_clusters_and_the_discount_is_what_spreads_it():
     vectors, labels = clusters([300, 60, 30, 10], spread=0.4)
     chosen = select_indices(vectors, 4, "votek", k=20)
     assert len(set(chosen)) == 4
+    # representative: the 10-input cluster is the one left out
     assert set(labels[chosen]) == {
         0,
         1,
         2,
-    }  # representative: the 10-input cluster is the one left out
-    undiscounted = select_indices(
-        vectors, 4, "votek", k=20, rho=1.0
-    )  # no discount: the densest region wins every pick
+    }
+    # no discount: the densest region wins every pick
+    undiscounted = select_indices(vectors, 4, "votek", k=20, rho=1.0)
     assert set(labels[undiscounted]) == {0}
 
 

@@ -66,10 +66,11 @@ def test_trajectories_are_found_by_task_similarity(tmp_path):
     for t in (book, weather, failed):
         e.record(t)
     found = e.similar("please book a table for four at a restaurant", k=2)
+    # the failed run is not offered as a demonstration
     assert [t.id for t in found] == [
         "t-book",
         "t-weather",
-    ]  # the failed run is not offered as a demonstration
+    ]
     assert found[0] == book
     assert {
         t.id for t in e.similar("book a table for two restaurant", k=2, successful_only=False)

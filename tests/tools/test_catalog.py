@@ -91,9 +91,8 @@ def test_add_update_remove(catalog):
         catalog.update([Tool(id="zz", name="zz")])
     assert catalog.remove(["j1", "f2"]) == 2
     assert "j1" not in catalog and len(catalog) == 7
-    assert (
-        "book a seat" not in catalog.groups.get(["Flights"])[0]["text"].lower()
-    )  # family text follows its members
+    # family text follows its members
+    assert "book a seat" not in catalog.groups.get(["Flights"])[0]["text"].lower()
     with pytest.raises(ToolNotFoundError):
         catalog.remove(["w1", "missing"])
     assert "w1" in catalog  # nothing removed when one key is unknown

@@ -47,9 +47,8 @@ def test_the_current_context_is_read_from_opentelemetrys_contextvar():
 
     from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
 
-    assert (
-        CURRENT is not None and CURRENT.get() is context.get_current()
-    )  # else every span takes the slow path
+    # else every span takes the slow path
+    assert CURRENT is not None and CURRENT.get() is context.get_current()
     assert SPAN_KEY.startswith("current-span")
 
 
@@ -107,11 +106,12 @@ def test_a_child_of_an_unsampled_parent_records_nothing(tmp_path):
     """,
         tmp_path,
     )
+    # (ended: no longer recording)
     assert seen == {
         "recording": False,
         "trace_id": 0xABC,
         "second": False,
-    }  # (ended: no longer recording)
+    }
     names = [
         s.name
         for run in TraceStore(tmp_path).runs()
