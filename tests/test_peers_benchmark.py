@@ -3,7 +3,10 @@ are installed, which CI does not do: python benchmarks/peers/install.py) the qui
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import json
 import sys
 
 import pytest
@@ -91,17 +94,42 @@ def test_a_missing_peer_gets_a_row_saying_so(harness, monkeypatch):
     assert "not installed" in harness.table(rows)
 
 
-def test_the_quick_run_with_the_peers(harness, capsys):
-    missing = [p for p in harness.FIT_PEERS if not harness.install.installed(p)]
-    if missing:
-        pytest.skip(f"peer venvs not installed: {missing} (python benchmarks/peers/install.py)")
-    assert harness.main(["--quick"]) == 0
-    out = capsys.readouterr().out
-    for peer in harness.FIT_PEERS:
-        row = next(
-            line for line in out.splitlines() if line.startswith(f"| fit 60 msgs | {peer} |")
-        )
-        assert "failed" not in row and "×" in row, row
+@pytest.fixture(scope="module")
+def quick_run(harness, tmp_path_factory):
+    """``run.py --quick`` once, its printed tables and its rows, for the tests of each peer's rows."""
+    if not any(harness.install.installed(p) for p in harness.install.PEERS):
+        pytest.skip("no peer venv installed (python benchmarks/peers/install.py)")
+    out = tmp_path_factory.mktemp("peers") / "rows.json"
+    capture = io.StringIO()
+    with contextlib.redirect_stdout(capture):
+        assert harness.main(["--quick", "--json", str(out)]) == 0
+    return capture.getvalue(), json.loads(out.read_text())
+
+
+def _peer_or_skip(harness, peer: str) -> None:
+    if not harness.install.installed(peer):
+        pytest.skip(f"peer venv not installed: {peer} (python benchmarks/peers/install.py {peer})")
+
+
+@pytest.mark.parametrize("peer", ["langchain", "llamaindex"])
+def test_the_quick_run_fits_with_each_peer(harness, quick_run, peer):
+    _peer_or_skip(harness, peer)
+    row = next(
+        line for line in quick_run[0].splitlines() if line.startswith(f"| fit 60 msgs | {peer} |")
+    )
+    assert "failed" not in row and "×" in row, row
+
+
+def test_the_langgraph_bigtool_way_searches_with_contextos_embedder(harness, quick_run):
+    _peer_or_skip(harness, "langgraph")
+    contextos, langgraph = (
+        r for r in quick_run[1]["retrieve"] if r["system"] in ("contextos", "langgraph")
+    )
+    assert "langgraph-bigtool" in langgraph["version"], langgraph
+    # the same MiniLM over the same texts: its dense search alone finds most relevant tools too
+    assert 0.4 < langgraph["recall@5"] <= 1 and 0 < langgraph["ndcg@10"] <= 1
+    assert 0 < langgraph["p50_ms"] <= langgraph["p95_ms"] and langgraph["p50_ratio"] > 0
+    assert contextos["recall@5"] > 0.5
 
 
 def test_contextos_retrieval_side_and_its_scoring(harness):

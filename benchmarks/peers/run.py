@@ -30,6 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# One BLAS thread for contextos's MiniLM here and in the peers' venvs (peer_embedder.py): on a small
+# shared machine, BLAS threads spinning against other processes slow a query down manyfold.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,7 +48,7 @@ from contextos.context.tokens import ENCODINGS_DIR, load_encoding  # noqa: E402
 
 FAULTS = ("over_budget", "orphaned_tool", "broken_alternation", "newest_lost")
 FIT_PEERS = ("langchain", "llamaindex")
-RETRIEVE_PEERS = ("haystack", "bm25s")
+RETRIEVE_PEERS = ("langgraph", "haystack", "bm25s")
 TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 
 
