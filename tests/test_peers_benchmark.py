@@ -152,3 +152,27 @@ def test_contextos_retrieval_side_and_its_scoring(harness):
         {"version": "x", "latency_ms": [1.0], "ranked": {q["id"]: ["none"] for q in queries}},
     )
     assert wrong["recall@5"] == wrong["ndcg@10"] == 0
+
+
+def test_the_compression_row_scores_both_sides_with_the_shared_scorer(harness, quick_run):
+    _peer_or_skip(harness, "llamaindex")
+    rows = quick_run[1]["compress"]
+    assert [r["system"] for r in rows[:3]] == ["contextos", "llamaindex", "llamaindex, no context"]
+    assert len(rows) == 3 * len(harness.compress_row.RATIOS)
+    for row in rows:
+        assert "error" not in row, row
+        assert 0 <= row["survival"] <= 1 and row["ms"] > 0 and row["scorer_ratio"] > 0
+    # contextos keeps to the ratio it is given (in tiktoken tokens, what it targets)
+    for row, ratio in zip(rows[::3], harness.compress_row.RATIOS):
+        assert row["tiktoken_ratio"] <= ratio + 0.01, row
+
+
+def test_the_compression_scoring_counts_a_lost_answer(harness):
+    data = harness.compress_row.questions(1)
+    kept = {str(r): [data[0]["question"]] for r in harness.compress_row.RATIOS}
+    took = {str(r): [1.0] for r in harness.compress_row.RATIOS}
+    scored = harness.compress_row.score(
+        data, {"version": "x", "runs": {"question only": {"contexts": kept, "ms": took}}}
+    )["question only"]
+    assert [r["survival"] for r in scored] == [0, 0, 0]
+    assert all(0 < r["tiktoken_ratio"] < 0.1 for r in scored)

@@ -40,6 +40,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import compress_row  # noqa: E402
 import install  # noqa: E402
 import workload  # noqa: E402
 
@@ -306,6 +307,12 @@ RETRIEVE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("ratio", lambda r: _ratio(r, "p50_ratio")),
     ("p95 ms", lambda r: _ms(r["p95_ms"])),
 ]
+COLUMNS = {
+    "fit": FIT_COLUMNS,
+    "retrieve": RETRIEVE_COLUMNS,
+    "compress": compress_row.COLUMNS,
+}
+ROWS = tuple(COLUMNS)
 
 
 def table(
@@ -343,24 +350,45 @@ def main(argv: list[str] | None = None) -> int:
         default=240,
         help="seconds a peer gets for one size (default 240)",
     )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=ROWS,
+        default=list(ROWS),
+        help="which rows to run (default: all)",
+    )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        help="NQ dev questions for the compression row (default 100; 1 with --quick)",
+    )
     args = parser.parse_args(argv)
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for peer, pins in install.PEERS.items():
         print(
             f"{peer}: {', '.join(pins)}" + ("" if install.installed(peer) else " (not installed)")
         )
-    if args.quick:
-        rows = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
-    else:
-        rows = fit_rows(
-            [500, 5000], args.budget or 4000, warm_calls=10, repeats=3, timeout=args.peer_timeout
-        )
-    print(table(rows), flush=True)
-    found = retrieve_rows(args.quick)
-    print()
-    print(table(found, RETRIEVE_COLUMNS))
+    slow_peer = lambda peer, request: call_peer(peer, request, timeout=3600)  # noqa: E731
+    done: dict[str, list[dict[str, Any]]] = {}
+    for name in args.rows:
+        if name == "fit" and args.quick:
+            done[name] = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
+        elif name == "fit":
+            done[name] = fit_rows(
+                [500, 5000],
+                args.budget or 4000,
+                warm_calls=10,
+                repeats=3,
+                timeout=args.peer_timeout,
+            )
+        elif name == "retrieve":
+            done[name] = retrieve_rows(args.quick)
+        elif name == "compress":
+            done[name] = compress_row.rows(args.questions or (1 if args.quick else 100), slow_peer)
+        print(table(done[name], COLUMNS[name]), end="\n\n", flush=True)
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     if args.json:
-        args.json.write_text(json.dumps({"fit": rows, "retrieve": found}, indent=1))
+        args.json.write_text(json.dumps(done, indent=1))
     return 0
 
 
