@@ -176,3 +176,31 @@ def test_the_compression_scoring_counts_a_lost_answer(harness):
     )["question only"]
     assert [r["survival"] for r in scored] == [0, 0, 0]
     assert all(0 < r["tiktoken_ratio"] < 0.1 for r in scored)
+
+
+def test_the_memory_row_against_mem0_without_inference(harness, quick_run):
+    _peer_or_skip(harness, "mem0")
+    contextos, mem0 = quick_run[1]["memory"]
+    assert mem0["system"] == "mem0" and "mem0ai" in mem0["version"], mem0
+    for row in (contextos, mem0):
+        assert row["answerable"] == 5 and 0 < row["recall@5"] <= row["recall@10"] <= 1, row
+        assert 0 < row["write_p50_ms"] <= row["write_p95_ms"], row
+        assert 0 < row["search_p50_ms"] <= row["search_p95_ms"], row
+
+
+def test_the_memory_scoring_is_the_shared_scorers(harness):
+    turns, questions = harness.memory_row.workload(quick=True)
+    assert len(turns) == 30 and len(questions) == 5
+    found = {q["id"]: q["evidence"] for q in questions}
+    answer = {"version": "x", "write_ms": [1.0], "search_ms": [2.0]}
+    right = harness.memory_row.score(questions, {**answer, "ranked": found})
+    wrong = harness.memory_row.score(questions, {**answer, "ranked": {q: ["D99:1"] for q in found}})
+    assert right["recall@5"] == 1 and wrong["recall@5"] == wrong["recall@10"] == 0
+
+
+def test_the_tracing_row_against_the_agents_sdk(harness, quick_run):
+    _peer_or_skip(harness, "openai_agents")
+    contextos, sdk = quick_run[1]["trace"]
+    assert "openai-agents" in sdk["version"] and sdk["rounds"] == contextos["rounds"] == 3, sdk
+    for row in (contextos, sdk):
+        assert row["wall_off_ms"] > 0 and row["wall_on_ms"] > 0 and row["cpu_on_ms"] > 0, row

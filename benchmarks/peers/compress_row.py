@@ -22,6 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import row_table as tables  # noqa: E402
+
 from benchmarks import compression  # noqa: E402  (it puts ../shared/eval on the path)
 
 RATIOS = (0.5, 0.25, 0.1)
@@ -139,14 +141,10 @@ def rows(
     return out
 
 
-def _ratio(row: dict[str, Any]) -> str:
-    return "1" if row["system"] == "contextos" else f"{row['ms_ratio']:.3g}×"
-
-
-COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+COLUMNS: tables.Columns = [
     ("answer survival", lambda r: f"{r['survival']:.3f}"),
     ("kept (scorer)", lambda r: f"{r['scorer_ratio']:.3f}"),
     ("kept (tiktoken)", lambda r: f"{r['tiktoken_ratio']:.3f}"),
     ("ms per question", lambda r: f"{r['ms']:.1f}"),
-    ("ratio", _ratio),
+    ("ratio", lambda r: tables.ratio(r, "ms_ratio")),
 ]

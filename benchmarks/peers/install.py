@@ -31,6 +31,11 @@ PEERS: dict[str, list[str]] = {
     "bm25s": ["bm25s==0.3.16"],
     # InMemoryStore indexed with contextos's embedder, searched by langgraph-bigtool's retrieval function
     "langgraph": ["langgraph==1.2.22", "langgraph-bigtool==0.0.3", *EMBEDDER],
+    # Memory with infer=False, its default in-process Qdrant, contextos's embedder through its
+    # "langchain" embedder provider (which needs langchain's Embeddings class)
+    "mem0": ["mem0ai==2.2.1", "langchain==1.5.0", *EMBEDDER],
+    # Agent + Runner with a scripted local Model; the default BatchTraceProcessor over a local exporter
+    "openai_agents": ["openai-agents==0.24.0"],
 }
 
 

@@ -16,7 +16,8 @@ import types
 from pathlib import Path
 from typing import Any
 
-# One BLAS thread, as in contextos's own benchmarks (benchmarks/memory.py says why).
+# One BLAS thread, as in contextos's own benchmarks (benchmarks/memory.py says why): run.py sets it
+# for every peer; here for a peer run by hand (it counts only if numpy is not imported yet).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
