@@ -47,9 +47,14 @@ async def main() -> None:
         )
         step = result.steps[0]
         texts = {item.id: item.content for item in step.context.items}
-        for d in step.context.decisions:
-            if d.source == "memory" and d.status.value != "dropped":
+        recalled = [d for d in step.context.decisions if d.source == "memory"]
+        for d in recalled:
+            if d.status.value != "dropped":
                 print(f"recalled for the last question: {d.id}: {texts.get(d.id, '')!r}")
+            else:
+                print(f"not recalled: {d.id} ({d.reason})")
+        if not recalled:
+            print("nothing recalled for the last question: no memory was similar enough")
 
 
 if __name__ == "__main__":

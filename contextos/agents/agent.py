@@ -53,6 +53,7 @@ from contextos.context.orchestrator import Orchestrator
 from contextos.context.sources import Compressor, ContextSource, InstructionsSource
 from contextos.context.tokens import TokenCounter
 from contextos.errors import AgentError, BudgetError, ConfigError, ContextOSError
+from contextos.llm.affinity import default_session
 from contextos.llm.types import Completion, ToolCall, Usage
 from contextos.tools.executor import ToolExecutor, ToolResult, error_result
 from contextos.tools.query import ToolQueryWriter
@@ -416,7 +417,11 @@ class Agent:
         deps: Any = None,
     ) -> tuple[StepRecord, str | None]:
         started = time.perf_counter()
-        with step_span(step.index, {"gen_ai.agent.name": self.name}) as span:
+        # the run id keeps every model call of the run on one replica (ModelClient.replicas)
+        with (
+            step_span(step.index, {"gen_ai.agent.name": self.name}) as span,
+            default_session(step.run_id),
+        ):
             emit(StepStarted, step=step.index)
             for hook in self.hooks:
                 await call_hook(hook.before_step, step)

@@ -11,7 +11,9 @@ The offer only grows within a request: a tool offered at an earlier step stays o
 place, and tools new at this step come after it (each tool's ``position`` is its order of first
 offer, and the renderer orders a source's items by position). Tool schemas render right after the
 instructions, so while retrieval brings nothing new the prompt prefix stays identical and
-cacheable. The budget's tools cap still decides which of the offered tools are sent.
+cacheable. A tool offered at an earlier step is in the agent's own tools' tier (priority 1): when
+the budget tightens, old conversation turns are left out before it. The budget's tools cap still
+decides which of the offered tools are sent.
 """
 
 from __future__ import annotations
@@ -75,7 +77,16 @@ class RunTools:
                 )
             elif hit.score > earlier.score:
                 self._retrieved[name] = earlier.model_copy(update={"score": hit.score})
-        return [*self._own_items, *self._retrieved.values()]
+        # Tools offered at an earlier step join the agent's own tools' tier, so under a tight budget
+        # the oldest turns of the conversation go before them: a tool dropped from the middle of the
+        # tools section changes every token after it, a dropped old turn only the turns after it.
+        sticky = [
+            item.model_copy(update={"priority": 1})
+            if item.metadata["offered_at_step"] < step.index
+            else item
+            for item in self._retrieved.values()
+        ]
+        return [*self._own_items, *sticky]
 
 
 def latest_turns(record: StepRecord | None) -> str:

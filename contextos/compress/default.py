@@ -17,10 +17,10 @@ from contextos.errors import CompressionError
 
 
 def default_compressor(counter: TokenCounter | None = None) -> ExtractivePruner:
-    """The compressor contextos uses when none is named: lexical extractive pruning, ~10 ms a question.
+    """The compressor contextos uses when none is named: lexical extractive pruning, no model.
 
-    Chosen by measurement (docs/compression.md): it keeps more answers than BM25 passage reranking
-    then truncation at every ratio measured, fast enough for an agent's step.
+    It keeps more answers than BM25 passage reranking then truncation at every ratio measured, and is
+    fast enough for an agent's step (numbers and their commands: docs/performance.md, Compression).
     """
     return ExtractivePruner(counter=counter)
 

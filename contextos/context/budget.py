@@ -45,7 +45,12 @@ class Budget(_BudgetModel):
     """The token budget of one request.
 
     ```python
-    Budget(context_window=8_192, reserve_output=1_024, sections={"tools": Section(cap=2_000)})
+    >>> budget = Budget(context_window=8_192, reserve_output=1_024, sections={"tools": Section(cap=2_000)})
+    >>> budget.available  # tokens the prompt may use
+    7168
+    >>> budget.section("tools").cap, budget.section("memory").cap  # a source without a section: no cap
+    (2000, None)
+
     ```
     """
 

@@ -107,9 +107,13 @@ def counter_for_model(
     """The ``TokenCounter`` that counts ``model``'s requests (see the module docstring for the order).
 
     ```python
-    counter_for_model("gpt-4-turbo").counted_with                       # 'tiktoken:cl100k_base'
-    counter_for_model("hosted_vllm/qwen", api_base=url, tokenizer="/models/qwen")
+    >>> counter_for_model("gpt-4-turbo").counted_with
+    'tiktoken:cl100k_base'
+    >>> counter_for_model("gpt-4o").count("hello world")
+    2
+
     ```
+    A served open model: ``counter_for_model("hosted_vllm/qwen", api_base=url, tokenizer="/models/qwen")``.
     Raises ``TokenizerError`` when a named tokenizer cannot be read or has no usable chat template.
     """
     from contextos.context.template_counter import ChatTemplateCounter

@@ -38,7 +38,13 @@ class ContextItem(CheckedModel):
     """One candidate piece of context, proposed by a source for one step.
 
     ```python
-    ContextItem(id="doc-1", source="documents", content="Paris is the capital of France.", score=0.8)
+    >>> item = ContextItem(id="doc-1", source="documents", content="Paris is the capital of France.", score=0.8)
+    >>> item.role
+    'user'
+    >>> ContextItem(id="", source="documents")
+    Traceback (most recent call last):
+    contextos.errors.InvalidItemError: invalid context item '' (id: String should have at least 1 character)
+
     ```
     """
 

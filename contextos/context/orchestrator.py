@@ -56,9 +56,18 @@ class Orchestrator:
     """Gathers candidates from sources, compresses, selects within the budget and renders.
 
     ```python
-    orchestrator = Orchestrator([InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096), model="gpt-4o")
-    assembled = orchestrator.build_sync(Step(input="What is 2 + 2?"))
-    assembled.messages  # [{"role": "system", ...}, {"role": "user", "content": "What is 2 + 2?"}]
+    >>> from contextos import Budget, InputSource, InstructionsSource, Step
+    >>> orchestrator = Orchestrator(
+    ...     [InstructionsSource("You are terse."), InputSource()], Budget(context_window=4096), model="gpt-4o"
+    ... )
+    >>> assembled = orchestrator.build_sync(Step(input="What is 2 + 2?"))
+    >>> assembled.messages
+    [{'role': 'system', 'content': 'You are terse.'}, {'role': 'user', 'content': 'What is 2 + 2?'}]
+    >>> assembled.usage.request_tokens, assembled.usage.counted_with
+    (21, 'tiktoken:o200k_base')
+    >>> [(d.id, d.status.value, d.reason) for d in assembled.decisions]
+    [('instructions', 'included', 'pinned'), ('input-0', 'included', 'pinned')]
+
     ```
 
     Tokens are counted as ``model`` counts them (``counter_for_model``; docs/tokens.md), or by

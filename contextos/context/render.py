@@ -205,6 +205,15 @@ def shared_prefix_tokens(previous: dict[str, Any], current: dict[str, Any], coun
     Both are request bodies (``{"messages": [...], "tools": [...]}``, as ``AssembledContext.request()``
     gives). ``counter`` must be able to ``encode`` (``TiktokenCounter`` can). This is the part of
     the prompt a prefix cache can reuse, before rounding down to whole KV blocks.
+
+    ```python
+    >>> from contextos import TiktokenCounter
+    >>> first = {"messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]}
+    >>> second = {"messages": [*first["messages"], {"role": "assistant", "content": "Hello."}]}
+    >>> shared_prefix_tokens(first, second, TiktokenCounter())
+    23
+
+    ```
     """
     a = counter.encode(prompt_text(previous["messages"], previous.get("tools")))
     b = counter.encode(prompt_text(current["messages"], current.get("tools")))

@@ -227,8 +227,10 @@ class TiktokenCounter(CachedCounter):
     """The default ``TokenCounter``: tiktoken with shipped encodings and a count cache.
 
     ```python
-    counter = TiktokenCounter(model="gpt-4o")   # or TiktokenCounter(encoding="cl100k_base")
-    counter.count("hello world")  # 2
+    >>> counter = TiktokenCounter(model="gpt-4o")  # or TiktokenCounter(encoding="cl100k_base")
+    >>> counter.count("hello world"), counter.counted_with
+    (2, 'tiktoken:o200k_base')
+
     ```
     """
 

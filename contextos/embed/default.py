@@ -13,8 +13,8 @@ _LOCK = threading.Lock()
 def default_embedder() -> Embedder:
     """all-MiniLM-L6-v2 run by numpy from the weights in the package (shared, loaded once).
 
-    Chosen by measurement (docs/embeddings.md): the best retrieval quality of the offline
-    candidates, no torch, no download, ~0.4 s to load.
+    The best retrieval quality of the offline candidates, with no torch and no download
+    (numbers and their commands: docs/performance.md, Embeddings; the choice: docs/embeddings.md).
     """
     global _DEFAULT
     with _LOCK:

@@ -12,9 +12,11 @@ litellm itself is imported on the first call, never at import time.
 
 from __future__ import annotations
 
+from contextos.llm.affinity import ReplicaState, session
 from contextos.llm.client import ModelClient
 from contextos.llm.config import ModelSettings, resolve_settings
 from contextos.llm.protocol import ChatModel
+from contextos.llm.replicas import ReplicaClient
 from contextos.llm.retry import RetryPolicy
 from contextos.llm.serve import VllmServer
 from contextos.llm.stream import CompletionStream
@@ -30,10 +32,13 @@ __all__ = [
     "ModelClient",
     "ModelSettings",
     "PrefixCacheCounters",
+    "ReplicaClient",
+    "ReplicaState",
     "RetryPolicy",
     "ToolCall",
     "Usage",
     "VllmServer",
     "read_prefix_cache_counters",
     "resolve_settings",
+    "session",
 ]

@@ -168,6 +168,26 @@ class ModelClient:
         client.router = router
         return client
 
+    @classmethod
+    def replicas(cls, model: str, api_bases: Sequence[str], **kwargs: Any) -> ModelClient:
+        """A client over several servers of one model (vLLM replicas), each session kept on one of them.
+
+        ```python
+        client = ModelClient.replicas(
+            "hosted_vllm/Qwen/Qwen2.5-7B-Instruct", ["http://gpu-0:8000/v1", "http://gpu-1:8000/v1"]
+        )
+        ```
+        The steps of an agent run (or the calls inside ``with contextos.llm.session(key):``) go to
+        one replica, so its prefix cache keeps hitting; a replica that fails is marked down for
+        ``down_s`` seconds and its sessions move to another one, for good. Calls go through a
+        ``litellm.Router`` whose deployments are the replicas. ``kwargs``: ``api_key`` (shared by
+        the replicas), ``down_s``, ``max_sessions`` (pins kept), and ``ModelClient``'s own
+        (``timeout``, ``retry``, ``fallbacks``, ...). See ``contextos.llm.replicas``.
+        """
+        from contextos.llm.replicas import ReplicaClient
+
+        return ReplicaClient(model, api_bases, **kwargs)
+
     @property
     def model(self) -> str:
         """The primary model string."""
@@ -213,19 +233,21 @@ class ModelClient:
         log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
         errors: list[ModelError] = []
-        for endpoint in self.endpoints:
+        for endpoint in self._route():
             kwargs = self._kwargs(endpoint, request)
 
-            async def call(kwargs: dict[str, Any] = kwargs) -> Any:
-                return await (self.router or litellm).acompletion(**kwargs)
+            async def call(kwargs: dict[str, Any] = kwargs, endpoint: Endpoint = endpoint) -> Any:
+                return await self._transport(litellm, endpoint).acompletion(**kwargs)
 
             try:
                 response = await self._aretrying(endpoint, log, call)
             except ModelError as error:
                 errors.append(error)
+                self._settle(endpoint, log, error)
                 if not tries_next_model(error):
                     raise error
                 continue
+            self._settle(endpoint, log, None)
             return self._completion(
                 endpoint, message_parts(response, model=endpoint.model), log, started
             )
@@ -250,24 +272,26 @@ class ModelClient:
         log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
         errors: list[ModelError] = []
-        for endpoint in self.endpoints:
+        for endpoint in self._route():
             kwargs = self._kwargs(endpoint, request)
             try:
                 response = self._retrying(
                     endpoint,
                     log,
                     # httpx's timeout is per read: the deadline of the whole answer is kept here.
-                    lambda kwargs=kwargs: call_within(
-                        lambda: (self.router or litellm).completion(**kwargs),
+                    lambda kwargs=kwargs, endpoint=endpoint: call_within(
+                        lambda: self._transport(litellm, endpoint).completion(**kwargs),
                         self.timeout,
                         name="contextos-model-call",
                     ),
                 )
             except ModelError as error:
                 errors.append(error)
+                self._settle(endpoint, log, error)
                 if not tries_next_model(error):
                     raise error
                 continue
+            self._settle(endpoint, log, None)
             return self._completion(
                 endpoint, message_parts(response, model=endpoint.model), log, started
             )
@@ -303,6 +327,22 @@ class ModelClient:
         return CompletionStream(lambda finish: self._stream_deltas(request, finish))
 
     # -- internals --------------------------------------------------------------------------
+    # Four hooks that ReplicaClient (llm/replicas.py) overrides to spread calls over replicas.
+    def _route(self) -> Sequence[Endpoint]:
+        """The endpoints one call tries, in order: the model, then its fallbacks."""
+        return self.endpoints
+
+    def _transport(self, litellm: Any, endpoint: Endpoint) -> Any:
+        """What calls to ``endpoint`` go through: the router if there is one, else litellm itself."""
+        return self.router or litellm
+
+    def _retryable(self, endpoint: Endpoint, error: BaseException) -> bool:
+        """Whether ``error`` is worth another try of ``endpoint`` (rather than the next endpoint)."""
+        return is_retryable(error)
+
+    def _settle(self, endpoint: Endpoint, log: _AttemptLog, error: ModelError | None) -> None:
+        """Told how ``endpoint``'s tries ended (``error`` None: it answered)."""
+
     def _request(
         self,
         messages: Messages,
@@ -349,7 +389,7 @@ class ModelClient:
         return {
             "stop": stop_after_attempt(self.retry.max_attempts),
             "wait": wait,
-            "retry": retry_if_exception(is_retryable),
+            "retry": retry_if_exception(lambda error: self._retryable(endpoint, error)),
             "before_sleep": lambda state: log.emit_last(
                 wait_s=state.next_action.sleep if state.next_action else None
             ),
@@ -457,15 +497,17 @@ class ModelClient:
         log = _AttemptLog(self.on_attempt)
         started = time.perf_counter()
         errors: list[ModelError] = []
-        for endpoint in self.endpoints:
+        for endpoint in self._route():
             kwargs = self._kwargs(endpoint, request)
             check = EventCheck()
 
             async def open_stream(
-                kwargs: dict[str, Any] = kwargs, check: EventCheck = check
+                kwargs: dict[str, Any] = kwargs,
+                check: EventCheck = check,
+                endpoint: Endpoint = endpoint,
             ) -> tuple[Any, Any]:
                 # The first chunk is read under the retry too: servers often fail only once the body starts.
-                stream = await (self.router or litellm).acompletion(**kwargs)
+                stream = await self._transport(litellm, endpoint).acompletion(**kwargs)
                 check.watch(stream)
                 iterator = stream.__aiter__()
                 try:
@@ -478,9 +520,11 @@ class ModelClient:
                 iterator, first = await self._aretrying(endpoint, log, open_stream)
             except ModelError as error:
                 errors.append(error)
+                self._settle(endpoint, log, error)
                 if not tries_next_model(error):
                     raise error
                 continue
+            self._settle(endpoint, log, None)
             accumulator = StreamAccumulator()
             if first is not None:
                 if text := accumulator.add(first):

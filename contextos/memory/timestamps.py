@@ -37,7 +37,9 @@ def parse_time(value: Any, *, field: str = "time") -> float:
     or one of the common human formats (``1:56 pm on 8 May, 2023``, ``8 May 2023``, ``May 8, 2023``).
 
     ```python
-    parse_time("2023-05-08T13:56") == parse_time("1:56 pm on 8 May, 2023")   # True
+    >>> parse_time("2023-05-08T13:56") == parse_time("1:56 pm on 8 May, 2023")
+    True
+
     ```
 
     Raises ``MemoryStoreError`` naming ``field`` for anything else: a time read wrongly would

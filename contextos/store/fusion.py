@@ -26,7 +26,9 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
     """``scores`` scaled to 0..1 over their own range (a single or all-equal list scores 1).
 
     ```python
-    minmax({"a": 12.0, "b": 7.0, "c": 2.0})   # {'a': 1.0, 'b': 0.5, 'c': 0.0}
+    >>> minmax({"a": 12.0, "b": 7.0, "c": 2.0})
+    {'a': 1.0, 'b': 0.5, 'c': 0.0}
+
     ```
     """
     if not scores:
@@ -44,7 +46,9 @@ def fuse_scores(
     """Weighted mean of the min-max scaled ``lists`` (an id absent from a list scores 0 there): 0..1.
 
     ```python
-    fuse_scores([{"a": 0.9, "b": 0.4}, {"b": 17.0, "c": 3.0}])   # {'a': 0.5, 'b': 0.5, 'c': 0.0}
+    >>> fuse_scores([{"a": 0.9, "b": 0.4}, {"b": 17.0, "c": 3.0}])
+    {'a': 0.5, 'b': 0.5, 'c': 0.0}
+
     ```
     """
     weights = [1.0] * len(lists) if weights is None else list(weights)

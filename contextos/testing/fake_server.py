@@ -239,6 +239,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def parse_request(self) -> bool:
+        # A stopped server answers nothing, not even on a connection kept alive from before it
+        # stopped: clients see it as they see a dead process.
+        if self.fake._stopping.is_set():
+            self.close_connection = True
+            return False
+        return super().parse_request()
+
     # -- routes ------------------------------------------------------------------------------
     def do_GET(self) -> None:
         self.fake._record(RecordedRequest("GET", self.path, _lower(self.headers), None))

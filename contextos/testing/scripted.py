@@ -57,6 +57,20 @@ class ScriptedModel:
     """A chat model whose answers come from a queue of ``Reply``/``Fault``/``str``, then ``responder``.
 
     With both exhausted it echoes: ``"scripted reply to: <last user message>"``.
+
+    ```python
+    >>> from contextos.agents import Agent
+    >>> from contextos.testing import Reply
+    >>> def get_weather(city: str) -> str:
+    ...     return f"Sunny in {city}."
+    >>> model = ScriptedModel([Reply.tool_call("get_weather", {"city": "Paris"}), Reply.text("Sunny in Paris.")])
+    >>> result = Agent(model, tools=[get_weather]).run("Weather in Paris?")
+    >>> result.answer, result.stop_reason, len(model.requests)
+    ('Sunny in Paris.', 'final_answer', 2)
+    >>> model.requests[1].messages[-1]["content"]  # the tool's result, sent back to the model
+    'Sunny in Paris.'
+
+    ```
     """
 
     def __init__(

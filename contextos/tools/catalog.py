@@ -344,7 +344,7 @@ def stored_row(tool: Tool) -> dict[str, Any]:
 
 def tool_from_stored(row: dict[str, Any]) -> Tool:
     """The tool a stored row holds (without a callable: those are not stored). Rows were validated
-    when written, so they are not validated again (checking a JSON Schema costs ~1 ms)."""
+    when written, so they are not validated again (checking a JSON Schema is slow next to a read)."""
     return Tool.model_construct(
         id=row["id"],
         name=row["name"],

@@ -65,6 +65,11 @@ RETRY_ATTEMPT = "contextos.retry.attempt"
 RETRY_CAUSE = "contextos.retry.cause"
 RETRY_DELAY = "contextos.retry.delay_s"
 RETRY_MODEL = "contextos.retry.model"
+SERVER_ADDRESS = "server.address"  # the replica that answered (GenAI conventions' server.*)
+SERVER_PORT = "server.port"
+REPLICA = "contextos.replica"  # its api_base
+REPLICA_SESSION = "contextos.replica.session"  # the session key that keeps calls on it
+REPLICA_FAILED = "contextos.replica.failed"  # replicas that failed this call before it answered
 
 ASSEMBLE_SPAN = "contextos.assemble"
 RETRIEVAL_SPAN = "contextos.tool_retrieval"

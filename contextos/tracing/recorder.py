@@ -1,8 +1,8 @@
 """contextos's own spans: OpenTelemetry API spans recorded without the SDK's per-span machinery.
 
-Every agent step opens four spans or more, and an SDK span (a sampler call, bounded attributes that
-take a lock and clean every value, a processor fan-out, end-of-span metrics) cost more than 5% of an
-offline step before anything was stored. When contextos installed the tracer provider itself and
+Every agent step opens four spans or more, and an SDK span does work per span that contextos's spans
+do not need (a sampler call, bounded attributes that take a lock and clean every value, a processor
+fan-out, end-of-span metrics). When contextos installed the tracer provider itself and
 nothing else was added to it, the spans contextos opens are ``RecordedSpan`` objects from a
 ``SpanRecorder`` instead:
 
@@ -13,7 +13,7 @@ nothing else was added to it, the spans contextos opens are ``RecordedSpan`` obj
   other processor (OTLP, exporters added with ``Tracing.add_exporter``) gets an SDK ``ReadableSpan``
   copy of it, with the provider's resource.
 
-Spans other code opens through the SDK provider go through the SDK as before.
+Spans other code opens through the SDK provider go through the SDK as usual.
 """
 
 from __future__ import annotations

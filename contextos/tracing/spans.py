@@ -29,8 +29,8 @@ _cached: tuple[object, trace.Tracer] | None = None
 def tracer() -> trace.Tracer:
     """The tracer contextos's spans open through: once ``configure_tracing`` ran, the one its pipeline
     chose (see ``contextos.tracing.setup``); before, the current provider's (OpenTelemetry's no-op one,
-    or an SDK provider someone else set), kept per provider: the SDK builds a new ``Tracer`` on every
-    ``get_tracer`` call, a third of what opening an SDK span costs."""
+    or an SDK provider someone else set), kept per provider, because the SDK builds a new ``Tracer``
+    on every ``get_tracer`` call."""
     global _cached
     provider = (
         getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()

@@ -7,12 +7,15 @@ import json
 
 import pytest
 
-from contextos import TiktokenCounter, shared_prefix_tokens
+from contextos import Budget, TiktokenCounter, shared_prefix_tokens
 from contextos.agents import Agent, RunLimits
+from contextos.agents.tools_source import RunTools
+from contextos.context import Step
 from contextos.embed import HashingEmbedder
 from contextos.llm import ModelClient
 from contextos.testing import Reply
 from contextos.tools import ToolCatalog, ToolExecutor, load_tools
+from contextos.tools.source import ToolSource
 from tests.tools.conftest import ROWS, write_jsonl
 
 WEATHER_QUERY = "weather forecast for a city"
@@ -152,3 +155,55 @@ def test_offline_backend_asks_again_but_never_searches_again(retriever):
         and later.queries.queries == ["weather forecast Oslo"]
     )
     assert result.steps[1].context.tools == result.steps[0].context.tools
+
+
+def test_tools_offered_earlier_stay_sent_when_the_conversation_outgrows_the_budget(
+    server, tmp_path
+):
+    """Each step adds a long tool result; once they no longer fit, old turns are left out, never the
+    tools sent since step 0, so the request keeps its instructions-and-tools prefix."""
+
+    def respond(request) -> Reply:
+        if request.last_user_text.startswith("You help an assistant find the tools"):
+            return Reply.text(json.dumps({"queries": [WEATHER_QUERY]}))
+        names = [t["function"]["name"] for t in request.body.get("tools", [])]
+        return Reply.tool_call(next(n for n in names if "eather" in n), {"city": "Oslo"})
+
+    # the forecast tool's schema is long: by utility per token it would be the first thing to go
+    rows = json.loads(json.dumps(ROWS))
+    forecast = next(r for r in rows if r["id"] == "w2")
+    forecast["parameters"]["properties"].update(
+        {
+            f"option_{n}": {
+                "type": "string",
+                "description": f"Forecast option {n}: " + "detail " * 12,
+            }
+            for n in range(12)
+        }
+    )
+    catalog = ToolCatalog.open(tmp_path / "big", embedder=HashingEmbedder())
+    catalog.upsert(load_tools(write_jsonl(tmp_path / "big.jsonl", rows)))
+    server.responder = respond
+    tight = agent(server, catalog.retriever())
+    tight.limits = RunLimits(max_steps=5)
+    tight.budget = Budget(context_window=1_600, reserve_output=200)
+    result = tight.run("Check the Oslo forecast, again and again")
+
+    requests = agent_requests(server)
+    assert len(requests) == 5
+    assert all(tool_names(r) == tool_names(requests[0]) for r in requests)
+    # the budget did bind: a later request left out a tool result an earlier one carried
+    results = [sum(m["role"] == "tool" for m in r["messages"]) for r in requests]
+    assert max(results) < len(requests) - 1 and results[-1] < 4, results
+    assert any(
+        d.source == "conversation" and d.status.value == "dropped"
+        for d in result.steps[-1].context.decisions
+    )
+
+
+async def test_a_tool_offered_at_an_earlier_step_joins_the_agents_own_tier(retriever):
+    tools = RunTools([], ToolSource(retriever, k=2))
+    first = await tools.candidates(Step(input="Check the Oslo forecast", index=0))
+    later = await tools.candidates(Step(input="Check the Oslo forecast", index=1))
+    assert [t.id for t in later] == [t.id for t in first] and len(first) == 2
+    assert [t.priority for t in first] == [0, 0] and [t.priority for t in later] == [1, 1]

@@ -57,9 +57,8 @@ def test_rag_agent():
 def test_chat_agent_with_memory():
     out = run_example("chat_agent_with_memory")
     assert "moved to long-term memory" in out
-    assert re.search(
-        r"recalled for the last question: memory-\S+: [\"'].+[\"']", out
-    )  # what was recalled, not just its id
+    # what was recalled, not just its id; on failure the example's own lines say why
+    assert re.search(r"recalled for the last question: memory-\S+: [\"'].+[\"']", out), out[-1500:]
 
 
 def test_handoff_graph():

