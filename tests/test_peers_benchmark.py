@@ -180,9 +180,9 @@ def test_the_compression_scoring_counts_a_lost_answer(harness):
 
 def test_the_memory_row_against_mem0_without_inference(harness, quick_run):
     _peer_or_skip(harness, "mem0")
-    contextos, mem0 = quick_run[1]["memory"]
+    contextos, batched, mem0 = quick_run[1]["memory"]
     assert mem0["system"] == "mem0" and "mem0ai" in mem0["version"], mem0
-    for row in (contextos, mem0):
+    for row in (contextos, batched, mem0):
         assert row["answerable"] == 5 and 0 < row["recall@5"] <= row["recall@10"] <= 1, row
         assert 0 < row["write_p50_ms"] <= row["write_p95_ms"], row
         assert 0 < row["search_p50_ms"] <= row["search_p95_ms"], row

@@ -14,7 +14,7 @@ def ms(value: float | None) -> str:
 
 def ratio(row: dict[str, Any], key: str) -> str:
     """contextos's row is the unit; a peer's ratio, or a dash where there is none."""
-    if row["system"] == "contextos":
+    if row["system"] == "contextos":  # the first of contextos's rows in a table is the unit
         return "1"
     return f"{row[key]:.3g}×" if key in row else "—"
 
