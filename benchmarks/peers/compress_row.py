@@ -142,9 +142,9 @@ def rows(
 
 
 COLUMNS: tables.Columns = [
-    ("answer survival", lambda r: f"{r['survival']:.3f}"),
-    ("kept (scorer)", lambda r: f"{r['scorer_ratio']:.3f}"),
-    ("kept (tiktoken)", lambda r: f"{r['tiktoken_ratio']:.3f}"),
-    ("ms per question", lambda r: f"{r['ms']:.1f}"),
+    ("answer survival", tables.number("survival", ".3f")),
+    ("kept (scorer)", tables.number("scorer_ratio", ".3f")),
+    ("kept (tiktoken)", tables.number("tiktoken_ratio", ".3f")),
+    ("ms per question", tables.number("ms", ".1f")),
     ("ratio", lambda r: tables.ratio(r, "ms_ratio")),
 ]

@@ -165,13 +165,13 @@ def rows(
 
 
 COLUMNS: tables.Columns = [
-    ("answerable q", lambda r: str(r["answerable"])),
-    ("recall@5", lambda r: f"{r['recall@5']:.3f}"),
-    ("recall@10", lambda r: f"{r['recall@10']:.3f}"),
-    ("write p50 ms", lambda r: f"{r['write_p50_ms']:.1f}"),
+    ("answerable q", tables.number("answerable", "")),
+    ("recall@5", tables.number("recall@5", ".3f")),
+    ("recall@10", tables.number("recall@10", ".3f")),
+    ("write p50 ms", tables.number("write_p50_ms", ".1f")),
     ("ratio", lambda r: tables.ratio(r, "write_ratio")),
-    ("write p95 ms", lambda r: f"{r['write_p95_ms']:.1f}"),
-    ("search p50 ms", lambda r: f"{r['search_p50_ms']:.1f}"),
+    ("write p95 ms", tables.number("write_p95_ms", ".1f")),
+    ("search p50 ms", tables.number("search_p50_ms", ".1f")),
     ("ratio", lambda r: tables.ratio(r, "search_ratio")),
-    ("search p95 ms", lambda r: f"{r['search_p95_ms']:.1f}"),
+    ("search p95 ms", tables.number("search_p95_ms", ".1f")),
 ]

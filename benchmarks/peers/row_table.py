@@ -12,6 +12,11 @@ def ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def number(key: str, spec: str) -> Callable[[dict[str, Any]], str]:
+    """A column's cell: the row's ``key`` formatted by ``spec``."""
+    return lambda row: format(row[key], spec)
+
+
 def ratio(row: dict[str, Any], key: str) -> str:
     """contextos's row is the unit; a peer's ratio, or a dash where there is none."""
     if row["system"] == "contextos":  # the first of contextos's rows in a table is the unit

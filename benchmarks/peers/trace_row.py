@@ -86,12 +86,12 @@ def rows(
 
 
 COLUMNS: tables.Columns = [
-    ("untraced ms/step", lambda r: f"{r['wall_off_ms']:.2f}"),
-    ("traced ms/step", lambda r: f"{r['wall_on_ms']:.2f}"),
-    ("tracing cost ms/step", lambda r: f"{r['wall_cost_ms']:+.2f}"),
+    ("untraced ms/step", tables.number("wall_off_ms", ".2f")),
+    ("traced ms/step", tables.number("wall_on_ms", ".2f")),
+    ("tracing cost ms/step", tables.number("wall_cost_ms", "+.2f")),
     ("ratio", lambda r: tables.ratio(r, "wall_ratio")),
-    ("CPU untraced", lambda r: f"{r['cpu_off_ms']:.2f}"),
-    ("CPU traced", lambda r: f"{r['cpu_on_ms']:.2f}"),
-    ("CPU cost", lambda r: f"{r['cpu_cost_ms']:+.2f}"),
+    ("CPU untraced", tables.number("cpu_off_ms", ".2f")),
+    ("CPU traced", tables.number("cpu_on_ms", ".2f")),
+    ("CPU cost", tables.number("cpu_cost_ms", "+.2f")),
     ("ratio", lambda r: tables.ratio(r, "cpu_ratio")),
 ]
