@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from contextos import TiktokenCounter, shared_prefix_tokens  # noqa: E402
 from contextos.agents import Agent, RunLimits  # noqa: E402
-from contextos.agents.demo import DEMO_REQUESTS, demo_agent, demo_catalog_path, open_demo_catalog  # noqa: E402
+from contextos.agents._demo import DEMO_REQUESTS, demo_agent, demo_catalog_path, open_demo_catalog  # noqa: E402
 from contextos.llm import ModelClient  # noqa: E402
 from contextos.testing import FakeModelServer, Reply  # noqa: E402
 from contextos.tracing import configure_tracing  # noqa: E402
@@ -42,7 +43,7 @@ from contextos.tracing import configure_tracing  # noqa: E402
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def ms(x: float) -> str:
@@ -147,7 +148,7 @@ async def prefix_share(catalog, steps: int, tool_k: int = 8, call: str = "first"
         await agent.arun(DEMO_REQUESTS[0])
     counter = TiktokenCounter()
     shares = []
-    for previous, current in zip(requests, requests[1:]):
+    for previous, current in pairwise(requests):
         shares.append(
             shared_prefix_tokens(previous, current, counter)
             / shared_prefix_tokens(current, current, counter)
@@ -181,6 +182,7 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
     # The tiny model's tokenizer, trained on a small corpus, spends many more tokens on this text than tiktoken
     # (the ratio is printed below); its weights are random, so a context past its 4,096 positions is allowed.
     os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"
+    # tools in the request need a parser
     args = [
         "--served-model-name",
         TINY_MODEL_NAME,
@@ -195,7 +197,7 @@ async def vllm_prefix_share(requests: list[dict], python: str, folder: Path) -> 
         "--enable-auto-tool-choice",
         "--tool-call-parser",
         "hermes",
-    ]  # tools in the request need a parser
+    ]
     t0 = time.perf_counter()
     with VllmServer(
         str(model_dir), args, port=0, python=python, log=folder / "vllm.log", wait_timeout=900

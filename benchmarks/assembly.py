@@ -31,6 +31,7 @@ import json
 import statistics
 import subprocess
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from contextos import (
@@ -250,9 +251,7 @@ def chat_turns(n: int, texts: list[str]) -> list[dict]:
 def correct(kept: list[str], history: list[str], roles: list[str]) -> tuple[bool, bool, bool]:
     """Whether ``kept`` (contents, in order) is a contiguous newest suffix of ``history``, alternates, and has the newest."""
     suffix = bool(kept) and kept == history[len(history) - len(kept) :]
-    alternates = (
-        bool(roles) and roles[0] == "user" and all(a != b for a, b in zip(roles, roles[1:]))
-    )
+    alternates = bool(roles) and roles[0] == "user" and all(a != b for a, b in pairwise(roles))
     return suffix, alternates, bool(kept) and kept[-1] == history[-1]
 
 
@@ -455,15 +454,15 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
         result = orchestrator.build_sync(step)
         cold = time.perf_counter() - start
 
-        async def timed_build() -> float:
-            t0 = time.perf_counter()
-            await orchestrator.build(step)
-            return time.perf_counter() - t0
+        async def warm_steps(orchestrator: Orchestrator) -> list[float]:
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                await orchestrator.build(step)
+                times.append(time.perf_counter() - t0)
+            return times
 
-        async def warm_steps() -> list[float]:
-            return [await timed_build() for _ in range(repeats)]
-
-        warm = asyncio.run(warm_steps())
+        warm = asyncio.run(warm_steps(orchestrator))
         exact = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -475,9 +474,8 @@ def _counting_costs(repeats: int, tokenizer_dir: Path) -> tuple[dict, Step]:
             statistics.median(exact) * 1000,
             result,
         )
-    template = ChatTemplateCounter(
-        tokenizer_dir
-    )  # the same request's prompt tokenized whole, not by pieces
+    # the same request's prompt tokenized whole, not by pieces
+    template = ChatTemplateCounter(tokenizer_dir)
     prompt = template.render(result.messages, result.tools)
     whole = []
     for _ in range(max(3, repeats // 5)):

@@ -38,17 +38,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(SHARED / "eval"))
 
 from contextos.compress import compressor_named  # noqa: E402
-from contextos.compress.passages import compress_passages, passage_items  # noqa: E402
-from contextos.compress.text import split_sentences  # noqa: E402
+from contextos.compress._passages import compress_passages, passage_items  # noqa: E402
+from contextos.compress._text import split_sentences  # noqa: E402
 from contextos.context import TiktokenCounter  # noqa: E402
 from contextos.context.tokens import load_encoding  # noqa: E402
 
 DATASETS = ("nq_open_multidoc20", "squad_multipara20", "litm_kv_retrieval")
 RATIOS = (1 / 2, 1 / 3, 1 / 5, 1 / 10)
 WORD = re.compile(r"\w+")
-Method = Callable[
-    [dict, float], tuple[str, int]
-]  # (row, ratio) -> (compressed context, its tokens)
+# (row, ratio) -> (compressed context, its tokens)
+Method = Callable[[dict, float], tuple[str, int]]
 
 
 def load(dataset: str, limit: int | None) -> list[dict]:
@@ -88,9 +87,8 @@ class Methods:
     def _first_tokens(self, text: str, limit: int) -> tuple[str, int]:
         ids = self.encoding.encode(text, disallowed_special=())[:limit]
         cut = self.encoding.decode(ids)
-        while (
-            self.counter.count(cut) > limit
-        ):  # a decoded cut can re-encode longer: trim a character
+        # a decoded cut can re-encode longer: trim a character
+        while self.counter.count(cut) > limit:
             cut = cut[:-1]
         return cut, self.counter.count(cut)
 
@@ -209,7 +207,7 @@ def main() -> None:
         print(
             f"{'run':16s} {'n':>5s} {'surv':>6s} {'ci95':>15s} {'ratio':>6s} {'tok':>6s} {'q/s':>7s}"
         )
-        for run, (qps, tok, n) in runs.items():
+        for run, (qps, tok, _) in runs.items():
             r = scored[run]
             n_scored = r["n"] - r["missing"]
             ci = f"[{r['survival_ci95'][0]:.3f},{r['survival_ci95'][1]:.3f}]"

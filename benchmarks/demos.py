@@ -36,9 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault(
-    "OPENBLAS_NUM_THREADS", "1"
-)  # see benchmarks/memory.py: threads spin on a shared host
+# see benchmarks/memory.py: threads spin on a shared host
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("LANCE_LOG", "error")
 
@@ -48,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from contextos.demos import (  # noqa: E402
-    METHODS,
     BalancedRetriever,
     Demonstration,
     DemoPool,
@@ -56,7 +54,8 @@ from contextos.demos import (  # noqa: E402
     MmrRetriever,
     select_for_annotation,
 )
-from contextos.demos.influence import activation_graph, ic_influence  # noqa: E402
+from contextos.demos._influence import activation_graph, ic_influence  # noqa: E402
+from contextos.demos.annotate import METHODS  # noqa: E402
 from contextos.embed import CachedEmbedder, default_embedder  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -197,9 +196,8 @@ def selection(args: argparse.Namespace) -> None:
         emb = embedder(args.embed_cache)
         vectors = emb.embed([r["text"] for r in rows])
         index = {r["id"]: i for i, r in enumerate(rows)}
-        influence_graph = activation_graph(
-            vectors, 10
-        )  # IDEAL's graph: its objective, measured for every method
+        # IDEAL's graph: its objective, measured for every method
+        influence_graph = activation_graph(vectors, 10)
         inputs = [(r["id"], r["text"]) for r in rows]  # labels never reach the selection
         for budget in args.budgets:
             runs, extra = [], {}
@@ -256,7 +254,7 @@ def timing_vectors(n: int, cache: str | None) -> np.ndarray:
 
 
 def timing_one(args: argparse.Namespace) -> None:
-    from contextos.demos import select_indices
+    from contextos.demos.annotate import select_indices
 
     vectors = timing_vectors(args.size, args.embed_cache)
     started = time.perf_counter()

@@ -96,10 +96,10 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
         )
         body = {"model": "fake-model", "messages": MESSAGES}
 
-        async def raw() -> None:
+        async def raw() -> str | None:
             response = await http.post("/chat/completions", json=body)
             response.raise_for_status()
-            response.json()["choices"][0]["message"]["content"]
+            return response.json()["choices"][0]["message"]["content"]
 
         client = ModelClient(
             "hosted_vllm/fake-model",
@@ -108,18 +108,18 @@ async def main(calls: int, levels: list[int], rounds: int) -> None:
             retry=RetryPolicy(max_attempts=1),
         )
 
-        async def dispatched() -> None:
-            (await client.acomplete(MESSAGES)).content
+        async def dispatched() -> str | None:
+            return (await client.acomplete(MESSAGES)).content
 
-        from contextos.llm.runtime import load_litellm
+        from contextos.llm._runtime import load_litellm
 
         litellm = load_litellm()
 
-        async def bare_litellm() -> None:
+        async def bare_litellm() -> str | None:
             response = await litellm.acompletion(
                 model="hosted_vllm/fake-model", api_base=api_base, messages=MESSAGES, timeout=30
             )
-            response.choices[0].message.content
+            return response.choices[0].message.content
 
         clients = {"raw httpx": raw, "litellm.acompletion": bare_litellm, "ModelClient": dispatched}
         latency = await sequential_latency(clients, calls)

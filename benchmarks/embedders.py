@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TOOLRET = ROOT.parent / "shared" / "data" / "toolret"
 
-from contextos.embed import HashingEmbedder, MiniLMEmbedder, l2_normalise  # noqa: E402
+from contextos.embed import HashingEmbedder, MiniLMEmbedder  # noqa: E402
+from contextos.embed.base import l2_normalise  # noqa: E402
 
 
 def tool_text(tool: dict) -> str:
@@ -149,8 +150,8 @@ def main() -> None:
         "--rounds", type=int, default=3, help="interleaved speed rounds (best one counts)"
     )
     a = ap.parse_args()
-    tools = [json.loads(l) for l in (a.data / "tools.jsonl").open() if l.strip()]
-    queries = [json.loads(l) for l in (a.data / "queries.jsonl").open() if l.strip()]
+    tools = [json.loads(line) for line in (a.data / "tools.jsonl").open() if line.strip()]
+    queries = [json.loads(line) for line in (a.data / "queries.jsonl").open() if line.strip()]
     docs = [tool_text(t) for t in tools]
     print(f"{len(tools)} tools, {len(queries)} queries\n")
     print(

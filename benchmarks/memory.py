@@ -154,7 +154,7 @@ def locomo(args: argparse.Namespace) -> None:
 def rank_fusion(questions: list[dict], work: Path) -> None:
     """For comparison, equal-weight reciprocal-rank fusion (k=60) of the dense and fts rankings
     above (each the CLI's top 50): what the hybrid search did before it fused by score."""
-    from contextos.store.fusion import fuse_ranks
+    from contextos.store import fuse_ranks
 
     lists = [
         {r["id"]: r["ranked"] for r in read_jsonl(work / f"ranked-{mode}.jsonl")}
@@ -302,7 +302,7 @@ def latency(args: argparse.Namespace) -> None:
                 t = time.perf_counter()
                 memory.add(MemoryRecord(id=f"new{i}", content=text(), metadata={"user": "u1"}))
                 adds.append(time.perf_counter() - t)
-            for i in range(args.repeats):
+            for _ in range(args.repeats):
                 q = text()
                 t = time.perf_counter()
                 memory.search(q, k=10)

@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 TOOLRET = ROOT.parent / "shared" / "data" / "toolret"
 
 from contextos.embed import HashingEmbedder  # noqa: E402
-from contextos.store import VectorTable, fuse_rrf  # noqa: E402
-from contextos.store.table import Hit  # noqa: E402
+from contextos.store import Hit, VectorTable, fuse_rrf  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +37,7 @@ def main() -> None:
     a = ap.parse_args()
     from lancedb.rerankers import RRFReranker
 
-    tools = [json.loads(l) for l in (TOOLRET / "tools.jsonl").open() if l.strip()]
+    tools = [json.loads(line) for line in (TOOLRET / "tools.jsonl").open() if line.strip()]
     rows = [{"id": t["id"], "text": f"{t['name']}: {t.get('description') or ''}"} for t in tools]
     for i in range(len(rows), a.rows):
         base = tools[i % len(tools)]
@@ -49,9 +48,9 @@ def main() -> None:
             }
         )
     rows = rows[: a.rows]
-    queries = [json.loads(l)["query"] for l in (TOOLRET / "queries.jsonl").open() if l.strip()][
-        : a.queries
-    ]
+    queries = [
+        json.loads(line)["query"] for line in (TOOLRET / "queries.jsonl").open() if line.strip()
+    ][: a.queries]
     embedder = HashingEmbedder(dimension=384)
     with tempfile.TemporaryDirectory() as folder:
         table = VectorTable.open(folder, "bench", embedder=embedder)
@@ -64,12 +63,12 @@ def main() -> None:
         vectors = embedder.embed(queries)
         depth = max(a.k * 3, 50)
         reranker = RRFReranker(K=60)
-        lance = table._table
+        lance = table.lance_table
         columns = table.columns
 
         def ours(q, v):
             dense = table.search_vector(v, depth)
-            return fuse_rrf([dense, table._fts(q, depth, None)], a.k)
+            return fuse_rrf([dense, table.search(q, depth, mode="fts")], a.k)
 
         def lancedb_rrf(q, v):
             res = (

@@ -109,7 +109,7 @@ def split_in_halves(data: Path, work: Path) -> dict[str, Path]:
 def percentiles(samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
     p50 = statistics.median(ms)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return f"p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   (n={len(ms)})"
 
 

@@ -60,9 +60,8 @@ def main() -> None:
     folder = Path(os.environ.get("GROWTH_DIR") or tempfile.mkdtemp(prefix="trace-growth-"))
     tracing = None if args.off else configure_tracing(trace_dir=folder)
     try:
-        executor = ToolExecutor(
-            max_result_chars=2 * len(result)
-        )  # whole results, not the default 8,000 characters
+        # whole results, not the default 8,000 characters
+        executor = ToolExecutor(max_result_chars=2 * len(result))
         agent = Agent(
             ScriptedModel(script),
             name="growth",
@@ -77,9 +76,8 @@ def main() -> None:
     finally:
         if tracing is not None:
             tracing.shutdown()
-    peak_mb = (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    )  # KiB on Linux; before reading back
+    # KiB on Linux; before reading back
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if tracing is None:
         print(
             f"steps {len(run.steps)}, tracing off: run time {seconds:.1f} s, peak memory {peak_mb:.0f} MB (ru_maxrss)"

@@ -155,41 +155,44 @@ async def timed_run(agent: Agent, tasks: tuple[str, ...]) -> tuple[float, float,
     return time.perf_counter() - t0, time.process_time() - c0, steps
 
 
+SETUPS: list[Tracing] = []
+
+
 def set_up(**settings: object) -> Tracing:
-    """A new setup made current, leaving the current one running (``configure_tracing`` would shut it
-    down), so that the benchmark can switch between setups and back."""
-    pipeline = spans_module._pipeline()
-    if pipeline is not None:
-        pipeline.handle = None
-    return configure_tracing(**settings)
+    """A new setup made current, leaving the current one suspended but open (``configure_tracing``
+    would shut it down), so that the benchmark can switch between setups and back."""
+    for made in SETUPS:
+        made.suspend()
+    handle = configure_tracing(**settings)
+    SETUPS.append(handle)
+    return handle
 
 
 def store_breakdown(folder: Path) -> tuple[Tracing, Tracing]:
     """Two stores without content that skip part of the work, to see what each part costs: one builds
     every span's record and JSON line but writes nothing; one writes every line to a single file
     instead of a file per run (no file created per run)."""
-    from contextos.tracing.jsontext import json_line
+    from contextos.tracing._jsontext import json_line
 
     unwritten = set_up(trace_dir=folder / "unwritten", capture_content=False)
-    files = unwritten._processors[0]._files  # type: ignore[attr-defined]
+    files = unwritten.processors[0].files  # type: ignore[attr-defined]
     files.append = lambda records: bool([json_line(r) for r in records])
     one_file = set_up(trace_dir=folder / "one-file", capture_content=False)
     (folder / "one-file").mkdir(parents=True, exist_ok=True)
     fd = os.open(
         folder / "one-file" / "all-runs.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
     )
-    files = one_file._processors[0]._files  # type: ignore[attr-defined]
-    files._open = lambda run_id: fd
-    files._fds["all runs"] = fd  # closed with the setup
+    files = one_file.processors[0].files  # type: ignore[attr-defined]
+    files.open_run = lambda run_id: fd
+    close = files.close
+    files.close = lambda: (close(), os.close(fd))  # closed with the setup
     return unwritten, one_file
 
 
 def resume(handle: Tracing) -> None:
     """Make an earlier setup the current one again as it was, with its redactor's memory and its open
     files (``configure_tracing`` with other settings would shut the current one down and build anew)."""
-    pipeline = handle._pipeline
-    pipeline.handle = handle
-    pipeline.use(handle._processors, any(handle._capture))
+    handle.resume()
 
 
 def store_setups(folder: Path) -> tuple[Tracing, Tracing]:
@@ -224,7 +227,7 @@ async def overhead(
     """Seconds per step in each mode (``wall`` and ``cpu``), the modes taken in turn within each round."""
     with_content, without_content = store_setups(folder)
     no_exporter = set_up(store=False)
-    no_exporter._add(Discard(), False)  # spans recorded and handed on, then forgotten
+    no_exporter.add_processor(Discard())  # spans recorded and handed on, then forgotten
     kept = (with_content, without_content, no_exporter)
     new_setups: list[Tracing] = []
 
@@ -311,7 +314,7 @@ def real_spans(folder: Path) -> dict[str, object]:
         "step": next(s for s in records if s.name == "contextos.step"),
     }
     with tracer.start_as_current_span("root"):
-        for label, record in wanted.items():
+        for record in wanted.values():
             with tracer.start_as_current_span(record.name, attributes=record.attributes):
                 pass
     return {label: next(s for s in captured if s.name == wanted[label].name) for label in wanted}
@@ -404,7 +407,7 @@ def main() -> None:
         write_cost(folder, args.spans)
         demo = None
         if args.demo_db is not None:
-            from contextos.agents.demo import DEMO_REQUESTS, demo_agent, open_demo_catalog
+            from contextos.agents._demo import DEMO_REQUESTS, demo_agent, open_demo_catalog
 
             catalog, built = open_demo_catalog(args.demo_db)
             demo = demo_agent(ModelClient("offline/bench"), catalog)

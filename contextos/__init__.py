@@ -16,9 +16,9 @@ Only light modules load here; parts with heavy dependencies (litellm, LanceDB) l
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
 
+from contextos._lazy import lazy_exports
 from contextos.context import (
     AssembledContext,
     Budget,
@@ -72,6 +72,7 @@ from contextos.errors import (
     PlaybookError,
     RateLimitedError,
     RecordNotFoundError,
+    RunningLoopError,
     ServerLaunchError,
     SourceError,
     StoreError,
@@ -81,6 +82,77 @@ from contextos.errors import (
     TraceError,
 )
 from contextos.version import __version__
+
+# what type checkers and IDEs see of the names in _LAZY (a test keeps the two equal)
+if TYPE_CHECKING:
+    from contextos.agents import (
+        Agent,
+        AgentGraph,
+        AgentHooks,
+        Conversation,
+        GraphResult,
+        RunLimits,
+        RunResult,
+        StepRecord,
+        ToolDecision,
+    )
+    from contextos.compress import Compressed, default_compressor
+    from contextos.demos import (
+        BalancedRetriever,
+        Demonstration,
+        DemoPool,
+        DemoSource,
+        KnnRetriever,
+        MmrRetriever,
+        select_for_annotation,
+    )
+    from contextos.embed import (
+        CachedEmbedder,
+        Embedder,
+        EndpointEmbedder,
+        HashingEmbedder,
+        default_embedder,
+    )
+    from contextos.llm import (
+        Attempt,
+        Completion,
+        ModelClient,
+        PrefixCacheCounters,
+        RetryPolicy,
+        ToolCall,
+        Usage,
+        VllmServer,
+        read_prefix_cache_counters,
+    )
+    from contextos.memory import (
+        EpisodicMemory,
+        MemoryHit,
+        MemoryRecord,
+        MemorySource,
+        MemoryStore,
+        ScoringWeights,
+        SummaryMemory,
+        Trajectory,
+        TrajectoryStep,
+        VectorMemory,
+        WorkingMemory,
+    )
+    from contextos.playbook import Playbook, PlaybookLearner, PlaybookSource
+    from contextos.store import Hit, VectorTable
+    from contextos.tools import (
+        CatalogRetriever,
+        Tool,
+        ToolCatalog,
+        ToolExecutor,
+        ToolHit,
+        ToolQueryWriter,
+        ToolResult,
+        ToolRetriever,
+        ToolSource,
+        load_tools,
+        tools_from_mcp,
+    )
+    from contextos.tracing import configure_tracing
 
 # Public names whose modules import heavy dependencies: resolved on first attribute access.
 _LAZY: dict[str, str] = {
@@ -219,6 +291,7 @@ __all__ = [
     "RetryPolicy",
     "RunLimits",
     "RunResult",
+    "RunningLoopError",
     "ScoringWeights",
     "Section",
     "ServerCheckedCounter",
@@ -268,14 +341,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'contextos' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("contextos", _LAZY, globals())

@@ -33,7 +33,8 @@ Catch ``ContextOSError`` to catch them all; each message says what was wrong and
     │   └── InvalidDeltaError         a delta operation is malformed, names an unknown id or is oversize
     ├── TraceError                    a trace or run could not be found or read
     ├── DemoError                     a demonstration pool, retrieval or annotation selection was given bad input
-    └── AgentError                    an agent run could not continue
+    ├── AgentError                    an agent run could not continue
+    └── RunningLoopError              a blocking twin (``run``, ``build``...) was called inside a running event loop
 """
 
 from __future__ import annotations
@@ -210,3 +211,9 @@ class DemoError(ContextOSError):
 
 class AgentError(ContextOSError):
     """An agent run could not continue."""
+
+
+class RunningLoopError(ContextOSError, RuntimeError):
+    """A blocking twin of an async method was called inside a running event loop: ``await`` the async
+    one there (``await agent.arun(...)`` for ``agent.run(...)``). Also a ``RuntimeError``, as
+    ``asyncio.run`` raises in the same place."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from _setup import model_client
 
-from contextos.agents.demo import default_demo_db, demo_agent, demo_catalog_path, open_demo_catalog
+from contextos.agents._demo import default_demo_db, demo_agent, demo_catalog_path, open_demo_catalog
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from contextos.agents.demo import demo_catalog_path, demo_vectors_path
+from contextos.agents._demo import demo_catalog_path, demo_vectors_path
 from contextos.embed import default_embedder
 from contextos.embed.cache import CachedEmbedder
 from contextos.tools import ToolCatalog, load_tools
@@ -23,9 +23,8 @@ from contextos.tools import ToolCatalog, load_tools
 
 def main() -> None:
     started = time.perf_counter()
-    recording = CachedEmbedder(
-        default_embedder()
-    )  # in memory: it ends up holding exactly the texts embedded
+    # in memory: it ends up holding exactly the texts embedded
+    recording = CachedEmbedder(default_embedder())
     with tempfile.TemporaryDirectory() as db:
         ToolCatalog.open(db, embedder=recording).upsert(load_tools(demo_catalog_path()))
     keys, vectors = recording.snapshot()

@@ -32,3 +32,27 @@ def test_import_does_not_load_heavy_dependencies():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def _type_checking_imports(path) -> dict[str, str]:
+    """name -> module of the imports under ``if TYPE_CHECKING:`` in ``path``."""
+    import ast
+
+    found: dict[str, str] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for inner in node.body:
+                assert isinstance(inner, ast.ImportFrom), ast.dump(inner)
+                found.update({alias.name: inner.module for alias in inner.names})
+    return found
+
+
+def test_lazy_names_are_mirrored_for_type_checkers():
+    """``from contextos import Agent`` is typed: every lazily loaded name is imported under
+    TYPE_CHECKING from the module the lazy map loads it from, and nothing else is."""
+    import contextos.tracing
+
+    for package in (contextos, contextos.tracing):
+        mirrored = _type_checking_imports(ROOT / package.__name__.replace(".", "/") / "__init__.py")
+        assert mirrored == package._LAZY, package.__name__
+        assert set(package._LAZY) <= set(package.__all__)

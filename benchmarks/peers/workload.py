@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +107,7 @@ def judge(
     unanswered = bool(called - answered)  # a call without its result: rejected too
     roles = [m["role"] for m in fitted if m["role"] != "system"]
     alternation = bool(roles) and (
-        roles[0] != "user"
-        or any(a == b and a in ("user", "assistant") for a, b in zip(roles, roles[1:]))
+        roles[0] != "user" or any(a == b and a in ("user", "assistant") for a, b in pairwise(roles))
     )
     return {
         "over_budget": request_tokens(encoding, fitted) > budget,

@@ -1,7 +1,7 @@
 """agents: the tool-calling loop on the orchestrator, and multi-agent graphs.
 
 - :class:`Agent` (``run`` / ``arun``) returning a :class:`RunResult` of :class:`StepRecord` s; ``output_type``
-  for structured output; ``arun_stream`` / ``stream``: the run as typed events (:data:`AgentEvent`)
+  for structured output; ``astream`` / ``stream``: the run as typed events (:data:`AgentEvent`)
 - :class:`RunLimits`: steps, tokens, cost
 - :class:`AgentHooks` and :class:`ToolDecision`: before/after a step, on the assembled context, on a tool call
 - :class:`Conversation`: the turns a run keeps (tool calls grouped with their results)
@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
-from contextos.agents.agent import Agent, Cancellation, RunLimits
+from contextos.agents.agent import Agent, RunOptions
 from contextos.agents.conversation import Conversation, ConversationStore
 from contextos.agents.graph import AgentGraph, GraphResult, Router
 from contextos.agents.hooks import AgentHooks, ToolDecision
+from contextos.agents.limits import Cancellation, RunLimits
 from contextos.agents.result import RunResult, StepRecord, StopReason
 from contextos.agents.stream import (
     AgentEvent,
@@ -40,6 +41,7 @@ __all__ = [
     "Router",
     "RunFinished",
     "RunLimits",
+    "RunOptions",
     "RunResult",
     "StepFinished",
     "StepRecord",

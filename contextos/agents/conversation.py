@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import CONVERSATION
 from contextos.errors import MemoryStoreError
 
 
@@ -42,7 +43,7 @@ class Conversation:
     ```
     """
 
-    name = "conversation"
+    name = CONVERSATION
 
     def __init__(self, messages: Sequence[dict[str, Any]] = ()) -> None:
         self._items: list[ContextItem] = []
@@ -95,12 +96,12 @@ class Conversation:
             self._call_groups.update({c["id"]: group for c in payload["tool_calls"] if c.get("id")})
             item = item.model_copy(update={"group": group})
         elif item.role == "tool":
-            group = self._call_groups.get(payload.get("tool_call_id", ""))
-            if group is None:
+            call_group = self._call_groups.get(payload.get("tool_call_id", ""))
+            if call_group is None:
                 raise MemoryStoreError(
                     f"tool result for unknown call {payload.get('tool_call_id')!r}: add the call first"
                 )
-            item = item.model_copy(update={"group": group})
+            item = item.model_copy(update={"group": call_group})
         return item
 
     @property

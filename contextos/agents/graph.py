@@ -22,9 +22,11 @@ from typing import Literal
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from contextos.agents.agent import Agent, Cancellation, run_blocking
+from contextos.agents.agent import Agent
 from contextos.agents.conversation import Conversation, ConversationStore
+from contextos.agents.limits import Cancellation
 from contextos.agents.result import RunResult, add_usage
+from contextos.blocking import run_blocking
 from contextos.errors import AgentError, ConfigError
 from contextos.llm.types import Usage
 from contextos.tracing.conventions import run_span
@@ -122,13 +124,22 @@ class AgentGraph:
 
     def agent(self, name: str) -> Agent:
         """The agent at node ``name``."""
-        return self.graph.nodes[name]["agent"]
+        agent: Agent = self.graph.nodes[name]["agent"]
+        return agent
 
-    def run(self, task: str, **options: object) -> GraphResult:
+    def run(
+        self,
+        task: str,
+        *,
+        conversation: ConversationStore | None = None,
+        cancel: Cancellation | None = None,
+    ) -> GraphResult:
         """``arun`` for code that is not async (inside a running event loop, ``await graph.arun(...)``)."""
         return run_blocking(
-            lambda: self.arun(task, **options), "AgentGraph.run()", "await graph.arun(...)"
-        )  # type: ignore[arg-type]
+            lambda: self.arun(task, conversation=conversation, cancel=cancel),
+            "AgentGraph.run()",
+            "await graph.arun(...)",
+        )
 
     async def arun(
         self,
@@ -175,15 +186,16 @@ class AgentGraph:
                     stop = result.stop_reason
                     break
                 else:
-                    following = self.router(current, result) if self.router is not None else None
-                    if following is None:
+                    routed = self.router(current, result) if self.router is not None else None
+                    if routed is None:
                         stop = "final_answer"
                         break
-                    if following not in successors:
+                    if routed not in successors:
                         raise AgentError(
-                            f"the router sent {current!r} to {following!r}, which is not one of its successors {successors}; "
+                            f"the router sent {current!r} to {routed!r}, which is not one of its successors {successors}; "
                             "add that edge to the graph or fix the router"
                         )
+                    following = routed
                 message = _handover(task, current, result, shared=self.shared_memory)
                 current = following
         answer = next((r.answer for r in reversed(runs) if r.answer), None)
@@ -191,7 +203,7 @@ class AgentGraph:
             answer=answer,
             path=[r.agent for r in runs],
             runs=runs,
-            stop_reason=stop,  # type: ignore[arg-type]
+            stop_reason=stop,
             usage=add_usage(r.usage for r in runs),
         )
 

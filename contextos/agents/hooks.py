@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import ConfigDict
 
-from contextos.checked import CheckedModel
+from contextos._checked import CheckedModel
 from contextos.errors import ConfigError, ContextOSError
 
 if TYPE_CHECKING:

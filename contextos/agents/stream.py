@@ -1,7 +1,7 @@
-"""Streaming an agent run: typed events as they happen (``Agent.arun_stream`` / ``Agent.stream``).
+"""Streaming an agent run: typed events as they happen (``Agent.astream`` / ``Agent.stream``).
 
 ```python
-async for event in agent.arun_stream("Weather in Oslo?"):
+async for event in agent.astream("Weather in Oslo?"):
     if isinstance(event, ModelToken):
         print(event.text, end="", flush=True)
     elif isinstance(event, RunFinished):
@@ -20,7 +20,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextvars import ContextVar
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,20 +34,21 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
 
-class StepStarted(_Event):
+class _StepEvent(_Event):
+    step: int
+    """The step's index."""
+
+
+class StepStarted(_StepEvent):
     """A step begins (before its context is assembled)."""
 
     kind: Literal["step_started"] = "step_started"
-    step: int
-    """The step's index."""
 
 
-class ContextAssembled(_Event):
+class ContextAssembled(_StepEvent):
     """The step's context is assembled: what goes to the model, and why."""
 
     kind: Literal["context_assembled"] = "context_assembled"
-    step: int
-    """The step's index."""
     request_tokens: int
     """Tokens of the assembled request."""
     budget: int
@@ -56,42 +57,34 @@ class ContextAssembled(_Event):
     """One decision per candidate item."""
 
 
-class ModelToken(_Event):
+class ModelToken(_StepEvent):
     """A piece of the model's answer text, as it streams."""
 
     kind: Literal["model_token"] = "model_token"
-    step: int
-    """The step's index."""
     text: str
     """The new text."""
 
 
-class ToolCalled(_Event):
+class ToolCalled(_StepEvent):
     """The model called a tool (emitted before it runs)."""
 
     kind: Literal["tool_called"] = "tool_called"
-    step: int
-    """The step's index."""
     call: ToolCall
     """The call as the model made it."""
 
 
-class ToolReturned(_Event):
+class ToolReturned(_StepEvent):
     """A tool call finished (its result, or the error the model will read)."""
 
     kind: Literal["tool_returned"] = "tool_returned"
-    step: int
-    """The step's index."""
     result: ToolResult
     """What the model will read."""
 
 
-class StepFinished(_Event):
+class StepFinished(_StepEvent):
     """A step is done."""
 
     kind: Literal["step_finished"] = "step_finished"
-    step: int
-    """The step's index."""
     record: StepRecord
     """Everything about the step."""
 
@@ -104,9 +97,15 @@ class RunFinished(_Event):
     """The run's result."""
 
 
-AgentEvent = Union[
-    StepStarted, ContextAssembled, ModelToken, ToolCalled, ToolReturned, StepFinished, RunFinished
-]
+AgentEvent = (
+    StepStarted
+    | ContextAssembled
+    | ModelToken
+    | ToolCalled
+    | ToolReturned
+    | StepFinished
+    | RunFinished
+)
 """Any event of a streamed run."""
 
 EMIT: ContextVar[Callable[[AgentEvent], None] | None] = ContextVar(

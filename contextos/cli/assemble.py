@@ -30,7 +30,7 @@ def assemble(
 ) -> None:
     """Assemble ITEMS under a token budget and print the messages and every decision."""
     from contextos.context import Budget, Orchestrator
-    from contextos.context.itemsfile import parse_sections, read_items
+    from contextos.context._itemsfile import parse_sections, read_items
 
     with reported_errors():
         candidates = read_items(items)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from contextos.cli.errors import reported_errors
+
+if TYPE_CHECKING:
+    from contextos.llm import Completion, ModelClient
 
 
 def complete(
@@ -61,16 +65,14 @@ def complete(
 
 
 def _traced_complete(
-    client: object, messages: list[dict[str, str]], max_tokens: int | None, trace_dir: Path | None
-) -> object:
+    client: ModelClient,
+    messages: list[dict[str, Any]],
+    max_tokens: int | None,
+    trace_dir: Path | None,
+) -> Completion:
     """``client.complete`` inside a ``contextos complete`` run span and a ``chat`` span (retries are its events)."""
-    from contextos.tracing import (
-        TracingConfig,
-        chat_span,
-        configure_tracing,
-        record_chat_response,
-        run_span,
-    )
+    from contextos.tracing import TracingConfig, chat_span, configure_tracing, run_span
+    from contextos.tracing.conventions import record_completion
 
     tracing = configure_tracing(
         TracingConfig.from_env(**({"trace_dir": trace_dir} if trace_dir else {}))
@@ -80,16 +82,9 @@ def _traced_complete(
         with (
             run_span("contextos complete"),
             chat_span(client.model, messages=messages, params=params) as span,
-        ):  # type: ignore[attr-defined]
-            completion = client.complete(messages, **params)  # type: ignore[attr-defined]
-            record_chat_response(
-                span,
-                response_model=completion.model,
-                input_tokens=completion.usage.prompt_tokens,
-                output_tokens=completion.usage.completion_tokens,
-                finish_reasons=[completion.finish_reason] if completion.finish_reason else (),
-                output_messages=[completion.message()],
-            )
+        ):
+            completion = client.complete(messages, max_tokens=max_tokens)
+            record_completion(span, completion)
     finally:
         tracing.shutdown()
     return completion

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -35,11 +36,11 @@ def compress(
     """Compress every row's passages for its question to at most RATIO of their tokens."""
     import asyncio
 
+    from contextos._jsonl import jsonl_rows
     from contextos.compress import compressor_named
-    from contextos.compress.passages import compress_passages
+    from contextos.compress._passages import compress_passages
     from contextos.context import TiktokenCounter
     from contextos.errors import CompressionError
-    from contextos.jsonl import jsonl_rows
 
     with reported_errors():
         counter = TiktokenCounter(model)
@@ -51,7 +52,7 @@ def compress(
         text = gzip.open(input, "rt", encoding="utf-8").read() if input.suffix == ".gz" else None
         rows = jsonl_rows(input, CompressionError, text=text)
 
-        async def run() -> list[dict]:
+        async def run() -> list[dict[str, Any]]:
             done = []
             for n, row in rows:
                 if (
@@ -88,7 +89,7 @@ def compress(
     )
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     """All rows or nothing: written to a temporary file beside ``path``, then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

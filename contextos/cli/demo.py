@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from contextos.cli.errors import reported_errors
+from contextos.context.source_names import TOOLS
 
 OFFLINE_MODEL = "offline/demo"
 
@@ -49,7 +50,7 @@ def demo(
 
     from rich.console import Console
 
-    from contextos.agents.demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
+    from contextos.agents._demo import DEMO_REQUESTS, default_demo_db, demo_agent, demo_catalog_path
     from contextos.llm import ModelClient
     from contextos.tracing import configure_tracing
     from contextos.tracing.redact import redact_text
@@ -100,7 +101,7 @@ def demo(
 
 
 def _index(console: Any, db: Path, source: Path | None) -> Any:
-    from contextos.agents.demo import open_demo_catalog
+    from contextos.agents._demo import open_demo_catalog
     from contextos.cli.progress import index_progress
 
     with index_progress("indexing the demo catalog", console) as progress:
@@ -123,7 +124,7 @@ def _print_run(console: Any, result: Any) -> None:
         if found is not None:
             _print_retrieval(console, found)
             labels.update((h.tool.name, h.tool.label) for h in found.hits)
-        tools = [d for d in step.context.decisions if d.source == "tools"]
+        tools = [d for d in step.context.decisions if d.source == TOOLS]
         kept = [d for d in tools if d.status.value != "dropped"]
         new = {d.id for d in tools} - offered_before
         console.print(

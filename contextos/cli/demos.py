@@ -38,8 +38,8 @@ def _embedder(choice: str, cache: Path | None) -> Any:
 
 def _rows(path: Path, what: str, fields: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
     """The rows of a JSONL file, each an object with the string ``fields`` (line numbers kept)."""
+    from contextos._jsonl import jsonl_rows
     from contextos.errors import DemoError
-    from contextos.jsonl import jsonl_rows
 
     if not path.is_file():
         raise DemoError(f"{what} file {path} does not exist")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
 from contextos.cli.errors import check_output, reported_errors
+
+if TYPE_CHECKING:
+    from contextos.store import SearchMode
 
 app = typer.Typer(
     help="Long-term memory: add JSONL records to a LanceDB store, search it.", no_args_is_help=True
@@ -25,10 +28,10 @@ def _embedder(choice: str | None, db: Path, table: str) -> Any:
 
     if choice is None:
         built = _built_with(db, table)
-        choice = "hashing" if built and built.startswith("hashing-") else "default"
-        if choice == "hashing":
+        if built and built.startswith("hashing-"):
             _, dim, ngrams = built.split("-")
             return HashingEmbedder(dimension=int(dim), ngrams=int(ngrams.lstrip("n")))
+        choice = "default"
     if choice == "hashing":
         return HashingEmbedder(dimension=384)
     if choice == "default":
@@ -67,14 +70,14 @@ def _open(
         embedder=_embedder(embedder, db, table),
         table=table,
         create=create,
-        mode=mode,
+        mode=cast("SearchMode", mode),  # checked by VectorMemory
         weights=weights,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
+    from contextos._jsonl import jsonl_rows, read_text
     from contextos.errors import MemoryStoreError
-    from contextos.jsonl import jsonl_rows, read_text
 
     rows = jsonl_rows(
         path, MemoryStoreError, text=read_text(path, MemoryStoreError, what=f"{what} file")
@@ -123,7 +126,8 @@ def add(
 
     with reported_errors():
         rows = _read_jsonl(file, "records")
-        records, seen = [], {}
+        records: list[MemoryRecord] = []
+        seen: dict[str, int] = {}
         for n, row in rows:
             rid, content = row.get("id"), row.get("content")
             if not isinstance(rid, str) or not rid:

@@ -41,9 +41,9 @@ def apply(
     db: Path = DB,
 ) -> None:
     """Apply every operation of DELTAS atomically, as one new version (an invalid line applies nothing)."""
+    from contextos._jsonl import jsonl_rows
     from contextos.errors import InvalidDeltaError
-    from contextos.jsonl import jsonl_rows
-    from contextos.playbook import parse_delta
+    from contextos.playbook.delta import parse_delta
 
     existed = db.exists()
     try:
@@ -52,9 +52,8 @@ def apply(
                 raise InvalidDeltaError(f"delta file {deltas} does not exist")
             rows = jsonl_rows(deltas, InvalidDeltaError)
             labels = [f"{deltas}:{n}" for n, _ in rows]
-            ops = parse_delta(
-                [row for _, row in rows], labels
-            )  # shape checked before the store is touched
+            # shape checked before the store is touched
+            ops = parse_delta([row for _, row in rows], labels)
             if not ops:
                 raise InvalidDeltaError(f"{deltas} holds no operations")
             playbook = _open(db, create=True)
@@ -137,8 +136,8 @@ def import_(
     file: Path = typer.Argument(..., help="An export, JSON or Markdown."), db: Path = DB
 ) -> None:
     """Replace the bullets by those of FILE (ids and counters kept), as a new version."""
+    from contextos._jsonl import read_text
     from contextos.errors import PlaybookError
-    from contextos.jsonl import read_text
     from contextos.playbook import Playbook
 
     with reported_errors():

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from contextos.cli.errors import check_output, reported_errors
+
+if TYPE_CHECKING:
+    from contextos.tools.query import ToolQueryWriter, ToolRetrieval
+    from contextos.tools.retrieve import ToolRetriever
 
 app = typer.Typer(
     help="Index a tool catalog into LanceDB and find the tools a request needs.",
@@ -121,7 +126,7 @@ def search(
     _print_table(result)
 
 
-def _writer(model: str | None, api_base: str | None):  # -> ToolQueryWriter
+def _writer(model: str | None, api_base: str | None) -> ToolQueryWriter:
     from contextos.tools import ToolQueryWriter
 
     if model is None:
@@ -131,9 +136,9 @@ def _writer(model: str | None, api_base: str | None):  # -> ToolQueryWriter
     return ToolQueryWriter(ModelClient(model, api_base=api_base))
 
 
-def _read_queries(path: Path) -> list[dict]:
+def _read_queries(path: Path) -> list[dict[str, Any]]:
+    from contextos._jsonl import jsonl_rows, read_text
     from contextos.errors import ConfigError
-    from contextos.jsonl import jsonl_rows, read_text
 
     rows = []
     for n, row in jsonl_rows(
@@ -145,21 +150,23 @@ def _read_queries(path: Path) -> list[dict]:
     return rows
 
 
-async def _batch(rows: list[dict], retriever, k: int, writer) -> list:
+async def _batch(
+    rows: list[dict[str, Any]], retriever: ToolRetriever, k: int, writer: ToolQueryWriter
+) -> list[ToolRetrieval]:
     import asyncio
 
     from contextos.tools import find_tools
 
     limit = asyncio.Semaphore(8)  # model calls in flight; retrieval itself is local
 
-    async def one(row: dict):
+    async def one(row: dict[str, Any]) -> ToolRetrieval:
         async with limit:
             return await find_tools(row["query"], retriever, k, writer=writer)
 
     return await asyncio.gather(*(one(r) for r in rows))
 
 
-def _print_table(result) -> None:
+def _print_table(result: ToolRetrieval) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

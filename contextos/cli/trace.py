@@ -120,9 +120,8 @@ def show(
     with reported_errors():
         store = _store(trace_dir)
         run_id = store.resolve(run)
-        spans = store.spans(
-            run_id, content=as_json or step is not None
-        )  # the tree shows no content
+        # the tree shows no content
+        spans = store.spans(run_id, content=as_json or step is not None)
         summary = store.summary(run_id)
         context = step_context(spans, step) if step is not None else None
     _warn_damage(store, run_id)

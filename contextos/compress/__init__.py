@@ -10,27 +10,21 @@ results = default_compressor().compress_sync(items, "who wrote Dune?", target_to
 ```
 """
 
-from contextos.compress.base import COMPRESSION, CompressorBase, kept_items
+from contextos.compress.base import CompressorBase, kept_items
 from contextos.compress.cluster import ClusterCompressor
 from contextos.compress.cutoff import DynamicCutoff
 from contextos.compress.default import (
-    METHODS,
     PerSource,
-    agent_compressors,
     compressor_named,
     default_compressor,
 )
-from contextos.compress.extractive import HEADING, ExtractivePruner
+from contextos.compress.extractive import ExtractivePruner
 from contextos.compress.history import HistoryCompactor
-from contextos.compress.structure import Structurizer, outline
-from contextos.compress.summarize import GENERATED, LLMSummarizer
-from contextos.context.sources import Compressed, Compressor, run_compressor
+from contextos.compress.structure import Structurizer
+from contextos.compress.summarize import LLMSummarizer
+from contextos.context.sources import Compressed, Compressor
 
 __all__ = [
-    "COMPRESSION",
-    "GENERATED",
-    "HEADING",
-    "METHODS",
     "ClusterCompressor",
     "Compressed",
     "Compressor",
@@ -41,10 +35,7 @@ __all__ = [
     "LLMSummarizer",
     "PerSource",
     "Structurizer",
-    "agent_compressors",
     "compressor_named",
     "default_compressor",
     "kept_items",
-    "outline",
-    "run_compressor",
 ]

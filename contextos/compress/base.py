@@ -7,10 +7,11 @@ target" without work, and verifies that the kept texts never exceed the target.
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
+from contextos.blocking import run_blocking
 from contextos.context.items import ContextDecision, ContextItem, DecisionStatus
 from contextos.context.sources import Compressed
 from contextos.context.tokens import TiktokenCounter, TokenCounter
@@ -50,8 +51,12 @@ class CompressorBase(ABC):
     def compress_sync(
         self, items: Sequence[ContextItem], query: str, target_tokens: int
     ) -> list[Compressed]:
-        """``compress`` for code that is not async."""
-        return asyncio.run(self.compress(items, query, target_tokens))
+        """``compress`` for code that is not async (inside a running event loop, ``await compressor.compress(...)``)."""
+        return run_blocking(
+            lambda: self.compress(items, query, target_tokens),
+            f"{type(self).__name__}.compress_sync()",
+            "await compressor.compress(...)",
+        )
 
     @abstractmethod
     async def _shorten(
@@ -66,7 +71,7 @@ class CompressorBase(ABC):
         content: str | None,
         removed: str,
         *,
-        metadata: dict | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Compressed:
         """The result for ``item`` given its new text (None: dropped), with ``removed`` saying what went;
         ``metadata`` adds to the item's (generated text names its model there)."""

@@ -8,8 +8,8 @@ speed" exceeds a threshold, so an easy query (one clear winner) takes few chunks
 
 from __future__ import annotations
 
+from contextos.compress._text import BM25, terms
 from contextos.compress.base import CompressorBase, dropped, unchanged
-from contextos.compress.text import BM25, terms
 from contextos.context.items import ContextItem
 from contextos.context.sources import Compressed
 from contextos.context.tokens import TokenCounter

@@ -11,6 +11,7 @@ from contextos.compress.extractive import ExtractivePruner
 from contextos.compress.history import HistoryCompactor
 from contextos.compress.structure import Structurizer
 from contextos.context.items import ContextItem
+from contextos.context.source_names import CONVERSATION
 from contextos.context.sources import Compressed, Compressor
 from contextos.context.tokens import TiktokenCounter, TokenCounter
 from contextos.errors import CompressionError
@@ -105,7 +106,7 @@ def agent_compressors(
     sources: Iterable[str],
     *,
     counter: TokenCounter | None = None,
-    conversation: str = "conversation",
+    conversation: str = CONVERSATION,
 ) -> list[Compressor]:
     """What ``Agent`` compresses with unless told otherwise: the default compressor on ``sources``
     (documents, memory), history compaction of old tool results on the conversation."""

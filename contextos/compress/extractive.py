@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from contextos.compress._text import BM25, PRONOUN_OPENERS, Span, split_sentences, terms, words
 from contextos.compress.base import CompressorBase
-from contextos.compress.text import BM25, PRONOUN_OPENERS, Span, split_sentences, terms, words
 from contextos.context.items import ContextItem
 from contextos.context.sources import Compressed
 from contextos.context.tokens import TokenCounter

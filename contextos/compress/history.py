@@ -52,9 +52,8 @@ class HistoryCompactor(CompressorBase):
         super().__init__(counter=counter)
         self.memory = memory
         self.digest_tokens = digest_tokens
-        self._stored: set[str] = (
-            set()
-        )  # results already in memory (the same old result recurs every step)
+        # results already in memory (the same old result recurs every step)
+        self._stored: set[str] = set()
 
     async def _shorten(
         self, items: list[ContextItem], query: str, target: int, before: list[int]

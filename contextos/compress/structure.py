@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from contextos.compress._text import BM25, split_sentences, terms
 from contextos.compress.base import CompressorBase, dropped
 from contextos.compress.extractive import HEADING
 from contextos.compress.summarize import GENERATED
-from contextos.compress.text import BM25, split_sentences, terms
 from contextos.context.items import ContextItem
 from contextos.context.sources import Compressed
 from contextos.context.tokens import TokenCounter
 
 if TYPE_CHECKING:
-    from contextos.llm.client import ModelClient
+    from contextos.llm.protocol import ChatModel
 
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+(?P<md>.+?)\s*#*|(?P<label>[^.!?:]{2,60}):)\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+(?P<text>.+)$")
@@ -99,7 +99,7 @@ class Structurizer(CompressorBase):
     name = "structure"
 
     def __init__(
-        self, *, client: ModelClient | Any | None = None, counter: TokenCounter | None = None
+        self, *, client: ChatModel | None = None, counter: TokenCounter | None = None
     ) -> None:
         super().__init__(counter=counter)
         self.client = client
@@ -110,9 +110,8 @@ class Structurizer(CompressorBase):
         outlines, models = [], []
         for item in items:
             heading = item.metadata.get(HEADING)
-            if (
-                isinstance(heading, str) and heading and item.content.startswith(heading)
-            ):  # a title line: the outline's title
+            # a title line: the outline's title
+            if isinstance(heading, str) and heading and item.content.startswith(heading):
                 sections, structured = outline(item.content[len(heading) :], title=heading.strip())
             else:
                 sections, structured = outline(
@@ -124,7 +123,7 @@ class Structurizer(CompressorBase):
                     [{"role": "user", "content": PROMPT.format(text=item.content)}], temperature=0
                 )
                 sections, structured = outline(completion.content or "")
-                model = getattr(completion, "model", None) or getattr(self.client, "model", "model")
+                model = completion.model or self.client.model
             outlines.append(sections)
             models.append(model)
         self._fit(outlines, query, target)
@@ -173,10 +172,11 @@ class Structurizer(CompressorBase):
                 for sections in outlines
             )
 
+        # size falls as points go, and is 0 with all gone: search the least k
         lo, hi = (
             0,
             len(removal),
-        )  # size falls as points go, and is 0 with all gone: search the least k
+        )
         while lo < hi:
             mid = (lo + hi) // 2
             if size_without(mid) <= target:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import ConfigDict, Field, model_validator
 
-from contextos.checked import CheckedModel
+from contextos._checked import CheckedModel
 from contextos.errors import BudgetError, ContextOSError
 
 

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contextos.context.tokens import (
     _MODEL_PREFIXES,
@@ -34,6 +34,9 @@ from contextos.context.tokens import (
     TokenizerWarning,
 )
 from contextos.context.vllm_tokenize import ServerCheckedCounter, VllmTokenize
+
+if TYPE_CHECKING:
+    from contextos.llm.protocol import ChatModel
 
 TOKENIZER_ENV = "CONTEXTOS_TOKENIZER"
 """Environment variable naming the served model's folder (or ``tokenizer.json``) for non-OpenAI models."""
@@ -141,11 +144,12 @@ def counter_for_model(
     return ServerCheckedCounter(local, server) if server is not None else local
 
 
-def counter_for_client(client: Any, *, tokenizer: str | Path | None = None) -> TokenCounter:
-    """``counter_for_model`` for a ``ModelClient`` (its model and api_base) or any ``ChatModel``."""
-    endpoints = getattr(client, "endpoints", ())
-    api_base = endpoints[0].api_base if endpoints else None
-    return counter_for_model(getattr(client, "model", None), api_base=api_base, tokenizer=tokenizer)
+def counter_for_client(client: ChatModel, *, tokenizer: str | Path | None = None) -> TokenCounter:
+    """``counter_for_model`` for any ``ChatModel``: its model, and a ``ModelClient``'s api_base."""
+    from contextos.llm.client import ModelClient
+
+    api_base = client.endpoints[0].api_base if isinstance(client, ModelClient) else None
+    return counter_for_model(client.model, api_base=api_base, tokenizer=tokenizer)
 
 
 @lru_cache(maxsize=256)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contextos.checked import CheckedModel, validation_problems
+from contextos._checked import CheckedModel, validation_problems
 from contextos.errors import ConfigError, ContextOSError, InvalidItemError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -21,17 +21,6 @@ CITE_ID = "cite_id"
 the ids its answer cites (``StepRecord.cited``)."""
 FULL_CONTENT = "contextos.full_content"
 """The ``metadata`` key under which an item shortened to fit keeps its full text (the trace records it)."""
-
-#: The source names contextos knows how to place; any other name renders with the documents.
-KNOWN_SOURCES = (
-    "instructions",
-    "tools",
-    "demonstrations",
-    "memory",
-    "documents",
-    "conversation",
-    "input",
-)
 
 
 class ContextItem(CheckedModel):
@@ -102,9 +91,8 @@ class ContextItem(CheckedModel):
     def with_content(self, content: str, **changes: Any) -> ContextItem:
         """A copy with new content (and any other field changes); the hash follows the content."""
         copy = self.model_copy(update={"content": content, **changes})
-        copy.__dict__.pop(
-            "content_hash", None
-        )  # model_copy copies the cached hash of the old content
+        # model_copy copies the cached hash of the old content
+        copy.__dict__.pop("content_hash", None)
         return copy
 
     @classmethod
@@ -126,7 +114,7 @@ class ContextItem(CheckedModel):
             ) from None
 
 
-class DecisionStatus(str, Enum):
+class DecisionStatus(StrEnum):
     """What happened to a candidate item."""
 
     INCLUDED = "included"

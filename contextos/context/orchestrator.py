@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import operator
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 
+from contextos.blocking import run_blocking
+from contextos.context._redundancy import NeighbourCache, shingles
+from contextos.context._select import Candidate, Outcome, Selection, select_within_budget
 from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
-from contextos.context.dialogue import CONVERSATION
 from contextos.context.items import (
     FULL_CONTENT,
     AssembledContext,
@@ -19,11 +22,15 @@ from contextos.context.items import (
     SourceUsage,
     Step,
 )
-from contextos.context.redundancy import NeighbourCache, shingles
 from contextos.context.render import Renderer
-from contextos.context.select import Candidate, Outcome, Selection, select_within_budget
+from contextos.context.source_names import CONVERSATION, TOOLS
 from contextos.context.sources import Compressor, ContextSource, run_compressor
-from contextos.context.tokens import TOOLS_BLOCK_OVERHEAD, TiktokenCounter, TokenCounter
+from contextos.context.tokens import (
+    TOOLS_BLOCK_OVERHEAD,
+    TiktokenCounter,
+    TokenCounter,
+    accounting,
+)
 from contextos.context.vllm_tokenize import ServerCheckedCounter
 from contextos.errors import (
     BudgetError,
@@ -50,6 +57,9 @@ item) are the caller's to fix and raise ``SourceError``."""
 
 MEASURED_CACHE_SIZE = 200_000
 """Items whose costs and sketches an orchestrator remembers (then it starts afresh)."""
+
+Rendered: TypeAlias = tuple[list[ContextItem], list[dict[str, Any]], list[dict[str, Any]]]
+"""The included items in render order, the request's messages and its tools."""
 
 
 class Orchestrator:
@@ -130,16 +140,16 @@ class Orchestrator:
             except TimeoutError:
                 return (), f"did not answer within {self.source_timeout_s:g} s"
             except Exception as exc:
-                if isinstance(exc, ContextOSError) and not isinstance(
-                    exc, OUTAGES
-                ):  # the caller's mistake: say so
+                # the caller's mistake: say so
+                if isinstance(exc, ContextOSError) and not isinstance(exc, OUTAGES):
                     raise SourceError(
                         f"source {source.name!r} failed: {type(exc).__name__}: {exc}"
                     ) from exc
+                # costs its items, not the step
                 return (
                     (),
                     f"failed ({type(exc).__name__}: {str(exc)[:200]})",
-                )  # costs its items, not the step
+                )
 
         results = await asyncio.gather(*(one(s) for s in self.sources))
         left_out = [
@@ -167,8 +177,10 @@ class Orchestrator:
         return assembled
 
     def build_sync(self, step: Step) -> AssembledContext:
-        """``build`` for code that is not async."""
-        return asyncio.run(self.build(step))
+        """``build`` for code that is not async (inside a running event loop, ``await orchestrator.build(...)``)."""
+        return run_blocking(
+            lambda: self.build(step), "Orchestrator.build_sync()", "await orchestrator.build(...)"
+        )
 
     async def assemble(
         self, items: Sequence[ContextItem], step: Step | None = None
@@ -216,10 +228,10 @@ class Orchestrator:
         self,
         selection: Selection,
         candidates: list[Candidate],
-        ordered: list,
-        messages: list,
-        tools: list,
-    ) -> tuple[list, list, list]:
+        ordered: list[ContextItem],
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+    ) -> Rendered:
         """The final request counted by the vLLM server (the authority) when the local count is an
         estimate or close to the limit; while the server counts more than the budget, the local
         limit shrinks by the server's excess ratio and the request is rendered again."""
@@ -361,7 +373,7 @@ class Orchestrator:
 
     def _render_within_budget(
         self, selection: Selection, candidates: list[Candidate], limit: int | None = None
-    ) -> tuple[list, list, list]:
+    ) -> Rendered:
         """Render (the included items in render order, messages, tools); if tokenizer merges across
         joins push the request over budget (or ``limit``), drop and retry."""
         limit = self.budget.available if limit is None else limit
@@ -388,7 +400,8 @@ class Orchestrator:
                     "raise the budget or shorten them"
                 )
             victim = min(droppable)[-1]
-            group = selection.outcomes[victim].item.group
+            victim_item = selection.outcomes[victim].item
+            group = victim_item.group if victim_item is not None else None
             for item_id, outcome in list(selection.outcomes.items()):
                 if item_id == victim or (
                     group is not None and outcome.item is not None and outcome.item.group == group
@@ -399,7 +412,12 @@ class Orchestrator:
                         f"over budget once rendered ({actual} > {limit} tokens)",
                     )
 
-    def _request_tokens(self, messages: list, tools: list, ordered: list[ContextItem]) -> int:
+    def _request_tokens(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        ordered: list[ContextItem],
+    ) -> int:
         """Exact tokens of the rendered request.
 
         With the default counter and renderer, a tools block costs its overhead plus each tool
@@ -413,7 +431,7 @@ class Orchestrator:
             or type(self.renderer) is not Renderer
         ):
             return self.counter.count_request(messages, tools)
-        schemas = sum(self._candidate(item).cost for item in ordered if item.source == "tools")
+        schemas = sum(self._candidate(item).cost for item in ordered if item.source == TOOLS)
         return self.counter.count_request(messages, None) + TOOLS_BLOCK_OVERHEAD + schemas
 
     def _result(
@@ -422,8 +440,8 @@ class Orchestrator:
         candidates: list[Candidate],
         selection: Selection,
         ordered: list[ContextItem],
-        messages: list,
-        tools: list,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
     ) -> AssembledContext:
         counts: dict[str, list[int]] = {}  # source -> [offered, offered tokens, kept, kept tokens]
         decisions = []
@@ -465,6 +483,7 @@ class Orchestrator:
             conversation = usage.setdefault(CONVERSATION, SourceUsage())
             conversation.offered += len(selection.left_out_turns)
             conversation.unexamined = len(selection.left_out_turns)
+        counted = accounting(self.counter)  # what counted: its name, and whether it estimates
         return AssembledContext(
             messages=messages,
             tools=tools,
@@ -473,8 +492,8 @@ class Orchestrator:
                 budget=self.budget.available,
                 request_tokens=selection.used,
                 per_source=usage,
-                counted_with=getattr(self.counter, "counted_with", type(self.counter).__name__),
-                estimated=bool(getattr(self.counter, "estimated", False)),
+                counted_with=counted.counted_with,
+                estimated=counted.estimated,
             ),
             items=ordered,
         )
@@ -489,8 +508,8 @@ def truncation_note(text: str, kept: str, cut_tokens: int, tokens: int) -> str:
 
 def _in_render_order(turns: list[ContextItem]) -> list[ContextItem]:
     """Conversation turns in the order they render (by position, then id): as stores keep them, mostly."""
-    positions = [t.position for t in turns]
-    if None not in positions and all(map(operator.lt, positions, positions[1:])):
+    positions = [t.position for t in turns if t.position is not None]
+    if len(positions) == len(turns) and all(map(operator.lt, positions, positions[1:])):
         return turns
     return sorted(turns, key=lambda t: (t.position is None, t.position or 0, t.id))
 
@@ -501,9 +520,7 @@ def _check_setup(sources: Sequence[ContextSource], budget: Budget) -> None:
             f"budget must be a Budget(context_window=...), got {type(budget).__name__}"
         )
     for source in sources:
-        if not isinstance(getattr(source, "name", None), str) or not callable(
-            getattr(source, "candidates", None)
-        ):
+        if not isinstance(source, ContextSource) or not isinstance(source.name, str):
             raise ConfigError(
                 f"a source needs a text `name` and a `candidates(step)` method, got {type(source).__name__}"
             )

@@ -14,25 +14,25 @@ from operator import attrgetter
 from typing import Any
 
 from contextos.context.items import ContextItem
+from contextos.context.source_names import (
+    CONVERSATION,
+    DEMONSTRATIONS,
+    DOCUMENTS,
+    INSTRUCTIONS,
+    KNOWN_SOURCES,
+    MEMORY,
+    MESSAGE_SOURCES,
+    TOOLS,
+)
 from contextos.context.tokens import REPLY_PRIMER, TokenCounter, accounting, canonical_json
 
 SEPARATOR = "\n\n"
-DEFAULT_ORDER = (
-    "instructions",
-    "tools",
-    "demonstrations",
-    "memory",
-    "documents",
-    "conversation",
-    "input",
-)
+DEFAULT_ORDER = KNOWN_SOURCES
 DEFAULT_HEADINGS = {
-    "demonstrations": "## Examples",
-    "memory": "## Memory",
-    "documents": "## Documents",
+    DEMONSTRATIONS: "## Examples",
+    MEMORY: "## Memory",
+    DOCUMENTS: "## Documents",
 }
-# Sources rendered as messages of their own; everything else is text in the system message.
-MESSAGE_SOURCES = frozenset({"conversation", "input"})
 
 
 def tool_schema(item: ContextItem) -> dict[str, Any]:
@@ -61,14 +61,12 @@ class Renderer:
         """Sort key of a source: its place in ``order``; unknown sources just before the conversation."""
         if source in self.order:
             return (self.order.index(source) * 2, "")
-        anchor = (
-            self.order.index("conversation") if "conversation" in self.order else len(self.order)
-        )
+        anchor = self.order.index(CONVERSATION) if CONVERSATION in self.order else len(self.order)
         return (anchor * 2 - 1, source)
 
     def heading(self, source: str) -> str | None:
         """The heading a system-message section starts with (instructions have none)."""
-        if source == "instructions" or source == "tools" or source in MESSAGE_SOURCES:
+        if source == INSTRUCTIONS or source == TOOLS or source in MESSAGE_SOURCES:
             return None
         return self.headings.get(source, f"## {source.replace('_', ' ').capitalize()}")
 
@@ -103,7 +101,7 @@ class Renderer:
         tools: list[dict[str, Any]] = []
         messages: list[dict[str, Any]] = []
         for source, group in by_source.items():
-            if source == "tools":
+            if source == TOOLS:
                 tools.extend(tool_schema(item) for item in group)
             elif source in MESSAGE_SOURCES:
                 messages.extend(_message(item) for item in group)
@@ -121,7 +119,7 @@ class Renderer:
 
     def item_cost(self, item: ContextItem, counter: TokenCounter, content_tokens: int) -> int:
         """Tokens ``item`` adds to the request, given its content's token count."""
-        if item.source == "tools":
+        if item.source == TOOLS:
             return accounting(counter).tool_cost(tool_schema(item))
         if item.source in MESSAGE_SOURCES:
             return accounting(counter).message_cost(_message(item))
@@ -129,7 +127,7 @@ class Renderer:
 
     def section_cost(self, source: str, counter: TokenCounter) -> int:
         """Tokens a source's section adds once it holds at least one item (its heading or block)."""
-        if source == "tools":
+        if source == TOOLS:
             return accounting(counter).tools_block_cost()
         if source in MESSAGE_SOURCES:
             return 0

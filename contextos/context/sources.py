@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from contextos.context.items import ContextDecision, ContextItem, Step
+from contextos.context.source_names import INPUT, INSTRUCTIONS
 from contextos.context.tokens import TokenCounter
 from contextos.errors import ConfigError
 from contextos.tracing.conventions import compressor_span, record_compression
@@ -92,11 +93,11 @@ class InstructionsSource(StaticSource):
 
     def __init__(self, text: str, *, id: str = "instructions") -> None:
         super().__init__(
-            "instructions",
+            INSTRUCTIONS,
             [
                 ContextItem(
                     id=id,
-                    source="instructions",
+                    source=INSTRUCTIONS,
                     role="system",
                     content=text,
                     pinned=True,
@@ -109,7 +110,7 @@ class InstructionsSource(StaticSource):
 class InputSource:
     """The step's current request (``step.input``) as the last user message, pinned."""
 
-    name = "input"
+    name = INPUT
 
     async def candidates(self, step: Step) -> list[ContextItem]:
         if not step.input:
@@ -117,7 +118,7 @@ class InputSource:
         return [
             ContextItem(
                 id=f"input-{step.index}",
-                source="input",
+                source=INPUT,
                 role="user",
                 content=step.input,
                 pinned=True,

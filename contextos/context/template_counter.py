@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from contextos.context.chat_template import ChatTemplate
+from contextos.context._chat_template import ChatTemplate
 from contextos.context.tokens import CachedCounter
 from contextos.errors import TokenizerError
 
@@ -98,9 +98,8 @@ def _piece_splitter(tokenizer_file: Path) -> re.Pattern[str] | None:
         return None
     if not added or any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added):
         return None
-    contents = sorted(
-        {t["content"] for t in added}, key=len, reverse=True
-    )  # longest first, as the library matches
+    # longest first, as the library matches
+    contents = sorted({t["content"] for t in added}, key=len, reverse=True)
     return re.compile("(" + "|".join(map(re.escape, contents)) + ")")
 
 

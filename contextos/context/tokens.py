@@ -161,6 +161,12 @@ class ChatAccounting(ABC):
     def count(self, text: str) -> int:
         """Tokens in ``text``."""
 
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
+        """Tokens a chat request spends: messages, tool schemas and chat overhead."""
+        return count_request(self, messages, tools)
+
     def message_cost(self, message: dict[str, Any]) -> int:
         """Tokens one message adds to a request, its wrapping included."""
         return count_message(self, message)
@@ -192,6 +198,11 @@ class _Formula(ChatAccounting):
 
     def count(self, text: str) -> int:
         return self.counter.count(text)
+
+    def count_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> int:
+        return self.counter.count_request(messages, tools)
 
 
 def accounting(counter: TokenCounter) -> ChatAccounting:
@@ -244,12 +255,8 @@ class TiktokenCounter(CachedCounter):
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens are treated as plain text)."""
-        return self._encoding.encode(text, disallowed_special=())
-
-    def count_request(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-    ) -> int:
-        return count_request(self, messages, tools)
+        encoded: list[int] = self._encoding.encode(text, disallowed_special=())
+        return encoded
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -8,21 +8,17 @@
 
 from __future__ import annotations
 
-from contextos.demos.annotate import METHODS, select_for_annotation, select_indices
-from contextos.demos.graph import knn_graph, nearest_neighbours
-from contextos.demos.influence import ic_influence
+from contextos.demos.annotate import select_for_annotation
 from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo, read_demonstrations
 from contextos.demos.retrieve import (
     BalancedRetriever,
     DemoRetriever,
     KnnRetriever,
     MmrRetriever,
-    format_demonstration,
 )
 from contextos.demos.source import DemoSource
 
 __all__ = [
-    "METHODS",
     "BalancedRetriever",
     "DemoPool",
     "DemoRetriever",
@@ -31,11 +27,6 @@ __all__ = [
     "KnnRetriever",
     "MmrRetriever",
     "ScoredDemo",
-    "format_demonstration",
-    "ic_influence",
-    "knn_graph",
-    "nearest_neighbours",
     "read_demonstrations",
     "select_for_annotation",
-    "select_indices",
 ]

@@ -5,7 +5,7 @@ to label, in the order chosen:
 
 - ``votek``: vote-k (Su et al., "Selective Annotation Makes Language Models Better Few-Shot
   Learners", ICLR 2023), its graph-only stage ("fast vote-k") for the whole budget;
-- ``ideal``: IDEAL (Zhang et al., ICLR 2024), see ``contextos.demos.influence``;
+- ``ideal``: IDEAL (Zhang et al., ICLR 2024), see ``contextos.demos._influence``;
 - ``kmeans``: the input nearest each centroid of ``budget`` cosine k-means clusters;
 - ``random``: a uniform sample (the baseline every method should beat).
 """
@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from contextos.demos.graph import knn_graph, spherical_kmeans
-from contextos.demos.influence import activation_graph, greedy_max_influence
+from contextos.demos._graph import knn_graph, spherical_kmeans
+from contextos.demos._influence import activation_graph, greedy_max_influence
 from contextos.demos.pool import check_unique
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contextos.demos.lexical import LexicalIndex
+from contextos._checked import validation_problems
+from contextos.demos._lexical import LexicalIndex
 from contextos.embed.base import Embedder
 from contextos.errors import DemoError
+from contextos.store.where import id_in
 
 if TYPE_CHECKING:
     from contextos.memory.episodic import EpisodicMemory
-    from contextos.store.table import VectorTable
+    from contextos.store import VectorTable
 
 _COLUMNS = ["id", "text", "output", "label", "metadata"]
 Similarity = Literal["hybrid", "dense"]
@@ -62,11 +64,8 @@ class Demonstration(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-            )
             raise DemoError(
-                f"{where} is not a valid demonstration ({problems}); each needs string "
+                f"{where} is not a valid demonstration ({validation_problems(exc)}); each needs string "
                 '"id", "input" and "output", and may have "label" and "metadata"'
             ) from None
 
@@ -87,7 +86,7 @@ def read_demonstrations(path: str | Path) -> list[Demonstration]:
     path = Path(path)
     if not path.is_file():
         raise DemoError(f"demonstration file {path} does not exist")
-    from contextos.jsonl import jsonl_rows
+    from contextos._jsonl import jsonl_rows
 
     demos: list[Demonstration] = []
     seen: dict[str, int] = {}
@@ -133,7 +132,7 @@ class DemoPool:
         create: bool = True,
         connect_options: dict[str, Any] | None = None,
     ) -> None:
-        from contextos.store.table import VectorTable
+        from contextos.store import VectorTable
 
         if embedder is None:
             from contextos.embed import default_embedder
@@ -293,9 +292,8 @@ class DemoPool:
         # outside both lists rarely has the top sum, and a deeper list makes that rarer still.
         depth = k if similarity == "dense" else max(4 * k, 64)
         rows = self.table.ranked(vector, depth, [*_COLUMNS, "vector"])
-        for r in (
-            rows
-        ):  # the exact cosine: past its ANN threshold the table's scores are quantised estimates
+        # the exact cosine: past its ANN threshold the table's scores are quantised estimates
+        for r in rows:
             r["_score"] = float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector))
         if similarity == "hybrid":
             rows = self._with_lexical(query, vector, rows, depth)
@@ -317,7 +315,7 @@ class DemoPool:
         more = [ids[n] for n in best if lexical[n] > 0 and ids[n] not in have]
         if more:
             found = self.table.scan(
-                where="id IN (" + ", ".join(_quote(i) for i in more) + ")",
+                where=id_in(more),
                 columns=[*_COLUMNS, "vector"],
             )
             for r in found:
@@ -344,10 +342,6 @@ class DemoPool:
     ) -> list[ScoredDemo]:
         """The ``k`` examples whose inputs are most similar to ``query``, closest first."""
         return self.nearest(query, k, similarity=similarity)[0]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _from_row(row: dict[str, Any]) -> Demonstration:

@@ -4,7 +4,7 @@
   unified-retriever setting of UDR (Li et al., "Unified Demonstration Retriever for In-Context
   Learning", ACL 2023), one retriever for every task, with an off-the-shelf embedder in place of
   UDR's trained one. ``similarity="dense"`` is that alone; the default ``"hybrid"`` adds a word
-  unigram + bigram TF-IDF cosine (``contextos.demos.lexical``), which keeps the function words
+  unigram + bigram TF-IDF cosine (``contextos.demos._lexical``), which keeps the function words
   a sentence embedder blurs (docs/demos.md has both measured).
 - ``MmrRetriever``: maximal marginal relevance (Carbonell & Goldstein, SIGIR 1998): similar to the
   input but not to the examples already picked.
@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import DEMONSTRATIONS
 from contextos.demos.pool import Demonstration, DemoPool, ScoredDemo, Similarity
 from contextos.errors import DemoError
 
@@ -43,7 +44,7 @@ class DemoRetriever(ABC):
     each with its similarity as score and its rendered place as ``position``.
     """
 
-    name = "demonstrations"
+    name = DEMONSTRATIONS
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from contextos.context.budget import Budget, Section
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import DEMONSTRATIONS
 from contextos.demos.pool import DemoPool
 from contextos.demos.retrieve import DemoRetriever, KnnRetriever
 from contextos.errors import DemoError
@@ -33,7 +34,7 @@ class DemoSource:
     a ``DemoPool`` is retrieved from by ``KnnRetriever(pool, k=k)``.
     """
 
-    name = "demonstrations"
+    name = DEMONSTRATIONS
 
     def __init__(
         self,

@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from contextos.embed.base import Embedder, embed_queries, embed_query, l2_normalise
-from contextos.embed.cache import CachedEmbedder, content_key
+from contextos.embed.base import Embedder
+from contextos.embed.cache import CachedEmbedder
 from contextos.embed.default import default_embedder
 from contextos.embed.endpoint import EndpointEmbedder
 from contextos.embed.hashing import HashingEmbedder
@@ -22,9 +22,5 @@ __all__ = [
     "EndpointEmbedder",
     "HashingEmbedder",
     "MiniLMEmbedder",
-    "content_key",
     "default_embedder",
-    "embed_queries",
-    "embed_query",
-    "l2_normalise",
 ]

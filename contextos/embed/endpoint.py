@@ -75,9 +75,10 @@ class EndpointEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query vector (``query_prefix`` prepended)."""
-        return check_vectors(
+        vector: np.ndarray = check_vectors(
             self.name, self._request([self.query_prefix + text]), 1, self.dimension
         )[0]
+        return vector
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

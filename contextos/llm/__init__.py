@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from contextos.llm.affinity import ReplicaState, session
 from contextos.llm.client import ModelClient
-from contextos.llm.config import ModelSettings, resolve_settings
+from contextos.llm.config import ModelSettings
 from contextos.llm.protocol import ChatModel
 from contextos.llm.replicas import ReplicaClient
 from contextos.llm.retry import RetryPolicy
@@ -39,6 +39,5 @@ __all__ = [
     "Usage",
     "VllmServer",
     "read_prefix_cache_counters",
-    "resolve_settings",
     "session",
 ]

@@ -51,10 +51,15 @@ def session(key: str) -> Iterator[str]:
 
 
 @contextmanager
-def default_session(key: str) -> Iterator[str]:
+def default_session(key: str | None) -> Iterator[str | None]:
     """``session(key)`` unless a session is already open (then that one stays): what an agent run
-    opens with its run id, so that a caller's conversation-wide session wins over a single run's."""
-    with session(current_session() or key) as chosen:
+    opens with its run id, so that a caller's conversation-wide session wins over a single run's.
+    With no key and no open session, nothing is opened (calls fall back to the trace id)."""
+    key = current_session() or key
+    if key is None:
+        yield None
+        return
+    with session(key) as chosen:
         yield chosen
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from contextos.deadline import call_within
+from contextos._deadline import call_within
 from contextos.errors import (
     AllModelsFailedError,
     ConfigError,
@@ -25,8 +26,9 @@ from contextos.errors import (
     ModelRequestError,
     ModelResponseError,
 )
-from contextos.llm.offline import is_offline_model
-from contextos.llm.parse import StreamAccumulator, message_parts
+from contextos.llm._offline import is_offline_model
+from contextos.llm._parse import StreamAccumulator, message_parts
+from contextos.llm._runtime import load_litellm
 from contextos.llm.retry import (
     RetryPolicy,
     attempt_fields,
@@ -34,7 +36,6 @@ from contextos.llm.retry import (
     to_model_error,
     tries_next_model,
 )
-from contextos.llm.runtime import load_litellm
 from contextos.llm.stream import CompletionStream, EventCheck
 from contextos.llm.types import Attempt, Completion, Endpoint
 from contextos.tracing.conventions import record_attempt
@@ -230,28 +231,19 @@ class ModelClient:
             messages, tools, tool_choice, response_format, max_tokens, temperature, params
         )
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt, self._settle)
         for endpoint in self._route():
-            kwargs = self._kwargs(endpoint, request)
 
-            async def call(kwargs: dict[str, Any] = kwargs, endpoint: Endpoint = endpoint) -> Any:
+            async def once(
+                kwargs: dict[str, Any] = self._kwargs(endpoint, request),
+                endpoint: Endpoint = endpoint,
+            ) -> Any:
                 return await self._transport(litellm, endpoint).acompletion(**kwargs)
 
-            try:
-                response = await self._aretrying(endpoint, log, call)
-            except ModelError as error:
-                errors.append(error)
-                self._settle(endpoint, log, error)
-                if not tries_next_model(error):
-                    raise error
-                continue
-            self._settle(endpoint, log, None)
-            return self._completion(
-                endpoint, message_parts(response, model=endpoint.model), log, started
-            )
-        raise self._all_failed(errors, log)
+            with call.next_model_on_failure(endpoint):
+                response = await self._aretrying(endpoint, call.log, once)
+                return call.completion(endpoint, message_parts(response, model=endpoint.model))
+        raise self._all_failed(call.errors, call.log)
 
     def complete(
         self,
@@ -269,33 +261,24 @@ class ModelClient:
             messages, tools, tool_choice, response_format, max_tokens, temperature, params
         )
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt, self._settle)
         for endpoint in self._route():
-            kwargs = self._kwargs(endpoint, request)
-            try:
-                response = self._retrying(
-                    endpoint,
-                    log,
-                    # httpx's timeout is per read: the deadline of the whole answer is kept here.
-                    lambda kwargs=kwargs, endpoint=endpoint: call_within(
-                        lambda: self._transport(litellm, endpoint).completion(**kwargs),
-                        self.timeout,
-                        name="contextos-model-call",
-                    ),
+
+            def once(
+                kwargs: dict[str, Any] = self._kwargs(endpoint, request),
+                endpoint: Endpoint = endpoint,
+            ) -> Any:
+                # httpx's timeout is per read: the deadline of the whole answer is kept here.
+                return call_within(
+                    lambda: self._transport(litellm, endpoint).completion(**kwargs),
+                    self.timeout,
+                    name="contextos-model-call",
                 )
-            except ModelError as error:
-                errors.append(error)
-                self._settle(endpoint, log, error)
-                if not tries_next_model(error):
-                    raise error
-                continue
-            self._settle(endpoint, log, None)
-            return self._completion(
-                endpoint, message_parts(response, model=endpoint.model), log, started
-            )
-        raise self._all_failed(errors, log)
+
+            with call.next_model_on_failure(endpoint):
+                response = self._retrying(endpoint, call.log, once)
+                return call.completion(endpoint, message_parts(response, model=endpoint.model))
+        raise self._all_failed(call.errors, call.log)
 
     def astream(
         self,
@@ -327,7 +310,7 @@ class ModelClient:
         return CompletionStream(lambda finish: self._stream_deltas(request, finish))
 
     # -- internals --------------------------------------------------------------------------
-    # Four hooks that ReplicaClient (llm/replicas.py) overrides to spread calls over replicas.
+    # Five hooks that ReplicaClient (llm/replicas.py) overrides to spread calls over replicas.
     def _route(self) -> Sequence[Endpoint]:
         """The endpoints one call tries, in order: the model, then its fallbacks."""
         return self.endpoints
@@ -342,6 +325,15 @@ class ModelClient:
 
     def _settle(self, endpoint: Endpoint, log: _AttemptLog, error: ModelError | None) -> None:
         """Told how ``endpoint``'s tries ended (``error`` None: it answered)."""
+
+    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
+        """The error when every endpoint failed: the one error, or ``AllModelsFailedError`` of them all."""
+        if len(errors) == 1:
+            return errors[0]
+        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
+        return AllModelsFailedError(
+            f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts)
+        )
 
     def _request(
         self,
@@ -397,9 +389,8 @@ class ModelClient:
         }
 
     def _next_attempt(self, endpoint: Endpoint, log: _AttemptLog) -> tuple[int, float]:
-        api_base = (
-            redact_text(endpoint.api_base) if endpoint.api_base else None
-        )  # as attempts keep it
+        # as attempts keep it
+        api_base = redact_text(endpoint.api_base) if endpoint.api_base else None
         tried = sum(1 for a in log.attempts if (a.model, a.api_base) == (endpoint.model, api_base))
         return tried + 1, time.perf_counter()
 
@@ -435,7 +426,7 @@ class ModelClient:
         )
 
     async def _aretrying(
-        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Any]
+        self, endpoint: Endpoint, log: _AttemptLog, call: Callable[[], Awaitable[Any]]
     ) -> Any:
         async def attempt() -> Any:
             number, t0 = self._next_attempt(endpoint, log)
@@ -450,7 +441,7 @@ class ModelClient:
             return result
 
         try:
-            result = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
+            result: Any = await AsyncRetrying(**self._retry_args(endpoint, log))(attempt)
         except ModelError:
             log.emit_last()
             raise
@@ -475,28 +466,11 @@ class ModelClient:
         log.emit_last()
         return result
 
-    def _completion(
-        self, endpoint: Endpoint, parts: tuple[Any, ...], log: _AttemptLog, started: float
-    ) -> Completion:
-        content, tool_calls, finish_reason, usage = parts
-        return Completion(
-            content=content,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason,
-            usage=usage,
-            model=endpoint.model,
-            offline=is_offline_model(endpoint.model),
-            latency_s=time.perf_counter() - started,
-            attempts=list(log.attempts),
-        )
-
     async def _stream_deltas(
         self, request: dict[str, Any], finish: Callable[[Completion], None]
     ) -> AsyncIterator[str]:
         litellm = load_litellm()
-        log = _AttemptLog(self.on_attempt)
-        started = time.perf_counter()
-        errors: list[ModelError] = []
+        call = _Fallbacks(self.on_attempt, self._settle)
         for endpoint in self._route():
             kwargs = self._kwargs(endpoint, request)
             check = EventCheck()
@@ -516,15 +490,12 @@ class ModelClient:
                     first = None
                 return iterator, first
 
-            try:
-                iterator, first = await self._aretrying(endpoint, log, open_stream)
-            except ModelError as error:
-                errors.append(error)
-                self._settle(endpoint, log, error)
-                if not tries_next_model(error):
-                    raise error
+            opened = None
+            with call.next_model_on_failure(endpoint):
+                opened = await self._aretrying(endpoint, call.log, open_stream)
+            if opened is None:
                 continue
-            self._settle(endpoint, log, None)
+            iterator, first = opened
             accumulator = StreamAccumulator()
             if first is not None:
                 if text := accumulator.add(first):
@@ -538,18 +509,17 @@ class ModelClient:
                         if text := accumulator.add(chunk):
                             yield text
                 except Exception as exc:
-                    if (
-                        check.problem is not None
-                    ):  # litellm's complaint about what the check stopped
+                    # litellm's complaint about what the check stopped
+                    if check.problem is not None:
                         raise ModelResponseError(
                             f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                             model=endpoint.model,
                         ) from None
-                    error = to_model_error(
+                    broken = to_model_error(
                         exc, model=endpoint.model, api_base=endpoint.api_base, timeout=self.timeout
                     )
-                    raise type(error)(
-                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {error}",
+                    raise type(broken)(
+                        f"The stream broke after {len(accumulator.text)} text chunks (already yielded, so not retried): {broken}",
                         model=endpoint.model,
                     ) from exc
             if check.problem is not None:
@@ -557,16 +527,52 @@ class ModelClient:
                     f"{endpoint.model} at {endpoint.api_base}: {check.problem}",
                     model=endpoint.model,
                 )
-            finish(self._completion(endpoint, accumulator.parts(), log, started))
+            finish(call.completion(endpoint, accumulator.parts()))
             return
-        raise self._all_failed(errors, log)
+        raise self._all_failed(call.errors, call.log)
 
-    def _all_failed(self, errors: list[ModelError], log: _AttemptLog) -> ModelError:
-        if len(errors) == 1:
-            return errors[0]
-        lines = "; ".join(f"[{e.model}] {e}" for e in errors)
-        return AllModelsFailedError(
-            f"All {len(errors)} models failed: {lines}", errors=errors, attempts=len(log.attempts)
+
+class _Fallbacks:
+    """One call across the model and its fallbacks (or replicas): the attempts, and the errors of
+    the endpoints that failed, each tried in turn while the error says the next one may succeed."""
+
+    def __init__(
+        self,
+        hook: AttemptHook | None,
+        settle: Callable[[Endpoint, _AttemptLog, ModelError | None], None],
+    ) -> None:
+        self.log = _AttemptLog(hook)
+        self.errors: list[ModelError] = []
+        self.started = time.perf_counter()
+        self._settle = settle
+
+    @contextmanager
+    def next_model_on_failure(self, endpoint: Endpoint) -> Iterator[None]:
+        """Inside: a ``ModelError`` is kept and swallowed when the next endpoint may succeed where
+        this one failed (``tries_next_model``), raised otherwise. The client's ``_settle`` hears
+        how ``endpoint``'s tries ended either way."""
+        try:
+            yield
+        except ModelError as error:
+            self.errors.append(error)
+            self._settle(endpoint, self.log, error)
+            if not tries_next_model(error):
+                raise
+        else:
+            self._settle(endpoint, self.log, None)
+
+    def completion(self, endpoint: Endpoint, parts: tuple[Any, ...]) -> Completion:
+        """The ``Completion`` of ``endpoint``'s answer ``parts`` (content, tool calls, finish, usage)."""
+        content, tool_calls, finish_reason, usage = parts
+        return Completion(
+            content=content,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+            model=endpoint.model,
+            offline=is_offline_model(endpoint.model),
+            latency_s=time.perf_counter() - self.started,
+            attempts=list(self.log.attempts),
         )
 
 

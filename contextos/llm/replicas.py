@@ -41,13 +41,13 @@ from contextos.errors import (
     ModelError,
     ModelServerError,
 )
+from contextos.llm._offline import is_offline_model
+from contextos.llm._runtime import load_litellm
 from contextos.llm.affinity import ReplicaSet, ReplicaState, current_session, session
 from contextos.llm.client import ModelClient, _AttemptLog
-from contextos.llm.offline import is_offline_model
 from contextos.llm.retry import is_retryable, tries_next_model
-from contextos.llm.runtime import load_litellm
 from contextos.llm.types import Endpoint
-from contextos.tracing import attributes as A
+from contextos.tracing import _attributes as A
 from contextos.tracing.redact import redact_text
 
 _DEAD: tuple[type[ModelError], ...] = (ModelConnectionError, ModelServerError)

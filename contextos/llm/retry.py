@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, Field
 from tenacity import RetryCallState
 
-from contextos.checked import CheckedModel
+from contextos._checked import CheckedModel
 from contextos.errors import (
     ConfigError,
     ContextOSError,
@@ -185,9 +185,11 @@ def _message(exc: BaseException) -> str:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            inner = body.get("error") if isinstance(body.get("error"), dict) else body
-            if isinstance(inner.get("message"), str):
-                return inner["message"]
+            error = body.get("error")
+            inner = error if isinstance(error, dict) else body
+            message = inner.get("message")
+            if isinstance(message, str):
+                return message
     # "litellm.InternalServerError: InternalServerError: Hosted_vllmException - [Errno 111] ..."
     return (
         re.sub(r"^(litellm\.\w+: )?(\w+: )*(\w+Exception - )?", "", text).strip()
@@ -207,9 +209,8 @@ def to_model_error(
     message = server_message(exc).rstrip(". ")
     lowered = f"{name} {exc}".lower()
 
-    if (
-        "llm provider not provided" in lowered
-    ):  # litellm's words for a model string without a known provider
+    # litellm's words for a model string without a known provider
+    if "llm provider not provided" in lowered:
         return ModelRequestError(
             f"{model}: litellm knows no provider by that name. A model string starts with its provider: "
             "hosted_vllm/<served name> (with an api_base), openai/<name>, anthropic/<name>, ... or offline/demo "

@@ -121,7 +121,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free on ``host`` a moment ago."""
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _has_flag(args: Sequence[str], *flags: str) -> bool:
@@ -235,11 +236,12 @@ class VllmServer:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = self.log.open("wb")
         out = self._log_file if self._log_file is not None else sys.stderr
+        # no usage report leaves the machine
         env = {
             "VLLM_NO_USAGE_STATS": "1",
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-        }  # no usage report leaves the machine
+        }
         if Path(self.model).is_dir():
             env.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs nothing from the Hub
         try:
@@ -325,16 +327,16 @@ class VllmServer:
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
+            ok: bool = response.status == 200
+            return ok
     except (urllib.error.URLError, OSError):
         return False
 
 
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket() as sock:
-        sock.setsockopt(
-            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
-        )  # as the server will: TIME_WAIT is not "in use"
+        # as the server will: TIME_WAIT is not "in use"
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

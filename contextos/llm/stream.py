@@ -62,7 +62,7 @@ class EventCheck:
     def watch(self, stream: Any) -> None:
         """Check ``stream`` (a litellm ``CustomStreamWrapper``) from now on, forgetting earlier streams."""
         self.events, self.problem, self._finished = 0, None, False
-        handler = getattr(stream, "completion_stream", None)
+        handler: Any = getattr(stream, "completion_stream", None)
         lines = getattr(handler, "streaming_response", None)
         if lines is None or not hasattr(lines, "__aiter__"):
             return

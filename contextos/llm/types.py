@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contextos.checked import CheckedModel
+from contextos._checked import CheckedModel
 from contextos.errors import ConfigError, ContextOSError
 
 

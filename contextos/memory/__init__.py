@@ -15,7 +15,7 @@ from contextos.memory.episodic import (
     TrajectoryStep,
     trajectory_from_messages,
 )
-from contextos.memory.index_text import IndexText, RecordText, content_only
+from contextos.memory.index_text import IndexText, RecordText
 from contextos.memory.records import (
     Filters,
     MemoryHit,
@@ -49,6 +49,5 @@ __all__ = [
     "TrajectoryStep",
     "VectorMemory",
     "WorkingMemory",
-    "content_only",
     "trajectory_from_messages",
 ]

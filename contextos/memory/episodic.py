@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, Field, field_validator
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import DEMONSTRATIONS
 from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError
 from contextos.memory.index_text import content_only
@@ -112,7 +113,7 @@ class EpisodicMemory:
     ```
     """
 
-    name = "demonstrations"
+    name = DEMONSTRATIONS
 
     def __init__(
         self,

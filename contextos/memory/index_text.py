@@ -20,8 +20,8 @@ from typing import Protocol, runtime_checkable
 
 from contextos.context.items import ContextItem
 from contextos.errors import MemoryStoreError
+from contextos.memory._timestamps import TIME_FIELDS, format_time, record_time
 from contextos.memory.records import MemoryRecord
-from contextos.memory.timestamps import TIME_FIELDS, format_time, record_time
 
 
 @runtime_checkable

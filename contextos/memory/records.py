@@ -9,16 +9,16 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-import contextos.checked
+import contextos._checked
 from contextos.errors import ContextOSError, MemoryStoreError
-from contextos.memory.timestamps import parse_time
+from contextos.memory._timestamps import parse_time
 
 Filters = dict[str, Any]
 """Exact-match metadata filters: ``{"user": "u1", "conv_id": "conv-26"}``. A list value matches any
 of its elements (for ``tags``: every listed tag must be present)."""
 
 
-class CheckedModel(contextos.checked.CheckedModel):
+class CheckedModel(contextos._checked.CheckedModel):
     """A memory model whose invalid input raises ``MemoryStoreError`` naming each bad field."""
 
     _error: ClassVar[type[ContextOSError]] = MemoryStoreError

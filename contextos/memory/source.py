@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import MEMORY
 from contextos.errors import MemoryStoreError
 from contextos.memory.records import Filters, MemoryHit, MemoryStore
 
@@ -46,7 +47,7 @@ class MemorySource:
         stores: MemoryStore | Sequence[MemoryStore],
         *,
         k: int = 5,
-        name: str = "memory",
+        name: str = MEMORY,
         filters: Filters | Callable[[Step], Filters | None] | None = None,
         min_score: float = 0.0,
         min_similarity: float = DEFAULT_MIN_SIMILARITY,
@@ -59,9 +60,10 @@ class MemorySource:
             )
         self.stores = [stores] if not isinstance(stores, Sequence) else list(stores)
         for store in self.stores:
-            if not callable(getattr(store, "search", None)):
+            if not isinstance(store, MemoryStore):
                 raise MemoryStoreError(
-                    f"{type(store).__name__} has no search(query, k, filters): pass MemoryStore objects"
+                    f"{type(store).__name__} is not a MemoryStore (add, get, update, delete, "
+                    "search(query, k, filters)): pass VectorMemory, EpisodicMemory or your own MemoryStore"
                 )
         self.k = k
         self.name = name

@@ -69,9 +69,8 @@ class SummaryMemory:
         self.model = model
         """The model that writes the summary (``ModelClient``, or ``contextos.testing.ScriptedModel`` in tests)."""
         self.max_tokens = max_tokens
-        self.counter = counter or counter_for_client(
-            model
-        )  # the summary is bounded in the model's own tokens
+        # the summary is bounded in the model's own tokens
+        self.counter = counter or counter_for_client(model)
         self.name = name
         self.index_text: IndexText = index_text or RecordText()
         """How each turn reads in the model's prompt: the same policy ``VectorMemory`` indexes turns by

@@ -20,9 +20,7 @@ import numpy as np
 from contextos.context.items import ContextItem
 from contextos.embed.base import Embedder
 from contextos.errors import MemoryStoreError, RecordNotFoundError, StoreError
-from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
-from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
-from contextos.memory.rows import (
+from contextos.memory._rows import (
     COLUMNS,
     CompiledFilter,
     canonical,
@@ -33,9 +31,11 @@ from contextos.memory.rows import (
     sql,
     to_row,
 )
+from contextos.memory._timestamps import record_time
+from contextos.memory.index_text import IndexText, RecordText, dialogue_key, turn_record
+from contextos.memory.records import Filters, MemoryHit, MemoryMetadata, MemoryRecord, Provenance
 from contextos.memory.scoring import ScoringWeights, combined, recency
-from contextos.memory.timestamps import record_time
-from contextos.store.table import Hit, SearchMode, VectorTable
+from contextos.store import Hit, SearchMode, VectorTable
 from contextos.tracing.spans import span
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]{0,127}$")
@@ -229,9 +229,8 @@ class VectorMemory:
     ) -> tuple[list[dict[str, Any]], list[MemoryRecord]]:
         """The rows to write (records, refreshed twins, alias rows), and for each input the record it is stored as."""
         assert self.dedup_threshold is not None
-        vectors = self.table.embedder.embed(
-            [text for text, _ in indexed]
-        )  # cached: upsert reuses them
+        # cached: upsert reuses them
+        vectors = self.table.embedder.embed([text for text, _ in indexed])
         rows: dict[str, dict[str, Any]] = {}
         kept: dict[str, MemoryRecord] = {}
         # Records of this batch kept so far, as a matrix, so each new one is compared in one product.
@@ -399,9 +398,9 @@ class VectorMemory:
         real = {r["id"]: r for r in self.table.get(sorted(targets))} if targets else {}
         out = []
         for r in rows:
-            r = real.get(r["alias_of"]) if r["alias_of"] else r
-            if r is not None:
-                out.append(r)
+            row = real.get(r["alias_of"]) if r["alias_of"] else r
+            if row is not None:
+                out.append(row)
         return out
 
     def _resolve(self, ids: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ from contextos.context.budget import Budget
 from contextos.context.counters import counter_for_model
 from contextos.context.items import ContextItem, Step
 from contextos.context.render import Renderer
+from contextos.context.source_names import CONVERSATION
 from contextos.context.tokens import TokenCounter
 from contextos.errors import BudgetError, MemoryStoreError
 
@@ -56,7 +57,7 @@ class WorkingMemory:
     refused with a ``BudgetError``.
     """
 
-    name = "conversation"
+    name = CONVERSATION
 
     def __init__(
         self,
@@ -78,7 +79,7 @@ class WorkingMemory:
         self.counter = counter or counter_for_model(model)
         self.sinks = list(sinks)
         for sink in self.sinks:
-            if not (callable(getattr(sink, "absorb", None)) or callable(sink)):
+            if not (isinstance(sink, EvictionSink) or callable(sink)):
                 raise MemoryStoreError(
                     f"a sink needs absorb(items) or to be callable, got {type(sink).__name__}"
                 )
@@ -93,9 +94,8 @@ class WorkingMemory:
         self._call_groups: dict[
             str, str
         ] = {}  # tool_call_id -> group of the message that made the call
-        self._evicted_groups: set[str] = (
-            set()
-        )  # groups already moved out (late results follow them)
+        # groups already moved out (late results follow them)
+        self._evicted_groups: set[str] = set()
         self.evicted: list[ContextItem] = []
         """Items moved out and not yet handed to sinks (``add`` hands them over; ``add_nowait`` leaves them here)."""
 
@@ -156,7 +156,7 @@ class WorkingMemory:
         batch, self.evicted = self.evicted, []
         try:
             for sink in self.sinks:
-                absorb = sink.absorb if hasattr(sink, "absorb") else sink
+                absorb = sink.absorb if isinstance(sink, EvictionSink) else sink
                 result = absorb(list(batch))
                 if inspect.isawaitable(result):
                     await result
@@ -170,7 +170,7 @@ class WorkingMemory:
         position = self._next_position
         self._next_position += 1
         if isinstance(message, ContextItem):
-            if message.source != "conversation":
+            if message.source != CONVERSATION:
                 raise MemoryStoreError(
                     f"working memory holds conversation items, got source {message.source!r}"
                 )
@@ -200,7 +200,7 @@ class WorkingMemory:
                 meta["session"] = self.session
             item = ContextItem(
                 id=f"turn-{position}",
-                source="conversation",
+                source=CONVERSATION,
                 role=message["role"],
                 content=content,
                 payload=payload or None,
@@ -217,22 +217,21 @@ class WorkingMemory:
                     self._call_groups[call_id] = group
             item = item.model_copy(update={"group": group})
         elif item.role == "tool":
-            group = self._call_groups.get(payload["tool_call_id"])
-            if group is None:
+            call_group = self._call_groups.get(payload["tool_call_id"])
+            if call_group is None:
                 raise MemoryStoreError(
                     f"tool result for unknown call {payload['tool_call_id']!r}: add the assistant message "
                     "that made the call first"
                 )
-            item = item.model_copy(update={"group": group})
+            item = item.model_copy(update={"group": call_group})
         return item
 
     def _append(self, item: ContextItem) -> list[ContextItem]:
         cost = self.cost(item)
         if item.group is not None and item.role == "tool":
             if item.group in self._evicted_groups:
-                return [
-                    item
-                ]  # its call already left: the result follows it out, never alone in the window
+                # its call already left: the result follows it out, never alone in the window
+                return [item]
             for index, block in enumerate(self._blocks):
                 if block[0].group == item.group:
                     block.append(item)

@@ -1,15 +1,13 @@
 """Evolving playbooks (ACE, Zhang et al., arXiv 2510.04618): bullets learned from runs, changed only by
 validated, versioned deltas; offered to the model by ``PlaybookSource``; learned by ``PlaybookLearner``."""
 
-from contextos.playbook.bullets import SECTIONS, Bullet, PlaybookState, Provenance
+from contextos.playbook.bullets import Bullet, PlaybookState, Provenance
 from contextos.playbook.delta import (
     AddOp,
     DeleteOp,
     MergeOp,
     TagOp,
     UpdateOp,
-    apply_delta,
-    parse_delta,
 )
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback, execution_signals, ground_truth, scored
@@ -19,7 +17,6 @@ from contextos.playbook.source import PlaybookSource
 from contextos.playbook.store import Playbook, PlaybookDiff, VersionInfo
 
 __all__ = [
-    "SECTIONS",
     "AddOp",
     "Bullet",
     "Curator",
@@ -39,9 +36,7 @@ __all__ = [
     "TagOp",
     "UpdateOp",
     "VersionInfo",
-    "apply_delta",
     "execution_signals",
     "ground_truth",
-    "parse_delta",
     "scored",
 ]

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from contextos._checked import validation_problems
 from contextos.errors import InvalidDeltaError
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance, bullet_id
 
@@ -117,9 +118,7 @@ def parse_op(
     try:
         return _ADAPTER.validate_python(data)  # type: ignore[no-any-return]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'op'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = validation_problems(exc, "op", skip=1)
         raise InvalidDeltaError(f"{where} ({data['op']}) is invalid: {problems}") from None
 
 

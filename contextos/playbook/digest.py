@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from contextos.context.items import CITE_ID
+from contextos.context.source_names import MESSAGE_SOURCES, PLAYBOOK
 from contextos.errors import TraceError
-from contextos.tracing import attributes as A
+from contextos.tracing import _attributes as A
 from contextos.tracing.records import SpanRecord
 from contextos.tracing.view import _json_attr, step_context, steps
 
@@ -48,7 +49,7 @@ class RunDigest(BaseModel):
         return [f"{self.run_id}:{n}" for n in range(self.steps)]
 
     @classmethod
-    def from_result(cls, result: RunResult, task: str, *, source: str = "playbook") -> RunDigest:
+    def from_result(cls, result: RunResult, task: str, *, source: str = PLAYBOOK) -> RunDigest:
         """The digest of a run the caller just made (online mode)."""
         used: list[str] = []
         actions: list[str] = []
@@ -81,7 +82,7 @@ class RunDigest(BaseModel):
 
     @classmethod
     def from_spans(
-        cls, run_id: str, spans: list[SpanRecord], *, source: str = "playbook"
+        cls, run_id: str, spans: list[SpanRecord], *, source: str = PLAYBOOK
     ) -> RunDigest:
         """The digest of a stored run (offline mode); it must have been recorded with content."""
         assembled = steps(spans)
@@ -99,7 +100,7 @@ class RunDigest(BaseModel):
             (
                 i["content"]
                 for i in first.items
-                if i.get("role") == "user" and i["source"] in ("conversation", "input")
+                if i.get("role") == "user" and i["source"] in MESSAGE_SOURCES
             ),
             "",
         )

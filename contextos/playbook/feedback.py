@@ -82,7 +82,7 @@ def scored(score: Callable[[RunDigest], float], *, threshold: float = 0.5) -> Fe
         return Feedback(
             success=ok,
             score=value,
-            notes=signals.notes + [f"score {value:.2f} (threshold {threshold:.2f})"],
+            notes=[*signals.notes, f"score {value:.2f} (threshold {threshold:.2f})"],
         )
 
     return judge

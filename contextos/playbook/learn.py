@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from pydantic import BaseModel, Field
 
+from contextos.blocking import run_blocking
+from contextos.context.source_names import PLAYBOOK
 from contextos.errors import ContextOSError, PlaybookError
 from contextos.llm.protocol import ChatModel
+from contextos.playbook._dedup import duplicate_merges, prune_to_budget
+from contextos.playbook._markdown import bullet_line
 from contextos.playbook.bullets import Provenance
-from contextos.playbook.dedup import duplicate_merges, prune_to_budget
 from contextos.playbook.digest import RunDigest
 from contextos.playbook.feedback import Feedback, FeedbackFn, execution_signals
-from contextos.playbook.markdown import bullet_line
 from contextos.playbook.roles import Curator, Reflection, Reflector
 from contextos.playbook.store import REJECTED_EVENT, Playbook
 from contextos.tracing.conventions import run_span
@@ -77,7 +79,7 @@ class PlaybookLearner:
         dedup_threshold: float = 0.9,
         dedup_at: float = 0.9,
         feedback: FeedbackFn = execution_signals,
-        source: str = "playbook",
+        source: str = PLAYBOOK,
     ) -> None:
         if client is None and (reflector is None or curator is None):
             raise PlaybookError("PlaybookLearner needs a client, or both a reflector and a curator")
@@ -100,8 +102,6 @@ class PlaybookLearner:
         self, result: RunResult, task: str, *, feedback: Feedback | FeedbackFn | None = None
     ) -> LearnOutcome:
         """``alearn`` for code that is not async."""
-        from contextos.agents.agent import run_blocking
-
         return run_blocking(
             lambda: self.alearn(result, task, feedback=feedback),
             "PlaybookLearner.learn()",
@@ -126,8 +126,6 @@ class PlaybookLearner:
         feedback: Feedback | FeedbackFn | None = None,
     ) -> list[LearnOutcome]:
         """``alearn_offline`` for code that is not async."""
-        from contextos.agents.agent import run_blocking
-
         return run_blocking(
             lambda: self.alearn_offline(run_ids, store=store, epochs=epochs, feedback=feedback),
             "PlaybookLearner.learn_offline()",

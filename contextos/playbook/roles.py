@@ -1,6 +1,6 @@
 """``Reflector`` and ``Curator``: the two model roles of ACE's learning loop, each one structured call.
 
-Their prompts and schemas are in ``contextos.playbook.prompts``. Each call asks for a JSON-schema
+Their prompts and schemas are in ``contextos.playbook._prompts``. Each call asks for a JSON-schema
 ``response_format`` and validates the answer; an answer that is not JSON, or does not fit, raises
 (``PlaybookError`` for a reflection, ``InvalidDeltaError`` for a curation) and changes nothing.
 """
@@ -13,17 +13,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from contextos._checked import validation_problems
 from contextos.errors import InvalidDeltaError, PlaybookError
 from contextos.llm.protocol import ChatModel
-from contextos.playbook.bullets import SECTIONS, Bullet
-from contextos.playbook.digest import RunDigest
-from contextos.playbook.feedback import Feedback
-from contextos.playbook.prompts import (
+from contextos.playbook._prompts import (
     curation_schema,
     curator_messages,
     reflection_schema,
     reflector_messages,
 )
+from contextos.playbook.bullets import SECTIONS, Bullet
+from contextos.playbook.digest import RunDigest
+from contextos.playbook.feedback import Feedback
 from contextos.tracing.conventions import chat_span, record_chat_response
 
 # the fields each curator operation keeps; the schema makes a model fill every field of every operation
@@ -69,7 +70,8 @@ async def _ask_json(
                 "type": "json_schema",
                 "json_schema": {"name": name, "schema": schema, "strict": True},
             },
-            **params,
+            max_tokens=max_tokens,
+            temperature=temperature,
         )
         record_chat_response(
             s,
@@ -116,7 +118,7 @@ class Reflector:
             reflection = Reflection.model_validate(value)
         except ValidationError as exc:
             raise PlaybookError(
-                f"the reflector's answer does not fit its schema: {_problems(exc)}"
+                f"the reflector's answer does not fit its schema: {validation_problems(exc)}"
             ) from None
         unknown = sorted(set(reflection.bullet_tags) - set(ids))
         if unknown:
@@ -187,9 +189,3 @@ def _delta_op(op: Any, n: int) -> dict[str, Any]:
     if op.get("reason"):
         out["reason"] = op["reason"]
     return out
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-    )

@@ -6,8 +6,9 @@ import asyncio
 from typing import Any
 
 from contextos.context.items import CITE_ID, ContextItem, Step
+from contextos.context.source_names import PLAYBOOK
 from contextos.errors import ConfigError
-from contextos.playbook.markdown import bullet_line
+from contextos.playbook._markdown import bullet_line
 from contextos.playbook.store import Playbook
 
 CITE_INSTRUCTION = (
@@ -37,7 +38,7 @@ class PlaybookSource:
         self,
         playbook: Playbook,
         *,
-        name: str = "playbook",
+        name: str = PLAYBOOK,
         k: int = 20,
         max_tokens: int = 1000,
         min_similarity: float = 0.2,
@@ -67,9 +68,8 @@ class PlaybookSource:
             return []
         last = self._last
         if last is not None and last[:2] == (step.input, self.playbook.version):
-            hits = last[
-                2
-            ]  # an agent's steps share their input: one search per version, not per step
+            # an agent's steps share their input: one search per version, not per step
+            hits = last[2]
         else:
             hits = await asyncio.to_thread(self.playbook.search, step.input, self.k)
             self._last = (step.input, self.playbook.version, hits)

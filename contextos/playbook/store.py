@@ -19,13 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contextos.context.source_names import PLAYBOOK
 from contextos.embed.base import Embedder
 from contextos.embed.hashing import HashingEmbedder
 from contextos.errors import InvalidDeltaError, PlaybookError, StoreError
+from contextos.playbook._markdown import bullet_line, from_markdown, to_markdown
 from contextos.playbook.bullets import Bullet, PlaybookState, Provenance
 from contextos.playbook.delta import DEFAULT_MAX_BULLET_TOKENS, apply_delta, op_json, parse_delta
-from contextos.playbook.markdown import bullet_line, from_markdown, to_markdown
-from contextos.store.table import Hit, VectorTable
+from contextos.store import Hit, VectorTable
 from contextos.tracing.spans import content_encoder, span
 
 APPLY_SPAN = "contextos.playbook.apply"
@@ -90,7 +91,7 @@ class Playbook:
         uri: str | Path,
         *,
         embedder: Embedder | None = None,
-        name: str = "playbook",
+        name: str = PLAYBOOK,
         create: bool = True,
         max_bullet_tokens: int = DEFAULT_MAX_BULLET_TOKENS,
         count_tokens: Callable[[str], int] | None = None,
@@ -418,7 +419,7 @@ def _traced_delta(ops: Sequence[Any]) -> str:
     encode = content_encoder()
     if encode is not None:
         return encode(rows)
-    from contextos.tracing.jsontext import compact_json
+    from contextos.tracing._jsontext import compact_json
 
     return compact_json(
         [

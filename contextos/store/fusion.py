@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from contextos.store.hit import Hit
+
 RRF_K = 60
 """Reciprocal-rank fusion constant (Cormack et al., SIGIR 2009): the item at rank r adds 1 / (RRF_K + r)."""
 
@@ -81,3 +83,19 @@ def fuse_ranks(rankings: Sequence[Sequence[str]], rrf_k: int = RRF_K) -> dict[st
         return {}
     top = len(rankings) / (rrf_k + 1)
     return {i: s / top for i, s in scores.items()}
+
+
+def fuse_rrf(rankings: Sequence[Sequence[Hit]], k: int, rrf_k: int = RRF_K) -> list[Hit]:
+    """Reciprocal-rank fusion of several rankings of hits into the top ``k``; each score is
+    ``sum 1 / (rrf_k + rank)`` (``fuse_ranks`` unscaled). ``VectorTable.search`` fuses by score
+    instead (``fuse_scores``)."""
+    rows: dict[str, Hit] = {}
+    for ranking in rankings:
+        for hit in ranking:
+            rows.setdefault(hit.id, hit)
+    scale = len(rankings) / (rrf_k + 1)
+    scores = {
+        i: s * scale for i, s in fuse_ranks([[h.id for h in r] for r in rankings], rrf_k).items()
+    }
+    best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+    return [Hit(i, scores[i], rows[i].row, rows[i].similarity) for i in best]

@@ -320,17 +320,17 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         if isinstance(answer, Fault):
-            answer = self._fault(answer)
-            if answer is None:
+            reply = self._fault(answer)
+            if reply is None:
                 return
+            answer = reply
         self._complete(request, answer, words)
 
     def _tokenize(self, request: RecordedRequest) -> None:
         """vLLM's ``/tokenize`` for a chat request: the prompt's tokens as completions count them (words)."""
-        if request.body.get("model") not in self.fake.models:
-            self._error(
-                404, f"The model `{request.body.get('model')}` does not exist.", "NotFoundError"
-            )
+        body = request.body or {}  # routed here only with a JSON body
+        if body.get("model") not in self.fake.models:
+            self._error(404, f"The model `{body.get('model')}` does not exist.", "NotFoundError")
             return
         words = prompt_words(request.messages)
         self._json(

@@ -21,18 +21,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from contextos.errors import (
-    ContextWindowExceededError,
-    ModelAuthenticationError,
-    ModelConnectionError,
-    ModelError,
-    ModelNotFoundError,
-    ModelRequestError,
-    ModelResponseError,
-    ModelServerError,
-    ModelTimeoutError,
-    RateLimitedError,
-)
+from contextos.errors import ModelError
+from contextos.llm.retry import to_model_error
 from contextos.llm.stream import CompletionStream
 from contextos.llm.types import Attempt, Completion, ToolCall, Usage
 from contextos.testing.fake_server import prompt_words
@@ -184,32 +174,32 @@ class ScriptedModel:
         )
 
 
-_FAULT_ERRORS: dict[str, type[ModelError]] = {
-    "rate_limit": RateLimitedError,
-    "server_error": ModelServerError,
-    "unavailable": ModelServerError,
-    "delay": ModelTimeoutError,
-    "reset": ModelConnectionError,
-    "malformed_json": ModelResponseError,
-    "context_length": ContextWindowExceededError,
-}
+class _ScriptedFailure(Exception):
+    """A scripted fault as the exception a real call would raise (its status, its words), so that
+    ``to_model_error`` turns it into the same ``ModelError`` a server's failure becomes."""
+
+    def __init__(self, fault: Fault) -> None:
+        words = {
+            "malformed_json": "unable to get json response",
+            "reset": "connection reset",
+        }.get(fault.kind, "")
+        super().__init__(" ".join(filter(None, [words, fault.message, "(scripted fault)"])))
+        self.status_code = fault.status if fault.kind in _WITH_STATUS else None
+
+
+_WITH_STATUS = frozenset({"status", "server_error", "unavailable", "rate_limit", "context_length"})
 
 
 def _error_for(fault: Fault, model: str) -> ModelError:
-    if fault.kind == "status":
-        kind = {
-            401: ModelAuthenticationError,
-            403: ModelAuthenticationError,
-            404: ModelNotFoundError,
-        }.get(fault.status)
-        error_class = kind or (ModelServerError if fault.status >= 500 else ModelRequestError)
-    else:
-        error_class = _FAULT_ERRORS[fault.kind]
-    return error_class(f"{model}: {fault.message or fault.kind} (scripted fault)", model=model)
+    failure: BaseException = _ScriptedFailure(fault)
+    if fault.kind == "delay":
+        failure = TimeoutError(str(failure))
+    return to_model_error(failure, model=model, api_base=None, timeout=fault.seconds)
 
 
 def _last_user_text(request: ScriptedRequest) -> str:
     for message in reversed(request.messages):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return message["content"]
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            return content
     return ""

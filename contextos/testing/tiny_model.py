@@ -21,10 +21,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from contextos.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 #: The name vLLM serves the model under when started on a folder built here
 #: (``--served-model-name`` default in ``contextos serve`` is the folder's name).
@@ -141,7 +145,7 @@ class TinyModelSpec(BaseModel):
     """Seed of the random weights: the same spec gives the same model."""
 
 
-def build_tokenizer(spec: TinyModelSpec):
+def build_tokenizer(spec: TinyModelSpec) -> Tokenizer:
     """Train the byte-level BPE tokenizer on the shipped corpus (deterministic)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 

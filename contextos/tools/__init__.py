@@ -13,34 +13,26 @@
 from __future__ import annotations
 
 from contextos.tools.bind import implementations
-from contextos.tools.catalog import ToolCatalog, index_text
+from contextos.tools.catalog import ToolCatalog
 from contextos.tools.executor import ToolExecutor, ToolResult
-from contextos.tools.load import load_tools, tool_from_row
+from contextos.tools.load import load_tools
 from contextos.tools.query import (
-    PROGRESS_NOTE,
-    QUERY_PROMPT,
     ToolQueries,
     ToolQueryWriter,
     ToolRetrieval,
     find_tools,
-    parse_queries,
 )
 from contextos.tools.retrieve import (
-    BaseToolRetriever,
     CatalogRetriever,
     RerankedRetriever,
     ToolHit,
     ToolRetriever,
 )
 from contextos.tools.run_context import RunContext
-from contextos.tools.source import LATEST_TURNS, ToolSource, tool_item
-from contextos.tools.tool import Tool, tools_from_mcp, valid_tool_name
+from contextos.tools.source import ToolSource
+from contextos.tools.tool import Tool, tools_from_mcp
 
 __all__ = [
-    "LATEST_TURNS",
-    "PROGRESS_NOTE",
-    "QUERY_PROMPT",
-    "BaseToolRetriever",
     "CatalogRetriever",
     "RerankedRetriever",
     "RunContext",
@@ -56,11 +48,6 @@ __all__ = [
     "ToolSource",
     "find_tools",
     "implementations",
-    "index_text",
     "load_tools",
-    "parse_queries",
-    "tool_from_row",
-    "tool_item",
     "tools_from_mcp",
-    "valid_tool_name",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError, validate_call
 
+from contextos._checked import validation_problems
 from contextos.errors import ToolError, ToolNotFoundError
 from contextos.tools.executor import Fallback
 from contextos.tools.tool import Tool, valid_tool_name
@@ -46,10 +47,7 @@ def implementations(functions: Mapping[str, Callable[..., Any]]) -> Fallback:
         try:
             return function(**arguments)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
-                for e in exc.errors()
-            )
+            problems = validation_problems(exc, "arguments")
             raise ToolError(
                 f"invalid arguments for {tool.name}: {problems}; fix them and call it again"
             ) from None

@@ -18,17 +18,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contextos.errors import DuplicateToolError, StoreError, ToolNotFoundError
+from contextos.store.where import id_in, quote
 from contextos.tools.load import check_unique
+from contextos.tools.retrieve import CatalogRetriever, ToolHit
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
     from contextos.embed import Embedder
-    from contextos.store import VectorTable
-    from contextos.tools.retrieve import CatalogRetriever, SearchMode, ToolHit
+    from contextos.store import SearchMode, VectorTable
 
 TOOLS_TABLE = "tools"
 GROUPS_TABLE = "tool_groups"
@@ -65,14 +67,6 @@ def group_text(group: str, members: Sequence[Tool]) -> str:
     return "\n".join(lines)
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in(column: str, values: Sequence[str]) -> str:
-    return f"{column} IN ({', '.join(_quote(v) for v in values)})"
-
-
 class ToolCatalog:
     """Tools kept in a LanceDB store (a folder, or a LanceDB URI), with unique names and ids.
 
@@ -107,9 +101,8 @@ class ToolCatalog:
         from contextos.embed import default_embedder
         from contextos.store import VectorTable
 
-        embedder = (
-            embedder if embedder is not None else default_embedder()
-        )  # an empty CachedEmbedder is falsy
+        # an empty CachedEmbedder is falsy
+        embedder = embedder if embedder is not None else default_embedder()
         try:
             tools = VectorTable.open(
                 db, TOOLS_TABLE, embedder=embedder, create=create, connect_options=connect_options
@@ -133,14 +126,14 @@ class ToolCatalog:
     def __contains__(self, key: object) -> bool:
         return (
             isinstance(key, str)
-            and self.table.count(f"id = {_quote(key)} OR name = {_quote(key)}") > 0
+            and self.table.count(f"id = {quote(key)} OR name = {quote(key)}") > 0
         )
 
     def get(self, key: str) -> Tool:
         """The tool with this id or name; ``ToolNotFoundError`` if there is none."""
         rows = self.table.get([key])
         if not rows:
-            found = self.get_many(self._ids_where(f"name = {_quote(key)}"))
+            found = self.get_many(self._ids_where(f"name = {quote(key)}"))
             if found:
                 return found[0]
             raise ToolNotFoundError(
@@ -220,9 +213,8 @@ class ToolCatalog:
     def remove(self, keys: Iterable[str]) -> int:
         """Remove tools by id or name; ``ToolNotFoundError`` (and nothing removed) if one is unknown."""
         keys = list(dict.fromkeys(keys))
-        by_id = {
-            t.id: t for t in self.get_many(keys)
-        }  # one read per chunk; names are looked up one by one
+        # one read per chunk; names are looked up one by one
+        by_id = {t.id: t for t in self.get_many(keys)}
         tools = [by_id[k] if k in by_id else self.get(k) for k in keys]
         if not tools:
             return 0
@@ -253,12 +245,12 @@ class ToolCatalog:
         for i in range(0, len(batch), _CHUNK):
             chunk = batch[i : i + _CHUNK]
             where = (
-                f"{_in('name', [t.name for t in chunk])} AND NOT {_in('id', [t.id for t in chunk])}"
+                f"{id_in([t.name for t in chunk], 'name')} AND NOT {id_in([t.id for t in chunk])}"
             )
             if self.table.count(where) == 0:
                 continue
             for tool in chunk:
-                clash = self._ids_where(f"name = {_quote(tool.name)} AND id != {_quote(tool.id)}")
+                clash = self._ids_where(f"name = {quote(tool.name)} AND id != {quote(tool.id)}")
                 if clash:
                     raise DuplicateToolError(
                         f"tool {tool.id!r} is named {tool.label!r}, which tool {clash[0]!r} in the catalog at "
@@ -286,14 +278,14 @@ class ToolCatalog:
         self._refresh_groups(groups)
         return written
 
-    def _refresh_groups(self, groups: set[str], removed: set[str] = frozenset()) -> None:
+    def _refresh_groups(self, groups: set[str], removed: AbstractSet[str] = frozenset()) -> None:
         """Rewrite the family rows of ``groups`` from their current members."""
         if not groups:
             return
         ordered = sorted(groups)
         members: dict[str, list[str]] = {g: [] for g in ordered}
         for i in range(0, len(ordered), _CHUNK):
-            for row in self._rows_where(_in("grp", ordered[i : i + _CHUNK]), ["id", "grp"]):
+            for row in self._rows_where(id_in(ordered[i : i + _CHUNK], "grp"), ["id", "grp"]):
                 if row["id"] not in removed:
                     members[row["grp"]].append(row["id"])
         tools = {t.id: t for t in self.get_many([i for ids in members.values() for i in ids])}
@@ -319,8 +311,6 @@ class ToolCatalog:
 
     def retriever(self, mode: SearchMode = "hybrid", **options: Any) -> CatalogRetriever:
         """A ``ToolRetriever`` over this catalog (see ``CatalogRetriever`` for the options)."""
-        from contextos.tools.retrieve import CatalogRetriever
-
         return CatalogRetriever(self, mode=mode, **options)
 
     def search(self, query: str, k: int = 5, *, mode: SearchMode = "hybrid") -> list[ToolHit]:

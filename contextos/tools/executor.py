@@ -13,7 +13,7 @@ results = await executor.execute_all(completion.tool_calls)
 messages += [r.message() for r in results]
 ```
 
-Sync callables run in a daemon thread of their own (``contextos.deadline``), async ones natively.
+Sync callables run in a daemon thread of their own (``contextos._deadline``), async ones natively.
 A timeout ends the *wait*: the model reads that the tool did not finish and the run goes on. A sync
 tool that ignores its timeout cannot be killed; its thread runs on in the background (holding
 whatever it holds) until it returns, but it never blocks the event loop, the next model call, other
@@ -31,10 +31,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contextos.deadline import in_daemon_thread
+from contextos._deadline import in_daemon_thread
 from contextos.errors import ConfigError, DuplicateToolError, InvalidToolError
 from contextos.llm.types import ToolCall
-from contextos.tools.schema import argument_problem
+from contextos.tools._schema import argument_problem
 from contextos.tools.tool import Tool
 
 ToolFailure = Literal[
@@ -267,11 +267,10 @@ class ToolExecutor:
                 return await tool.fn(**arguments)
             fn = tool.fn
             if tool.isolated:
-                from contextos.tools.isolated import run_isolated
+                from contextos.tools._isolated import run_isolated
 
-                return await run_isolated(
-                    getattr(fn, "__wrapped__", fn), arguments
-                )  # your function: it must pickle
+                # your function: it must pickle
+                return await run_isolated(getattr(fn, "__wrapped__", fn), arguments)
             value = await in_daemon_thread(
                 lambda: fn(**arguments), name=f"contextos-tool-{tool.name}"
             )

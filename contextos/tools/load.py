@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from contextos._jsonl import jsonl_rows, read_text
 from contextos.errors import DuplicateToolError, InvalidToolError
-from contextos.jsonl import jsonl_rows, read_text
 from contextos.tools.tool import Tool, tools_from_mcp
 
 _ROW_KEYS = {"id", "name", "description", "parameters", "group", "source", "metadata"}

@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from contextos.errors import ModelError
-from contextos.llm.parse import json_candidates
+from contextos.llm._parse import json_candidates
 from contextos.tools.retrieve import ToolHit, ToolRetriever
 from contextos.tracing.spans import span
 
 if TYPE_CHECKING:
-    from contextos.llm import ModelClient
+    from contextos.llm.protocol import ChatModel
 
 QUERY_PROMPT = """\
 You help an assistant find the tools (API functions) it needs in a large catalog.
@@ -99,7 +99,7 @@ class ToolQueryWriter:
 
     def __init__(
         self,
-        client: ModelClient | None = None,
+        client: ChatModel | None = None,
         *,
         max_queries: int = 5,
         max_tokens: int = 300,

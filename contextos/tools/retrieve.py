@@ -13,35 +13,33 @@
   A request usually names what it wants done in the family's vocabulary ("a captcha API") more
   than in one endpoint's, and a multi-step request often needs several endpoints of one family.
 
-The lists are fused by the store's score fusion (``contextos.store.fusion.fuse_scores``: each list
+The lists are fused by the store's score fusion (``contextos.store.fuse_scores``: each list
 min-max scaled over its top ``depth``, absent = 0, then averaged), so that BM25's unbounded scores
 and cosine similarities weigh alike; rank fusion (RRF) throws away how far apart scores are, which
 matters here because one retriever is often much surer than the other. Several queries (one per
 capability a request needs, see ``ToolQueryWriter``) are fused by reciprocal rank
-(``contextos.store.fusion.fuse_ranks``), so that each capability gets its own tools into the top.
+(``contextos.store.fuse_ranks``), so that each capability gets its own tools into the top.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from contextos.errors import ConfigError
-from contextos.store.fusion import fuse_ranks, fuse_scores
+from contextos.store import fuse_ranks, fuse_scores
 from contextos.tools.tool import Tool
 
 if TYPE_CHECKING:
-    from contextos.store import VectorTable
-    from contextos.tools.catalog import ToolCatalog
+    from contextos.store import SearchMode, VectorTable
 
-SearchMode = Literal["dense", "fts", "hybrid"]
 MAX_SEGMENTS = 8
 """At most this many sentences of one query are embedded and searched (a bound on the cost of a
 pasted document, not a tuned value: requests ask for a handful of things)."""
@@ -82,7 +80,8 @@ class ToolRetriever(Protocol):
 
 
 class BaseToolRetriever(ABC):
-    """What contextos's retrievers share: composition with a reranker."""
+    """What contextos's retrievers share: composition with a reranker (intended for internal use;
+    users implement ``ToolRetriever``, the one contract an ``Agent`` or a ``ToolSource`` takes)."""
 
     @abstractmethod
     def retrieve(self, queries: Sequence[str], k: int) -> list[ToolHit]:
@@ -113,6 +112,18 @@ class RerankedRetriever(BaseToolRetriever):
         return list(self.rerank(list(queries), hits))[:k]
 
 
+class SearchableTools(Protocol):
+    """What ``CatalogRetriever`` reads from a catalog (``ToolCatalog`` provides it): the tools'
+    and their families' tables, and the tools by id."""
+
+    table: VectorTable
+    groups: VectorTable
+
+    def get_many(
+        self, ids: Sequence[str], *, row_ids: Mapping[str, int] | None = None
+    ) -> list[Tool]: ...
+
+
 class CatalogRetriever(BaseToolRetriever):
     """Retrieval over a ``ToolCatalog`` in LanceDB (see the module docstring for how it scores).
 
@@ -123,7 +134,7 @@ class CatalogRetriever(BaseToolRetriever):
 
     def __init__(
         self,
-        catalog: ToolCatalog,
+        catalog: SearchableTools,
         *,
         mode: SearchMode = "hybrid",
         family_weight: float = 0.5,
@@ -171,7 +182,7 @@ class CatalogRetriever(BaseToolRetriever):
         use_families = self.family_weight > 0 and groups.count() > 0
         queries: list[str | np.ndarray] = []
         if self.mode in ("dense", "hybrid"):
-            from contextos.embed import embed_queries
+            from contextos.embed.base import embed_queries
 
             queries.append(embed_queries(table.embedder, [query, *query_segments(query)]))
         text = fts_query(query)

@@ -21,6 +21,7 @@ the tool the last result shows is needed next. An agent sets it from the second 
 from __future__ import annotations
 
 from contextos.context.items import ContextItem, Step
+from contextos.context.source_names import TOOLS
 from contextos.errors import ConfigError
 from contextos.tools.query import ToolQueryWriter, ToolRetrieval, find_tools
 from contextos.tools.retrieve import ToolRetriever
@@ -42,7 +43,7 @@ def tool_item(
     payload; never compressible (a cut schema is not a schema)."""
     return ContextItem(
         id=tool.name,
-        source="tools",
+        source=TOOLS,
         content=tool.description,
         payload=tool.schema(),
         score=score,
@@ -59,13 +60,18 @@ class ToolSource:
     Its name is ``"tools"``: the renderer offers items of that source as the request's tools.
     """
 
-    name = "tools"
+    name = TOOLS
 
     def __init__(
         self, retriever: ToolRetriever, *, k: int = 5, writer: ToolQueryWriter | None = None
     ) -> None:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
+        if not isinstance(retriever, ToolRetriever):
+            raise ConfigError(
+                f"ToolSource needs a ToolRetriever (retrieve(queries, k)), got {type(retriever).__name__}; "
+                "for a ToolCatalog pass catalog.retriever()"
+            )
         self.retriever = retriever
         self.k = k
         self.writer = writer

@@ -37,10 +37,10 @@ from pydantic import (
     model_validator,
 )
 
-from contextos.checked import validation_problems
+from contextos._checked import validation_problems
 from contextos.errors import InvalidToolError, ToolError
+from contextos.tools._schema import check_schema_safety
 from contextos.tools.run_context import current_run_context, is_run_context
-from contextos.tools.schema import check_schema_safety
 
 #: OpenAI's rule for function names (also what most providers accept).
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -72,9 +72,8 @@ def check_parameters(parameters: Any, *, tool: str) -> dict[str, Any]:
             f"tool {tool!r}: parameters must be a JSON Schema object, got {type(parameters).__name__}; "
             'use {"type": "object", "properties": {...}}'
         )
-    check_schema_safety(
-        parameters, tool=tool
-    )  # depth and refs first: the metaschema check recurses
+    # depth and refs first: the metaschema check recurses
+    check_schema_safety(parameters, tool=tool)
     try:
         Draft202012Validator.check_schema(parameters)
     except SchemaError as exc:
@@ -229,7 +228,8 @@ class Tool(BaseModel):
 
     # Views ------------------------------------------------------------------------------------
 
-    def schema(self) -> dict[str, Any]:
+    # pydantic's BaseModel.schema is its deprecated v1 classmethod; this one is the tool's definition.
+    def schema(self) -> dict[str, Any]:  # type: ignore[override]
         """The OpenAI tool definition the model is offered."""
         return {
             "type": "function",
@@ -289,9 +289,8 @@ _SECTION = re.compile(
     r"^(Args|Arguments|Parameters|Params|Keyword Args|Returns?|Raises|Yields|Examples?|Notes?|See Also)\s*:?\s*$"
 )
 _PARAM_SECTIONS = ("args", "arguments", "parameters", "params", "keyword args")
-_GOOGLE_PARAM = re.compile(
-    r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$"
-)  # "city (str): The city." / "city : str"
+# "city (str): The city." / "city : str"
+_GOOGLE_PARAM = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _SPHINX_PARAM = re.compile(r"^:param\s+(?:[^:\s]+\s+)?(\w+)\s*:\s*(.*)$")
 
 
@@ -375,10 +374,7 @@ def _typed_call(
         try:
             parsed = arguments.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
-                for e in exc.errors()
-            )
+            problems = validation_problems(exc, "arguments")
             raise ToolError(f"invalid arguments: {problems}; fix them and call it again") from None
         values = {name: getattr(parsed, name) for name in names}
         if context_params:

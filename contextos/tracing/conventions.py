@@ -24,13 +24,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-from contextos.tracing import attributes as A
-from contextos.tracing.jsontext import compact_json
+from contextos.tracing import _attributes as A
+from contextos.tracing._jsontext import compact_json
 from contextos.tracing.spans import content_encoder, open_span
 
 if TYPE_CHECKING:
     from contextos.context.items import AssembledContext, Step
-    from contextos.llm.types import Attempt
+    from contextos.llm.types import Attempt, Completion
 
 # request parameters that have a GenAI attribute of their own
 _PARAMS = {
@@ -196,6 +196,18 @@ def record_chat_response(
     if output_messages is not None and (encode := content_encoder()) is not None:
         attrs[A.OUTPUT_MESSAGES] = encode(list(output_messages))
     span.set_attributes(attrs)
+
+
+def record_completion(span: Span, completion: Completion) -> None:
+    """``record_chat_response`` with what a ``Completion`` says: model, tokens, finish reason, message."""
+    record_chat_response(
+        span,
+        response_model=completion.model,
+        input_tokens=completion.usage.prompt_tokens,
+        output_tokens=completion.usage.completion_tokens,
+        finish_reasons=[completion.finish_reason] if completion.finish_reason else (),
+        output_messages=[completion.message()],
+    )
 
 
 def tool_span(

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
-from contextos.tracing.attributes import CONTENT
+from contextos.tracing._attributes import CONTENT
 from contextos.tracing.redact import Redactor
 
 # exception events carry the message, which may quote content: without content only their type stays

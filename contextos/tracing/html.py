@@ -12,7 +12,7 @@ import json
 import secrets
 from typing import Any
 
-from contextos.tracing import attributes as A
+from contextos.tracing import _attributes as A
 from contextos.tracing.records import RunSummary, SpanRecord
 from contextos.tracing.view import final_answer, span_tree, step_context, steps
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from contextos.tracing.jsontext import compact_json, json_texts
+from contextos.tracing._jsontext import compact_json, json_texts
 
 REDACTED = "[REDACTED]"
 
@@ -215,9 +215,8 @@ class Redactor:
             0  # in the remembered strings (their redacted forms are mostly the same objects)
         )
         self._secret_keys: dict[str, bool] = {}
-        self._plain_keys: set[str] = (
-            set()
-        )  # keys known to name no secret (a set: ``in``, not a call)
+        # keys known to name no secret (a set: ``in``, not a call)
+        self._plain_keys: set[str] = set()
         self._lock = threading.Lock()
 
     def text(self, value: str) -> str:
@@ -241,12 +240,10 @@ class Redactor:
 
     def _scrub(self, value: str) -> str:
         lower = value.lower()
-        if (
-            not value.isascii()
-        ):  # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
-            lower = lower.replace("\u017f", "s").replace(
-                "\u0131", "i"
-            )  # long s, dotless i (translate: 50 ns a char)
+        # letters (?i) folds to ASCII that lower() keeps: "paſſword" matches _KEYED
+        if not value.isascii():
+            # long s, dotless i (translate: 50 ns a char)
+            lower = lower.replace("\u017f", "s").replace("\u0131", "i")
         # ``map`` and ``any`` in C: a generator expression would run a Python frame per word
         if any(map(lower.__contains__, _KEY_WORDS)):
             value = (
@@ -259,8 +256,8 @@ class Redactor:
         for literal, pattern in self._plain_tokens:
             if literal in value:
                 value = pattern.sub(REDACTED, value)
-        for literal, pattern in self._variant_tokens:
-            if literal.search(value):
+        for finder, pattern in self._variant_tokens:
+            if finder.search(value):
                 value = pattern.sub(REDACTED, value)
         if "://" in value and "@" in value:
             value = _URL_PASSWORD.sub(_URL_REPLACEMENT, value)
@@ -292,9 +289,8 @@ class Redactor:
         brackets end every pattern). Values JSON has no type for are written as ``compact_json`` writes
         them."""
         if value.__class__ is list or value.__class__ is tuple:
-            remembered = (
-                self._texts.get
-            )  # looked up here first: most elements were seen at an earlier step
+            # looked up here first: most elements were seen at an earlier step
+            remembered = self._texts.get
             parts = tuple([remembered(t) or self.text(t) for t in json_texts(value)])
             out = RedactedJSON("[" + ",".join(parts) + "]")
             out.parts = parts

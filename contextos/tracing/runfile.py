@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contextos.tracing.attributes import CONTEXT_ITEMS, INPUT_MESSAGES, TOOL_DEFINITIONS
-from contextos.tracing.jsontext import json_line
+from contextos.tracing._attributes import CONTEXT_ITEMS, INPUT_MESSAGES, TOOL_DEFINITIONS
+from contextos.tracing._jsontext import json_line
 from contextos.tracing.records import SpanRecord
 
 PARTS = "$parts"
@@ -69,7 +69,8 @@ class RunFiles:
         self._lock = threading.Lock()
         self.closed = False
 
-    def _open(self, run_id: str) -> int:
+    def open_run(self, run_id: str) -> int:
+        """The open descriptor of ``run_id``'s file (opened now, closing the oldest beyond ``max_open``)."""
         if len(self._fds) >= self.max_open:  # oldest opened first
             os.close(self._fds.pop(next(iter(self._fds))))
         path = self.folder / f"{run_id}.jsonl"
@@ -108,16 +109,15 @@ class RunFiles:
         try:
             fd = self._fds.get(run_id)
             if fd is None:
-                fd = self._open(run_id)
+                fd = self.open_run(run_id)
             written = os.write(fd, data)
             while written < len(data):  # a short write (interrupted, a full disk): the rest
                 written += os.write(fd, data[written:])
             if self.fsync:
                 os.fsync(fd)
         except OSError as exc:
-            self._torn.add(
-                run_id
-            )  # part of the line may be in the file: the next write starts a new line
+            # part of the line may be in the file: the next write starts a new line
+            self._torn.add(run_id)
             known = self._parts.get(run_id, {})
             for text in new:  # not written: written again with the next span that refers to them
                 known.pop(text, None)

@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -31,8 +31,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import BaseModel, ConfigDict, Field
 
 from contextos.errors import ConfigError
+from contextos.tracing._otel_compat import hang_pipeline, pipeline_of
+from contextos.tracing._recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.export import RedactingExporter, SpanFilter
-from contextos.tracing.recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.redact import Redactor
 from contextos.tracing.runfile import TraceStoreWarning
 from contextos.tracing.spans import encoder_of
@@ -110,9 +111,8 @@ class _Pipeline(SpanProcessor):
         """Forward to ``processors`` from now on."""
         self.processors = tuple(processors)
         self.capture = capture
-        self.content_encoder = (
-            encoder_of(self) if capture else None
-        )  # worked out here, not on every span
+        # worked out here, not on every span
+        self.content_encoder = encoder_of(self) if capture else None
         self._direct = tuple(
             p for p in self.processors if getattr(p, "takes_recorded_spans", False)
         )
@@ -164,7 +164,7 @@ class _OwnProvider(TracerProvider):
         super().add_span_processor(span_processor)
         if not isinstance(span_processor, _Pipeline):
             self.foreign = True
-            pipeline = getattr(self, "_contextos_pipeline", None)
+            pipeline = pipeline_of(self)
             if pipeline is not None:
                 pipeline.choose_tracer()
 
@@ -176,7 +176,7 @@ _NOTHING = trace.NoOpTracer()
 def _pipeline(service_name: str) -> _Pipeline:
     """The pipeline on the global tracer provider, installing a provider first if there is none."""
     provider = trace.get_tracer_provider()
-    pipeline = getattr(provider, "_contextos_pipeline", None)
+    pipeline: _Pipeline | None = pipeline_of(provider)
     if pipeline is not None:
         return pipeline
     if not isinstance(provider, TracerProvider):
@@ -191,10 +191,10 @@ def _pipeline(service_name: str) -> _Pipeline:
             resource=Resource.create({"service.name": service_name})
         )
         trace.set_tracer_provider(made)
-        provider = trace.get_tracer_provider()
+        provider = cast(TracerProvider, trace.get_tracer_provider())  # the one just set
     pipeline = _Pipeline(provider)
     provider.add_span_processor(pipeline)
-    provider._contextos_pipeline = pipeline  # type: ignore[attr-defined]
+    hang_pipeline(provider, pipeline)
     pipeline.choose_tracer()
     return pipeline
 
@@ -256,6 +256,37 @@ class Tracing:
         if self._pipeline.handle is self:
             self._pipeline.use(self._processors, any(self._capture))
 
+    @property
+    def processors(self) -> tuple[SpanProcessor, ...]:
+        """The span processors of this setup (the store's ``TraceStoreProcessor`` first, when on)."""
+        return tuple(self._processors)
+
+    @property
+    def current(self) -> bool:
+        """Whether contextos's spans go to this setup now."""
+        return self._pipeline.handle is self
+
+    def add_processor(self, processor: SpanProcessor, *, capture_content: bool = False) -> None:
+        """Hand every span to ``processor`` too, as it is (no redaction: wrap an exporter with
+        ``add_exporter`` for that); ``capture_content`` says whether it wants message content."""
+        self._add(processor, capture_content)
+
+    def suspend(self) -> None:
+        """Stop sending spans here, leaving the exporters open (``resume`` sends them here again)."""
+        with _lock:
+            if self._pipeline.handle is self:
+                self._pipeline.use((), False)
+                self._pipeline.handle = None
+
+    def resume(self) -> None:
+        """Make this setup the one contextos's spans go to, as it was (its store, its redactor's memory,
+        its open files); the setup current until now is suspended, not shut down."""
+        with _lock:
+            if not self.active:
+                raise ConfigError("this tracing setup was shut down; call configure_tracing again")
+            self._pipeline.handle = self
+            self._pipeline.use(self._processors, any(self._capture))
+
     def add_exporter(
         self, exporter: SpanExporter, *, capture_content: bool = False, batch: bool = False
     ) -> None:
@@ -288,7 +319,7 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
 
     Idempotent: the same settings give back the running handle."""
     if config is None:
-        config = TracingConfig(**settings)  # type: ignore[arg-type]
+        config = TracingConfig(**settings)
     elif settings:
         config = config.model_copy(update=settings)
     with _lock:
@@ -296,9 +327,8 @@ def configure_tracing(config: TracingConfig | None = None, **settings: object) -
         current = pipeline.handle
         if current is not None and current.active and current.config == config:
             return current
-    handle = Tracing(
-        config, pipeline
-    )  # a bad setting raises here, before the running setup is touched
+    # a bad setting raises here, before the running setup is touched
+    handle = Tracing(config, pipeline)
     if current is not None:  # replace the running setup
         current.shutdown()
     with _lock:

@@ -16,9 +16,9 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from contextos.tracing.attributes import ERROR_TYPE
-from contextos.tracing.current import CURRENT, SPAN_KEY
-from contextos.tracing.jsontext import compact_json
+from contextos.tracing._attributes import ERROR_TYPE
+from contextos.tracing._jsontext import compact_json
+from contextos.tracing._otel_compat import CURRENT, SPAN_KEY, global_provider, pipeline_of
 from contextos.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -32,10 +32,8 @@ def tracer() -> trace.Tracer:
     or an SDK provider someone else set), kept per provider, because the SDK builds a new ``Tracer``
     on every ``get_tracer`` call."""
     global _cached
-    provider = (
-        getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
-    )  # as in _pipeline
-    pipeline = getattr(provider, "_contextos_pipeline", None)
+    provider = global_provider()
+    pipeline = pipeline_of(provider)
     if pipeline is not None:
         return pipeline.tracer  # type: ignore[no-any-return]
     cached = _cached
@@ -63,9 +61,8 @@ class _CurrentSpan:
         started = self._span
         # a non-recording span with no valid context (the no-op tracer's) is not made current, as there
         if started.is_recording() or started.get_span_context().is_valid:
-            if (
-                CURRENT is not None
-            ):  # what attach(set_span_in_context(started)) does, without its six frames
+            # what attach(set_span_in_context(started)) does, without its six frames
+            if CURRENT is not None:
                 self._token = CURRENT.set(Context({**CURRENT.get(), SPAN_KEY: started}))
             else:
                 self._token = otel_context.attach(trace.set_span_in_context(started))
@@ -123,16 +120,8 @@ def span(name: str, attributes: dict[str, Any] | None = None) -> _CurrentSpan:
 
 
 def _pipeline(provider: object = None) -> Any:
-    """The pipeline ``configure_tracing`` hung on the (current) tracer provider, or None.
-
-    Every span asks: the provider, once one is set, is read from OpenTelemetry's module
-    (``get_tracer_provider`` is two more calls); before, ``get_tracer_provider`` gives the proxy, or the
-    provider its environment variable names."""
-    return getattr(
-        provider or getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider(),
-        "_contextos_pipeline",
-        None,
-    )
+    """The pipeline ``configure_tracing`` hung on the (current) tracer provider, or None."""
+    return pipeline_of(provider or global_provider())
 
 
 def capturing() -> bool:
@@ -144,7 +133,7 @@ def capturing() -> bool:
 def encoder_of(pipeline: Any) -> Callable[[Any], str]:
     """The configured redactor's ``json`` (JSON redacted as it is made), or plain ``compact_json``."""
     handle = pipeline.handle if pipeline is not None else None
-    return handle.redactor.json if handle is not None else compact_json  # type: ignore[no-any-return]
+    return handle.redactor.json if handle is not None else compact_json
 
 
 def content_encoder() -> Callable[[Any], str] | None:
@@ -152,9 +141,8 @@ def content_encoder() -> Callable[[Any], str] | None:
     The span helpers look it up once per span, where asking ``capturing()`` and calling ``to_json``
     would find the pipeline again for each piece of content."""
     pipeline = _pipeline()
-    return (
-        None if pipeline is None else pipeline.content_encoder
-    )  # kept by the pipeline: see _Pipeline.use
+    # kept by the pipeline: see _Pipeline.use
+    return None if pipeline is None else pipeline.content_encoder
 
 
 def to_json(value: Any) -> str:

@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import TraceFlags
 
 from contextos.errors import TraceError
+from contextos.tracing._recorder import UNSET_STATUS
 from contextos.tracing.export import SpanFilter
-from contextos.tracing.recorder import UNSET_STATUS
 from contextos.tracing.records import RunSummary, SpanRecord, summarize
 from contextos.tracing.runfile import RunFiles, RunRead, read_run
 
@@ -40,9 +40,8 @@ def default_trace_dir() -> Path:
 def span_record(span: ReadableSpan, view: SpanFilter | None = None) -> dict[str, Any]:
     """A finished SDK span as the JSON object the store writes; through ``view`` (redacted, content
     left out unless it captures content) when given."""
-    trace_id, span_id, _, _, _, _ = (
-        span.context
-    )  # a SpanContext is a tuple: unpacked, not read through properties
+    # a SpanContext is a tuple: unpacked, not read through properties
+    trace_id, span_id, _, _, _, _ = span.context
     parent = span.parent
     status = span.status
     # most spans keep the status they started with: its code and description are known without a look
@@ -257,7 +256,7 @@ class TraceStoreProcessor(SpanProcessor):
     """
 
     takes_recorded_spans = (
-        True  # reads contextos's own spans as they are (see contextos.tracing.recorder)
+        True  # reads contextos's own spans as they are (see contextos.tracing._recorder)
     )
 
     def __init__(
@@ -265,22 +264,22 @@ class TraceStoreProcessor(SpanProcessor):
     ) -> None:
         self.store = store
         self.view = view
-        self._files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
+        self.files = RunFiles(store.folder, fsync=fsync, max_open=max_open)
+        """The run files spans are appended to."""
 
     @property
     def lost_spans(self) -> int:
         """Spans this processor could not write (a full disk, an unwritable folder)."""
-        return self._files.lost_total
+        return self.files.lost_total
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
-        if (
-            ctx is not None and ctx[3] & TraceFlags.SAMPLED
-        ):  # its trace_flags (a SpanContext is a tuple)
-            self._files.append((span_record(span, self.view),))
+        # its trace_flags (a SpanContext is a tuple)
+        if ctx is not None and ctx[3] & TraceFlags.SAMPLED:
+            self.files.append((span_record(span, self.view),))
 
     def shutdown(self) -> None:
-        self._files.close()
+        self.files.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from contextos.errors import TraceError
-from contextos.tracing import attributes as A
+from contextos.tracing import _attributes as A
 from contextos.tracing.records import SpanRecord
 
 
@@ -112,9 +112,8 @@ def step_context(spans: list[SpanRecord], step: int) -> StepContext:
         )
     s = max(found, key=lambda x: x.end_time)
     sent = _sending_chat(spans, s)
-    messages = _json_attr(
-        s, A.CONTEXT_MESSAGES, None
-    )  # where runs recorded by earlier versions kept them
+    # where runs recorded by earlier versions kept them
+    messages = _json_attr(s, A.CONTEXT_MESSAGES, None)
     if messages is None:
         messages = _json_attr(sent, A.INPUT_MESSAGES, None) if sent is not None else None
     return StepContext(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from itertools import pairwise
 
 import pytest
 
@@ -24,9 +25,8 @@ def test_tool_call_then_answer_sends_exactly_the_assembled_context(server, clien
     requests = server.completion_requests()
     assert len(requests) == len(result.steps) == 2
     for request, step in zip(requests, result.steps):
-        assert request.body["messages"] == without_none(
-            step.context.messages
-        )  # litellm leaves out content=None
+        # litellm leaves out content=None
+        assert request.body["messages"] == without_none(step.context.messages)
         assert request.body["tools"] == step.context.tools
     first, second = result.steps
     assert first.tool_results[0].content == "Sunny in Oslo, 21 C"
@@ -124,10 +124,11 @@ def test_hooks_deny_edit_and_rewrite_the_context(server, client):
         and edited.arguments == {"city": "Oslo"}
     )
     sent = server.completion_requests()[0].body["messages"]
+    # the edited context is what the model got
     assert sent[-1] == {
         "role": "system",
         "content": "(step 0)",
-    }  # the edited context is what the model got
+    }
 
 
 def test_a_hook_can_repair_arguments_that_were_not_json(server, client):
@@ -167,9 +168,8 @@ def test_token_and_cost_limits(server, client):
     ).run("Weather?")
     assert by_tokens.stop_reason == "max_tokens" and 1 <= len(by_tokens.steps) < 50
     assert by_tokens.usage.total_tokens >= 150
-    assert (
-        sum(s.usage.total_tokens for s in by_tokens.steps[:-1]) < 150
-    )  # it stopped at the first step past the limit
+    # it stopped at the first step past the limit
+    assert sum(s.usage.total_tokens for s in by_tokens.steps[:-1]) < 150
     limits = RunLimits(
         max_steps=50, max_cost_usd=0.001, usd_per_million_input=2.0, usd_per_million_output=8.0
     )
@@ -209,7 +209,7 @@ def test_prefix_stays_stable_across_steps(server, client):
     )
     counter = TiktokenCounter()
     requests = [r.body for r in server.completion_requests()]
-    for previous, current in zip(requests, requests[1:]):
+    for previous, current in pairwise(requests):
         assert current["messages"][: len(previous["messages"])] == previous["messages"]
         assert current["tools"] == previous["tools"]
         shared = shared_prefix_tokens(previous, current, counter)
@@ -377,7 +377,28 @@ def test_a_tiny_window_keeps_the_task_and_the_latest_tool_result_in_every_reques
 
 
 async def test_run_inside_an_event_loop_points_to_arun(client):
-    from contextos import AgentError
+    from contextos import RunningLoopError
 
-    with pytest.raises(AgentError, match="await agent.arun"):
+    with pytest.raises(RunningLoopError, match="await agent.arun"):
         Agent(client).run("hi")
+
+
+def test_the_model_and_the_catalog_are_checked_against_their_contracts(tmp_path):
+    from contextos import ConfigError, ToolCatalog
+    from contextos.testing import ScriptedModel
+    from contextos.tools import CatalogRetriever, ToolRetriever
+
+    with pytest.raises(ConfigError, match="ChatModel"):
+        Agent("offline/demo")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="ToolRetriever"):
+        Agent(ScriptedModel(), catalog=[get_weather])  # type: ignore[arg-type]
+
+    class Everything:
+        def retrieve(self, queries, k):
+            return []
+
+    mine = Everything()
+    assert isinstance(mine, ToolRetriever)
+    assert Agent(ScriptedModel(), catalog=mine).catalog is mine
+    catalog = ToolCatalog.open(tmp_path / "tools")
+    assert isinstance(Agent(ScriptedModel(), catalog=catalog).catalog, CatalogRetriever)

@@ -9,7 +9,7 @@ from contextos.agents import Agent
 from contextos.context.items import CITE_ID
 from contextos.testing import ScriptedModel
 from contextos.tracing import configure_tracing
-from contextos.tracing.attributes import STEP_CITED, STEP_SPAN
+from contextos.tracing._attributes import STEP_CITED, STEP_SPAN
 from contextos.tracing.store import TraceStore
 
 

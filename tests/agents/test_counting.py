@@ -62,9 +62,8 @@ def test_a_gpt_4_turbo_agent_with_hindi_documents_fits_its_budget_in_cl100k():
         warnings.simplefilter("error", TokenizerWarning)  # a known model: no estimate, no warning
         request, budget = sent_request()
     cl100k = openai_count(load_encoding("cl100k_base"), request["messages"], request["tools"])
-    assert (
-        budget.available * 0.6 < cl100k <= budget.available
-    )  # the budget is used, and never exceeded
+    # the budget is used, and never exceeded
+    assert budget.available * 0.6 < cl100k <= budget.available
     assert "doc-" not in str(request) and "मानसून" in str(request)  # documents went in
 
 

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from contextos.agents.demo import demo_catalog_path, demo_embedder, demo_vectors_path
+from contextos.agents._demo import demo_catalog_path, demo_embedder, demo_vectors_path
 from contextos.embed import default_embedder
 from contextos.embed.cache import content_key
 from contextos.tools import ToolCatalog, load_tools

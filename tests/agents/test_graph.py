@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from contextos import AgentError, Budget, ConfigError, ContextItem, StaticSource
+from contextos import (
+    AgentError,
+    Budget,
+    ConfigError,
+    ContextItem,
+    RunningLoopError,
+    StaticSource,
+)
 from contextos.agents import Agent, AgentGraph
 from contextos.testing import Reply
 
@@ -34,13 +41,14 @@ def test_model_hands_off_through_a_transfer_tool(server, client):
     assert result.answer == "Refund issued." and result.runs[0].handoff == "billing"
     billing_request = server.completion_requests()[1].body
     roles = [m["role"] for m in billing_request["messages"]]
+    # shared memory: billing sees the handoff
     assert roles == [
         "system",
         "user",
         "assistant",
         "tool",
         "user",
-    ]  # shared memory: billing sees the handoff
+    ]
     assert billing_request["messages"][3]["content"] == "Transferred to billing."
     assert "tools" not in billing_request  # billing has no successors, hence no transfer tools
 
@@ -68,10 +76,11 @@ def test_router_chooses_the_next_agent(server, client):
         ("writer", "answer from You are writer."),
     ]
     writer_messages = server.completion_requests()[1].body["messages"]
+    # no shared memory: a fresh conversation
     assert [m["role"] for m in writer_messages] == [
         "system",
         "user",
-    ]  # no shared memory: a fresh conversation
+    ]
     assert "researcher said: answer from You are researcher." in writer_messages[1]["content"]
 
 
@@ -157,5 +166,5 @@ def test_graph_configuration_errors(client):
 
 async def test_run_inside_an_event_loop_points_to_arun(client):
     graph = AgentGraph.from_agents(agents(client, "a"), [], entry="a")
-    with pytest.raises(AgentError, match=r"await graph.arun"):
+    with pytest.raises(RunningLoopError, match=r"await graph.arun"):
         graph.run("hi")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from contextos import (
     Agent,
@@ -77,9 +78,8 @@ def test_the_newest_tool_result_beats_eighty_cheap_notes():
     assert "Weather report for Oslo" in result.answer
     second = result.steps[1].context
     result_item = next(i for i in second.items if i.role == "tool")
-    assert (
-        second.messages[-1]["role"] == "tool"
-    )  # the newest block is last, as the model must see it
+    # the newest block is last, as the model must see it
+    assert second.messages[-1]["role"] == "tool"
     assert second.decision(result_item.id).status.value in {"included", "truncated"}
     assert second.usage.request_tokens <= agent.budget.available
     kept_notes = second.usage.per_source["memory"].kept
@@ -135,7 +135,7 @@ def test_in_a_long_chat_only_the_current_task_is_pinned():
     assert f'"{cities[-1]}"' in users[-1] and not any(f'"{cities[0]}"' in u for u in users)
     roles = [m["role"] for m in last.messages if m["role"] != "system"]
     assert roles[0] == "user" and all(
-        not (a == b and a in ("user", "assistant")) for a, b in zip(roles, roles[1:])
+        not (a == b and a in ("user", "assistant")) for a, b in pairwise(roles)
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from contextos import Budget, TiktokenCounter, shared_prefix_tokens
 from contextos.agents import Agent, RunLimits
-from contextos.agents.tools_source import RunTools
+from contextos.agents._tools_source import RunTools
 from contextos.context import Step
 from contextos.embed import HashingEmbedder
 from contextos.llm import ModelClient
@@ -110,18 +110,16 @@ def test_new_queries_at_a_later_step_add_tools_after_the_ones_offered(server, re
     assert (
         "Sunny in Oslo, 21 C" in prompts[1] and LONG_RESULT not in prompts[1] and "…" in prompts[1]
     )
-    assert (
-        json.dumps([WEATHER_QUERY]) in prompts[1]
-    )  # the previous queries, to repeat when they still fit
+    # the previous queries, to repeat when they still fit
+    assert json.dumps([WEATHER_QUERY]) in prompts[1]
 
 
 def test_the_same_queries_reuse_the_hits_and_keep_the_prefix(server, retriever):
     server.responder = model([WEATHER_QUERY])
     result = agent(server, retriever).run("Check the Oslo forecast")
 
-    assert len(result.steps) == 2 and retriever.searches == [
-        [WEATHER_QUERY]
-    ]  # one search for two steps
+    # one search for two steps
+    assert len(result.steps) == 2 and retriever.searches == [[WEATHER_QUERY]]
     assert (
         result.steps[1].tool_retrieval.reused
         and result.steps[1].tool_retrieval.searched_at_step == 0

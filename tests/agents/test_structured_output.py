@@ -32,12 +32,10 @@ def test_a_valid_answer_is_the_output():
     assert result.stop_reason == "final_answer" and result.output == Weather(
         city="Oslo", celsius=18
     )
-    assert (
-        '"celsius"' in model.requests[0].messages[0]["content"]
-    )  # the schema is in the instructions
-    assert (
-        "response_format" not in model.requests[0].params
-    )  # tools stay callable before any repair
+    # the schema is in the instructions
+    assert '"celsius"' in model.requests[0].messages[0]["content"]
+    # tools stay callable before any repair
+    assert "response_format" not in model.requests[0].params
 
 
 def test_an_invalid_answer_is_repaired_with_the_errors_and_the_response_format():

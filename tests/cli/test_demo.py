@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from contextos.agents.demo import demo_catalog_path, open_demo_catalog, simulated_response
+from contextos.agents._demo import demo_catalog_path, open_demo_catalog, simulated_response
 from contextos.errors import InvalidToolError
 from contextos.tools import Tool
 
@@ -146,9 +146,8 @@ def test_indexing_another_catalog_in_the_same_folder_replaces_the_first(tmp_path
     crypto = small_catalog(tmp_path / "crypto.jsonl", category="Cryptography")
     first, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")
     assert built and len(first) == crypto
-    assert (
-        open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")[1] is False
-    )  # reused
+    # reused
+    assert open_demo_catalog(tmp_path / "db", source=tmp_path / "crypto.jsonl")[1] is False
     n = small_catalog(tmp_path / "translation.jsonl", category="Translation")
     second, built = open_demo_catalog(tmp_path / "db", source=tmp_path / "translation.jsonl")
     assert built and len(second) == n

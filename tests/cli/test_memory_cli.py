@@ -168,9 +168,8 @@ def test_dialogue_rows_as_users_write_them(cli, tmp_path):
         "--embedder",
         "hashing",
     )
-    assert r.returncode == 0 and "stored 3 records" in r.stdout, (
-        r.stdout + r.stderr
-    )  # nothing merged across conversations
+    # nothing merged across conversations
+    assert r.returncode == 0 and "stored 3 records" in r.stdout, r.stdout + r.stderr
 
     def found(*filters: str) -> list[str]:
         r = cli(
@@ -187,9 +186,8 @@ def test_dialogue_rows_as_users_write_them(cli, tmp_path):
         assert r.returncode == 0, r.stderr
         return [json.loads(h)["id"] for h in r.stdout.splitlines()]
 
-    assert found("conv_id=conv-2", "session=1") == [
-        "conv-2/D1:1"
-    ]  # an int session, found by session=1
+    # an int session, found by session=1
+    assert found("conv_id=conv-2", "session=1") == ["conv-2/D1:1"]
     assert found("conv_id=conv-1") == ["conv-1/D1:1"]
     r = cli("memory", "search", "--db", str(db), "support", "--filter", "session=first")
     assert (

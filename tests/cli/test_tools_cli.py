@@ -128,12 +128,13 @@ def test_bad_catalog_leaves_the_store_intact(cli, tmp_path):
     result = json.loads(
         cli("tools", "search", "--db", str(db), "flights", "-k", "10", "--json").stdout
     )
+    # nothing of either bad file
     assert sorted(h["tool"]["id"] for h in result["hits"]) == [
         "c1",
         "f1",
         "w1",
         "w2",
-    ]  # nothing of either bad file
+    ]
 
 
 def test_errors_are_clear(cli, tmp_path):

@@ -8,7 +8,6 @@ import pytest
 
 from contextos import CompressionError, ContextItem, TiktokenCounter
 from contextos.compress import (
-    GENERATED,
     ClusterCompressor,
     DynamicCutoff,
     ExtractivePruner,
@@ -18,9 +17,10 @@ from contextos.compress import (
     compressor_named,
     default_compressor,
     kept_items,
-    outline,
 )
 from contextos.compress.extractive import HEADING
+from contextos.compress.structure import outline
+from contextos.compress.summarize import GENERATED
 from contextos.testing import HashingEmbedder, Reply, ScriptedModel
 
 COUNTER = TiktokenCounter(encoding="o200k_base")
@@ -99,21 +99,22 @@ def test_empty_passages_cost_nothing_and_stay():
 
 
 def test_cutoff_stops_where_scores_fall_steeply():
+    # 5 tokens each
     items = [
         doc(f"d{n}", f"passage number {n}", score=s)
         for n, s in enumerate([0.9, 0.85, 0.8, 0.2, 0.15])
-    ]  # 5 tokens each
+    ]
     results = DynamicCutoff(counter=COUNTER, steepness=0.4).compress_sync(items, "", 24)
+    # the target would allow a fourth
     assert [i.id for i in kept_items(results)] == [
         "d0",
         "d1",
         "d2",
-    ]  # the target would allow a fourth
+    ]
     assert "score fell" in next(r for r in results if r.decision.id == "d3").decision.reason
     flat = [doc(f"d{n}", f"passage number {n}", score=0.5) for n in range(5)]
-    assert (
-        len(kept_items(DynamicCutoff(counter=COUNTER).compress_sync(flat, "", 11))) == 2
-    )  # then the target decides
+    # then the target decides
+    assert len(kept_items(DynamicCutoff(counter=COUNTER).compress_sync(flat, "", 11))) == 2
 
 
 REVIEWS = [
@@ -249,10 +250,11 @@ def test_history_compaction_digests_old_results_keeping_ids_numbers_errors_and_a
         "memory record tool-result-result0" in oldest
         and shelf.records["tool-result-result0"].content == turns[1].content
     )
+    # still answers its call
     assert by_id["result0"].item.payload == {
         "tool_call_id": "c0",
         "name": "orders",
-    }  # still answers its call
+    }
     assert by_id["result2"].item is turns[5]  # the newest result is never digested
     assert sum(r.decision.tokens_after for r in results if r.item) <= total - 200
 
@@ -278,7 +280,7 @@ def test_per_source_routes_each_source_to_its_compressor_within_one_target():
 
 def test_run_compressor_refuses_a_compressor_that_answers_for_other_items():
     from contextos import ConfigError
-    from contextos.compress import run_compressor
+    from contextos.context.sources import run_compressor
 
     class Liar:
         name = "liar"

@@ -18,7 +18,9 @@ from contextos import (
     TiktokenCounter,
 )
 from contextos.agents import Agent, Conversation
-from contextos.compress import COMPRESSION, agent_compressors, default_compressor
+from contextos.compress import default_compressor
+from contextos.compress.base import COMPRESSION
+from contextos.compress.default import agent_compressors
 from contextos.testing import Reply, ScriptedModel
 
 COUNTER = TiktokenCounter(encoding="o200k_base")
@@ -162,11 +164,12 @@ def test_old_tool_results_are_digested_and_the_newest_kept_whole(exporter):
     )
     result = orchestrator.build_sync(Step(input="Where are orders 101 to 103?"))
     tools = [m for m in result.messages if m["role"] == "tool"]
+    # each still answers its call
     assert len(tools) == 3 and [m["tool_call_id"] for m in tools] == [
         "c101",
         "c102",
         "c103",
-    ]  # each still answers its call
+    ]
     assert (
         "digested" in tools[0]["content"]
         and "ORD-101" in tools[0]["content"]

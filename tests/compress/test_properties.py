@@ -123,10 +123,8 @@ def test_deterministic_and_inventing_no_words(request):
             if r.item is None or r.item.content == originals[r.item.id].content:
                 continue
             assert COMPRESSION in r.item.metadata
-            if compressor.name in (
-                "extractive",
-                "structure",
-            ):  # only the text's own words (the outline adds "-")
+            # only the text's own words (the outline adds "-")
+            if compressor.name in ("extractive", "structure"):
                 assert _words(r.item.content) - {"-", "##"} <= _words(
                     originals[r.item.id].content
                 ), compressor.name

@@ -23,9 +23,8 @@ def test_the_long_chat_benchmark_keeps_a_contiguous_alternating_suffix(shared_da
         results = module.long_chat(40, 2, texts)
     finally:
         del sys.modules[spec.name]
-    ms, cpu, kept, checks = results["contextos"]
+    *_, kept, checks = results["contextos"]
     assert checks == (2, 2, 2) and 0 < kept < 42
-    if (
-        "langchain trim_messages" in results
-    ):  # with the bench extra: both keep the same newest turns
+    # with the bench extra: both keep the same newest turns
+    if "langchain trim_messages" in results:
         assert results["langchain trim_messages"][2] == kept

@@ -5,6 +5,7 @@ there whenever it fits at all once shortened, and the request fits the budget (c
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -209,7 +210,7 @@ def test_the_conversation_sent_is_a_contiguous_alternating_newest_suffix_within_
 
     roles = [m for m in result.messages if m["role"] != "system"]
     assert not roles or roles[0]["role"] == "user"
-    for a, b in zip(roles, roles[1:]):
+    for a, b in pairwise(roles):
         assert not (a["role"] == b["role"] and a["role"] in ("user", "assistant")), [
             m["role"] for m in roles
         ]

@@ -89,9 +89,8 @@ def test_an_unknown_model_is_an_estimate_said_once_with_its_fallback():
     )
     plain = TiktokenCounter(encoding="o200k_base")
     text = "An estimate must not undercount a tokenizer it does not know. " * 20
-    assert counters[0].count(text) == -(
-        -plain.count(text) * 3 // 2
-    )  # o200k's count plus half, rounded up
+    # o200k's count plus half, rounded up
+    assert counters[0].count(text) == -(-plain.count(text) * 3 // 2)
 
 
 def test_a_vllm_model_named_like_gpt_4_is_not_counted_as_openai():
@@ -150,9 +149,8 @@ def test_a_vllm_model_with_a_server_is_checked_by_its_tokenize_endpoint():
         checked.local, ChatTemplateCounter
     )
     assert checked.server.url == "http://127.0.0.1:8000/tokenize" and checked.server.model == "tiny"
-    assert not checked.needs_check(800, 1000) and checked.needs_check(
-        950, 1000
-    )  # exact: only near the limit
+    # exact: only near the limit
+    assert not checked.needs_check(800, 1000) and checked.needs_check(950, 1000)
     with pytest.warns(TokenizerWarning):
         unknown = counter_for_model(
             "hosted_vllm/acme/other-7b", api_base="http://127.0.0.1:8000/v1"
@@ -184,14 +182,12 @@ def test_the_template_count_is_the_tokenizer_over_the_rendered_template():
     ]
     prompt = counter.render(messages, [WEATHER])
     assert prompt.startswith("<|bos|><|im_start|>system\nBe brief.\n\n# Tools")
-    assert (
-        json.dumps(WEATHER) in prompt and '"arguments": {"city": "Paris"}' in prompt
-    )  # spaces; arguments as an object
+    # spaces; arguments as an object
+    assert json.dumps(WEATHER) in prompt and '"arguments": {"city": "Paris"}' in prompt
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     whole = len(tokenizer.encode(prompt, add_special_tokens=False).ids)
-    assert (
-        counter.count_request(messages, [WEATHER]) == whole == counter.count_prompt(prompt)
-    )  # counted by pieces
+    # counted by pieces
+    assert counter.count_request(messages, [WEATHER]) == whole == counter.count_prompt(prompt)
     assert counter._pieces is not None
     # the template's tools preamble costs far more than OpenAI's 6-token tools block
     assert (
@@ -258,9 +254,8 @@ def test_tokenize_is_asked_once_per_step_and_its_count_is_the_usage():
         result = asyncio.run(
             Orchestrator([], Budget(context_window=400), counter=counter).assemble(items)
         )
-        asked = [r for r in server.requests if r.path == "/tokenize"][
-            1:
-        ]  # after the direct call above
+        # after the direct call above
+        asked = [r for r in server.requests if r.path == "/tokenize"][1:]
     assert len(asked) == 1 and asked[0].body["messages"] == result.messages
     assert result.usage.request_tokens == words  # the server's count, not the local estimate
     assert result.usage.estimated and "checked by vllm:/tokenize" in result.usage.counted_with
@@ -368,3 +363,19 @@ def test_a_server_without_tokenize_is_a_warning_and_the_estimate_stands():
     assert result.usage.estimated and result.usage.request_tokens == counter.count_request(
         result.messages
     )
+
+
+class _Words:
+    """A user's counter: the ``TokenCounter`` protocol only (no ``ChatAccounting`` base)."""
+
+    def count(self, text: str) -> int:
+        return len(text.split())
+
+    def count_request(self, messages, tools=None) -> int:
+        return 100 + sum(self.count(m["content"]) for m in messages)
+
+
+def test_a_server_checked_users_counter_counts_requests_its_own_way():
+    counter = ServerCheckedCounter(_Words(), VllmTokenize("http://127.0.0.1:9/v1", "m"))
+    messages = [{"role": "user", "content": "two words"}]
+    assert counter.count("a b c") == 3 and counter.count_request(messages) == 102

@@ -42,9 +42,8 @@ def test_sources_run_concurrently():
     orchestrator = Orchestrator(sources, Budget(context_window=4000), counter=COUNTER)
     start = time.perf_counter()
     result = orchestrator.build_sync(Step(input="hi"))
-    assert (
-        time.perf_counter() - start < 1.0
-    )  # five 0.3 s sources, one after another, would take 1.5 s
+    # five 0.3 s sources, one after another, would take 1.5 s
+    assert time.perf_counter() - start < 1.0
     assert {d.id for d in result.decisions} == {f"s{i}-1" for i in range(5)}
 
 
@@ -135,9 +134,8 @@ def test_compressors_shorten_only_compressible_items_and_are_recorded():
     )
     result = orchestrator.build_sync(Step())
     assert compressor.seen == ["long"]
-    assert (
-        0 < compressor.targets[0] < 200
-    )  # toward the room left beside the pinned and incompressible items
+    # toward the room left beside the pinned and incompressible items
+    assert 0 < compressor.targets[0] < 200
     decision = result.decision("long")
     assert decision.status.value == "compressed"
     assert decision.tokens_after < decision.tokens_before

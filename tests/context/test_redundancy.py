@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contextos.context.redundancy import (
+from contextos.context._redundancy import (
     COMMON_VALUE_MIN,
     SKETCH_SIZE,
     NeighbourCache,
@@ -38,7 +38,7 @@ def brute_force_pairs(sketches, counted, population):
         for v in s:
             holders.setdefault(v, []).append(n)
     found = {}
-    for v, rows in holders.items():
+    for rows in holders.values():
         if not 1 <= sum(counted[r] for r in rows) <= common:
             continue
         for a, b in itertools.combinations(sorted(rows), 2):

@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 
 from contextos import DemoError
-from contextos.demos import (
-    ic_influence,
-    knn_graph,
-    nearest_neighbours,
-    select_for_annotation,
-    select_indices,
-)
-from contextos.demos.influence import activation_graph, greedy_max_influence
+from contextos.demos import select_for_annotation
+from contextos.demos._graph import knn_graph, nearest_neighbours
+from contextos.demos._influence import activation_graph, greedy_max_influence, ic_influence
+from contextos.demos.annotate import select_indices
 from contextos.embed import HashingEmbedder
 
 
@@ -58,14 +54,14 @@ def test_votek_spreads_over_the_clusters_and_the_discount_is_what_spreads_it():
     vectors, labels = clusters([300, 60, 30, 10], spread=0.4)
     chosen = select_indices(vectors, 4, "votek", k=20)
     assert len(set(chosen)) == 4
+    # representative: the 10-input cluster is the one left out
     assert set(labels[chosen]) == {
         0,
         1,
         2,
-    }  # representative: the 10-input cluster is the one left out
-    undiscounted = select_indices(
-        vectors, 4, "votek", k=20, rho=1.0
-    )  # no discount: the densest region wins every pick
+    }
+    # no discount: the densest region wins every pick
+    undiscounted = select_indices(vectors, 4, "votek", k=20, rho=1.0)
     assert set(labels[undiscounted]) == {0}
 
 

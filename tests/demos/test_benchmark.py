@@ -27,13 +27,16 @@ def test_benchmark_retrieval_and_selection_on_a_slice(shared_data, tmp_path):
         "--out-dir",
         str(tmp_path / "out"),
     ]
-    run = lambda *args: subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "demos.py"), *args, *common],  # noqa: E731
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "demos.py"), *args, *common],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=ROOT,
+        )
+
     done = run("retrieval")
     assert done.returncode == 0, done.stderr
     assert "| knn (16) |" in done.stdout and "| balanced (4) |" in done.stdout

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from contextos import ContextSource, DemoError, Step
+from contextos import ContextItem, ContextSource, DemoError, Step
 from contextos.demos import BalancedRetriever, Demonstration, KnnRetriever, MmrRetriever
 
 
@@ -32,9 +32,10 @@ def test_order_policy_puts_the_closest_last_or_first(pool):
     last = asyncio.run(KnnRetriever(pool, k=3).candidates(step))
     first = asyncio.run(KnnRetriever(pool, k=3, order="similar_first").candidates(step))
     assert isinstance(KnnRetriever(pool), ContextSource)
-    by_position = lambda items: [
-        i.metadata["rank"] for i in sorted(items, key=lambda i: i.position)
-    ]  # noqa: E731
+
+    def by_position(items: list[ContextItem]) -> list[int]:
+        return [i.metadata["rank"] for i in sorted(items, key=lambda i: i.position)]
+
     assert by_position(last) == [3, 2, 1] and by_position(first) == [1, 2, 3]
     item = next(i for i in last if i.metadata["rank"] == 1)
     assert item.source == "demonstrations" and item.id == f"demo-{item.metadata['demo_id']}"

@@ -48,9 +48,8 @@ def test_demonstrations_render_before_memory_and_documents(pool):
         < system.index("## Documents")
     )
     shown = [i for i in built.items if i.source == "demonstrations"]
-    assert (
-        len(shown) == 2 and shown[-1].metadata["rank"] == 1
-    )  # the closest right before what follows
+    # the closest right before what follows
+    assert len(shown) == 2 and shown[-1].metadata["rank"] == 1
     assert built.messages[-1] == {"role": "user", "content": "a boring and tedious film"}
 
 

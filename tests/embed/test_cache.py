@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from contextos import CachedEmbedder, HashingEmbedder
-from contextos.embed import content_key
+from contextos.embed.cache import content_key
 
 
 def test_second_pass_embeds_nothing_in_memory():

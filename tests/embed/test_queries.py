@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from contextos import CachedEmbedder, EmbeddingError
-from contextos.embed import embed_queries
+from contextos.embed.base import embed_queries
 
 
 class Recording:

@@ -49,9 +49,8 @@ def test_tool_catalog_agent():
 def test_rag_agent():
     out = run_example("rag_agent")
     assert "documents-vllm" in out and "answer: [offline]" in out
-    assert (
-        "dropped  documents-" in out and "section cap of documents (120 tokens) reached" in out
-    )  # the budget at work
+    # the budget at work
+    assert "dropped  documents-" in out and "section cap of documents (120 tokens) reached" in out
 
 
 def test_chat_agent_with_memory():

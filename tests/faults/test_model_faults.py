@@ -11,7 +11,7 @@ import time
 import pytest
 
 from contextos import ModelClient, ModelResponseError, ModelTimeoutError, RetryPolicy
-from contextos.llm.runtime import load_litellm
+from contextos.llm._runtime import load_litellm
 
 from .rawserver import RawServer, chunk, completion, event_stream, json_body, trickle
 

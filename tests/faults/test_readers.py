@@ -18,7 +18,7 @@ from contextos import (
 )
 from contextos.cli.memory import _read_jsonl
 from contextos.cli.tools import _read_queries
-from contextos.context.itemsfile import read_items
+from contextos.context._itemsfile import read_items
 from contextos.tools import load_tools
 
 ITEM = {"id": "a", "source": "documents", "content": "fine"}

@@ -43,9 +43,8 @@ def test_a_source_that_never_answers_is_left_out_and_recorded() -> None:
 def test_an_agent_step_goes_on_without_a_hung_source(monkeypatch) -> None:
     import contextos.context.orchestrator
 
-    monkeypatch.setattr(
-        contextos.context.orchestrator, "SOURCE_TIMEOUT_S", 0.3
-    )  # the default, 60 s, made quick
+    # the default, 60 s, made quick
+    monkeypatch.setattr(contextos.context.orchestrator, "SOURCE_TIMEOUT_S", 0.3)
     result = Agent(ScriptedModel([Reply.text("fine")]), sources=[Hung()]).run("go")
     assert result.answer == "fine"
     assert "did not answer" in result.steps[0].context.decision("memory:unavailable").reason

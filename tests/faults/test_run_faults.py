@@ -8,7 +8,7 @@ import time
 import pytest
 
 from contextos import Agent, ModelClient, ModelRequestError, RetryPolicy, RunLimits
-from contextos.llm.runtime import load_litellm
+from contextos.llm._runtime import load_litellm
 from contextos.testing import FakeModelServer, Fault, Reply
 
 from .rawserver import RawServer, completion, trickle

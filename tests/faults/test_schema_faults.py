@@ -84,9 +84,8 @@ async def test_a_catastrophic_pattern_is_bounded_in_time() -> None:
     result = await executor.execute(ToolCall.parse("c1", "t", '{"s": "' + "a" * 60 + '!"}'))
     assert result.failure == "invalid_arguments"
     assert "took longer" in result.content
-    assert (
-        time.monotonic() - started < 8
-    )  # the backtracking alone would take longer than the universe
+    # the backtracking alone would take longer than the universe
+    assert time.monotonic() - started < 8
     ok = await executor.execute(ToolCall.parse("c2", "t", '{"s": "aaaa"}'))
     assert ok.ok and ok.content == "aaaa"
 

@@ -143,13 +143,12 @@ def leaky_runs(tmp_path_factory):
 
 
 def test_the_run_files_hold_no_secret(leaky_runs):
-    folder, run_id, _, _ = leaky_runs
+    folder, *_ = leaky_runs
     raw = b"".join(p.read_bytes() for p in folder.iterdir() if p.suffix == ".jsonl").decode()
     _assert_clean("the trace store", raw)
     assert "config of billing" in raw and REDACTED in raw  # content is kept, secrets replaced
-    assert (
-        f"app:{REDACTED}@127.0.0.1" in raw
-    )  # the failing call's retry events and status name the server
+    # the failing call's retry events and status name the server
+    assert f"app:{REDACTED}@127.0.0.1" in raw
 
 
 def test_a_model_error_names_the_server_without_its_password(leaky_runs):

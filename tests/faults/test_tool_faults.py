@@ -12,7 +12,7 @@ import pytest
 
 from contextos import Agent, ConfigError, ModelClient, RetryPolicy, ToolExecutor
 from contextos.llm import ToolCall
-from contextos.llm.runtime import load_litellm
+from contextos.llm._runtime import load_litellm
 from contextos.testing import FakeModelServer, FakeToolCall, Reply
 
 RELEASE = threading.Event()
@@ -126,9 +126,8 @@ async def test_an_isolated_tool_is_killed_at_its_timeout(tmp_path) -> None:
     )
     assert result.failure == "timeout"
     deadline = time.monotonic() + 5
-    while any(
-        p.name == "contextos-isolated-tool" for p in multiprocessing.active_children()
-    ):  # killed, then reaped
+    # killed, then reaped
+    while any(p.name == "contextos-isolated-tool" for p in multiprocessing.active_children()):
         assert time.monotonic() < deadline, "the isolated tool's process is still running"
         await asyncio.sleep(0.05)
     if pid_file.exists():  # the child got as far as the loop (on a busy machine it may not in 3 s)

@@ -122,7 +122,7 @@ def test_tool_arguments_that_are_not_an_object_are_flagged() -> None:
 async def test_cached_tokens_are_reported(client: ModelClient, server: FakeModelServer) -> None:
     long_prefix = [{"role": "system", "content": " ".join(f"rule{i}" for i in range(40))}]
     first = await client.acomplete(long_prefix + USER)
-    second = await client.acomplete(long_prefix + [{"role": "user", "content": "And of Spain?"}])
+    second = await client.acomplete([*long_prefix, {"role": "user", "content": "And of Spain?"}])
     assert first.usage.cached_tokens == 0
     # 41 shared words (system tag + 40 rules + the user tag) -> 32 in whole blocks of 16.
     assert second.usage.cached_tokens == 32
@@ -183,7 +183,7 @@ def test_completion_serialises_to_json(client: ModelClient) -> None:
 
 
 async def test_over_router_spreads_calls_over_replicas() -> None:
-    from contextos.llm.runtime import load_litellm
+    from contextos.llm._runtime import load_litellm
 
     litellm = load_litellm()
     with FakeModelServer() as first, FakeModelServer() as second:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from contextos import ConfigError, ModelClient
-from contextos.llm import resolve_settings
+from contextos.llm.config import resolve_settings
 
 FILE = """
 [model]

@@ -238,6 +238,7 @@ async def test_all_models_failing_raises_all_models_failed_with_each_error(
         await client.acomplete(USER)
     assert [type(e) for e in raised.value.errors] == [ModelServerError, ModelConnectionError]
     assert raised.value.attempts == 6
+    # counted per server, even for the same model
     assert [a.number for a in attempts] == [
         1,
         2,
@@ -245,7 +246,7 @@ async def test_all_models_failing_raises_all_models_failed_with_each_error(
         1,
         2,
         3,
-    ]  # counted per server, even for the same model
+    ]
     assert "All 2 models failed" in str(raised.value)
     assert isinstance(raised.value, ModelError)
 

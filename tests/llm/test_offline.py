@@ -6,7 +6,7 @@ import json
 
 from contextos import ModelClient
 from contextos.context.counters import counter_for_model
-from contextos.llm.offline import plan_reply
+from contextos.llm._offline import plan_reply
 
 WEATHER = {
     "type": "function",

@@ -159,9 +159,8 @@ async def test_all_replicas_dead_raise_all_models_failed_naming_each(pair) -> No
     # the first fails over at once; the last one standing is retried as a lone server would be
     assert error.attempts == 1 + FAST.max_attempts
     assert all(state.down_for_s > 0 for state in client.replica_status())
-    with pytest.raises(
-        AllModelsFailedError
-    ):  # marked down, they are still tried: nothing else is left
+    # marked down, they are still tried: nothing else is left
+    with pytest.raises(AllModelsFailedError):
         client.complete(USER)
 
 

@@ -29,18 +29,16 @@ def test_jitter_spreads_the_waits_within_its_bound() -> None:
     for attempt, base in ((1, 0.1), (2, 0.2), (3, 0.4)):
         waits = [policy.wait_s(_state(attempt), None) for _ in range(200)]
         assert all(base <= w <= base + 0.5 for w in waits)
-        assert (
-            max(waits) - min(waits) > 0.3
-        )  # many clients failing together do not retry in lockstep
+        # many clients failing together do not retry in lockstep
+        assert max(waits) - min(waits) > 0.3
 
 
 def test_retry_after_raises_the_wait_but_never_past_its_cap() -> None:
     policy = RetryPolicy(initial_wait_s=0.1, jitter_s=0, max_retry_after_s=5)
     assert policy.wait_s(_state(1), 3.0) == 3.0
     assert policy.wait_s(_state(1), 90.0) == 5.0
-    assert policy.wait_s(_state(1), 0.01) == pytest.approx(
-        0.1
-    )  # a shorter Retry-After does not cut the backoff
+    # a shorter Retry-After does not cut the backoff
+    assert policy.wait_s(_state(1), 0.01) == pytest.approx(0.1)
     ignoring = RetryPolicy(initial_wait_s=0.1, jitter_s=0, honour_retry_after=False)
     assert ignoring.wait_s(_state(1), 3.0) == pytest.approx(0.1)
 

@@ -261,17 +261,15 @@ async def test_an_agents_assembled_request_costs_the_server_exactly_what_context
     )
     step = result.steps[0]
     usage, messages, tools = step.context.usage, step.context.messages, step.context.tools
-    assert len(tools) == 4 and any(
-        d.status.value == "dropped" for d in step.context.decisions
-    )  # under pressure
+    # under pressure
+    assert len(tools) == 4 and any(d.status.value == "dropped" for d in step.context.decisions)
     assert (
         usage.counted_with == "template:tiny-llama, checked by vllm:/tokenize"
         and not usage.estimated
     )
     served_prompt = step.usage.prompt_tokens
-    assert (
-        agent.counter.local.count_request(messages, tools) == served_prompt
-    )  # the local template count is exact
+    # the local template count is exact
+    assert agent.counter.local.count_request(messages, tools) == served_prompt
     assert usage.request_tokens == served_prompt <= budget.available
     assert (
         VllmTokenize(served.api_base, served.model).count_request(messages, tools) == served_prompt
@@ -419,9 +417,8 @@ async def test_a_schema_vllm_cannot_compile_fails_with_its_reason_and_no_retry(
             response_format=response_format,
         )
     assert type(raised.value) is ModelRequestError
-    assert "Grammar error" in str(raised.value) and "nonsense" in str(
-        raised.value
-    )  # vLLM's words, not a generic failure
+    # vLLM's words, not a generic failure
+    assert "Grammar error" in str(raised.value) and "nonsense" in str(raised.value)
     assert raised.value.attempts == 1 and raised.value.model == served.model
 
 
@@ -455,8 +452,8 @@ async def test_tool_calls_on_a_server_without_a_tool_parser_fail_with_vllms_reas
 async def test_prompts_sharing_a_long_prefix_hit_vllms_prefix_cache(served: Served) -> None:
     client = served.client(temperature=0)
     prefix = [{"role": "system", "content": f"Instructions {time.time_ns()}: " + _words(400, 2)}]
-    first = prefix + [{"role": "user", "content": "First question about " + _words(20, 3)}]
-    second = prefix + [{"role": "user", "content": "Second question about " + _words(20, 4)}]
+    first = [*prefix, {"role": "user", "content": "First question about " + _words(20, 3)}]
+    second = [*prefix, {"role": "user", "content": "Second question about " + _words(20, 4)}]
     shared = _tokens(served, prefix)
     assert shared > 4 * BLOCK, "the shared prefix must span several KV blocks"
 
@@ -468,13 +465,11 @@ async def test_prompts_sharing_a_long_prefix_hit_vllms_prefix_cache(served: Serv
 
     assert (middle - before).queries >= _tokens(served, first) - 1
     reused = after - middle
-    assert (
-        reused.hits >= (shared // BLOCK - 1) * BLOCK
-    )  # whole blocks of the shared prefix were reused
+    # whole blocks of the shared prefix were reused
+    assert reused.hits >= (shared // BLOCK - 1) * BLOCK
     assert reused.hits <= reused.queries
-    assert (
-        answer.usage.cached_tokens == reused.hits
-    )  # the server's usage report agrees with its metrics
+    # the server's usage report agrees with its metrics
+    assert answer.usage.cached_tokens == reused.hits
 
 
 def _group_alive(pgid: int) -> list[int]:
@@ -542,7 +537,6 @@ def test_a_model_vllm_cannot_load_ends_serve_with_its_reason(cli, tmp_path) -> N
     )
     assert run.returncode == 1
     assert "vLLM exited with code 1 before it was ready" in run.stderr
-    assert (
-        "Invalid repository ID or local directory" in run.stderr
-    )  # vLLM's own reason, from the log's tail
+    # vLLM's own reason, from the log's tail
+    assert "Invalid repository ID or local directory" in run.stderr
     assert run.stdout == ""

@@ -66,10 +66,11 @@ def test_trajectories_are_found_by_task_similarity(tmp_path):
     for t in (book, weather, failed):
         e.record(t)
     found = e.similar("please book a table for four at a restaurant", k=2)
+    # the failed run is not offered as a demonstration
     assert [t.id for t in found] == [
         "t-book",
         "t-weather",
-    ]  # the failed run is not offered as a demonstration
+    ]
     assert found[0] == book
     assert {
         t.id for t in e.similar("book a table for two restaurant", k=2, successful_only=False)
@@ -172,7 +173,7 @@ async def test_memory_source_proposes_scored_filtered_items_and_the_budget_decid
         ).build(Step(input="hiking"))
     with pytest.raises(MemoryStoreError, match="k must be at least 1"):
         MemorySource(store, k=0)
-    with pytest.raises(MemoryStoreError, match="no search"):
+    with pytest.raises(MemoryStoreError, match="is not a MemoryStore"):
         MemorySource([store, "documents"])
     with pytest.raises(MemoryStoreError, match="k must be at least 1"):
         EpisodicMemory(tmp_path / "episodes", embedder=HashingEmbedder(dimension=256), k=0)

@@ -8,8 +8,8 @@ from contextos.context.items import ContextItem
 from contextos.embed import HashingEmbedder
 from contextos.errors import MemoryStoreError, StoreError
 from contextos.memory import MemoryRecord, VectorMemory
+from contextos.memory._timestamps import format_time, parse_time
 from contextos.memory.index_text import RecordText, content_only
-from contextos.memory.timestamps import format_time, parse_time
 
 
 def memory(path, **kwargs) -> VectorMemory:
@@ -57,9 +57,8 @@ def test_the_default_index_text_adds_time_speaker_and_reply_pointer_and_keeps_co
         text["conv-1/1"]
         == "[8 May 2023, 13:56] Caroline: Yes, it was so powerful! (replying to: Melanie: How was the support group?)"
     )
-    assert (
-        text["conv-2/0"] == "[8 May 2023, 13:56] Caroline: Hello there."
-    )  # another dialogue: no pointer
+    # another dialogue: no pointer
+    assert text["conv-2/0"] == "[8 May 2023, 13:56] Caroline: Hello there."
     got = m.get("conv-1/1")
     assert got.content == "Caroline: Yes, it was so powerful!"  # stored as given
     assert got.created_at == parse_time("2023-05-08T13:56")  # dated by its time field
@@ -164,9 +163,8 @@ def test_metadata_keeps_its_types_and_filters_say_when_a_type_cannot_match(tmp_p
         m2.search("first", 5, {"session": "1"})
     with pytest.raises(MemoryStoreError, match="records hold 'year' as number"):
         m2.count({"year": "2023"})
-    assert (
-        m2.count({"session": ["1", 1]}) == 1
-    )  # any of several types: one that can match is enough
+    # any of several types: one that can match is enough
+    assert m2.count({"session": ["1", 1]}) == 1
     with pytest.raises(
         MemoryStoreError, match="no record in this store has a metadata field 'yaer'"
     ):

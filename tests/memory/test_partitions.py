@@ -31,9 +31,8 @@ def test_same_text_in_two_conversations_is_found_under_each_filter(tmp_path):
         ]
     )
     assert [r.id for r in stored] == ["c1-t1", "c2-t1"]
-    m.add(
-        MemoryRecord(id="c3-t1", content=TEXT, metadata={"conv_id": "conv-3", "session": 1})
-    )  # against stored ones too
+    # against stored ones too
+    m.add(MemoryRecord(id="c3-t1", content=TEXT, metadata={"conv_id": "conv-3", "session": 1}))
     for conv, rid in (("conv-1", "c1-t1"), ("conv-2", "c2-t1"), ("conv-3", "c3-t1")):
         assert [h.record.id for h in m.search("support group", 5, {"conv_id": conv})] == [rid]
     assert m.count() == 3

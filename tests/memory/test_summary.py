@@ -44,9 +44,8 @@ async def test_moved_turns_are_folded_into_a_bounded_cited_summary(server):
             await window.add({"role": "user" if n % 2 == 0 else "assistant", "content": text})
         )
     requests = server.completion_requests()
-    assert (
-        batches >= 2 and len(requests) == batches
-    )  # one model call per batch that left the window
+    # one model call per batch that left the window
+    assert batches >= 2 and len(requests) == batches
     # The model saw the earlier summary and the turns it had to fold in, with their turn numbers, as
     # the index-text policy reads turns: when it was said, and who said it.
     second = requests[1].messages[-1]["content"]

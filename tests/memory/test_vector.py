@@ -185,9 +185,8 @@ def test_importance_lifts_an_equally_relevant_record(tmp_path):
         weights=ScoringWeights(recency=0.0, importance=0.0),
     )
     plain.add_many(records)
-    weighted = memory(
-        tmp_path / "b", mode="dense", dedup_threshold=None
-    )  # default weights count importance
+    # default weights count importance
+    weighted = memory(tmp_path / "b", mode="dense", dedup_threshold=None)
     weighted.add_many(records)
     top = plain.search("favourite colour", 2, now=now)
     assert [h.record.id for h in top] == ["a-low", "b-high"] and top[0].score == top[

@@ -136,9 +136,8 @@ def test_window_never_exceeds_budget_but_by_pinned_and_newest_nor_splits_calls(e
         position = len(window.items) + len(moved)
         left = window.add_nowait(event)
         moved.extend(left)
-        if position in {
-            i.position for i in left
-        }:  # only a late result leaves at once: it follows its call out
+        # only a late result leaves at once: it follows its call out
+        if position in {i.position for i in left}:
             assert event["role"] == "tool" and {
                 i.group for i in moved if i.position == position
             } <= {i.group for i in moved if i.position < position}
@@ -205,13 +204,12 @@ async def test_a_pinned_task_stays_and_the_unpinned_turns_after_it_leave_in_orde
             {"role": "assistant", "content": f"step {n}: a few more words about the plan in it"}
         )
     positions = [i.position for i in got]
-    assert [i.id for i in window.items][0] == "task-1"
+    assert window.items[0].id == "task-1"
     assert positions == sorted(positions) and positions[0] == 1 and 0 not in positions
     # The task counts against the budget: the window is within it, and would not be with one more turn.
     assert window.tokens <= 60 < window.tokens + window.cost(got[-1])
-    assert (
-        window.tokens - window.cost(window.items[0]) + window.cost(got[-1]) <= 60
-    )  # it fits without the task
+    # it fits without the task
+    assert window.tokens - window.cost(window.items[0]) + window.cost(got[-1]) <= 60
 
 
 def test_the_newest_block_stays_even_over_the_budget_and_leaves_once_a_newer_one_comes():
@@ -235,10 +233,11 @@ def test_the_newest_block_stays_even_over_the_budget_and_leaves_once_a_newer_one
     assert moved == [] and [i.role for i in window.items] == ["user", "assistant", "tool"]
     assert window.tokens > 60  # the task and the newest block, nothing movable
     moved = window.add_nowait({"role": "assistant", "content": "It is sunny."})
+    # the call leaves with its result, oldest first
     assert [i.role for i in moved] == [
         "assistant",
         "tool",
-    ]  # the call leaves with its result, oldest first
+    ]
     assert [i.id for i in window.items] == ["task-1", "turn-3"] and window.tokens <= 60
 
 
@@ -252,9 +251,8 @@ def test_late_result_of_moved_call_follows_it_out():
         ],
     }
     window.add_nowait(call)
-    moved = window.add_nowait(
-        {"role": "user", "content": "x " * 80}
-    )  # pushes the call (and this) out
+    # pushes the call (and this) out
+    moved = window.add_nowait({"role": "user", "content": "x " * 80})
     assert any(i.payload and i.payload.get("tool_calls") for i in moved)
     late = window.add_nowait({"role": "tool", "tool_call_id": "k1", "content": "result"})
     assert [i.role for i in late] == ["tool"] and late[0].group == moved[0].group

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contextos import InvalidDeltaError
-from contextos.playbook import PlaybookState, Provenance, apply_delta, parse_delta
+from contextos.playbook import PlaybookState, Provenance
+from contextos.playbook.delta import apply_delta, parse_delta
 
 
 def state_with(*contents: str) -> PlaybookState:
@@ -38,10 +39,11 @@ def test_every_operation_applies_in_order_as_one_new_version() -> None:
     assert base.version == 1 and len(base.bullets) == 3  # the input is untouched
     assert new.version == 2 and new.ids == ["pb-0002", "pb-0004"]
     merged = new.get("pb-0002")
+    # the sum of the merged counters
     assert merged is not None and (merged.helpful, merged.harmful) == (
         5,
         1,
-    )  # the sum of the merged counters
+    )
     assert (
         merged.content == "Check units, then use the calculator."
         and merged.provenance.run_ids == ["r1"]

@@ -96,19 +96,17 @@ def test_feedback_grows_a_playbook_whose_bullets_enter_later_runs(traced: dict[s
     assert relearned.reflection is not None and relearned.reflection.bullet_tags == {
         "pb-0001": "helpful"
     }
-    assert any(
-        "already says this" in r for r in relearned.rejected
-    )  # the same lesson is not added twice
+    # the same lesson is not added twice
+    assert any("already says this" in r for r in relearned.rejected)
     # another task adds its own lesson: the playbook grows
     assert [b.id for b in playbook.bullets] == ["pb-0001", "pb-0002"]
     assert OTHER in playbook.get("pb-0002").content
-    assert (
-        "playbook-pb-0001" in playbook_items(third) and playbook.get("pb-0001").helpful == 2
-    )  # runs 2 and 3 used it
+    # runs 2 and 3 used it
+    assert "playbook-pb-0001" in playbook_items(third) and playbook.get("pb-0001").helpful == 2
 
 
 def test_a_harmful_bullet_counts_up_and_drops_out_of_selection(traced: dict[str, Any]) -> None:
-    (first, learned), (second, relearned), (third, _) = traced["bad_runs"]
+    (_, learned), (second, relearned), (third, _) = traced["bad_runs"]
     playbook: Playbook = traced["bad"].playbook
     assert learned.feedback.success is False and playbook.at(1).bullets[0].section == "pitfalls"
     assert playbook_items(second) == ["playbook-pb-0001"]
@@ -165,9 +163,8 @@ def test_offline_mode_learns_from_stored_runs_over_epochs(
     learner = PlaybookLearner(playbook, ModelClient("offline/demo"))
     outcomes = learner.learn_offline(good.run_ids, store=traced["store"], epochs=2)
     assert [o.epoch for o in outcomes] == [1, 1, 1, 2, 2, 2]
-    assert all(
-        o.feedback.success for o in outcomes
-    )  # execution signals: each run ended in a final answer
+    # execution signals: each run ended in a final answer
+    assert all(o.feedback.success for o in outcomes)
     assert {b.content for b in playbook.bullets} == {b.content for b in good.playbook.bullets}
     # each epoch, the two runs that had pb-0001 in their context tag it helpful
     assert playbook.get("pb-0001").helpful == 4

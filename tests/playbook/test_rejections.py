@@ -17,7 +17,7 @@ from contextos.playbook import (
     execution_signals,
     scored,
 )
-from contextos.playbook.dedup import duplicate_merges, prune_to_budget
+from contextos.playbook._dedup import duplicate_merges, prune_to_budget
 from contextos.playbook.learn import LEARN_SPAN
 from contextos.playbook.store import REJECTED_EVENT
 from contextos.testing import ScriptedModel
@@ -130,9 +130,8 @@ async def test_a_malformed_reflection_changes_nothing(
         and outcome.versions == []
         and outcome.rejected[0].startswith("reflection rejected")
     )
-    assert (
-        playbook.version == 1 and len(model.requests) == 1
-    )  # no curation of a rejected reflection
+    # no curation of a rejected reflection
+    assert playbook.version == 1 and len(model.requests) == 1
 
 
 def test_near_duplicates_are_merged_by_embedding_similarity() -> None:
@@ -154,9 +153,8 @@ def test_near_duplicates_are_merged_by_embedding_similarity() -> None:
         ),
     ]
     (merge,) = duplicate_merges(bullets, default_embedder(), 0.9)
-    assert (
-        merge.ids == ["pb-0003", "pb-0001"] and merge.content == bullets[2].content
-    )  # the better bullet survives
+    # the better bullet survives
+    assert merge.ids == ["pb-0003", "pb-0001"] and merge.content == bullets[2].content
     deletes = prune_to_budget(bullets, lambda b: 10, 20)
     assert [d.id for d in deletes] == ["pb-0001"]  # the least useful goes first
 
@@ -197,9 +195,8 @@ async def test_near_the_budget_the_learner_merges_then_prunes(tmp_path: Path) ->
     outcome = await tight.alearn_digest(
         RUN.model_copy(update={"used": []}), feedback=Feedback(success=True)
     )
-    assert [b.id for b in playbook.bullets] == [
-        "pb-0003"
-    ]  # pruned: the least useful bullet, explicitly deleted
+    # pruned: the least useful bullet, explicitly deleted
+    assert [b.id for b in playbook.bullets] == ["pb-0003"]
     assert playbook.history()[-1].ops[0] == {
         "op": "delete",
         "id": "pb-0001",

@@ -44,9 +44,8 @@ async def test_relevant_bullets_are_offered_with_their_ids_and_a_request_to_cite
     header, *bullets = items
     assert header.priority == 1 and "cite" in header.content
     assert {i.metadata[CITE_ID] for i in bullets} == {"pb-0001", "pb-0002"}
-    assert "pb-0003" not in {
-        i.metadata[CITE_ID] for i in bullets
-    }  # the CSV lesson is not about prices
+    # the CSV lesson is not about prices
+    assert "pb-0003" not in {i.metadata[CITE_ID] for i in bullets}
     assert all(i.content.startswith(f"[{i.metadata[CITE_ID]}] ") for i in bullets)
 
 
@@ -60,9 +59,8 @@ async def test_counters_weigh_the_score_and_a_harmful_bullet_drops_out(playbook:
     playbook.apply([{"op": "tag", "id": "pb-0001", "harmful": 1}])
     offered = {i.metadata.get(CITE_ID) for i in await source.candidates(Step(input=TASK))}
     assert "pb-0001" not in offered and "pb-0002" in offered
-    playbook.apply(
-        [{"op": "tag", "id": "pb-0001", "helpful": 1}]
-    )  # helpful again as often as harmful: back in
+    # helpful again as often as harmful: back in
+    playbook.apply([{"op": "tag", "id": "pb-0001", "helpful": 1}])
     assert "pb-0001" in {i.metadata.get(CITE_ID) for i in await source.candidates(Step(input=TASK))}
 
 

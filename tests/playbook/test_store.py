@@ -59,9 +59,8 @@ def test_versions_are_recorded_and_any_earlier_one_restored(tmp_path: Path) -> N
             }
         ]
     )
-    assert (
-        playbook.get("pb-0003") is not None
-    )  # an id is never handed out twice, even across a revert
+    # an id is never handed out twice, even across a revert
+    assert playbook.get("pb-0003") is not None
 
     reopened = Playbook(tmp_path / "pb", create=False)
     assert reopened.version == 4 and reopened.to_json() == playbook.to_json()
@@ -87,9 +86,8 @@ def test_search_leaves_out_harmful_bullets(tmp_path: Path) -> None:
 def test_the_bullets_table_is_repaired_from_the_latest_version(tmp_path: Path) -> None:
     playbook = Playbook(tmp_path / "pb")
     playbook.apply(ADD_TWO)
-    playbook.bullets_table.delete(
-        ["pb-0002"]
-    )  # as if the process died between the two tables' commits
+    # as if the process died between the two tables' commits
+    playbook.bullets_table.delete(["pb-0002"])
     reopened = Playbook(tmp_path / "pb")
     assert reopened.bullets_table.count() == 2
     assert {h.id for h in reopened.search("calculator arithmetic", 5)} == {"pb-0001", "pb-0002"}
@@ -151,7 +149,7 @@ def test_every_delta_is_in_the_trace_and_a_rejected_one_changes_nothing(tmp_path
         "rejected",
     ]
     rejected = next(s for s in spans if s.attributes["contextos.playbook.outcome"] == "rejected")
-    assert [e.name for e in rejected.events][0] == REJECTED_EVENT and rejected.status == "ERROR"
+    assert rejected.events[0].name == REJECTED_EVENT and rejected.status == "ERROR"
     assert json.loads(rejected.attributes["contextos.playbook.delta"])[1] == {
         "op": "delete",
         "id": "pb-0042",

@@ -51,7 +51,7 @@ def test_two_processes_writing_one_table(tmp_path):
     )
     a, b = _writer(tmp_path, "a", 10, "ab"), _writer(tmp_path, "b", 10, "ab")
     for p in (a, b):
-        out, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     table = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder(), create=False)
     # Both insert the new ids "shared" and both-0..9 at about the same moment: each is there once.
@@ -113,3 +113,41 @@ def test_a_table_without_the_mark_gets_it_on_open(tmp_path):
     assert db.open_table("t").schema.field("id").metadata == {
         b"lance-schema:unenforced-primary-key": b"true"
     }
+
+
+def test_a_creation_that_overwrote_another_puts_its_rows_back(tmp_path, monkeypatch):
+    # The race on an object store, made deterministic: b listed the store just before a created
+    # the table, so Lance commits b's first version as an overwrite of a's (what LanceDB's
+    # create_table does when the table appears between its check and its commit).
+    from types import SimpleNamespace
+
+    from lancedb.db import LanceDBConnection
+
+    a = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder())
+    b = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder())
+    a.upsert([{"id": f"a{i}", "text": f"row {i} from a", "writer": "a"} for i in range(3)])
+    a.upsert([{"id": "both", "text": "from a", "writer": "a"}])
+    create_table = LanceDBConnection.create_table
+    with monkeypatch.context() as race:
+        race.setattr(LanceDBConnection, "list_tables", lambda db: SimpleNamespace(tables=[]))
+        race.setattr(
+            LanceDBConnection,
+            "create_table",
+            lambda db, name, **kw: create_table(db, name, **{**kw, "mode": "overwrite"}),
+        )
+        b.upsert(
+            [
+                {"id": "b0", "text": "row 0 from b", "writer": "b"},
+                {"id": "both", "text": "from b", "writer": "b"},
+            ]
+        )
+    assert b.version > 3, "b's first version replaced a's"
+    # b put a's rows back; "both", written by each, keeps b's (the later) version
+    reader = VectorTable.open(tmp_path, "t", embedder=HashingEmbedder(), create=False)
+    assert sorted(r["id"] for r in reader.scan(columns=["id"])) == ["a0", "a1", "a2", "b0", "both"]
+    assert reader.get(["both"])[0]["writer"] == "b"
+    # a's handle still reads the version before the overwrite: its next write conflicts with it
+    # and is made again on the latest version
+    a.upsert([{"id": "a3", "text": "row 3 from a", "writer": "a"}])
+    assert reader.refresh() and reader.count() == 6
+    assert reader.search("row 3 from a", 1, mode="fts")[0].id == "a3"

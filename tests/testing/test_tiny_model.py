@@ -25,9 +25,8 @@ def test_the_tokenizer_is_trained_deterministically_and_encodes_any_text() -> No
     assert first.to_str() == second.to_str()
     text = 'Ünïcode, emoji 🚀 and JSON {"a": [1, 2]}\n\ttabs'
     assert first.decode(first.encode(text).ids) == text
-    assert len(first.encode("context engineering").ids) < len(
-        "context engineering"
-    )  # words merged, not bytes
+    # words merged, not bytes
+    assert len(first.encode("context engineering").ids) < len("context engineering")
     for special in ("<|im_start|>", "<|im_end|>", "<|bos|>", "<|pad|>"):
         assert len(first.encode(special).ids) == 1
 
@@ -36,9 +35,8 @@ def _render(
     messages: list[dict], tools: list[dict] | None = None, add_generation_prompt: bool = True
 ) -> str:
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.filters["tojson"] = lambda value: json.dumps(
-        value
-    )  # as transformers does (no HTML escaping)
+    # as transformers does (no HTML escaping)
+    env.filters["tojson"] = lambda value: json.dumps(value)
 
     def raise_exception(message: str) -> None:
         raise TemplateError(message)
@@ -76,9 +74,8 @@ def test_the_chat_template_renders_every_role_and_the_tools_in_a_qwen_style_bloc
     ]
     text = _render(messages, tools=[tool])
     assert text.startswith("<|bos|><|im_start|>system\nBe brief.\n\n# Tools\n")
-    assert (
-        "\n<tools>\n" + json.dumps(tool) + "\n</tools>\n" in text
-    )  # schemas with spaces, one per line
+    # schemas with spaces, one per line
+    assert "\n<tools>\n" + json.dumps(tool) + "\n</tools>\n" in text
     assert "<|im_start|>user\nWeather in Paris?<|im_end|>" in text
     assert (
         '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>'

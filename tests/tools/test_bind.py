@@ -16,7 +16,7 @@ class Address(BaseModel):
     city: str
 
 
-class Speed(str, Enum):
+class Speed(str, Enum):  # noqa: UP042 - the (str, Enum) form users write must bind too
     standard = "standard"
     express = "express"
 

@@ -91,9 +91,8 @@ def test_add_update_remove(catalog):
         catalog.update([Tool(id="zz", name="zz")])
     assert catalog.remove(["j1", "f2"]) == 2
     assert "j1" not in catalog and len(catalog) == 7
-    assert (
-        "book a seat" not in catalog.groups.get(["Flights"])[0]["text"].lower()
-    )  # family text follows its members
+    # family text follows its members
+    assert "book a seat" not in catalog.groups.get(["Flights"])[0]["text"].lower()
     with pytest.raises(ToolNotFoundError):
         catalog.remove(["w1", "missing"])
     assert "w1" in catalog  # nothing removed when one key is unknown
@@ -207,7 +206,7 @@ def test_real_toolret_catalog_beats_the_bm25_reference(tmp_path, shared_data):
 
 
 def test_row_addresses_are_only_a_hint(catalog, monkeypatch):
-    native = catalog.table._table
+    native = catalog.table.lance_table
     address = {
         r["id"]: r["_rowid"]
         for r in native.search().with_row_id(True).select(["id"]).limit(None).to_list()

@@ -14,15 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from contextos.embed import HashingEmbedder
 from contextos.llm import ModelClient, RetryPolicy
 from contextos.testing import FakeModelServer, Fault, Reply
-from contextos.tools import (
-    PROGRESS_NOTE,
-    QUERY_PROMPT,
-    ToolCatalog,
-    ToolQueryWriter,
-    find_tools,
-    load_tools,
-    parse_queries,
-)
+from contextos.tools import ToolCatalog, ToolQueryWriter, find_tools, load_tools
+from contextos.tools.query import PROGRESS_NOTE, QUERY_PROMPT, parse_queries
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from contextos import InvalidToolError
-from contextos.tools import Tool, tools_from_mcp, valid_tool_name
+from contextos.tools import Tool, tools_from_mcp
+from contextos.tools.tool import valid_tool_name
 
 
 def get_weather(city: str, unit: str = "celsius", days: int = 1) -> str:

@@ -1,5 +1,5 @@
-"""benchmarks/tracing.py still runs against the tracing code as it is (it reaches into the setup's
-private parts to switch between stores), at a size that proves it runs, not what it measures: parts
+"""benchmarks/tracing.py still runs against the tracing code as it is (it switches between stores
+with ``Tracing.suspend`` / ``resume`` and swaps a store's file writer for its breakdown), at a size that proves it runs, not what it measures: parts
 1, 2 and 4. Part 3 (the demo agent) needs the 2,490-tool catalog indexed (`--demo-db`) and is not run
 here; its modes switch through the same helpers as part 1's."""
 

@@ -125,7 +125,7 @@ def test_assembly_attributes_read_as_the_assembled_context_step_after_step(tmp_p
         decisions[2], status="dropped", tokens_after=0, reason="over budget sk-abcdefghijklmnop"
     )
     items = [ContextItem(id=f"doc-{i}", source="documents", content=f"text {i}") for i in range(3)]
-    steps = [(decisions, items, 33), (decisions[:2] + [changed], items[:2], 21)]
+    steps = [(decisions, items, 33), ([*decisions[:2], changed], items[:2], 21)]
     tracing = configure_tracing(trace_dir=tmp_path, capture_content=capture)
     try:
         with run_span("test") as root:

@@ -108,7 +108,6 @@ def test_screenshot_is_a_png(page, tmp_path):
 
 
 def test_the_answer_the_tools_offered_and_decoded_attributes_show(page, traced_run, tmp_path):
-    store, run_id = traced_run
     dom = dump_dom(page, tmp_path / "profile")
     answer = re.search(r'<div id="answer"><pre class="answer-text">(.*?)</pre>', dom, flags=re.S)
     assert answer and answer.group(1).startswith("[offline] The tool lookup_weather returned:")

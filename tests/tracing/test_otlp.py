@@ -54,9 +54,8 @@ class Collector:
 def test_collector_gets_redacted_spans_without_content(tmp_path):
     collector = Collector()
     try:
-        store, run_id = traced_agent_run(
-            tmp_path, otlp_endpoint=collector.url
-        )  # shutdown() flushes the batch
+        # shutdown() flushes the batch
+        store, run_id = traced_agent_run(tmp_path, otlp_endpoint=collector.url)
     finally:
         collector.close()
     assert {path for path, _ in collector.bodies} == {"/v1/traces"}

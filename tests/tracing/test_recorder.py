@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from contextos.tracing import RunSummary, TraceStore
-from contextos.tracing.recorder import RecordedSpan, SpanRecorder
+from contextos.tracing._recorder import RecordedSpan, SpanRecorder
 from contextos.tracing.store import span_record
 
 
@@ -23,9 +23,8 @@ def _run(code: str, tmp_path: Path, prelude: str = "") -> dict:
     """Run ``code`` (after ``prelude``) in a fresh interpreter with the store in ``tmp_path``; what it
     printed last, as JSON."""
     script = (
-        "import json\nfrom contextos.tracing import configure_tracing, span, tracer\n"
-        + prelude
-        + textwrap.dedent(code)
+        "import json\nfrom contextos.tracing import configure_tracing, span\n"
+        "from contextos.tracing.spans import tracer\n" + prelude + textwrap.dedent(code)
     )
     out = subprocess.run(
         [sys.executable, "-c", script],
@@ -38,19 +37,18 @@ def _run(code: str, tmp_path: Path, prelude: str = "") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# contextos's helpers read and set OpenTelemetry's current context directly (contextos.tracing.current);
+# contextos's helpers read and set OpenTelemetry's current context directly (contextos.tracing._otel_compat);
 # without that ContextVar (another runtime context) they go through the API: both ways must nest alike
-THROUGH_THE_API = "import contextos.tracing.spans as s, contextos.tracing.recorder as r\ns.CURRENT = r.CURRENT = None\n"
+THROUGH_THE_API = "import contextos.tracing.spans as s, contextos.tracing._recorder as r\ns.CURRENT = r.CURRENT = None\n"
 
 
 def test_the_current_context_is_read_from_opentelemetrys_contextvar():
     from opentelemetry import context
 
-    from contextos.tracing.current import CURRENT, SPAN_KEY
+    from contextos.tracing._otel_compat import CURRENT, SPAN_KEY
 
-    assert (
-        CURRENT is not None and CURRENT.get() is context.get_current()
-    )  # else every span takes the slow path
+    # else every span takes the slow path
+    assert CURRENT is not None and CURRENT.get() is context.get_current()
     assert SPAN_KEY.startswith("current-span")
 
 
@@ -108,11 +106,12 @@ def test_a_child_of_an_unsampled_parent_records_nothing(tmp_path):
     """,
         tmp_path,
     )
+    # (ended: no longer recording)
     assert seen == {
         "recording": False,
         "trace_id": 0xABC,
         "second": False,
-    }  # (ended: no longer recording)
+    }
     names = [
         s.name
         for run in TraceStore(tmp_path).runs()
@@ -228,6 +227,6 @@ def test_attribute_values_are_cleaned_as_the_sdk_cleans_them(caplog):
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_numbers_still_make_a_line(value):
-    from contextos.tracing.jsontext import compact_json
+    from contextos.tracing._jsontext import compact_json
 
     assert json.loads(compact_json({"score": value}))["score"] != 0

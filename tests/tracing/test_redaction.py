@@ -112,9 +112,8 @@ def test_remembered_strings_are_redacted_every_time_and_per_redactor():
 
 def test_long_and_many_distinct_strings_are_still_redacted():
     r = Redactor()
-    long_text = (
-        "filler " * 200_000 + "Authorization: Bearer abcdef123456789"
-    )  # longer than what is remembered
+    # longer than what is remembered
+    long_text = "filler " * 200_000 + "Authorization: Bearer abcdef123456789"
     assert "abcdef123456789" not in r.text(long_text) and "abcdef123456789" not in r.text(long_text)
     for i in range(2_000):  # far more strings than are remembered
         assert r.text(f"step {i} password=hunter{i}") == f"step {i} password={REDACTED}"
@@ -190,9 +189,8 @@ _FRAGMENTS = [
 @example("pa\u017f\u017fword=hunter22")  # (?i) folds the long s to "s", lower() does not
 @example("author\u0130zation: abcdefgh")  # lower() turns the dotted I into two characters
 @example("x-api-\u212aey: abcdefgh")  # Kelvin sign
-@example(
-    '{"clientSecret": "abcdefgh"}'
-)  # the match starts 6 characters before the "secret" found first
+# the match starts 6 characters before the "secret" found first
+@example('{"clientSecret": "abcdefgh"}')
 @settings(max_examples=1500, deadline=None)
 def test_the_cheap_checks_before_each_pattern_never_skip_a_match(text):
     # the word, key-name and literal checks only spare scans that cannot match: running every
@@ -247,13 +245,11 @@ def test_a_bare_json_value_under_a_secret_key_becomes_a_quoted_redaction(value):
         "client_secret": REDACTED,
         "user": "ada",
     }
-    nested = r.text(
-        json.dumps({"arguments": json.dumps(arguments)})
-    )  # JSON text inside a JSON string
+    # JSON text inside a JSON string
+    nested = r.text(json.dumps({"arguments": json.dumps(arguments)}))
     assert json.loads(json.loads(nested)["arguments"])["password"] == REDACTED
-    assert (
-        r.text(f"password={value}&user=ada") == f"password={REDACTED}&user=ada"
-    )  # not JSON: no quotes added
+    # not JSON: no quotes added
+    assert r.text(f"password={value}&user=ada") == f"password={REDACTED}&user=ada"
 
 
 def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged():
@@ -267,9 +263,8 @@ def test_json_of_a_list_is_redacted_element_by_element_and_passed_on_unchanged()
         {"role": "user", "content": f"my key {REDACTED}, {REDACTED}"},
         {"role": "assistant", "content": f"Authorization: {REDACTED}"},
     ]
-    assert (
-        r.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] is text
-    )  # not scanned again
+    # not scanned again
+    assert r.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] is text
     other = Redactor()  # a redactor with other patterns scans it as text
     assert other.attributes({"gen_ai.input.messages": text})["gen_ai.input.messages"] == text
     assert REDACTED in Redactor([r"my key"]).attributes({"m": r.json(["my key"])})["m"]

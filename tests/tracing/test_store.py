@@ -78,9 +78,8 @@ def test_a_torn_last_line_and_a_damaged_middle_are_skipped_and_reported(traced_r
     spans = len([line for line in lines if '"span_id"' in line])
     copy = TraceStore(tmp_path)
     tmp_path.mkdir(exist_ok=True)
-    copy.path(run_id).write_text(
-        "".join(lines) + lines[0][: len(lines[0]) // 2]
-    )  # a kill mid-write
+    # a kill mid-write
+    copy.path(run_id).write_text("".join(lines) + lines[0][: len(lines[0]) // 2])
     assert len(copy.spans(run_id)) == spans
     assert copy.problems[run_id][0].startswith(f"line {len(lines) + 1}: cut short")
     copy.path(run_id).write_text(lines[0][:20] + "\n" + "".join(lines))
