@@ -35,8 +35,6 @@ def questions(limit: int) -> list[dict[str, Any]]:
 
 
 def request(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from contextos.compress.passages import passage_items
-
     return {
         "task": "compress",
         "ratios": list(RATIOS),
@@ -48,7 +46,7 @@ def request(rows: list[dict[str, Any]]) -> dict[str, Any]:
             {
                 "id": r["id"],
                 "question": r["question"],
-                "lines": [i.content for i in passage_items(r["passages"])],
+                "lines": [i.content for i in compression.passage_items(r["passages"])],
             }
             for r in rows
         ],
