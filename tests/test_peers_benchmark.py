@@ -3,7 +3,10 @@ are installed, which CI does not do: python benchmarks/peers/install.py) the qui
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import json
 import sys
 
 import pytest
@@ -91,17 +94,42 @@ def test_a_missing_peer_gets_a_row_saying_so(harness, monkeypatch):
     assert "not installed" in harness.table(rows)
 
 
-def test_the_quick_run_with_the_peers(harness, capsys):
-    missing = [p for p in harness.FIT_PEERS if not harness.install.installed(p)]
-    if missing:
-        pytest.skip(f"peer venvs not installed: {missing} (python benchmarks/peers/install.py)")
-    assert harness.main(["--quick"]) == 0
-    out = capsys.readouterr().out
-    for peer in harness.FIT_PEERS:
-        row = next(
-            line for line in out.splitlines() if line.startswith(f"| fit 60 msgs | {peer} |")
-        )
-        assert "failed" not in row and "×" in row, row
+@pytest.fixture(scope="module")
+def quick_run(harness, tmp_path_factory):
+    """``run.py --quick`` once, its printed tables and its rows, for the tests of each peer's rows."""
+    if not any(harness.install.installed(p) for p in harness.install.PEERS):
+        pytest.skip("no peer venv installed (python benchmarks/peers/install.py)")
+    out = tmp_path_factory.mktemp("peers") / "rows.json"
+    capture = io.StringIO()
+    with contextlib.redirect_stdout(capture):
+        assert harness.main(["--quick", "--json", str(out)]) == 0
+    return capture.getvalue(), json.loads(out.read_text())
+
+
+def _peer_or_skip(harness, peer: str) -> None:
+    if not harness.install.installed(peer):
+        pytest.skip(f"peer venv not installed: {peer} (python benchmarks/peers/install.py {peer})")
+
+
+@pytest.mark.parametrize("peer", ["langchain", "llamaindex"])
+def test_the_quick_run_fits_with_each_peer(harness, quick_run, peer):
+    _peer_or_skip(harness, peer)
+    row = next(
+        line for line in quick_run[0].splitlines() if line.startswith(f"| fit 60 msgs | {peer} |")
+    )
+    assert "failed" not in row and "×" in row, row
+
+
+def test_the_langgraph_bigtool_way_searches_with_contextos_embedder(harness, quick_run):
+    _peer_or_skip(harness, "langgraph")
+    contextos, langgraph = (
+        r for r in quick_run[1]["retrieve"] if r["system"] in ("contextos", "langgraph")
+    )
+    assert "langgraph-bigtool" in langgraph["version"], langgraph
+    # the same MiniLM over the same texts: its dense search alone finds most relevant tools too
+    assert 0.4 < langgraph["recall@5"] <= 1 and 0 < langgraph["ndcg@10"] <= 1
+    assert 0 < langgraph["p50_ms"] <= langgraph["p95_ms"] and langgraph["p50_ratio"] > 0
+    assert contextos["recall@5"] > 0.5
 
 
 def test_contextos_retrieval_side_and_its_scoring(harness):
@@ -124,3 +152,55 @@ def test_contextos_retrieval_side_and_its_scoring(harness):
         {"version": "x", "latency_ms": [1.0], "ranked": {q["id"]: ["none"] for q in queries}},
     )
     assert wrong["recall@5"] == wrong["ndcg@10"] == 0
+
+
+def test_the_compression_row_scores_both_sides_with_the_shared_scorer(harness, quick_run):
+    _peer_or_skip(harness, "llamaindex")
+    rows = quick_run[1]["compress"]
+    assert [r["system"] for r in rows[:3]] == ["contextos", "llamaindex", "llamaindex, no context"]
+    assert len(rows) == 3 * len(harness.compress_row.RATIOS)
+    for row in rows:
+        assert "error" not in row, row
+        assert 0 <= row["survival"] <= 1 and row["ms"] > 0 and row["scorer_ratio"] > 0
+    # contextos keeps to the ratio it is given (in tiktoken tokens, what it targets)
+    for row, ratio in zip(rows[::3], harness.compress_row.RATIOS):
+        assert row["tiktoken_ratio"] <= ratio + 0.01, row
+
+
+def test_the_compression_scoring_counts_a_lost_answer(harness):
+    data = harness.compress_row.questions(1)
+    kept = {str(r): [data[0]["question"]] for r in harness.compress_row.RATIOS}
+    took = {str(r): [1.0] for r in harness.compress_row.RATIOS}
+    scored = harness.compress_row.score(
+        data, {"version": "x", "runs": {"question only": {"contexts": kept, "ms": took}}}
+    )["question only"]
+    assert [r["survival"] for r in scored] == [0, 0, 0]
+    assert all(0 < r["tiktoken_ratio"] < 0.1 for r in scored)
+
+
+def test_the_memory_row_against_mem0_without_inference(harness, quick_run):
+    _peer_or_skip(harness, "mem0")
+    contextos, batched, mem0 = quick_run[1]["memory"]
+    assert mem0["system"] == "mem0" and "mem0ai" in mem0["version"], mem0
+    for row in (contextos, batched, mem0):
+        assert row["answerable"] == 5 and 0 < row["recall@5"] <= row["recall@10"] <= 1, row
+        assert 0 < row["write_p50_ms"] <= row["write_p95_ms"], row
+        assert 0 < row["search_p50_ms"] <= row["search_p95_ms"], row
+
+
+def test_the_memory_scoring_is_the_shared_scorers(harness):
+    turns, questions = harness.memory_row.workload(quick=True)
+    assert len(turns) == 30 and len(questions) == 5
+    found = {q["id"]: q["evidence"] for q in questions}
+    answer = {"version": "x", "write_ms": [1.0], "search_ms": [2.0]}
+    right = harness.memory_row.score(questions, {**answer, "ranked": found})
+    wrong = harness.memory_row.score(questions, {**answer, "ranked": {q: ["D99:1"] for q in found}})
+    assert right["recall@5"] == 1 and wrong["recall@5"] == wrong["recall@10"] == 0
+
+
+def test_the_tracing_row_against_the_agents_sdk(harness, quick_run):
+    _peer_or_skip(harness, "openai_agents")
+    contextos, sdk = quick_run[1]["trace"]
+    assert "openai-agents" in sdk["version"] and sdk["rounds"] == contextos["rounds"] == 3, sdk
+    for row in (contextos, sdk):
+        assert row["wall_off_ms"] > 0 and row["wall_on_ms"] > 0 and row["cpu_on_ms"] > 0, row

@@ -17,14 +17,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VENVS = ROOT / ".venv-peers"
 
+# contextos's numpy MiniLM, run inside a peer's venv by peer_embedder.py (the versions of contextos's venv)
+EMBEDDER = ["numpy==2.4.6", "tokenizers==0.23.3", "safetensors==0.8.0"]
+
 PEERS: dict[str, list[str]] = {
     # trim_messages with a tiktoken token counter
     "langchain": ["langchain-core==1.8.1", "tiktoken==0.14.0"],
-    # ChatMemoryBuffer (its default tokenizer is tiktoken's)
-    "llamaindex": ["llama-index-core==0.14.25", "tiktoken==0.14.0"],
+    # ChatMemoryBuffer (its default tokenizer is tiktoken's); SentenceEmbeddingOptimizer with
+    # contextos's embedder
+    "llamaindex": ["llama-index-core==0.14.25", "tiktoken==0.14.0", *EMBEDDER],
     # InMemoryBM25Retriever over an InMemoryDocumentStore
     "haystack": ["haystack-ai==3.4.1"],
     "bm25s": ["bm25s==0.3.16"],
+    # InMemoryStore indexed with contextos's embedder, searched by langgraph-bigtool's retrieval function
+    "langgraph": ["langgraph==1.2.22", "langgraph-bigtool==0.0.3", *EMBEDDER],
+    # Memory with infer=False, its default in-process Qdrant, contextos's embedder through its
+    # "langchain" embedder provider (which needs langchain's Embeddings class)
+    "mem0": ["mem0ai==2.2.1", "langchain==1.5.0", *EMBEDDER],
+    # Agent + Runner with a scripted local Model; the default BatchTraceProcessor over a local exporter
+    "openai_agents": ["openai-agents==0.24.0"],
 }
 
 

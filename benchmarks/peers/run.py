@@ -1,14 +1,23 @@
-"""contextos side by side with its peers: the same work, one run, a table of ratios.
+"""contextos side by side with its peers: the same work, one run, a table of ratios per row.
 
     python benchmarks/peers/install.py      # once: each peer in a venv of its own (.venv-peers/<peer>)
-    python benchmarks/peers/run.py          # 500 and 5,000 messages
+    python benchmarks/peers/run.py          # every row, full size
+    python benchmarks/peers/run.py --rows memory trace   # some rows
     python benchmarks/peers/run.py --quick  # a small version (what the test runs)
 
-Fitting a long conversation into a prompt budget (see workload.py): contextos (an Orchestrator with
-the instructions and a ``Conversation``, its public API) against LangChain's ``trim_messages`` and
-LlamaIndex's ``ChatMemoryBuffer``. Time per call: cold (objects built for the whole conversation)
-and warm (one object fed the conversation turn by turn, for peers that keep state); faults counted
-over every fitted request. Ratios are peer time / contextos time (above 1: contextos is faster).
+Rows (``--rows``):
+- ``fit``: fitting a long conversation (500 and 5,000 messages) into a prompt budget (see
+  workload.py): contextos (an Orchestrator with the instructions and a ``Conversation``, its public
+  API) against LangChain's ``trim_messages`` and LlamaIndex's ``ChatMemoryBuffer``. Time per call:
+  cold (objects built for the whole conversation) and warm (one object fed the conversation turn by
+  turn, for peers that keep state); faults counted over every fitted request.
+- ``retrieve``: tool retrieval over the toolret dev catalog: ``ToolCatalog.search`` against the
+  langgraph-bigtool way (a LangGraph store with contextos's embedder), Haystack's BM25 and bm25s.
+- ``compress``: compress_row.py (contextos's default compressor against LlamaIndex's
+  ``SentenceEmbeddingOptimizer``, NQ dev).
+- ``memory``: memory_row.py (``VectorMemory`` against mem0 with inference off, LoCoMo dev).
+- ``trace``: trace_row.py (the cost of tracing an agent step, against the OpenAI Agents SDK).
+Ratios are peer time / contextos time (above 1: contextos is faster).
 
 Each peer runs in its own venv as a subprocess speaking JSON (peer_common.py): contextos's venv
 never imports a peer. A peer whose venv is missing gets a row saying so.
@@ -26,16 +35,24 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# One BLAS thread for contextos's MiniLM here and in the peers' venvs (peer_embedder.py): on a small
+# shared machine, BLAS threads spinning against other processes slow a query down manyfold.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import compress_row  # noqa: E402
 import install  # noqa: E402
+import memory_row  # noqa: E402
+import row_table as tables  # noqa: E402
+import trace_row  # noqa: E402
 import workload  # noqa: E402
 
 from contextos import Budget, Conversation, InstructionsSource, Orchestrator, Step, TiktokenCounter  # noqa: E402
@@ -43,7 +60,7 @@ from contextos.context.tokens import ENCODINGS_DIR, load_encoding  # noqa: E402
 
 FAULTS = ("over_budget", "orphaned_tool", "broken_alternation", "newest_lost")
 FIT_PEERS = ("langchain", "llamaindex")
-RETRIEVE_PEERS = ("haystack", "bm25s")
+RETRIEVE_PEERS = ("langgraph", "haystack", "bm25s")
 TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 
 
@@ -275,52 +292,34 @@ def retrieve_rows(quick: bool, peers: tuple[str, ...] = RETRIEVE_PEERS) -> list[
     return rows
 
 
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
-def _ratio(row: dict[str, Any], key: str) -> str:
-    if row["system"] == "contextos":
-        return "1"
-    return f"{row[key]:.3g}×" if key in row else "—"
-
-
-FIT_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-    ("cold ms", lambda r: _ms(r["cold_ms"])),
-    ("ratio", lambda r: _ratio(r, "cold_ratio")),
-    ("warm ms", lambda r: _ms(r["warm_ms"])),
-    ("ratio", lambda r: _ratio(r, "warm_ratio")),
+FIT_COLUMNS: tables.Columns = [
+    ("cold ms", lambda r: tables.ms(r["cold_ms"])),
+    ("ratio", lambda r: tables.ratio(r, "cold_ratio")),
+    ("warm ms", lambda r: tables.ms(r["warm_ms"])),
+    ("ratio", lambda r: tables.ratio(r, "warm_ratio")),
     ("requests", lambda r: str(r["requests"])),
     *[(fault.replace("_", " "), lambda r, fault=fault: str(r[fault])) for fault in FAULTS],
     ("most tokens over", lambda r: str(r["worst_excess"])),
 ]
-RETRIEVE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+RETRIEVE_COLUMNS: tables.Columns = [
     ("recall@5", lambda r: f"{r['recall@5']:.3f}"),
     ("NDCG@10", lambda r: f"{r['ndcg@10']:.3f}"),
-    ("p50 ms", lambda r: _ms(r["p50_ms"])),
-    ("ratio", lambda r: _ratio(r, "p50_ratio")),
-    ("p95 ms", lambda r: _ms(r["p95_ms"])),
+    ("p50 ms", lambda r: tables.ms(r["p50_ms"])),
+    ("ratio", lambda r: tables.ratio(r, "p50_ratio")),
+    ("p95 ms", lambda r: tables.ms(r["p95_ms"])),
 ]
+COLUMNS = {
+    "fit": FIT_COLUMNS,
+    "retrieve": RETRIEVE_COLUMNS,
+    "compress": compress_row.COLUMNS,
+    "memory": memory_row.COLUMNS,
+    "trace": trace_row.COLUMNS,
+}
+ROWS = tuple(COLUMNS)
 
 
-def table(
-    rows: list[dict[str, Any]],
-    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = FIT_COLUMNS,
-) -> str:
-    """A markdown table of rows: task, system, version, then ``columns`` (a peer that could not run
-    says why in the version column)."""
-    lines = [
-        "| task | system | version | " + " | ".join(h for h, _ in columns) + " |",
-        "|---" * (len(columns) + 3) + "|",
-    ]
-    for r in rows:
-        cells = (
-            [r["error"], *[""] * len(columns)]
-            if "error" in r
-            else [r["version"], *(cell(r) for _, cell in columns)]
-        )
-        lines.append("| " + " | ".join([r["task"], r["system"], *cells]) + " |")
-    return "\n".join(lines)
+def table(rows: list[dict[str, Any]], columns: tables.Columns = FIT_COLUMNS) -> str:
+    return tables.table(rows, columns)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,24 +337,49 @@ def main(argv: list[str] | None = None) -> int:
         default=240,
         help="seconds a peer gets for one size (default 240)",
     )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=ROWS,
+        default=list(ROWS),
+        help="which rows to run (default: all)",
+    )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        help="NQ dev questions for the compression row (default 100; 1 with --quick)",
+    )
     args = parser.parse_args(argv)
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for peer, pins in install.PEERS.items():
         print(
             f"{peer}: {', '.join(pins)}" + ("" if install.installed(peer) else " (not installed)")
         )
-    if args.quick:
-        rows = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
-    else:
-        rows = fit_rows(
-            [500, 5000], args.budget or 4000, warm_calls=10, repeats=3, timeout=args.peer_timeout
-        )
-    print(table(rows), flush=True)
-    found = retrieve_rows(args.quick)
-    print()
-    print(table(found, RETRIEVE_COLUMNS))
+    slow_peer = lambda peer, request: call_peer(peer, request, timeout=3600)  # noqa: E731
+    done: dict[str, list[dict[str, Any]]] = {}
+    for name in args.rows:
+        if name == "fit" and args.quick:
+            done[name] = fit_rows([60], args.budget or 1500, warm_calls=3, repeats=2)
+        elif name == "fit":
+            done[name] = fit_rows(
+                [500, 5000],
+                args.budget or 4000,
+                warm_calls=10,
+                repeats=3,
+                timeout=args.peer_timeout,
+            )
+        elif name == "retrieve":
+            done[name] = retrieve_rows(args.quick)
+        elif name == "compress":
+            done[name] = compress_row.rows(args.questions or (1 if args.quick else 100), slow_peer)
+        elif name == "memory":
+            done[name] = memory_row.rows(args.quick, slow_peer)
+        elif name == "trace":
+            done[name] = trace_row.rows(3 if args.quick else 30, slow_peer)
+        print(table(done[name], COLUMNS[name]), end="\n\n", flush=True)
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     if args.json:
-        args.json.write_text(json.dumps({"fit": rows, "retrieve": found}, indent=1))
+        args.json.write_text(json.dumps(done, indent=1))
     return 0
 
 
