@@ -1,7 +1,7 @@
 """contextos side by side with its peers: the same work, one run, a table of ratios per row.
 
-    python benchmarks/peers/install.py      # once: each peer in a venv of its own (.venv-peers/<peer>)
-    python benchmarks/peers/run.py          # every row, full size
+    python benchmarks/peers/run.py          # every row, full size; installs the peers it lacks first
+                                            # (each in a venv of its own, .venv-peers/<peer>, install.py)
     python benchmarks/peers/run.py --rows memory trace   # some rows
     python benchmarks/peers/run.py --quick  # a small version (what the test runs)
 
@@ -332,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="do not install missing peers (their rows say so); --quick never installs",
+    )
+    parser.add_argument(
         "--peer-timeout",
         type=float,
         default=240,
@@ -350,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         help="NQ dev questions for the compression row (default 100; 1 with --quick)",
     )
     args = parser.parse_args(argv)
+    if not (args.quick or args.no_install):
+        for peer in install.PEERS:
+            install.install(peer)  # a no-op for a peer installed at its pins
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for peer, pins in install.PEERS.items():
         print(
