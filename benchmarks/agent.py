@@ -142,9 +142,8 @@ async def prefix_share(catalog, steps: int, tool_k: int = 8, call: str = "first"
         client = ModelClient("hosted_vllm/fake-model", api_base=server.api_base, timeout=60)
         agent = demo_agent(client, catalog, tool_k=tool_k)
         agent.limits = RunLimits(max_steps=steps)
-        agent.query_writer.client = (
-            None  # the fake model writes no queries; the request text is the query
-        )
+        # the fake model writes no queries; the request text is the query
+        agent.query_writer.client = None
         await agent.arun(DEMO_REQUESTS[0])
     counter = TiktokenCounter()
     shares = []

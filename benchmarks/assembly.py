@@ -504,9 +504,8 @@ def _tokenize_round_trip(python: str, folder: Path, result, repeats: int) -> tup
         env={**os.environ, "PYTHONPATH": str(root)},
         timeout=600,
     )
-    os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = (
-        "1"  # random weights: a window past 4,096 positions is allowed
-    )
+    # random weights: a window past 4,096 positions is allowed
+    os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"
     args = [
         "--served-model-name",
         TINY_MODEL_NAME,

@@ -146,9 +146,8 @@ class Chain:
                 tuple(self.candidate(t) for t in turns), (), self.weight, recency(n), block=n
             )
             if n != self.dialogue.pinned_block:
-                unit.pinned = (
-                    False  # only the newest pinned turn is pinned (see Dialogue.pinned_block)
-                )
+                # only the newest pinned turn is pinned (see Dialogue.pinned_block)
+                unit.pinned = False
             self.blocks.append(unit)
         return self.blocks[k]
 

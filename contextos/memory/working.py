@@ -87,9 +87,8 @@ class WorkingMemory:
         self.renderer = renderer or Renderer()
         self._blocks: list[list[ContextItem]] = []
         self._costs: list[int] = []
-        self._newest: list[ContextItem] | None = (
-            None  # the block the latest turn entered: it never moves out
-        )
+        # the block the latest turn entered: it never moves out
+        self._newest: list[ContextItem] | None = None
         self._next_position = 0
         self._call_groups: dict[
             str, str

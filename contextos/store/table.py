@@ -63,9 +63,8 @@ class VectorTable:
         folder: Path | None = None,
     ) -> None:
         self._db = db
-        self._folder = (
-            folder  # a local store's folder, where creation takes its lock; None if remote
-        )
+        # a local store's folder, where creation takes its lock; None if remote
+        self._folder = folder
         self.name = name
         self.embedder: CachedEmbedder = (
             embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)

@@ -75,9 +75,8 @@ ASSEMBLE_SPAN = "contextos.assemble"
 RETRIEVAL_SPAN = "contextos.tool_retrieval"
 COMPRESS_SPAN = "contextos.compress"
 STEP_SPAN = "contextos.step"
-STEP_CITED = (
-    "contextos.step.cited"  # the ids of context items (playbook bullets) a step's answer cited
-)
+# the ids of context items (playbook bullets) a step's answer cited
+STEP_CITED = "contextos.step.cited"
 
 # Attributes that hold message content: dropped by exporters that do not capture content.
 CONTENT = frozenset(

@@ -211,9 +211,8 @@ class Redactor:
         ]
         self._extra = extra
         self._texts: dict[str, str] = {}
-        self._chars = (
-            0  # in the remembered strings (their redacted forms are mostly the same objects)
-        )
+        # in the remembered strings (their redacted forms are mostly the same objects)
+        self._chars = 0
         self._secret_keys: dict[str, bool] = {}
         # keys known to name no secret (a set: ``in``, not a call)
         self._plain_keys: set[str] = set()

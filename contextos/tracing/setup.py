@@ -96,9 +96,8 @@ class _Pipeline(SpanProcessor):
         self.provider = provider
         self.processors: tuple[SpanProcessor, ...] = ()
         self.capture = False
-        self.content_encoder: Callable[[Any], str] | None = (
-            None  # what spans.content_encoder() returns
-        )
+        # what spans.content_encoder() returns
+        self.content_encoder: Callable[[Any], str] | None = None
         self.handle: Tracing | None = None
         self._direct: tuple[
             SpanProcessor, ...

@@ -255,9 +255,8 @@ class TraceStoreProcessor(SpanProcessor):
     of the span in between, as every span of every step pays for each object made here.
     """
 
-    takes_recorded_spans = (
-        True  # reads contextos's own spans as they are (see contextos.tracing._recorder)
-    )
+    # reads contextos's own spans as they are (see contextos.tracing._recorder)
+    takes_recorded_spans = True
 
     def __init__(
         self, store: TraceStore, view: SpanFilter, *, fsync: bool = False, max_open: int = 16
