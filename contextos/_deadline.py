@@ -15,6 +15,7 @@ value = await asyncio.wait_for(in_daemon_thread(fn), 2.0)  # async code
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 from collections.abc import Callable
@@ -90,10 +91,9 @@ def in_daemon_thread(fn: Callable[[], T], *, name: str = "contextos-call") -> as
             value, error = context.run(fn), None
         except BaseException as exc:
             value, error = None, exc
-        try:
+        # a closed loop raises RuntimeError: nobody waits for this any more
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, value, error)
-        except RuntimeError:
-            pass  # the loop is closed: nobody waits for this any more
 
     _start(target, name)
     return future

@@ -24,20 +24,7 @@ from contextos import (
     RunningLoopError,
     Step,
 )
-
-PACKAGES = (
-    "contextos",
-    "contextos.agents",
-    "contextos.compress",
-    "contextos.context",
-    "contextos.demos",
-    "contextos.embed",
-    "contextos.llm",
-    "contextos.memory",
-    "contextos.playbook",
-    "contextos.testing",
-    "contextos.tools",
-)
+from tests.test_api_contract import PACKAGES
 
 
 def public_classes() -> dict[str, type]:

@@ -8,6 +8,7 @@ nothing is half-written, so the write is run again on the latest version.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -71,7 +72,6 @@ def insert_missing(table: Any, data: Any, label: str) -> None:
 def _checkout_latest(table: Any) -> None:
     # A commit rejected by an incompatible concurrent one (an overwrite) fails again from the
     # version it read: move to the latest before retrying.
-    try:
+    # if this fails too, the retry that follows reports what is wrong
+    with contextlib.suppress(Exception):
         table.checkout_latest()
-    except Exception:
-        pass  # the retry reports what is wrong

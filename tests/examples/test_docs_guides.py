@@ -10,11 +10,12 @@ import sys
 from tests.conftest import ROOT
 
 
-def run_guide(tmp_path, name: str, blocks: int) -> str:
+def run_blocks(tmp_path, name: str, blocks: int, epilogue: str = "") -> str:
+    """The stdout of docs/``name``'s ``blocks`` Python blocks (and ``epilogue``) run as one script."""
     found = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / name).read_text(), flags=re.S)
     assert len(found) == blocks
     script = tmp_path / "guide.py"
-    script.write_text("\n".join(found) + '\nprint("all asserts held")\n')
+    script.write_text("\n".join(found) + epilogue)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTOS_MODEL")}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
@@ -26,8 +27,13 @@ def run_guide(tmp_path, name: str, blocks: int) -> str:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("all asserts held")
     return done.stdout
+
+
+def run_guide(tmp_path, name: str, blocks: int) -> str:
+    out = run_blocks(tmp_path, name, blocks, epilogue='\nprint("all asserts held")\n')
+    assert out.strip().endswith("all asserts held")
+    return out
 
 
 def test_testing_guide(tmp_path):

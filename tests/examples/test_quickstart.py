@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.examples.test_docs_guides import run_blocks
 
 
 def test_quickstart_snippets_run(tmp_path):
-    text = (ROOT / "docs" / "quickstart.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 3
-    script = tmp_path / "quickstart.py"
-    script.write_text("\n".join(blocks))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTOS_MODEL")}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
+    lines = run_blocks(tmp_path, "quickstart.md", 3).splitlines()
     assert lines[0].startswith(
         "[offline] The tool get_weather returned: 18 degrees celsius and sunny in Paris"
     )
